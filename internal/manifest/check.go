@@ -1,0 +1,179 @@
+package manifest
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The checks below validate one string value each. Their errors become the
+// message of an *Error, which already names the field, so they describe
+// the value and the rule rather than the field.
+
+var (
+	namePattern  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,62}$`)
+	ownerPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$`)
+)
+
+const maxDescriptionLength = 1024 // characters
+
+// methods are the HTTP methods a route may use.
+var methods = []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
+
+func checkName(s string) error {
+	if !namePattern.MatchString(s) {
+		return fmt.Errorf("invalid name %s: use 1 to 63 lowercase letters, digits and '-', starting with a letter", quote(s))
+	}
+	return nil
+}
+
+func checkOwner(s string) error {
+	if !ownerPattern.MatchString(s) {
+		return fmt.Errorf("invalid owner %s: use 1 to 128 letters, digits, '.', '_', '@' and '-', starting with a letter or digit", quote(s))
+	}
+	return nil
+}
+
+func checkDescription(s string) error {
+	if n := utf8.RuneCountInString(s); n > maxDescriptionLength {
+		return fmt.Errorf("description is %d characters long; the maximum is %d", n, maxDescriptionLength)
+	}
+	return nil
+}
+
+func checkModule(s string) error {
+	switch {
+	case s == "":
+		return errors.New("module is empty; leave it out to build the Go package in the manifest's directory")
+	case strings.ContainsRune(s, 0):
+		return errors.New("module contains a NUL byte")
+	}
+	return nil
+}
+
+// checkMethod accepts a method in any case; the caller upper-cases it.
+func checkMethod(s string) error {
+	for _, m := range methods {
+		// The length test keeps the folding to ASCII: strings.EqualFold
+		// also folds non-ASCII letters such as 'ſ' onto 's', but they are
+		// longer than one byte.
+		if len(s) == len(m) && strings.EqualFold(s, m) {
+			return nil
+		}
+	}
+	return fmt.Errorf("unsupported method %s: use one of %s", quote(s), strings.Join(methods, ", "))
+}
+
+func checkAuth(s string) error {
+	if s != AuthAPIKey {
+		return fmt.Errorf("unsupported auth %s: the only one is %q; to open a route to everyone, set public: true instead", quote(s), AuthAPIKey)
+	}
+	return nil
+}
+
+// checkRoutePath checks a path's syntax and that the platform has not
+// reserved it.
+func checkRoutePath(s string) error {
+	segs, err := ParsePath(s)
+	if err != nil {
+		return err
+	}
+	if prefix := reservedPrefix(segs); prefix != "" {
+		return fmt.Errorf("path %s is under %s, which is reserved for the platform", quote(s), prefix)
+	}
+	return nil
+}
+
+// sizeUnits are the suffixes a size may carry, largest first: parseSize
+// must try "KiB" before "B", and formatSize wants the largest unit.
+var sizeUnits = []struct {
+	suffix string
+	bytes  int64
+}{
+	{"GiB", 1 << 30},
+	{"MiB", 1 << 20},
+	{"KiB", 1 << 10},
+	{"B", 1},
+}
+
+// parseSize parses a whole number of bytes with an optional binary unit:
+// "1048576", "512B", "64KiB", "64MiB", "4GiB". Sizes too large for an
+// int64 come back as math.MaxInt64, for the caller's bounds check to
+// report. 1000-based units such as "MB" are refused: the difference from
+// "MiB" is large enough to matter and easy to get wrong.
+func parseSize(s string) (int64, error) {
+	digits, scale := s, int64(1)
+	for _, u := range sizeUnits {
+		if d, ok := strings.CutSuffix(s, u.suffix); ok {
+			digits, scale = d, u.bytes
+			break
+		}
+	}
+	if digits == "" || strings.Trim(digits, "0123456789") != "" {
+		return 0, fmt.Errorf("invalid size %s: use a whole number of bytes, optionally followed by B, KiB, MiB or GiB, such as \"64MiB\"", quote(s))
+	}
+	n, err := strconv.ParseInt(digits, 10, 64)
+	if err != nil || n > math.MaxInt64/scale {
+		return math.MaxInt64, nil // only digits, so the error is overflow
+	}
+	return n * scale, nil
+}
+
+// formatInt formats n in decimal.
+func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// formatSize formats n in the largest binary unit that divides it exactly.
+func formatSize(n int64) string {
+	for _, u := range sizeUnits {
+		if n != 0 && n%u.bytes == 0 {
+			return strconv.FormatInt(n/u.bytes, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
+}
+
+// parseDuration parses Go duration syntax: "500ms", "10s", "2m".
+func parseDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %s: use a number with a unit, such as \"500ms\", \"10s\" or \"2m\"", quote(s))
+	}
+	return d, nil
+}
+
+// durationUnits are the units formatDuration uses, largest first.
+var durationUnits = []struct {
+	suffix string
+	size   time.Duration
+}{
+	{"s", time.Second},
+	{"ms", time.Millisecond},
+	{"µs", time.Microsecond},
+	{"ns", time.Nanosecond},
+}
+
+// formatDuration formats d in the largest of s, ms, µs and ns that
+// divides it exactly, so that bounds read "900s" rather than "15m0s".
+func formatDuration(d time.Duration) string {
+	for _, u := range durationUnits {
+		if d != 0 && d%u.size == 0 {
+			return strconv.FormatInt(int64(d/u.size), 10) + u.suffix
+		}
+	}
+	return "0s"
+}
+
+// quote quotes s for a message, cutting long values short so that one bad
+// value cannot swamp the report.
+func quote(s string) string {
+	const limit = 64 // characters
+	if utf8.RuneCountInString(s) <= limit {
+		return strconv.Quote(s)
+	}
+	return strconv.Quote(string([]rune(s)[:limit])) + "…"
+}

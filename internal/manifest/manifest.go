@@ -1,0 +1,165 @@
+// Package manifest parses and validates pave.yaml, the file that describes
+// one function to the platform: its name and owner, where its code lives,
+// the HTTP routes that reach it and the resources it may use.
+//
+// The parser is deliberately strict. A manifest decides who can call a
+// function and how much of the machine it may take, so a mistake that is
+// silently ignored is a mistake that ships: a misspelt "pubilc" that is
+// dropped leaves a route closed when its author meant to open it, and a
+// misspelt "timout" leaves a limit at its default when its author meant to
+// change it. So every field must be known, every value must have the
+// expected type and lie within its bounds, and anything YAML allows that
+// makes a file harder to read than it looks (anchors, aliases, merge keys,
+// several documents in one file) is refused rather than interpreted.
+//
+// Routes are closed by default: a route requires an API key unless it says
+// public: true, which is the only way to open one.
+//
+// Problems are reported all at once, not one at a time, each with the file,
+// line, column and dotted field path it concerns, so that an author can fix
+// a manifest in one pass and tools can point at the offending line.
+package manifest
+
+import (
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// A Manifest is a validated pave.yaml.
+type Manifest struct {
+	Name        string
+	Owner       string
+	Description string
+	Module      string // as written; DefaultModule if absent
+	Routes      []Route
+	Limits      Limits
+	File        string // the file name given to Parse
+}
+
+// A Route is one HTTP entry point to a function.
+type Route struct {
+	Method string // upper case
+	Path   string
+	Auth   string // AuthAPIKey for non-public routes, "" for public ones
+	Public bool
+	Line   int // line of the route entry in the file, for messages
+}
+
+// Limits bounds the resources one function may use.
+type Limits struct {
+	Timeout     time.Duration // per invocation
+	Memory      int64         // bytes
+	Concurrency int           // invocations in flight at once
+	MaxBody     int64         // bytes of request body
+}
+
+// Defaults and bounds. Every limit that a manifest leaves out takes its
+// default; every limit that it sets must lie within [Min, Max].
+const (
+	DefaultTimeout = 10 * time.Second
+	MinTimeout     = time.Millisecond
+	MaxTimeout     = 900 * time.Second
+
+	DefaultMemory int64 = 64 << 20
+	MinMemory     int64 = 1 << 20
+	MaxMemory     int64 = 4 << 30
+
+	DefaultConcurrency = 32
+	MinConcurrency     = 1
+	MaxConcurrency     = 10000
+
+	DefaultMaxBody int64 = 1 << 20
+	MinMaxBody     int64 = 1
+	MaxMaxBody     int64 = 64 << 20
+)
+
+const (
+	// DefaultModule is the module of a manifest that names none: the Go
+	// package in the manifest's own directory.
+	DefaultModule = "."
+
+	// AuthAPIKey is the authentication every non-public route requires.
+	AuthAPIKey = "api-key"
+
+	// MaxFileSize is the largest manifest accepted, in bytes.
+	MaxFileSize = 256 << 10
+
+	// MaxErrors is the most errors one call to Parse reports.
+	MaxErrors = 20
+)
+
+// DefaultLimits returns the limits of a manifest that sets none.
+func DefaultLimits() Limits {
+	return Limits{
+		Timeout:     DefaultTimeout,
+		Memory:      DefaultMemory,
+		Concurrency: DefaultConcurrency,
+		MaxBody:     DefaultMaxBody,
+	}
+}
+
+// Parse parses and validates the manifest in data. The file name is used
+// only in error messages and in the result's File field.
+//
+// If the manifest has problems, Parse returns a nil Manifest and an
+// ErrorList holding every problem found, sorted by position and capped at
+// MaxErrors entries.
+func Parse(file string, data []byte) (*Manifest, error) {
+	d := &decoder{file: file}
+	var m *Manifest
+	if root := d.document(data); root != nil {
+		m = d.manifest(root)
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// ParseFile reads and parses the manifest at path, which becomes the
+// result's File. It refuses files larger than MaxFileSize without reading
+// them whole. Errors reading the file are returned as they are, so callers
+// can test them with errors.Is(err, fs.ErrNotExist) and the like.
+func ParseFile(path string) (*Manifest, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// Read one byte past the limit: enough for Parse to see that the
+	// file is too large, without holding all of it in memory.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Public reports whether any route is public.
+func (m *Manifest) Public() bool {
+	for _, r := range m.Routes {
+		if r.Public {
+			return true
+		}
+	}
+	return false
+}
+
+// IsWasmFile reports whether Module names a prebuilt .wasm file rather
+// than a Go package to build.
+func (m *Manifest) IsWasmFile() bool {
+	return strings.HasSuffix(m.Module, ".wasm")
+}
+
+// Pattern returns the route's method and path with parameter names erased,
+// the key on which two routes collide: "GET /users/{}", "GET /files/{...}".
+// A route whose path is not valid has its path returned unchanged.
+func (r Route) Pattern() string {
+	segs, err := ParsePath(r.Path)
+	if err != nil {
+		return r.Method + " " + r.Path
+	}
+	return r.Method + " " + erasePath(segs)
+}
