@@ -1,0 +1,123 @@
+// Package apierror is the catalogue of errors pave returns to clients, and the
+// one place that turns an error into an HTTP response.
+//
+// Handlers in the gateway and the admin API return errors instead of writing
+// them. An *Error carries a stable Code from the catalogue below, the HTTP
+// status, a message safe to show to any caller, and, separately, the internal
+// cause that only goes to the log. Anything that is not an *Error becomes
+// "internal" with a generic message: a Go error string, a file path or a stack
+// trace never reaches a client (SAS-10).
+package apierror
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Code is a stable, machine-readable error name. Codes are part of the API:
+// never rename one; add new ones.
+type Code string
+
+// The catalogue.
+const (
+	BadRequest         Code = "bad_request"
+	InvalidManifest    Code = "invalid_manifest"
+	InvalidModule      Code = "invalid_module"
+	Unauthenticated    Code = "unauthenticated"
+	Forbidden          Code = "forbidden"
+	NotFound           Code = "not_found"
+	RouteNotFound      Code = "route_not_found"
+	FunctionNotFound   Code = "function_not_found"
+	KeyNotFound        Code = "key_not_found"
+	BlobNotFound       Code = "blob_not_found"
+	MethodNotAllowed   Code = "method_not_allowed"
+	Conflict           Code = "conflict"
+	BodyTooLarge       Code = "body_too_large"
+	ConcurrencyLimited Code = "concurrency_limited"
+	FunctionTimeout    Code = "function_timeout"
+	FunctionFailed     Code = "function_failed"
+	FunctionOutOfMem   Code = "function_out_of_memory"
+	Unavailable        Code = "unavailable"
+	Internal           Code = "internal"
+)
+
+// statuses maps each code to its HTTP status.
+var statuses = map[Code]int{
+	BadRequest:         http.StatusBadRequest,
+	InvalidManifest:    http.StatusBadRequest,
+	InvalidModule:      http.StatusBadRequest,
+	Unauthenticated:    http.StatusUnauthorized,
+	Forbidden:          http.StatusForbidden,
+	NotFound:           http.StatusNotFound,
+	RouteNotFound:      http.StatusNotFound,
+	FunctionNotFound:   http.StatusNotFound,
+	KeyNotFound:        http.StatusNotFound,
+	BlobNotFound:       http.StatusNotFound,
+	MethodNotAllowed:   http.StatusMethodNotAllowed,
+	Conflict:           http.StatusConflict,
+	BodyTooLarge:       http.StatusRequestEntityTooLarge,
+	ConcurrencyLimited: http.StatusTooManyRequests,
+	FunctionTimeout:    http.StatusGatewayTimeout,
+	FunctionFailed:     http.StatusBadGateway,
+	FunctionOutOfMem:   http.StatusBadGateway,
+	Unavailable:        http.StatusServiceUnavailable,
+	Internal:           http.StatusInternalServerError,
+}
+
+// Status is the HTTP status of c (500 for an unknown code).
+func (c Code) Status() int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is an error with a code from the catalogue.
+type Error struct {
+	Code Code
+	// Message is shown to the client: it must not contain secrets, tokens,
+	// request contents, paths or internal error text.
+	Message string
+	// Cause is logged, never sent.
+	Cause error
+	// RetryAfter, when positive, is sent as a Retry-After header (seconds).
+	RetryAfter int
+}
+
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Cause)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// New returns an *Error with a client-safe message.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an *Error whose cause is logged but not shown.
+func Wrap(cause error, code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Cause: cause}
+}
+
+// From returns err as an *Error, turning anything unknown into Internal with
+// a generic message.
+func From(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Code: Internal, Message: "internal error", Cause: err}
+}
+
+// CodeOf is From(err).Code, and "" for nil.
+func CodeOf(err error) Code {
+	if err == nil {
+		return ""
+	}
+	return From(err).Code
+}

@@ -1,0 +1,33 @@
+package apierror
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Body is the one JSON error shape of every pave response.
+type Body struct {
+	Error Detail `json:"error"`
+}
+
+// Detail is the content of Body.
+type Detail struct {
+	Code      Code   `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+// Write sends e as the JSON error shape. The caller has already set
+// X-Request-Id.
+func Write(w http.ResponseWriter, e *Error, requestID string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if e.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
+	w.WriteHeader(e.Code.Status())
+	_ = json.NewEncoder(w).Encode(Body{Error: Detail{Code: e.Code, Message: e.Message, RequestID: requestID}})
+}

@@ -1,0 +1,144 @@
+// Package config holds the daemon's typed configuration: its defaults, its
+// validation, and the one place that reads flags and environment variables.
+//
+// Every other package receives a validated Config (or a part of it) as a
+// plain value and never looks at the process environment itself; that keeps
+// subsystems testable and makes the full set of knobs visible in one file.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// Defaults. The listeners bind to loopback: exposing pave is a decision the
+// operator makes explicitly.
+const (
+	DefaultDataDir         = "./pave-data"
+	DefaultGatewayAddr     = "127.0.0.1:8080"
+	DefaultAdminAddr       = "127.0.0.1:8081"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Environment variables that override defaults (flags override both).
+const (
+	EnvDataDir         = "PAVE_DATA"
+	EnvGatewayAddr     = "PAVE_LISTEN"
+	EnvAdminAddr       = "PAVE_ADMIN"
+	EnvNATSURL         = "PAVE_NATS_URL"
+	EnvShutdownTimeout = "PAVE_SHUTDOWN_TIMEOUT"
+)
+
+// Config is the daemon's configuration.
+type Config struct {
+	// DataDir holds the embedded JetStream store, the compilation cache and
+	// the admin token file.
+	DataDir string
+	// GatewayAddr is the listen address of the function gateway.
+	GatewayAddr string
+	// AdminAddr is the listen address of the admin API.
+	AdminAddr string
+	// NATSURL selects an external NATS server; empty runs one embedded
+	// in-process with no network listener.
+	NATSURL string
+	// ShutdownTimeout bounds how long in-flight invocations may run after a
+	// shutdown signal.
+	ShutdownTimeout time.Duration
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		DataDir:         DefaultDataDir,
+		GatewayAddr:     DefaultGatewayAddr,
+		AdminAddr:       DefaultAdminAddr,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// Validate reports every problem with c, or nil.
+func (c Config) Validate() error {
+	var errs []error
+	if strings.TrimSpace(c.DataDir) == "" {
+		errs = append(errs, errors.New("data directory must not be empty"))
+	}
+	for _, l := range []struct{ name, addr string }{
+		{"--listen", c.GatewayAddr},
+		{"--admin", c.AdminAddr},
+	} {
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			errs = append(errs, fmt.Errorf("%s %q: want host:port", l.name, l.addr))
+		}
+	}
+	if c.GatewayAddr == c.AdminAddr && !strings.HasSuffix(c.GatewayAddr, ":0") {
+		errs = append(errs, fmt.Errorf("--listen and --admin must differ (both %q)", c.GatewayAddr))
+	}
+	if c.NATSURL != "" {
+		u, err := url.Parse(c.NATSURL)
+		if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls") {
+			errs = append(errs, fmt.Errorf("--nats-url %q: want nats://host:port or tls://host:port", c.NATSURL))
+		}
+	}
+	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 15*time.Minute {
+		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a duration between 0 and 15m", c.ShutdownTimeout))
+	}
+	return errors.Join(errs...)
+}
+
+// AdminTokenFile is where the daemon writes the admin token on first start.
+func (c Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin.token") }
+
+// AdminURLFile is where the daemon writes the admin API's URL while it runs,
+// so that the CLI can find a daemon started with --admin 127.0.0.1:0.
+func (c Config) AdminURLFile() string { return filepath.Join(c.DataDir, "admin.url") }
+
+// ParseServe builds the configuration of `pave serve` from its arguments and
+// the environment (getenv is os.Getenv in production). Precedence: flag,
+// then environment variable, then default. The result is validated.
+func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	c := Default()
+	fs := flag.NewFlagSet("pave serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: pave serve [flags]\n\nRuns the pave daemon: the gateway, the admin API and, unless --nats-url is set, an embedded NATS JetStream.\n\nFlags (each also read from the environment variable shown):\n")
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.DataDir, "data", envOr(getenv, EnvDataDir, c.DataDir), "data directory ("+EnvDataDir+")")
+	fs.StringVar(&c.GatewayAddr, "listen", envOr(getenv, EnvGatewayAddr, c.GatewayAddr), "gateway listen address ("+EnvGatewayAddr+")")
+	fs.StringVar(&c.AdminAddr, "admin", envOr(getenv, EnvAdminAddr, c.AdminAddr), "admin API listen address ("+EnvAdminAddr+")")
+	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, EnvNATSURL, c.NATSURL), "external NATS server URL; empty embeds one ("+EnvNATSURL+")")
+	timeout := envOr(getenv, EnvShutdownTimeout, c.ShutdownTimeout.String())
+	fs.Func("shutdown-timeout", "how long in-flight invocations may finish after SIGTERM ("+EnvShutdownTimeout+", default "+c.ShutdownTimeout.String()+")", func(s string) error {
+		timeout = s
+		return nil
+	})
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("pave serve takes no arguments, got %q", fs.Arg(0))
+	}
+	d, err := time.ParseDuration(timeout)
+	if err != nil {
+		return Config{}, fmt.Errorf("shutdown timeout %q: %v", timeout, err)
+	}
+	c.ShutdownTimeout = d
+	if err := c.Validate(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,123 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Errors callers match with errors.Is.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrExists   = errors.New("already exists")
+	// ErrConflict means the value changed since it was read.
+	ErrConflict = errors.New("revision conflict")
+)
+
+// Entry is one value of a key-value bucket.
+type Entry struct {
+	Key      string
+	Value    []byte
+	Revision uint64
+	// Deleted is set on watch updates for removed keys.
+	Deleted bool
+}
+
+// KV is a JetStream key-value bucket.
+type KV struct {
+	kv jetstream.KeyValue
+}
+
+// Get returns the current value of key, or ErrNotFound.
+func (k *KV) Get(ctx context.Context, key string) (Entry, error) {
+	e, err := k.kv.Get(ctx, key)
+	if err != nil {
+		return Entry{}, mapErr(err)
+	}
+	return Entry{Key: key, Value: e.Value(), Revision: e.Revision()}, nil
+}
+
+// Create stores key only if it does not exist (or was deleted).
+func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := k.kv.Create(ctx, key, value)
+	return rev, mapErr(err)
+}
+
+// Update stores key only if its revision is still rev.
+func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	rev, err := k.kv.Update(ctx, key, value, rev)
+	return rev, mapErr(err)
+}
+
+// Put stores key unconditionally.
+func (k *KV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	rev, err := k.kv.Put(ctx, key, value)
+	return rev, mapErr(err)
+}
+
+// Delete removes key if its revision is still rev.
+func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
+	return mapErr(k.kv.Delete(ctx, key, jetstream.LastRevision(rev)))
+}
+
+// Watch calls fn for every current entry, then calls ready once, then calls
+// fn for every later change until ctx is done. fn runs on one goroutine, in
+// order. Watch returns after ready has been called.
+func (k *KV) Watch(ctx context.Context, fn func(Entry), ready func()) error {
+	w, err := k.kv.WatchAll(ctx)
+	if err != nil {
+		return fmt.Errorf("watch %s: %w", k.kv.Bucket(), err)
+	}
+	// Replay the current values synchronously so that callers start with a
+	// complete view.
+	for e := range w.Updates() {
+		if e == nil {
+			break
+		}
+		fn(toEntry(e))
+	}
+	ready()
+	go func() {
+		defer w.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case e, ok := <-w.Updates():
+				if !ok {
+					return
+				}
+				if e != nil {
+					fn(toEntry(e))
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+func toEntry(e jetstream.KeyValueEntry) Entry {
+	op := e.Operation()
+	return Entry{
+		Key:      e.Key(),
+		Value:    e.Value(),
+		Revision: e.Revision(),
+		Deleted:  op == jetstream.KeyValueDelete || op == jetstream.KeyValuePurge,
+	}
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jetstream.ErrKeyNotFound), errors.Is(err, jetstream.ErrKeyDeleted):
+		return fmt.Errorf("%w: %v", ErrNotFound, err)
+	case errors.Is(err, jetstream.ErrKeyRevisionMismatch):
+		return fmt.Errorf("%w: %v", ErrConflict, err)
+	case errors.Is(err, jetstream.ErrKeyExists):
+		return fmt.Errorf("%w: %v", ErrExists, err)
+	}
+	return err
+}

@@ -1,0 +1,165 @@
+// Package store is pave's persistence: NATS JetStream key-value buckets for
+// records and an object store for module blobs, either on a NATS server
+// embedded in the process or on an external one.
+//
+// The embedded server has no network listener (clients connect in-process),
+// keeps its file store under the data directory and fsyncs every write:
+// JetStream's default is to sync on an interval, which can lose writes that
+// were already acknowledged if the machine loses power. Callers see the same
+// KV and Blobs types whichever server is behind them.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Options selects and configures the NATS server.
+type Options struct {
+	// URL of an external NATS server; empty embeds one.
+	URL string
+	// DataDir is where the embedded server keeps its JetStream files
+	// (DataDir/jetstream).
+	DataDir string
+	// Logger receives connection events.
+	Logger *slog.Logger
+}
+
+// NATS is an open connection to JetStream, owning the embedded server if
+// there is one.
+type NATS struct {
+	srv *server.Server // nil when external
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	log *slog.Logger
+}
+
+// Open starts the embedded server (when opts.URL is empty) or connects to
+// opts.URL, and returns once JetStream answers.
+func Open(ctx context.Context, opts Options) (*NATS, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &NATS{log: log}
+	connOpts := []nats.Option{
+		nats.Name("pave"),
+		nats.MaxReconnects(-1),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
+			if err != nil {
+				log.Warn("nats disconnected", "err", err)
+			}
+		}),
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("nats reconnected") }),
+	}
+	url := opts.URL
+	if url == "" {
+		srv, err := startEmbedded(opts.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		n.srv = srv
+		connOpts = append(connOpts, nats.InProcessServer(srv))
+	}
+	nc, err := nats.Connect(url, connOpts...)
+	if err != nil {
+		n.shutdownServer()
+		return nil, fmt.Errorf("connect to nats: %w", err)
+	}
+	n.nc = nc
+	js, err := jetstream.New(nc)
+	if err != nil {
+		n.Close()
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	n.js = js
+	if _, err := js.AccountInfo(ctx); err != nil {
+		n.Close()
+		return nil, fmt.Errorf("jetstream is not available on the nats server: %w", err)
+	}
+	return n, nil
+}
+
+func startEmbedded(dataDir string) (*server.Server, error) {
+	if dataDir == "" {
+		return nil, errors.New("embedded nats needs a data directory")
+	}
+	srv, err := server.NewServer(&server.Options{
+		ServerName: "pave-embedded",
+		DontListen: true,
+		JetStream:  true,
+		StoreDir:   filepath.Join(dataDir, "jetstream"),
+		SyncAlways: true,
+		NoSigs:     true,
+		NoLog:      true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	srv.Start()
+	if !srv.ReadyForConnections(30 * time.Second) {
+		srv.Shutdown()
+		return nil, errors.New("embedded nats did not become ready within 30s")
+	}
+	return srv, nil
+}
+
+// Embedded reports whether the server runs inside this process.
+func (n *NATS) Embedded() bool { return n.srv != nil }
+
+// KV opens (creating or updating) the key-value bucket name, keeping only the
+// latest value of each key.
+func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:  name,
+		History: 1,
+		Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
+	}
+	return &KV{kv: kv}, nil
+}
+
+// Blobs opens (creating if needed) the object store bucket name.
+func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
+	obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket:  name,
+		Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open object store %s: %w", name, err)
+	}
+	return &Blobs{obs: obs}, nil
+}
+
+// Close drains the connection and stops the embedded server, waiting for it
+// to flush its files.
+func (n *NATS) Close() error {
+	var err error
+	if n.nc != nil {
+		err = n.nc.Drain()
+		// Drain is asynchronous; wait for it so pending publishes land.
+		for i := 0; i < 100 && !n.nc.IsClosed(); i++ {
+			time.Sleep(20 * time.Millisecond)
+		}
+		n.nc.Close()
+	}
+	n.shutdownServer()
+	return err
+}
+
+func (n *NATS) shutdownServer() {
+	if n.srv != nil {
+		n.srv.Shutdown()
+		n.srv.WaitForShutdown()
+	}
+}
