@@ -1,0 +1,242 @@
+package identity
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// Records is the key-value storage identity needs; *store.KV provides it.
+type Records interface {
+	Get(ctx context.Context, key string) (store.Entry, error)
+	Create(ctx context.Context, key string, value []byte) (uint64, error)
+	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
+	Put(ctx context.Context, key string, value []byte) (uint64, error)
+	Watch(ctx context.Context, fn func(store.Entry), ready func()) error
+}
+
+// Errors of authentication (401) and authorisation (403).
+var (
+	ErrNoCredential = errors.New("no credential")
+	ErrUnknownKey   = errors.New("unknown key")
+	ErrRevoked      = errors.New("key revoked")
+	ErrExpired      = errors.New("key expired")
+	ErrNotAllowed   = errors.New("key not allowed for this function")
+)
+
+// Errors of key management.
+var (
+	ErrKeyExists   = errors.New("a key with this name exists")
+	ErrKeyNotFound = errors.New("no key with this name")
+	ErrInvalidKey  = errors.New("invalid key request")
+)
+
+// Key is an API key's stored record: never the key itself.
+type Key struct {
+	Name      string     `json:"name"`
+	Hash      string     `json:"sha256"`
+	Functions []string   `json:"functions"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// Caller is the identity string a function sees for this key.
+func (k *Key) Caller() string { return "key:" + k.Name }
+
+// Authorize reports whether k may call function at now.
+func (k *Key) Authorize(function string, now time.Time) error {
+	switch {
+	case k.RevokedAt != nil:
+		return ErrRevoked
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return ErrExpired
+	case !slices.Contains(k.Functions, function):
+		return ErrNotAllowed
+	}
+	return nil
+}
+
+var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
+
+// Keys is the API key store, cached in memory and kept current by watching
+// the bucket, so authentication never waits for storage.
+type Keys struct {
+	records Records
+	now     func() time.Time
+
+	mu     sync.RWMutex
+	byName map[string]*Key
+	byHash map[string]*Key
+	revs   map[string]uint64
+}
+
+// NewKeys loads every key and follows changes until ctx is done.
+func NewKeys(ctx context.Context, records Records) (*Keys, error) {
+	k := &Keys{
+		records: records,
+		now:     time.Now,
+		byName:  make(map[string]*Key),
+		byHash:  make(map[string]*Key),
+		revs:    make(map[string]uint64),
+	}
+	if err := records.Watch(ctx, k.apply, func() {}); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+func (k *Keys) apply(e store.Entry) {
+	var key *Key
+	if !e.Deleted {
+		key = new(Key)
+		if err := json.Unmarshal(e.Value, key); err != nil {
+			return // a record this version cannot read authenticates nobody
+		}
+	}
+	k.set(e.Key, key, e.Revision)
+}
+
+// set installs key (nil removes) if rev is newer than what is cached.
+func (k *Keys) set(name string, key *Key, rev uint64) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if rev <= k.revs[name] {
+		return
+	}
+	k.revs[name] = rev
+	if old := k.byName[name]; old != nil {
+		delete(k.byHash, old.Hash)
+	}
+	delete(k.byName, name)
+	if key != nil {
+		k.byName[name] = key
+		k.byHash[key.Hash] = key
+	}
+}
+
+// Create makes a new key for functions and returns its secret, which is not
+// stored and cannot be shown again. A revoked key's name can be reused.
+func (k *Keys) Create(ctx context.Context, name string, functions []string, ttl time.Duration) (Secret, *Key, error) {
+	if !keyName.MatchString(name) {
+		return "", nil, fmt.Errorf("%w: name %q must be 1-63 characters of a-z, 0-9, '.', '_', '-'", ErrInvalidKey, name)
+	}
+	if len(functions) == 0 {
+		return "", nil, fmt.Errorf("%w: name at least one function the key may call", ErrInvalidKey)
+	}
+	if ttl < 0 {
+		return "", nil, fmt.Errorf("%w: expiry must be in the future", ErrInvalidKey)
+	}
+	fns := slices.Clone(functions)
+	sort.Strings(fns)
+	fns = slices.Compact(fns)
+	secret := newSecret(KeyPrefix)
+	now := k.now().UTC()
+	key := &Key{Name: name, Hash: hashOf(secret.Reveal()), Functions: fns, CreatedAt: now}
+	if ttl > 0 {
+		exp := now.Add(ttl)
+		key.ExpiresAt = &exp
+	}
+	val, err := json.Marshal(key)
+	if err != nil {
+		return "", nil, err
+	}
+	var rev uint64
+	old, err := k.records.Get(ctx, name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		rev, err = k.records.Create(ctx, name, val)
+	case err != nil:
+		return "", nil, err
+	default:
+		var prev Key
+		if json.Unmarshal(old.Value, &prev) == nil && prev.RevokedAt == nil {
+			return "", nil, fmt.Errorf("%w: %q (revoke it first)", ErrKeyExists, name)
+		}
+		rev, err = k.records.Update(ctx, name, val, old.Revision)
+	}
+	if errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrConflict) {
+		return "", nil, fmt.Errorf("%w: %q", ErrKeyExists, name)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	k.set(name, key, rev)
+	return secret, key, nil
+}
+
+// Revoke marks key name revoked; it stops working at once on this node and
+// as soon as the change reaches the others.
+func (k *Keys) Revoke(ctx context.Context, name string) error {
+	for {
+		e, err := k.records.Get(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrKeyNotFound, name)
+		}
+		if err != nil {
+			return err
+		}
+		var key Key
+		if err := json.Unmarshal(e.Value, &key); err != nil {
+			return fmt.Errorf("key record %q: %w", name, err)
+		}
+		if key.RevokedAt != nil {
+			return nil
+		}
+		now := k.now().UTC()
+		key.RevokedAt = &now
+		val, err := json.Marshal(&key)
+		if err != nil {
+			return err
+		}
+		rev, err := k.records.Update(ctx, name, val, e.Revision)
+		if errors.Is(err, store.ErrConflict) {
+			continue // changed under us: read again
+		}
+		if err != nil {
+			return err
+		}
+		k.set(name, &key, rev)
+		return nil
+	}
+}
+
+// List returns every key, revoked ones included, by name.
+func (k *Keys) List() []Key {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	out := make([]Key, 0, len(k.byName))
+	for _, key := range k.byName {
+		out = append(out, *key)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Authenticate returns the key whose secret is token. It does not check
+// expiry, revocation or scope: that is Key.Authorize, a separate decision
+// answered with 403 rather than 401.
+func (k *Keys) Authenticate(token string) (*Key, error) {
+	if token == "" {
+		return nil, ErrNoCredential
+	}
+	h := hashOf(token)
+	k.mu.RLock()
+	key := k.byHash[h]
+	k.mu.RUnlock()
+	// The map lookup is keyed by the hash, which reveals nothing about the
+	// secret; compare once more in constant time for good measure.
+	if key == nil || subtle.ConstantTimeCompare([]byte(key.Hash), []byte(h)) != 1 {
+		return nil, ErrUnknownKey
+	}
+	return key, nil
+}
