@@ -1,0 +1,62 @@
+//go:build wasip1
+
+package pave
+
+import (
+	"errors"
+	"fmt"
+	"unsafe"
+)
+
+// The host functions of the pave_v1 ABI. See docs/ABI.md.
+
+//go:wasmimport pave_v1 request_size
+func hostRequestSize() int32
+
+//go:wasmimport pave_v1 request_read
+func hostRequestRead(ptr unsafe.Pointer, size int32) int32
+
+//go:wasmimport pave_v1 response_write
+func hostResponseWrite(ptr unsafe.Pointer, size int32) int32
+
+//go:wasmimport pave_v1 log
+func hostLog(level int32, ptr unsafe.Pointer, size int32)
+
+// handle is the module's entry point, called by the host once per
+// invocation. It returns 0 when the response has been handed to the host,
+// and 1, after logging why, when the invocation failed.
+//
+//go:wasmexport handle
+func handle() int32 {
+	if err := serve(); err != nil {
+		Log(LevelError, err.Error())
+		return 1
+	}
+	return 0
+}
+
+// serve reads the request from the host, runs the handler and hands the
+// response to the host.
+func serve() error {
+	size := hostRequestSize()
+	if size <= 0 {
+		return fmt.Errorf("pave: request_size returned %d", size)
+	}
+	wire := make([]byte, size)
+	if n := hostRequestRead(unsafe.Pointer(unsafe.SliceData(wire)), size); n != size {
+		return fmt.Errorf("pave: request_read returned %d, want %d", n, size)
+	}
+	out, err := invoke(wire)
+	if err != nil {
+		return err
+	}
+	// invoke has checked that out is at most abi.MaxResponseSize bytes.
+	if hostResponseWrite(unsafe.Pointer(unsafe.SliceData(out)), int32(len(out))) != 0 {
+		return errors.New("pave: response_write refused the response")
+	}
+	return nil
+}
+
+func writeLog(level Level, msg string) {
+	hostLog(int32(level), unsafe.Pointer(unsafe.StringData(msg)), int32(len(msg)))
+}
