@@ -1,0 +1,4 @@
+package main
+
+// unreachable executes the WebAssembly unreachable instruction, which traps.
+func unreachable()

@@ -1,0 +1,190 @@
+// Package testguests builds WebAssembly guest modules for tests: the small
+// purpose-made guests under testdata/, each exercising one behaviour of the
+// host (state that must not survive an invocation, a handler that never
+// returns, a trap, an ungranted import, ...), and the example functions
+// under examples/.
+//
+// Modules are compiled from source by the go command when a test first asks
+// for them and are cached for the rest of the test process; no binary is
+// committed. The go command's build cache is shared with ordinary builds, so
+// only the first build on a machine is slow, a few seconds per guest.
+package testguests
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// guests are the guests under testdata/, sorted. A guest whose name starts
+// with "cmd-" is a WASI command module; the others are reactors.
+var guests = []string{
+	"alloc",     // allocates 1 MiB after 1 MiB until memory runs out
+	"cmd-upper", // WASI command: stdin upper-cased to stdout; "fail" exits 3
+	"counter",   // counts invocations: always count 1 on a fresh instance
+	"kvimport",  // imports pave_kv_v1.get, a capability never granted
+	"loop",      // spins forever without host calls
+	"noexport",  // a reactor that does not export handle
+	"sandbox",   // reports args, environment, files, randomness and time
+	"slow",      // sleeps ?ms= milliseconds, then answers "done"
+	"trap",      // fails as ?mode= says: panic, nil, unreachable, exit, error
+}
+
+// Names returns the names of the guests Build knows, sorted.
+func Names() []string {
+	return slices.Clone(guests)
+}
+
+// Build returns the WebAssembly module of guest name, building it for
+// wasip1 the first time it is asked for: as a reactor with
+// -buildmode=c-shared, or as a plain WASI command if name starts with
+// "cmd-". Build is safe for concurrent use; each guest is built once per
+// process. It calls t.Fatal with the go command's output if the build
+// fails. The caller owns the returned slice.
+func Build(t testing.TB, name string) []byte {
+	t.Helper()
+	return build(t, guestPackage(t, name), !strings.HasPrefix(name, "cmd-"))
+}
+
+// Dir returns the absolute path of the directory of guest name, which
+// holds its source and a pave.yaml deploying it under the owner
+// "testguests".
+func Dir(t testing.TB, name string) string {
+	t.Helper()
+	return filepath.Join(root(t), filepath.FromSlash(guestPackage(t, name)))
+}
+
+// Example returns the WebAssembly module of the example function name,
+// examples/<name>, building it as Build builds a reactor guest.
+func Example(t testing.TB, name string) []byte {
+	t.Helper()
+	return build(t, examplePackage(t, name), true)
+}
+
+// ExampleDir returns the absolute path of the directory of the example
+// function name, which holds its source and its pave.yaml.
+func ExampleDir(t testing.TB, name string) string {
+	t.Helper()
+	return filepath.Join(root(t), filepath.FromSlash(examplePackage(t, name)))
+}
+
+// guestPackage returns the slash-separated directory of guest name,
+// relative to the module root.
+func guestPackage(t testing.TB, name string) string {
+	t.Helper()
+	if !slices.Contains(guests, name) {
+		t.Fatalf("testguests: unknown guest %q; the guests are %s", name, strings.Join(guests, ", "))
+	}
+	return "internal/testguests/testdata/" + name
+}
+
+// examplePackage returns the slash-separated directory of the example
+// function name, relative to the module root.
+func examplePackage(t testing.TB, name string) string {
+	t.Helper()
+	pkg := "examples/" + name
+	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		t.Fatalf("testguests: invalid example name %q", name)
+	}
+	if _, err := os.Stat(filepath.Join(root(t), filepath.FromSlash(pkg), "main.go")); err != nil {
+		t.Fatalf("testguests: no example %q: %v", name, err)
+	}
+	return pkg
+}
+
+// A module is one package's build, shared by every test in the process.
+type module struct {
+	once sync.Once
+	wasm []byte
+	err  error
+}
+
+// modules maps a package directory relative to the module root to its
+// *module.
+var modules sync.Map
+
+func build(t testing.TB, pkg string, reactor bool) []byte {
+	t.Helper()
+	v, _ := modules.LoadOrStore(pkg, new(module))
+	m := v.(*module)
+	m.once.Do(func() { m.wasm, m.err = compile(pkg, reactor) })
+	if m.err != nil {
+		t.Fatal(m.err)
+	}
+	return slices.Clone(m.wasm)
+}
+
+// compile builds the package in directory pkg of the module for wasip1 and
+// returns the module's bytes.
+func compile(pkg string, reactor bool) ([]byte, error) {
+	dir, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		return nil, fmt.Errorf("testguests: cannot build %s: %w", pkg, err)
+	}
+	tmp, err := os.MkdirTemp("", "pave-testguest-")
+	if err != nil {
+		return nil, fmt.Errorf("testguests: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+
+	out := filepath.Join(tmp, "module.wasm")
+	args := []string{"build", "-trimpath", "-buildvcs=false", "-o", out}
+	if reactor {
+		args = append(args, "-buildmode=c-shared")
+	}
+	args = append(args, "./"+pkg)
+	cmd := exec.Command(goCmd, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("testguests: %s: %v\n%s", strings.Join(cmd.Args, " "), err, output)
+	}
+	wasm, err := os.ReadFile(out)
+	if err != nil {
+		return nil, fmt.Errorf("testguests: %w", err)
+	}
+	return wasm, nil
+}
+
+func root(t testing.TB) string {
+	t.Helper()
+	dir, err := moduleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// moduleRoot returns the directory of the main module: found from this
+// file's path, or, when that was trimmed from the binary, by asking the go
+// command, which go test runs inside the package's directory. (go test
+// puts its own GOROOT/bin first on PATH, so "go" is the go command running
+// the tests.)
+var moduleRoot = sync.OnceValues(func() (string, error) {
+	if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+		dir := filepath.Join(filepath.Dir(file), "..", "..")
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+	}
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("testguests: locating the module: go env GOMOD: %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("testguests: locating the module: not inside a module")
+	}
+	return filepath.Dir(gomod), nil
+})
