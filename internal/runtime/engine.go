@@ -1,0 +1,173 @@
+// Package runtime runs function modules under wazero: it validates and
+// compiles modules, and runs every invocation on a freshly instantiated
+// module so that no state survives from one invocation to the next (SAS-12).
+//
+// Guests get no filesystem, no environment variables and no arguments; their
+// randomness comes from crypto/rand and their clocks are the real ones. Each
+// instance's linear memory is capped at the function's limit through a
+// per-instance allocator, and a context deadline ends a guest that runs too
+// long.
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/pave-dev/pave/internal/hostapi"
+)
+
+// Mode is how a module is driven.
+type Mode string
+
+// The modes pave runs.
+const (
+	// Reactor modules export handle and use the pave_v1 ABI.
+	Reactor Mode = "reactor"
+	// Command modules are plain WASI programs: body on stdin, response on
+	// stdout. They are the compatibility path for languages without an SDK.
+	Command Mode = "wasi-command"
+)
+
+// Config configures an Engine.
+type Config struct {
+	// CacheDir keeps wazero's compilation cache across restarts; empty keeps
+	// it in memory only.
+	CacheDir string
+}
+
+// Engine compiles and runs modules. It is safe for concurrent use.
+type Engine struct {
+	rt    wazero.Runtime
+	cache wazero.CompilationCache
+
+	mu      sync.Mutex
+	modules map[string]*moduleEntry // by digest
+}
+
+type moduleEntry struct {
+	ready chan struct{}
+	mod   *Module
+	err   error
+}
+
+// New creates an engine with the pave_v1 and WASI host modules linked.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cache := wazero.NewCompilationCache()
+	if cfg.CacheDir != "" {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("compilation cache: %w", err)
+		}
+	}
+	rc := wazero.NewRuntimeConfig().
+		WithCompilationCache(cache).
+		WithCloseOnContextDone(true)
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("wasi: %w", err)
+	}
+	if err := hostapi.InstantiateCore(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("pave_v1: %w", err)
+	}
+	return &Engine{rt: rt, cache: cache, modules: make(map[string]*moduleEntry)}, nil
+}
+
+// Close releases every compiled module and the runtime.
+func (e *Engine) Close(ctx context.Context) error {
+	err := e.rt.Close(ctx)
+	return errors.Join(err, e.cache.Close(ctx))
+}
+
+// Load returns the compiled module for digest, compiling the bytes that fetch
+// returns the first time. Concurrent callers for one digest share one
+// compilation.
+func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) (*Module, error) {
+	e.mu.Lock()
+	ent, ok := e.modules[digest]
+	if !ok {
+		ent = &moduleEntry{ready: make(chan struct{})}
+		e.modules[digest] = ent
+	}
+	e.mu.Unlock()
+	if ok {
+		select {
+		case <-ent.ready:
+			return ent.mod, ent.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	ent.mod, ent.err = e.load(ctx, digest, fetch)
+	if ent.err != nil {
+		// Forget failures so a later call can retry (the store may have been
+		// briefly unavailable).
+		e.mu.Lock()
+		delete(e.modules, digest)
+		e.mu.Unlock()
+	}
+	close(ent.ready)
+	return ent.mod, ent.err
+}
+
+func (e *Engine) load(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) (*Module, error) {
+	wasm, err := fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return e.compile(ctx, digest, wasm)
+}
+
+// Evict forgets the compiled module for digest, freeing its code once no
+// invocation uses it.
+func (e *Engine) Evict(ctx context.Context, digest string) {
+	e.mu.Lock()
+	ent, ok := e.modules[digest]
+	delete(e.modules, digest)
+	e.mu.Unlock()
+	if ok {
+		<-ent.ready
+		if ent.mod != nil {
+			_ = ent.mod.compiled.Close(ctx)
+		}
+	}
+}
+
+// moduleConfig is the sandbox every instance runs in: no filesystem, no
+// environment, no arguments (wazero grants none unless asked), crypto
+// randomness and real clocks (wazero's defaults are deterministic fakes).
+func moduleConfig() wazero.ModuleConfig {
+	return wazero.NewModuleConfig().
+		WithName(""). // anonymous: many instances of one module may run at once
+		WithRandSource(rand.Reader).
+		WithSysWalltime().
+		WithSysNanotime().
+		WithSysNanosleep()
+}
+
+// boundedBuffer keeps at most max bytes and remembers whether it overflowed.
+type boundedBuffer struct {
+	buf      bytes.Buffer
+	max      int
+	overflow bool
+}
+
+// Write never fails: output past the limit is dropped, not reported to the
+// guest, so a chatty guest cannot turn its own logging into an error.
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := b.max - b.buf.Len(); n > room {
+		b.overflow = true
+		p = p[:max(room, 0)]
+	}
+	b.buf.Write(p)
+	return n, nil
+}

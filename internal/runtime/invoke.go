@@ -1,0 +1,255 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/hostapi"
+)
+
+// Limits bound one invocation.
+type Limits struct {
+	Timeout time.Duration
+	// Memory caps the instance's linear memory, in bytes.
+	Memory int64
+}
+
+// Failure classifies why an invocation did not produce a response.
+type Failure string
+
+// The failures the gateway tells apart.
+const (
+	FailTimeout     Failure = "timeout"
+	FailOutOfMemory Failure = "out_of_memory"
+	FailTrap        Failure = "trap"        // the guest crashed (panic, unreachable, bad memory access)
+	FailGuestError  Failure = "guest_error" // the handler reported an error
+	FailBadResponse Failure = "bad_response"
+	FailCanceled    Failure = "canceled" // the caller went away
+)
+
+// GuestError is an invocation that failed inside the guest. Its Cause is
+// for the log only.
+type GuestError struct {
+	Failure Failure
+	Cause   error
+}
+
+func (e *GuestError) Error() string {
+	if e.Cause == nil {
+		return string(e.Failure)
+	}
+	return fmt.Sprintf("%s: %v", e.Failure, e.Cause)
+}
+
+func (e *GuestError) Unwrap() error { return e.Cause }
+
+// Result is what one invocation produced.
+type Result struct {
+	Response *abi.Response
+	Logs     []hostapi.LogLine
+	// MemoryBytes is the size the instance's linear memory reached.
+	MemoryBytes uint64
+}
+
+// maxCommandOutput caps what a WASI command may write to stdout or stderr.
+const maxCommandOutput = abi.MaxResponseSize
+
+// Invoke runs req on a fresh instance of m and returns its response. The
+// result is returned along with a *GuestError too, so that the guest's logs
+// are not lost when it fails.
+func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	mem := &cappedMemory{limit: uint64(lim.Memory)}
+	ctx = experimental.WithMemoryAllocator(ctx, mem)
+	var res *Result
+	var err error
+	if m.Mode == Command {
+		res, err = e.invokeCommand(ctx, m, req)
+	} else {
+		res, err = e.invokeReactor(ctx, m, req)
+	}
+	res.MemoryBytes = mem.peak
+	if err != nil {
+		return res, classify(ctx, mem, err)
+	}
+	return res, nil
+}
+
+func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
+	call := &hostapi.Call{Request: abi.AppendRequest(nil, req)}
+	ctx = hostapi.WithCall(ctx, call)
+	res := &Result{}
+	defer func() { res.Logs = call.Logs }()
+
+	stdio := &logWriter{call: call}
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().
+		WithStartFunctions("_initialize").
+		WithStdout(stdio).
+		WithStderr(stdio))
+	if err != nil {
+		return res, err
+	}
+	defer inst.Close(context.WithoutCancel(ctx))
+	out, err := inst.ExportedFunction("handle").Call(ctx)
+	stdio.flush()
+	if err != nil {
+		return res, err
+	}
+	if call.ResponseRejected {
+		return res, &GuestError{Failure: FailBadResponse, Cause: errors.New("response malformed, too large or written twice")}
+	}
+	if status := api.DecodeI32(out[0]); status != 0 {
+		return res, &GuestError{Failure: FailGuestError, Cause: fmt.Errorf("handle returned %d", status)}
+	}
+	if call.Response == nil {
+		return res, &GuestError{Failure: FailBadResponse, Cause: errors.New("handle returned without writing a response")}
+	}
+	res.Response = call.Response
+	return res, nil
+}
+
+func (e *Engine) invokeCommand(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
+	stdout := &boundedBuffer{max: maxCommandOutput}
+	call := &hostapi.Call{}
+	stderr := &logWriter{call: call}
+	res := &Result{}
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().
+		WithStdin(bytes.NewReader(req.Body)).
+		WithStdout(stdout).
+		WithStderr(stderr))
+	if inst != nil {
+		defer inst.Close(context.WithoutCancel(ctx))
+	}
+	stderr.flush()
+	res.Logs = call.Logs
+	var exit *sys.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 0 {
+		err = nil // a command that calls exit(0) explicitly
+	}
+	if err != nil {
+		return res, err
+	}
+	if stdout.overflow {
+		return res, &GuestError{Failure: FailBadResponse, Cause: errors.New("stdout over the response size limit")}
+	}
+	body := stdout.buf.Bytes()
+	res.Response = &abi.Response{
+		Status:  http.StatusOK,
+		Headers: []abi.Header{{Name: "Content-Type", Value: http.DetectContentType(body)}},
+		Body:    body,
+	}
+	return res, nil
+}
+
+// trialInstantiate runs a reactor's initialisation once under its limits.
+func (e *Engine) trialInstantiate(ctx context.Context, m *Module, lim Limits) error {
+	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
+	defer cancel()
+	mem := &cappedMemory{limit: uint64(lim.Memory)}
+	ctx = experimental.WithMemoryAllocator(ctx, mem)
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		var gerr *GuestError
+		if errors.As(classify(ctx, mem, err), &gerr) {
+			switch gerr.Failure {
+			case FailOutOfMemory:
+				return invalid("module initialisation needs more than its memory limit of %d MiB (raise limits.memory)", lim.Memory>>20)
+			case FailTimeout:
+				return invalid("module initialisation did not finish within the function's timeout of %s", lim.Timeout)
+			}
+		}
+		return invalid("module cannot be instantiated: %v", err)
+	}
+	return inst.Close(ctx)
+}
+
+// classify turns an instantiation or call error into a *GuestError.
+func classify(ctx context.Context, mem *cappedMemory, err error) error {
+	var gerr *GuestError
+	if errors.As(err, &gerr) {
+		return err
+	}
+	switch {
+	case mem.refused:
+		return &GuestError{Failure: FailOutOfMemory, Cause: err}
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &GuestError{Failure: FailTimeout, Cause: err}
+	case ctx.Err() != nil:
+		return &GuestError{Failure: FailCanceled, Cause: err}
+	}
+	return &GuestError{Failure: FailTrap, Cause: err}
+}
+
+// cappedMemory backs one instance's linear memory and refuses to grow it
+// past limit. The Go runtime in the guest turns a refused grow into an
+// out-of-memory crash, which classify reports as such.
+type cappedMemory struct {
+	limit   uint64
+	buf     []byte
+	peak    uint64
+	refused bool
+}
+
+func (m *cappedMemory) Allocate(_, _ uint64) experimental.LinearMemory { return m }
+
+func (m *cappedMemory) Reallocate(size uint64) []byte {
+	// The first allocation is the module's declared minimum, which Check
+	// compared with the limit at deploy; wazero cannot handle a refusal there.
+	if m.buf != nil && size > m.limit {
+		m.refused = true
+		return nil
+	}
+	if size <= uint64(cap(m.buf)) {
+		m.buf = m.buf[:size]
+	} else {
+		grown := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), max(m.limit, size)))
+		copy(grown, m.buf)
+		m.buf = grown
+	}
+	m.peak = max(m.peak, size)
+	return m.buf
+}
+
+func (m *cappedMemory) Free() { m.buf = nil }
+
+// logWriter turns a guest's stdout and stderr into log lines.
+type logWriter struct {
+	call    *hostapi.Call
+	pending []byte
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	n := len(p)
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			w.pending = append(w.pending, p...)
+			if len(w.pending) > hostapi.MaxLogLineSize {
+				w.flush()
+			}
+			break
+		}
+		w.pending = append(w.pending, p[:i]...)
+		w.flush()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (w *logWriter) flush() {
+	if len(w.pending) > 0 {
+		w.call.AddLog(slog.LevelInfo, string(w.pending))
+		w.pending = w.pending[:0]
+	}
+}

@@ -1,0 +1,123 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/pave-dev/pave/internal/hostapi"
+)
+
+// Module is a compiled, validated function module.
+type Module struct {
+	Digest string
+	Mode   Mode
+	// Imports lists the host function groups (import modules) the module
+	// uses, pave's and WASI's, sorted.
+	Imports []string
+	// MinMemory is the smallest linear memory the module starts with, in
+	// bytes (0 when the module does not export its memory).
+	MinMemory uint64
+
+	compiled wazero.CompiledModule
+}
+
+// InvalidModuleError explains why a module cannot be deployed. Its message
+// is written for the person deploying and names what to change.
+type InvalidModuleError struct{ Reason string }
+
+func (e *InvalidModuleError) Error() string { return e.Reason }
+
+func invalid(format string, args ...any) error {
+	return &InvalidModuleError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// compile compiles wasm and classifies it. It does not check grants: see
+// Check.
+func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Module, error) {
+	compiled, err := e.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, invalid("not a valid WebAssembly module: %v", err)
+	}
+	m := &Module{Digest: digest, compiled: compiled}
+	exports := compiled.ExportedFunctions()
+	switch {
+	case exports["handle"] != nil:
+		fn := exports["handle"]
+		if len(fn.ParamTypes()) != 0 || !slices.Equal(fn.ResultTypes(), []api.ValueType{api.ValueTypeI32}) {
+			compiled.Close(ctx)
+			return nil, invalid("export \"handle\" must have the signature () -> i32 (pave_v1 ABI)")
+		}
+		m.Mode = Reactor
+	case exports["_start"] != nil:
+		m.Mode = Command
+	default:
+		compiled.Close(ctx)
+		return nil, invalid("module exports neither \"handle\" (a pave_v1 reactor: build with -buildmode=c-shared and register a handler with the pave SDK) nor \"_start\" (a WASI command)")
+	}
+	for _, fn := range compiled.ImportedFunctions() {
+		mod, _, _ := fn.Import()
+		if !slices.Contains(m.Imports, mod) {
+			m.Imports = append(m.Imports, mod)
+		}
+	}
+	slices.Sort(m.Imports)
+	for _, mem := range compiled.ExportedMemories() {
+		m.MinMemory = uint64(mem.Min()) * 65536
+	}
+	return m, nil
+}
+
+// Check reports whether m may run with the given capability grants and
+// memory limit: every import must come from WASI, pave_v1 or a granted
+// capability group, and the module's initial memory must fit the limit.
+func (m *Module) Check(granted func(capability string) bool, memoryLimit uint64) error {
+	var problems []string
+	for _, fn := range m.compiled.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		if mod == wasi_snapshot_preview1.ModuleName {
+			continue
+		}
+		g, known := hostapi.GroupOf(mod)
+		switch {
+		case !known:
+			problems = append(problems, fmt.Sprintf("imports %s.%s, which pave does not provide", mod, name))
+		case g.Capability != "" && (granted == nil || !granted(g.Capability)):
+			problems = append(problems, fmt.Sprintf("imports %s.%s: the %q capability is not granted in pave.yaml", mod, name, g.Capability))
+		}
+	}
+	if m.MinMemory > memoryLimit {
+		problems = append(problems, fmt.Sprintf("needs %d MiB of memory at start, above its limit of %d MiB (raise limits.memory)", m.MinMemory>>20, memoryLimit>>20))
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		problems = slices.Compact(problems)
+		return invalid("module %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Prepare compiles wasm and checks it against the grants and memory limit,
+// without keeping it loaded: the deploy path. A reactor is also
+// instantiated once, so a module whose initialisation traps or does not fit
+// its limits is refused before it is deployed.
+func (e *Engine) Prepare(ctx context.Context, digest string, wasm []byte, granted func(string) bool, lim Limits) (*Module, error) {
+	m, err := e.Load(ctx, digest, func(context.Context) ([]byte, error) { return wasm, nil })
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Check(granted, uint64(lim.Memory)); err != nil {
+		return nil, err
+	}
+	if m.Mode == Reactor {
+		if err := e.trialInstantiate(ctx, m, lim); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
