@@ -1,0 +1,167 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// Deploy adds d as a new version of its function and makes it active. It
+// refuses routes that collide with another function's active routes.
+func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	m := d.Manifest
+	if err := r.checkRoutes(m); err != nil {
+		return nil, err
+	}
+	if ok, err := r.blobs.Has(ctx, blobName(d.Digest)); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
+	}
+	now := r.now().UTC()
+	return r.update(ctx, m.Name, true, func(f *Function) error {
+		if f.CreatedAt.IsZero() {
+			f.CreatedAt = now
+		}
+		f.Versions = append(f.Versions, Version{
+			Number:       len(f.Versions) + 1,
+			Digest:       d.Digest,
+			Size:         d.Size,
+			Mode:         d.Mode,
+			DeployedAt:   now,
+			Manifest:     d.ManifestText,
+			ManifestFile: m.File,
+			Owner:        m.Owner,
+			Description:  m.Description,
+			Routes:       m.Routes,
+			Limits:       m.Limits,
+		})
+		f.Active = len(f.Versions)
+		return nil
+	})
+}
+
+// Rollback makes version the active one; version 0 means the one before
+// the active version.
+func (r *Registry) Rollback(ctx context.Context, name string, version int) (*Function, error) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	cur, ok := r.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	if version == 0 {
+		version = cur.Active - 1
+	}
+	if version < 1 || version > len(cur.Versions) {
+		return nil, fmt.Errorf("%w: %q has versions 1 to %d", ErrVersion, name, len(cur.Versions))
+	}
+	v := cur.Versions[version-1]
+	if err := r.checkRoutes(&manifest.Manifest{Name: name, File: v.ManifestFile, Routes: v.Routes}); err != nil {
+		return nil, err
+	}
+	return r.update(ctx, name, false, func(f *Function) error {
+		if version > len(f.Versions) {
+			return fmt.Errorf("%w: %q has versions 1 to %d", ErrVersion, name, len(f.Versions))
+		}
+		f.Active = version
+		return nil
+	})
+}
+
+// Remove deletes function name and all of its versions. Blobs stay: other
+// versions or functions may share them.
+func (r *Registry) Remove(ctx context.Context, name string) error {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	e, err := r.records.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	if err != nil {
+		return err
+	}
+	if err := r.records.Delete(ctx, name, e.Revision); err != nil {
+		return err
+	}
+	// The delete marker's revision is unknown here; the watch delivers it.
+	// Drop the cache entry now so the route disappears at once.
+	r.mu.Lock()
+	delete(r.fns, name)
+	hooks := r.onChange
+	r.mu.Unlock()
+	for _, h := range hooks {
+		h()
+	}
+	return nil
+}
+
+// update applies change to the stored record of name under optimistic
+// concurrency, retrying when another writer got there first. create allows
+// the record not to exist yet.
+func (r *Registry) update(ctx context.Context, name string, create bool, change func(*Function) error) (*Function, error) {
+	for attempt := 0; attempt < 10; attempt++ {
+		e, err := r.records.Get(ctx, name)
+		f := &Function{Name: name}
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			if !create {
+				return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+			}
+		case err != nil:
+			return nil, err
+		default:
+			if err := json.Unmarshal(e.Value, f); err != nil {
+				return nil, fmt.Errorf("function record %q: %w", name, err)
+			}
+		}
+		if err := change(f); err != nil {
+			return nil, err
+		}
+		cur := f.Current()
+		f.Owner, f.Description = cur.Owner, cur.Description
+		f.UpdatedAt = r.now().UTC()
+		val, err := json.Marshal(f)
+		if err != nil {
+			return nil, err
+		}
+		var rev uint64
+		if e.Revision == 0 {
+			rev, err = r.records.Create(ctx, name, val)
+		} else {
+			rev, err = r.records.Update(ctx, name, val, e.Revision)
+		}
+		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		r.set(name, f, rev, true)
+		return f, nil
+	}
+	return nil, fmt.Errorf("function %q is being changed concurrently; try again", name)
+}
+
+// checkRoutes refuses m when one of its routes collides with an active route
+// of another function.
+func (r *Registry) checkRoutes(m *manifest.Manifest) error {
+	all := []*manifest.Manifest{m}
+	for _, f := range r.List() {
+		if f.Name == m.Name {
+			continue
+		}
+		v := f.Current()
+		all = append(all, &manifest.Manifest{Name: f.Name, File: v.ManifestFile, Routes: v.Routes})
+	}
+	if err := manifest.CheckRoutes(all); err != nil {
+		return fmt.Errorf("%w: %v", ErrRouteConflict, err)
+	}
+	return nil
+}
