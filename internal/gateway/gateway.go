@@ -1,0 +1,392 @@
+// Package gateway serves the functions' HTTP routes. For every request it
+// matches a route, authenticates and authorises the caller, enforces the
+// function's concurrency and body limits, runs the function on a fresh
+// instance, and writes either the function's response or one sanitized JSON
+// error. Each invocation produces one structured log line.
+//
+// Handlers return errors; serveHTTP is the one place that turns them into a
+// status, an error code and a log line (see package apierror).
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/identity"
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/runtime"
+)
+
+// Functions is the view of the registry the gateway needs.
+type Functions interface {
+	Get(name string) (*registry.Function, bool)
+	List() []*registry.Function
+	Blob(ctx context.Context, digest string) ([]byte, error)
+}
+
+// Authenticator finds the API key a bearer token belongs to.
+type Authenticator interface {
+	Authenticate(token string) (*identity.Key, error)
+}
+
+// Engine runs modules.
+type Engine interface {
+	Load(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) (*runtime.Module, error)
+	Invoke(ctx context.Context, m *runtime.Module, lim runtime.Limits, req *abi.Request) (*runtime.Result, error)
+}
+
+// UsageRecorder is told about every invocation.
+type UsageRecorder interface {
+	Mark(function string, t time.Time)
+}
+
+var (
+	_ Functions     = (*registry.Registry)(nil)
+	_ Authenticator = (*identity.Keys)(nil)
+	_ Engine        = (*runtime.Engine)(nil)
+	_ UsageRecorder = (*registry.Usage)(nil)
+)
+
+// Gateway is the function gateway, an http.Handler.
+type Gateway struct {
+	fns    Functions
+	keys   Authenticator
+	engine Engine
+	usage  UsageRecorder
+	log    *slog.Logger
+	now    func() time.Time
+
+	routes atomic.Pointer[router]
+
+	mu    sync.Mutex
+	slots map[string]*slots // concurrency slots by function
+}
+
+// New returns a gateway serving the routes of fns. Call Reload after every
+// change of fns.
+func New(fns Functions, keys Authenticator, engine Engine, usage UsageRecorder, log *slog.Logger) *Gateway {
+	g := &Gateway{fns: fns, keys: keys, engine: engine, usage: usage, log: log, now: time.Now, slots: make(map[string]*slots)}
+	g.Reload()
+	return g
+}
+
+// Reload rebuilds the route table from the registry.
+func (g *Gateway) Reload() {
+	r := &router{}
+	for _, f := range g.fns.List() {
+		for _, rt := range f.Current().Routes {
+			if err := r.add(&target{Function: f.Name, Route: rt}); err != nil {
+				g.log.Error("route skipped", "function", f.Name, "path", rt.Path, "err", err)
+			}
+		}
+	}
+	g.routes.Store(r)
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.now()
+	inv := &invocation{requestID: NewRequestID(), start: start}
+	w.Header().Set("X-Request-Id", inv.requestID)
+	err := g.serveHTTP(w, r, inv)
+	if err != nil {
+		e := apierror.From(err)
+		apierror.Write(w, e, inv.requestID)
+		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
+	}
+	g.logInvocation(r.Context(), inv)
+}
+
+// invocation collects what the log line reports about one request.
+type invocation struct {
+	requestID string
+	start     time.Time
+	function  string
+	version   int
+	route     string
+	caller    string
+	status    int
+	code      apierror.Code
+	cause     error
+	memory    uint64
+	logs      int
+	ran       bool
+}
+
+func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocation) error {
+	t, params, found, methodOK := g.routes.Load().match(r.Method, r.URL.EscapedPath())
+	if !found {
+		return apierror.New(apierror.RouteNotFound, "no route for %s %s", r.Method, "this path")
+	}
+	if !methodOK {
+		return apierror.New(apierror.MethodNotAllowed, "method %s is not allowed on this path", r.Method)
+	}
+	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
+	if !t.Route.Public {
+		key, err := g.authenticate(r, t.Function)
+		if err != nil {
+			return err
+		}
+		inv.caller = key.Caller()
+	}
+	body, err := readBody(w, r, g.maxBody(t.Function))
+	if err != nil {
+		return err
+	}
+	req := &abi.Request{
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Route:     t.Route.Path,
+		Params:    params,
+		RawQuery:  r.URL.RawQuery,
+		Headers:   guestHeaders(r.Header, !t.Route.Public),
+		Body:      body,
+		Caller:    inv.caller,
+		RequestID: inv.requestID,
+	}
+	resp, err := g.call(r.Context(), t.Function, req, inv)
+	if err != nil {
+		return err
+	}
+	writeResponse(w, resp)
+	inv.status = resp.Status
+	return nil
+}
+
+func (g *Gateway) authenticate(r *http.Request, function string) (*identity.Key, error) {
+	key, err := g.keys.Authenticate(identity.BearerToken(r.Header.Get("Authorization")))
+	if err != nil {
+		e := apierror.New(apierror.Unauthenticated, "a valid API key is required: send Authorization: Bearer <key>")
+		e.Cause = err
+		return nil, e
+	}
+	if err := key.Authorize(function, g.now()); err != nil {
+		msg := "this API key may not call this function"
+		switch {
+		case errors.Is(err, identity.ErrRevoked):
+			msg = "this API key has been revoked"
+		case errors.Is(err, identity.ErrExpired):
+			msg = "this API key has expired"
+		}
+		return nil, apierror.Wrap(err, apierror.Forbidden, "%s", msg)
+	}
+	return key, nil
+}
+
+func (g *Gateway) maxBody(function string) int64 {
+	if f, ok := g.fns.Get(function); ok {
+		return f.Current().Limits.MaxBody
+	}
+	return manifest.DefaultMaxBody
+}
+
+// Call runs function on req with the function's limits: the path shared by
+// the gateway and the admin API's invoke.
+func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error) {
+	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke"}
+	resp, err := g.call(ctx, function, req, inv)
+	if err != nil {
+		e := apierror.From(err)
+		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
+	} else {
+		inv.status = resp.Status
+	}
+	g.logInvocation(ctx, inv)
+	return resp, err
+}
+
+func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
+	f, ok := g.fns.Get(function)
+	if !ok {
+		return nil, apierror.New(apierror.FunctionNotFound, "function %q is not deployed", function)
+	}
+	v := f.Current()
+	inv.version = v.Number
+	if int64(len(req.Body)) > v.Limits.MaxBody {
+		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", v.Limits.MaxBody)
+	}
+	release, ok := g.acquire(function, v.Limits.Concurrency)
+	if !ok {
+		return nil, &apierror.Error{Code: apierror.ConcurrencyLimited, Message: "the function is at its concurrency limit; retry later", RetryAfter: 1}
+	}
+	defer release()
+	mod, err := g.engine.Load(ctx, v.Digest, func(ctx context.Context) ([]byte, error) {
+		return g.fns.Blob(ctx, v.Digest)
+	})
+	if err != nil {
+		return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
+	}
+	g.usage.Mark(function, g.now())
+	inv.ran = true
+	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory}, req)
+	if res != nil {
+		inv.memory = res.MemoryBytes
+		inv.logs = len(res.Logs)
+		g.logGuest(ctx, inv, res.Logs)
+	}
+	if err != nil {
+		return nil, guestFailure(err)
+	}
+	return res.Response, nil
+}
+
+// guestFailure maps a runtime failure to the error the caller sees. The
+// cause (trap message, exit code) goes to the log only.
+func guestFailure(err error) error {
+	var gerr *runtime.GuestError
+	if !errors.As(err, &gerr) {
+		return apierror.Wrap(err, apierror.Internal, "internal error")
+	}
+	switch gerr.Failure {
+	case runtime.FailTimeout:
+		return apierror.Wrap(err, apierror.FunctionTimeout, "the function did not finish within its timeout")
+	case runtime.FailOutOfMemory:
+		return apierror.Wrap(err, apierror.FunctionOutOfMem, "the function exceeded its memory limit")
+	case runtime.FailCanceled:
+		return apierror.Wrap(err, apierror.Unavailable, "the request was cancelled")
+	}
+	return apierror.Wrap(err, apierror.FunctionFailed, "the function failed")
+}
+
+// slots is a function's concurrency limit.
+type slots struct {
+	limit int
+	ch    chan struct{}
+}
+
+// acquire takes one of function's limit slots without waiting.
+func (g *Gateway) acquire(function string, limit int) (release func(), ok bool) {
+	g.mu.Lock()
+	s := g.slots[function]
+	if s == nil || s.limit != limit {
+		// A redeploy changed the limit: in-flight calls release into the
+		// old channel, new calls use the new one.
+		s = &slots{limit: limit, ch: make(chan struct{}, limit)}
+		g.slots[function] = s
+	}
+	g.mu.Unlock()
+	select {
+	case s.ch <- struct{}{}:
+		return func() { <-s.ch }, true
+	default:
+		return nil, false
+	}
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
+	}
+	if err != nil {
+		return nil, apierror.Wrap(err, apierror.BadRequest, "the request body could not be read")
+	}
+	return body, nil
+}
+
+// hopByHop are connection-level headers that never cross the gateway.
+var hopByHop = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true,
+	"Transfer-Encoding": true, "Upgrade": true,
+}
+
+// guestHeaders copies the request headers a function may see. The API key
+// that authenticated the call is pave's credential, not the function's, so
+// it is removed: third-party code inside a function never sees it.
+func guestHeaders(h http.Header, stripAuth bool) []abi.Header {
+	out := make([]abi.Header, 0, len(h))
+	for name, values := range h {
+		if hopByHop[name] || (stripAuth && name == "Authorization") {
+			continue
+		}
+		for _, v := range values {
+			out = append(out, abi.Header{Name: name, Value: v})
+		}
+	}
+	return out
+}
+
+// reservedResponse are headers the gateway owns.
+var reservedResponse = map[string]bool{
+	"Content-Length": true, "X-Request-Id": true, "Server": true, "Date": true,
+}
+
+func writeResponse(w http.ResponseWriter, resp *abi.Response) {
+	h := w.Header()
+	for _, hd := range resp.Headers {
+		name := http.CanonicalHeaderKey(hd.Name)
+		if hopByHop[name] || reservedResponse[name] {
+			continue
+		}
+		h.Add(name, hd.Value)
+	}
+	if h.Get("X-Content-Type-Options") == "" {
+		h.Set("X-Content-Type-Options", "nosniff")
+	}
+	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	w.WriteHeader(resp.Status)
+	_, _ = w.Write(resp.Body)
+}
+
+func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
+	level := slog.LevelInfo
+	outcome := "ok"
+	if inv.code != "" {
+		outcome = string(inv.code)
+		if inv.status >= 500 {
+			level = slog.LevelWarn
+		}
+	}
+	attrs := []slog.Attr{
+		slog.String("request_id", inv.requestID),
+		slog.String("function", inv.function),
+		slog.Int("version", inv.version),
+		slog.String("route", inv.route),
+		slog.String("caller", inv.caller),
+		slog.Int("status", inv.status),
+		slog.Float64("duration_ms", float64(g.now().Sub(inv.start).Microseconds())/1000),
+		slog.Uint64("memory_bytes", inv.memory),
+		slog.String("outcome", outcome),
+	}
+	if inv.cause != nil {
+		attrs = append(attrs, slog.String("cause", inv.cause.Error()))
+	}
+	g.log.LogAttrs(ctx, level, "invocation", attrs...)
+}
+
+func (g *Gateway) logGuest(ctx context.Context, inv *invocation, lines []hostapi.LogLine) {
+	for _, l := range lines {
+		g.log.LogAttrs(ctx, l.Level, l.Msg,
+			slog.String("source", "guest"),
+			slog.String("request_id", inv.requestID),
+			slog.String("function", inv.function))
+	}
+}
+
+var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newRequestID returns a random, URL-safe request id.
+func NewRequestID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+}

@@ -1,0 +1,164 @@
+package gateway
+
+import (
+	"net/url"
+	"strings"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/manifest"
+)
+
+// target is what a route leads to.
+type target struct {
+	Function string
+	Route    manifest.Route
+	// params are the route's parameter names in path order.
+	params []string
+}
+
+// router matches request paths against the routes of every deployed
+// function. It is immutable once built: the gateway swaps in a new one on
+// every change, so lookups take no lock.
+//
+// Matching walks the path one segment at a time and prefers, at each
+// segment, a literal over a parameter over a catch-all, backtracking when a
+// more specific choice leads nowhere. Route collisions were refused at
+// deploy, so at most one route of a method matches with a given preference.
+type router struct {
+	root node
+}
+
+type node struct {
+	literals map[string]*node
+	param    *node
+	catchAll map[string]*target // by method; the last segment only
+	// handlers by method, for paths that end at this node.
+	handlers map[string]*target
+}
+
+func (r *router) add(t *target) error {
+	segs, err := manifest.ParsePath(t.Route.Path)
+	if err != nil {
+		return err
+	}
+	t.params = t.params[:0]
+	for _, s := range segs {
+		if s.Param != "" {
+			t.params = append(t.params, s.Param)
+		}
+	}
+	n := &r.root
+	for _, s := range segs {
+		switch {
+		case s.CatchAll:
+			if n.catchAll == nil {
+				n.catchAll = make(map[string]*target)
+			}
+			n.catchAll[t.Route.Method] = t
+			return nil
+		case s.Param != "":
+			if n.param == nil {
+				n.param = &node{}
+			}
+			n = n.param
+		default:
+			if n.literals == nil {
+				n.literals = make(map[string]*node)
+			}
+			child := n.literals[s.Literal]
+			if child == nil {
+				child = &node{}
+				n.literals[s.Literal] = child
+			}
+			n = child
+		}
+	}
+	if n.handlers == nil {
+		n.handlers = make(map[string]*target)
+	}
+	n.handlers[t.Route.Method] = t
+	return nil
+}
+
+// match finds the target for method and the escaped request path, and
+// returns the decoded path parameters. found is false when no route has the
+// path; methodOK is false when some route has the path but not the method.
+func (r *router) match(method, escapedPath string) (t *target, params []abi.Param, found, methodOK bool) {
+	if escapedPath == "" || escapedPath[0] != '/' {
+		return nil, nil, false, false
+	}
+	var segs []string
+	if escapedPath != "/" {
+		segs = strings.Split(escapedPath[1:], "/")
+	}
+	var values []string
+	t, found = r.root.lookup(method, segs, &values)
+	if t == nil {
+		return nil, nil, found, false
+	}
+	params, ok := bindParams(t.params, values)
+	if !ok {
+		return nil, nil, false, false
+	}
+	return t, params, true, true
+}
+
+// lookup returns the target of method for segs, collecting the raw values of
+// parameters; pathFound reports a route on this path with another method.
+func (n *node) lookup(method string, segs []string, values *[]string) (t *target, pathFound bool) {
+	if len(segs) == 0 {
+		if h := n.handlers[method]; h != nil {
+			return h, true
+		}
+		return nil, len(n.handlers) > 0
+	}
+	seg := segs[0]
+	if seg == "" || seg == "." || seg == ".." {
+		// Non-canonical paths match nothing rather than being cleaned:
+		// cleaning is how path-based checks get bypassed.
+		return nil, false
+	}
+	if child := n.literals[seg]; child != nil {
+		if t, f := child.lookup(method, segs[1:], values); t != nil {
+			return t, true
+		} else if f {
+			pathFound = true
+		}
+	}
+	if n.param != nil {
+		*values = append(*values, seg)
+		if t, f := n.param.lookup(method, segs[1:], values); t != nil {
+			return t, true
+		} else if f {
+			pathFound = true
+		}
+		*values = (*values)[:len(*values)-1]
+	}
+	if len(n.catchAll) > 0 {
+		if h := n.catchAll[method]; h != nil {
+			*values = append(*values, strings.Join(segs, "/"))
+			return h, true
+		}
+		pathFound = true
+	}
+	return nil, pathFound
+}
+
+// bindParams names the raw values in route order and unescapes them.
+func bindParams(names, values []string) ([]abi.Param, bool) {
+	if len(names) != len(values) {
+		return nil, false
+	}
+	if len(values) == 0 {
+		return nil, true
+	}
+	params := make([]abi.Param, len(values))
+	for i, raw := range values {
+		v, err := url.PathUnescape(raw)
+		if err != nil {
+			return nil, false
+		}
+		params[i] = abi.Param{Name: names[i], Value: v}
+	}
+	return params, true
+}
