@@ -1,0 +1,231 @@
+// Package adminapi serves the operator's API: deploys, versions, API keys
+// and invocations on behalf of the admin. It listens apart from the gateway,
+// on loopback unless the operator says otherwise, and every route but
+// /v1/health requires the admin token.
+//
+// Its wire types are those of package client. Handlers return errors, and
+// Handler.ServeHTTP is the one place that turns them into the JSON error
+// shape and a log line.
+package adminapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/gateway"
+	"github.com/pave-dev/pave/internal/identity"
+	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/runtime"
+)
+
+// Registry is what the admin API changes and reads.
+type Registry interface {
+	Get(name string) (*registry.Function, bool)
+	List() []*registry.Function
+	Deploy(ctx context.Context, d registry.Deployment) (*registry.Function, error)
+	Rollback(ctx context.Context, name string, version int) (*registry.Function, error)
+	Remove(ctx context.Context, name string) error
+	PutBlob(ctx context.Context, digest string, data []byte) (bool, error)
+	HasBlob(ctx context.Context, digest string) (bool, error)
+	Blob(ctx context.Context, digest string) ([]byte, error)
+}
+
+// Preparer validates and compiles a module before it is deployed.
+type Preparer interface {
+	Prepare(ctx context.Context, digest string, wasm []byte, granted func(string) bool, lim runtime.Limits) (*runtime.Module, error)
+}
+
+// Keys manages API keys.
+type Keys interface {
+	Create(ctx context.Context, name string, functions []string, ttl time.Duration) (identity.Secret, *identity.Key, error)
+	Revoke(ctx context.Context, name string) error
+	List() []identity.Key
+}
+
+// Invoker runs a function for the admin.
+type Invoker interface {
+	Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error)
+}
+
+// Usage reports and forgets last-invocation times.
+type Usage interface {
+	LastInvoked(name string) (time.Time, bool)
+	Forget(ctx context.Context, name string)
+}
+
+// AdminAuth checks the admin token.
+type AdminAuth interface {
+	Check(token string) bool
+}
+
+var (
+	_ Registry  = (*registry.Registry)(nil)
+	_ Preparer  = (*runtime.Engine)(nil)
+	_ Keys      = (*identity.Keys)(nil)
+	_ Invoker   = (*gateway.Gateway)(nil)
+	_ Usage     = (*registry.Usage)(nil)
+	_ AdminAuth = (*identity.Admin)(nil)
+)
+
+// Limits on request bodies.
+const (
+	MaxModuleSize = 64 << 20
+	maxJSONBody   = 1 << 20
+	maxInvokeBody = 96 << 20 // a base64 body of up to the largest max_body
+)
+
+// Handler is the admin API, an http.Handler.
+type Handler struct {
+	reg    Registry
+	prep   Preparer
+	keys   Keys
+	invoke Invoker
+	usage  Usage
+	auth   AdminAuth
+	log    *slog.Logger
+	mux    *http.ServeMux
+}
+
+// New returns the admin API handler.
+func New(reg Registry, prep Preparer, keys Keys, invoke Invoker, usage Usage, auth AdminAuth, log *slog.Logger) *Handler {
+	h := &Handler{reg: reg, prep: prep, keys: keys, invoke: invoke, usage: usage, auth: auth, log: log, mux: http.NewServeMux()}
+	h.route("GET /v1/health", public, h.health)
+	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
+	h.route("PUT /v1/blobs/{digest}", private, h.putBlob)
+	h.route("POST /v1/functions", private, h.deploy)
+	h.route("GET /v1/functions", private, h.listFunctions)
+	h.route("GET /v1/functions/{name}", private, h.getFunction)
+	h.route("DELETE /v1/functions/{name}", private, h.removeFunction)
+	h.route("POST /v1/functions/{name}/rollback", private, h.rollback)
+	h.route("POST /v1/functions/{name}/invoke", private, h.invokeFunction)
+	h.route("POST /v1/keys", private, h.createKey)
+	h.route("GET /v1/keys", private, h.listKeys)
+	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
+	h.route("/", public, func(http.ResponseWriter, *http.Request) error {
+		return apierror.New(apierror.NotFound, "no such endpoint")
+	})
+	return h
+}
+
+type access bool
+
+const (
+	public  access = true
+	private access = false
+)
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// requestIDKey carries the request id to handlers that pass it on.
+type requestIDKey struct{}
+
+func (h *Handler) route(pattern string, a access, fn handlerFunc) {
+	h.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := gateway.NewRequestID()
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+		err := h.authorize(r, a)
+		if err == nil {
+			err = fn(w, r)
+		}
+		h.finish(w, r, id, err)
+	}))
+}
+
+// ServeHTTP implements http.Handler.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *Handler) authorize(r *http.Request, a access) error {
+	if a == public {
+		return nil
+	}
+	if !h.auth.Check(identity.BearerToken(r.Header.Get("Authorization"))) {
+		return apierror.New(apierror.Unauthenticated, "the admin token is required: send Authorization: Bearer <token>")
+	}
+	return nil
+}
+
+// finish logs the request and, when err is set, writes the error shape.
+func (h *Handler) finish(w http.ResponseWriter, r *http.Request, id string, err error) {
+	attrs := []slog.Attr{
+		slog.String("request_id", id),
+		slog.String("method", r.Method),
+		slog.String("path", r.URL.Path),
+	}
+	if err == nil {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "admin request", attrs...)
+		return
+	}
+	e := apierror.From(err)
+	apierror.Write(w, e, id)
+	attrs = append(attrs, slog.String("code", string(e.Code)), slog.Int("status", e.Code.Status()))
+	if e.Cause != nil {
+		attrs = append(attrs, slog.String("cause", e.Cause.Error()))
+	}
+	level := slog.LevelInfo
+	if e.Code.Status() >= 500 {
+		level = slog.LevelError
+	}
+	h.log.LogAttrs(r.Context(), level, "admin request failed", attrs...)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// decodeJSON reads one JSON object into v, refusing unknown fields, trailing
+// data and bodies over limit.
+func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return apierror.New(apierror.BodyTooLarge, "request body is larger than %d bytes", limit)
+		}
+		return apierror.Wrap(err, apierror.BadRequest, "request body is not valid JSON for this endpoint: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return apierror.New(apierror.BadRequest, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+// jsonProblem describes a decoding error without echoing the input.
+func jsonProblem(err error) string {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return fmt.Sprintf("syntax error at byte %d", syntax.Offset)
+	case errors.As(err, &typ):
+		return fmt.Sprintf("field %q has the wrong type", typ.Field)
+	case errors.Is(err, io.EOF):
+		return "empty body"
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "json: unknown field ") {
+		return msg[len("json: "):] // names the field, never a value
+	}
+	return "malformed"
+}
+
+func requestID(r *http.Request) string {
+	id, _ := r.Context().Value(requestIDKey{}).(string)
+	return id
+}
+
+func (h *Handler) health(w http.ResponseWriter, _ *http.Request) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}

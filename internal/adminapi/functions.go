@@ -1,0 +1,260 @@
+package adminapi
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/runtime"
+)
+
+func (h *Handler) hasBlob(w http.ResponseWriter, r *http.Request) error {
+	ok, err := h.reg.HasBlob(r.Context(), r.PathValue("digest"))
+	if errors.Is(err, registry.ErrBadDigest) {
+		return apierror.New(apierror.BadRequest, "digest must be sha256:<64 lower-case hex digits>")
+	}
+	if err != nil {
+		return err
+	}
+	if !ok {
+		w.WriteHeader(http.StatusNotFound)
+		return nil
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}
+
+func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxModuleSize))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return apierror.New(apierror.BodyTooLarge, "modules are limited to %d MiB", MaxModuleSize>>20)
+	}
+	if err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "the upload could not be read")
+	}
+	created, err := h.reg.PutBlob(r.Context(), r.PathValue("digest"), data)
+	if errors.Is(err, registry.ErrBadDigest) {
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, map[string]string{"digest": r.PathValue("digest")})
+}
+
+func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
+	var req client.DeployRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	file := req.ManifestFile
+	if file == "" {
+		file = "pave.yaml"
+	}
+	m, err := manifest.Parse(file, []byte(req.Manifest))
+	if err != nil {
+		// Manifest errors name files, lines and fields of the deployer's
+		// own text: they are meant for them.
+		return apierror.Wrap(err, apierror.InvalidManifest, "%s", err.Error())
+	}
+	if !registry.ValidDigest(req.Digest) {
+		return apierror.New(apierror.BadRequest, "digest must be sha256:<64 lower-case hex digits>")
+	}
+	wasm, err := h.reg.Blob(r.Context(), req.Digest)
+	if errors.Is(err, registry.ErrBlobNotFound) {
+		return apierror.New(apierror.BlobNotFound, "module %s has not been uploaded", req.Digest)
+	}
+	if err != nil {
+		return err
+	}
+	lim := runtime.Limits{Timeout: m.Limits.Timeout, Memory: m.Limits.Memory}
+	// No capability can be granted yet, so every capability import is refused.
+	mod, err := h.prep.Prepare(r.Context(), req.Digest, wasm, nil, lim)
+	var bad *runtime.InvalidModuleError
+	if errors.As(err, &bad) {
+		return apierror.Wrap(err, apierror.InvalidModule, "%s", bad.Reason)
+	}
+	if err != nil {
+		return err
+	}
+	f, err := h.reg.Deploy(r.Context(), registry.Deployment{
+		Manifest:     m,
+		ManifestText: req.Manifest,
+		Digest:       req.Digest,
+		Size:         int64(len(wasm)),
+		Mode:         string(mod.Mode),
+	})
+	if errors.Is(err, registry.ErrRouteConflict) {
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	}
+	if err != nil {
+		return err
+	}
+	h.log.Info("deployed", "function", f.Name, "version", f.Active, "digest", req.Digest, "request_id", requestID(r))
+	return writeJSON(w, http.StatusCreated, h.view(f, false))
+}
+
+func (h *Handler) listFunctions(w http.ResponseWriter, _ *http.Request) error {
+	fns := h.reg.List()
+	out := client.FunctionList{Functions: make([]client.Function, 0, len(fns))}
+	for _, f := range fns {
+		out.Functions = append(out.Functions, h.view(f, false))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) function(r *http.Request) (*registry.Function, error) {
+	name := r.PathValue("name")
+	f, ok := h.reg.Get(name)
+	if !ok {
+		return nil, apierror.New(apierror.FunctionNotFound, "no function named %q", name)
+	}
+	return f, nil
+}
+
+func (h *Handler) getFunction(w http.ResponseWriter, r *http.Request) error {
+	f, err := h.function(r)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, h.view(f, true))
+}
+
+func (h *Handler) removeFunction(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	err := h.reg.Remove(r.Context(), name)
+	if errors.Is(err, registry.ErrNotFound) {
+		return apierror.New(apierror.FunctionNotFound, "no function named %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	h.usage.Forget(r.Context(), name)
+	h.log.Info("removed", "function", name, "request_id", requestID(r))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) rollback(w http.ResponseWriter, r *http.Request) error {
+	var req client.RollbackRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	f, err := h.reg.Rollback(r.Context(), name, req.Version)
+	switch {
+	case errors.Is(err, registry.ErrNotFound):
+		return apierror.New(apierror.FunctionNotFound, "no function named %q", name)
+	case errors.Is(err, registry.ErrVersion):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case errors.Is(err, registry.ErrRouteConflict):
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.log.Info("rolled back", "function", name, "version", f.Active, "request_id", requestID(r))
+	return writeJSON(w, http.StatusOK, h.view(f, false))
+}
+
+func (h *Handler) invokeFunction(w http.ResponseWriter, r *http.Request) error {
+	var req client.InvokeRequest
+	if err := decodeJSON(w, r, maxInvokeBody, &req); err != nil {
+		return err
+	}
+	f, err := h.function(r)
+	if err != nil {
+		return err
+	}
+	ar := &abi.Request{
+		Method:    req.Method,
+		Path:      req.Path,
+		RawQuery:  req.Query,
+		Body:      req.Body,
+		Caller:    "admin",
+		RequestID: requestID(r),
+	}
+	if routes := f.Current().Routes; len(routes) > 0 {
+		first := routes[0]
+		if ar.Method == "" {
+			ar.Method = first.Method
+		}
+		if ar.Path == "" {
+			ar.Path = first.Path
+		}
+		ar.Route = first.Path
+	}
+	if ar.Method == "" {
+		ar.Method = http.MethodPost
+	}
+	if ar.Path == "" {
+		ar.Path = "/"
+	}
+	if _, err := url.ParseQuery(ar.RawQuery); err != nil {
+		return apierror.New(apierror.BadRequest, "query is not a valid URL query")
+	}
+	for k, v := range req.Headers {
+		ar.Headers = append(ar.Headers, abi.Header{Name: http.CanonicalHeaderKey(k), Value: v})
+	}
+	if err := ar.Validate(); err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "invalid invocation: %s", err.Error())
+	}
+	resp, err := h.invoke.Call(r.Context(), f.Name, ar)
+	if err != nil {
+		return err
+	}
+	out := client.InvokeResponse{Status: resp.Status, Body: resp.Body, RequestID: ar.RequestID, Headers: map[string][]string{}}
+	for _, hd := range resp.Headers {
+		name := http.CanonicalHeaderKey(hd.Name)
+		out.Headers[name] = append(out.Headers[name], hd.Value)
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// view converts a registry record to the API's shape.
+func (h *Handler) view(f *registry.Function, versions bool) client.Function {
+	v := f.Current()
+	out := client.Function{
+		Name:        f.Name,
+		Owner:       f.Owner,
+		Description: f.Description,
+		Version:     f.Active,
+		Digest:      v.Digest,
+		Mode:        v.Mode,
+		Routes:      make([]client.Route, 0, len(v.Routes)),
+		Limits: client.Limits{
+			TimeoutMS:    v.Limits.Timeout.Milliseconds(),
+			MemoryBytes:  v.Limits.Memory,
+			Concurrency:  v.Limits.Concurrency,
+			MaxBodyBytes: v.Limits.MaxBody,
+		},
+		CreatedAt: f.CreatedAt,
+		UpdatedAt: f.UpdatedAt,
+	}
+	for _, rt := range v.Routes {
+		out.Routes = append(out.Routes, client.Route{Method: rt.Method, Path: rt.Path, Public: rt.Public, Auth: rt.Auth})
+		out.Public = out.Public || rt.Public
+	}
+	if t, ok := h.usage.LastInvoked(f.Name); ok {
+		out.LastInvoked = &t
+	}
+	if versions {
+		for _, ver := range f.Versions {
+			out.Versions = append(out.Versions, client.Version{
+				Number: ver.Number, Digest: ver.Digest, Size: ver.Size, Mode: ver.Mode,
+				DeployedAt: ver.DeployedAt, Manifest: ver.Manifest,
+			})
+		}
+	}
+	return out
+}

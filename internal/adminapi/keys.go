@@ -1,0 +1,76 @@
+package adminapi
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/identity"
+)
+
+func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
+	var req client.CreateKeyRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	var ttl time.Duration
+	if req.ExpiresIn != "" {
+		d, err := time.ParseDuration(req.ExpiresIn)
+		if err != nil || d <= 0 {
+			return apierror.New(apierror.BadRequest, "expires_in must be a positive duration such as 720h")
+		}
+		ttl = d
+	}
+	for _, fn := range req.Functions {
+		if _, ok := h.reg.Get(fn); !ok {
+			return apierror.New(apierror.FunctionNotFound, "no function named %q", fn)
+		}
+	}
+	secret, key, err := h.keys.Create(r.Context(), req.Name, req.Functions, ttl)
+	switch {
+	case errors.Is(err, identity.ErrInvalidKey):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case errors.Is(err, identity.ErrKeyExists):
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.log.Info("key created", "key", key.Name, "functions", key.Functions, "request_id", requestID(r))
+	return writeJSON(w, http.StatusCreated, client.CreateKeyResponse{Key: keyView(key), Secret: secret.Reveal()})
+}
+
+func (h *Handler) listKeys(w http.ResponseWriter, _ *http.Request) error {
+	keys := h.keys.List()
+	out := client.KeyList{Keys: make([]client.Key, 0, len(keys))}
+	for i := range keys {
+		out.Keys = append(out.Keys, keyView(&keys[i]))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	err := h.keys.Revoke(r.Context(), name)
+	if errors.Is(err, identity.ErrKeyNotFound) {
+		return apierror.New(apierror.KeyNotFound, "no key named %q", name)
+	}
+	if err != nil {
+		return err
+	}
+	h.log.Info("key revoked", "key", name, "request_id", requestID(r))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func keyView(k *identity.Key) client.Key {
+	return client.Key{
+		Name:      k.Name,
+		Functions: k.Functions,
+		CreatedAt: k.CreatedAt,
+		ExpiresAt: k.ExpiresAt,
+		Revoked:   k.RevokedAt != nil,
+		RevokedAt: k.RevokedAt,
+	}
+}
