@@ -1,0 +1,276 @@
+// Package daemon builds and wires every subsystem of pave: the store, the
+// registry, the runtime, the gateway and the admin API. It is the only place
+// that knows how they fit together, and it owns their lifecycle: Start brings
+// them up in dependency order, Shutdown takes them down in reverse.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/pave-dev/pave/internal/adminapi"
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/gateway"
+	"github.com/pave-dev/pave/internal/identity"
+	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// Storage buckets. Renaming one loses its data: these are part of the
+// on-disk format.
+const (
+	bucketFunctions = "pave_functions"
+	bucketBlobs     = "pave_blobs"
+	bucketKeys      = "pave_keys"
+	bucketSettings  = "pave_settings"
+	bucketUsage     = "pave_usage"
+)
+
+// usageFlushInterval is how often last-invocation times are written.
+const usageFlushInterval = 10 * time.Second
+
+// Daemon is a pave node.
+type Daemon struct {
+	cfg config.Config
+	log *slog.Logger
+
+	stop    context.CancelFunc // ends watches and background loops
+	bg      sync.WaitGroup
+	nats    *store.NATS
+	engine  *runtime.Engine
+	usage   *registry.Usage
+	gateway *http.Server
+	admin   *http.Server
+	gwAddr  net.Addr
+	adAddr  net.Addr
+}
+
+// New prepares a daemon from a validated configuration; Start runs it.
+func New(cfg config.Config, log *slog.Logger) (*Daemon, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Daemon{cfg: cfg, log: log}, nil
+}
+
+// Start opens the store, loads the registry and keys, and starts both
+// listeners. It returns once both accept connections; on error everything
+// started so far is stopped again.
+func (d *Daemon) Start(ctx context.Context) (err error) {
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	bgCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	d.stop = stop
+	defer func() {
+		if err != nil {
+			d.Shutdown(context.WithoutCancel(ctx))
+		}
+	}()
+
+	d.nats, err = store.Open(ctx, store.Options{URL: d.cfg.NATSURL, DataDir: d.cfg.DataDir, Logger: d.log})
+	if err != nil {
+		return err
+	}
+	kv := func(name string) *store.KV {
+		if err != nil {
+			return nil
+		}
+		var b *store.KV
+		b, err = d.nats.KV(ctx, name)
+		return b
+	}
+	fnRecords, keyRecords, settings, usageRecords := kv(bucketFunctions), kv(bucketKeys), kv(bucketSettings), kv(bucketUsage)
+	if err != nil {
+		return err
+	}
+	blobs, err := d.nats.Blobs(ctx, bucketBlobs)
+	if err != nil {
+		return err
+	}
+
+	admin, created, err := identity.EnsureAdmin(ctx, settings, d.cfg.AdminTokenFile())
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	if created {
+		d.log.Info("created the admin token", "file", d.cfg.AdminTokenFile())
+	}
+	reg, err := registry.New(bgCtx, fnRecords, blobs)
+	if err != nil {
+		return fmt.Errorf("registry: %w", err)
+	}
+	keys, err := identity.NewKeys(bgCtx, keyRecords)
+	if err != nil {
+		return fmt.Errorf("keys: %w", err)
+	}
+	d.usage, err = registry.NewUsage(bgCtx, usageRecords)
+	if err != nil {
+		return fmt.Errorf("usage: %w", err)
+	}
+	d.engine, err = runtime.New(ctx, runtime.Config{CacheDir: filepath.Join(d.cfg.DataDir, "cache")})
+	if err != nil {
+		return err
+	}
+
+	gw := gateway.New(reg, keys, d.engine, d.usage, d.log)
+	reg.OnChange(gw.Reload)
+	api := adminapi.New(reg, d.engine, keys, gw, d.usage, admin, d.log)
+
+	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, gw)
+	if err != nil {
+		return fmt.Errorf("gateway listener: %w", err)
+	}
+	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, api)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	if err := os.WriteFile(d.cfg.AdminURLFile(), []byte(d.AdminURL()+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write admin url: %w", err)
+	}
+
+	d.background(bgCtx, func(ctx context.Context) { d.flushUsage(ctx) })
+	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
+	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
+	return nil
+}
+
+// listen binds addr and serves h on it in the background.
+func (d *Daemon) listen(addr string, h http.Handler) (*http.Server, net.Addr, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error("listener stopped", "addr", ln.Addr().String(), "err", err)
+		}
+	}()
+	return srv, ln.Addr(), nil
+}
+
+func (d *Daemon) background(ctx context.Context, fn func(context.Context)) {
+	d.bg.Add(1)
+	go func() {
+		defer d.bg.Done()
+		fn(ctx)
+	}()
+}
+
+func (d *Daemon) flushUsage(ctx context.Context) {
+	t := time.NewTicker(usageFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := d.usage.Flush(ctx); err != nil {
+				d.log.Warn("usage flush failed", "err", err)
+			}
+		}
+	}
+}
+
+// warm compiles every active module in the background, so that the first
+// request after a restart does not wait for compilation (the on-disk
+// compilation cache makes this fast after the first start).
+func (d *Daemon) warm(ctx context.Context, reg *registry.Registry) {
+	for _, f := range reg.List() {
+		digest := f.Current().Digest
+		_, err := d.engine.Load(ctx, digest, func(ctx context.Context) ([]byte, error) { return reg.Blob(ctx, digest) })
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("module not preloaded", "function", f.Name, "err", err)
+		}
+	}
+}
+
+// AdminURL is the base URL of the admin API ("http://127.0.0.1:8081").
+func (d *Daemon) AdminURL() string { return urlOf(d.adAddr) }
+
+// GatewayURL is the base URL of the gateway.
+func (d *Daemon) GatewayURL() string { return urlOf(d.gwAddr) }
+
+func urlOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return "http://" + a.String()
+}
+
+// Shutdown stops accepting requests, lets in-flight invocations finish until
+// ctx is done, writes what is pending and closes the store. It is safe to
+// call on a daemon that failed to start.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	servers := []*http.Server{d.gateway, d.admin}
+	errs := make([]error, len(servers))
+	var wg sync.WaitGroup
+	for i, srv := range servers {
+		if srv == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := srv.Shutdown(ctx); err != nil {
+				// In-flight requests outlived the grace period: cut them.
+				srv.Close()
+				errs[i] = fmt.Errorf("http shutdown: %w", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if d.stop != nil {
+		d.stop()
+	}
+	d.bg.Wait()
+	if d.usage != nil {
+		if err := d.usage.Flush(context.WithoutCancel(ctx)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if d.engine != nil {
+		errs = append(errs, d.engine.Close(context.WithoutCancel(ctx)))
+	}
+	if d.nats != nil {
+		errs = append(errs, d.nats.Close())
+	}
+	_ = os.Remove(d.cfg.AdminURLFile())
+	return errors.Join(errs...)
+}
+
+// Run starts the daemon, waits for ctx to be cancelled (the CLI cancels it on
+// SIGINT/SIGTERM) and shuts down within the configured timeout.
+func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	d, err := New(cfg, log)
+	if err != nil {
+		return err
+	}
+	if err := d.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "grace", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	return d.Shutdown(sctx)
+}

@@ -1,0 +1,545 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/testguests"
+)
+
+func manifestFor(name string, routes string, limits string) string {
+	m := fmt.Sprintf("name: %s\nowner: team-test\n", name)
+	if routes != "" {
+		m += "routes:\n" + routes
+	}
+	if limits != "" {
+		m += "limits:\n" + limits
+	}
+	return m
+}
+
+func route(method, path string) string {
+	return fmt.Sprintf("  - method: %s\n    path: %s\n", method, path)
+}
+
+func TestHelloThroughTheGateway(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
+	key := n.key("ci", "hello")
+
+	r := n.call("GET", "/hello", key, nil)
+	if r.status != 200 || string(r.body) != "Hello, world!\n" {
+		t.Fatalf("GET /hello = %d %q", r.status, r.body)
+	}
+	if r.header.Get("X-Request-Id") == "" {
+		t.Error("no X-Request-Id on a success")
+	}
+	r = n.call("GET", "/hello?name=pave", key, nil)
+	if string(r.body) != "Hello, pave!\n" {
+		t.Errorf("GET /hello?name=pave = %q", r.body)
+	}
+
+	recs := n.logs.lines(map[string]any{"msg": "invocation", "function": "hello", "status": float64(200)})
+	if len(recs) != 2 {
+		t.Fatalf("want one invocation log line per call, got %d in\n%s", len(recs), n.logs.String())
+	}
+	for _, field := range []string{"request_id", "version", "route", "caller", "duration_ms", "memory_bytes", "outcome"} {
+		if _, ok := recs[0][field]; !ok {
+			t.Errorf("invocation log line lacks %q: %v", field, recs[0])
+		}
+	}
+	if recs[0]["caller"] != "key:ci" {
+		t.Errorf("caller = %v, want key:ci", recs[0]["caller"])
+	}
+}
+
+func TestGatewayRefusals(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
+	n.deploy(manifestFor("echo", route("POST", "/echo"), "  max_body: 16B\n"), testguests.Example(t, "echo"))
+	helloKey := n.key("hello-only", "hello")
+	echoKey := n.key("echo-only", "echo")
+	revoked := n.key("revoked", "hello")
+	if err := n.admin.RevokeKey(context.Background(), "revoked"); err != nil {
+		t.Fatal(err)
+	}
+	expiring, err := n.admin.CreateKey(context.Background(), client.CreateKeyRequest{Name: "short", Functions: []string{"hello"}, ExpiresIn: "1ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+
+	tests := []struct {
+		name, method, path, key string
+		body                    string
+		status                  int
+		code                    string
+	}{
+		{"no key", "GET", "/hello", "", "", 401, "unauthenticated"},
+		{"unknown key", "GET", "/hello", "pave_k_" + strings.Repeat("a", 52), "", 401, "unauthenticated"},
+		{"malformed header", "GET", "/hello", "not a bearer", "", 401, "unauthenticated"},
+		{"key for another function", "GET", "/hello", echoKey, "", 403, "forbidden"},
+		{"revoked key", "GET", "/hello", revoked, "", 403, "forbidden"},
+		{"expired key", "GET", "/hello", expiring.Secret, "", 403, "forbidden"},
+		{"unknown route", "GET", "/nope", helloKey, "", 404, "route_not_found"},
+		{"trailing slash", "GET", "/hello/", helloKey, "", 404, "route_not_found"},
+		{"dot segment", "GET", "/x/../hello", helloKey, "", 404, "route_not_found"},
+		{"wrong method", "DELETE", "/hello", helloKey, "", 405, "method_not_allowed"},
+		{"body over max_body", "POST", "/echo", echoKey, `{"a":"0123456789abcdef"}`, 413, "body_too_large"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, n.d.GatewayURL()+tt.path, strings.NewReader(tt.body))
+			if tt.key == "not a bearer" {
+				req.Header.Set("Authorization", "Basic Zm9vOmJhcg==")
+			} else if tt.key != "" {
+				req.Header.Set("Authorization", "Bearer "+tt.key)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var buf bytes.Buffer
+			buf.ReadFrom(resp.Body)
+			r := response{status: resp.StatusCode, header: resp.Header, body: buf.Bytes()}
+			if r.status != tt.status {
+				t.Fatalf("status %d, want %d (body %s)", r.status, tt.status, r.body)
+			}
+			if code := r.errorCode(t); code != tt.code {
+				t.Errorf("code %q, want %q", code, tt.code)
+			}
+			assertNoLeak(t, r)
+		})
+	}
+}
+
+// assertNoLeak fails when a response reveals internals.
+func assertNoLeak(t *testing.T, r response) {
+	t.Helper()
+	if s := r.header.Get("Server"); s != "" {
+		t.Errorf("Server header %q reveals the software", s)
+	}
+	body := string(r.body)
+	for _, leak := range []string{"goroutine", ".go:", "/root", "/home", "/tmp", "wazero", "panic", "wasm error", "nats", "pave_k_"} {
+		if strings.Contains(strings.ToLower(body), leak) {
+			t.Errorf("response body reveals %q: %s", leak, body)
+		}
+	}
+}
+
+func TestAPIKeyIsNotPassedToTheFunction(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
+	n.deploy(manifestFor("sandbox", route("GET", "/sandbox"), ""), testguests.Build(t, "sandbox"))
+	key := n.key("k", "echo", "sandbox")
+	r := n.call("POST", "/echo", key, []byte(`{"x":1}`))
+	if r.status != 200 {
+		t.Fatalf("echo: %d %s", r.status, r.body)
+	}
+	if bytes.Contains(r.body, []byte(key)) {
+		t.Fatal("the API key reached the function")
+	}
+	if got := r.json(t)["caller"]; got != "key:k" {
+		t.Errorf("caller = %v", got)
+	}
+}
+
+func TestDeployVersionsAndRollback(t *testing.T) {
+	n := start(t, "")
+	ctx := context.Background()
+	hello, counter := testguests.Example(t, "hello"), testguests.Build(t, "counter")
+	m := manifestFor("swap", route("GET", "/swap"), "")
+	if f := n.deploy(m, hello); f.Version != 1 || f.Mode != "reactor" || !strings.HasPrefix(f.Digest, "sha256:") {
+		t.Fatalf("first deploy: %+v", f)
+	}
+	key := n.key("k", "swap")
+	if r := n.call("GET", "/swap", key, nil); !strings.HasPrefix(string(r.body), "Hello") {
+		t.Fatalf("v1 answered %q", r.body)
+	}
+	if f := n.deploy(m, counter); f.Version != 2 {
+		t.Fatalf("second deploy is version %d", f.Version)
+	}
+	if r := n.call("GET", "/swap", key, nil); !strings.Contains(string(r.body), `"count"`) {
+		t.Fatalf("v2 answered %q", r.body)
+	}
+	f, err := n.admin.Rollback(ctx, "swap", 0)
+	if err != nil || f.Version != 1 {
+		t.Fatalf("rollback: %v %+v", err, f)
+	}
+	if r := n.call("GET", "/swap", key, nil); !strings.HasPrefix(string(r.body), "Hello") {
+		t.Fatalf("after rollback answered %q", r.body)
+	}
+	if _, err := n.admin.Rollback(ctx, "swap", 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.admin.Rollback(ctx, "swap", 7); err == nil {
+		t.Error("rollback to a missing version succeeded")
+	}
+	got, err := n.admin.GetFunction(ctx, "swap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Version != 2 || len(got.Versions) != 2 || got.Versions[0].Digest == got.Versions[1].Digest {
+		t.Fatalf("get after rollbacks: %+v", got)
+	}
+	// The same module deployed again is stored once and makes version 3.
+	if f := n.deploy(m, counter); f.Version != 3 || f.Digest != got.Versions[1].Digest {
+		t.Fatalf("redeploy: %+v", f)
+	}
+	if err := n.admin.RemoveFunction(ctx, "swap"); err != nil {
+		t.Fatal(err)
+	}
+	if r := n.call("GET", "/swap", key, nil); r.status != 404 {
+		t.Fatalf("removed function answered %d", r.status)
+	}
+	if _, err := n.admin.GetFunction(ctx, "swap"); !client.IsNotFound(err) {
+		t.Fatalf("get removed function: %v", err)
+	}
+}
+
+func TestDeployRefusals(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
+	tests := []struct {
+		name     string
+		manifest string
+		module   []byte
+		code     string
+		contains string
+	}{
+		{"no handle export", manifestFor("noexport", route("GET", "/ne"), ""), testguests.Build(t, "noexport"), "invalid_module", `"handle"`},
+		{"ungranted capability", manifestFor("kv", route("GET", "/kv"), ""), testguests.Build(t, "kvimport"), "invalid_module", `"kv" capability`},
+		{"not wasm", manifestFor("junk", route("GET", "/junk"), ""), []byte("\x00asm but not really"), "invalid_module", "not a valid WebAssembly module"},
+		{"route taken by another function", manifestFor("clash", route("GET", "/hello"), ""), testguests.Build(t, "counter"), "conflict", "hello"},
+		{"unknown manifest field", "name: x\nowner: o\nroutes: []\nlimts: {}\n", testguests.Build(t, "counter"), "invalid_manifest", "pave.yaml:4"},
+		{"timeout above maximum", manifestFor("slowpoke", "", "  timeout: 901s\n"), testguests.Build(t, "counter"), "invalid_manifest", "limits.timeout"},
+		{"memory below the module's needs", manifestFor("tiny", "", "  memory: 1MiB\n"), testguests.Build(t, "counter"), "invalid_module", "memory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := n.tryDeploy(tt.manifest, tt.module)
+			var apiErr *client.Error
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("deploy succeeded or failed oddly: %v", err)
+			}
+			if apiErr.Code != tt.code || !strings.Contains(apiErr.Message, tt.contains) {
+				t.Fatalf("got %s %q, want %s containing %q", apiErr.Code, apiErr.Message, tt.code, tt.contains)
+			}
+		})
+	}
+	fns, err := n.admin.ListFunctions(context.Background())
+	if err != nil || len(fns) != 1 {
+		t.Fatalf("refused deploys left functions behind: %v %+v", err, fns)
+	}
+}
+
+func TestRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	n := start(t, dir)
+	m := manifestFor("hello", route("GET", "/hello"), "")
+	n.deploy(m, testguests.Example(t, "hello"))
+	n.deploy(m, testguests.Example(t, "hello"))
+	key := n.key("k", "hello")
+	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
+		t.Fatalf("before restart: %d", r.status)
+	}
+	token, _ := os.ReadFile(n.cfg.AdminTokenFile())
+	n.stop()
+
+	n2 := start(t, dir)
+	if again, _ := os.ReadFile(n2.cfg.AdminTokenFile()); !bytes.Equal(token, again) {
+		t.Error("restart replaced the admin token")
+	}
+	if r := n2.call("GET", "/hello", key, nil); r.status != 200 || string(r.body) != "Hello, world!\n" {
+		t.Fatalf("after restart: %d %q", r.status, r.body)
+	}
+	f, err := n2.admin.GetFunction(context.Background(), "hello")
+	if err != nil || f.Version != 2 || len(f.Versions) != 2 {
+		t.Fatalf("after restart: %v %+v", err, f)
+	}
+	if f.LastInvoked == nil {
+		t.Error("last invocation time was lost")
+	}
+	keys, err := n2.admin.ListKeys(context.Background())
+	if err != nil || len(keys) != 1 || keys[0].Name != "k" {
+		t.Fatalf("keys after restart: %v %+v", err, keys)
+	}
+}
+
+func TestAdminTokenFile(t *testing.T) {
+	n := start(t, "")
+	st, err := os.Stat(n.cfg.AdminTokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("admin.token mode %v, want 0600", st.Mode().Perm())
+	}
+	token, _ := os.ReadFile(n.cfg.AdminTokenFile())
+	if !strings.HasPrefix(string(token), "pave_a_") {
+		t.Errorf("admin token lacks its greppable prefix")
+	}
+	// The token itself is not stored anywhere under the data directory.
+	found := grepDir(t, n.cfg.DataDir, strings.TrimSpace(string(token)), n.cfg.AdminTokenFile())
+	if found != "" {
+		t.Errorf("the admin token is stored in %s", found)
+	}
+}
+
+func TestCleanStateBetweenInvocations(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("counter", route("GET", "/counter"), "  concurrency: 64\n"), testguests.Build(t, "counter"))
+	key := n.key("k", "counter")
+	const workers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				secret := fmt.Sprintf("s-%d-%d", w, i)
+				r := n.call("GET", "/counter?secret="+secret, key, nil)
+				var got struct {
+					Count          int    `json:"count"`
+					BufferLen      int    `json:"buffer_len"`
+					PreviousSecret string `json:"previous_secret"`
+					Secret         string `json:"secret"`
+				}
+				if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
+					errs <- fmt.Errorf("status %d body %q", r.status, r.body)
+					continue
+				}
+				if got.Count != 1 || got.BufferLen != 1024 || got.PreviousSecret != "" || got.Secret != secret {
+					errs <- fmt.Errorf("state leaked between invocations: %+v", got)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestRunawayGuestsAreStopped(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("loop", route("GET", "/loop"), "  timeout: 1s\n"), testguests.Build(t, "loop"))
+	n.deploy(manifestFor("alloc", route("GET", "/alloc"), "  memory: 32MiB\n"), testguests.Build(t, "alloc"))
+	n.deploy(manifestFor("trap", route("GET", "/trap"), ""), testguests.Build(t, "trap"))
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
+	key := n.key("k", "loop", "alloc", "trap", "hello")
+
+	// While two guests spin until their timeout, others keep being served.
+	loopDone := make(chan response, 2)
+	began := time.Now()
+	for i := 0; i < 2; i++ {
+		go func() { loopDone <- n.call("GET", "/loop", key, nil) }()
+	}
+	served := 0
+	for time.Since(began) < 700*time.Millisecond {
+		if r := n.call("GET", "/hello", key, nil); r.status == 200 {
+			served++
+		}
+	}
+	if served == 0 {
+		t.Error("no other invocation was served while guests looped")
+	}
+	for i := 0; i < 2; i++ {
+		r := <-loopDone
+		if r.status != 504 || r.errorCode(t) != "function_timeout" {
+			t.Fatalf("loop: %d %s", r.status, r.body)
+		}
+		assertNoLeak(t, r)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("timeout of 1s took %s to stop the guest", took)
+	}
+
+	r := n.call("GET", "/alloc", key, nil)
+	if r.status != 502 || r.errorCode(t) != "function_out_of_memory" {
+		t.Fatalf("alloc: %d %s", r.status, r.body)
+	}
+	assertNoLeak(t, r)
+
+	for _, mode := range []string{"panic", "unreachable", "error"} {
+		r := n.call("GET", "/trap?mode="+mode, key, nil)
+		if r.status != 502 || r.errorCode(t) != "function_failed" {
+			t.Fatalf("trap %s: %d %s", mode, r.status, r.body)
+		}
+		assertNoLeak(t, r)
+	}
+	// The cause is in the log, not in the response.
+	if len(n.logs.lines(map[string]any{"msg": "invocation", "function": "trap", "outcome": "function_failed"})) != 3 {
+		t.Errorf("trap failures not logged:\n%s", n.logs.String())
+	}
+	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
+		t.Fatalf("daemon unhealthy after guest failures: %d", r.status)
+	}
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("slow", route("GET", "/slow"), "  concurrency: 1\n"), testguests.Build(t, "slow"))
+	key := n.key("k", "slow")
+	// Three calls that each hold the only slot for two seconds arrive
+	// together: one runs, two are refused at once.
+	const calls = 3
+	results := make(chan response, calls)
+	for i := 0; i < calls; i++ {
+		go func() { results <- n.call("GET", "/slow?ms=2000", key, nil) }()
+	}
+	var ok, refused int
+	for i := 0; i < calls; i++ {
+		r := <-results
+		switch r.status {
+		case 200:
+			ok++
+		case 429:
+			refused++
+			if r.errorCode(t) != "concurrency_limited" || r.header.Get("Retry-After") == "" {
+				t.Errorf("refusal without its code or Retry-After: %v %s", r.header, r.body)
+			}
+		default:
+			t.Errorf("unexpected %d %s", r.status, r.body)
+		}
+	}
+	if ok != 1 || refused != calls-1 {
+		t.Fatalf("%d served and %d refused, want 1 and %d", ok, refused, calls-1)
+	}
+}
+
+func TestSandbox(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("sandbox", route("GET", "/sandbox"), ""), testguests.Build(t, "sandbox"))
+	key := n.key("k", "sandbox")
+	var seen []string
+	for i := 0; i < 2; i++ {
+		r := n.call("GET", "/sandbox", key, nil)
+		if r.status != 200 {
+			t.Fatalf("sandbox: %d %s", r.status, r.body)
+		}
+		var got struct {
+			Args     []string  `json:"args"`
+			Env      []string  `json:"env"`
+			ReadFile string    `json:"read_file_err"`
+			ReadDir  string    `json:"read_dir_err"`
+			Random   string    `json:"random"`
+			Now      time.Time `json:"time"`
+		}
+		if err := json.Unmarshal(r.body, &got); err != nil {
+			t.Fatalf("%s: %v", r.body, err)
+		}
+		if len(got.Env) != 0 {
+			t.Errorf("guest sees environment %v", got.Env)
+		}
+		if len(got.Args) > 0 {
+			t.Errorf("guest sees arguments %v", got.Args)
+		}
+		if got.ReadFile == "" || got.ReadDir == "" {
+			t.Errorf("guest reads the filesystem: %s", r.body)
+		}
+		if d := time.Since(got.Now); d < -time.Minute || d > time.Minute {
+			t.Errorf("guest clock says %v", got.Now)
+		}
+		seen = append(seen, got.Random)
+	}
+	if seen[0] == seen[1] || seen[0] == strings.Repeat("0", 32) {
+		t.Errorf("guest randomness repeats: %v", seen)
+	}
+}
+
+func TestWASICommandCompatibility(t *testing.T) {
+	n := start(t, "")
+	f := n.deploy(manifestFor("upper", route("POST", "/upper"), ""), testguests.Build(t, "cmd-upper"))
+	if f.Mode != "wasi-command" {
+		t.Fatalf("mode %q", f.Mode)
+	}
+	key := n.key("k", "upper")
+	if r := n.call("POST", "/upper", key, []byte("shout")); r.status != 200 || string(r.body) != "SHOUT" {
+		t.Fatalf("upper: %d %q", r.status, r.body)
+	}
+	if r := n.call("POST", "/upper", key, []byte("fail")); r.status != 502 {
+		t.Fatalf("failing command: %d %q", r.status, r.body)
+	}
+}
+
+func TestPublicRoute(t *testing.T) {
+	n := start(t, "")
+	m := "name: open\nowner: o\nroutes:\n  - method: GET\n    path: /open\n    public: true\n"
+	f := n.deploy(m, testguests.Example(t, "hello"))
+	if !f.Public {
+		t.Error("function with a public route is not reported public")
+	}
+	if r := n.call("GET", "/open", "", nil); r.status != 200 {
+		t.Fatalf("public route without key: %d %s", r.status, r.body)
+	}
+}
+
+func TestAdminAPIRequiresToken(t *testing.T) {
+	n := start(t, "")
+	for _, tc := range []struct{ token string }{{""}, {"pave_a_" + strings.Repeat("b", 52)}} {
+		c := client.New(n.d.AdminURL(), tc.token)
+		_, err := c.ListFunctions(context.Background())
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != 401 {
+			t.Errorf("token %q: %v", tc.token, err)
+		}
+	}
+	if err := client.New(n.d.AdminURL(), "").Health(context.Background()); err != nil {
+		t.Errorf("health is public: %v", err)
+	}
+}
+
+func TestAdminInvoke(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
+	resp, err := n.admin.Invoke(context.Background(), "echo", client.InvokeRequest{Body: []byte(`{"n":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(resp.Body, &got); err != nil || resp.Status != 200 {
+		t.Fatalf("%d %s", resp.Status, resp.Body)
+	}
+	if got["caller"] != "admin" || got["method"] != "POST" || got["path"] != "/echo" {
+		t.Errorf("admin invoke saw %v", got)
+	}
+}
+
+func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	n := start(t, "")
+	n.deploy(manifestFor("slow", route("GET", "/slow"), ""), testguests.Build(t, "slow"))
+	key := n.key("k", "slow")
+	done := make(chan response)
+	go func() { done <- n.call("GET", "/slow?ms=800", key, nil) }()
+	time.Sleep(300 * time.Millisecond) // let the call reach the guest
+	n.stop()
+	if r := <-done; r.status != 200 || strings.TrimSpace(string(r.body)) != "done" {
+		t.Fatalf("in-flight call during shutdown: %d %q", r.status, r.body)
+	}
+}
+
+// grepDir returns the first file under dir, other than skip, containing s.
+func grepDir(t *testing.T, dir, s, skip string) string {
+	t.Helper()
+	var found string
+	_ = walkFiles(dir, func(path string, data []byte) {
+		if path != skip && found == "" && bytes.Contains(data, []byte(s)) {
+			found = path
+		}
+	})
+	return found
+}
