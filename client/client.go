@@ -1,0 +1,375 @@
+// Package client is the Go client of pave's admin API: deploying functions
+// and their modules, rolling them back, invoking them, and managing API keys.
+//
+// A Client is safe for concurrent use. Every call takes a context, which is
+// the way to bound how long it may take; the client sets no timeout of its
+// own because a deploy of a large module or a slow function may legitimately
+// take a while.
+//
+// Errors the daemon reports are returned as *Error, which carries the HTTP
+// status, the daemon's stable error code and the request id to quote when
+// asking for help:
+//
+//	var apiErr *client.Error
+//	if errors.As(err, &apiErr) && apiErr.Status == http.StatusConflict { ... }
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxResponseBytes bounds how much of a response body the client reads. A
+// larger body is an error rather than an unbounded allocation.
+const MaxResponseBytes = 32 << 20
+
+// maxErrorBytes bounds how much of an error response the client reads: an
+// error body is small, and a proxy's error page need not be read in full.
+const maxErrorBytes = 64 << 10
+
+// Client calls the admin API of one pave daemon.
+type Client struct {
+	baseURL string
+	token   string
+	hc      *http.Client
+}
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithHTTPClient makes the Client send its requests through hc instead of a
+// default http.Client, for example to set a transport with custom TLS roots.
+// A nil hc keeps the default.
+func WithHTTPClient(hc *http.Client) Option {
+	return func(c *Client) {
+		if hc != nil {
+			c.hc = hc
+		}
+	}
+}
+
+// New returns a client of the admin API at baseURL ("http://127.0.0.1:8081")
+// that authenticates with the admin token.
+func New(baseURL, token string, opts ...Option) *Client {
+	c := &Client{
+		baseURL: strings.TrimRight(baseURL, "/"),
+		token:   token,
+		hc:      &http.Client{},
+	}
+	for _, opt := range opts {
+		opt(c)
+	}
+	return c
+}
+
+// Format prints the client without its token, whatever the verb, so that a
+// Client in a log line or an error message cannot leak it.
+func (c Client) Format(f fmt.State, _ rune) {
+	fmt.Fprintf(f, "client.Client{baseURL: %q}", c.baseURL)
+}
+
+// Error is an error response of the admin API.
+type Error struct {
+	// Status is the HTTP status code of the response.
+	Status int
+	// Code is the daemon's stable, machine-readable error code; empty when
+	// the response did not come from pave (a proxy in between, say).
+	Code string
+	// Message is the human-readable description of the problem.
+	Message string
+	// RequestID identifies the request in the daemon's logs.
+	RequestID string
+}
+
+// Error returns a single line: "<message> (code <code>, request <id>)".
+func (e *Error) Error() string {
+	var refs []string
+	if e.Code != "" {
+		refs = append(refs, "code "+e.Code)
+	}
+	if e.RequestID != "" {
+		refs = append(refs, "request "+e.RequestID)
+	}
+	if len(refs) == 0 {
+		refs = append(refs, fmt.Sprintf("HTTP %d", e.Status))
+	}
+	return oneLine(e.Message) + " (" + strings.Join(refs, ", ") + ")"
+}
+
+// oneLine joins the lines of s with "; ", so that a message listing several
+// problems, one a line, still reads well on a single line.
+func oneLine(s string) string {
+	var lines []string
+	for line := range strings.Lines(s) {
+		if line = strings.TrimSpace(line); line != "" {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "; ")
+}
+
+// IsNotFound reports whether err is an admin API error with status 404.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// Health reports whether the daemon answers and says it is healthy. It is
+// the one call that needs no token.
+func (c *Client) Health(ctx context.Context) error {
+	var body struct {
+		Status string `json:"status"`
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/health", nil, &body); err != nil {
+		return err
+	}
+	if body.Status != "ok" {
+		return fmt.Errorf("daemon reports status %q", body.Status)
+	}
+	return nil
+}
+
+// HasBlob reports whether the daemon stores the module with digest
+// ("sha256:<hex>").
+func (c *Client) HasBlob(ctx context.Context, digest string) (bool, error) {
+	err := c.do(ctx, http.MethodHead, "/v1/blobs/"+url.PathEscape(digest), nil, nil)
+	switch {
+	case err == nil:
+		return true, nil
+	case IsNotFound(err):
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// PutBlob uploads a module unless the daemon already stores it, and returns
+// its digest ("sha256:<hex>") for a DeployRequest.
+func (c *Client) PutBlob(ctx context.Context, module []byte) (digest string, err error) {
+	digest = Digest(module)
+	stored, err := c.HasBlob(ctx, digest)
+	if err != nil {
+		return "", err
+	}
+	if stored {
+		return digest, nil
+	}
+	err = c.do(ctx, http.MethodPut, "/v1/blobs/"+url.PathEscape(digest), rawBody{module, "application/wasm"}, nil)
+	if err != nil {
+		return "", err
+	}
+	return digest, nil
+}
+
+// Digest returns the content address of a module as the admin API spells
+// it: "sha256:" followed by 64 lower-case hex digits.
+func Digest(module []byte) string {
+	sum := sha256.Sum256(module)
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// Deploy deploys a new version of a function from a manifest and a module
+// uploaded with PutBlob, and returns the function as now deployed.
+func (c *Client) Deploy(ctx context.Context, req DeployRequest) (*Function, error) {
+	var f Function
+	if err := c.do(ctx, http.MethodPost, "/v1/functions", req, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// ListFunctions returns every deployed function, without their versions.
+func (c *Client) ListFunctions(ctx context.Context) ([]Function, error) {
+	var list FunctionList
+	if err := c.do(ctx, http.MethodGet, "/v1/functions", nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Functions, nil
+}
+
+// GetFunction returns one function with all its versions.
+func (c *Client) GetFunction(ctx context.Context, name string) (*Function, error) {
+	var f Function
+	if err := c.do(ctx, http.MethodGet, functionPath(name), nil, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// RemoveFunction removes a function and its routes.
+func (c *Client) RemoveFunction(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, functionPath(name), nil, nil)
+}
+
+// Rollback makes an earlier version of a function the active one; version
+// 0 means the version before the active one. It returns the function as
+// now deployed.
+func (c *Client) Rollback(ctx context.Context, name string, version int) (*Function, error) {
+	var f Function
+	if err := c.do(ctx, http.MethodPost, functionPath(name)+"/rollback", RollbackRequest{Version: version}, &f); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+// Invoke calls a function and returns its HTTP response. A response with
+// an error status is still a successful call: the error is the function's,
+// and Invoke returns it in the InvokeResponse with a nil error.
+func (c *Client) Invoke(ctx context.Context, name string, req InvokeRequest) (*InvokeResponse, error) {
+	var r InvokeResponse
+	if err := c.do(ctx, http.MethodPost, functionPath(name)+"/invoke", req, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// CreateKey creates an API key. The response carries the key's secret: the
+// daemon keeps only a hash of it, so this is the only time it is available.
+func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*CreateKeyResponse, error) {
+	var r CreateKeyResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/keys", req, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ListKeys returns the metadata of every API key, revoked ones included.
+func (c *Client) ListKeys(ctx context.Context) ([]Key, error) {
+	var list KeyList
+	if err := c.do(ctx, http.MethodGet, "/v1/keys", nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Keys, nil
+}
+
+// RevokeKey revokes an API key; requests made with it fail from then on.
+func (c *Client) RevokeKey(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, "/v1/keys/"+url.PathEscape(name), nil, nil)
+}
+
+func functionPath(name string) string { return "/v1/functions/" + url.PathEscape(name) }
+
+// rawBody is a request body sent as is rather than encoded as JSON.
+type rawBody struct {
+	data        []byte
+	contentType string
+}
+
+// do sends one request and decodes a 2xx response's JSON body into out,
+// unless out is nil. in is encoded as JSON unless it is a rawBody or nil.
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	var contentType string
+	switch in := in.(type) {
+	case nil:
+	case rawBody:
+		body, contentType = bytes.NewReader(in.data), in.contentType
+	default:
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encoding %s %s request: %w", method, path, err)
+		}
+		body, contentType = bytes.NewReader(b), "application/json"
+	}
+
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("User-Agent", "pave-client")
+	if path != "/v1/health" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return readError(resp)
+	}
+	if out == nil || method == http.MethodHead {
+		// Read what little is left so that the connection can be reused.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxErrorBytes))
+		return nil
+	}
+	b, err := readLimited(resp.Body, MaxResponseBytes)
+	if err != nil {
+		return fmt.Errorf("reading response to %s %s: %w", method, path, err)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("decoding response to %s %s: %w", method, path, err)
+	}
+	return nil
+}
+
+// readError turns a non-2xx response into an *Error. A body in pave's error
+// shape provides the code, message and request id; anything else (a proxy's
+// error page, an empty HEAD response) is summarised from the status.
+func readError(resp *http.Response) error {
+	e := &Error{Status: resp.StatusCode, RequestID: resp.Header.Get("X-Request-Id")}
+	b, _ := readLimited(resp.Body, maxErrorBytes)
+
+	var eb ErrorBody
+	if json.Unmarshal(b, &eb) == nil && eb.Error.Message != "" {
+		e.Code = eb.Error.Code
+		e.Message = eb.Error.Message
+		if eb.Error.RequestID != "" {
+			e.RequestID = eb.Error.RequestID
+		}
+		return e
+	}
+
+	e.Message = resp.Status
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("%d %s", resp.StatusCode, http.StatusText(resp.StatusCode))
+	}
+	// A short plain-text body usually says what went wrong; HTML and the
+	// like would only clutter the line.
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/plain" {
+		if text := strings.Join(strings.Fields(string(b)), " "); text != "" {
+			e.Message += ": " + truncate(text, 200)
+		}
+	}
+	return e
+}
+
+// readLimited reads r to its end, failing if it holds more than limit bytes.
+func readLimited(r io.Reader, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("body exceeds %d bytes", limit)
+	}
+	return b, nil
+}
+
+// truncate shortens s to at most n bytes on a rune boundary, marking the cut.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

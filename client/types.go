@@ -1,0 +1,139 @@
+package client
+
+import "time"
+
+// The types in this file are the admin API's wire format. The daemon
+// (internal/adminapi) encodes them and this package decodes them, so a change
+// here is a change of the API: add fields, never repurpose them.
+
+// Function is one deployed function as the admin API reports it.
+type Function struct {
+	Name        string `json:"name"`
+	Owner       string `json:"owner"`
+	Description string `json:"description,omitempty"`
+	// Version is the active version number (1-based).
+	Version int `json:"version"`
+	// Digest is the sha256 of the active version's module, "sha256:<hex>".
+	Digest string `json:"digest"`
+	// Mode is how the module is run: "reactor" (pave_v1 ABI) or
+	// "wasi-command" (stdin/stdout compatibility path).
+	Mode   string  `json:"mode"`
+	Routes []Route `json:"routes"`
+	Limits Limits  `json:"limits"`
+	// Public is true when any route is public.
+	Public      bool       `json:"public"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	LastInvoked *time.Time `json:"last_invoked,omitempty"`
+	// Versions is filled in by GetFunction only, oldest first.
+	Versions []Version `json:"versions,omitempty"`
+}
+
+// Route is one HTTP route of a function.
+type Route struct {
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	Public bool   `json:"public"`
+	// Auth is the authentication scheme of a non-public route ("api-key").
+	Auth string `json:"auth,omitempty"`
+}
+
+// Limits are a function's resource limits in base units.
+type Limits struct {
+	TimeoutMS    int64 `json:"timeout_ms"`
+	MemoryBytes  int64 `json:"memory_bytes"`
+	Concurrency  int   `json:"concurrency"`
+	MaxBodyBytes int64 `json:"max_body_bytes"`
+}
+
+// Version is one deployed version of a function.
+type Version struct {
+	Number     int       `json:"number"`
+	Digest     string    `json:"digest"`
+	Size       int64     `json:"size"`
+	Mode       string    `json:"mode"`
+	DeployedAt time.Time `json:"deployed_at"`
+	// Manifest is the pave.yaml text this version was deployed with.
+	Manifest string `json:"manifest"`
+}
+
+// DeployRequest deploys a new version of a function. The module must have
+// been uploaded first with PutBlob; Digest names it.
+type DeployRequest struct {
+	// Manifest is the pave.yaml text; the daemon parses and validates it.
+	Manifest string `json:"manifest"`
+	// ManifestFile is the file name used in error messages ("pave.yaml").
+	ManifestFile string `json:"manifest_file,omitempty"`
+	// Digest is "sha256:<hex>" of an uploaded module.
+	Digest string `json:"digest"`
+}
+
+// RollbackRequest moves a function's active version. Version 0 means the
+// version before the active one.
+type RollbackRequest struct {
+	Version int `json:"version,omitempty"`
+}
+
+// FunctionList is the body of GET /v1/functions.
+type FunctionList struct {
+	Functions []Function `json:"functions"`
+}
+
+// Key is an API key's metadata; the secret is never part of it.
+type Key struct {
+	Name      string     `json:"name"`
+	Functions []string   `json:"functions"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Revoked   bool       `json:"revoked"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// CreateKeyRequest creates an API key allowed to call Functions.
+type CreateKeyRequest struct {
+	Name      string   `json:"name"`
+	Functions []string `json:"functions"`
+	// ExpiresIn is a Go duration ("720h"); empty means the key does not expire.
+	ExpiresIn string `json:"expires_in,omitempty"`
+}
+
+// CreateKeyResponse carries the key's secret: the only time it is shown.
+type CreateKeyResponse struct {
+	Key    Key    `json:"key"`
+	Secret string `json:"secret"`
+}
+
+// KeyList is the body of GET /v1/keys.
+type KeyList struct {
+	Keys []Key `json:"keys"`
+}
+
+// InvokeRequest calls a function through the admin API. Method and Path
+// default to the function's first route.
+type InvokeRequest struct {
+	Method  string            `json:"method,omitempty"`
+	Path    string            `json:"path,omitempty"`
+	Query   string            `json:"query,omitempty"`
+	Headers map[string]string `json:"headers,omitempty"`
+	Body    []byte            `json:"body,omitempty"`
+}
+
+// InvokeResponse is the function's HTTP response.
+type InvokeResponse struct {
+	Status    int                 `json:"status"`
+	Headers   map[string][]string `json:"headers,omitempty"`
+	Body      []byte              `json:"body,omitempty"`
+	RequestID string              `json:"request_id"`
+}
+
+// ErrorBody is the one error shape of every pave API and gateway response.
+type ErrorBody struct {
+	Error ErrorDetail `json:"error"`
+}
+
+// ErrorDetail is the content of ErrorBody.
+type ErrorDetail struct {
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}

@@ -1,0 +1,175 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/manifest"
+)
+
+// manifestName is the file name of a function's manifest in its directory.
+const manifestName = "pave.yaml"
+
+var buildCommand = &command{
+	name:    "build",
+	args:    "[DIR]",
+	summary: "build a function's WebAssembly module",
+	help: `
+Builds the module of the function that DIR/pave.yaml describes (DIR is the
+current directory by default) and prints its path, size and digest.
+
+A Go package is compiled with 'GOOS=wasip1 GOARCH=wasm go build
+-buildmode=c-shared' into DIR/.pave/NAME.wasm, so the go command must be
+installed. A module ending in .wasm is prebuilt and only looked up. Deploy
+builds by itself: build is for looking at the result, or for finding
+compile errors without a daemon.`,
+	run: runBuild,
+}
+
+func runBuild(ctx context.Context, inv *invocation, args []string) error {
+	pos, err := inv.parse(args, 0, 1)
+	if err != nil {
+		return err
+	}
+	dir := "."
+	if len(pos) == 1 {
+		dir = pos[0]
+	}
+	src, err := loadSource(dir)
+	if err != nil {
+		return err
+	}
+	if err := src.build(ctx, inv.stderr); err != nil {
+		return err
+	}
+	module, err := os.ReadFile(src.wasm)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "%s  %s  %s\n", src.wasm, formatSize(int64(len(module))), client.Digest(module))
+	return err
+}
+
+var deployCommand = &command{
+	name:    "deploy",
+	args:    "[DIR|FILE ...]",
+	summary: "build and deploy functions",
+	help: `
+Deploys a new version of each function named: a FILE is a pave.yaml, a DIR
+holds one; the default is the current directory. Every manifest is checked
+before anything is built or deployed. Each module is then built as 'pave
+build' does, uploaded unless the daemon already stores it, and deployed
+with its manifest, which the daemon checks again and keeps with the
+version.`,
+	run: runDeploy,
+}
+
+func runDeploy(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	paths, err := inv.parse(args, 0, -1)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		paths = []string{"."}
+	}
+	srcs := make([]*source, 0, len(paths))
+	for _, p := range paths {
+		src, err := loadSource(p)
+		if err != nil {
+			return err
+		}
+		srcs = append(srcs, src)
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	for _, src := range srcs {
+		if err := src.build(ctx, inv.stderr); err != nil {
+			return err
+		}
+		fn, err := src.deploy(ctx, c)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(inv.stdout, "deployed %s version %d (%s)\n", fn.Name, fn.Version, shortDigest(fn.Digest))
+		if err := printRoutes(inv.stdout, fn.Routes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// source is a function as it is on disk: its manifest and, once built,
+// its module.
+type source struct {
+	// file is the manifest's path, as given by the user.
+	file string
+	// dir is the function's directory, which relative paths in the
+	// manifest start from.
+	dir  string
+	text []byte
+	m    *manifest.Manifest
+	// wasm is the path of the module, set by build.
+	wasm string
+}
+
+// loadSource reads and checks a function's manifest. path is either the
+// manifest or the directory that holds it as pave.yaml.
+func loadSource(path string) (*source, error) {
+	src := &source{file: path, dir: filepath.Dir(path)}
+	if info, err := os.Stat(path); err == nil && info.IsDir() {
+		src.file, src.dir = filepath.Join(path, manifestName), path
+	}
+	text, err := os.ReadFile(src.file)
+	if errors.Is(err, fs.ErrNotExist) && src.file != path {
+		return nil, fmt.Errorf("no %s in %s", manifestName, path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m, err := manifest.Parse(src.file, text)
+	if err != nil {
+		return nil, err
+	}
+	src.text, src.m = text, m
+	return src, nil
+}
+
+// build builds the function's module; see BuildModule.
+func (s *source) build(ctx context.Context, stderr io.Writer) error {
+	wasm, err := BuildModule(ctx, s.m, s.dir, stderr)
+	if err != nil {
+		return err
+	}
+	s.wasm = wasm
+	return nil
+}
+
+// deploy uploads the built module and deploys it with the manifest.
+func (s *source) deploy(ctx context.Context, c *client.Client) (*client.Function, error) {
+	module, err := os.ReadFile(s.wasm)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := c.PutBlob(ctx, module)
+	if err != nil {
+		return nil, fmt.Errorf("uploading the module of %s: %w", s.m.Name, err)
+	}
+	fn, err := c.Deploy(ctx, client.DeployRequest{
+		Manifest:     string(s.text),
+		ManifestFile: s.file,
+		Digest:       digest,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("deploying %s: %w", s.m.Name, err)
+	}
+	return fn, nil
+}

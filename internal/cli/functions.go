@@ -1,0 +1,219 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/config"
+)
+
+// dataDirFlag defines the flag, --data for all client commands but invoke,
+// that names the data directory of the daemon to talk to.
+func (inv *invocation) dataDirFlag(name string) *string {
+	def := inv.getenv(config.EnvDataDir)
+	if def == "" {
+		def = config.DefaultDataDir
+	}
+	return inv.fs.String(name, def, fmt.Sprintf(
+		"data `DIR` of the daemon to talk to (%s); %s and %s override what it holds",
+		config.EnvDataDir, config.EnvAdminURL, config.EnvToken))
+}
+
+// client returns a client of the daemon found through dataDir and the
+// environment.
+func (inv *invocation) client(dataDir string) (*client.Client, error) {
+	cfg, err := config.ResolveClient(dataDir, inv.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return client.New(cfg.AdminURL, cfg.Token.Reveal()), nil
+}
+
+var lsCommand = &command{
+	name:    "ls",
+	summary: "list functions",
+	help: `
+Lists the deployed functions: their owner, active version, routes, whether
+any route is public, and when they were last invoked.`,
+	run: runLs,
+}
+
+func runLs(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
+	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	fns, err := c.ListFunctions(ctx)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(fns, func(a, b client.Function) int { return cmp.Compare(a.Name, b.Name) })
+	if *asJSON {
+		if fns == nil {
+			fns = []client.Function{}
+		}
+		return printJSON(inv.stdout, client.FunctionList{Functions: fns})
+	}
+	if len(fns) == 0 {
+		fmt.Fprintln(inv.stderr, "no functions deployed; deploy one with 'pave deploy DIR'")
+		return nil
+	}
+	tw := newTable(inv.stdout)
+	fmt.Fprintln(tw, "NAME\tOWNER\tVERSION\tROUTES\tPUBLIC\tLAST-INVOKED")
+	for _, fn := range fns {
+		routes := make([]string, len(fn.Routes))
+		for i, r := range fn.Routes {
+			routes[i] = formatRoute(r)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", fn.Name, fn.Owner, fn.Version,
+			strings.Join(routes, ", "), yesNo(fn.Public), formatTime(fn.LastInvoked))
+	}
+	return tw.Flush()
+}
+
+var getCommand = &command{
+	name:    "get",
+	args:    "NAME",
+	summary: "show a function",
+	help: `
+Shows a function in detail: its active version, module digest and run mode,
+limits, routes, and every version deployed.`,
+	run: runGet,
+}
+
+func runGet(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of text")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	fn, err := c.GetFunction(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(inv.stdout, fn)
+	}
+
+	w := inv.stdout
+	tw := newTable(w)
+	field := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
+	field("name", fn.Name)
+	if fn.Description != "" {
+		field("description", fn.Description)
+	}
+	field("owner", fn.Owner)
+	field("version", strconv.Itoa(fn.Version))
+	field("digest", fn.Digest)
+	field("mode", fn.Mode)
+	field("public", yesNo(fn.Public))
+	field("created", formatTime(&fn.CreatedAt))
+	field("updated", formatTime(&fn.UpdatedAt))
+	field("last invoked", formatTime(fn.LastInvoked))
+	field("limits", fmt.Sprintf("timeout %s, memory %s, concurrency %d, request body %s",
+		time.Duration(fn.Limits.TimeoutMS)*time.Millisecond, formatSize(fn.Limits.MemoryBytes),
+		fn.Limits.Concurrency, formatSize(fn.Limits.MaxBodyBytes)))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+
+	fmt.Fprintln(w, "\nroutes")
+	if err := printRoutes(w, fn.Routes); err != nil {
+		return err
+	}
+
+	if len(fn.Versions) > 0 {
+		fmt.Fprintln(w, "\nversions (* active)")
+		tw = newTable(w)
+		fmt.Fprintln(tw, "  VERSION\tDIGEST\tSIZE\tMODE\tDEPLOYED")
+		for _, v := range fn.Versions {
+			mark := " "
+			if v.Number == fn.Version {
+				mark = "*"
+			}
+			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\n", mark, v.Number, shortDigest(v.Digest),
+				formatSize(v.Size), v.Mode, formatTime(&v.DeployedAt))
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+var rmCommand = &command{
+	name:    "rm",
+	args:    "NAME",
+	summary: "remove a function",
+	help: `
+Removes a function, its routes and its versions. There is no prompt, so the
+function must be named exactly: one name, no patterns.`,
+	run: runRm,
+}
+
+func runRm(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	if err := c.RemoveFunction(ctx, pos[0]); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "removed %s\n", pos[0])
+	return err
+}
+
+var rollbackCommand = &command{
+	name:    "rollback",
+	args:    "NAME [VERSION]",
+	summary: "make an earlier version of a function the active one",
+	help: `
+Makes VERSION of a function the active one, or without VERSION, the version
+before the active one. Versions stay deployed, so a rollback can itself be
+undone by rolling forward to the later version.`,
+	run: runRollback,
+}
+
+func runRollback(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	pos, err := inv.parse(args, 1, 2)
+	if err != nil {
+		return err
+	}
+	version := 0
+	if len(pos) == 2 {
+		version, err = strconv.Atoi(pos[1])
+		if err != nil || version < 1 {
+			return inv.usageErrorf("VERSION %q: want a version number, 1 or more", pos[1])
+		}
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	fn, err := c.Rollback(ctx, pos[0], version)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "%s is at version %d (%s)\n", fn.Name, fn.Version, shortDigest(fn.Digest))
+	return err
+}

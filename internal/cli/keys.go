@@ -1,0 +1,163 @@
+package cli
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/pave-dev/pave/client"
+)
+
+var keysCommand = &command{
+	name:    "keys",
+	summary: "manage the API keys that call functions (create, ls, revoke)",
+	subcommands: []*command{
+		keysCreateCommand,
+		keysLsCommand,
+		keysRevokeCommand,
+	},
+}
+
+var keysCreateCommand = &command{
+	name:    "keys create",
+	args:    "NAME",
+	summary: "create an API key and print its secret",
+	help: `
+Creates an API key that may call the functions given with --functions, and
+prints its secret alone on the first line of stdout. The daemon keeps only
+a hash of it: the secret is shown this once and cannot be shown again, so
+store it now. Callers send it as 'Authorization: Bearer SECRET'.`,
+	run: runKeysCreate,
+}
+
+func runKeysCreate(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	functions := inv.fs.String("functions", "", "comma-separated `NAMES` of the functions the key may call (required)")
+	expires := inv.fs.Duration("expires", 0, "how long the key is valid, such as 720h (default: it does not expire)")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for name := range strings.SplitSeq(*functions, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return inv.usageErrorf("--functions is required: name the functions the key may call")
+	}
+	if *expires < 0 {
+		return inv.usageErrorf("--expires %s: want a positive duration", *expires)
+	}
+	req := client.CreateKeyRequest{Name: pos[0], Functions: names}
+	if *expires > 0 {
+		req.ExpiresIn = expires.String()
+	}
+
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	resp, err := c.CreateKey(ctx, req)
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(inv.stdout, resp.Secret); err != nil {
+		return err
+	}
+	expiry := "does not expire"
+	if resp.Key.ExpiresAt != nil {
+		expiry = "expires " + formatTime(resp.Key.ExpiresAt)
+	}
+	fmt.Fprintf(inv.stderr, "Created key %q for %s; it %s.\nStore the secret now: it will not be shown again.\n",
+		resp.Key.Name, strings.Join(resp.Key.Functions, ", "), expiry)
+	return nil
+}
+
+var keysLsCommand = &command{
+	name:    "keys ls",
+	summary: "list API keys",
+	help: `
+Lists the API keys, revoked and expired ones included: the functions each
+may call, when it was created, when it expires, and whether it is active.
+Secrets are never listed; the daemon does not have them.`,
+	run: runKeysLs,
+}
+
+func runKeysLs(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
+	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	keys, err := c.ListKeys(ctx)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(keys, func(a, b client.Key) int { return cmp.Compare(a.Name, b.Name) })
+	if *asJSON {
+		if keys == nil {
+			keys = []client.Key{}
+		}
+		return printJSON(inv.stdout, client.KeyList{Keys: keys})
+	}
+	if len(keys) == 0 {
+		fmt.Fprintln(inv.stderr, "no API keys; create one with 'pave keys create NAME --functions FN'")
+		return nil
+	}
+	now := time.Now()
+	tw := newTable(inv.stdout)
+	fmt.Fprintln(tw, "NAME\tFUNCTIONS\tCREATED\tEXPIRES\tSTATUS")
+	for _, k := range keys {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Name, strings.Join(k.Functions, ","),
+			formatTime(&k.CreatedAt), formatTime(k.ExpiresAt), keyStatus(k, now))
+	}
+	return tw.Flush()
+}
+
+// keyStatus says whether a key can be used at time now.
+func keyStatus(k client.Key, now time.Time) string {
+	switch {
+	case k.Revoked:
+		return "revoked"
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return "expired"
+	default:
+		return "active"
+	}
+}
+
+var keysRevokeCommand = &command{
+	name:    "keys revoke",
+	args:    "NAME",
+	summary: "revoke an API key",
+	help: `
+Revokes an API key: every request made with it is refused from then on.
+The key stays listed, as revoked, for the record.`,
+	run: runKeysRevoke,
+}
+
+func runKeysRevoke(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	if err := c.RevokeKey(ctx, pos[0]); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "revoked key %s\n", pos[0])
+	return err
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"runtime"
+	"strings"
+)
+
+// Environment variables that point the CLI at a daemon. Each one overrides
+// the matching file the daemon writes into its data directory.
+const (
+	EnvAdminURL = "PAVE_ADMIN_URL"
+	EnvToken    = "PAVE_TOKEN"
+)
+
+// Client is the configuration of the CLI's admin API client.
+type Client struct {
+	// AdminURL is the base URL of the admin API, without a trailing slash.
+	AdminURL string
+	// Token is the admin token sent as a bearer token.
+	Token Secret
+}
+
+// Secret is a string that must not appear in output or logs. Every way of
+// formatting it prints "[REDACTED]"; Reveal returns the value for the one
+// place that needs it, such as an Authorization header.
+type Secret string
+
+const redacted = "[REDACTED]"
+
+// Reveal returns the secret value.
+func (s Secret) Reveal() string { return string(s) }
+
+// String returns "[REDACTED]".
+func (Secret) String() string { return redacted }
+
+// GoString returns "[REDACTED]", so that %#v hides the value too.
+func (Secret) GoString() string { return redacted }
+
+// Format writes "[REDACTED]" for every verb and flag.
+func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
+
+// MarshalText returns "[REDACTED]", which keeps the value out of JSON and of
+// structured logs.
+func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
+
+// ResolveClient finds the admin API of a daemon and the token to call it
+// with. PAVE_ADMIN_URL and PAVE_TOKEN win when set; whatever they leave out is
+// read from the files the daemon writes into dataDir (admin.url and
+// admin.token). getenv is os.Getenv in production.
+func ResolveClient(dataDir string, getenv func(string) string) (Client, error) {
+	files := Config{DataDir: dataDir}
+
+	rawURL := strings.TrimSpace(getenv(EnvAdminURL))
+	if rawURL == "" {
+		b, err := os.ReadFile(files.AdminURLFile())
+		if errors.Is(err, fs.ErrNotExist) {
+			return Client{}, fmt.Errorf("cannot find the pave daemon: set %s and %s, or pass --data DIR of a running daemon (no %s)",
+				EnvAdminURL, EnvToken, files.AdminURLFile())
+		}
+		if err != nil {
+			return Client{}, fmt.Errorf("cannot find the pave daemon: %w", err)
+		}
+		rawURL = strings.TrimSpace(string(b))
+	}
+	adminURL, err := parseAdminURL(rawURL)
+	if err != nil {
+		return Client{}, err
+	}
+
+	token := Secret(strings.TrimSpace(getenv(EnvToken)))
+	if token == "" {
+		token, err = ReadTokenFile(files.AdminTokenFile())
+		if errors.Is(err, fs.ErrNotExist) {
+			return Client{}, fmt.Errorf("cannot find the admin token: set %s, or pass --data DIR of the daemon at %s (no %s)",
+				EnvToken, adminURL, files.AdminTokenFile())
+		}
+		if err != nil {
+			return Client{}, err
+		}
+	}
+	return Client{AdminURL: adminURL, Token: token}, nil
+}
+
+// ReadTokenFile reads a token written by the daemon. It refuses a file that
+// users other than its owner may read, since the token grants full control
+// of the daemon.
+func ReadTokenFile(path string) (Secret, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	// Windows has no group or other permission bits to check.
+	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
+		return "", fmt.Errorf("refusing to use %s: other users can read it (mode %04o); run chmod 600 %s",
+			path, info.Mode().Perm(), path)
+	}
+	// A token is a short line; anything much longer is not a token file.
+	b, err := io.ReadAll(io.LimitReader(f, 4<<10))
+	if err != nil {
+		return "", fmt.Errorf("reading %s: %w", path, err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("%s is empty", path)
+	}
+	return Secret(token), nil
+}
+
+// parseAdminURL checks that s is an http or https base URL and returns it
+// without a trailing slash.
+func parseAdminURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("admin URL %q: want http://host:port or https://host:port", s)
+	}
+	if u.User != nil {
+		return "", fmt.Errorf("admin URL %s: credentials in the URL are not supported; use %s", u.Redacted(), EnvToken)
+	}
+	return strings.TrimRight(s, "/"), nil
+}
