@@ -1,0 +1,37 @@
+# Everything CI runs is `make check`; .ci/run calls exactly that.
+GO ?= go
+
+.PHONY: check vet fmt test build up bench fuzz soak
+
+check: vet fmt test
+
+vet:
+	$(GO) vet ./...
+
+# gofmt must have nothing to say about tracked Go files.
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+test:
+	$(GO) test -race -timeout 20m ./...
+
+build:
+	$(GO) build -o bin/pave ./cmd/pave
+
+# Runs pave with the example functions deployed.
+up:
+	$(GO) run ./cmd/pave up
+
+# Benchmark: pave's gateway against a bare net/http handler, in one run.
+bench:
+	$(GO) run ./cmd/pave bench
+
+# Longer fuzzing of every parser; FUZZTIME per target.
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/manifest/
+	$(GO) test -run='^$$' -fuzz='^FuzzParsePath$$' -fuzztime=$(FUZZTIME) ./internal/manifest/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) ./abi/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeResponse$$' -fuzztime=$(FUZZTIME) ./abi/
+	$(GO) test -run='^$$' -fuzz='^FuzzRouter$$' -fuzztime=$(FUZZTIME) ./internal/gateway/
