@@ -59,6 +59,15 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 			}
 		}),
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("nats reconnected") }),
+		// Asynchronous errors (a watch whose consumer went away while
+		// shutting down, a slow consumer) go to the log, not to stderr.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			subject := ""
+			if sub != nil {
+				subject = sub.Subject
+			}
+			log.Debug("nats async error", "subject", subject, "err", err)
+		}),
 	}
 	url := opts.URL
 	if url == "" {
