@@ -34,6 +34,7 @@ const (
 	EnvAdminAddr       = "PAVE_ADMIN"
 	EnvNATSURL         = "PAVE_NATS_URL"
 	EnvShutdownTimeout = "PAVE_SHUTDOWN_TIMEOUT"
+	EnvCacheDir        = "PAVE_CACHE_DIR"
 )
 
 // Config is the daemon's configuration.
@@ -51,6 +52,9 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight invocations may run after a
 	// shutdown signal.
 	ShutdownTimeout time.Duration
+	// CacheDir holds compiled machine code of modules; empty means
+	// DataDir/cache. It is a cache: deleting it only costs compile time.
+	CacheDir string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -95,6 +99,14 @@ func (c Config) Validate() error {
 // AdminTokenFile is where the daemon writes the admin token on first start.
 func (c Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin.token") }
 
+// CompileCacheDir is where compiled modules are cached.
+func (c Config) CompileCacheDir() string {
+	if c.CacheDir != "" {
+		return c.CacheDir
+	}
+	return filepath.Join(c.DataDir, "cache")
+}
+
 // AdminURLFile is where the daemon writes the admin API's URL while it runs,
 // so that the CLI can find a daemon started with --admin 127.0.0.1:0.
 func (c Config) AdminURLFile() string { return filepath.Join(c.DataDir, "admin.url") }
@@ -114,6 +126,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.GatewayAddr, "listen", envOr(getenv, EnvGatewayAddr, c.GatewayAddr), "gateway listen address ("+EnvGatewayAddr+")")
 	fs.StringVar(&c.AdminAddr, "admin", envOr(getenv, EnvAdminAddr, c.AdminAddr), "admin API listen address ("+EnvAdminAddr+")")
 	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, EnvNATSURL, c.NATSURL), "external NATS server URL; empty embeds one ("+EnvNATSURL+")")
+	fs.StringVar(&c.CacheDir, "cache-dir", envOr(getenv, EnvCacheDir, c.CacheDir), "compiled-module cache; default DATA/cache ("+EnvCacheDir+")")
 	timeout := envOr(getenv, EnvShutdownTimeout, c.ShutdownTimeout.String())
 	fs.Func("shutdown-timeout", "how long in-flight invocations may finish after SIGTERM ("+EnvShutdownTimeout+", default "+c.ShutdownTimeout.String()+")", func(s string) error {
 		timeout = s

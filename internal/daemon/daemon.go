@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -120,7 +119,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
-	d.engine, err = runtime.New(ctx, runtime.Config{CacheDir: filepath.Join(d.cfg.DataDir, "cache")})
+	d.engine, err = runtime.New(ctx, runtime.Config{CacheDir: d.cfg.CompileCacheDir()})
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,21 @@ import (
 	"github.com/pave-dev/pave/internal/daemon"
 )
 
+// sharedCache is one compilation cache for every daemon of the test run, so
+// each guest is compiled once, not once per test.
+var sharedCache string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "pave-daemon-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	sharedCache = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
 // node is a daemon started in-process on random loopback ports, with an
 // admin client and a capture of its log.
 type node struct {
@@ -82,6 +97,7 @@ func start(t *testing.T, dataDir string) *node {
 	cfg.GatewayAddr = "127.0.0.1:0"
 	cfg.AdminAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.CacheDir = sharedCache
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := daemon.New(cfg, log)

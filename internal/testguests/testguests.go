@@ -26,6 +26,7 @@ import (
 // guests are the guests under testdata/, sorted. A guest whose name starts
 // with "cmd-" is a WASI command module; the others are reactors.
 var guests = []string{
+	"abuse",     // speaks pave_v1 by hand to attack the host functions
 	"alloc",     // allocates 1 MiB after 1 MiB until memory runs out
 	"cmd-upper", // WASI command: stdin upper-cased to stdout; "fail" exits 3
 	"counter",   // counts invocations: always count 1 on a fresh instance

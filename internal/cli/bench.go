@@ -1,0 +1,56 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+
+	"github.com/pave-dev/pave/internal/bench"
+)
+
+var benchCommand = &command{
+	name:    "bench",
+	summary: "measure the gateway against a bare net/http handler",
+	help: `
+Builds examples/hello from the pave checkout in the working directory,
+starts a throwaway daemon on loopback with it deployed, and drives it
+through the gateway with an API key from concurrent keep-alive clients for
+a fixed number of requests. In the same run the same clients drive a bare
+Go net/http handler that returns the same bytes: the ceiling on this
+machine right now. It prints requests/s and p50/p99/p99.9 latency for
+both, and their ratio. It reports figures; it checks nothing.`,
+	run: runBench,
+}
+
+func runBench(ctx context.Context, inv *invocation, args []string) error {
+	requests := inv.fs.Int("requests", 20000, "measured requests per target")
+	warmup := inv.fs.Int("warmup", 1000, "unmeasured requests per target first")
+	concurrency := inv.fs.Int("concurrency", 16, "concurrent clients")
+	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	if *requests <= 0 || *concurrency <= 0 || *warmup < 0 {
+		return inv.usageErrorf("--requests and --concurrency must be positive, --warmup not negative")
+	}
+	src, err := loadSource(filepath.Join(examplesDir, "hello"))
+	if err != nil {
+		return err
+	}
+	if err := src.build(ctx, inv.stderr); err != nil {
+		return err
+	}
+	hello, err := os.ReadFile(src.wasm)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext(ctx)
+	defer stop()
+	_, err = bench.Run(ctx, bench.Options{
+		Requests:    *requests,
+		Warmup:      *warmup,
+		Concurrency: *concurrency,
+		Hello:       hello,
+		Body:        "Hello, world!\n",
+	}, inv.stdout)
+	return err
+}

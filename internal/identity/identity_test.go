@@ -1,0 +1,216 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// memRecords is an in-memory Records with revisions, enough to test the
+// key logic without a NATS server (the daemon tests use the real one).
+type memRecords struct {
+	rev  uint64
+	data map[string]store.Entry
+}
+
+func newMem() *memRecords { return &memRecords{data: map[string]store.Entry{}} }
+
+func (m *memRecords) Get(_ context.Context, key string) (store.Entry, error) {
+	e, ok := m.data[key]
+	if !ok {
+		return store.Entry{}, store.ErrNotFound
+	}
+	return e, nil
+}
+
+func (m *memRecords) Create(_ context.Context, key string, v []byte) (uint64, error) {
+	if _, ok := m.data[key]; ok {
+		return 0, store.ErrExists
+	}
+	return m.put(key, v), nil
+}
+
+func (m *memRecords) Update(_ context.Context, key string, v []byte, rev uint64) (uint64, error) {
+	if m.data[key].Revision != rev {
+		return 0, store.ErrConflict
+	}
+	return m.put(key, v), nil
+}
+
+func (m *memRecords) Put(_ context.Context, key string, v []byte) (uint64, error) {
+	return m.put(key, v), nil
+}
+
+func (m *memRecords) Watch(_ context.Context, fn func(store.Entry), ready func()) error {
+	for _, e := range m.data {
+		fn(e)
+	}
+	ready()
+	return nil
+}
+
+func (m *memRecords) put(key string, v []byte) uint64 {
+	m.rev++
+	m.data[key] = store.Entry{Key: key, Value: v, Revision: m.rev}
+	return m.rev
+}
+
+func TestKeyLifecycle(t *testing.T) {
+	ctx := context.Background()
+	keys, err := NewKeys(ctx, newMem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	keys.now = func() time.Time { return now }
+
+	secret, key, err := keys.Create(ctx, "ci", []string{"b", "a", "a"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^pave_k_[a-z2-7]{52}$`).MatchString(secret.Reveal()) {
+		t.Fatalf("key %q does not have the documented, scannable form", secret.Reveal())
+	}
+	if strings.Contains(key.Hash, secret.Reveal()) || key.Hash == "" {
+		t.Fatal("the stored record must hold a hash only")
+	}
+	got, err := keys.Authenticate(secret.Reveal())
+	if err != nil || got.Name != "ci" {
+		t.Fatalf("authenticate: %v %v", got, err)
+	}
+	tests := []struct {
+		fn   string
+		at   time.Time
+		want error
+	}{
+		{"a", now, nil},
+		{"b", now.Add(59 * time.Minute), nil},
+		{"c", now, ErrNotAllowed},
+		{"a", now.Add(time.Hour), ErrExpired},
+	}
+	for _, tt := range tests {
+		if err := got.Authorize(tt.fn, tt.at); err != tt.want {
+			t.Errorf("Authorize(%s, %s) = %v, want %v", tt.fn, tt.at, err, tt.want)
+		}
+	}
+	if _, _, err := keys.Create(ctx, "ci", []string{"a"}, 0); err == nil {
+		t.Fatal("a live key's name was reused")
+	}
+	if err := keys.Revoke(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = keys.Authenticate(secret.Reveal())
+	if err := got.Authorize("a", now); err != ErrRevoked {
+		t.Fatalf("revoked key authorizes: %v", err)
+	}
+	// A revoked key's name can be reused; the old secret stops working.
+	fresh, _, err := keys.Create(ctx, "ci", []string{"a"}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Authenticate(secret.Reveal()); err != ErrUnknownKey {
+		t.Fatalf("replaced key still authenticates: %v", err)
+	}
+	if _, err := keys.Authenticate(fresh.Reveal()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestKeyCreateRefusals(t *testing.T) {
+	keys, _ := NewKeys(context.Background(), newMem())
+	for _, tc := range []struct {
+		name string
+		fns  []string
+		ttl  time.Duration
+	}{
+		{"", []string{"a"}, 0},
+		{"Upper", []string{"a"}, 0},
+		{"has space", []string{"a"}, 0},
+		{strings.Repeat("a", 64), []string{"a"}, 0},
+		{"ok", nil, 0},
+		{"ok", []string{"a"}, -time.Second},
+	} {
+		if _, _, err := keys.Create(context.Background(), tc.name, tc.fns, tc.ttl); err == nil {
+			t.Errorf("Create(%q, %v, %s) succeeded", tc.name, tc.fns, tc.ttl)
+		}
+	}
+}
+
+func TestAuthenticateRefusals(t *testing.T) {
+	keys, _ := NewKeys(context.Background(), newMem())
+	secret, _, _ := keys.Create(context.Background(), "k", []string{"a"}, 0)
+	for _, token := range []string{"", "pave_k_", secret.Reveal() + "x", strings.ToUpper(secret.Reveal()), secret.Reveal()[:len(secret)-1]} {
+		if _, err := keys.Authenticate(token); err == nil {
+			t.Errorf("token %q authenticated", token)
+		}
+	}
+}
+
+func TestSecretRedacts(t *testing.T) {
+	s := Secret("pave_k_supersecret")
+	for _, out := range []string{s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s)} {
+		if strings.Contains(out, "supersecret") {
+			t.Errorf("secret leaked: %q", out)
+		}
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	ctx := context.Background()
+	settings := newMem()
+	file := t.TempDir() + "/admin.token"
+	a, created, err := EnsureAdmin(ctx, settings, file)
+	if err != nil || !created {
+		t.Fatalf("first start: %v %v", created, err)
+	}
+	again, created, err := EnsureAdmin(ctx, settings, file)
+	if err != nil || created {
+		t.Fatalf("second start made a new token: %v", err)
+	}
+	token := readFile(t, file)
+	if !a.Check(token) || !again.Check(token) {
+		t.Fatal("the written token does not check")
+	}
+	for _, bad := range []string{"", token + "x", strings.TrimPrefix(token, AdminPrefix)} {
+		if a.Check(bad) {
+			t.Errorf("%q checks as the admin token", bad)
+		}
+	}
+	for _, e := range settings.data {
+		if strings.Contains(string(e.Value), token) {
+			t.Fatal("the token itself is stored")
+		}
+	}
+}
+
+func TestBearerToken(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bearer abc":   "abc",
+		"bearer abc":   "abc",
+		"Bearer  abc ": "abc",
+		"Basic abc":    "",
+		"Bearer":       "",
+		"Bearer ":      "",
+		"":             "",
+		"abc":          "",
+	} {
+		if got := BearerToken(in); got != want {
+			t.Errorf("BearerToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(b))
+}
