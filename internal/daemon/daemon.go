@@ -42,6 +42,7 @@ type Daemon struct {
 	cfg config.Config
 	log *slog.Logger
 
+	unlock  func()             // releases the data directory
 	stop    context.CancelFunc // ends watches and background loops
 	bg      sync.WaitGroup
 	nats    *store.NATS
@@ -70,6 +71,9 @@ func New(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
+	}
+	if d.unlock, err = lockDataDir(d.cfg.DataDir); err != nil {
+		return err
 	}
 	bgCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = stop
@@ -253,7 +257,10 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 	if d.nats != nil {
 		errs = append(errs, d.nats.Close())
 	}
-	_ = os.Remove(d.cfg.AdminURLFile())
+	if d.unlock != nil {
+		_ = os.Remove(d.cfg.AdminURLFile())
+		d.unlock()
+	}
 	return errors.Join(errs...)
 }
 

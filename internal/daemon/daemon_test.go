@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/daemon"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -542,4 +543,29 @@ func grepDir(t *testing.T, dir, s, skip string) string {
 		}
 	})
 	return found
+}
+
+func TestSecondDaemonOnOneDataDirIsRefused(t *testing.T) {
+	n := start(t, "")
+	cfg := n.cfg
+	cfg.GatewayAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
+	d, err := daemon.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.Start(context.Background())
+	if err == nil {
+		d.Shutdown(context.Background())
+		t.Fatal("a second daemon started on a data directory in use")
+	}
+	if !strings.Contains(err.Error(), "in use by another pave daemon") {
+		t.Fatalf("unclear error: %v", err)
+	}
+	// The first daemon is unharmed and still advertises its admin API.
+	if _, err := os.Stat(n.cfg.AdminURLFile()); err != nil {
+		t.Errorf("the refused daemon removed the running one's admin.url: %v", err)
+	}
+	if err := n.admin.Health(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 }
