@@ -40,12 +40,18 @@ type Config struct {
 	// CacheDir keeps wazero's compilation cache across restarts; empty keeps
 	// it in memory only.
 	CacheDir string
+	// Isolation is the method for reactors: Snapshot (the default, when
+	// empty) or Fresh for every module.
+	Isolation Isolation
 }
 
 // Engine compiles and runs modules. It is safe for concurrent use.
 type Engine struct {
-	rt    wazero.Runtime
+	rt    wazero.Runtime // compiles to machine code; runs invocations
+	probe wazero.Runtime // interprets; validates and initialises snapshots
 	cache wazero.CompilationCache
+
+	fresh bool // never snapshot
 
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
@@ -69,6 +75,27 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	rc := wazero.NewRuntimeConfig().
 		WithCompilationCache(cache).
 		WithCloseOnContextDone(true)
+	rt, err := hostRuntime(ctx, rc)
+	if err != nil {
+		return nil, err
+	}
+	probe, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter())
+	if err != nil {
+		rt.Close(ctx)
+		return nil, err
+	}
+	switch cfg.Isolation {
+	case "", Snapshot, Fresh:
+	default:
+		rt.Close(ctx)
+		probe.Close(ctx)
+		return nil, fmt.Errorf("unknown isolation %q: want %q or %q", cfg.Isolation, Snapshot, Fresh)
+	}
+	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh, modules: make(map[string]*moduleEntry)}, nil
+}
+
+// hostRuntime returns a runtime with the WASI and pave_v1 host modules.
+func hostRuntime(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
 		rt.Close(ctx)
@@ -78,13 +105,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("pave_v1: %w", err)
 	}
-	return &Engine{rt: rt, cache: cache, modules: make(map[string]*moduleEntry)}, nil
+	return rt, nil
 }
 
-// Close releases every compiled module and the runtime.
+// Close releases every compiled module and the runtimes.
 func (e *Engine) Close(ctx context.Context) error {
-	err := e.rt.Close(ctx)
-	return errors.Join(err, e.cache.Close(ctx))
+	return errors.Join(e.rt.Close(ctx), e.probe.Close(ctx), e.cache.Close(ctx))
 }
 
 // Load returns the compiled module for digest, compiling the bytes that fetch
@@ -136,7 +162,13 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 	if ok {
 		<-ent.ready
 		if ent.mod != nil {
-			_ = ent.mod.compiled.Close(ctx)
+			if ent.mod.snap != nil {
+				ent.mod.snap.closeAll(ctx)
+				_ = ent.mod.snap.compiled.Close(ctx)
+			}
+			if ent.mod.compiled != nil {
+				_ = ent.mod.compiled.Close(ctx)
+			}
 		}
 	}
 }

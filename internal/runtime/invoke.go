@@ -70,6 +70,9 @@ const maxCommandOutput = abi.MaxResponseSize
 func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
+	if m.snap != nil {
+		return e.invokeReactor(ctx, m, lim, req)
+	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
 	var res *Result
@@ -77,7 +80,7 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	if m.Mode == Command {
 		res, err = e.invokeCommand(ctx, m, req)
 	} else {
-		res, err = e.invokeReactor(ctx, m, req)
+		res, err = e.invokeReactor(ctx, m, lim, req)
 	}
 	res.MemoryBytes = mem.peak
 	if err != nil {
@@ -86,8 +89,11 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	return res, nil
 }
 
-func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
+func (e *Engine) invokeReactor(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
 	call := &hostapi.Call{Request: abi.AppendRequest(nil, req)}
+	if m.snap != nil {
+		return e.invokeSnapshot(ctx, m, lim, call)
+	}
 	ctx = hostapi.WithCall(ctx, call)
 	res := &Result{}
 	defer func() { res.Logs = call.Logs }()
@@ -106,17 +112,23 @@ func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request)
 	if err != nil {
 		return res, err
 	}
+	return res, handleResult(out, call, res)
+}
+
+// handleResult checks what handle returned and wrote, and fills in
+// res.Response.
+func handleResult(out []uint64, call *hostapi.Call, res *Result) error {
 	if call.ResponseRejected {
-		return res, &GuestError{Failure: FailBadResponse, Cause: errors.New("response malformed, too large or written twice")}
+		return &GuestError{Failure: FailBadResponse, Cause: errors.New("response malformed, too large or written twice")}
 	}
 	if status := api.DecodeI32(out[0]); status != 0 {
-		return res, &GuestError{Failure: FailGuestError, Cause: fmt.Errorf("handle returned %d", status)}
+		return &GuestError{Failure: FailGuestError, Cause: fmt.Errorf("handle returned %d", status)}
 	}
 	if call.Response == nil {
-		return res, &GuestError{Failure: FailBadResponse, Cause: errors.New("handle returned without writing a response")}
+		return &GuestError{Failure: FailBadResponse, Cause: errors.New("handle returned without writing a response")}
 	}
 	res.Response = call.Response
-	return res, nil
+	return nil
 }
 
 func (e *Engine) invokeCommand(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
@@ -152,10 +164,20 @@ func (e *Engine) invokeCommand(ctx context.Context, m *Module, req *abi.Request)
 	return res, nil
 }
 
-// trialInstantiate runs a reactor's initialisation once under its limits.
-func (e *Engine) trialInstantiate(ctx context.Context, m *Module, lim Limits) error {
+// trial instantiates a reactor once under its limits. From a snapshot, the
+// instance then waits in the pool for the first invocation.
+func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
+	if m.snap != nil {
+		p := m.snap.pool(lim.Memory)
+		in, err := p.get(ctx, e)
+		if err != nil {
+			return invalid("the pre-initialised module cannot be instantiated: %v", err)
+		}
+		p.put(ctx, in, true)
+		return nil
+	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
 	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().WithStartFunctions("_initialize"))
@@ -193,9 +215,11 @@ func classify(ctx context.Context, mem *cappedMemory, err error) error {
 
 // cappedMemory backs one instance's linear memory and refuses to grow it
 // past limit. The Go runtime in the guest turns a refused grow into an
-// out-of-memory crash, which classify reports as such.
+// out-of-memory crash, which classify reports as such. When image is set,
+// the memory starts as a copy of it (a snapshot instance).
 type cappedMemory struct {
 	limit   uint64
+	image   []byte
 	buf     []byte
 	peak    uint64
 	refused bool
@@ -210,15 +234,25 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 		m.refused = true
 		return nil
 	}
-	if size <= uint64(cap(m.buf)) {
+	switch {
+	case m.buf == nil:
+		m.buf = make([]byte, size)
+		copy(m.buf, m.image)
+	case size <= uint64(cap(m.buf)):
 		m.buf = m.buf[:size]
-	} else {
+	default:
 		grown := make([]byte, size, min(max(size, 2*uint64(cap(m.buf))), max(m.limit, size)))
 		copy(grown, m.buf)
 		m.buf = grown
 	}
 	m.peak = max(m.peak, size)
 	return m.buf
+}
+
+// resetUsage starts the per-invocation accounting of a reused instance.
+func (m *cappedMemory) resetUsage() {
+	m.peak = uint64(len(m.buf))
+	m.refused = false
 }
 
 func (m *cappedMemory) Free() { m.buf = nil }

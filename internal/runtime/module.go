@@ -23,8 +23,14 @@ type Module struct {
 	// MinMemory is the smallest linear memory the module starts with, in
 	// bytes (0 when the module does not export its memory).
 	MinMemory uint64
+	// Isolation is how invocations get clean state; FallbackReason says why
+	// a reactor runs Fresh instead of from a Snapshot.
+	Isolation      Isolation
+	FallbackReason string
 
-	compiled wazero.CompiledModule
+	imports  []api.FunctionDefinition
+	compiled wazero.CompiledModule // for fresh instantiation; nil with a snapshot
+	snap     *snapshot
 }
 
 // InvalidModuleError explains why a module cannot be deployed. Its message
@@ -37,38 +43,57 @@ func invalid(format string, args ...any) error {
 	return &InvalidModuleError{Reason: fmt.Sprintf(format, args...)}
 }
 
-// compile compiles wasm and classifies it. It does not check grants: see
-// Check.
+// compile validates and classifies wasm, then prepares it to run: from a
+// snapshot when it is a reactor the snapshot can handle, otherwise compiled
+// for fresh instantiation. It does not check grants: see Check.
+//
+// Validation and the snapshot's initialisation run on the interpreter,
+// which starts at once; only the module that serves invocations is compiled
+// to machine code.
 func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Module, error) {
-	compiled, err := e.rt.CompileModule(ctx, wasm)
+	meta, err := e.probe.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, invalid("not a valid WebAssembly module: %v", err)
 	}
-	m := &Module{Digest: digest, compiled: compiled}
-	exports := compiled.ExportedFunctions()
+	defer meta.Close(ctx)
+	m := &Module{Digest: digest, imports: meta.ImportedFunctions()}
+	exports := meta.ExportedFunctions()
 	switch {
 	case exports["handle"] != nil:
 		fn := exports["handle"]
 		if len(fn.ParamTypes()) != 0 || !slices.Equal(fn.ResultTypes(), []api.ValueType{api.ValueTypeI32}) {
-			compiled.Close(ctx)
 			return nil, invalid("export \"handle\" must have the signature () -> i32 (pave_v1 ABI)")
 		}
 		m.Mode = Reactor
 	case exports["_start"] != nil:
 		m.Mode = Command
 	default:
-		compiled.Close(ctx)
 		return nil, invalid("module exports neither \"handle\" (a pave_v1 reactor: build with -buildmode=c-shared and register a handler with the pave SDK) nor \"_start\" (a WASI command)")
 	}
-	for _, fn := range compiled.ImportedFunctions() {
+	for _, fn := range m.imports {
 		mod, _, _ := fn.Import()
 		if !slices.Contains(m.Imports, mod) {
 			m.Imports = append(m.Imports, mod)
 		}
 	}
 	slices.Sort(m.Imports)
-	for _, mem := range compiled.ExportedMemories() {
+	for _, mem := range meta.ExportedMemories() {
 		m.MinMemory = uint64(mem.Min()) * 65536
+	}
+	m.Isolation = Fresh
+	if m.Mode == Reactor {
+		if e.fresh {
+			m.FallbackReason = "the daemon runs every module fresh"
+		} else if snap, err := e.prepareSnapshot(ctx, wasm); err != nil {
+			m.FallbackReason = err.Error()
+		} else {
+			m.snap, m.Isolation = snap, Snapshot
+			m.MinMemory = max(m.MinMemory, uint64(len(snap.image)))
+			return m, nil
+		}
+	}
+	if m.compiled, err = e.rt.CompileModule(ctx, wasm); err != nil {
+		return nil, invalid("module cannot be compiled: %v", err)
 	}
 	return m, nil
 }
@@ -78,7 +103,7 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 // capability group, and the module's initial memory must fit the limit.
 func (m *Module) Check(granted func(capability string) bool, memoryLimit uint64) error {
 	var problems []string
-	for _, fn := range m.compiled.ImportedFunctions() {
+	for _, fn := range m.imports {
 		mod, name, _ := fn.Import()
 		if mod == wasi_snapshot_preview1.ModuleName {
 			continue
@@ -115,7 +140,7 @@ func (e *Engine) Prepare(ctx context.Context, digest string, wasm []byte, grante
 		return nil, err
 	}
 	if m.Mode == Reactor {
-		if err := e.trialInstantiate(ctx, m, lim); err != nil {
+		if err := e.trial(ctx, m, lim); err != nil {
 			return nil, err
 		}
 	}

@@ -1,0 +1,231 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+
+	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/wasmbin"
+)
+
+// Isolation is how a module gets clean state for each invocation.
+type Isolation string
+
+// The isolation methods. Both give every invocation the state the module
+// had right after initialisation, and nothing a previous invocation wrote.
+const (
+	// Snapshot runs invocations on pooled instances of a pre-initialised
+	// module; after each invocation the instance's whole memory is copied
+	// back from the snapshot image and its globals are reset. An instance
+	// whose memory grew, or whose invocation failed, is discarded.
+	Snapshot Isolation = "snapshot"
+	// Fresh instantiates and initialises the module for every invocation:
+	// the fallback for modules the snapshot cannot handle, and a mode kept
+	// for comparison.
+	Fresh Isolation = "fresh"
+)
+
+// snapshot is a reactor pre-initialised at load time.
+type snapshot struct {
+	compiled wazero.CompiledModule // starts in the image's state, no data segments
+	image    []byte                // linear memory right after _initialize
+	globals  []int                 // mutable global indexes, exported by compiled
+	values   []uint64              // their values right after _initialize
+
+	mu    sync.Mutex
+	pools map[int64]*pool // by memory limit
+}
+
+// prepareSnapshot initialises one instance of the module in wasm, captures
+// its memory and globals, and compiles a module that starts in that state.
+// Note what a snapshot freezes: state the guest's runtime seeded during
+// initialisation from non-crypto sources (Go's map hash seeds and the
+// math/rand state) is the same in every invocation of one deploy. Reads of
+// crypto randomness (WASI random_get) are unaffected.
+func (e *Engine) prepareSnapshot(ctx context.Context, wasm []byte) (*snapshot, error) {
+	mod, err := wasmbin.Parse(wasm)
+	if err != nil {
+		return nil, err
+	}
+	if err := mod.CheckStateless(); err != nil {
+		return nil, err
+	}
+	exporting, globals, err := wasmbin.ExportGlobals(mod)
+	if err != nil {
+		return nil, err
+	}
+	probe, err := e.probe.CompileModule(ctx, exporting.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("compile with exported globals: %w", err)
+	}
+	defer probe.Close(ctx)
+	inst, err := e.probe.InstantiateModule(ctx, probe, moduleConfig().WithStartFunctions("_initialize"))
+	if err != nil {
+		return nil, fmt.Errorf("initialise: %w", err)
+	}
+	defer inst.Close(ctx)
+	mem := inst.Memory()
+	if mem == nil {
+		return nil, errors.New("no memory to snapshot")
+	}
+	view, _ := mem.Read(0, mem.Size())
+	img := &wasmbin.Image{Memory: append([]byte(nil), view...), Globals: make(map[int]uint64, len(globals))}
+	values := make([]uint64, len(globals))
+	for j, i := range globals {
+		values[j] = inst.ExportedGlobal(wasmbin.GlobalExportName(i)).Get()
+		img.Globals[i] = values[j]
+	}
+	pre, err := wasmbin.Preinitialize(mod, img)
+	if err != nil {
+		return nil, err
+	}
+	compiled, err := e.rt.CompileModule(ctx, pre.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
+	}
+	return &snapshot{compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
+}
+
+// maxIdle caps the idle instances kept per pool. Each holds a copy of the
+// image, so the cap bounds idle memory per function and limit.
+const maxIdle = 16
+
+// pool keeps ready instances of one snapshot under one memory limit.
+type pool struct {
+	snap  *snapshot
+	limit int64
+
+	mu   sync.Mutex
+	idle []*instance
+}
+
+func (s *snapshot) pool(limit int64) *pool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pools[limit]
+	if p == nil {
+		p = &pool{snap: s, limit: limit}
+		s.pools[limit] = p
+	}
+	return p
+}
+
+// instance is one live instance of a snapshot module.
+type instance struct {
+	mod     api.Module
+	handle  api.Function
+	mem     *cappedMemory
+	globals []api.MutableGlobal
+	stdio   *logWriter
+}
+
+// get returns an idle instance, or a new one.
+func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		in := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return in, nil
+	}
+	p.mu.Unlock()
+	mem := &cappedMemory{limit: uint64(p.limit), image: p.snap.image}
+	stdio := &logWriter{}
+	// The instance outlives this invocation's context: instantiate it
+	// without the caller's deadline, which each call brings on its own.
+	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), mem)
+	mod, err := e.rt.InstantiateModule(ictx, p.snap.compiled, moduleConfig().
+		WithStartFunctions().
+		WithStdout(stdio).
+		WithStderr(stdio))
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{mod: mod, handle: mod.ExportedFunction("handle"), mem: mem, stdio: stdio}
+	for _, i := range p.snap.globals {
+		g, ok := mod.ExportedGlobal(wasmbin.GlobalExportName(i)).(api.MutableGlobal)
+		if !ok {
+			mod.Close(ctx)
+			return nil, fmt.Errorf("global %d is not exported as mutable", i)
+		}
+		in.globals = append(in.globals, g)
+	}
+	return in, nil
+}
+
+// put restores in to the snapshot state and keeps it for the next call, or
+// discards it when it cannot be restored exactly.
+func (p *pool) put(ctx context.Context, in *instance, ok bool) {
+	if !ok || !in.restore(p.snap) {
+		in.mod.Close(context.WithoutCancel(ctx))
+		return
+	}
+	p.mu.Lock()
+	if len(p.idle) < maxIdle {
+		p.idle = append(p.idle, in)
+		in = nil
+	}
+	p.mu.Unlock()
+	if in != nil {
+		in.mod.Close(context.WithoutCancel(ctx))
+	}
+}
+
+// restore copies the image over the whole memory and resets every mutable
+// global. It refuses an instance whose memory grew: memory cannot shrink,
+// and a larger memory.size would tell the next invocation something about
+// this one.
+func (in *instance) restore(s *snapshot) bool {
+	if len(in.mem.buf) != len(s.image) {
+		return false
+	}
+	copy(in.mem.buf, s.image)
+	for j, g := range in.globals {
+		g.Set(s.values[j])
+	}
+	return true
+}
+
+// closeAll closes every idle instance.
+func (s *snapshot) closeAll(ctx context.Context) {
+	s.mu.Lock()
+	pools := s.pools
+	s.pools = map[int64]*pool{}
+	s.mu.Unlock()
+	for _, p := range pools {
+		p.mu.Lock()
+		idle := p.idle
+		p.idle = nil
+		p.mu.Unlock()
+		for _, in := range idle {
+			in.mod.Close(ctx)
+		}
+	}
+}
+
+// invokeSnapshot runs call on a pooled instance of m's snapshot.
+func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call *hostapi.Call) (*Result, error) {
+	p := m.snap.pool(lim.Memory)
+	in, err := p.get(ctx, e)
+	if err != nil {
+		return &Result{}, err
+	}
+	in.mem.resetUsage()
+	in.stdio.call = call
+	out, err := in.handle.Call(hostapi.WithCall(ctx, call))
+	in.stdio.flush()
+	in.stdio.call = nil
+	res := &Result{Logs: call.Logs, MemoryBytes: in.mem.peak}
+	mem := in.mem
+	p.put(ctx, in, err == nil)
+	if err != nil {
+		return res, classify(ctx, mem, err)
+	}
+	return res, handleResult(out, call, res)
+}
