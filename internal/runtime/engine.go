@@ -16,9 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/pave-dev/pave/internal/hostapi"
 )
@@ -43,7 +43,13 @@ type Config struct {
 	// Isolation is the method for reactors: Snapshot (the default, when
 	// empty) or Fresh for every module.
 	Isolation Isolation
+	// InitTimeout bounds a module's initialisation when its snapshot is
+	// taken; zero means DefaultInitTimeout.
+	InitTimeout time.Duration
 }
+
+// DefaultInitTimeout bounds snapshot initialisation unless configured.
+const DefaultInitTimeout = 30 * time.Second
 
 // Engine compiles and runs modules. It is safe for concurrent use.
 type Engine struct {
@@ -51,7 +57,8 @@ type Engine struct {
 	probe wazero.Runtime // interprets; validates and initialises snapshots
 	cache wazero.CompilationCache
 
-	fresh bool // never snapshot
+	fresh       bool // never snapshot
+	initTimeout time.Duration
 
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
@@ -79,7 +86,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	probe, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter())
+	probe, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true))
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
@@ -91,13 +98,17 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		probe.Close(ctx)
 		return nil, fmt.Errorf("unknown isolation %q: want %q or %q", cfg.Isolation, Snapshot, Fresh)
 	}
-	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh, modules: make(map[string]*moduleEntry)}, nil
+	initTimeout := cfg.InitTimeout
+	if initTimeout <= 0 {
+		initTimeout = DefaultInitTimeout
+	}
+	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh, initTimeout: initTimeout, modules: make(map[string]*moduleEntry)}, nil
 }
 
 // hostRuntime returns a runtime with the WASI and pave_v1 host modules.
 func hostRuntime(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+	if err := hostapi.InstantiateWASI(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasi: %w", err)
 	}

@@ -59,6 +59,10 @@ type Result struct {
 	Logs     []hostapi.LogLine
 	// MemoryBytes is the size the instance's linear memory reached.
 	MemoryBytes uint64
+	// Isolation is what clean state cost this invocation: instantiating
+	// (and, fresh, initialising) the instance or taking it from the pool,
+	// plus restoring it afterwards.
+	Isolation time.Duration
 }
 
 // maxCommandOutput caps what a WASI command may write to stdout or stderr.
@@ -99,10 +103,12 @@ func (e *Engine) invokeReactor(ctx context.Context, m *Module, lim Limits, req *
 	defer func() { res.Logs = call.Logs }()
 
 	stdio := &logWriter{call: call}
+	began := time.Now()
 	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().
 		WithStartFunctions("_initialize").
 		WithStdout(stdio).
 		WithStderr(stdio))
+	res.Isolation = time.Since(began)
 	if err != nil {
 		return res, err
 	}

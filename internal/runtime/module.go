@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
 	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // Module is a compiled, validated function module.
@@ -77,14 +79,34 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		}
 	}
 	slices.Sort(m.Imports)
-	for _, mem := range meta.ExportedMemories() {
-		m.MinMemory = uint64(mem.Min()) * 65536
+	// The minimum comes from the binary, whether the memory is exported or
+	// not: the allocator cannot refuse the first allocation, so Check must
+	// compare it with the limit.
+	parsed, err := wasmbin.Parse(wasm)
+	if err != nil {
+		return nil, invalid("module cannot be read: %v", err)
+	}
+	layout, err := parsed.Inspect()
+	if err != nil {
+		return nil, invalid("module's memory cannot be checked against its limit: %v", err)
+	}
+	if layout.ImportedMemories > 0 {
+		return nil, invalid("module imports its memory; pave gives every module a memory of its own")
+	}
+	if layout.HasMemory {
+		m.MinMemory = uint64(layout.Memory.Min) * 65536
 	}
 	m.Isolation = Fresh
 	if m.Mode == Reactor {
 		if e.fresh {
 			m.FallbackReason = "the daemon runs every module fresh"
+		} else if mod := unlinkedImport(m.Imports); mod != "" {
+			m.FallbackReason = "imports " + mod + ", which cannot be linked to take a snapshot"
 		} else if snap, err := e.prepareSnapshot(ctx, wasm); err != nil {
+			var ierr *initError
+			if errors.As(err, &ierr) {
+				return nil, invalid("%s", ierr.Error())
+			}
 			m.FallbackReason = err.Error()
 		} else {
 			m.snap, m.Isolation = snap, Snapshot
@@ -96,6 +118,17 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		return nil, invalid("module cannot be compiled: %v", err)
 	}
 	return m, nil
+}
+
+// unlinkedImport returns an import module that the engine's runtimes do
+// not provide, or "".
+func unlinkedImport(imports []string) string {
+	for _, mod := range imports {
+		if mod != wasi_snapshot_preview1.ModuleName && mod != hostapi.CoreModule {
+			return mod
+		}
+	}
+	return ""
 }
 
 // Check reports whether m may run with the given capability grants and

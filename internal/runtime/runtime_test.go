@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,5 +139,23 @@ func TestCheckRefusesUngrantedCapabilities(t *testing.T) {
 	}
 	if err := m.Check(func(c string) bool { return c == "kv" }, uint64(limits.Memory)); err != nil {
 		t.Fatalf("granted kv import refused: %v", err)
+	}
+}
+
+func TestInitialisationThatNeverEndsIsRefused(t *testing.T) {
+	ctx := context.Background()
+	e, err := runtime.New(ctx, runtime.Config{InitTimeout: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	began := time.Now()
+	_, err = e.Prepare(ctx, "initloop", testguests.Build(t, "initloop"), nil, limits)
+	var bad *runtime.InvalidModuleError
+	if !errors.As(err, &bad) || !strings.Contains(bad.Reason, "did not finish") {
+		t.Fatalf("got %v", err)
+	}
+	if took := time.Since(began); took > 10*time.Second {
+		t.Errorf("refusal took %s", took)
 	}
 }

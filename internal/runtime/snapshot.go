@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -40,6 +42,23 @@ type snapshot struct {
 
 	mu    sync.Mutex
 	pools map[int64]*pool // by memory limit
+
+	created, reused, discarded atomic.Int64
+}
+
+// PoolStats counts what the instance pools of a module did.
+type PoolStats struct {
+	Created   int64 // instances made from the snapshot
+	Reused    int64 // invocations served by a restored instance
+	Discarded int64 // instances dropped because they failed or grew
+}
+
+// PoolStats returns the module's pool counters; zero for a fresh module.
+func (m *Module) PoolStats() PoolStats {
+	if m.snap == nil {
+		return PoolStats{}
+	}
+	return PoolStats{Created: m.snap.created.Load(), Reused: m.snap.reused.Load(), Discarded: m.snap.discarded.Load()}
 }
 
 // prepareSnapshot initialises one instance of the module in wasm, captures
@@ -65,16 +84,20 @@ func (e *Engine) prepareSnapshot(ctx context.Context, wasm []byte) (*snapshot, e
 		return nil, fmt.Errorf("compile with exported globals: %w", err)
 	}
 	defer probe.Close(ctx)
-	inst, err := e.probe.InstantiateModule(ctx, probe, moduleConfig().WithStartFunctions("_initialize"))
+	ictx, cancel := context.WithTimeout(ctx, e.initTimeout)
+	defer cancel()
+	mem := &cappedMemory{limit: maxInitMemory}
+	ictx = experimental.WithMemoryAllocator(ictx, mem)
+	inst, err := e.probe.InstantiateModule(ictx, probe, moduleConfig().WithStartFunctions("_initialize"))
 	if err != nil {
-		return nil, fmt.Errorf("initialise: %w", err)
+		return nil, &initError{cause: classify(ictx, mem, err), timeout: e.initTimeout}
 	}
 	defer inst.Close(ctx)
-	mem := inst.Memory()
-	if mem == nil {
+	live := inst.Memory()
+	if live == nil {
 		return nil, errors.New("no memory to snapshot")
 	}
-	view, _ := mem.Read(0, mem.Size())
+	view, _ := live.Read(0, live.Size())
 	img := &wasmbin.Image{Memory: append([]byte(nil), view...), Globals: make(map[int]uint64, len(globals))}
 	values := make([]uint64, len(globals))
 	for j, i := range globals {
@@ -90,6 +113,30 @@ func (e *Engine) prepareSnapshot(ctx context.Context, wasm []byte) (*snapshot, e
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
 	return &snapshot{compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
+}
+
+// maxInitMemory caps a module's memory while its snapshot is taken; the
+// function's own limit is checked against the image afterwards.
+const maxInitMemory = 1 << 30
+
+// initError is a module whose initialisation failed: it would fail fresh
+// too, so it is refused rather than run another way.
+type initError struct {
+	cause   error
+	timeout time.Duration
+}
+
+func (e *initError) Error() string {
+	var gerr *GuestError
+	if errors.As(e.cause, &gerr) {
+		switch gerr.Failure {
+		case FailTimeout:
+			return fmt.Sprintf("module initialisation did not finish within %s", e.timeout)
+		case FailOutOfMemory:
+			return fmt.Sprintf("module initialisation needs more than %d MiB of memory", maxInitMemory>>20)
+		}
+	}
+	return fmt.Sprintf("module initialisation failed: %v", e.cause)
 }
 
 // maxIdle caps the idle instances kept per pool. Each holds a copy of the
@@ -132,6 +179,7 @@ func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
+		p.snap.reused.Add(1)
 		return in, nil
 	}
 	p.mu.Unlock()
@@ -147,6 +195,7 @@ func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.snap.created.Add(1)
 	in := &instance{mod: mod, handle: mod.ExportedFunction("handle"), mem: mem, stdio: stdio}
 	for _, i := range p.snap.globals {
 		g, ok := mod.ExportedGlobal(wasmbin.GlobalExportName(i)).(api.MutableGlobal)
@@ -163,6 +212,7 @@ func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
 // discards it when it cannot be restored exactly.
 func (p *pool) put(ctx context.Context, in *instance, ok bool) {
 	if !ok || !in.restore(p.snap) {
+		p.snap.discarded.Add(1)
 		in.mod.Close(context.WithoutCancel(ctx))
 		return
 	}
@@ -212,9 +262,11 @@ func (s *snapshot) closeAll(ctx context.Context) {
 // invokeSnapshot runs call on a pooled instance of m's snapshot.
 func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call *hostapi.Call) (*Result, error) {
 	p := m.snap.pool(lim.Memory)
+	began := time.Now()
 	in, err := p.get(ctx, e)
+	isolation := time.Since(began)
 	if err != nil {
-		return &Result{}, err
+		return &Result{Isolation: isolation}, err
 	}
 	in.mem.resetUsage()
 	in.stdio.call = call
@@ -223,7 +275,9 @@ func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call
 	in.stdio.call = nil
 	res := &Result{Logs: call.Logs, MemoryBytes: in.mem.peak}
 	mem := in.mem
+	began = time.Now()
 	p.put(ctx, in, err == nil)
+	res.Isolation = isolation + time.Since(began)
 	if err != nil {
 		return res, classify(ctx, mem, err)
 	}
