@@ -17,9 +17,15 @@ type Function struct {
 	Digest string `json:"digest"`
 	// Mode is how the module is run: "reactor" (pave_v1 ABI) or
 	// "wasi-command" (stdin/stdout compatibility path).
-	Mode   string  `json:"mode"`
-	Routes []Route `json:"routes"`
-	Limits Limits  `json:"limits"`
+	Mode string `json:"mode"`
+	// Isolation is how each invocation gets clean state: "snapshot"
+	// (pooled instances of a pre-initialised module, restored after every
+	// call) or "fresh" (a new instance per call). IsolationNote says why a
+	// reactor runs fresh.
+	Isolation     string  `json:"isolation"`
+	IsolationNote string  `json:"isolation_note,omitempty"`
+	Routes        []Route `json:"routes"`
+	Limits        Limits  `json:"limits"`
 	// Public is true when any route is public.
 	Public      bool       `json:"public"`
 	CreatedAt   time.Time  `json:"created_at"`
@@ -52,6 +58,7 @@ type Version struct {
 	Digest     string    `json:"digest"`
 	Size       int64     `json:"size"`
 	Mode       string    `json:"mode"`
+	Isolation  string    `json:"isolation"`
 	DeployedAt time.Time `json:"deployed_at"`
 	// Manifest is the pave.yaml text this version was deployed with.
 	Manifest string `json:"manifest"`

@@ -89,11 +89,13 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	f, err := h.reg.Deploy(r.Context(), registry.Deployment{
-		Manifest:     m,
-		ManifestText: req.Manifest,
-		Digest:       req.Digest,
-		Size:         int64(len(wasm)),
-		Mode:         string(mod.Mode),
+		Manifest:      m,
+		ManifestText:  req.Manifest,
+		Digest:        req.Digest,
+		Size:          int64(len(wasm)),
+		Mode:          string(mod.Mode),
+		Isolation:     string(mod.Isolation),
+		IsolationNote: mod.FallbackReason,
 	})
 	if errors.Is(err, registry.ErrRouteConflict) {
 		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
@@ -225,13 +227,15 @@ func (h *Handler) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) view(f *registry.Function, versions bool) client.Function {
 	v := f.Current()
 	out := client.Function{
-		Name:        f.Name,
-		Owner:       f.Owner,
-		Description: f.Description,
-		Version:     f.Active,
-		Digest:      v.Digest,
-		Mode:        v.Mode,
-		Routes:      make([]client.Route, 0, len(v.Routes)),
+		Name:          f.Name,
+		Owner:         f.Owner,
+		Description:   f.Description,
+		Version:       f.Active,
+		Digest:        v.Digest,
+		Mode:          v.Mode,
+		Isolation:     v.Isolation,
+		IsolationNote: v.IsolationNote,
+		Routes:        make([]client.Route, 0, len(v.Routes)),
 		Limits: client.Limits{
 			TimeoutMS:    v.Limits.Timeout.Milliseconds(),
 			MemoryBytes:  v.Limits.Memory,
@@ -251,7 +255,7 @@ func (h *Handler) view(f *registry.Function, versions bool) client.Function {
 	if versions {
 		for _, ver := range f.Versions {
 			out.Versions = append(out.Versions, client.Version{
-				Number: ver.Number, Digest: ver.Digest, Size: ver.Size, Mode: ver.Mode,
+				Number: ver.Number, Digest: ver.Digest, Size: ver.Size, Mode: ver.Mode, Isolation: ver.Isolation,
 				DeployedAt: ver.DeployedAt, Manifest: ver.Manifest,
 			})
 		}

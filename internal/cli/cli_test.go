@@ -250,7 +250,7 @@ var (
 
 	helloJSON = `{
 		"name": "hello", "owner": "team-a", "description": "Says hello",
-		"version": 2, "digest": "` + digestB + `", "mode": "reactor",
+		"version": 2, "digest": "` + digestB + `", "mode": "reactor", "isolation": "snapshot",
 		"routes": [
 			{"method": "GET", "path": "/hello", "public": false, "auth": "api-key"},
 			{"method": "POST", "path": "/hello/{name}", "public": true}
@@ -260,18 +260,18 @@ var (
 		"created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-02T08:30:00Z",
 		"last_invoked": "2025-03-02T09:00:00Z",
 		"versions": [
-			{"number": 1, "digest": "` + digestA + `", "size": 2202009, "mode": "reactor", "deployed_at": "2025-03-01T12:00:00Z", "manifest": "name: hello\n"},
-			{"number": 2, "digest": "` + digestB + `", "size": 2310144, "mode": "reactor", "deployed_at": "2025-03-02T08:30:00Z", "manifest": "name: hello\n"}
+			{"number": 1, "digest": "` + digestA + `", "size": 2202009, "mode": "reactor", "isolation": "snapshot", "deployed_at": "2025-03-01T12:00:00Z", "manifest": "name: hello\n"},
+			{"number": 2, "digest": "` + digestB + `", "size": 2310144, "mode": "reactor", "isolation": "snapshot", "deployed_at": "2025-03-02T08:30:00Z", "manifest": "name: hello\n"}
 		]
 	}`
 	echoJSON = `{
-		"name": "echo", "owner": "team-b", "version": 1, "digest": "` + digestA + `", "mode": "wasi-command",
+		"name": "echo", "owner": "team-b", "version": 1, "digest": "` + digestA + `", "mode": "wasi-command", "isolation": "fresh",
 		"routes": [{"method": "POST", "path": "/echo", "public": false, "auth": "api-key"}],
 		"limits": {"timeout_ms": 500, "memory_bytes": 16777216, "concurrency": 4, "max_body_bytes": 4096},
 		"public": false, "created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-01T12:00:00Z"
 	}`
 	// rolledBackJSON is hello after a rollback to version 1.
-	rolledBackJSON = `{"name": "hello", "owner": "team-a", "version": 1, "digest": "` + digestA + `", "mode": "reactor",
+	rolledBackJSON = `{"name": "hello", "owner": "team-a", "version": 1, "digest": "` + digestA + `", "mode": "reactor", "isolation": "snapshot",
 		"routes": [], "limits": {}, "public": false, "created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-03T00:00:00Z"}`
 
 	notFoundJSON = `{"error":{"code":"function_not_found","message":"function \"nope\" does not exist","request_id":"req-1"}}`
@@ -351,6 +351,7 @@ func TestClientCommands(t *testing.T) {
 				"version       2\n" +
 				"digest        " + digestB + "\n" +
 				"mode          reactor\n" +
+				"isolation     snapshot\n" +
 				"public        yes\n" +
 				"created       2025-03-01T12:00:00Z\n" +
 				"updated       2025-03-02T08:30:00Z\n" +
@@ -362,9 +363,9 @@ func TestClientCommands(t *testing.T) {
 				"  POST  /hello/{name}  public\n" +
 				"\n" +
 				"versions (* active)\n" +
-				"  VERSION  DIGEST               SIZE     MODE     DEPLOYED\n" +
-				"  1        sha256:aaaaaaaaaaaa  2.1 MiB  reactor  2025-03-01T12:00:00Z\n" +
-				"* 2        sha256:bbbbbbbbbbbb  2.2 MiB  reactor  2025-03-02T08:30:00Z\n",
+				"  VERSION  DIGEST               SIZE     MODE     ISOLATION  DEPLOYED\n" +
+				"  1        sha256:aaaaaaaaaaaa  2.1 MiB  reactor  snapshot   2025-03-01T12:00:00Z\n" +
+				"* 2        sha256:bbbbbbbbbbbb  2.2 MiB  reactor  snapshot   2025-03-02T08:30:00Z\n",
 		},
 		{
 			name: "get --json",

@@ -122,6 +122,11 @@ func runGet(ctx context.Context, inv *invocation, args []string) error {
 	field("version", strconv.Itoa(fn.Version))
 	field("digest", fn.Digest)
 	field("mode", fn.Mode)
+	isolation := fn.Isolation
+	if fn.IsolationNote != "" {
+		isolation += " (" + fn.IsolationNote + ")"
+	}
+	field("isolation", isolation)
 	field("public", yesNo(fn.Public))
 	field("created", formatTime(&fn.CreatedAt))
 	field("updated", formatTime(&fn.UpdatedAt))
@@ -141,14 +146,14 @@ func runGet(ctx context.Context, inv *invocation, args []string) error {
 	if len(fn.Versions) > 0 {
 		fmt.Fprintln(w, "\nversions (* active)")
 		tw = newTable(w)
-		fmt.Fprintln(tw, "  VERSION\tDIGEST\tSIZE\tMODE\tDEPLOYED")
+		fmt.Fprintln(tw, "  VERSION\tDIGEST\tSIZE\tMODE\tISOLATION\tDEPLOYED")
 		for _, v := range fn.Versions {
 			mark := " "
 			if v.Number == fn.Version {
 				mark = "*"
 			}
-			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\n", mark, v.Number, shortDigest(v.Digest),
-				formatSize(v.Size), v.Mode, formatTime(&v.DeployedAt))
+			fmt.Fprintf(tw, "%s %d\t%s\t%s\t%s\t%s\t%s\n", mark, v.Number, shortDigest(v.Digest),
+				formatSize(v.Size), v.Mode, v.Isolation, formatTime(&v.DeployedAt))
 		}
 		return tw.Flush()
 	}

@@ -35,6 +35,13 @@ const (
 	EnvNATSURL         = "PAVE_NATS_URL"
 	EnvShutdownTimeout = "PAVE_SHUTDOWN_TIMEOUT"
 	EnvCacheDir        = "PAVE_CACHE_DIR"
+	EnvIsolation       = "PAVE_ISOLATION"
+)
+
+// Isolation methods (see package runtime).
+const (
+	IsolationSnapshot = "snapshot"
+	IsolationFresh    = "fresh"
 )
 
 // Config is the daemon's configuration.
@@ -55,6 +62,10 @@ type Config struct {
 	// CacheDir holds compiled machine code of modules; empty means
 	// DataDir/cache. It is a cache: deleting it only costs compile time.
 	CacheDir string
+	// Isolation is how invocations get clean state: IsolationSnapshot (the
+	// default) or IsolationFresh, which instantiates every module afresh
+	// for every invocation and exists for comparison and troubleshooting.
+	Isolation string
 }
 
 // Default returns the configuration used when nothing is set.
@@ -64,6 +75,7 @@ func Default() Config {
 		GatewayAddr:     DefaultGatewayAddr,
 		AdminAddr:       DefaultAdminAddr,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		Isolation:       IsolationSnapshot,
 	}
 }
 
@@ -89,6 +101,9 @@ func (c Config) Validate() error {
 		if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls") {
 			errs = append(errs, fmt.Errorf("--nats-url %q: want nats://host:port or tls://host:port", c.NATSURL))
 		}
+	}
+	if c.Isolation != IsolationSnapshot && c.Isolation != IsolationFresh {
+		errs = append(errs, fmt.Errorf("--isolation %q: want %s or %s", c.Isolation, IsolationSnapshot, IsolationFresh))
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 15*time.Minute {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a duration between 0 and 15m", c.ShutdownTimeout))
@@ -127,6 +142,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.AdminAddr, "admin", envOr(getenv, EnvAdminAddr, c.AdminAddr), "admin API listen address ("+EnvAdminAddr+")")
 	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, EnvNATSURL, c.NATSURL), "external NATS server URL; empty embeds one ("+EnvNATSURL+")")
 	fs.StringVar(&c.CacheDir, "cache-dir", envOr(getenv, EnvCacheDir, c.CacheDir), "compiled-module cache; default DATA/cache ("+EnvCacheDir+")")
+	fs.StringVar(&c.Isolation, "isolation", envOr(getenv, EnvIsolation, c.Isolation), "clean state per invocation: snapshot or fresh ("+EnvIsolation+")")
 	timeout := envOr(getenv, EnvShutdownTimeout, c.ShutdownTimeout.String())
 	fs.Func("shutdown-timeout", "how long in-flight invocations may finish after SIGTERM ("+EnvShutdownTimeout+", default "+c.ShutdownTimeout.String()+")", func(s string) error {
 		timeout = s

@@ -569,3 +569,49 @@ func TestSecondDaemonOnOneDataDirIsRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHammerNoInvocationSeesAnother sends many concurrent invocations, each
+// with its own secret, to a guest that scans its whole linear memory for
+// any other invocation's secret before scattering its own through globals,
+// maps, retained heap and garbage. internal/runtime's
+// TestScannerSeesLeaksWithoutRestore shows the scan finds leaks when state
+// is not reset.
+func TestHammerNoInvocationSeesAnother(t *testing.T) {
+	n := start(t, "")
+	f := n.deploy(manifestFor("memscan", route("GET", "/memscan"), "  concurrency: 64\n"), testguests.Build(t, "memscan"))
+	if f.Isolation != "snapshot" {
+		t.Fatalf("isolation %q", f.Isolation)
+	}
+	key := n.key("k", "memscan")
+	const workers, each = 16, 30
+	var wg sync.WaitGroup
+	failures := make(chan string, workers*each)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				s := fmt.Sprintf("%016x%016x", w+1, i+1)
+				r := n.call("GET", "/memscan?s="+s, key, nil)
+				var rep struct {
+					Leaked     []string `json:"leaked"`
+					Previous   string   `json:"previous"`
+					MapEntries int      `json:"map_entries"`
+					Kept       int      `json:"kept"`
+				}
+				if r.status != 200 || json.Unmarshal(r.body, &rep) != nil {
+					failures <- fmt.Sprintf("status %d body %.200s", r.status, r.body)
+					continue
+				}
+				if len(rep.Leaked) > 0 || rep.Previous != "" || rep.MapEntries != 0 || rep.Kept != 0 {
+					failures <- fmt.Sprintf("invocation %s saw another's state: %+v", s, rep)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(failures)
+	for f := range failures {
+		t.Error(f)
+	}
+}

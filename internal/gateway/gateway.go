@@ -123,6 +123,7 @@ type invocation struct {
 	code      apierror.Code
 	cause     error
 	memory    uint64
+	isolation time.Duration
 	logs      int
 	ran       bool
 }
@@ -235,6 +236,7 @@ func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, i
 	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory}, req)
 	if res != nil {
 		inv.memory = res.MemoryBytes
+		inv.isolation = res.Isolation
 		inv.logs = len(res.Logs)
 		g.logGuest(ctx, inv, res.Logs)
 	}
@@ -365,6 +367,7 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		slog.Int("status", inv.status),
 		slog.Float64("duration_ms", float64(g.now().Sub(inv.start).Microseconds())/1000),
 		slog.Uint64("memory_bytes", inv.memory),
+		slog.Float64("isolation_us", float64(inv.isolation.Nanoseconds())/1000),
 		slog.String("outcome", outcome),
 	}
 	if inv.cause != nil {

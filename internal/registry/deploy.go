@@ -30,17 +30,19 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 			f.CreatedAt = now
 		}
 		f.Versions = append(f.Versions, Version{
-			Number:       len(f.Versions) + 1,
-			Digest:       d.Digest,
-			Size:         d.Size,
-			Mode:         d.Mode,
-			DeployedAt:   now,
-			Manifest:     d.ManifestText,
-			ManifestFile: m.File,
-			Owner:        m.Owner,
-			Description:  m.Description,
-			Routes:       m.Routes,
-			Limits:       m.Limits,
+			Number:        len(f.Versions) + 1,
+			Digest:        d.Digest,
+			Size:          d.Size,
+			Mode:          d.Mode,
+			Isolation:     d.Isolation,
+			IsolationNote: d.IsolationNote,
+			DeployedAt:    now,
+			Manifest:      d.ManifestText,
+			ManifestFile:  m.File,
+			Owner:         m.Owner,
+			Description:   m.Description,
+			Routes:        m.Routes,
+			Limits:        m.Limits,
 		})
 		f.Active = len(f.Versions)
 		return nil

@@ -64,17 +64,19 @@ type Function struct {
 
 // Version is one deploy of a function.
 type Version struct {
-	Number       int              `json:"number"`
-	Digest       string           `json:"digest"`
-	Size         int64            `json:"size"`
-	Mode         string           `json:"mode"`
-	DeployedAt   time.Time        `json:"deployed_at"`
-	Manifest     string           `json:"manifest"`
-	ManifestFile string           `json:"manifest_file"`
-	Owner        string           `json:"owner"`
-	Description  string           `json:"description,omitempty"`
-	Routes       []manifest.Route `json:"routes"`
-	Limits       manifest.Limits  `json:"limits"`
+	Number        int              `json:"number"`
+	Digest        string           `json:"digest"`
+	Size          int64            `json:"size"`
+	Mode          string           `json:"mode"`
+	Isolation     string           `json:"isolation"`
+	IsolationNote string           `json:"isolation_note,omitempty"`
+	DeployedAt    time.Time        `json:"deployed_at"`
+	Manifest      string           `json:"manifest"`
+	ManifestFile  string           `json:"manifest_file"`
+	Owner         string           `json:"owner"`
+	Description   string           `json:"description,omitempty"`
+	Routes        []manifest.Route `json:"routes"`
+	Limits        manifest.Limits  `json:"limits"`
 }
 
 // Current returns the active version.
@@ -89,6 +91,9 @@ type Deployment struct {
 	Digest       string
 	Size         int64
 	Mode         string
+	Isolation    string
+	// IsolationNote says why a reactor runs fresh instead of from a snapshot.
+	IsolationNote string
 }
 
 // Registry is the function registry. It is safe for concurrent use.
