@@ -49,6 +49,7 @@ type Keys interface {
 	Create(ctx context.Context, name string, functions []string, ttl time.Duration) (identity.Secret, *identity.Key, error)
 	Revoke(ctx context.Context, name string) error
 	List() []identity.Key
+	ForgetFunction(ctx context.Context, function string) error
 }
 
 // Invoker runs a function for the admin.

@@ -143,6 +143,11 @@ func (h *Handler) removeFunction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.usage.Forget(r.Context(), name)
+	if err := h.keys.ForgetFunction(r.Context(), name); err != nil {
+		// The function is gone; a key that still names it can reach only a
+		// later function of that name. Report it: the operator must act.
+		return apierror.Wrap(err, apierror.Internal, "the function was removed, but API keys that could call it were not all updated; retry the removal or revoke them")
+	}
 	h.log.Info("removed", "function", name, "request_id", requestID(r))
 	w.WriteHeader(http.StatusNoContent)
 	return nil

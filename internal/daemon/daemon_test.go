@@ -615,3 +615,21 @@ func TestHammerNoInvocationSeesAnother(t *testing.T) {
 		t.Error(f)
 	}
 }
+
+func TestRemovedFunctionsKeysDoNotReachItsSuccessor(t *testing.T) {
+	n := start(t, "")
+	m := manifestFor("hello", route("GET", "/hello"), "")
+	n.deploy(m, testguests.Example(t, "hello"))
+	key := n.key("old", "hello")
+	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
+		t.Fatalf("before rm: %d", r.status)
+	}
+	if err := n.admin.RemoveFunction(context.Background(), "hello"); err != nil {
+		t.Fatal(err)
+	}
+	// Someone else deploys a function of the same name later.
+	n.deploy(strings.Replace(m, "team-test", "other-team", 1), testguests.Example(t, "hello"))
+	if r := n.call("GET", "/hello", key, nil); r.status != 403 {
+		t.Fatalf("the removed function's key called its successor: %d %s", r.status, r.body)
+	}
+}

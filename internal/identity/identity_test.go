@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -154,7 +156,10 @@ func TestAuthenticateRefusals(t *testing.T) {
 
 func TestSecretRedacts(t *testing.T) {
 	s := Secret("pave_k_supersecret")
-	for _, out := range []string{s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s", s, s, s, s)} {
+	js, _ := json.Marshal(map[string]any{"k": s})
+	var logged strings.Builder
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("x", "key", s)
+	for _, out := range []string{s.String(), fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s), string(js), logged.String()} {
 		if strings.Contains(out, "supersecret") {
 			t.Errorf("secret leaked: %q", out)
 		}

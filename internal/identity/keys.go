@@ -177,37 +177,12 @@ func (k *Keys) Create(ctx context.Context, name string, functions []string, ttl 
 // Revoke marks key name revoked; it stops working at once on this node and
 // as soon as the change reaches the others.
 func (k *Keys) Revoke(ctx context.Context, name string) error {
-	for {
-		e, err := k.records.Get(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return fmt.Errorf("%w: %q", ErrKeyNotFound, name)
+	now := k.now().UTC()
+	return k.change(ctx, name, func(key *Key) {
+		if key.RevokedAt == nil {
+			key.RevokedAt = &now
 		}
-		if err != nil {
-			return err
-		}
-		var key Key
-		if err := json.Unmarshal(e.Value, &key); err != nil {
-			return fmt.Errorf("key record %q: %w", name, err)
-		}
-		if key.RevokedAt != nil {
-			return nil
-		}
-		now := k.now().UTC()
-		key.RevokedAt = &now
-		val, err := json.Marshal(&key)
-		if err != nil {
-			return err
-		}
-		rev, err := k.records.Update(ctx, name, val, e.Revision)
-		if errors.Is(err, store.ErrConflict) {
-			continue // changed under us: read again
-		}
-		if err != nil {
-			return err
-		}
-		k.set(name, &key, rev)
-		return nil
-	}
+	})
 }
 
 // List returns every key, revoked ones included, by name.
@@ -239,4 +214,50 @@ func (k *Keys) Authenticate(token string) (*Key, error) {
 		return nil, ErrUnknownKey
 	}
 	return key, nil
+}
+
+// ForgetFunction removes function from the scope of every key, so that a
+// key granted to a removed function does not reach a later function that
+// happens to take the same name.
+func (k *Keys) ForgetFunction(ctx context.Context, function string) error {
+	var errs []error
+	for _, key := range k.List() {
+		if slices.Contains(key.Functions, function) {
+			errs = append(errs, k.change(ctx, key.Name, func(key *Key) {
+				key.Functions = slices.DeleteFunc(key.Functions, func(f string) bool { return f == function })
+			}))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// change applies fn to the stored key name under optimistic concurrency.
+func (k *Keys) change(ctx context.Context, name string, fn func(*Key)) error {
+	for {
+		e, err := k.records.Get(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return fmt.Errorf("%w: %q", ErrKeyNotFound, name)
+		}
+		if err != nil {
+			return err
+		}
+		var key Key
+		if err := json.Unmarshal(e.Value, &key); err != nil {
+			return fmt.Errorf("key record %q: %w", name, err)
+		}
+		fn(&key)
+		val, err := json.Marshal(&key)
+		if err != nil {
+			return err
+		}
+		rev, err := k.records.Update(ctx, name, val, e.Revision)
+		if errors.Is(err, store.ErrConflict) {
+			continue // changed under us: read again
+		}
+		if err != nil {
+			return err
+		}
+		k.set(name, &key, rev)
+		return nil
+	}
 }

@@ -14,18 +14,14 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/pave-dev/pave/internal/config"
 )
 
-// Secret is a credential in clear text. Its String and GoString methods
-// redact it, so it cannot reach a log line or an error message by accident;
-// Reveal is the one deliberate way to get the value.
-type Secret string
-
-// Reveal returns the clear-text value.
-func (s Secret) Reveal() string { return string(s) }
-
-func (s Secret) String() string   { return "[REDACTED]" }
-func (s Secret) GoString() string { return "[REDACTED]" }
+// Secret is a credential in clear text. It redacts itself in every form of
+// output (fmt, JSON, text, slog); Reveal is the one deliberate way to get
+// the value.
+type Secret = config.Secret
 
 // Credential prefixes. Keys look like pave_k_<52 base32 chars> and admin
 // tokens like pave_a_<52 base32 chars>; a scanner matches
