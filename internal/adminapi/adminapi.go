@@ -37,6 +37,7 @@ type Registry interface {
 	PutBlob(ctx context.Context, digest string, data []byte) (bool, error)
 	HasBlob(ctx context.Context, digest string) (bool, error)
 	Blob(ctx context.Context, digest string) ([]byte, error)
+	Manifest(ctx context.Context, v *registry.Version) (string, error)
 }
 
 // Preparer validates and compiles a module before it is deployed.

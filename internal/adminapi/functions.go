@@ -130,7 +130,15 @@ func (h *Handler) getFunction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, h.view(f, true))
+	out := h.view(f, true)
+	for i := range out.Versions {
+		text, err := h.reg.Manifest(r.Context(), &f.Versions[i])
+		if err != nil {
+			return err
+		}
+		out.Versions[i].Manifest = text
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (h *Handler) removeFunction(w http.ResponseWriter, r *http.Request) error {
@@ -261,7 +269,7 @@ func (h *Handler) view(f *registry.Function, versions bool) client.Function {
 		for _, ver := range f.Versions {
 			out.Versions = append(out.Versions, client.Version{
 				Number: ver.Number, Digest: ver.Digest, Size: ver.Size, Mode: ver.Mode, Isolation: ver.Isolation,
-				DeployedAt: ver.DeployedAt, Manifest: ver.Manifest,
+				DeployedAt: ver.DeployedAt,
 			})
 		}
 	}

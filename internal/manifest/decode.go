@@ -167,6 +167,10 @@ func (d *decoder) routes(dst *[]Route) decodeFunc {
 		if !d.kind(n, path, yaml.SequenceNode, "a list of routes") {
 			return
 		}
+		if len(n.Content) > MaxRoutes {
+			d.errorf(n, path, "%d routes; a function has at most %d (split it into several functions)", len(n.Content), MaxRoutes)
+			return
+		}
 		routes := make([]Route, len(n.Content))
 		claimed := make(map[string]int) // pattern to index of its first route
 		for i, item := range n.Content {

@@ -86,6 +86,9 @@ const (
 	// MaxFileSize is the largest manifest accepted, in bytes.
 	MaxFileSize = 256 << 10
 
+	// MaxRoutes is the most routes one function may have.
+	MaxRoutes = 64
+
 	// MaxErrors is the most errors one call to Parse reports.
 	MaxErrors = 20
 )

@@ -717,3 +717,15 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func TestTooManyRoutes(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("name: many\nowner: o\nroutes:\n")
+	for i := 0; i <= MaxRoutes; i++ {
+		fmt.Fprintf(&b, "  - method: GET\n    path: /r%d\n", i)
+	}
+	_, err := Parse("pave.yaml", []byte(b.String()))
+	if err == nil || !strings.Contains(err.Error(), "pave.yaml:4:3: routes: 65 routes; a function has at most 64") {
+		t.Fatalf("got %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
@@ -24,27 +25,39 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 	} else if !ok {
 		return nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
 	}
+	text := []byte(d.ManifestText)
+	manifestDigest := Digest(text)
+	if _, err := r.PutBlob(ctx, manifestDigest, text); err != nil {
+		return nil, fmt.Errorf("store manifest: %w", err)
+	}
 	now := r.now().UTC()
 	return r.update(ctx, m.Name, true, func(f *Function) error {
 		if f.CreatedAt.IsZero() {
 			f.CreatedAt = now
 		}
+		number := 1
+		if n := len(f.Versions); n > 0 {
+			number = f.Versions[n-1].Number + 1
+		}
 		f.Versions = append(f.Versions, Version{
-			Number:        len(f.Versions) + 1,
-			Digest:        d.Digest,
-			Size:          d.Size,
-			Mode:          d.Mode,
-			Isolation:     d.Isolation,
-			IsolationNote: d.IsolationNote,
-			DeployedAt:    now,
-			Manifest:      d.ManifestText,
-			ManifestFile:  m.File,
-			Owner:         m.Owner,
-			Description:   m.Description,
-			Routes:        m.Routes,
-			Limits:        m.Limits,
+			Number:         number,
+			Digest:         d.Digest,
+			Size:           d.Size,
+			Mode:           d.Mode,
+			Isolation:      d.Isolation,
+			IsolationNote:  d.IsolationNote,
+			DeployedAt:     now,
+			ManifestDigest: manifestDigest,
+			ManifestFile:   m.File,
+			Owner:          m.Owner,
+			Description:    m.Description,
+			Routes:         m.Routes,
+			Limits:         m.Limits,
 		})
-		f.Active = len(f.Versions)
+		if n := len(f.Versions); n > MaxVersions {
+			f.Versions = slices.Clone(f.Versions[n-MaxVersions:])
+		}
+		f.Active = number
 		return nil
 	})
 }
@@ -59,18 +72,23 @@ func (r *Registry) Rollback(ctx context.Context, name string, version int) (*Fun
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
 	}
 	if version == 0 {
-		version = cur.Active - 1
+		// The version before the active one among those kept.
+		for _, v := range cur.Versions {
+			if v.Number < cur.Active {
+				version = v.Number
+			}
+		}
 	}
-	if version < 1 || version > len(cur.Versions) {
-		return nil, fmt.Errorf("%w: %q has versions 1 to %d", ErrVersion, name, len(cur.Versions))
+	v := cur.Version(version)
+	if v == nil {
+		return nil, fmt.Errorf("%w: %q keeps versions %d to %d", ErrVersion, name, cur.Versions[0].Number, cur.Versions[len(cur.Versions)-1].Number)
 	}
-	v := cur.Versions[version-1]
 	if err := r.checkRoutes(&manifest.Manifest{Name: name, File: v.ManifestFile, Routes: v.Routes}); err != nil {
 		return nil, err
 	}
 	return r.update(ctx, name, false, func(f *Function) error {
-		if version > len(f.Versions) {
-			return fmt.Errorf("%w: %q has versions 1 to %d", ErrVersion, name, len(f.Versions))
+		if f.Version(version) == nil {
+			return fmt.Errorf("%w: %q no longer keeps version %d", ErrVersion, name, version)
 		}
 		f.Active = version
 		return nil

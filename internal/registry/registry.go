@@ -53,35 +53,54 @@ var (
 
 // Function is a deployed function and all of its versions.
 type Function struct {
-	Name        string    `json:"name"`
-	Owner       string    `json:"owner"`
-	Description string    `json:"description,omitempty"`
-	Active      int       `json:"active"` // version number, 1-based
-	Versions    []Version `json:"versions"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Name        string `json:"name"`
+	Owner       string `json:"owner"`
+	Description string `json:"description,omitempty"`
+	Active      int    `json:"active"` // the active version's Number
+	// Versions are the last MaxVersions deploys, oldest first. Numbers keep
+	// counting up when old versions are dropped.
+	Versions  []Version `json:"versions"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Version is one deploy of a function.
 type Version struct {
-	Number        int              `json:"number"`
-	Digest        string           `json:"digest"`
-	Size          int64            `json:"size"`
-	Mode          string           `json:"mode"`
-	Isolation     string           `json:"isolation"`
-	IsolationNote string           `json:"isolation_note,omitempty"`
-	DeployedAt    time.Time        `json:"deployed_at"`
-	Manifest      string           `json:"manifest"`
-	ManifestFile  string           `json:"manifest_file"`
-	Owner         string           `json:"owner"`
-	Description   string           `json:"description,omitempty"`
-	Routes        []manifest.Route `json:"routes"`
-	Limits        manifest.Limits  `json:"limits"`
+	Number        int       `json:"number"`
+	Digest        string    `json:"digest"`
+	Size          int64     `json:"size"`
+	Mode          string    `json:"mode"`
+	Isolation     string    `json:"isolation"`
+	IsolationNote string    `json:"isolation_note,omitempty"`
+	DeployedAt    time.Time `json:"deployed_at"`
+	// ManifestDigest names the pave.yaml text in the blob store: kept out
+	// of the record, which must stay small (see MaxVersions).
+	ManifestDigest string           `json:"manifest_digest"`
+	ManifestFile   string           `json:"manifest_file"`
+	Owner          string           `json:"owner"`
+	Description    string           `json:"description,omitempty"`
+	Routes         []manifest.Route `json:"routes"`
+	Limits         manifest.Limits  `json:"limits"`
 }
+
+// MaxVersions is how many versions a function record keeps. With at most
+// manifest.MaxRoutes routes per version, it keeps a record well under the
+// store's message size limit.
+const MaxVersions = 50
 
 // Current returns the active version.
 func (f *Function) Current() *Version {
-	return &f.Versions[f.Active-1]
+	return f.Version(f.Active)
+}
+
+// Version returns version number n, or nil if it is not kept.
+func (f *Function) Version(n int) *Version {
+	for i := range f.Versions {
+		if f.Versions[i].Number == n {
+			return &f.Versions[i]
+		}
+	}
+	return nil
 }
 
 // Deployment is what a deploy adds.
@@ -124,7 +143,7 @@ func New(ctx context.Context, records Records, blobs BlobStore) (*Registry, erro
 		var f *Function
 		if !e.Deleted {
 			f = new(Function)
-			if err := json.Unmarshal(e.Value, f); err != nil || len(f.Versions) == 0 || f.Active < 1 || f.Active > len(f.Versions) {
+			if err := json.Unmarshal(e.Value, f); err != nil || f.Current() == nil {
 				return
 			}
 		}
@@ -209,6 +228,12 @@ func (r *Registry) PutBlob(ctx context.Context, digest string, data []byte) (cre
 		return false, err
 	}
 	return true, r.blobs.Put(ctx, blobName(digest), data)
+}
+
+// Manifest returns the pave.yaml text version v was deployed with.
+func (r *Registry) Manifest(ctx context.Context, v *Version) (string, error) {
+	b, err := r.Blob(ctx, v.ManifestDigest)
+	return string(b), err
 }
 
 // HasBlob reports whether digest is stored.
