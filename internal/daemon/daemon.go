@@ -132,11 +132,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	reg.OnChange(gw.Reload)
 	api := adminapi.New(reg, d.engine, keys, gw, d.usage, admin, d.log)
 
-	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, gw)
+	// A request must arrive whole within these: a slow client cannot hold
+	// a connection (or, on the gateway, a concurrency slot) indefinitely.
+	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, gw, gatewayReadTimeout)
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, api)
+	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, api, adminReadTimeout)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
@@ -150,8 +152,14 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	return nil
 }
 
+// Read timeouts: the admin API receives module uploads of up to 64 MiB.
+const (
+	gatewayReadTimeout = time.Minute
+	adminReadTimeout   = 5 * time.Minute
+)
+
 // listen binds addr and serves h on it in the background.
-func (d *Daemon) listen(addr string, h http.Handler) (*http.Server, net.Addr, error) {
+func (d *Daemon) listen(addr string, h http.Handler, readTimeout time.Duration) (*http.Server, net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, err
@@ -159,6 +167,7 @@ func (d *Daemon) listen(addr string, h http.Handler) (*http.Server, net.Addr, er
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
@@ -267,6 +276,9 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 // Run starts the daemon, waits for ctx to be cancelled (the CLI cancels it on
 // SIGINT/SIGTERM) and shuts down within the configured timeout.
 func Run(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	d, err := New(cfg, log)
 	if err != nil {
 		return err

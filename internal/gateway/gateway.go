@@ -26,7 +26,6 @@ import (
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/identity"
-	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 )
@@ -144,7 +143,19 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 		}
 		inv.caller = key.Caller()
 	}
-	body, err := readBody(w, r, g.maxBody(t.Function))
+	f, ok := g.fns.Get(t.Function)
+	if !ok {
+		return apierror.New(apierror.FunctionNotFound, "function %q is not deployed", t.Function)
+	}
+	limits := f.Current().Limits
+	// Take a concurrency slot before reading the body, so that requests
+	// over the limit cost neither memory nor a read.
+	release, ok := g.acquire(t.Function, limits.Concurrency)
+	if !ok {
+		return concurrencyLimited()
+	}
+	defer release()
+	body, err := readBody(w, r, limits.MaxBody)
 	if err != nil {
 		return err
 	}
@@ -159,6 +170,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 		Caller:    inv.caller,
 		RequestID: inv.requestID,
 	}
+	if err := req.Validate(); err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers, or parameters")
+	}
 	resp, err := g.call(r.Context(), t.Function, req, inv)
 	if err != nil {
 		return err
@@ -166,6 +180,10 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	writeResponse(w, resp)
 	inv.status = resp.Status
 	return nil
+}
+
+func concurrencyLimited() error {
+	return &apierror.Error{Code: apierror.ConcurrencyLimited, Message: "the function is at its concurrency limit; retry later", RetryAfter: 1}
 }
 
 func (g *Gateway) authenticate(r *http.Request, function string) (*identity.Key, error) {
@@ -188,18 +206,11 @@ func (g *Gateway) authenticate(r *http.Request, function string) (*identity.Key,
 	return key, nil
 }
 
-func (g *Gateway) maxBody(function string) int64 {
-	if f, ok := g.fns.Get(function); ok {
-		return f.Current().Limits.MaxBody
-	}
-	return manifest.DefaultMaxBody
-}
-
-// Call runs function on req with the function's limits: the path shared by
-// the gateway and the admin API's invoke.
+// Call runs function on req with the function's limits: the admin API's
+// invoke, which shares everything after authentication with the gateway.
 func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error) {
 	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke"}
-	resp, err := g.call(ctx, function, req, inv)
+	resp, err := g.callLimited(ctx, function, req, inv)
 	if err != nil {
 		e := apierror.From(err)
 		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
@@ -208,6 +219,20 @@ func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (
 	}
 	g.logInvocation(ctx, inv)
 	return resp, err
+}
+
+// callLimited is call under the function's concurrency limit.
+func (g *Gateway) callLimited(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
+	f, ok := g.fns.Get(function)
+	if !ok {
+		return nil, apierror.New(apierror.FunctionNotFound, "function %q is not deployed", function)
+	}
+	release, ok := g.acquire(function, f.Current().Limits.Concurrency)
+	if !ok {
+		return nil, concurrencyLimited()
+	}
+	defer release()
+	return g.call(ctx, function, req, inv)
 }
 
 func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
@@ -220,11 +245,6 @@ func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, i
 	if int64(len(req.Body)) > v.Limits.MaxBody {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", v.Limits.MaxBody)
 	}
-	release, ok := g.acquire(function, v.Limits.Concurrency)
-	if !ok {
-		return nil, &apierror.Error{Code: apierror.ConcurrencyLimited, Message: "the function is at its concurrency limit; retry later", RetryAfter: 1}
-	}
-	defer release()
 	mod, err := g.engine.Load(ctx, v.Digest, func(ctx context.Context) ([]byte, error) {
 		return g.fns.Blob(ctx, v.Digest)
 	})
@@ -242,6 +262,11 @@ func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, i
 	}
 	if err != nil {
 		return nil, guestFailure(err)
+	}
+	if res.Response.Status < 200 {
+		// An informational status would be followed by a 200 the function
+		// never chose; treat it as the malformed response it is.
+		return nil, apierror.New(apierror.FunctionFailed, "the function failed")
 	}
 	return res.Response, nil
 }
@@ -313,14 +338,19 @@ var hopByHop = map[string]bool{
 
 // guestHeaders copies the request headers a function may see. The API key
 // that authenticated the call is pave's credential, not the function's, so
-// it is removed: third-party code inside a function never sees it.
-func guestHeaders(h http.Header, stripAuth bool) []abi.Header {
+// it is removed: third-party code inside a function never sees it. On a
+// public route the Authorization header is the function's own business and
+// passes, unless it carries a pave credential, which never does.
+func guestHeaders(h http.Header, authenticated bool) []abi.Header {
 	out := make([]abi.Header, 0, len(h))
 	for name, values := range h {
-		if hopByHop[name] || (stripAuth && name == "Authorization") {
+		if hopByHop[name] {
 			continue
 		}
 		for _, v := range values {
+			if name == "Authorization" && (authenticated || identity.IsCredential(identity.BearerToken(v))) {
+				continue
+			}
 			out = append(out, abi.Header{Name: name, Value: v})
 		}
 	}

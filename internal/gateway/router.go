@@ -83,6 +83,11 @@ func (r *router) add(t *target) error {
 // match finds the target for method and the escaped request path, and
 // returns the decoded path parameters. found is false when no route has the
 // path; methodOK is false when some route has the path but not the method.
+//
+// Segments are decoded before they are compared, so "/users/m%65" is
+// "/users/me". A path that is not canonical (an empty, "." or ".."
+// segment, raw or decoded) or not decodable matches nothing rather than
+// being cleaned: cleaning is how path-based checks get bypassed.
 func (r *router) match(method, escapedPath string) (t *target, params []abi.Param, found, methodOK bool) {
 	if escapedPath == "" || escapedPath[0] != '/' {
 		return nil, nil, false, false
@@ -91,20 +96,30 @@ func (r *router) match(method, escapedPath string) (t *target, params []abi.Para
 	if escapedPath != "/" {
 		segs = strings.Split(escapedPath[1:], "/")
 	}
+	for i, raw := range segs {
+		seg, err := url.PathUnescape(raw)
+		if err != nil || seg == "" || seg == "." || seg == ".." {
+			return nil, nil, false, false
+		}
+		segs[i] = seg
+	}
 	var values []string
 	t, found = r.root.lookup(method, segs, &values)
-	if t == nil {
+	if t == nil || len(values) != len(t.params) {
 		return nil, nil, found, false
 	}
-	params, ok := bindParams(t.params, values)
-	if !ok {
-		return nil, nil, false, false
+	if len(values) > 0 {
+		params = make([]abi.Param, len(values))
+		for i, v := range values {
+			params[i] = abi.Param{Name: t.params[i], Value: v}
+		}
 	}
 	return t, params, true, true
 }
 
-// lookup returns the target of method for segs, collecting the raw values of
-// parameters; pathFound reports a route on this path with another method.
+// lookup returns the target of method for the decoded segs, collecting the
+// values of parameters; pathFound reports a route on this path with another
+// method.
 func (n *node) lookup(method string, segs []string, values *[]string) (t *target, pathFound bool) {
 	if len(segs) == 0 {
 		if h := n.handlers[method]; h != nil {
@@ -113,11 +128,6 @@ func (n *node) lookup(method string, segs []string, values *[]string) (t *target
 		return nil, len(n.handlers) > 0
 	}
 	seg := segs[0]
-	if seg == "" || seg == "." || seg == ".." {
-		// Non-canonical paths match nothing rather than being cleaned:
-		// cleaning is how path-based checks get bypassed.
-		return nil, false
-	}
 	if child := n.literals[seg]; child != nil {
 		if t, f := child.lookup(method, segs[1:], values); t != nil {
 			return t, true
@@ -142,23 +152,4 @@ func (n *node) lookup(method string, segs []string, values *[]string) (t *target
 		pathFound = true
 	}
 	return nil, pathFound
-}
-
-// bindParams names the raw values in route order and unescapes them.
-func bindParams(names, values []string) ([]abi.Param, bool) {
-	if len(names) != len(values) {
-		return nil, false
-	}
-	if len(values) == 0 {
-		return nil, true
-	}
-	params := make([]abi.Param, len(values))
-	for i, raw := range values {
-		v, err := url.PathUnescape(raw)
-		if err != nil {
-			return nil, false
-		}
-		params[i] = abi.Param{Name: names[i], Value: v}
-	}
-	return params, true
 }

@@ -54,6 +54,12 @@ func TestRouterMatch(t *testing.T) {
 		{"GET", "/users/./me", "", false, false, nil},
 		{"GET", "/users/%zz", "", false, false, nil},
 		{"GET", "users", "", false, false, nil},
+		{"GET", "/users/m%65", "me", true, true, nil},
+		{"GET", "/users/%2e%2e", "", false, false, nil},
+		{"GET", "/files/a/../b", "", false, false, nil},
+		{"GET", "/files/a//b", "", false, false, nil},
+		{"GET", "/files/a/", "", false, false, nil},
+		{"GET", "/files/a/%2e/b", "", false, false, nil},
 		{"GET", "", "", false, false, nil},
 	}
 	for _, tt := range tests {

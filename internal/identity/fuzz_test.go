@@ -51,6 +51,7 @@ func FuzzAuthenticate(f *testing.F) {
 		"Bearer " + fuzzToken + "\x00",
 		"Basic " + fuzzToken,
 		fuzzToken,
+		" " + fuzzToken + "\n",
 		"Bearer" + fuzzToken,
 		"Bearer\t" + fuzzToken,
 		"Bearer " + hashOf(fuzzToken),
@@ -61,15 +62,15 @@ func FuzzAuthenticate(f *testing.F) {
 	f.Fuzz(func(t *testing.T, header string) {
 		token := BearerToken(header)
 		key, err := keys.Authenticate(token)
-		name, real := secrets[token]
+		name, known := secrets[token]
 		switch {
-		case real && err != nil:
+		case known && err != nil:
 			t.Fatalf("header %q carries the secret of %q but does not authenticate: %v", header, name, err)
-		case real && key.Name != name:
+		case known && key.Name != name:
 			t.Fatalf("header %q authenticated as %q, want %q", header, key.Name, name)
-		case !real && err == nil:
+		case !known && err == nil:
 			t.Fatalf("header %q (token %q) authenticated as %q", header, token, key.Name)
-		case !real && key != nil:
+		case !known && key != nil:
 			t.Fatalf("a failed authentication returned key %q", key.Name)
 		}
 		if err != nil {
@@ -89,7 +90,7 @@ func FuzzAuthenticate(f *testing.F) {
 		// Authenticate itself matches exactly: the whole header value is
 		// a secret only when it is one byte for byte.
 		key, err = keys.Authenticate(header)
-		if name, real := secrets[header]; real != (err == nil) || (real && key.Name != name) {
+		if name, known := secrets[header]; known != (err == nil) || (known && key.Name != name) {
 			t.Fatalf("Authenticate(%q) = %v, %v", header, key, err)
 		}
 	})

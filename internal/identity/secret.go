@@ -58,3 +58,9 @@ func BearerToken(header string) string {
 	}
 	return strings.TrimSpace(header[len(prefix):])
 }
+
+// IsCredential reports whether token looks like a pave API key or admin
+// token, by its prefix.
+func IsCredential(token string) bool {
+	return strings.HasPrefix(token, KeyPrefix) || strings.HasPrefix(token, AdminPrefix)
+}
