@@ -1,0 +1,64 @@
+package wasmbin_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+
+	"github.com/pave-dev/pave/internal/testguests"
+	"github.com/pave-dev/pave/internal/wasmbin"
+)
+
+// TestGuestCorpus rewrites every reactor test guest and checks that wazero
+// validates each rewrite. That the rewritten modules behave as the
+// originals is shown by the runtime and daemon tests, which run every
+// guest from its snapshot.
+func TestGuestCorpus(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter())
+	defer rt.Close(ctx)
+	for _, name := range testguests.Names() {
+		t.Run(name, func(t *testing.T) {
+			m, err := wasmbin.Parse(testguests.Build(t, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			l, err := m.Inspect()
+			if err != nil {
+				t.Fatal(err)
+			}
+			exp, idx, err := wasmbin.ExportGlobals(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compile(t, rt, exp.Bytes())
+			if err := m.CheckStateless(); err != nil {
+				if !errors.Is(err, wasmbin.ErrUnsupported) {
+					t.Fatal(err)
+				}
+				t.Logf("not stateless: %v", err)
+				return
+			}
+			img := &wasmbin.Image{Memory: make([]byte, int(l.Memory.Min+1)*65536), Globals: map[int]uint64{}}
+			for _, i := range idx {
+				img.Globals[i] = 1
+			}
+			pre, err := wasmbin.Preinitialize(m, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compile(t, rt, pre.Bytes())
+		})
+	}
+}
+
+func compile(t *testing.T, rt wazero.Runtime, b []byte) {
+	t.Helper()
+	c, err := rt.CompileModule(context.Background(), b)
+	if err != nil {
+		t.Fatalf("rewrite does not validate: %v", err)
+	}
+	c.Close(context.Background())
+}

@@ -1,0 +1,73 @@
+package wasmbin
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// FuzzRewrite feeds arbitrary bytes through every entry point. Nothing may
+// panic; whatever Parse accepts must come back with the same sections after
+// encoding; and every rewrite's output must parse, with the layout the
+// rewrite promises. (That rewrites of real modules validate and behave the
+// same is TestGuestCorpus's job, with wazero.)
+func FuzzRewrite(f *testing.F) {
+	f.Add(smallModule())
+	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
+	f.Add(append([]byte("\x00asm\x01\x00\x00\x00"), 0x05, 0x03, 0x01, 0x00, 0x01))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := Parse(b)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("parse error not wrapping ErrFormat: %v", err)
+			}
+			return
+		}
+		// Lengths may be re-encoded shorter (LEB128 allows padding), but
+		// every section must survive the round trip.
+		again, err := Parse(m.Bytes())
+		if err != nil || len(again.Sections) != len(m.Sections) {
+			t.Fatalf("re-encoded module does not parse the same: %v", err)
+		}
+		for i := range m.Sections {
+			if again.Sections[i].ID != m.Sections[i].ID || !bytes.Equal(again.Sections[i].Body, m.Sections[i].Body) {
+				t.Fatalf("section %d changed in the round trip", i)
+			}
+		}
+		_ = m.CheckStateless()
+		l, err := m.Inspect()
+		if err != nil {
+			return
+		}
+		if exp, idx, err := ExportGlobals(m); err == nil {
+			el, err := exp.Inspect()
+			if err != nil {
+				t.Fatalf("ExportGlobals output does not inspect: %v", err)
+			}
+			for _, i := range idx {
+				if !el.Exports[GlobalExportName(i)] {
+					t.Fatalf("global %d not exported", i)
+				}
+			}
+		}
+		pages := l.Memory.Min % 4
+		img := &Image{Memory: make([]byte, int(pages)*65536), Globals: map[int]uint64{}}
+		for j := range l.Globals {
+			img.Globals[l.ImportedGlobals+j] = uint64(j) * 0x9e3779b97f4a7c15
+		}
+		pre, err := Preinitialize(m, img)
+		if err != nil {
+			return
+		}
+		pl, err := pre.Inspect()
+		if err != nil {
+			t.Fatalf("Preinitialize output does not inspect: %v", err)
+		}
+		if !pl.HasMemory || pl.Memory.Min != pages || len(pl.Globals) != len(l.Globals) {
+			t.Fatalf("Preinitialize output layout %+v, want %d pages and %d globals", pl, pages, len(l.Globals))
+		}
+		if at := pre.section(SectionData); at >= 0 && !bytes.Equal(pre.Sections[at].Body, []byte{0}) {
+			t.Fatal("Preinitialize left data segments")
+		}
+	})
+}

@@ -1,0 +1,199 @@
+package wasmbin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// module assembles a binary from sections.
+func module(sections ...Section) []byte { return (&Module{Sections: sections}).Bytes() }
+
+func vec(items ...[]byte) []byte {
+	out := appendU32(nil, uint32(len(items)))
+	for _, it := range items {
+		out = append(out, it...)
+	}
+	return out
+}
+
+// A small module: one memory (1 page, max 4), a mutable i32 global
+// initialised to 7, an immutable i64, an exported function "get" that
+// returns the mutable global, and a data segment.
+func smallModule() []byte {
+	typ := vec([]byte{0x60, 0x00, 0x01, 0x7f})         // () -> i32
+	fn := vec([]byte{0x00})                           // func 0 has type 0
+	mem := vec([]byte{0x01, 0x01, 0x04})              // min 1 max 4
+	glob := vec([]byte{0x7f, 0x01, 0x41, 0x07, 0x0b}, // mut i32 = 7
+		[]byte{0x7e, 0x00, 0x42, 0x05, 0x0b}) // i64 = 5
+	exp := vec(append(appendName(nil, "get"), 0x00, 0x00))
+	body := []byte{0x00, 0x23, 0x00, 0x0b} // no locals; global.get 0; end
+	code := vec(append(appendU32(nil, uint32(len(body))), body...))
+	data := vec([]byte{0x00, 0x41, 0x10, 0x0b, 0x02, 'h', 'i'}) // active, offset 16, "hi"
+	return module(Section{SectionType, typ}, Section{SectionFunction, fn}, Section{SectionMemory, mem},
+		Section{SectionGlobal, glob}, Section{SectionExport, exp}, Section{SectionCode, code}, Section{SectionData, data})
+}
+
+func TestParseRoundTrip(t *testing.T) {
+	b := smallModule()
+	m, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.Bytes(), b) {
+		t.Fatal("Parse then Bytes changed the module")
+	}
+}
+
+func TestParseRefusesMalformed(t *testing.T) {
+	good := smallModule()
+	for name, b := range map[string][]byte{
+		"empty":            nil,
+		"bad magic":        []byte("\x00asn\x01\x00\x00\x00"),
+		"version 2":        []byte("\x00asm\x02\x00\x00\x00"),
+		"truncated":        good[:len(good)-1],
+		"size past end":    append(append([]byte{}, header...), 0x01, 0x7f),
+		"unknown section":  append(append([]byte{}, header...), 0x0d, 0x00),
+		"overlong leb":     append(append([]byte{}, header...), 0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00),
+		"leb u32 overflow": append(append([]byte{}, header...), 0x01, 0xff, 0xff, 0xff, 0xff, 0x7f),
+	} {
+		if _, err := Parse(b); !errors.Is(err, ErrFormat) {
+			t.Errorf("%s: got %v", name, err)
+		}
+	}
+}
+
+func TestInspect(t *testing.T) {
+	m, _ := Parse(smallModule())
+	l, err := m.Inspect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.HasMemory || l.Memory != (Limits{Min: 1, Max: 4, HasMax: true}) {
+		t.Errorf("memory %+v", l.Memory)
+	}
+	if len(l.Globals) != 2 || l.Globals[0] != (Global{I32, true}) || l.Globals[1] != (Global{I64, false}) {
+		t.Errorf("globals %+v", l.Globals)
+	}
+	if !l.Exports["get"] || l.HasStart {
+		t.Errorf("exports %v start %v", l.Exports, l.HasStart)
+	}
+}
+
+// TestPreinitializeRunsFromTheImage checks the rewrite end to end under
+// wazero: the rewritten module validates, starts with the image's global
+// values and memory size, exports its mutable globals, and has no data.
+func TestPreinitializeRunsFromTheImage(t *testing.T) {
+	ctx := context.Background()
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	m, _ := Parse(smallModule())
+	exp, idx, err := ExportGlobals(m)
+	if err != nil || len(idx) != 1 || idx[0] != 0 {
+		t.Fatalf("ExportGlobals: %v %v", idx, err)
+	}
+	if _, err := rt.CompileModule(ctx, exp.Bytes()); err != nil {
+		t.Fatalf("module with exported globals does not validate: %v", err)
+	}
+	img := &Image{Memory: make([]byte, 2*65536), Globals: map[int]uint64{0: uint64(uint32(0xfffffff0))}}
+	pre, err := Preinitialize(m, img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := rt.Instantiate(ctx, pre.Bytes())
+	if err != nil {
+		t.Fatalf("pre-initialised module does not instantiate: %v", err)
+	}
+	out, err := inst.ExportedFunction("get").Call(ctx)
+	if err != nil || int32(out[0]) != -16 {
+		t.Fatalf("global starts at %v, want the image's -16 (%v)", out, err)
+	}
+	if g := inst.ExportedGlobal(GlobalExportName(0)); g == nil || int32(g.Get()) != -16 {
+		t.Fatal("mutable global is not exported with the image's value")
+	}
+	if size := inst.Memory().Size(); size != 2*65536 {
+		t.Fatalf("memory starts at %d bytes, want the image's %d", size, 2*65536)
+	}
+	if b, _ := inst.Memory().Read(16, 2); string(b) != "\x00\x00" {
+		t.Fatalf("data segment still applied: %q", b)
+	}
+}
+
+func TestPreinitializeRefusals(t *testing.T) {
+	m, _ := Parse(smallModule())
+	for name, img := range map[string]*Image{
+		"above max":       {Memory: make([]byte, 5*65536), Globals: map[int]uint64{0: 1}},
+		"not whole pages": {Memory: make([]byte, 100), Globals: map[int]uint64{0: 1}},
+		"missing global":  {Memory: make([]byte, 65536)},
+	} {
+		if _, err := Preinitialize(m, img); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func TestCheckStateless(t *testing.T) {
+	withBody := func(body ...byte) *Module {
+		typ := vec([]byte{0x60, 0x00, 0x00})
+		tab := vec([]byte{0x70, 0x00, 0x01})
+		code := vec(append(appendU32(nil, uint32(len(body)+1)), append([]byte{0x00}, body...)...))
+		m, err := Parse(module(Section{SectionType, typ}, Section{SectionFunction, vec([]byte{0x00})},
+			Section{SectionTable, tab}, Section{SectionCode, code}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	tests := []struct {
+		name string
+		body []byte
+		ok   bool
+	}{
+		{"empty", []byte{0x0b}, true},
+		{"arithmetic and locals", []byte{0x41, 0x01, 0x41, 0x7f, 0x6a, 0x1a, 0x0b}, true},
+		{"block with br_table", []byte{0x02, 0x40, 0x41, 0x00, 0x0e, 0x01, 0x00, 0x00, 0x0b, 0x0b}, true},
+		{"memory.copy", []byte{0x41, 0x00, 0x41, 0x00, 0x41, 0x00, 0xfc, 0x0a, 0x00, 0x00, 0x0b}, true},
+		{"table.set", []byte{0x41, 0x00, 0xd0, 0x70, 0x26, 0x00, 0x0b}, false},
+		{"table.grow", []byte{0xd0, 0x70, 0x41, 0x01, 0xfc, 0x0f, 0x00, 0x1a, 0x0b}, false},
+		{"data.drop", []byte{0xfc, 0x09, 0x00, 0x0b}, false},
+		{"simd", []byte{0xfd, 0x0c, 0x0b}, false},
+	}
+	for _, tt := range tests {
+		err := withBody(tt.body...).CheckStateless()
+		if (err == nil) != tt.ok {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}
+
+func TestLEB(t *testing.T) {
+	for _, v := range []uint32{0, 1, 127, 128, 1 << 20, 1<<32 - 1} {
+		r := &reader{b: appendU32(nil, v)}
+		if got := r.u32(); got != v || r.end() != nil {
+			t.Errorf("u32 %d round-tripped to %d (%v)", v, got, r.err)
+		}
+	}
+	for _, v := range []int64{0, -1, 63, 64, -64, -65, 1 << 40, -1 << 63, 1<<63 - 1} {
+		b := appendS64(nil, v)
+		var dec int64
+		var shift uint
+		for i, c := range b {
+			dec |= int64(c&0x7f) << shift
+			shift += 7
+			if c&0x80 == 0 {
+				if shift < 64 && c&0x40 != 0 {
+					dec |= -1 << shift
+				}
+				if i != len(b)-1 {
+					t.Fatalf("%d: early end", v)
+				}
+			}
+		}
+		if dec != v {
+			t.Errorf("s64 %d encoded as % x decodes to %d", v, b, dec)
+		}
+	}
+}
