@@ -78,7 +78,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	lim := runtime.Limits{Timeout: m.Limits.Timeout, Memory: m.Limits.Memory}
+	lim := runtime.Limits{Timeout: m.Limits.Timeout, Memory: m.Limits.Memory, Concurrency: m.Limits.Concurrency}
 	// No capability can be granted yet, so every capability import is refused.
 	mod, err := h.prep.Prepare(r.Context(), req.Digest, wasm, nil, lim)
 	var bad *runtime.InvalidModuleError

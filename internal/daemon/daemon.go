@@ -130,6 +130,13 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	gw := gateway.New(reg, keys, d.engine, d.usage, d.log)
 	reg.OnChange(gw.Reload)
+	changed := make(chan struct{}, 1)
+	reg.OnChange(func() {
+		select {
+		case changed <- struct{}{}:
+		default: // a sweep is already due
+		}
+	})
 	api := adminapi.New(reg, d.engine, keys, gw, d.usage, admin, d.log)
 
 	// A request must arrive whole within these: a slow client cannot hold
@@ -147,6 +154,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 
 	d.background(bgCtx, func(ctx context.Context) { d.flushUsage(ctx) })
+	d.background(bgCtx, func(ctx context.Context) { d.sweepPools(ctx) })
+	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })
 	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
 	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
 	return nil
@@ -200,6 +209,45 @@ func (d *Daemon) flushUsage(ctx context.Context) {
 				d.log.Warn("usage flush failed", "err", err)
 			}
 		}
+	}
+}
+
+// Pooled instances unused for poolIdle are closed; pools are swept every
+// poolSweepInterval.
+const (
+	poolIdle          = time.Minute
+	poolSweepInterval = 20 * time.Second
+)
+
+func (d *Daemon) sweepPools(ctx context.Context) {
+	t := time.NewTicker(poolSweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			d.engine.Sweep(ctx, poolIdle)
+		}
+	}
+}
+
+// evictUnused frees, after every registry change, the modules that no kept
+// version of any function uses any more, such as a removed function's.
+func (d *Daemon) evictUnused(ctx context.Context, reg *registry.Registry, changed <-chan struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changed:
+		}
+		used := map[string]bool{}
+		for _, f := range reg.List() {
+			for _, v := range f.Versions {
+				used[v.Digest] = true
+			}
+		}
+		d.engine.Retain(ctx, func(digest string) bool { return used[digest] })
 	}
 }
 

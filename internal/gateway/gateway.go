@@ -253,7 +253,7 @@ func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, i
 	}
 	g.usage.Mark(function, g.now())
 	inv.ran = true
-	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory}, req)
+	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}, req)
 	if res != nil {
 		inv.memory = res.MemoryBytes
 		inv.isolation = res.Isolation

@@ -674,7 +674,7 @@ func TestLimitsAndModule(t *testing.T) {
 	f.eng.mu.Lock()
 	lim, loads := f.eng.limits, f.eng.loads
 	f.eng.mu.Unlock()
-	if want := (runtime.Limits{Timeout: 3 * time.Second, Memory: 8 << 20}); len(lim) != 1 || lim[0] != want {
+	if want := (runtime.Limits{Timeout: 3 * time.Second, Memory: 8 << 20, Concurrency: manifest.DefaultConcurrency}); len(lim) != 1 || lim[0] != want {
 		t.Errorf("limits %+v, want %+v", lim, want)
 	}
 	if want := "module " + registry.Digest([]byte("hello")); len(loads) != 1 || loads[0] != want {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
@@ -46,7 +47,13 @@ type Config struct {
 	// InitTimeout bounds a module's initialisation when its snapshot is
 	// taken; zero means DefaultInitTimeout.
 	InitTimeout time.Duration
+	// PoolMemory caps the memory of all idle instances together, in bytes;
+	// zero means DefaultPoolMemory.
+	PoolMemory int64
 }
+
+// DefaultPoolMemory caps idle instance memory unless configured.
+const DefaultPoolMemory = 1 << 30
 
 // DefaultInitTimeout bounds snapshot initialisation unless configured.
 const DefaultInitTimeout = 30 * time.Second
@@ -59,6 +66,8 @@ type Engine struct {
 
 	fresh       bool // never snapshot
 	initTimeout time.Duration
+	poolMemory  int64
+	idleBytes   atomic.Int64 // memory held by idle pooled instances
 
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
@@ -102,7 +111,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if initTimeout <= 0 {
 		initTimeout = DefaultInitTimeout
 	}
-	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh, initTimeout: initTimeout, modules: make(map[string]*moduleEntry)}, nil
+	poolMemory := cfg.PoolMemory
+	if poolMemory <= 0 {
+		poolMemory = DefaultPoolMemory
+	}
+	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
+		initTimeout: initTimeout, poolMemory: poolMemory, modules: make(map[string]*moduleEntry)}, nil
 }
 
 // hostRuntime returns a runtime with the WASI and pave_v1 host modules.
@@ -174,7 +188,7 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 		<-ent.ready
 		if ent.mod != nil {
 			if ent.mod.snap != nil {
-				ent.mod.snap.closeAll(ctx)
+				ent.mod.snap.close(ctx)
 				_ = ent.mod.snap.compiled.Close(ctx)
 			}
 			if ent.mod.compiled != nil {
@@ -183,6 +197,46 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 		}
 	}
 }
+
+// Retain evicts every loaded module whose digest keep does not report,
+// for example after a function was removed.
+func (e *Engine) Retain(ctx context.Context, keep func(digest string) bool) {
+	e.mu.Lock()
+	var drop []string
+	for digest := range e.modules {
+		if !keep(digest) {
+			drop = append(drop, digest)
+		}
+	}
+	e.mu.Unlock()
+	for _, d := range drop {
+		e.Evict(ctx, d)
+	}
+}
+
+// Sweep closes pooled instances idle for longer than idle, so that memory
+// follows recent load.
+func (e *Engine) Sweep(ctx context.Context, idle time.Duration) {
+	cutoff := time.Now().Add(-idle)
+	e.mu.Lock()
+	var snaps []*snapshot
+	for _, ent := range e.modules {
+		select {
+		case <-ent.ready:
+			if ent.mod != nil && ent.mod.snap != nil {
+				snaps = append(snaps, ent.mod.snap)
+			}
+		default:
+		}
+	}
+	e.mu.Unlock()
+	for _, s := range snaps {
+		s.sweep(ctx, cutoff)
+	}
+}
+
+// IdleMemory is the memory held by idle pooled instances, in bytes.
+func (e *Engine) IdleMemory() int64 { return e.idleBytes.Load() }
 
 // moduleConfig is the sandbox every instance runs in: no filesystem, no
 // environment, no arguments (wazero grants none unless asked), crypto

@@ -22,6 +22,9 @@ type Limits struct {
 	Timeout time.Duration
 	// Memory caps the instance's linear memory, in bytes.
 	Memory int64
+	// Concurrency is the function's concurrency limit; it also caps the
+	// idle instances kept for it (0 keeps up to the engine's maximum).
+	Concurrency int
 }
 
 // Failure classifies why an invocation did not produce a response.
@@ -181,7 +184,7 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 		if err != nil {
 			return invalid("the pre-initialised module cannot be instantiated: %v", err)
 		}
-		p.put(ctx, in, true)
+		p.put(ctx, in, true, max(lim.Concurrency, 1))
 		return nil
 	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}

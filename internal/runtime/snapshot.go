@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,8 +41,11 @@ type snapshot struct {
 	globals  []int                 // mutable global indexes, exported by compiled
 	values   []uint64              // their values right after _initialize
 
-	mu    sync.Mutex
-	pools map[int64]*pool // by memory limit
+	engine *Engine
+
+	mu     sync.Mutex
+	pools  map[int64]*pool // by memory limit
+	closed bool
 
 	created, reused, discarded atomic.Int64
 }
@@ -112,7 +116,7 @@ func (e *Engine) prepareSnapshot(ctx context.Context, wasm []byte) (*snapshot, e
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
-	return &snapshot{compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
+	return &snapshot{engine: e, compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
 }
 
 // maxInitMemory caps a module's memory while its snapshot is taken; the
@@ -140,7 +144,7 @@ func (e *initError) Error() string {
 }
 
 // maxIdle caps the idle instances kept per pool. Each holds a copy of the
-// image, so the cap bounds idle memory per function and limit.
+// image; the engine's PoolMemory caps what all pools keep together.
 const maxIdle = 16
 
 // pool keeps ready instances of one snapshot under one memory limit.
@@ -149,7 +153,7 @@ type pool struct {
 	limit int64
 
 	mu   sync.Mutex
-	idle []*instance
+	idle []*instance // most recently used last
 }
 
 func (s *snapshot) pool(limit int64) *pool {
@@ -165,6 +169,8 @@ func (s *snapshot) pool(limit int64) *pool {
 
 // instance is one live instance of a snapshot module.
 type instance struct {
+	lastUsed time.Time
+
 	mod     api.Module
 	handle  api.Function
 	mem     *cappedMemory
@@ -179,6 +185,7 @@ func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
+		p.snap.engine.idleBytes.Add(-int64(len(in.mem.buf)))
 		p.snap.reused.Add(1)
 		return in, nil
 	}
@@ -209,21 +216,51 @@ func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
 }
 
 // put restores in to the snapshot state and keeps it for the next call, or
-// discards it when it cannot be restored exactly.
-func (p *pool) put(ctx context.Context, in *instance, ok bool) {
+// discards it when it cannot be restored exactly or is not worth keeping:
+// the pool holds at most keep idle instances, and all pools together at
+// most the engine's PoolMemory.
+func (p *pool) put(ctx context.Context, in *instance, ok bool, keep int) {
 	if !ok || !in.restore(p.snap) {
 		p.snap.discarded.Add(1)
 		in.mod.Close(context.WithoutCancel(ctx))
 		return
 	}
+	e := p.snap.engine
+	size := int64(len(in.mem.buf))
+	kept := false
+	p.snap.mu.Lock()
+	closed := p.snap.closed
+	p.snap.mu.Unlock()
 	p.mu.Lock()
-	if len(p.idle) < maxIdle {
-		p.idle = append(p.idle, in)
-		in = nil
+	if !closed && len(p.idle) < min(keep, maxIdle) {
+		if e.idleBytes.Add(size) <= e.poolMemory {
+			in.lastUsed = time.Now()
+			p.idle = append(p.idle, in)
+			kept = true
+		} else {
+			e.idleBytes.Add(-size) // over the daemon-wide ceiling
+		}
 	}
 	p.mu.Unlock()
-	if in != nil {
+	if !kept {
 		in.mod.Close(context.WithoutCancel(ctx))
+	}
+}
+
+// sweep closes idle instances unused since before cutoff, oldest first, so
+// that pools shrink back when load falls.
+func (p *pool) sweep(ctx context.Context, cutoff time.Time) {
+	p.mu.Lock()
+	n := 0
+	for n < len(p.idle) && p.idle[n].lastUsed.Before(cutoff) {
+		n++
+	}
+	old := slices.Clone(p.idle[:n])
+	p.idle = slices.Delete(p.idle, 0, n)
+	p.mu.Unlock()
+	for _, in := range old {
+		p.snap.engine.idleBytes.Add(-int64(len(in.mem.buf)))
+		in.mod.Close(ctx)
 	}
 }
 
@@ -242,20 +279,29 @@ func (in *instance) restore(s *snapshot) bool {
 	return true
 }
 
-// closeAll closes every idle instance.
-func (s *snapshot) closeAll(ctx context.Context) {
+// close closes every idle instance; instances in use are closed when they
+// come back.
+func (s *snapshot) close(ctx context.Context) {
 	s.mu.Lock()
 	pools := s.pools
 	s.pools = map[int64]*pool{}
+	s.closed = true
 	s.mu.Unlock()
 	for _, p := range pools {
-		p.mu.Lock()
-		idle := p.idle
-		p.idle = nil
-		p.mu.Unlock()
-		for _, in := range idle {
-			in.mod.Close(ctx)
-		}
+		p.sweep(ctx, time.Now().Add(time.Hour))
+	}
+}
+
+// sweep closes the idle instances of every pool unused since cutoff.
+func (s *snapshot) sweep(ctx context.Context, cutoff time.Time) {
+	s.mu.Lock()
+	pools := make([]*pool, 0, len(s.pools))
+	for _, p := range s.pools {
+		pools = append(pools, p)
+	}
+	s.mu.Unlock()
+	for _, p := range pools {
+		p.sweep(ctx, cutoff)
 	}
 }
 
@@ -276,7 +322,7 @@ func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call
 	res := &Result{Logs: call.Logs, MemoryBytes: in.mem.peak}
 	mem := in.mem
 	began = time.Now()
-	p.put(ctx, in, err == nil)
+	p.put(ctx, in, err == nil, lim.Concurrency)
 	res.Isolation = isolation + time.Since(began)
 	if err != nil {
 		return res, classify(ctx, mem, err)

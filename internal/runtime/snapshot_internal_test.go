@@ -166,3 +166,62 @@ func TestWASIDescriptorStateDoesNotSurvive(t *testing.T) {
 		t.Fatal("the instance was not reused, so the test proved nothing")
 	}
 }
+
+// TestPoolMemoryIsBounded checks the daemon-wide ceiling on idle instance
+// memory, the sweep of idle instances, and eviction.
+func TestPoolMemoryIsBounded(t *testing.T) {
+	ctx := context.Background()
+	wasm := testguests.Build(t, "slow")
+	probe, err := New(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := probe.Load(ctx, "slow", func(context.Context) ([]byte, error) { return wasm, nil })
+	if err != nil || m.snap == nil {
+		t.Fatalf("%v %+v", err, m)
+	}
+	image := int64(len(m.snap.image))
+	probe.Close(ctx)
+
+	// Room for two idle instances, whatever the pools want.
+	e, err := New(ctx, Config{PoolMemory: 2*image + image/2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20, Concurrency: 8}
+	m, err = e.Load(ctx, "slow", func(context.Context) ([]byte, error) { return wasm, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Eight invocations at once need eight instances; afterwards at most
+	// two stay.
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			_, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET", RawQuery: "ms=300"})
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.IdleMemory(); got > 2*image || got == 0 {
+		t.Fatalf("idle memory %d bytes, want 1 to 2 images of %d", got, image)
+	}
+	if st := m.PoolStats(); st.Created < 2 {
+		t.Fatalf("the invocations did not run concurrently: %+v", st)
+	}
+	e.Sweep(ctx, 0)
+	if got := e.IdleMemory(); got != 0 {
+		t.Fatalf("idle memory after a sweep: %d", got)
+	}
+	// An evicted module loads again from its bytes.
+	e.Retain(ctx, func(string) bool { return false })
+	loads := 0
+	if _, err := e.Load(ctx, "slow", func(context.Context) ([]byte, error) { loads++; return wasm, nil }); err != nil || loads != 1 {
+		t.Fatalf("reload after eviction: %v, fetched %d times", err, loads)
+	}
+}
