@@ -24,7 +24,7 @@ func vec(items ...[]byte) []byte {
 // initialised to 7, an immutable i64, an exported function "get" that
 // returns the mutable global, and a data segment.
 func smallModule() []byte {
-	typ := vec([]byte{0x60, 0x00, 0x01, 0x7f})         // () -> i32
+	typ := vec([]byte{0x60, 0x00, 0x01, 0x7f})        // () -> i32
 	fn := vec([]byte{0x00})                           // func 0 has type 0
 	mem := vec([]byte{0x01, 0x01, 0x04})              // min 1 max 4
 	glob := vec([]byte{0x7f, 0x01, 0x41, 0x07, 0x0b}, // mut i32 = 7
