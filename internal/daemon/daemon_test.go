@@ -141,18 +141,48 @@ func assertNoLeak(t *testing.T, r response) {
 
 func TestAPIKeyIsNotPassedToTheFunction(t *testing.T) {
 	n := start(t, "")
-	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
-	n.deploy(manifestFor("sandbox", route("GET", "/sandbox"), ""), testguests.Build(t, "sandbox"))
-	key := n.key("k", "echo", "sandbox")
-	r := n.call("POST", "/echo", key, []byte(`{"x":1}`))
-	if r.status != 200 {
-		t.Fatalf("echo: %d %s", r.status, r.body)
+	m := "name: sandbox\nowner: o\nroutes:\n  - method: GET\n    path: /private\n  - method: GET\n    path: /open\n    public: true\n"
+	n.deploy(m, testguests.Build(t, "sandbox"))
+	key := n.key("k", "sandbox")
+	tests := []struct {
+		name, path, auth string
+		wantAuth         bool
+	}{
+		{"key on an api-key route", "/private", "Bearer " + key, false},
+		{"pave key on a public route", "/open", "Bearer " + key, false},
+		{"the function's own token on a public route", "/open", "Bearer their-own", true},
 	}
-	if bytes.Contains(r.body, []byte(key)) {
-		t.Fatal("the API key reached the function")
-	}
-	if got := r.json(t)["caller"]; got != "key:k" {
-		t.Errorf("caller = %v", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", n.d.GatewayURL()+tt.path, nil)
+			req.Header.Set("Authorization", tt.auth)
+			req.Header.Set("X-Trace", "kept")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var got struct {
+				Headers map[string][]string `json:"headers"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&got); err != nil || resp.StatusCode != 200 {
+				t.Fatalf("%d %v", resp.StatusCode, err)
+			}
+			if got.Headers["X-Trace"] == nil {
+				t.Fatalf("ordinary headers did not reach the function: %v", got.Headers)
+			}
+			_, ok := got.Headers["Authorization"]
+			if ok != tt.wantAuth {
+				t.Fatalf("Authorization reached the function: %v, want %v (%v)", ok, tt.wantAuth, got.Headers)
+			}
+			for _, vs := range got.Headers {
+				for _, v := range vs {
+					if strings.Contains(v, key) {
+						t.Fatal("the API key reached the function")
+					}
+				}
+			}
+		})
 	}
 }
 

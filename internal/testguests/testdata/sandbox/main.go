@@ -24,6 +24,8 @@ type report struct {
 	Random       string    `json:"random"`
 	RandomErr    string    `json:"random_err"`
 	Time         time.Time `json:"time"`
+	// Headers are the request headers the function received.
+	Headers map[string][]string `json:"headers"`
 }
 
 func errString(err error) string {
@@ -34,8 +36,11 @@ func errString(err error) string {
 }
 
 func init() {
-	pave.Handle(func(*pave.Request) (*pave.Response, error) {
-		rep := report{Args: os.Args, Env: os.Environ(), Time: time.Now().UTC()}
+	pave.Handle(func(r *pave.Request) (*pave.Response, error) {
+		rep := report{Args: os.Args, Env: os.Environ(), Time: time.Now().UTC(), Headers: map[string][]string{}}
+		for _, h := range r.Header {
+			rep.Headers[h.Name] = append(rep.Headers[h.Name], h.Value)
+		}
 		if rep.Args == nil {
 			rep.Args = []string{}
 		}
