@@ -38,3 +38,4 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzGatewayRequest$$' -fuzztime=$(FUZZTIME) ./internal/gateway/
 	$(GO) test -run='^$$' -fuzz='^FuzzAuthenticate$$' -fuzztime=$(FUZZTIME) ./internal/identity/
 	$(GO) test -run='^$$' -fuzz='^FuzzRewrite$$' -fuzztime=$(FUZZTIME) ./internal/wasmbin/
+	$(GO) test -run='^$$' -fuzz='^FuzzDecodeArtefact$$' -fuzztime=$(FUZZTIME) ./internal/runtime/

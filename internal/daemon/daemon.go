@@ -123,7 +123,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
-	d.engine, err = runtime.New(ctx, runtime.Config{CacheDir: d.cfg.CompileCacheDir(), Isolation: runtime.Isolation(d.cfg.Isolation)})
+	d.engine, err = runtime.New(ctx, runtime.Config{
+		CacheDir:  d.cfg.CompileCacheDir(),
+		Isolation: runtime.Isolation(d.cfg.Isolation),
+		Artefacts: blobs,
+	})
 	if err != nil {
 		return err
 	}

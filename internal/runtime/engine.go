@@ -50,6 +50,8 @@ type Config struct {
 	// PoolMemory caps the memory of all idle instances together, in bytes;
 	// zero means DefaultPoolMemory.
 	PoolMemory int64
+	// Artefacts, when set, keeps prepared snapshots across restarts.
+	Artefacts ArtefactStore
 }
 
 // DefaultPoolMemory caps idle instance memory unless configured.
@@ -67,6 +69,7 @@ type Engine struct {
 	fresh       bool // never snapshot
 	initTimeout time.Duration
 	poolMemory  int64
+	artefacts   ArtefactStore
 	idleBytes   atomic.Int64 // memory held by idle pooled instances
 
 	mu      sync.Mutex
@@ -116,7 +119,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		poolMemory = DefaultPoolMemory
 	}
 	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
-		initTimeout: initTimeout, poolMemory: poolMemory, modules: make(map[string]*moduleEntry)}, nil
+		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts, modules: make(map[string]*moduleEntry)}, nil
 }
 
 // hostRuntime returns a runtime with the WASI and pave_v1 host modules.

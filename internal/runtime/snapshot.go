@@ -71,7 +71,10 @@ func (m *Module) PoolStats() PoolStats {
 // initialisation from non-crypto sources (Go's map hash seeds and the
 // math/rand state) is the same in every invocation of one deploy. Reads of
 // crypto randomness (WASI random_get) are unaffected.
-func (e *Engine) prepareSnapshot(ctx context.Context, wasm []byte) (*snapshot, error) {
+func (e *Engine) prepareSnapshot(ctx context.Context, digest string, wasm []byte) (*snapshot, error) {
+	if s, ok := e.loadSnapshot(ctx, digest); ok {
+		return s, nil
+	}
 	mod, err := wasmbin.Parse(wasm)
 	if err != nil {
 		return nil, err
@@ -112,10 +115,12 @@ func (e *Engine) prepareSnapshot(ctx context.Context, wasm []byte) (*snapshot, e
 	if err != nil {
 		return nil, err
 	}
-	compiled, err := e.rt.CompileModule(ctx, pre.Bytes())
+	preBytes := pre.Bytes()
+	compiled, err := e.rt.CompileModule(ctx, preBytes)
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
+	e.saveSnapshot(ctx, &artefact{digest: digest, globals: globals, values: values, image: img.Memory, module: preBytes})
 	return &snapshot{engine: e, compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
 }
 

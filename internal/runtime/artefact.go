@@ -1,0 +1,126 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ArtefactStore keeps prepared snapshots, so that a restart (or another
+// node) compiles the pre-initialised module from the cache instead of
+// initialising the module again. *store.Blobs provides it.
+type ArtefactStore interface {
+	Get(ctx context.Context, name string) ([]byte, error)
+	Put(ctx context.Context, name string, data []byte) error
+}
+
+// snapshotFormat versions the artefact encoding and the rewrite that
+// produced it; changing either bumps it, and old artefacts are ignored.
+const snapshotFormat = 1
+
+var artefactMagic = []byte("pave-snapshot\x00")
+
+// artefactName is where the snapshot of the module with digest is kept.
+func artefactName(digest string) string {
+	return fmt.Sprintf("snapshot-v%d-%s", snapshotFormat, strings.TrimPrefix(digest, "sha256:"))
+}
+
+// artefact is a snapshot in storable form.
+type artefact struct {
+	digest  string
+	globals []int
+	values  []uint64
+	image   []byte
+	module  []byte // the pre-initialised module
+}
+
+func (a *artefact) encode() []byte {
+	var b bytes.Buffer
+	b.Write(artefactMagic)
+	put := func(v uint64) { b.Write(binary.AppendUvarint(nil, v)) }
+	putBytes := func(p []byte) { put(uint64(len(p))); b.Write(p) }
+	putBytes([]byte(a.digest))
+	put(uint64(len(a.globals)))
+	for i, g := range a.globals {
+		put(uint64(g))
+		put(a.values[i])
+	}
+	putBytes(a.image)
+	putBytes(a.module)
+	return b.Bytes()
+}
+
+var errArtefact = errors.New("malformed snapshot artefact")
+
+func decodeArtefact(data []byte, digest string) (*artefact, error) {
+	r := bytes.NewReader(data)
+	magic := make([]byte, len(artefactMagic))
+	if _, err := r.Read(magic); err != nil || !bytes.Equal(magic, artefactMagic) {
+		return nil, errArtefact
+	}
+	get := func() uint64 {
+		v, err := binary.ReadUvarint(r)
+		if err != nil {
+			return 1 << 62 // fails every length check below
+		}
+		return v
+	}
+	getBytes := func() []byte {
+		n := get()
+		if n > uint64(r.Len()) {
+			return nil
+		}
+		p := make([]byte, n)
+		_, _ = r.Read(p)
+		return p
+	}
+	a := &artefact{digest: string(getBytes())}
+	if a.digest != digest {
+		return nil, fmt.Errorf("%w: made for another module", errArtefact)
+	}
+	n := get()
+	if n > uint64(r.Len()) {
+		return nil, errArtefact
+	}
+	for i := uint64(0); i < n; i++ {
+		a.globals = append(a.globals, int(get()))
+		a.values = append(a.values, get())
+	}
+	a.image = getBytes()
+	a.module = getBytes()
+	if r.Len() != 0 || len(a.module) == 0 || len(a.image)%65536 != 0 {
+		return nil, errArtefact
+	}
+	return a, nil
+}
+
+// loadSnapshot compiles a stored artefact for digest, if there is one.
+func (e *Engine) loadSnapshot(ctx context.Context, digest string) (*snapshot, bool) {
+	if e.artefacts == nil {
+		return nil, false
+	}
+	data, err := e.artefacts.Get(ctx, artefactName(digest))
+	if err != nil {
+		return nil, false
+	}
+	a, err := decodeArtefact(data, digest)
+	if err != nil {
+		return nil, false
+	}
+	compiled, err := e.rt.CompileModule(ctx, a.module)
+	if err != nil {
+		return nil, false
+	}
+	return &snapshot{engine: e, compiled: compiled, image: a.image, globals: a.globals, values: a.values, pools: map[int64]*pool{}}, true
+}
+
+// saveSnapshot stores a for later loads; failing to is not an error, only
+// a slower next start.
+func (e *Engine) saveSnapshot(ctx context.Context, a *artefact) {
+	if e.artefacts != nil {
+		_ = e.artefacts.Put(ctx, artefactName(a.digest), a.encode())
+	}
+}

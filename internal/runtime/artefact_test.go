@@ -1,0 +1,119 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/testguests"
+)
+
+type memArtefacts struct {
+	mu   sync.Mutex
+	data map[string][]byte
+	gets int
+}
+
+func (m *memArtefacts) Get(_ context.Context, name string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.gets++
+	b, ok := m.data[name]
+	if !ok {
+		return nil, errors.New("not found")
+	}
+	return b, nil
+}
+
+func (m *memArtefacts) Put(_ context.Context, name string, b []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.data[name] = b
+	return nil
+}
+
+func TestSnapshotArtefactsSurviveARestart(t *testing.T) {
+	ctx := context.Background()
+	store := &memArtefacts{data: map[string][]byte{}}
+	wasm := testguests.Build(t, "counter")
+	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
+	run := func(e *Engine) {
+		t.Helper()
+		m, err := e.Prepare(ctx, "sha256:c0ffee", wasm, nil, lim)
+		if err != nil || m.snap == nil {
+			t.Fatalf("prepare: %v %+v", err, m)
+		}
+		for i := 0; i < 3; i++ {
+			res, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET", RawQuery: "secret=s"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct{ Count int }
+			if json.Unmarshal(res.Response.Body, &got) != nil || got.Count != 1 {
+				t.Fatalf("state leaked from an artefact-loaded snapshot: %s", res.Response.Body)
+			}
+		}
+	}
+	first, err := New(ctx, Config{Artefacts: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(first)
+	first.Close(ctx)
+	if len(store.data) != 1 {
+		t.Fatalf("%d artefacts stored", len(store.data))
+	}
+
+	// A new engine (a restart) uses the artefact: its snapshot comes from
+	// the store, not from initialising the module again.
+	second, err := New(ctx, Config{Artefacts: store, InitTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close(ctx)
+	run(second) // with a 1ns init deadline, only a stored snapshot can work
+
+	// A damaged artefact is ignored, not trusted.
+	for name, b := range store.data {
+		store.data[name] = b[:len(b)/2]
+	}
+	third, err := New(ctx, Config{Artefacts: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close(ctx)
+	run(third)
+}
+
+func TestDecodeArtefactRefusesAnotherModule(t *testing.T) {
+	a := &artefact{digest: "sha256:aa", globals: []int{1}, values: []uint64{7}, image: make([]byte, 65536), module: []byte("m")}
+	if _, err := decodeArtefact(a.encode(), "sha256:bb"); err == nil {
+		t.Fatal("artefact of another module accepted")
+	}
+	got, err := decodeArtefact(a.encode(), "sha256:aa")
+	if err != nil || got.values[0] != 7 || got.globals[0] != 1 || len(got.image) != 65536 || string(got.module) != "m" {
+		t.Fatalf("round trip: %v %+v", err, got)
+	}
+}
+
+func FuzzDecodeArtefact(f *testing.F) {
+	f.Add((&artefact{digest: "d", globals: []int{0, 3}, values: []uint64{1, 2}, image: make([]byte, 65536), module: []byte{0, 'a', 's', 'm'}}).encode(), "d")
+	f.Add([]byte("pave-snapshot\x00"), "d")
+	f.Fuzz(func(t *testing.T, data []byte, digest string) {
+		a, err := decodeArtefact(data, digest)
+		if err != nil {
+			return
+		}
+		if a.digest != digest || len(a.globals) != len(a.values) || len(a.image)%65536 != 0 {
+			t.Fatalf("inconsistent artefact accepted: %+v", a)
+		}
+		again, err := decodeArtefact(a.encode(), digest)
+		if err != nil || len(again.image) != len(a.image) || string(again.module) != string(a.module) {
+			t.Fatalf("re-encoded artefact differs: %v", err)
+		}
+	})
+}
