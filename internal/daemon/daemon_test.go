@@ -600,7 +600,7 @@ func TestSecondDaemonOnOneDataDirIsRefused(t *testing.T) {
 	}
 }
 
-// TestHammerNoInvocationSeesAnother sends many concurrent invocations, each
+// TestHammerNoInvocationSeesAnother sends 240 invocations, 12 at a time,, each
 // with its own secret, to a guest that scans its whole linear memory for
 // any other invocation's secret before scattering its own through globals,
 // maps, retained heap and garbage. internal/runtime's
@@ -613,7 +613,7 @@ func TestHammerNoInvocationSeesAnother(t *testing.T) {
 		t.Fatalf("isolation %q", f.Isolation)
 	}
 	key := n.key("k", "memscan")
-	const workers, each = 16, 30
+	const workers, each = 12, 20
 	var wg sync.WaitGroup
 	failures := make(chan string, workers*each)
 	for w := 0; w < workers; w++ {

@@ -130,10 +130,10 @@ type invocation struct {
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocation) error {
 	t, params, found, methodOK := g.routes.Load().match(r.Method, r.URL.EscapedPath())
 	if !found {
-		return apierror.New(apierror.RouteNotFound, "no route for %s %s", r.Method, "this path")
+		return apierror.New(apierror.RouteNotFound, "no route for this path")
 	}
 	if !methodOK {
-		return apierror.New(apierror.MethodNotAllowed, "method %s is not allowed on this path", r.Method)
+		return apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
 	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
 	if !t.Route.Public {
@@ -343,12 +343,19 @@ var hopByHop = map[string]bool{
 // passes, unless it carries a pave credential, which never does.
 func guestHeaders(h http.Header, authenticated bool) []abi.Header {
 	out := make([]abi.Header, 0, len(h))
+	// Headers named in Connection are hop-by-hop too (RFC 9110, 7.6.1).
+	nominated := map[string]bool{}
+	for _, v := range h.Values("Connection") {
+		for _, name := range strings.Split(v, ",") {
+			nominated[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
+		}
+	}
 	for name, values := range h {
-		if hopByHop[name] {
+		if hopByHop[name] || nominated[name] {
 			continue
 		}
 		for _, v := range values {
-			if name == "Authorization" && (authenticated || identity.IsCredential(identity.BearerToken(v))) {
+			if name == "Authorization" && (authenticated || identity.ContainsCredential(v)) {
 				continue
 			}
 			out = append(out, abi.Header{Name: name, Value: v})

@@ -394,6 +394,13 @@ func TestStatuses(t *testing.T) {
 			r.ContentLength = -1
 			return r
 		}, status: 400, code: apierror.BadRequest},
+		{name: "more headers than the ABI carries", req: func() *http.Request {
+			r := request("GET", "/hello", tokGood, nil)
+			for i := range abi.MaxHeaders + 1 {
+				r.Header.Set(fmt.Sprintf("X-H%d", i), "v")
+			}
+			return r
+		}, status: 400, code: apierror.BadRequest},
 
 		{name: "guest timeout", engine: guestFails(&runtime.GuestError{Failure: runtime.FailTimeout, Cause: errors.New(secretCause)}),
 			status: 504, code: apierror.FunctionTimeout, invoked: true},
@@ -914,10 +921,10 @@ func TestBodyReadStopsAtLimit(t *testing.T) {
 }
 
 // TestGuestInformationalStatus: the ABI lets a guest answer with any status
-// from 100 to 599, but a 1xx cannot be a final HTTP response. Through a real
-// server, 100/103 go out as interim responses followed by an implicit 200
-// (the client sees 200 while the log records the guest's status), and 101
-// announces a protocol switch that never happens.
+// from 100 to 599, but a 1xx cannot be a final HTTP response. Written as it
+// is, 100/103 would go out as interim responses followed by an implicit 200
+// the guest never chose, and 101 would announce a protocol switch that never
+// happens; the client must get a function failure instead.
 func TestGuestInformationalStatus(t *testing.T) {
 	for _, status := range []int{100, 101, 103, 199} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
@@ -990,6 +997,9 @@ func FuzzGatewayRequest(f *testing.F) {
 		{"GET", "hello", "\x00", "\r\n\r\nHTTP/1.1 200 OK", nil, true, false},
 		{"G\x00T", "//hello", "Authorization", "Bearer " + tokRevoked, nil, false, false},
 		{"GET", "/slow", "authorization", "Bearer " + tokGood, nil, false, false},
+		{"GET", "/files/a", "Authorization", "Bearer " + tokGood, nil, false, false},
+		{"GET", "/files/a", "Authorization", "bearer  pave_a_admintoken ", nil, false, false},
+		{"POST", "/files/a/b", "Authorization", "Bearer their-own-token", []byte("x"), true, false},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.hname, s.hvalue, s.body, s.withKey, s.chunked)
@@ -1085,6 +1095,9 @@ func FuzzGatewayRequest(f *testing.F) {
 			}
 			if !route.Public && gh.Name == "Authorization" {
 				t.Fatalf("the API key reached the guest of a key route")
+			}
+			if gh.Name == "Authorization" && identity.ContainsCredential(gh.Value) {
+				t.Fatalf("a pave credential reached the guest: %q", gh.Value)
 			}
 		}
 	})

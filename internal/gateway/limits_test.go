@@ -20,3 +20,21 @@ func TestTooManyHeadersIsABadRequest(t *testing.T) {
 		t.Fatalf("the engine ran %d times", n)
 	}
 }
+
+func TestCredentialsAndNominatedHeadersDoNotReachTheGuest(t *testing.T) {
+	f := newFixture(t)
+	for _, auth := range []string{tokGood, "Token " + tokGood, "Bearer pave_a_whatever"} {
+		r := request("GET", "/files/x", "", nil) // a public route
+		r.Header.Set("Authorization", auth)
+		r.Header.Set("Connection", "X-Private, keep-alive")
+		r.Header.Set("X-Private", "hop")
+		if rec := f.serve(r); rec.Code != 200 {
+			t.Fatalf("%d", rec.Code)
+		}
+		for _, h := range f.eng.lastRequest(t).Headers {
+			if h.Name == "Authorization" || h.Name == "X-Private" {
+				t.Errorf("%s: %s reached the guest", auth, h.Name)
+			}
+		}
+	}
+}

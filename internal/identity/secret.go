@@ -59,8 +59,8 @@ func BearerToken(header string) string {
 	return strings.TrimSpace(header[len(prefix):])
 }
 
-// IsCredential reports whether token looks like a pave API key or admin
-// token, by its prefix.
-func IsCredential(token string) bool {
-	return strings.HasPrefix(token, KeyPrefix) || strings.HasPrefix(token, AdminPrefix)
+// ContainsCredential reports whether s holds something that looks like a
+// pave API key or admin token, under any scheme or none.
+func ContainsCredential(s string) bool {
+	return strings.Contains(s, KeyPrefix) || strings.Contains(s, AdminPrefix)
 }
