@@ -600,7 +600,7 @@ func TestSecondDaemonOnOneDataDirIsRefused(t *testing.T) {
 	}
 }
 
-// TestHammerNoInvocationSeesAnother sends 240 invocations, 12 at a time,, each
+// TestHammerNoInvocationSeesAnother sends 240 invocations, 12 at a time, each
 // with its own secret, to a guest that scans its whole linear memory for
 // any other invocation's secret before scattering its own through globals,
 // maps, retained heap and garbage. internal/runtime's
