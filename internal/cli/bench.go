@@ -18,7 +18,14 @@ through the gateway with an API key from concurrent keep-alive clients for
 a fixed number of requests. In the same run the same clients drive a bare
 Go net/http handler that returns the same bytes: the ceiling on this
 machine right now. It prints requests/s and p50/p99/p99.9 latency for
-both, and their ratio. It reports figures; it checks nothing.`,
+the bare handler, for a daemon that instantiates every invocation afresh
+and for one on the default snapshot path, with the isolation cost the
+daemon measured and the ratios between them.
+
+With --lifecycle it measures instead: deploy to first response for a new
+module, daemon start on existing data and the first response after it,
+and resident memory per idle deployed function (with --functions distinct
+modules). It reports figures; it checks nothing.`,
 	run: runBench,
 }
 
@@ -26,6 +33,8 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 	requests := inv.fs.Int("requests", 20000, "measured requests per target")
 	warmup := inv.fs.Int("warmup", 1000, "unmeasured requests per target first")
 	concurrency := inv.fs.Int("concurrency", 16, "concurrent clients")
+	lifecycle := inv.fs.Bool("lifecycle", false, "measure deploy and restart latency and idle memory instead")
+	functions := inv.fs.Int("functions", 20, "with --lifecycle: distinct functions deployed for the idle memory figure")
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -45,6 +54,10 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 	}
 	ctx, stop := signalContext(ctx)
 	defer stop()
+	if *lifecycle {
+		_, err = bench.RunLifecycle(ctx, bench.LifecycleOptions{Hello: hello, Functions: *functions}, inv.stdout)
+		return err
+	}
 	_, err = bench.Run(ctx, bench.Options{
 		Requests:    *requests,
 		Warmup:      *warmup,

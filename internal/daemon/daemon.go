@@ -216,12 +216,21 @@ func (d *Daemon) flushUsage(ctx context.Context) {
 	}
 }
 
-// Pooled instances unused for poolIdle are closed; pools are swept every
-// poolSweepInterval.
+// Pooled instances unused for poolIdle are closed, and modules not invoked
+// for moduleIdle are unloaded; both are checked every poolSweepInterval.
 const (
 	poolIdle          = time.Minute
+	moduleIdle        = 10 * time.Minute
 	poolSweepInterval = 20 * time.Second
 )
+
+// SweepPools closes pooled instances idle for longer than idle now,
+// instead of at the next periodic sweep.
+func (d *Daemon) SweepPools(ctx context.Context, idle time.Duration) { d.engine.Sweep(ctx, idle) }
+
+// UnloadModules unloads modules not invoked for longer than idle now,
+// instead of at the next periodic sweep.
+func (d *Daemon) UnloadModules(ctx context.Context, idle time.Duration) { d.engine.Unload(ctx, idle) }
 
 func (d *Daemon) sweepPools(ctx context.Context) {
 	t := time.NewTicker(poolSweepInterval)
@@ -232,6 +241,7 @@ func (d *Daemon) sweepPools(ctx context.Context) {
 			return
 		case <-t.C:
 			d.engine.Sweep(ctx, poolIdle)
+			d.engine.Unload(ctx, moduleIdle)
 		}
 	}
 }

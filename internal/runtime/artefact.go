@@ -31,6 +31,7 @@ func artefactName(digest string) string {
 // artefact is a snapshot in storable form.
 type artefact struct {
 	digest  string
+	imports []importRef
 	globals []int
 	values  []uint64
 	image   []byte
@@ -43,6 +44,11 @@ func (a *artefact) encode() []byte {
 	put := func(v uint64) { b.Write(binary.AppendUvarint(nil, v)) }
 	putBytes := func(p []byte) { put(uint64(len(p))); b.Write(p) }
 	putBytes([]byte(a.digest))
+	put(uint64(len(a.imports)))
+	for _, im := range a.imports {
+		putBytes([]byte(im.Module))
+		putBytes([]byte(im.Name))
+	}
 	put(uint64(len(a.globals)))
 	for i, g := range a.globals {
 		put(uint64(g))
@@ -86,6 +92,13 @@ func decodeArtefact(data []byte, digest string) (*artefact, error) {
 		return nil, errArtefact
 	}
 	for i := uint64(0); i < n; i++ {
+		a.imports = append(a.imports, importRef{Module: string(getBytes()), Name: string(getBytes())})
+	}
+	n = get()
+	if n > uint64(r.Len()) {
+		return nil, errArtefact
+	}
+	for i := uint64(0); i < n; i++ {
 		a.globals = append(a.globals, int(get()))
 		a.values = append(a.values, get())
 	}
@@ -97,9 +110,10 @@ func decodeArtefact(data []byte, digest string) (*artefact, error) {
 	return a, nil
 }
 
-// loadSnapshot compiles a stored artefact for digest, if there is one.
-func (e *Engine) loadSnapshot(ctx context.Context, digest string) (*snapshot, bool) {
-	if e.artefacts == nil {
+// loadArtefact returns the module for digest from its stored snapshot, if
+// there is one that decodes and compiles.
+func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool) {
+	if e.artefacts == nil || e.fresh {
 		return nil, false
 	}
 	data, err := e.artefacts.Get(ctx, artefactName(digest))
@@ -114,7 +128,16 @@ func (e *Engine) loadSnapshot(ctx context.Context, digest string) (*snapshot, bo
 	if err != nil {
 		return nil, false
 	}
-	return &snapshot{engine: e, compiled: compiled, image: a.image, globals: a.globals, values: a.values, pools: map[int64]*pool{}}, true
+	snap := &snapshot{engine: e, compiled: compiled, image: a.image, globals: a.globals, values: a.values, pools: map[int64]*pool{}}
+	return &Module{
+		Digest:    digest,
+		Mode:      Reactor,
+		Imports:   importModules(a.imports),
+		MinMemory: uint64(len(a.image)),
+		Isolation: Snapshot,
+		imports:   a.imports,
+		snap:      snap,
+	}, true
 }
 
 // saveSnapshot stores a for later loads; failing to is not an error, only

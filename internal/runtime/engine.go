@@ -161,6 +161,9 @@ func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Con
 		}
 	}
 	ent.mod, ent.err = e.load(ctx, digest, fetch)
+	if ent.mod != nil {
+		ent.mod.lastUsed.Store(time.Now().UnixNano())
+	}
 	if ent.err != nil {
 		// Forget failures so a later call can retry (the store may have been
 		// briefly unavailable).
@@ -173,6 +176,11 @@ func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Con
 }
 
 func (e *Engine) load(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) (*Module, error) {
+	// A stored snapshot is all a module needs to serve: the original is not
+	// even fetched.
+	if m, ok := e.loadArtefact(ctx, digest); ok {
+		return m, nil
+	}
 	wasm, err := fetch(ctx)
 	if err != nil {
 		return nil, err
@@ -235,6 +243,28 @@ func (e *Engine) Sweep(ctx context.Context, idle time.Duration) {
 	e.mu.Unlock()
 	for _, s := range snaps {
 		s.sweep(ctx, cutoff)
+	}
+}
+
+// Unload evicts every module not invoked for longer than idle: scale to
+// zero. The next invocation loads it again, from its stored snapshot when
+// there is one.
+func (e *Engine) Unload(ctx context.Context, idle time.Duration) {
+	cutoff := time.Now().Add(-idle).UnixNano()
+	e.mu.Lock()
+	var drop []string
+	for digest, ent := range e.modules {
+		select {
+		case <-ent.ready:
+			if ent.mod != nil && ent.mod.lastUsed.Load() < cutoff {
+				drop = append(drop, digest)
+			}
+		default: // still loading
+		}
+	}
+	e.mu.Unlock()
+	for _, d := range drop {
+		e.Evict(ctx, d)
 	}
 }
 

@@ -75,6 +75,7 @@ const maxCommandOutput = abi.MaxResponseSize
 // result is returned along with a *GuestError too, so that the guest's logs
 // are not lost when it fails.
 func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
+	m.lastUsed.Store(time.Now().UnixNano())
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	if m.snap != nil {

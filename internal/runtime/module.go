@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"fmt"
 	"slices"
 	"strings"
@@ -30,7 +31,8 @@ type Module struct {
 	Isolation      Isolation
 	FallbackReason string
 
-	imports  []api.FunctionDefinition
+	imports  []importRef
+	lastUsed atomic.Int64 // unix nanoseconds of the last invocation or load
 	compiled wazero.CompiledModule // for fresh instantiation; nil with a snapshot
 	snap     *snapshot
 }
@@ -58,7 +60,11 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		return nil, invalid("not a valid WebAssembly module: %v", err)
 	}
 	defer meta.Close(ctx)
-	m := &Module{Digest: digest, imports: meta.ImportedFunctions()}
+	m := &Module{Digest: digest}
+	for _, fn := range meta.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		m.imports = append(m.imports, importRef{Module: mod, Name: name})
+	}
 	exports := meta.ExportedFunctions()
 	switch {
 	case exports["handle"] != nil:
@@ -72,13 +78,7 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 	default:
 		return nil, invalid("module exports neither \"handle\" (a pave_v1 reactor: build with -buildmode=c-shared and register a handler with the pave SDK) nor \"_start\" (a WASI command)")
 	}
-	for _, fn := range m.imports {
-		mod, _, _ := fn.Import()
-		if !slices.Contains(m.Imports, mod) {
-			m.Imports = append(m.Imports, mod)
-		}
-	}
-	slices.Sort(m.Imports)
+	m.Imports = importModules(m.imports)
 	// The minimum comes from the binary, whether the memory is exported or
 	// not: the allocator cannot refuse the first allocation, so Check must
 	// compare it with the limit.
@@ -102,7 +102,7 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 			m.FallbackReason = "the daemon runs every module fresh"
 		} else if mod := unlinkedImport(m.Imports); mod != "" {
 			m.FallbackReason = "imports " + mod + ", which cannot be linked to take a snapshot"
-		} else if snap, err := e.prepareSnapshot(ctx, digest, wasm); err != nil {
+		} else if snap, err := e.prepareSnapshot(ctx, digest, wasm, m.imports); err != nil {
 			var ierr *initError
 			if errors.As(err, &ierr) {
 				return nil, invalid("%s", ierr.Error())
@@ -118,6 +118,21 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		return nil, invalid("module cannot be compiled: %v", err)
 	}
 	return m, nil
+}
+
+// importRef is one imported function.
+type importRef struct{ Module, Name string }
+
+// importModules lists the distinct modules of refs, sorted.
+func importModules(refs []importRef) []string {
+	var mods []string
+	for _, r := range refs {
+		if !slices.Contains(mods, r.Module) {
+			mods = append(mods, r.Module)
+		}
+	}
+	slices.Sort(mods)
+	return mods
 }
 
 // unlinkedImport returns an import module that the engine's runtimes do
@@ -137,7 +152,7 @@ func unlinkedImport(imports []string) string {
 func (m *Module) Check(granted func(capability string) bool, memoryLimit uint64) error {
 	var problems []string
 	for _, fn := range m.imports {
-		mod, name, _ := fn.Import()
+		mod, name := fn.Module, fn.Name
 		if mod == wasi_snapshot_preview1.ModuleName {
 			continue
 		}

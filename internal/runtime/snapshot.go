@@ -71,10 +71,7 @@ func (m *Module) PoolStats() PoolStats {
 // initialisation from non-crypto sources (Go's map hash seeds and the
 // math/rand state) is the same in every invocation of one deploy. Reads of
 // crypto randomness (WASI random_get) are unaffected.
-func (e *Engine) prepareSnapshot(ctx context.Context, digest string, wasm []byte) (*snapshot, error) {
-	if s, ok := e.loadSnapshot(ctx, digest); ok {
-		return s, nil
-	}
+func (e *Engine) prepareSnapshot(ctx context.Context, digest string, wasm []byte, imports []importRef) (*snapshot, error) {
 	mod, err := wasmbin.Parse(wasm)
 	if err != nil {
 		return nil, err
@@ -120,7 +117,7 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, wasm []byte
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
-	e.saveSnapshot(ctx, &artefact{digest: digest, globals: globals, values: values, image: img.Memory, module: preBytes})
+	e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: img.Memory, module: preBytes})
 	return &snapshot{engine: e, compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
 }
 
@@ -231,6 +228,9 @@ func (p *pool) put(ctx context.Context, in *instance, ok bool, keep int) {
 		return
 	}
 	e := p.snap.engine
+	if keep <= 0 {
+		keep = maxIdle
+	}
 	size := int64(len(in.mem.buf))
 	kept := false
 	p.snap.mu.Lock()

@@ -225,3 +225,40 @@ func TestPoolMemoryIsBounded(t *testing.T) {
 		t.Fatalf("reload after eviction: %v, fetched %d times", err, loads)
 	}
 }
+
+// TestUnloadScalesToZero: a module with no recent invocation is unloaded,
+// one in use is kept, and an unloaded module loads again on demand.
+func TestUnloadScalesToZero(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	wasm := testguests.Build(t, "counter")
+	fetches := 0
+	fetch := func(context.Context) ([]byte, error) { fetches++; return wasm, nil }
+	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
+	m, err := e.Load(ctx, "counter", fetch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET"}); err != nil {
+		t.Fatal(err)
+	}
+	e.Unload(ctx, time.Hour) // used just now: kept
+	if _, err := e.Load(ctx, "counter", fetch); err != nil || fetches != 1 {
+		t.Fatalf("a recently used module was unloaded (%d fetches, %v)", fetches, err)
+	}
+	e.Unload(ctx, 0)
+	if e.IdleMemory() != 0 {
+		t.Fatalf("unloading left %d bytes of idle instances", e.IdleMemory())
+	}
+	m, err = e.Load(ctx, "counter", fetch)
+	if err != nil || fetches != 2 {
+		t.Fatalf("an unloaded module did not load again (%d fetches, %v)", fetches, err)
+	}
+	if _, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,233 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/daemon"
+	"github.com/pave-dev/pave/internal/wasmbin"
+)
+
+// LifecycleOptions configure RunLifecycle.
+type LifecycleOptions struct {
+	// Hello is the examples/hello module.
+	Hello []byte
+	// Functions is how many distinct functions to deploy for the idle
+	// memory figure. Each is hello with a different custom section, so each
+	// is compiled and snapshotted on its own, as distinct functions are.
+	Functions int
+}
+
+// Lifecycle is what RunLifecycle measured.
+type Lifecycle struct {
+	DeployToFirstResponse time.Duration // a module the daemon has never seen
+	RestartToServing      time.Duration // Start of a daemon on existing data
+	FirstResponseAfter    time.Duration // from Start returning to the first 200
+	Functions             int
+	// Resident memory per deployed function with no calls: with its module
+	// loaded (pools drained), and after the module is unloaded.
+	LoadedBytesPerFunction   int64
+	UnloadedBytesPerFunction int64
+}
+
+// RunLifecycle measures deploy and restart latency and idle memory per
+// function, and writes a report to out.
+func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*Lifecycle, error) {
+	dir, err := os.MkdirTemp("", "pave-lifecycle-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	res := &Lifecycle{Functions: opts.Functions}
+
+	n, err := startNode(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	began := time.Now()
+	key, err := n.deploy(ctx, "hello", "/hello", opts.Hello)
+	if err == nil {
+		err = n.firstResponse(ctx, "/hello", key)
+	}
+	if err != nil {
+		n.stop(ctx)
+		return nil, err
+	}
+	res.DeployToFirstResponse = time.Since(began)
+	if err := n.stop(ctx); err != nil {
+		return nil, err
+	}
+
+	began = time.Now()
+	n, err = startNode(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	res.RestartToServing = time.Since(began)
+	began = time.Now()
+	if err := n.firstResponse(ctx, "/hello", key); err != nil {
+		n.stop(ctx)
+		return nil, err
+	}
+	res.FirstResponseAfter = time.Since(began)
+	n.stop(ctx)
+
+	if opts.Functions > 0 {
+		res.LoadedBytesPerFunction, res.UnloadedBytesPerFunction, err = idleMemory(ctx, filepath.Join(dir, "idle"), opts)
+		if err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(out, "deploy to first response (new module):  %s\n", res.DeployToFirstResponse.Round(time.Millisecond))
+	fmt.Fprintf(out, "restart: daemon start on existing data:  %s\n", res.RestartToServing.Round(time.Millisecond))
+	fmt.Fprintf(out, "restart: then first response:            %s\n", res.FirstResponseAfter.Round(time.Microsecond))
+	if opts.Functions > 0 {
+		fmt.Fprintf(out, "memory per idle function (%d deployed), module loaded:    %.1f MiB resident\n", opts.Functions, float64(res.LoadedBytesPerFunction)/(1<<20))
+		fmt.Fprintf(out, "memory per idle function (%d deployed), module unloaded:  %.1f MiB resident\n", opts.Functions, float64(res.UnloadedBytesPerFunction)/(1<<20))
+	}
+	return res, nil
+}
+
+// idleMemory deploys opts.Functions distinct functions and calls each
+// once. It returns the growth of resident memory per function once their
+// instance pools are drained (modules still loaded), and once their modules
+// are unloaded too, as the daemon does after ten minutes without calls.
+func idleMemory(ctx context.Context, dir string, opts LifecycleOptions) (loaded, unloaded int64, err error) {
+	n, err := startNode(ctx, dir)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer n.stop(ctx)
+	before := settledRSS()
+	keys := make([]string, opts.Functions)
+	for i := range keys {
+		module, err := variant(opts.Hello, i)
+		if err != nil {
+			return 0, 0, err
+		}
+		name := fmt.Sprintf("f%03d", i)
+		if keys[i], err = n.deploy(ctx, name, "/"+name, module); err != nil {
+			return 0, 0, err
+		}
+		if err := n.firstResponse(ctx, "/"+name, keys[i]); err != nil {
+			return 0, 0, err
+		}
+	}
+	n.d.SweepPools(ctx, 0)
+	loaded = (settledRSS() - before) / int64(opts.Functions)
+	n.d.UnloadModules(ctx, 0)
+	unloaded = (settledRSS() - before) / int64(opts.Functions)
+	return loaded, unloaded, nil
+}
+
+// variant returns module with a custom section that makes its digest
+// unique to i.
+func variant(module []byte, i int) ([]byte, error) {
+	m, err := wasmbin.Parse(module)
+	if err != nil {
+		return nil, err
+	}
+	name := "pave.bench"
+	body := append([]byte{byte(len(name))}, name...)
+	body = append(body, strconv.Itoa(i)...)
+	m.Sections = append(m.Sections, wasmbin.Section{ID: wasmbin.SectionCustom, Body: body})
+	return m.Bytes(), nil
+}
+
+// settledRSS returns resident memory after a garbage collection that
+// returns freed memory to the operating system.
+func settledRSS() int64 {
+	debug.FreeOSMemory()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		var ms goruntime.MemStats
+		goruntime.ReadMemStats(&ms)
+		return int64(ms.Sys)
+	}
+	defer f.Close()
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+// node is a daemon on a data directory, with an admin client.
+type node struct {
+	d     *daemon.Daemon
+	admin *client.Client
+}
+
+func startNode(ctx context.Context, dir string) (*node, error) {
+	cfg := config.Default()
+	cfg.DataDir, cfg.GatewayAddr, cfg.AdminAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
+	d, err := daemon.New(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, err
+	}
+	if err := d.Start(ctx); err != nil {
+		return nil, err
+	}
+	token, err := os.ReadFile(cfg.AdminTokenFile())
+	if err != nil {
+		d.Shutdown(ctx)
+		return nil, err
+	}
+	return &node{d: d, admin: client.New(d.AdminURL(), strings.TrimSpace(string(token)))}, nil
+}
+
+func (n *node) stop(ctx context.Context) error { return n.d.Shutdown(context.WithoutCancel(ctx)) }
+
+// deploy deploys module as function name on path and returns a key for it.
+func (n *node) deploy(ctx context.Context, name, path string, module []byte) (string, error) {
+	digest, err := n.admin.PutBlob(ctx, module)
+	if err != nil {
+		return "", err
+	}
+	manifest := fmt.Sprintf("name: %s\nowner: bench\nroutes:\n  - method: GET\n    path: %s\n", name, path)
+	if _, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, Digest: digest}); err != nil {
+		return "", err
+	}
+	k, err := n.admin.CreateKey(ctx, client.CreateKeyRequest{Name: name, Functions: []string{name}})
+	if err != nil {
+		return "", err
+	}
+	return k.Secret, nil
+}
+
+// firstResponse calls path until it answers 200, for up to a minute.
+func (n *node) firstResponse(ctx context.Context, path, key string) error {
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, n.d.GatewayURL()+path, nil)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s did not answer 200 within a minute (last: %v)", path, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
