@@ -3,10 +3,10 @@ package runtime
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -32,7 +32,7 @@ type Module struct {
 	FallbackReason string
 
 	imports  []importRef
-	lastUsed atomic.Int64 // unix nanoseconds of the last invocation or load
+	lastUsed atomic.Int64          // unix nanoseconds of the last invocation or load
 	compiled wazero.CompiledModule // for fresh instantiation; nil with a snapshot
 	snap     *snapshot
 }
