@@ -87,17 +87,19 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	kv := func(name string) *store.KV {
-		if err != nil {
-			return nil
+	var fnRecords, keyRecords, settings, usageRecords *store.KV
+	for _, b := range []struct {
+		name string
+		kv   **store.KV
+	}{
+		{bucketFunctions, &fnRecords},
+		{bucketKeys, &keyRecords},
+		{bucketSettings, &settings},
+		{bucketUsage, &usageRecords},
+	} {
+		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
+			return err
 		}
-		var b *store.KV
-		b, err = d.nats.KV(ctx, name)
-		return b
-	}
-	fnRecords, keyRecords, settings, usageRecords := kv(bucketFunctions), kv(bucketKeys), kv(bucketSettings), kv(bucketUsage)
-	if err != nil {
-		return err
 	}
 	blobs, err := d.nats.Blobs(ctx, bucketBlobs)
 	if err != nil {
@@ -157,8 +159,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("write admin url: %w", err)
 	}
 
-	d.background(bgCtx, func(ctx context.Context) { d.flushUsage(ctx) })
-	d.background(bgCtx, func(ctx context.Context) { d.sweepPools(ctx) })
+	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
+	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
 	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })
 	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
 	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
@@ -201,18 +203,23 @@ func (d *Daemon) background(ctx context.Context, fn func(context.Context)) {
 	}()
 }
 
-func (d *Daemon) flushUsage(ctx context.Context) {
-	t := time.NewTicker(usageFlushInterval)
+// every calls fn every interval until ctx is done.
+func every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := d.usage.Flush(ctx); err != nil {
-				d.log.Warn("usage flush failed", "err", err)
-			}
+			fn()
 		}
+	}
+}
+
+func (d *Daemon) flushUsage(ctx context.Context) {
+	if err := d.usage.Flush(ctx); err != nil {
+		d.log.Warn("usage flush failed", "err", err)
 	}
 }
 
@@ -233,17 +240,8 @@ func (d *Daemon) SweepPools(ctx context.Context, idle time.Duration) { d.engine.
 func (d *Daemon) UnloadModules(ctx context.Context, idle time.Duration) { d.engine.Unload(ctx, idle) }
 
 func (d *Daemon) sweepPools(ctx context.Context) {
-	t := time.NewTicker(poolSweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			d.engine.Sweep(ctx, poolIdle)
-			d.engine.Unload(ctx, moduleIdle)
-		}
-	}
+	d.engine.Sweep(ctx, poolIdle)
+	d.engine.Unload(ctx, moduleIdle)
 }
 
 // evictUnused frees, after every registry change, the modules that no kept

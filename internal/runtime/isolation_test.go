@@ -11,7 +11,7 @@ import (
 func TestGuestsRunFromSnapshots(t *testing.T) {
 	for _, name := range []string{"counter", "abuse", "alloc", "loop", "sandbox", "slow", "trap"} {
 		t.Run(name, func(t *testing.T) {
-			m, err := engine.Load(context.Background(), "iso:"+name, func(context.Context) ([]byte, error) {
+			m, err := engine.Load(context.Background(), "test:"+name, func(context.Context) ([]byte, error) {
 				return testguests.Build(t, name), nil
 			})
 			if err != nil {

@@ -22,11 +22,12 @@ var engine *runtime.Engine
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	if engine, err = runtime.New(ctx, runtime.Config{}); err != nil {
+	if engine, err = runtime.New(ctx, runtime.Config{Artefacts: runtime.TestArtefacts, CacheDir: runtime.TestCacheDir}); err != nil {
 		panic(err)
 	}
 	code := m.Run()
 	engine.Close(ctx)
+	os.RemoveAll(runtime.TestCacheDir)
 	os.Exit(code)
 }
 
