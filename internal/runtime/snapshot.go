@@ -1,6 +1,7 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -269,6 +270,9 @@ func (p *pool) sweep(ctx context.Context, cutoff time.Time) {
 	}
 }
 
+// restoreChunk is the unit restore compares and copies in.
+const restoreChunk = 4096
+
 // restore copies the image over the whole memory and resets every mutable
 // global. It refuses an instance whose memory grew: memory cannot shrink,
 // and a larger memory.size would tell the next invocation something about
@@ -277,7 +281,15 @@ func (in *instance) restore(s *snapshot) bool {
 	if len(in.mem.buf) != len(s.image) {
 		return false
 	}
-	copy(in.mem.buf, s.image)
+	// Most pages are untouched by an invocation, and comparing (reads only)
+	// is cheaper than copying (reads and writes): copy only the chunks that
+	// differ. Either way every chunk ends equal to the image.
+	for off := 0; off < len(s.image); off += restoreChunk {
+		end := min(off+restoreChunk, len(s.image))
+		if !bytes.Equal(in.mem.buf[off:end], s.image[off:end]) {
+			copy(in.mem.buf[off:end], s.image[off:end])
+		}
+	}
 	for j, g := range in.globals {
 		g.Set(s.values[j])
 	}
