@@ -1,5 +1,5 @@
 // Command slow is a test guest that sleeps ?ms= milliseconds (default 200)
-// before answering "done".
+// before answering "done", or with ?spin=N busy-loops N iterations instead.
 package main
 
 import (
@@ -18,6 +18,19 @@ func init() {
 				return pave.Text(400, "ms must be a non-negative integer\n"), nil
 			}
 			ms = n
+		}
+		if s := r.Query().Get("spin"); s != "" {
+			// Busy work instead of sleeping, for measuring the cost of
+			// deadline checks in loops.
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return pave.Text(400, "spin must be a non-negative integer\n"), nil
+			}
+			h := uint64(14695981039346656037)
+			for i := 0; i < n; i++ {
+				h = (h ^ uint64(i)) * 1099511628211
+			}
+			return pave.Text(200, "done "+strconv.FormatUint(h%10, 10)+"\n"), nil
 		}
 		time.Sleep(time.Duration(ms) * time.Millisecond)
 		return pave.Text(200, "done\n"), nil
