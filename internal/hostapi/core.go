@@ -17,16 +17,16 @@ func InstantiateCore(ctx context.Context, r wazero.Runtime) error {
 	b := r.NewHostModuleBuilder(CoreModule)
 	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(requestSize), nil, []api.ValueType{i32}).
-		Export("request_size")
+		Export(abi.FuncRequestSize)
 	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(requestRead), []api.ValueType{i32, i32}, []api.ValueType{i32}).
-		Export("request_read")
+		Export(abi.FuncRequestRead)
 	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(responseWrite), []api.ValueType{i32, i32}, []api.ValueType{i32}).
-		Export("response_write")
+		Export(abi.FuncResponseWrite)
 	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(logLine), []api.ValueType{i32, i32, i32}, nil).
-		Export("log")
+		Export(abi.FuncLog)
 	_, err := b.Instantiate(ctx)
 	return err
 }

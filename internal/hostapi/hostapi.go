@@ -26,17 +26,17 @@ type Group struct {
 }
 
 // CoreModule is the import module every function may use.
-const CoreModule = "pave_v1"
+const CoreModule = abi.ImportModule
 
 // Groups lists every host function group pave knows, the core one first.
 // Capability groups are refused at deploy unless the manifest grants them.
 var Groups = []Group{
 	{Module: CoreModule},
-	{Module: "pave_secrets_v1", Capability: "secrets"},
-	{Module: "pave_kv_v1", Capability: "kv"},
-	{Module: "pave_http_v1", Capability: "http"},
-	{Module: "pave_invoke_v1", Capability: "invoke"},
-	{Module: "pave_publish_v1", Capability: "publish"},
+	{Module: abi.ImportModuleSecrets, Capability: "secrets"},
+	{Module: abi.ImportModuleKV, Capability: "kv"},
+	{Module: abi.ImportModuleHTTP, Capability: "http"},
+	{Module: abi.ImportModuleInvoke, Capability: "invoke"},
+	{Module: abi.ImportModulePublish, Capability: "publish"},
 }
 
 // GroupOf returns the group guests import as module, if pave knows it.

@@ -71,7 +71,8 @@ type Result struct {
 // maxCommandOutput caps what a WASI command may write to stdout or stderr.
 const maxCommandOutput = abi.MaxResponseSize
 
-// Invoke runs req on a fresh instance of m and returns its response. The
+// Invoke runs req on m, from a pooled snapshot instance or a fresh
+// instance, and returns its response. The
 // result is returned along with a *GuestError too, so that the guest's logs
 // are not lost when it fails.
 func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
@@ -79,7 +80,7 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	if m.snap != nil {
-		return e.invokeReactor(ctx, m, lim, req)
+		return e.invokeSnapshot(ctx, m, lim, &hostapi.Call{Request: abi.AppendRequest(nil, req)})
 	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
@@ -88,7 +89,7 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	if m.Mode == Command {
 		res, err = e.invokeCommand(ctx, m, req)
 	} else {
-		res, err = e.invokeReactor(ctx, m, lim, req)
+		res, err = e.invokeReactor(ctx, m, req)
 	}
 	res.MemoryBytes = mem.peak
 	if err != nil {
@@ -97,11 +98,8 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	return res, nil
 }
 
-func (e *Engine) invokeReactor(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
+func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
 	call := &hostapi.Call{Request: abi.AppendRequest(nil, req)}
-	if m.snap != nil {
-		return e.invokeSnapshot(ctx, m, lim, call)
-	}
 	ctx = hostapi.WithCall(ctx, call)
 	res := &Result{}
 	defer func() { res.Logs = call.Logs }()
@@ -181,7 +179,7 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	defer cancel()
 	if m.snap != nil {
 		p := m.snap.pool(lim.Memory)
-		in, err := p.get(ctx, e)
+		in, err := p.get(ctx)
 		if err != nil {
 			return invalid("the pre-initialised module cannot be instantiated: %v", err)
 		}

@@ -182,13 +182,14 @@ type instance struct {
 }
 
 // get returns an idle instance, or a new one.
-func (p *pool) get(ctx context.Context, e *Engine) (*instance, error) {
+func (p *pool) get(ctx context.Context) (*instance, error) {
+	e := p.snap.engine
 	p.mu.Lock()
 	if n := len(p.idle); n > 0 {
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		p.snap.engine.idleBytes.Add(-int64(len(in.mem.buf)))
+		e.idleBytes.Add(-int64(len(in.mem.buf)))
 		p.snap.reused.Add(1)
 		return in, nil
 	}
@@ -326,7 +327,7 @@ func (s *snapshot) sweep(ctx context.Context, cutoff time.Time) {
 func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call *hostapi.Call) (*Result, error) {
 	p := m.snap.pool(lim.Memory)
 	began := time.Now()
-	in, err := p.get(ctx, e)
+	in, err := p.get(ctx)
 	isolation := time.Since(began)
 	if err != nil {
 		return &Result{Isolation: isolation}, err

@@ -70,7 +70,7 @@ func TestScannerSeesLeaksWithoutRestore(t *testing.T) {
 		t.Fatalf("memscan runs fresh: %s", m.FallbackReason)
 	}
 	p := m.snap.pool(64 << 20)
-	in, err := p.get(ctx, e)
+	in, err := p.get(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
