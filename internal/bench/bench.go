@@ -20,15 +20,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
-	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
-	"github.com/pave-dev/pave/internal/daemon"
 )
 
 // Options configure a run.
@@ -130,51 +127,25 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	return results, nil
 }
 
-// pave is one daemon under test.
+// pave is one daemon under test, with hello deployed and a key for it.
 type pave struct {
-	d        *daemon.Daemon
+	*node
 	url, key string
 	costs    *costRecorder
 }
 
-func (p *pave) stop(ctx context.Context) { p.d.Shutdown(context.WithoutCancel(ctx)) }
-
-// startPave runs a daemon with hello deployed and returns it with an API
-// key that may call it.
 func startPave(ctx context.Context, dir, isolation string, opts Options) (*pave, error) {
-	cfg := config.Default()
-	cfg.DataDir, cfg.GatewayAddr, cfg.AdminAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
-	cfg.Isolation = isolation
 	costs := &costRecorder{}
-	d, err := daemon.New(cfg, slog.New(costs))
+	n, err := startNode(ctx, dir, isolation, slog.New(costs))
 	if err != nil {
 		return nil, err
 	}
-	if err := d.Start(ctx); err != nil {
-		return nil, err
-	}
-	p := &pave{d: d, url: d.GatewayURL() + "/hello", costs: costs}
-	token, err := os.ReadFile(cfg.AdminTokenFile())
+	key, err := n.deploy(ctx, "hello", "/hello", opts.Hello, max(opts.Concurrency*2, 32))
 	if err != nil {
-		p.stop(ctx)
+		n.stop(ctx)
 		return nil, err
 	}
-	admin := client.New(d.AdminURL(), strings.TrimSpace(string(token)))
-	digest, err := admin.PutBlob(ctx, opts.Hello)
-	if err == nil {
-		manifest := fmt.Sprintf("name: hello\nowner: bench\nroutes:\n  - method: GET\n    path: /hello\nlimits:\n  concurrency: %d\n", max(opts.Concurrency*2, 32))
-		_, err = admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, Digest: digest})
-	}
-	var key *client.CreateKeyResponse
-	if err == nil {
-		key, err = admin.CreateKey(ctx, client.CreateKeyRequest{Name: "bench", Functions: []string{"hello"}})
-	}
-	if err != nil {
-		p.stop(ctx)
-		return nil, err
-	}
-	p.key = key.Secret
-	return p, nil
+	return &pave{node: n, url: n.d.GatewayURL() + "/hello", key: key, costs: costs}, nil
 }
 
 // costRecorder is a slog.Handler that keeps the isolation cost of every

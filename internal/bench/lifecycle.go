@@ -18,6 +18,7 @@ import (
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/daemon"
+	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
@@ -53,12 +54,12 @@ func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*L
 	defer os.RemoveAll(dir)
 	res := &Lifecycle{Functions: opts.Functions}
 
-	n, err := startNode(ctx, dir)
+	n, err := startNode(ctx, dir, config.IsolationSnapshot, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
 	began := time.Now()
-	key, err := n.deploy(ctx, "hello", "/hello", opts.Hello)
+	key, err := n.deploy(ctx, "hello", "/hello", opts.Hello, manifest.DefaultConcurrency)
 	if err == nil {
 		err = n.firstResponse(ctx, "/hello", key)
 	}
@@ -72,7 +73,7 @@ func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*L
 	}
 
 	began = time.Now()
-	n, err = startNode(ctx, dir)
+	n, err = startNode(ctx, dir, config.IsolationSnapshot, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +107,7 @@ func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*L
 // instance pools are drained (modules still loaded), and once their modules
 // are unloaded too, as the daemon does after ten minutes without calls.
 func idleMemory(ctx context.Context, dir string, opts LifecycleOptions) (loaded, unloaded int64, err error) {
-	n, err := startNode(ctx, dir)
+	n, err := startNode(ctx, dir, config.IsolationSnapshot, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -119,7 +120,7 @@ func idleMemory(ctx context.Context, dir string, opts LifecycleOptions) (loaded,
 			return 0, 0, err
 		}
 		name := fmt.Sprintf("f%03d", i)
-		if keys[i], err = n.deploy(ctx, name, "/"+name, module); err != nil {
+		if keys[i], err = n.deploy(ctx, name, "/"+name, module, manifest.DefaultConcurrency); err != nil {
 			return 0, 0, err
 		}
 		if err := n.firstResponse(ctx, "/"+name, keys[i]); err != nil {
@@ -174,10 +175,12 @@ type node struct {
 	admin *client.Client
 }
 
-func startNode(ctx context.Context, dir string) (*node, error) {
+// startNode runs a daemon on dir, on random loopback ports, logging to log.
+func startNode(ctx context.Context, dir, isolation string, log *slog.Logger) (*node, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.GatewayAddr, cfg.AdminAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
-	d, err := daemon.New(cfg, slog.New(slog.DiscardHandler))
+	cfg.Isolation = isolation
+	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return nil, err
 	}
@@ -194,14 +197,15 @@ func startNode(ctx context.Context, dir string) (*node, error) {
 
 func (n *node) stop(ctx context.Context) error { return n.d.Shutdown(context.WithoutCancel(ctx)) }
 
-// deploy deploys module as function name on path and returns a key for it.
-func (n *node) deploy(ctx context.Context, name, path string, module []byte) (string, error) {
+// deploy deploys module as function name on path with the given
+// concurrency limit, and returns a key for it.
+func (n *node) deploy(ctx context.Context, name, path string, module []byte, concurrency int) (string, error) {
 	digest, err := n.admin.PutBlob(ctx, module)
 	if err != nil {
 		return "", err
 	}
-	manifest := fmt.Sprintf("name: %s\nowner: bench\nroutes:\n  - method: GET\n    path: %s\n", name, path)
-	if _, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, Digest: digest}); err != nil {
+	text := fmt.Sprintf("name: %s\nowner: bench\nroutes:\n  - method: GET\n    path: %s\nlimits:\n  concurrency: %d\n", name, path, concurrency)
+	if _, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: text, Digest: digest}); err != nil {
 		return "", err
 	}
 	k, err := n.admin.CreateKey(ctx, client.CreateKeyRequest{Name: name, Functions: []string{name}})
