@@ -123,8 +123,6 @@ type invocation struct {
 	cause     error
 	memory    uint64
 	isolation time.Duration
-	logs      int
-	ran       bool
 }
 
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocation) error {
@@ -173,7 +171,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	if err := req.Validate(); err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers, or parameters")
 	}
-	resp, err := g.call(r.Context(), t.Function, req, inv)
+	resp, err := g.call(r.Context(), f, req, inv)
 	if err != nil {
 		return err
 	}
@@ -232,14 +230,13 @@ func (g *Gateway) callLimited(ctx context.Context, function string, req *abi.Req
 		return nil, concurrencyLimited()
 	}
 	defer release()
-	return g.call(ctx, function, req, inv)
+	return g.call(ctx, f, req, inv)
 }
 
-func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
-	f, ok := g.fns.Get(function)
-	if !ok {
-		return nil, apierror.New(apierror.FunctionNotFound, "function %q is not deployed", function)
-	}
+// call runs the active version of f on req. The caller holds a concurrency
+// slot.
+func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Request, inv *invocation) (*abi.Response, error) {
+	function := f.Name
 	v := f.Current()
 	inv.version = v.Number
 	if int64(len(req.Body)) > v.Limits.MaxBody {
@@ -252,12 +249,10 @@ func (g *Gateway) call(ctx context.Context, function string, req *abi.Request, i
 		return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
 	}
 	g.usage.Mark(function, g.now())
-	inv.ran = true
 	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}, req)
 	if res != nil {
 		inv.memory = res.MemoryBytes
 		inv.isolation = res.Isolation
-		inv.logs = len(res.Logs)
 		g.logGuest(ctx, inv, res.Logs)
 	}
 	if err != nil {
