@@ -102,7 +102,7 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 			m.FallbackReason = "the daemon runs every module fresh"
 		} else if mod := unlinkedImport(m.Imports); mod != "" {
 			m.FallbackReason = "imports " + mod + ", which cannot be linked to take a snapshot"
-		} else if snap, err := e.prepareSnapshot(ctx, digest, wasm, m.imports); err != nil {
+		} else if snap, err := e.prepareSnapshot(ctx, digest, parsed, m.imports); err != nil {
 			var ierr *initError
 			if errors.As(err, &ierr) {
 				return nil, invalid("%s", ierr.Error())

@@ -66,17 +66,13 @@ func (m *Module) PoolStats() PoolStats {
 	return PoolStats{Created: m.snap.created.Load(), Reused: m.snap.reused.Load(), Discarded: m.snap.discarded.Load()}
 }
 
-// prepareSnapshot initialises one instance of the module in wasm, captures
+// prepareSnapshot initialises one instance of the module mod, captures
 // its memory and globals, and compiles a module that starts in that state.
 // Note what a snapshot freezes: state the guest's runtime seeded during
 // initialisation from non-crypto sources (Go's map hash seeds and the
 // math/rand state) is the same in every invocation of one deploy. Reads of
 // crypto randomness (WASI random_get) are unaffected.
-func (e *Engine) prepareSnapshot(ctx context.Context, digest string, wasm []byte, imports []importRef) (*snapshot, error) {
-	mod, err := wasmbin.Parse(wasm)
-	if err != nil {
-		return nil, err
-	}
+func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbin.Module, imports []importRef) (*snapshot, error) {
 	if err := mod.CheckStateless(); err != nil {
 		return nil, err
 	}
