@@ -18,6 +18,19 @@ import (
 // interpreter that initialises it is instrumented), not once per test.
 var sharedArtefacts = &memArtefacts{data: map[string][]byte{}}
 
+// testEngine returns an engine on the shared snapshot store and compilation
+// cache, closed when the test ends.
+func testEngine(t *testing.T, cfg Config) *Engine {
+	t.Helper()
+	cfg.Artefacts, cfg.CacheDir = sharedArtefacts, TestCacheDir
+	e, err := New(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close(context.Background()) })
+	return e
+}
+
 func secret(t *testing.T) string {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
@@ -57,11 +70,7 @@ func scanOnce(t *testing.T, in *instance, s string) scanReport {
 // could pass without proving anything.
 func TestScannerSeesLeaksWithoutRestore(t *testing.T) {
 	ctx := context.Background()
-	e, err := New(ctx, Config{Artefacts: sharedArtefacts, CacheDir: TestCacheDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close(ctx)
+	e := testEngine(t, Config{})
 	m, err := e.Prepare(ctx, "test:memscan", testguests.Build(t, "memscan"), nil, Limits{Timeout: 5 * time.Second, Memory: 64 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -97,11 +106,7 @@ func TestScannerSeesLeaksWithoutRestore(t *testing.T) {
 // checks both that reuse happened and that no state survived it.
 func TestRestoredInstancesAreReusedAndClean(t *testing.T) {
 	ctx := context.Background()
-	e, err := New(ctx, Config{Artefacts: sharedArtefacts, CacheDir: TestCacheDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close(ctx)
+	e := testEngine(t, Config{})
 	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
 	m, err := e.Prepare(ctx, "test:counter", testguests.Build(t, "counter"), nil, lim)
 	if err != nil || m.snap == nil {
@@ -137,11 +142,7 @@ func TestRestoredInstancesAreReusedAndClean(t *testing.T) {
 // still have it.
 func TestWASIDescriptorStateDoesNotSurvive(t *testing.T) {
 	ctx := context.Background()
-	e, err := New(ctx, Config{Artefacts: sharedArtefacts, CacheDir: TestCacheDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close(ctx)
+	e := testEngine(t, Config{})
 	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
 	m, err := e.Prepare(ctx, "test:fdclose", testguests.Build(t, "fdclose"), nil, lim)
 	if err != nil || m.snap == nil {
@@ -177,23 +178,15 @@ func TestWASIDescriptorStateDoesNotSurvive(t *testing.T) {
 func TestPoolMemoryIsBounded(t *testing.T) {
 	ctx := context.Background()
 	wasm := testguests.Build(t, "slow")
-	probe, err := New(ctx, Config{Artefacts: sharedArtefacts, CacheDir: TestCacheDir})
-	if err != nil {
-		t.Fatal(err)
-	}
+	probe := testEngine(t, Config{})
 	m, err := probe.Load(ctx, "test:slow", func(context.Context) ([]byte, error) { return wasm, nil })
 	if err != nil || m.snap == nil {
 		t.Fatalf("%v %+v", err, m)
 	}
 	image := int64(len(m.snap.image))
-	probe.Close(ctx)
 
 	// Room for two idle instances, whatever the pools want.
-	e, err := New(ctx, Config{PoolMemory: 2*image + image/2, Artefacts: sharedArtefacts, CacheDir: TestCacheDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close(ctx)
+	e := testEngine(t, Config{PoolMemory: 2*image + image/2})
 	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20, Concurrency: 8}
 	m, err = e.Load(ctx, "test:slow", func(context.Context) ([]byte, error) { return wasm, nil })
 	if err != nil {
@@ -237,11 +230,7 @@ func TestPoolMemoryIsBounded(t *testing.T) {
 // one in use is kept, and an unloaded module loads again on demand.
 func TestUnloadScalesToZero(t *testing.T) {
 	ctx := context.Background()
-	e, err := New(ctx, Config{Artefacts: sharedArtefacts, CacheDir: TestCacheDir})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close(ctx)
+	e := testEngine(t, Config{})
 	wasm := testguests.Build(t, "counter")
 	fetch := func(context.Context) ([]byte, error) { return wasm, nil }
 	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
