@@ -14,8 +14,11 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pave-dev/pave/internal/manifest"
 )
 
 // Defaults. The listeners bind to loopback: exposing pave is a decision the
@@ -36,6 +39,11 @@ const (
 	EnvShutdownTimeout = "PAVE_SHUTDOWN_TIMEOUT"
 	EnvCacheDir        = "PAVE_CACHE_DIR"
 	EnvIsolation       = "PAVE_ISOLATION"
+	EnvJWTIssuers      = "PAVE_JWT_ISSUERS"
+	EnvFunctionRate    = "PAVE_FUNCTION_RATE"
+	EnvCallerRate      = "PAVE_CALLER_RATE"
+	EnvOwnerConc       = "PAVE_OWNER_CONCURRENCY"
+	EnvMaxCallDepth    = "PAVE_MAX_CALL_DEPTH"
 )
 
 // Isolation methods (see package runtime).
@@ -66,6 +74,8 @@ type Config struct {
 	// default) or IsolationFresh, which instantiates every module afresh
 	// for every invocation and exists for comparison and troubleshooting.
 	Isolation string
+	// Defenses configures the gateway's checks.
+	Defenses Defenses
 }
 
 // Default returns the configuration used when nothing is set.
@@ -76,6 +86,7 @@ func Default() Config {
 		AdminAddr:       DefaultAdminAddr,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		Isolation:       IsolationSnapshot,
+		Defenses:        DefaultDefenses(),
 	}
 }
 
@@ -107,6 +118,12 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 || c.ShutdownTimeout > 15*time.Minute {
 		errs = append(errs, fmt.Errorf("--shutdown-timeout %s: want a duration between 0 and 15m", c.ShutdownTimeout))
+	}
+	if d := c.Defenses; d.OwnerConcurrency < 0 || d.OwnerConcurrency > 1_000_000 {
+		errs = append(errs, fmt.Errorf("--owner-concurrency %d: want 0 (no bound) to 1000000", d.OwnerConcurrency))
+	}
+	if d := c.Defenses; d.MaxCallDepth < 1 || d.MaxCallDepth > 64 {
+		errs = append(errs, fmt.Errorf("--max-call-depth %d: want 1 to 64", d.MaxCallDepth))
 	}
 	return errors.Join(errs...)
 }
@@ -148,7 +165,40 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		timeout = s
 		return nil
 	})
+	issuers := envOr(getenv, EnvJWTIssuers, "")
+	fs.StringVar(&issuers, "jwt-issuers", issuers, "JSON file of trusted JWT issuers ("+EnvJWTIssuers+"; see docs/OPERATIONS.md)")
+	rates := []*rateFlag{
+		{name: "function-rate", env: EnvFunctionRate, usage: "default rate limit of a function, RATE[:BURST] such as 100/s:200", dst: &c.Defenses.FunctionRate},
+		{name: "caller-rate", env: EnvCallerRate, usage: "default rate limit of each caller of a function, RATE[:BURST]", dst: &c.Defenses.CallerRate},
+	}
+	for _, r := range rates {
+		r.value = envOr(getenv, r.env, formatRateFlag(*r.dst))
+		fs.Func(r.name, r.usage+" ("+r.env+", default "+r.value+")", func(s string) error {
+			r.value = s
+			return nil
+		})
+	}
+	ints := []struct {
+		name, env, usage string
+		dst              *int
+	}{
+		{"owner-concurrency", EnvOwnerConc, "invocations in flight for all functions of one owner; 0: no bound", &c.Defenses.OwnerConcurrency},
+		{"max-call-depth", EnvMaxCallDepth, "longest chain of function-to-function calls", &c.Defenses.MaxCallDepth},
+	}
+	for _, n := range ints {
+		if v := getenv(n.env); v != "" {
+			i, err := strconv.Atoi(v)
+			if err != nil {
+				return Config{}, fmt.Errorf("%s %q: want a whole number", n.env, v)
+			}
+			*n.dst = i
+		}
+		fs.IntVar(n.dst, n.name, *n.dst, n.usage+" ("+n.env+")")
+	}
 	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if err := c.parseDefenses(issuers, rates); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -163,6 +213,34 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return Config{}, err
 	}
 	return c, nil
+}
+
+// rateFlag is a rate limit flag, parsed after all flags are read.
+type rateFlag struct {
+	name, env, usage, value string
+	dst                     *manifest.Rate
+}
+
+// parseDefenses finishes the defences' flags: it parses the rate flags and
+// loads the issuers file.
+func (c *Config) parseDefenses(issuersFile string, rates []*rateFlag) error {
+	var errs []error
+	for _, r := range rates {
+		rate, err := parseRateFlag(r.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--%s %q: %v", r.name, r.value, err))
+			continue
+		}
+		*r.dst = rate
+	}
+	if issuersFile != "" {
+		iss, err := LoadIssuers(issuersFile)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--jwt-issuers: %w", err))
+		}
+		c.Defenses.Issuers = iss
+	}
+	return errors.Join(errs...)
 }
 
 func envOr(getenv func(string) string, key, def string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,8 +71,8 @@ func checkMethod(s string) error {
 }
 
 func checkAuth(s string) error {
-	if s != AuthAPIKey {
-		return fmt.Errorf("unsupported auth %s: the only one is %q; to open a route to everyone, set public: true instead", quote(s), AuthAPIKey)
+	if !slices.Contains(authSchemes, s) {
+		return fmt.Errorf("unsupported auth %s: use one of %s; to open a route to everyone, set public: true instead", quote(s), strings.Join(authSchemes, ", "))
 	}
 	return nil
 }

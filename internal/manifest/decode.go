@@ -156,6 +156,8 @@ func (d *decoder) manifest(n *yaml.Node) *Manifest {
 		{name: "module", decode: d.text(&m.Module, checkModule)},
 		{name: "routes", decode: d.routes(&m.Routes)},
 		{name: "limits", decode: d.limits(&m.Limits)},
+		{name: "rate_limit", decode: d.rateLimits(&m.RateLimit)},
+		{name: "budget", decode: d.budget(&m.Budget)},
 	})
 	return m
 }
@@ -195,7 +197,8 @@ func (d *decoder) routes(dst *[]Route) decodeFunc {
 func (d *decoder) route(n *yaml.Node, path string) (r Route, ok bool) {
 	before := len(d.errs)
 	var auth *yaml.Node
-	d.object(n, path, []field{
+	sec := &routeSecurity{d: d, r: &r}
+	d.object(n, path, append([]field{
 		{name: "method", required: true, decode: d.text(&r.Method, checkMethod)},
 		{name: "path", required: true, decode: d.text(&r.Path, checkRoutePath)},
 		{name: "auth", decode: func(v *yaml.Node, at string) {
@@ -203,7 +206,7 @@ func (d *decoder) route(n *yaml.Node, path string) (r Route, ok bool) {
 			d.text(&r.Auth, checkAuth)(v, at)
 		}},
 		{name: "public", decode: d.boolean(&r.Public)},
-	})
+	}, sec.fields()...))
 	r.Method = strings.ToUpper(r.Method)
 	r.Line = n.Line
 	switch {
@@ -211,9 +214,10 @@ func (d *decoder) route(n *yaml.Node, path string) (r Route, ok bool) {
 		d.errorf(auth, path+".auth", "a public route takes no auth")
 	case r.Public:
 		r.Auth = ""
-	default:
+	case r.Auth == "":
 		r.Auth = AuthAPIKey
 	}
+	sec.check(path)
 	return r, len(d.errs) == before
 }
 

@@ -3,6 +3,7 @@ package manifest
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -144,8 +145,11 @@ func checkRoute(t *testing.T, i int, r Route) {
 			t.Errorf("route %d: accepted reserved path %q", i, r.Path)
 		}
 	}
-	if r.Public == (r.Auth != "") || (!r.Public && r.Auth != AuthAPIKey) {
+	if r.Public == (r.Auth != "") || (!r.Public && !slices.Contains(authSchemes, r.Auth)) {
 		t.Errorf("route %d: Public = %v with Auth = %q", i, r.Public, r.Auth)
+	}
+	if (r.Auth == AuthJWT) != (r.JWT != nil) || (r.Auth == AuthWebhook) != (r.Webhook != nil) {
+		t.Errorf("route %d: auth %q with JWT %v and Webhook %v", i, r.Auth, r.JWT, r.Webhook)
 	}
 	if r.Line <= 0 {
 		t.Errorf("route %d: Line = %d", i, r.Line)

@@ -35,16 +35,38 @@ type Manifest struct {
 	Module      string // as written; DefaultModule if absent
 	Routes      []Route
 	Limits      Limits
-	File        string // the file name given to Parse
+	RateLimit   RateLimits
+	Budget      *Budget // nil: the daemon's default budget
+	File        string  // the file name given to Parse
 }
 
 // A Route is one HTTP entry point to a function.
 type Route struct {
 	Method string // upper case
 	Path   string
-	Auth   string // AuthAPIKey for non-public routes, "" for public ones
+	Auth   string // AuthAPIKey, AuthJWT or AuthWebhook; "" for public routes
 	Public bool
-	Line   int // line of the route entry in the file, for messages
+	// Scopes are required of the caller: held by its API key, or granted
+	// by its JWT.
+	Scopes  []string        `json:",omitempty"`
+	JWT     *JWTRequirement `json:",omitempty"` // with AuthJWT
+	Webhook *Webhook        `json:",omitempty"` // with AuthWebhook
+	Schema  *Schemas        `json:",omitempty"` // input contracts
+	Line    int             // line of the route entry in the file, for messages
+}
+
+// SchemaRefs returns the route's schemas, body first, skipping absent ones.
+func (r *Route) SchemaRefs() []*SchemaRef {
+	if r.Schema == nil {
+		return nil
+	}
+	var out []*SchemaRef
+	for _, s := range []*SchemaRef{r.Schema.Body, r.Schema.Query} {
+		if s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Limits bounds the resources one function may use.

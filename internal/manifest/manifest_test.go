@@ -234,8 +234,8 @@ func TestParseErrors(t *testing.T) {
 		{"method folding to ASCII only outside ASCII", head + "routes:\n  - method: poſt\n    path: /a\n", []wantErr{
 			{4, "routes[0].method", `unsupported method "poſt": use one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS`},
 		}},
-		{"unsupported auth", head + "routes:\n  - method: GET\n    path: /a\n    auth: jwt\n", []wantErr{
-			{6, "routes[0].auth", `unsupported auth "jwt": the only one is "api-key"; to open a route to everyone, set public: true instead`},
+		{"unsupported auth", head + "routes:\n  - method: GET\n    path: /a\n    auth: oauth\n", []wantErr{
+			{6, "routes[0].auth", `unsupported auth "oauth": use one of api-key, jwt, webhook; to open a route to everyone, set public: true instead`},
 		}},
 		{"public route with auth", head + "routes:\n  - method: GET\n    auth: api-key\n    path: /a\n    public: true\n", []wantErr{
 			{5, "routes[0].auth", "a public route takes no auth"},

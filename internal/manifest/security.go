@@ -1,0 +1,555 @@
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"path"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// This file decodes what a manifest says about the gateway's defences:
+// how each route authenticates its callers, what input it accepts, how
+// fast it may be called and how much it may spend.
+
+// Authentication schemes of a non-public route.
+const (
+	AuthJWT     = "jwt"
+	AuthWebhook = "webhook"
+)
+
+// authSchemes are the values route.auth accepts.
+var authSchemes = []string{AuthAPIKey, AuthJWT, AuthWebhook}
+
+// Webhook signature schemes (see package webhook).
+var webhookSchemes = []string{"github", "stripe", "slack", "standard-webhooks", "hmac"}
+
+// Bounds of the defences' settings.
+const (
+	MaxScopes            = 16
+	MaxClaims            = 16
+	MaxSchemaFileSize    = 256 << 10
+	MaxWebhookTolerance  = time.Hour
+	DefaultBudgetWindow  = "day"
+	maxRatePerSecond     = 1e6
+	maxBurst             = 1_000_000
+	maxBudgetInvocations = 1 << 40
+	maxBudgetCompute     = 1e9 // GB-seconds
+	maxBudgetBytes       = 1 << 50
+)
+
+// JWTRequirement is what a route demands of a JWT beyond a valid
+// signature from a trusted issuer.
+type JWTRequirement struct {
+	Issuer string             `json:"issuer,omitempty"` // "" accepts any trusted issuer
+	Roles  []string           `json:"roles,omitempty"`  // all required
+	Claims []ClaimRequirement `json:"claims,omitempty"`
+}
+
+// ClaimRequirement demands that a claim equal or contain a value.
+type ClaimRequirement struct {
+	Name     string `json:"name"`
+	Equals   string `json:"equals,omitempty"`
+	Contains string `json:"contains,omitempty"`
+}
+
+// Webhook is how a webhook route checks its deliveries' signatures.
+type Webhook struct {
+	Scheme          string        `json:"scheme"`
+	SecretFile      string        `json:"secret_file"` // absolute path on the daemon's machine
+	Header          string        `json:"header,omitempty"`
+	TimestampHeader string        `json:"timestamp_header,omitempty"`
+	IDHeader        string        `json:"id_header,omitempty"`
+	Tolerance       time.Duration `json:"tolerance,omitempty"` // 0: the scheme's default
+}
+
+// Schemas are a route's input contracts.
+type Schemas struct {
+	Body  *SchemaRef `json:"body,omitempty"`
+	Query *SchemaRef `json:"query,omitempty"`
+}
+
+// SchemaRef is one JSON Schema, written inline or in a file next to the
+// manifest. Parse fills in Inline or File; the daemon resolves a file,
+// compiles the schema, stores its text and records its Digest, which is
+// all a deployed version keeps.
+type SchemaRef struct {
+	File   string `json:"file,omitempty"`
+	Inline []byte `json:"-"` // JSON text
+	Digest string `json:"digest,omitempty"`
+	Line   int    `json:"line,omitempty"` // in the manifest, for messages
+	Column int    `json:"column,omitempty"`
+}
+
+// Rate is a token bucket: requests per second and burst.
+type Rate struct {
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
+}
+
+// RateLimits are a function's rate limits; nil ones take the daemon's
+// defaults.
+type RateLimits struct {
+	Function *Rate `json:"function,omitempty"` // all callers together
+	Caller   *Rate `json:"caller,omitempty"`   // each caller identity
+}
+
+// Budget caps what a function may consume over a window; a zero meter has
+// no cap.
+type Budget struct {
+	Window       string  `json:"window"` // "day" or "month"
+	Invocations  int64   `json:"invocations,omitempty"`
+	ComputeGBs   float64 `json:"compute_gb_seconds,omitempty"`
+	RequestBytes int64   `json:"request_bytes,omitempty"`
+}
+
+func checkScheme(s string) error {
+	if !slices.Contains(webhookSchemes, s) {
+		return fmt.Errorf("unsupported webhook scheme %s: use one of %s", quote(s), strings.Join(webhookSchemes, ", "))
+	}
+	return nil
+}
+
+var (
+	scopePattern      = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+	claimNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,64}(\.[A-Za-z0-9_:-]{1,64}){0,3}$`)
+	headerNamePattern = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
+)
+
+func checkScope(s string) error {
+	if !scopePattern.MatchString(s) || strings.ContainsAny(s, `"\`) {
+		return fmt.Errorf("invalid scope %s: use 1 to 128 printable ASCII characters without spaces or quotes", quote(s))
+	}
+	return nil
+}
+
+func checkIssuer(s string) error {
+	if s == "" || len(s) > 512 || strings.ContainsAny(s, " \t\r\n") {
+		return fmt.Errorf("invalid issuer %s: give the issuer URL exactly as the tokens' iss claim carries it", quote(s))
+	}
+	return nil
+}
+
+func checkHeaderName(s string) error {
+	if !headerNamePattern.MatchString(s) {
+		return fmt.Errorf("invalid header name %s", quote(s))
+	}
+	return nil
+}
+
+func checkSecretFile(s string) error {
+	if !path.IsAbs(s) || path.Clean(s) != s || strings.ContainsRune(s, 0) {
+		return fmt.Errorf("secret_file %s must be a clean absolute path on the daemon's machine", quote(s))
+	}
+	return nil
+}
+
+// checkSchemaFile accepts a .json file in the manifest's directory or
+// below it.
+func checkSchemaFile(s string) error {
+	switch {
+	case !strings.HasSuffix(s, ".json"):
+		return fmt.Errorf("schema file %s must be a .json file", quote(s))
+	case path.IsAbs(s) || path.Clean(s) != s || s == ".." || strings.HasPrefix(s, "../") || strings.ContainsAny(s, "\\\x00"):
+		return fmt.Errorf("schema file %s must be a clean relative path inside the manifest's directory", quote(s))
+	}
+	return nil
+}
+
+// routeSecurity decodes the fields of a route that concern its defences.
+type routeSecurity struct {
+	d       *decoder
+	r       *Route
+	jwt     *yaml.Node
+	webhook *yaml.Node
+	scopes  *yaml.Node
+}
+
+func (s *routeSecurity) fields() []field {
+	d, r := s.d, s.r
+	return []field{
+		{name: "scopes", decode: func(n *yaml.Node, path string) {
+			s.scopes = n
+			d.stringList(&r.Scopes, MaxScopes, checkScope)(n, path)
+		}},
+		{name: "jwt", decode: func(n *yaml.Node, path string) {
+			s.jwt = n
+			r.JWT = &JWTRequirement{}
+			d.jwtRequirement(r.JWT)(n, path)
+		}},
+		{name: "webhook", decode: func(n *yaml.Node, path string) {
+			s.webhook = n
+			r.Webhook = &Webhook{}
+			d.webhook(r.Webhook)(n, path)
+		}},
+		{name: "schema", decode: func(n *yaml.Node, path string) {
+			r.Schema = &Schemas{}
+			d.object(n, path, []field{
+				{name: "body", decode: d.schemaRef(&r.Schema.Body)},
+				{name: "query", decode: d.schemaRef(&r.Schema.Query)},
+			})
+		}},
+	}
+}
+
+// check reports settings that do not fit the route's auth.
+func (s *routeSecurity) check(path string) {
+	d, r := s.d, s.r
+	if s.jwt != nil && r.Auth != AuthJWT {
+		d.errorf(s.jwt, path+".jwt", "jwt requirements need auth: jwt")
+	}
+	if s.webhook != nil && r.Auth != AuthWebhook {
+		d.errorf(s.webhook, path+".webhook", "webhook settings need auth: webhook")
+	}
+	if r.Auth == AuthWebhook && s.webhook == nil {
+		d.errorf(nil, path, "auth: webhook needs a webhook block naming its scheme and secret_file")
+	}
+	if r.Auth == AuthWebhook && s.scopes != nil {
+		d.errorf(s.scopes, path+".scopes", "a webhook route has no scopes: its sender proves only that it knows the secret")
+	}
+	if r.Public && s.scopes != nil {
+		d.errorf(s.scopes, path+".scopes", "a public route has no caller to hold scopes")
+	}
+	if r.Auth == AuthJWT && r.JWT == nil {
+		r.JWT = &JWTRequirement{}
+	}
+}
+
+func (d *decoder) jwtRequirement(j *JWTRequirement) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		d.object(n, path, []field{
+			{name: "issuer", decode: d.text(&j.Issuer, checkIssuer)},
+			{name: "roles", decode: d.stringList(&j.Roles, MaxScopes, checkScope)},
+			{name: "claims", decode: d.claims(&j.Claims)},
+		})
+	}
+}
+
+// claims decodes a mapping of claim name to {equals: v} or {contains: v}.
+func (d *decoder) claims(dst *[]ClaimRequirement) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		if !d.kind(n, path, yaml.MappingNode, "a mapping of claim names to {equals: value} or {contains: value}") {
+			return
+		}
+		if len(n.Content)/2 > MaxClaims {
+			d.errorf(n, path, "%d claims; at most %d", len(n.Content)/2, MaxClaims)
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			name, ok := d.key(k, path)
+			if !ok {
+				continue
+			}
+			at := join(path, name)
+			if !claimNamePattern.MatchString(name) {
+				d.errorf(k, at, "invalid claim name %s: letters, digits, '_', ':' and '-', with '.' to descend into an object", quote(name))
+				continue
+			}
+			c := ClaimRequirement{Name: name}
+			d.object(v, at, []field{
+				{name: "equals", decode: d.text(&c.Equals, checkClaimValue)},
+				{name: "contains", decode: d.text(&c.Contains, checkClaimValue)},
+			})
+			if (c.Equals == "") == (c.Contains == "") {
+				d.errorf(v, at, "give exactly one of equals or contains")
+				continue
+			}
+			*dst = append(*dst, c)
+		}
+	}
+}
+
+func checkClaimValue(s string) error {
+	if s == "" || len(s) > 256 {
+		return fmt.Errorf("claim value must be 1 to 256 bytes")
+	}
+	return nil
+}
+
+func (d *decoder) webhook(w *Webhook) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		var header, tsHeader, idHeader *yaml.Node
+		d.object(n, path, []field{
+			{name: "scheme", required: true, decode: d.text(&w.Scheme, checkScheme)},
+			{name: "secret_file", required: true, decode: d.text(&w.SecretFile, checkSecretFile)},
+			{name: "header", decode: func(v *yaml.Node, at string) { header = v; d.text(&w.Header, checkHeaderName)(v, at) }},
+			{name: "timestamp_header", decode: func(v *yaml.Node, at string) { tsHeader = v; d.text(&w.TimestampHeader, checkHeaderName)(v, at) }},
+			{name: "id_header", decode: func(v *yaml.Node, at string) { idHeader = v; d.text(&w.IDHeader, checkHeaderName)(v, at) }},
+			{name: "tolerance", decode: d.duration(&w.Tolerance, time.Second, MaxWebhookTolerance)},
+		})
+		if w.Scheme != "hmac" {
+			for _, h := range []*yaml.Node{header, tsHeader, idHeader} {
+				if h != nil {
+					d.errorf(h, path, "header names are fixed by the %s scheme; only scheme hmac takes them", w.Scheme)
+					break
+				}
+			}
+		}
+	}
+}
+
+// schemaRef decodes a schema: a file name, or the schema written inline as
+// YAML (which is converted to JSON).
+func (d *decoder) schemaRef(dst **SchemaRef) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		ref := &SchemaRef{Line: n.Line, Column: n.Column}
+		switch {
+		case n.Kind == yaml.ScalarNode && n.ShortTag() == strTag:
+			if err := checkSchemaFile(n.Value); err != nil {
+				d.errorf(n, path, "%v", err)
+				return
+			}
+			ref.File = n.Value
+		case n.Kind == yaml.MappingNode:
+			v, ok := d.jsonValue(n, path, 0)
+			if !ok {
+				return
+			}
+			text, err := json.Marshal(v)
+			if err != nil {
+				d.errorf(n, path, "schema cannot be written as JSON: %v", err)
+				return
+			}
+			ref.Inline = text
+		default:
+			d.errorf(n, path, "expected a schema (a mapping) or the name of a .json file next to the manifest, found %s", describe(n))
+			return
+		}
+		*dst = ref
+	}
+}
+
+const maxSchemaDepth = 64
+
+// jsonValue converts the YAML tree n into the value encoding/json would
+// decode from the same document written as JSON.
+func (d *decoder) jsonValue(n *yaml.Node, path string, depth int) (any, bool) {
+	if !d.plain(n, path) {
+		return nil, false
+	}
+	if depth > maxSchemaDepth {
+		d.errorf(n, path, "schema nested deeper than %d levels", maxSchemaDepth)
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		obj := make(map[string]any, len(n.Content)/2)
+		ok := true
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			name, kok := d.key(k, path)
+			if !kok {
+				ok = false
+				continue
+			}
+			if _, dup := obj[name]; dup {
+				d.errorf(k, path, "duplicate key %s", quote(name))
+				ok = false
+				continue
+			}
+			val, vok := d.jsonValue(v, join(path, name), depth+1)
+			obj[name], ok = val, ok && vok
+		}
+		return obj, ok
+	case yaml.SequenceNode:
+		arr := make([]any, len(n.Content))
+		ok := true
+		for i, item := range n.Content {
+			val, iok := d.jsonValue(item, fmt.Sprintf("%s[%d]", path, i), depth+1)
+			arr[i], ok = val, ok && iok
+		}
+		return arr, ok
+	case yaml.ScalarNode:
+		switch n.ShortTag() {
+		case strTag:
+			return n.Value, true
+		case boolTag:
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				d.errorf(n, path, "%s is not a valid boolean", quote(n.Value))
+				return nil, false
+			}
+			return b, true
+		case nullTag:
+			return nil, true
+		case intTag:
+			v, ok := d.int64(n, path)
+			return v, ok
+		case floatTag:
+			var f float64
+			if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+				d.errorf(n, path, "%s is not a finite number", quote(n.Value))
+				return nil, false
+			}
+			return f, true
+		}
+	}
+	d.errorf(n, path, "a schema holds only mappings, lists, strings, numbers, booleans and null; found %s", describe(n))
+	return nil, false
+}
+
+// stringList returns a decodeFunc for a list of at most max strings, each
+// accepted by check, without duplicates.
+func (d *decoder) stringList(dst *[]string, max int, check func(string) error) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		if !d.kind(n, path, yaml.SequenceNode, "a list of strings") {
+			return
+		}
+		if len(n.Content) > max {
+			d.errorf(n, path, "%d entries; at most %d", len(n.Content), max)
+			return
+		}
+		var out []string
+		for i, item := range n.Content {
+			var s string
+			d.text(&s, check)(item, fmt.Sprintf("%s[%d]", path, i))
+			if s == "" {
+				continue
+			}
+			if slices.Contains(out, s) {
+				d.errorf(item, fmt.Sprintf("%s[%d]", path, i), "%s is listed twice", quote(s))
+				continue
+			}
+			out = append(out, s)
+		}
+		*dst = out
+	}
+}
+
+// rateLimits decodes the rate_limit mapping.
+func (d *decoder) rateLimits(rl *RateLimits) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		d.object(n, path, []field{
+			{name: "function", decode: d.rate(&rl.Function)},
+			{name: "caller", decode: d.rate(&rl.Caller)},
+		})
+	}
+}
+
+// rate decodes {rate: "100/s", burst: 200}. A missing burst equals the
+// rate per second, rounded up, and at least 1.
+func (d *decoder) rate(dst **Rate) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		r := &Rate{}
+		burstSet := false
+		d.object(n, path, []field{
+			{name: "rate", required: true, decode: func(v *yaml.Node, at string) {
+				if !d.scalar(v, at, strTag, `a rate such as "100/s"`) {
+					return
+				}
+				ps, err := ParseRate(v.Value)
+				if err != nil {
+					d.errorf(v, at, "%v", err)
+					return
+				}
+				r.PerSecond = ps
+			}},
+			{name: "burst", decode: func(v *yaml.Node, at string) {
+				burstSet = true
+				d.integer(&r.Burst, 1, maxBurst)(v, at)
+			}},
+		})
+		if r.PerSecond == 0 {
+			return
+		}
+		if !burstSet {
+			r.Burst = max(1, int(math.Ceil(r.PerSecond)))
+		}
+		*dst = r
+	}
+}
+
+// ParseRate parses a rate such as "100/s", "6000/m" or "10/h" into
+// requests per second.
+func ParseRate(s string) (float64, error) {
+	num, unit, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, fmt.Errorf("invalid rate %s: write a count per unit, such as \"100/s\", \"6000/m\" or \"10/h\"", quote(s))
+	}
+	var per float64
+	switch unit {
+	case "s":
+		per = 1
+	case "m":
+		per = 60
+	case "h":
+		per = 3600
+	default:
+		return 0, fmt.Errorf("invalid rate %s: the unit after '/' must be s, m or h", quote(s))
+	}
+	n, err := strconv.ParseFloat(num, 64)
+	if err != nil || strings.ContainsAny(num, "eE+xXpP_") || math.IsNaN(n) {
+		return 0, fmt.Errorf("invalid rate %s: the count must be a plain decimal number", quote(s))
+	}
+	ps := n / per
+	if n <= 0 || ps > maxRatePerSecond {
+		return 0, fmt.Errorf("invalid rate %s: it must be above zero and at most %g per second", quote(s), float64(maxRatePerSecond))
+	}
+	return ps, nil
+}
+
+// budget decodes the budget mapping.
+func (d *decoder) budget(dst **Budget) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		b := &Budget{Window: DefaultBudgetWindow}
+		before := len(d.errs)
+		d.object(n, path, []field{
+			{name: "window", decode: d.text(&b.Window, checkWindow)},
+			{name: "invocations", decode: func(v *yaml.Node, at string) {
+				if !d.scalar(v, at, intTag, "an integer") {
+					return
+				}
+				if i, ok := d.int64(v, at); ok && inRange(d, v, at, i, 1, maxBudgetInvocations, formatInt) {
+					b.Invocations = i
+				}
+			}},
+			{name: "compute", decode: func(v *yaml.Node, at string) {
+				f, ok := d.number(v, at, "GB-seconds, such as 3600")
+				switch {
+				case !ok:
+				case f <= 0 || f > maxBudgetCompute:
+					d.errorf(v, at, "compute budget must be above 0 and at most %g GB-seconds", float64(maxBudgetCompute))
+				default:
+					b.ComputeGBs = f
+				}
+			}},
+			{name: "request_bytes", decode: d.size(&b.RequestBytes, 1, maxBudgetBytes)},
+		})
+		if len(d.errs) > before {
+			return
+		}
+		if b.Invocations == 0 && b.ComputeGBs == 0 && b.RequestBytes == 0 {
+			d.errorf(n, path, "a budget caps at least one of invocations, compute or request_bytes")
+			return
+		}
+		*dst = b
+	}
+}
+
+func checkWindow(s string) error {
+	if s != "day" && s != "month" {
+		return fmt.Errorf("unsupported window %s: use day or month", quote(s))
+	}
+	return nil
+}
+
+// number decodes an integer or a finite float scalar.
+func (d *decoder) number(n *yaml.Node, path, want string) (float64, bool) {
+	if !d.kind(n, path, yaml.ScalarNode, want) {
+		return 0, false
+	}
+	tag := n.ShortTag()
+	var f float64
+	if (tag != intTag && tag != floatTag) || n.Decode(&f) != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+		d.errorf(n, path, "expected %s, found %s", want, describe(n))
+		return 0, false
+	}
+	return f, true
+}
