@@ -1,0 +1,109 @@
+package oidc
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// fuzzKeys makes only the two keys FuzzVerify needs: every fuzzing worker
+// generates its own, and RSA generation is slow.
+func fuzzKeys(f *testing.F) *testKeySet {
+	r, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		f.Fatal(err)
+	}
+	e, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		f.Fatal(err)
+	}
+	return &testKeySet{rsaA: r, ecA: e}
+}
+
+// FuzzVerify passes arbitrary strings to Verify against a verifier with a
+// static JWKS. Nothing may panic, every refusal wraps a sentinel error that
+// does not quote the token, and a token is accepted only if its header and
+// payload are exactly those of a token the issuer signed (for RS256, whose
+// signatures are deterministic, the whole token must be the signed one).
+func FuzzVerify(f *testing.F) {
+	k := fuzzKeys(f)
+	clock := newClock()
+	v, err := New([]IssuerConfig{{
+		Issuer: issA, Audiences: []string{aud},
+		JWKS:       jwksDoc(f, jwk(k.rsaA, "a-rsa", "RS256"), jwk(k.ecA, "a-ec", "ES256")),
+		Algorithms: []string{"RS256", "ES256"},
+	}}, Options{Now: clock.Now})
+	if err != nil {
+		f.Fatal(err)
+	}
+	now := clock.Now().Unix()
+	claims := map[string]any{"iss": issA, "sub": "user", "aud": []string{aud}, "exp": now + 600, "nbf": now - 10, "iat": now, "scope": "a b"}
+	rsaToken := sign(f, k.rsaA, hdr("RS256", "a-rsa"), claims)
+	ecToken := sign(f, k.ecA, hdr("ES256", "a-ec"), claims)
+	signed := map[string]bool{}
+	for _, tok := range []string{rsaToken, ecToken} {
+		if _, err := v.Verify(context.Background(), tok); err != nil {
+			f.Fatalf("a validly signed seed is refused: %v", err)
+		}
+		i := strings.LastIndexByte(tok, '.')
+		signed[tok[:i]] = true
+	}
+
+	p := strings.Split(rsaToken, ".")
+	for _, s := range []string{
+		rsaToken,
+		ecToken,
+		rsaToken + ".",
+		p[0] + "." + p[1] + ".",
+		b64([]byte(`{"alg":"none"}`)) + "." + p[1] + ".",
+		b64([]byte(`{"alg":"HS256","kid":"a-rsa"}`)) + "." + p[1] + "." + p[2],
+		b64([]byte(`{"alg":"RS256","kid":"a-rsa","jwk":{"kty":"RSA","n":"AQAB","e":"AQAB"}}`)) + "." + p[1] + "." + p[2],
+		b64([]byte(`{"alg":"RS256","crit":["b64"],"b64":false}`)) + "." + p[1] + "." + p[2],
+		p[0] + "." + b64([]byte(`{"iss":"`+issA+`","sub":"admin","aud":"`+aud+`","exp":1e10}`)) + "." + p[2],
+		p[0] + "." + p[1] + "." + flipTrailingBits(p[2]),
+		strings.Join([]string{p[0], p[1], p[2], p[2], p[2]}, "."),
+		`{"payload":"` + p[1] + `","protected":"` + p[0] + `","signature":"` + p[2] + `"}`,
+		"",
+		"...",
+		"e30.e30.",
+		"eyJhbGciOiJSUzI1NiJ9.W10.AA",
+	} {
+		f.Add(s)
+	}
+
+	sentinels := []error{ErrMalformed, ErrUnknownIssuer, ErrAlgorithm, ErrSignature, ErrExpired, ErrNotYetValid, ErrIssuedInFuture, ErrAudience, ErrType, ErrKeysUnavailable}
+	f.Fuzz(func(t *testing.T, token string) {
+		c, err := v.Verify(context.Background(), token)
+		if err == nil {
+			i := strings.LastIndexByte(token, '.')
+			if i < 0 || !signed[token[:i]] {
+				t.Fatalf("accepted a token the issuer never signed: %q", token)
+			}
+			if strings.HasPrefix(token, p[0]+".") && token != rsaToken {
+				t.Fatalf("accepted a second encoding of an RS256 token: %q", token)
+			}
+			if c == nil || c.Issuer != issA || c.Subject != "user" {
+				t.Fatalf("accepted with claims %+v", c)
+			}
+			return
+		}
+		if c != nil {
+			t.Fatal("claims returned with an error")
+		}
+		known := false
+		for _, s := range sentinels {
+			known = known || errors.Is(err, s)
+		}
+		if !known {
+			t.Fatalf("error %v wraps no sentinel", err)
+		}
+		if len(token) >= 12 && strings.Contains(err.Error(), token) {
+			t.Fatalf("error %q quotes the token", err)
+		}
+	})
+}
