@@ -1,5 +1,6 @@
 // Package client is the Go client of pave's admin API: deploying functions
-// and their modules, rolling them back, invoking them, and managing API keys.
+// and their modules, rolling them back, invoking them, and managing API keys
+// and budgets.
 //
 // A Client is safe for concurrent use. Every call takes a context, which is
 // the way to bound how long it may take; the client sets no timeout of its
@@ -258,7 +259,38 @@ func (c *Client) RevokeKey(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/keys/"+url.PathEscape(name), nil, nil)
 }
 
+// ListBudgets returns every function's budget in force, whatever its
+// source (an operator's override, the manifest or the daemon's default),
+// and the owners' overrides, each with its spending in the current window.
+func (c *Client) ListBudgets(ctx context.Context) ([]BudgetStatus, error) {
+	var list BudgetList
+	if err := c.do(ctx, http.MethodGet, "/v1/budgets", nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Budgets, nil
+}
+
+// SetBudget sets an operator's override of the budget of subject,
+// "function:NAME" or "owner:NAME", and returns the budget now in force. An
+// override wins over the manifest's budget and the daemon's default, and
+// applies at once: raising it re-opens a function stopped by its budget.
+func (c *Client) SetBudget(ctx context.Context, subject string, b Budget) (*BudgetStatus, error) {
+	var st BudgetStatus
+	if err := c.do(ctx, http.MethodPut, budgetPath(subject), b, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// ClearBudget removes the override of subject's budget; a function goes
+// back to its manifest's budget or the daemon's default.
+func (c *Client) ClearBudget(ctx context.Context, subject string) error {
+	return c.do(ctx, http.MethodDelete, budgetPath(subject), nil, nil)
+}
+
 func functionPath(name string) string { return "/v1/functions/" + url.PathEscape(name) }
+
+func budgetPath(subject string) string { return "/v1/budgets/" + url.PathEscape(subject) }
 
 // rawBody is a request body sent as is rather than encoded as JSON.
 type rawBody struct {

@@ -137,6 +137,20 @@ var (
 	}
 	keyJSON = `{"name":"ci","functions":["hello"],"created_at":"2025-03-01T12:00:00Z","revoked":false}`
 	key     = Key{Name: "ci", Functions: []string{"hello"}, CreatedAt: deployed}
+
+	budgetJSON = `{"subject":"function:hello","source":"override",
+		"budget":{"window":"day","invocations":1000,"compute_gb_seconds":2.5,"request_bytes":1073741824},
+		"spent":{"window":"day","invocations":12,"compute_gb_seconds":0.25,"request_bytes":4096},
+		"window_start":"2025-03-01T00:00:00Z"}`
+	windowStart = time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	budget      = BudgetStatus{
+		Subject: "function:hello", Source: "override",
+		Budget:      Budget{Window: "day", Invocations: 1000, ComputeGBSeconds: 2.5, RequestBytes: 1 << 30},
+		Spent:       &Budget{Window: "day", Invocations: 12, ComputeGBSeconds: 0.25, RequestBytes: 4096},
+		WindowStart: &windowStart,
+	}
+	ownerBudgetJSON = `{"subject":"owner:a/b c","source":"override","budget":{"window":"month","invocations":5}}`
+	ownerBudget     = BudgetStatus{Subject: "owner:a/b c", Source: "override", Budget: Budget{Window: "month", Invocations: 5}}
 )
 
 func TestClientCalls(t *testing.T) {
@@ -276,6 +290,53 @@ func TestClientCalls(t *testing.T) {
 				{method: "DELETE", path: "/v1/keys/ci", status: 204},
 			},
 		},
+		{
+			name: "ListBudgets",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.ListBudgets(ctx) },
+			exchanges: []exchange{
+				{method: "GET", path: "/v1/budgets", status: 200, respBody: `{"budgets":[` + budgetJSON + `,` + ownerBudgetJSON + `]}`},
+			},
+			want: []BudgetStatus{budget, ownerBudget},
+		},
+		{
+			name: "ListBudgets with none",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.ListBudgets(ctx) },
+			exchanges: []exchange{
+				{method: "GET", path: "/v1/budgets", status: 200, respBody: `{"budgets":[]}`},
+			},
+			want: []BudgetStatus{},
+		},
+		{
+			name: "SetBudget",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.SetBudget(ctx, "function:hello", Budget{Window: "day", Invocations: 1000, ComputeGBSeconds: 2.5, RequestBytes: 1 << 30})
+			},
+			exchanges: []exchange{{
+				method: "PUT", path: "/v1/budgets/function:hello",
+				reqBody: `{"window":"day","invocations":1000,"compute_gb_seconds":2.5,"request_bytes":1073741824}`,
+				status:  200, respBody: budgetJSON,
+			}},
+			want: &budget,
+		},
+		{
+			name: "SetBudget escapes the subject and leaves out no caps",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.SetBudget(ctx, "owner:a/b c", Budget{Window: "month", Invocations: 5})
+			},
+			exchanges: []exchange{{
+				method: "PUT", path: "/v1/budgets/owner:a%2Fb%20c",
+				reqBody: `{"window":"month","invocations":5}`,
+				status:  200, respBody: ownerBudgetJSON,
+			}},
+			want: &ownerBudget,
+		},
+		{
+			name: "ClearBudget",
+			call: func(ctx context.Context, c *Client) (any, error) { return nil, c.ClearBudget(ctx, "owner:team/a") },
+			exchanges: []exchange{
+				{method: "DELETE", path: "/v1/budgets/owner:team%2Fa", status: 204},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -331,6 +392,19 @@ func TestClientErrors(t *testing.T) {
 			},
 			want:      &Error{Status: 401, Code: "unauthenticated", Message: "invalid admin token", RequestID: "req-3"},
 			wantError: "invalid admin token (code unauthenticated, request req-3)",
+		},
+		{
+			name: "invalid budget",
+			call: func(ctx context.Context, c *Client) error {
+				_, err := c.SetBudget(ctx, "function:hello", Budget{Window: "week", Invocations: 1})
+				return err
+			},
+			exchange: exchange{
+				method: "PUT", path: "/v1/budgets/function:hello", reqBody: `{"window":"week","invocations":1}`, status: 400,
+				respBody: `{"error":{"code":"bad_request","message":"invalid budget: window \"week\": want day or month","request_id":"req-4"}}`,
+			},
+			want:      &Error{Status: 400, Code: "bad_request", Message: `invalid budget: window "week": want day or month`, RequestID: "req-4"},
+			wantError: `invalid budget: window "week": want day or month (code bad_request, request req-4)`,
 		},
 		{
 			name: "HTML error page from a proxy",

@@ -73,6 +73,9 @@ type DeployRequest struct {
 	ManifestFile string `json:"manifest_file,omitempty"`
 	// Digest is "sha256:<hex>" of an uploaded module.
 	Digest string `json:"digest"`
+	// Files are the files the manifest refers to (JSON Schemas), by their
+	// path relative to the manifest.
+	Files map[string]string `json:"files,omitempty"`
 }
 
 // RollbackRequest moves a function's active version. Version 0 means the
@@ -90,6 +93,8 @@ type FunctionList struct {
 type Key struct {
 	Name      string     `json:"name"`
 	Functions []string   `json:"functions"`
+	Scopes    []string   `json:"scopes,omitempty"`
+	CIDRs     []string   `json:"cidrs,omitempty"`
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	Revoked   bool       `json:"revoked"`
@@ -102,6 +107,12 @@ type CreateKeyRequest struct {
 	Functions []string `json:"functions"`
 	// ExpiresIn is a Go duration ("720h"); empty means the key does not expire.
 	ExpiresIn string `json:"expires_in,omitempty"`
+	// Scopes are granted to the key; routes that require scopes accept
+	// only keys holding all of them.
+	Scopes []string `json:"scopes,omitempty"`
+	// CIDRs restrict the source addresses the key works from; empty means
+	// any.
+	CIDRs []string `json:"cidrs,omitempty"`
 }
 
 // CreateKeyResponse carries the key's secret: the only time it is shown.
@@ -143,4 +154,46 @@ type ErrorDetail struct {
 	Code      string `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
+	// Violations, for invalid_input, locate what broke the route's input
+	// contract, without repeating the offending values.
+	Violations []Violation `json:"violations,omitempty"`
+}
+
+// Violation is one place where a request broke a route's input contract.
+type Violation struct {
+	// In is "body" or "query".
+	In string `json:"in"`
+	// Pointer is the JSON pointer of the offending value.
+	Pointer string `json:"pointer"`
+	// Reason says which rule it broke.
+	Reason string `json:"reason"`
+}
+
+// Budget is a denial-of-wallet budget: a cap per window on invocations,
+// compute (GB-seconds: memory limit in GiB times wall time) and request
+// bytes. A zero cap is no cap.
+type Budget struct {
+	// Window is "day" or "month" (UTC calendar windows).
+	Window           string  `json:"window"`
+	Invocations      int64   `json:"invocations,omitempty"`
+	ComputeGBSeconds float64 `json:"compute_gb_seconds,omitempty"`
+	RequestBytes     int64   `json:"request_bytes,omitempty"`
+}
+
+// BudgetStatus is one subject's budget and what it has spent.
+type BudgetStatus struct {
+	// Subject is "function:NAME" or "owner:NAME".
+	Subject string `json:"subject"`
+	// Budget is the budget in force; Source says where it comes from:
+	// "override" (set by an operator), "manifest" or "default".
+	Budget Budget `json:"budget"`
+	Source string `json:"source"`
+	// Spent is the spending of the current window, if any.
+	Spent       *Budget    `json:"spent,omitempty"`
+	WindowStart *time.Time `json:"window_start,omitempty"`
+}
+
+// BudgetList is the body of GET /v1/budgets.
+type BudgetList struct {
+	Budgets []BudgetStatus `json:"budgets"`
 }

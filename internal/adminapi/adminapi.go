@@ -21,8 +21,10 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
+	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 )
@@ -47,7 +49,7 @@ type Preparer interface {
 
 // Keys manages API keys.
 type Keys interface {
-	Create(ctx context.Context, name string, functions []string, ttl time.Duration) (identity.Secret, *identity.Key, error)
+	Create(ctx context.Context, name string, functions []string, opt identity.KeyOptions) (identity.Secret, *identity.Key, error)
 	Revoke(ctx context.Context, name string) error
 	List() []identity.Key
 	ForgetFunction(ctx context.Context, function string) error
@@ -85,21 +87,50 @@ const (
 	maxInvokeBody = 96 << 20 // a base64 body of up to the largest max_body
 )
 
+// WebhookSecrets reads the secrets of webhook routes; deploys check that
+// the files their manifests name are usable.
+type WebhookSecrets interface {
+	WebhookSecrets(file string) ([]config.Secret, error)
+}
+
+// Deps are the subsystems the admin API drives.
+type Deps struct {
+	Registry       Registry
+	Preparer       Preparer
+	Keys           Keys
+	Invoker        Invoker
+	Usage          Usage
+	Auth           AdminAuth
+	WebhookSecrets WebhookSecrets // nil: deploys with webhook routes are refused
+	Budgets        Budgets        // nil: the budget endpoints answer 503
+	// DefaultBudget is the budget of functions whose manifest sets none.
+	DefaultBudget manifest.Budget
+	Log           *slog.Logger
+}
+
 // Handler is the admin API, an http.Handler.
 type Handler struct {
-	reg    Registry
-	prep   Preparer
-	keys   Keys
-	invoke Invoker
-	usage  Usage
-	auth   AdminAuth
-	log    *slog.Logger
-	mux    *http.ServeMux
+	reg     Registry
+	prep    Preparer
+	keys    Keys
+	invoke  Invoker
+	usage   Usage
+	auth    AdminAuth
+	secrets WebhookSecrets
+	budgets Budgets
+	log     *slog.Logger
+	mux     *http.ServeMux
+
+	defaultBudget manifest.Budget
 }
 
 // New returns the admin API handler.
-func New(reg Registry, prep Preparer, keys Keys, invoke Invoker, usage Usage, auth AdminAuth, log *slog.Logger) *Handler {
-	h := &Handler{reg: reg, prep: prep, keys: keys, invoke: invoke, usage: usage, auth: auth, log: log, mux: http.NewServeMux()}
+func New(d Deps) *Handler {
+	h := &Handler{
+		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
+		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
+		defaultBudget: d.DefaultBudget,
+	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
 	h.route("PUT /v1/blobs/{digest}", private, h.putBlob)
@@ -112,6 +143,9 @@ func New(reg Registry, prep Preparer, keys Keys, invoke Invoker, usage Usage, au
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
+	h.route("GET /v1/budgets", private, h.listBudgets)
+	h.route("PUT /v1/budgets/{subject}", private, h.setBudget)
+	h.route("DELETE /v1/budgets/{subject}", private, h.clearBudget)
 	h.route("/", public, func(http.ResponseWriter, *http.Request) error {
 		return apierror.New(apierror.NotFound, "no such endpoint")
 	})

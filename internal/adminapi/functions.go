@@ -68,6 +68,13 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		// own text: they are meant for them.
 		return apierror.Wrap(err, apierror.InvalidManifest, "%s", err.Error())
 	}
+	schemas, err := resolveSchemas(m, req.Files)
+	if err != nil {
+		return apierror.Wrap(err, apierror.InvalidManifest, "%s", err.Error())
+	}
+	if err := h.checkWebhookSecrets(m); err != nil {
+		return apierror.Wrap(err, apierror.InvalidManifest, "%s", err.Error())
+	}
 	if !registry.ValidDigest(req.Digest) {
 		return apierror.New(apierror.BadRequest, "digest must be sha256:<64 lower-case hex digits>")
 	}
@@ -96,6 +103,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		Mode:          string(mod.Mode),
 		Isolation:     string(mod.Isolation),
 		IsolationNote: mod.FallbackReason,
+		Schemas:       schemas,
 	})
 	if errors.Is(err, registry.ErrRouteConflict) {
 		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())

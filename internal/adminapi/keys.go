@@ -28,7 +28,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 			return apierror.New(apierror.FunctionNotFound, "no function named %q", fn)
 		}
 	}
-	secret, key, err := h.keys.Create(r.Context(), req.Name, req.Functions, ttl)
+	secret, key, err := h.keys.Create(r.Context(), req.Name, req.Functions, identity.KeyOptions{TTL: ttl, Scopes: req.Scopes, CIDRs: req.CIDRs})
 	switch {
 	case errors.Is(err, identity.ErrInvalidKey):
 		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
@@ -37,7 +37,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 	case err != nil:
 		return err
 	}
-	h.log.Info("key created", "key", key.Name, "functions", key.Functions, "request_id", requestID(r))
+	h.log.Info("key created", "key", key.Name, "functions", key.Functions, "scopes", key.Scopes, "cidrs", key.CIDRs, "request_id", requestID(r))
 	return writeJSON(w, http.StatusCreated, client.CreateKeyResponse{Key: keyView(key), Secret: secret.Reveal()})
 }
 
@@ -68,6 +68,8 @@ func keyView(k *identity.Key) client.Key {
 	return client.Key{
 		Name:      k.Name,
 		Functions: k.Functions,
+		Scopes:    k.Scopes,
+		CIDRs:     k.CIDRs,
 		CreatedAt: k.CreatedAt,
 		ExpiresAt: k.ExpiresAt,
 		Revoked:   k.RevokedAt != nil,

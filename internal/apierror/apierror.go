@@ -40,6 +40,20 @@ const (
 	FunctionOutOfMem   Code = "function_out_of_memory"
 	Unavailable        Code = "unavailable"
 	Internal           Code = "internal"
+
+	// Refusals of the gateway's defences.
+	InvalidToken         Code = "invalid_token"          // a JWT that fails verification
+	InvalidSignature     Code = "invalid_signature"      // a webhook delivery that fails verification
+	Replayed             Code = "replayed"               // a webhook delivery seen before
+	InsufficientScope    Code = "insufficient_scope"     // an identity without what the route requires
+	SourceNotAllowed     Code = "source_not_allowed"     // an API key used from outside its networks
+	InvalidInput         Code = "invalid_input"          // a body or query that breaks the route's contract
+	UnsupportedMediaType Code = "unsupported_media_type" // a body that is not JSON on a route with a body schema
+	RateLimited          Code = "rate_limited"
+	OwnerBusy            Code = "owner_concurrency_limited"
+	BudgetExhausted      Code = "budget_exhausted"
+	CallDepthExceeded    Code = "call_depth_exceeded"
+	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
 )
 
 // statuses maps each code to its HTTP status.
@@ -63,6 +77,19 @@ var statuses = map[Code]int{
 	FunctionOutOfMem:   http.StatusBadGateway,
 	Unavailable:        http.StatusServiceUnavailable,
 	Internal:           http.StatusInternalServerError,
+
+	InvalidToken:         http.StatusUnauthorized,
+	InvalidSignature:     http.StatusUnauthorized,
+	Replayed:             http.StatusUnauthorized,
+	InsufficientScope:    http.StatusForbidden,
+	SourceNotAllowed:     http.StatusForbidden,
+	InvalidInput:         http.StatusBadRequest,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	RateLimited:          http.StatusTooManyRequests,
+	OwnerBusy:            http.StatusTooManyRequests,
+	BudgetExhausted:      http.StatusTooManyRequests,
+	CallDepthExceeded:    http.StatusLoopDetected,
+	IdentityUnavailable:  http.StatusServiceUnavailable,
 }
 
 // Status is the HTTP status of c (500 for an unknown code).
@@ -83,6 +110,19 @@ type Error struct {
 	Cause error
 	// RetryAfter, when positive, is sent as a Retry-After header (seconds).
 	RetryAfter int
+	// Violations, for InvalidInput, locate what broke the contract. Like
+	// Message, they never hold the offending values.
+	Violations []Violation
+}
+
+// Violation is one place where input broke a route's contract.
+type Violation struct {
+	// In is "body" or "query".
+	In string `json:"in"`
+	// Pointer is the JSON pointer of the offending value ("/items/3").
+	Pointer string `json:"pointer"`
+	// Reason says which rule it broke.
+	Reason string `json:"reason"`
 }
 
 func (e *Error) Error() string {

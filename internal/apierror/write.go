@@ -16,6 +16,8 @@ type Detail struct {
 	Code      Code   `json:"code"`
 	Message   string `json:"message"`
 	RequestID string `json:"request_id"`
+	// Violations are set for invalid_input.
+	Violations []Violation `json:"violations,omitempty"`
 }
 
 // Write sends e as the JSON error shape. The caller has already set
@@ -29,5 +31,5 @@ func Write(w http.ResponseWriter, e *Error, requestID string) {
 		h.Set("Retry-After", strconv.Itoa(e.RetryAfter))
 	}
 	w.WriteHeader(e.Code.Status())
-	_ = json.NewEncoder(w).Encode(Body{Error: Detail{Code: e.Code, Message: e.Message, RequestID: requestID}})
+	_ = json.NewEncoder(w).Encode(Body{Error: Detail{Code: e.Code, Message: e.Message, RequestID: requestID, Violations: e.Violations}})
 }

@@ -72,6 +72,7 @@ var commands = []*command{
 	rollbackCommand,
 	rmCommand,
 	keysCommand,
+	budgetCommand,
 	benchCommand,
 	versionCommand,
 }

@@ -486,11 +486,11 @@ func TestClientCommands(t *testing.T) {
 			responses:    map[string]fakeResponse{"GET /v1/keys": {200, keysJSON}},
 			wantRequests: []string{"GET /v1/keys"},
 			wantStdout: "" +
-				"NAME    FUNCTIONS   CREATED               EXPIRES               STATUS\n" +
-				"ci      hello,echo  2025-03-01T12:00:00Z  never                 active\n" +
-				"leaked  echo        2025-03-01T12:00:00Z  never                 revoked\n" +
-				"long    echo        2025-03-01T12:00:00Z  2999-01-01T00:00:00Z  active\n" +
-				"old     hello       2024-01-01T00:00:00Z  2024-02-01T00:00:00Z  expired\n",
+				"NAME    FUNCTIONS   SCOPES  CREATED               EXPIRES               STATUS\n" +
+				"ci      hello,echo  -       2025-03-01T12:00:00Z  never                 active\n" +
+				"leaked  echo        -       2025-03-01T12:00:00Z  never                 revoked\n" +
+				"long    echo        -       2025-03-01T12:00:00Z  2999-01-01T00:00:00Z  active\n" +
+				"old     hello       -       2024-01-01T00:00:00Z  2024-02-01T00:00:00Z  expired\n",
 		},
 		{
 			name:           "keys ls --json",

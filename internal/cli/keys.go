@@ -37,23 +37,20 @@ func runKeysCreate(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
 	functions := inv.fs.String("functions", "", "comma-separated `NAMES` of the functions the key may call (required)")
 	expires := inv.fs.Duration("expires", 0, "how long the key is valid, such as 720h (default: it does not expire)")
+	scopes := inv.fs.String("scopes", "", "comma-separated `SCOPES` granted to the key, for routes that require them")
+	cidrs := inv.fs.String("cidr", "", "comma-separated source `NETWORKS` the key works from, such as 10.0.0.0/8 (default: any)")
 	pos, err := inv.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
-	var names []string
-	for name := range strings.SplitSeq(*functions, ",") {
-		if name = strings.TrimSpace(name); name != "" {
-			names = append(names, name)
-		}
-	}
+	names := splitList(*functions)
 	if len(names) == 0 {
 		return inv.usageErrorf("--functions is required: name the functions the key may call")
 	}
 	if *expires < 0 {
 		return inv.usageErrorf("--expires %s: want a positive duration", *expires)
 	}
-	req := client.CreateKeyRequest{Name: pos[0], Functions: names}
+	req := client.CreateKeyRequest{Name: pos[0], Functions: names, Scopes: splitList(*scopes), CIDRs: splitList(*cidrs)}
 	if *expires > 0 {
 		req.ExpiresIn = expires.String()
 	}
@@ -113,12 +110,28 @@ func runKeysLs(ctx context.Context, inv *invocation, args []string) error {
 		fmt.Fprintln(inv.stderr, "no API keys; create one with 'pave keys create NAME --functions FN'")
 		return nil
 	}
+	joinOrDash := func(list []string) string {
+		if len(list) == 0 {
+			return "-"
+		}
+		return strings.Join(list, ",")
+	}
+	// Source networks are rare enough that their column shows only when
+	// some key is restricted.
+	networks := slices.ContainsFunc(keys, func(k client.Key) bool { return len(k.CIDRs) > 0 })
 	now := time.Now()
 	tw := newTable(inv.stdout)
-	fmt.Fprintln(tw, "NAME\tFUNCTIONS\tCREATED\tEXPIRES\tSTATUS")
+	fmt.Fprint(tw, "NAME\tFUNCTIONS\tSCOPES\t")
+	if networks {
+		fmt.Fprint(tw, "NETWORKS\t")
+	}
+	fmt.Fprintln(tw, "CREATED\tEXPIRES\tSTATUS")
 	for _, k := range keys {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.Name, strings.Join(k.Functions, ","),
-			formatTime(&k.CreatedAt), formatTime(k.ExpiresAt), keyStatus(k, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t", k.Name, strings.Join(k.Functions, ","), joinOrDash(k.Scopes))
+		if networks {
+			fmt.Fprintf(tw, "%s\t", joinOrDash(k.CIDRs))
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", formatTime(&k.CreatedAt), formatTime(k.ExpiresAt), keyStatus(k, now))
 	}
 	return tw.Flush()
 }
@@ -160,4 +173,15 @@ func runKeysRevoke(ctx context.Context, inv *invocation, args []string) error {
 	}
 	_, err = fmt.Fprintf(inv.stdout, "revoked key %s\n", pos[0])
 	return err
+}
+
+// splitList splits a comma-separated flag value, dropping empty entries.
+func splitList(s string) []string {
+	var out []string
+	for v := range strings.SplitSeq(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -16,9 +16,12 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/adminapi"
+	"github.com/pave-dev/pave/internal/budgets"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
+	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/oidc"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
@@ -32,10 +35,15 @@ const (
 	bucketKeys      = "pave_keys"
 	bucketSettings  = "pave_settings"
 	bucketUsage     = "pave_usage"
+	bucketBudgets   = "pave_budgets"
 )
 
-// usageFlushInterval is how often last-invocation times are written.
+// usageFlushInterval is how often last-invocation times and budget
+// spending are written.
 const usageFlushInterval = 10 * time.Second
+
+// rateSweepInterval is how often idle rate-limit buckets are dropped.
+const rateSweepInterval = time.Minute
 
 // Daemon is a pave node.
 type Daemon struct {
@@ -48,6 +56,7 @@ type Daemon struct {
 	nats    *store.NATS
 	engine  *runtime.Engine
 	usage   *registry.Usage
+	budgets *budgets.Store
 	gateway *http.Server
 	admin   *http.Server
 	gwAddr  net.Addr
@@ -87,7 +96,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	var fnRecords, keyRecords, settings, usageRecords *store.KV
+	var fnRecords, keyRecords, settings, usageRecords, budgetRecords *store.KV
 	for _, b := range []struct {
 		name string
 		kv   **store.KV
@@ -96,6 +105,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		{bucketKeys, &keyRecords},
 		{bucketSettings, &settings},
 		{bucketUsage, &usageRecords},
+		{bucketBudgets, &budgetRecords},
 	} {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
@@ -134,7 +144,36 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 
-	gw := gateway.New(reg, keys, d.engine, d.usage, d.log)
+	var tokens gateway.TokenVerifier
+	if iss := d.cfg.Defenses.Issuers; len(iss) > 0 {
+		v, err := oidc.New(issuerConfigs(iss), oidc.Options{OnFetchError: func(url string, err error) {
+			d.log.Warn("jwks fetch failed", "url", url, "err", err)
+		}})
+		if err != nil {
+			return fmt.Errorf("jwt issuers: %w", err)
+		}
+		tokens = v
+	}
+	ledger := limits.NewLedger(time.Now, d.budgetAlert)
+	d.budgets, err = budgets.Open(bgCtx, budgetRecords, ledger)
+	if err != nil {
+		return fmt.Errorf("budgets: %w", err)
+	}
+	limiter := limits.NewLimiter(time.Now)
+	gw := gateway.New(gateway.Deps{
+		Functions:      reg,
+		Keys:           keys,
+		Engine:         d.engine,
+		Usage:          d.usage,
+		Log:            d.log,
+		Tokens:         tokens,
+		WebhookSecrets: fileSecrets{},
+		Budgets:        d.budgets,
+		Limiter:        limiter,
+		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
+		Ledger:         ledger,
+		Defenses:       d.cfg.Defenses,
+	})
 	reg.OnChange(gw.Reload)
 	changed := make(chan struct{}, 1)
 	reg.OnChange(func() {
@@ -143,7 +182,18 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		default: // a sweep is already due
 		}
 	})
-	api := adminapi.New(reg, d.engine, keys, gw, d.usage, admin, d.log)
+	api := adminapi.New(adminapi.Deps{
+		Registry:       reg,
+		Preparer:       d.engine,
+		Keys:           keys,
+		Invoker:        gw,
+		Usage:          d.usage,
+		Auth:           admin,
+		WebhookSecrets: fileSecrets{},
+		Budgets:        d.budgets,
+		DefaultBudget:  d.cfg.Defenses.Budget,
+		Log:            d.log,
+	})
 
 	// A request must arrive whole within these: a slow client cannot hold
 	// a connection (or, on the gateway, a concurrency slot) indefinitely.
@@ -160,6 +210,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	}
 
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
+	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, limiter.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
 	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })
 	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
@@ -204,6 +255,25 @@ func (d *Daemon) background(ctx context.Context, fn func(context.Context)) {
 }
 
 // every calls fn every interval until ctx is done.
+// budgetAlert reports a budget crossing 80% or 100% of its cap.
+func (d *Daemon) budgetAlert(a limits.Alert) {
+	d.log.Warn("budget alert", "audit", true, "subject", a.Subject, "meter", string(a.Meter), "percent", a.Level,
+		"used", a.Used, "limit", a.Limit, "window_start", a.WindowStart)
+}
+
+// issuerConfigs converts the configured issuers for package oidc.
+func issuerConfigs(in []config.Issuer) []oidc.IssuerConfig {
+	out := make([]oidc.IssuerConfig, len(in))
+	for i, c := range in {
+		out[i] = oidc.IssuerConfig{
+			Issuer: c.Issuer, Audiences: c.Audiences, JWKSURL: c.JWKSURL, JWKS: c.JWKS,
+			Algorithms: c.Algorithms, Type: c.Type, ClockSkew: c.ClockSkew,
+			ScopeClaim: c.ScopeClaim, RolesClaim: c.RolesClaim,
+		}
+	}
+	return out
+}
+
 func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -218,6 +288,9 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 }
 
 func (d *Daemon) flushUsage(ctx context.Context) {
+	if err := d.budgets.Flush(ctx); err != nil {
+		d.log.Warn("budget spending flush failed", "err", err)
+	}
 	if err := d.usage.Flush(ctx); err != nil {
 		d.log.Warn("usage flush failed", "err", err)
 	}
@@ -315,6 +388,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		d.stop()
 	}
 	d.bg.Wait()
+	if d.budgets != nil {
+		if err := d.budgets.Flush(context.WithoutCancel(ctx)); err != nil {
+			d.log.Warn("budget spending flush failed", "err", err)
+		}
+	}
 	if d.usage != nil {
 		if err := d.usage.Flush(context.WithoutCancel(ctx)); err != nil {
 			errs = append(errs, err)

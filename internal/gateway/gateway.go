@@ -24,10 +24,15 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/contract"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/identity"
+	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/webhook"
 )
 
 // Functions is the view of the registry the gateway needs.
@@ -60,8 +65,34 @@ var (
 	_ UsageRecorder = (*registry.Usage)(nil)
 )
 
+// Deps are the subsystems the gateway consults.
+type Deps struct {
+	Functions Functions
+	Keys      Authenticator
+	Engine    Engine
+	Usage     UsageRecorder
+	Log       *slog.Logger
+
+	// Tokens verifies JWTs; nil refuses every route with auth: jwt.
+	Tokens TokenVerifier
+	// WebhookSecrets reads webhook routes' secrets; nil fails those routes
+	// closed.
+	WebhookSecrets WebhookSecrets
+	// Budgets are operators' budget overrides; nil means none.
+	Budgets BudgetOverrides
+	// Limiter, Owners and Ledger hold the rate limits, the per-owner
+	// concurrency and the budgets' spending. The daemon owns them so that
+	// it can persist the spending; nil ones are made here.
+	Limiter *limits.Limiter
+	Owners  *limits.OwnerSlots
+	Ledger  *limits.Ledger
+	// Defenses are the daemon-wide defaults.
+	Defenses config.Defenses
+}
+
 // Gateway is the function gateway, an http.Handler.
 type Gateway struct {
+	deps   Deps
 	fns    Functions
 	keys   Authenticator
 	engine Engine
@@ -70,30 +101,85 @@ type Gateway struct {
 	now    func() time.Time
 
 	routes atomic.Pointer[router]
+	replay *webhook.ReplayCache
+
+	reloadMu sync.Mutex
+	schemas  map[string]*contract.Schema // compiled schemas in use, by digest
 
 	mu    sync.Mutex
 	slots map[string]*slots // concurrency slots by function
+
+	refusals sync.Map // apierror.Code to *atomic.Int64
 }
 
-// New returns a gateway serving the routes of fns. Call Reload after every
-// change of fns.
-func New(fns Functions, keys Authenticator, engine Engine, usage UsageRecorder, log *slog.Logger) *Gateway {
-	g := &Gateway{fns: fns, keys: keys, engine: engine, usage: usage, log: log, now: time.Now, slots: make(map[string]*slots)}
+// Replay protection keeps at most this many webhook delivery ids.
+const maxReplayEntries = 1 << 20
+
+// New returns a gateway serving the routes of d.Functions. Call Reload
+// after every change of them.
+func New(d Deps) *Gateway {
+	if d.Limiter == nil {
+		d.Limiter = limits.NewLimiter(time.Now)
+	}
+	if d.Owners == nil {
+		d.Owners = limits.NewOwnerSlots(d.Defenses.OwnerConcurrency)
+	}
+	if d.Ledger == nil {
+		d.Ledger = limits.NewLedger(time.Now, nil)
+	}
+	if d.Defenses.MaxCallDepth == 0 {
+		d.Defenses.MaxCallDepth = limits.DefaultMaxCallDepth
+	}
+	g := &Gateway{
+		deps: d, fns: d.Functions, keys: d.Keys, engine: d.Engine, usage: d.Usage, log: d.Log, now: time.Now,
+		slots:   make(map[string]*slots),
+		schemas: make(map[string]*contract.Schema),
+		replay:  webhook.NewReplayCache(24*time.Hour, maxReplayEntries),
+	}
 	g.Reload()
 	return g
 }
 
-// Reload rebuilds the route table from the registry.
+// Reload rebuilds the route table from the registry, compiling each
+// route's checks.
 func (g *Gateway) Reload() {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
 	r := &router{}
+	schemas := make(map[string]*contract.Schema)
 	for _, f := range g.fns.List() {
 		for _, rt := range f.Current().Routes {
-			if err := r.add(&target{Function: f.Name, Route: rt}); err != nil {
+			p := g.compilePolicy(ctx, f.Name, rt, schemas)
+			if p.broken != nil {
+				g.log.Error("route fails closed", "function", f.Name, "path", rt.Path, "err", p.broken)
+			}
+			if err := r.add(&target{Function: f.Name, Route: rt, policy: p}); err != nil {
 				g.log.Error("route skipped", "function", f.Name, "path", rt.Path, "err", err)
 			}
 		}
 	}
+	g.schemas = schemas
 	g.routes.Store(r)
+}
+
+// Refusals returns how many requests were refused, by error code.
+func (g *Gateway) Refusals() map[apierror.Code]int64 {
+	out := map[apierror.Code]int64{}
+	g.refusals.Range(func(k, v any) bool {
+		out[k.(apierror.Code)] = v.(*atomic.Int64).Load()
+		return true
+	})
+	return out
+}
+
+func (g *Gateway) countRefusal(code apierror.Code) {
+	v, ok := g.refusals.Load(code)
+	if !ok {
+		v, _ = g.refusals.LoadOrStore(code, new(atomic.Int64))
+	}
+	v.(*atomic.Int64).Add(1)
 }
 
 // ServeHTTP implements http.Handler.
@@ -106,6 +192,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		e := apierror.From(err)
 		apierror.Write(w, e, inv.requestID)
 		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
+		g.countRefusal(e.Code)
 	}
 	g.logInvocation(r.Context(), inv)
 }
@@ -134,27 +221,63 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 		return apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
 	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
-	if !t.Route.Public {
-		key, err := g.authenticate(r, t.Function)
-		if err != nil {
-			return err
-		}
-		inv.caller = key.Caller()
+	if t.policy.broken != nil {
+		return apierror.Wrap(t.policy.broken, apierror.IdentityUnavailable, "this route cannot check its requests right now")
+	}
+	depth, err := g.checkCallDepth(r)
+	if err != nil {
+		return err
+	}
+	// Identities that need no body are checked before anything is read.
+	switch t.Route.Auth {
+	case manifest.AuthAPIKey:
+		inv.caller, err = g.authenticateKey(r, t)
+	case manifest.AuthJWT:
+		inv.caller, err = g.authenticateJWT(r, t)
+	}
+	if err != nil {
+		return err
 	}
 	f, ok := g.fns.Get(t.Function)
 	if !ok {
 		return apierror.New(apierror.FunctionNotFound, "function %q is not deployed", t.Function)
 	}
-	limits := f.Current().Limits
-	// Take a concurrency slot before reading the body, so that requests
-	// over the limit cost neither memory nor a read.
-	release, ok := g.acquire(t.Function, limits.Concurrency)
+	v := f.Current()
+	// Anonymous callers are limited by address. A webhook sender is
+	// identified only once its body is verified, so every delivery to a
+	// route shares one caller bucket.
+	rateCaller := inv.caller
+	switch t.Route.Auth {
+	case "":
+		rateCaller = publicCaller(r)
+	case manifest.AuthWebhook:
+		rateCaller = "webhook " + t.Route.Method + " " + t.Route.Path
+	}
+	if err := g.rateLimit(w, f, rateCaller); err != nil {
+		return err
+	}
+	// Take the concurrency slots before reading the body, so that requests
+	// over a limit cost neither memory nor a read.
+	releaseOwner, err := g.acquireOwner(f.Owner)
+	if err != nil {
+		return err
+	}
+	defer releaseOwner()
+	release, ok := g.acquire(t.Function, v.Limits.Concurrency)
 	if !ok {
 		return concurrencyLimited()
 	}
 	defer release()
-	body, err := readBody(w, r, limits.MaxBody)
+	body, err := readBody(w, r, v.Limits.MaxBody)
 	if err != nil {
+		return err
+	}
+	if t.Route.Auth == manifest.AuthWebhook {
+		if inv.caller, err = g.verifyWebhook(r, t, body); err != nil {
+			return err
+		}
+	}
+	if err := g.checkInput(r, t, body); err != nil {
 		return err
 	}
 	req := &abi.Request{
@@ -163,7 +286,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 		Route:     t.Route.Path,
 		Params:    params,
 		RawQuery:  r.URL.RawQuery,
-		Headers:   guestHeaders(r.Header, !t.Route.Public),
+		Headers:   guestHeaders(r.Header, t.Route.Auth, depth),
 		Body:      body,
 		Caller:    inv.caller,
 		RequestID: inv.requestID,
@@ -171,7 +294,13 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	if err := req.Validate(); err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers, or parameters")
 	}
+	reservation, err := g.reserveBudget(f, int64(len(body)))
+	if err != nil {
+		return err
+	}
+	start := g.now()
 	resp, err := g.call(r.Context(), f, req, inv)
+	reservation.Settle(g.now().Sub(start))
 	if err != nil {
 		return err
 	}
@@ -182,26 +311,6 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 
 func concurrencyLimited() error {
 	return &apierror.Error{Code: apierror.ConcurrencyLimited, Message: "the function is at its concurrency limit; retry later", RetryAfter: 1}
-}
-
-func (g *Gateway) authenticate(r *http.Request, function string) (*identity.Key, error) {
-	key, err := g.keys.Authenticate(identity.BearerToken(r.Header.Get("Authorization")))
-	if err != nil {
-		e := apierror.New(apierror.Unauthenticated, "a valid API key is required: send Authorization: Bearer <key>")
-		e.Cause = err
-		return nil, e
-	}
-	if err := key.Authorize(function, g.now()); err != nil {
-		msg := "this API key may not call this function"
-		switch {
-		case errors.Is(err, identity.ErrRevoked):
-			msg = "this API key has been revoked"
-		case errors.Is(err, identity.ErrExpired):
-			msg = "this API key has expired"
-		}
-		return nil, apierror.Wrap(err, apierror.Forbidden, "%s", msg)
-	}
-	return key, nil
 }
 
 // Call runs function on req with the function's limits: the admin API's
@@ -331,13 +440,15 @@ var hopByHop = map[string]bool{
 	"Transfer-Encoding": true, "Upgrade": true,
 }
 
-// guestHeaders copies the request headers a function may see. The API key
-// that authenticated the call is pave's credential, not the function's, so
-// it is removed: third-party code inside a function never sees it. On a
-// public route the Authorization header is the function's own business and
-// passes, unless it carries a pave credential, which never does.
-func guestHeaders(h http.Header, authenticated bool) []abi.Header {
-	out := make([]abi.Header, 0, len(h))
+// guestHeaders copies the request headers a function may see. The
+// credential that authenticated the call is pave's, not the function's, so
+// it is removed: third-party code inside a function never sees an API key
+// or a bearer token meant for the gateway. On public and webhook routes the
+// Authorization header is the function's own business and passes, unless
+// it carries a pave credential, which never does. The call depth is set by
+// the gateway, whatever the caller sent.
+func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
+	out := make([]abi.Header, 0, len(h)+1)
 	// Headers named in Connection are hop-by-hop too (RFC 9110, 7.6.1).
 	nominated := map[string]bool{}
 	for _, v := range h.Values("Connection") {
@@ -345,18 +456,19 @@ func guestHeaders(h http.Header, authenticated bool) []abi.Header {
 			nominated[http.CanonicalHeaderKey(strings.TrimSpace(name))] = true
 		}
 	}
+	bearer := auth == manifest.AuthAPIKey || auth == manifest.AuthJWT
 	for name, values := range h {
-		if hopByHop[name] || nominated[name] {
+		if hopByHop[name] || nominated[name] || name == limits.HeaderCallDepth {
 			continue
 		}
 		for _, v := range values {
-			if name == "Authorization" && (authenticated || identity.ContainsCredential(v)) {
+			if name == "Authorization" && (bearer || identity.ContainsCredential(v)) {
 				continue
 			}
 			out = append(out, abi.Header{Name: name, Value: v})
 		}
 	}
-	return out
+	return append(out, abi.Header{Name: limits.HeaderCallDepth, Value: strconv.Itoa(depth)})
 }
 
 // reservedResponse are headers the gateway owns.

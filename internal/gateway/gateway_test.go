@@ -22,6 +22,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
@@ -33,8 +34,9 @@ import (
 // without compiling or running a module.
 
 type fakeFunctions struct {
-	mu  sync.Mutex
-	fns map[string]*registry.Function
+	mu    sync.Mutex
+	fns   map[string]*registry.Function
+	blobs map[string][]byte // other blobs (schemas), by digest
 }
 
 func (f *fakeFunctions) Get(name string) (*registry.Function, bool) {
@@ -55,7 +57,24 @@ func (f *fakeFunctions) List() []*registry.Function {
 // Blob returns the "module" of a digest: the digest's own bytes, so a test
 // can tell that the engine was handed the active version's blob.
 func (f *fakeFunctions) Blob(_ context.Context, digest string) ([]byte, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if b, ok := f.blobs[digest]; ok {
+		return b, nil
+	}
 	return []byte("module " + digest), nil
+}
+
+// putBlob stores text under its digest and returns the digest.
+func (f *fakeFunctions) putBlob(text []byte) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.blobs == nil {
+		f.blobs = map[string][]byte{}
+	}
+	d := registry.Digest(text)
+	f.blobs[d] = text
+	return d
 }
 
 func (f *fakeFunctions) put(fn *registry.Function) {
@@ -206,7 +225,7 @@ func newFixture(t testing.TB) *fixture {
 	}
 	f := &fixture{fns: fns, eng: &fakeEngine{}, usage: &fakeUsage{}, logs: &bytes.Buffer{}}
 	log := slog.New(slog.NewJSONHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f.g = New(fns, keys, f.eng, f.usage, log)
+	f.g = New(Deps{Functions: fns, Keys: keys, Engine: f.eng, Usage: f.usage, Log: log, Defenses: config.DefaultDefenses()})
 	return f
 }
 

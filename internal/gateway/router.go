@@ -12,6 +12,7 @@ import (
 type target struct {
 	Function string
 	Route    manifest.Route
+	policy   *routePolicy
 	// params are the route's parameter names in path order.
 	params []string
 }

@@ -31,7 +31,7 @@ func FuzzAuthenticate(f *testing.F) {
 	// A key made the ordinary way too; its secret differs in every worker,
 	// so the fuzzer can only reach it by chance, but it must never match
 	// anything else.
-	created, _, err := keys.Create(context.Background(), "created", []string{"fn"}, 0)
+	created, _, err := keys.Create(context.Background(), "created", []string{"fn"}, KeyOptions{})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -3,10 +3,13 @@ package identity
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -72,7 +75,7 @@ func TestKeyLifecycle(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	keys.now = func() time.Time { return now }
 
-	secret, key, err := keys.Create(ctx, "ci", []string{"b", "a", "a"}, time.Hour)
+	secret, key, err := keys.Create(ctx, "ci", []string{"b", "a", "a"}, KeyOptions{TTL: time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,22 +100,22 @@ func TestKeyLifecycle(t *testing.T) {
 		{"a", now.Add(time.Hour), ErrExpired},
 	}
 	for _, tt := range tests {
-		if err := got.Authorize(tt.fn, tt.at); err != tt.want {
+		if err := got.Authorize(tt.fn, nil, netip.Addr{}, tt.at); err != tt.want {
 			t.Errorf("Authorize(%s, %s) = %v, want %v", tt.fn, tt.at, err, tt.want)
 		}
 	}
-	if _, _, err := keys.Create(ctx, "ci", []string{"a"}, 0); err == nil {
+	if _, _, err := keys.Create(ctx, "ci", []string{"a"}, KeyOptions{}); err == nil {
 		t.Fatal("a live key's name was reused")
 	}
 	if err := keys.Revoke(ctx, "ci"); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = keys.Authenticate(secret.Reveal())
-	if err := got.Authorize("a", now); err != ErrRevoked {
+	if err := got.Authorize("a", nil, netip.Addr{}, now); err != ErrRevoked {
 		t.Fatalf("revoked key authorizes: %v", err)
 	}
 	// A revoked key's name can be reused; the old secret stops working.
-	fresh, _, err := keys.Create(ctx, "ci", []string{"a"}, 0)
+	fresh, _, err := keys.Create(ctx, "ci", []string{"a"}, KeyOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +141,7 @@ func TestKeyCreateRefusals(t *testing.T) {
 		{"ok", nil, 0},
 		{"ok", []string{"a"}, -time.Second},
 	} {
-		if _, _, err := keys.Create(context.Background(), tc.name, tc.fns, tc.ttl); err == nil {
+		if _, _, err := keys.Create(context.Background(), tc.name, tc.fns, KeyOptions{TTL: tc.ttl}); err == nil {
 			t.Errorf("Create(%q, %v, %s) succeeded", tc.name, tc.fns, tc.ttl)
 		}
 	}
@@ -146,7 +149,7 @@ func TestKeyCreateRefusals(t *testing.T) {
 
 func TestAuthenticateRefusals(t *testing.T) {
 	keys, _ := NewKeys(context.Background(), newMem())
-	secret, _, _ := keys.Create(context.Background(), "k", []string{"a"}, 0)
+	secret, _, _ := keys.Create(context.Background(), "k", []string{"a"}, KeyOptions{})
 	for _, token := range []string{"", "pave_k_", secret.Reveal() + "x", strings.ToUpper(secret.Reveal()), secret.Reveal()[:len(secret)-1]} {
 		if _, err := keys.Authenticate(token); err == nil {
 			t.Errorf("token %q authenticated", token)
@@ -218,4 +221,60 @@ func readFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+func TestAuthorizeScopesAndSources(t *testing.T) {
+	ctx := context.Background()
+	keys, err := NewKeys(ctx, newMem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var key *Key
+	_, key, err = keys.Create(ctx, "scoped", []string{"orders"}, KeyOptions{
+		Scopes: []string{"orders:write", "orders:read", "orders:read"},
+		CIDRs:  []string{"10.1.2.3/8", "2001:db8::/32"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"orders:read", "orders:write"}; !slices.Equal(key.Scopes, want) {
+		t.Errorf("Scopes = %v, want %v", key.Scopes, want)
+	}
+	if want := []string{"10.0.0.0/8", "2001:db8::/32"}; !slices.Equal(key.CIDRs, want) {
+		t.Errorf("CIDRs = %v, want %v (masked, sorted)", key.CIDRs, want)
+	}
+	now := time.Now()
+	inside, outside := netip.MustParseAddr("10.200.0.1"), netip.MustParseAddr("192.0.2.1")
+	tests := []struct {
+		name   string
+		scopes []string
+		from   netip.Addr
+		want   error
+	}{
+		{"no scope needed", nil, inside, nil},
+		{"held scope", []string{"orders:write"}, inside, nil},
+		{"both scopes", []string{"orders:write", "orders:read"}, inside, nil},
+		{"missing scope", []string{"orders:delete"}, inside, ErrScope},
+		{"outside network", nil, outside, ErrSource},
+		{"IPv4-mapped IPv6 inside", nil, netip.MustParseAddr("::ffff:10.0.0.9"), nil},
+		{"IPv6 inside", nil, netip.MustParseAddr("2001:db8::1"), nil},
+		{"unknown address", nil, netip.Addr{}, ErrSource},
+	}
+	for _, tt := range tests {
+		err := key.Authorize("orders", tt.scopes, tt.from, now)
+		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
+			t.Errorf("%s: Authorize = %v, want %v", tt.name, err, tt.want)
+		}
+	}
+	for _, bad := range []KeyOptions{
+		{Scopes: []string{"has space"}},
+		{Scopes: []string{""}},
+		{CIDRs: []string{"10.0.0.0"}},
+		{CIDRs: []string{"not-a-network/8"}},
+		{TTL: -time.Second},
+	} {
+		if _, _, err := keys.Create(ctx, "bad", []string{"orders"}, bad); !errors.Is(err, ErrInvalidKey) {
+			t.Errorf("Create(%+v) = %v, want ErrInvalidKey", bad, err)
+		}
+	}
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +33,8 @@ var (
 	ErrRevoked      = errors.New("key revoked")
 	ErrExpired      = errors.New("key expired")
 	ErrNotAllowed   = errors.New("key not allowed for this function")
+	ErrScope        = errors.New("key lacks a required scope")
+	ErrSource       = errors.New("key not allowed from this address")
 )
 
 // Errors of key management.
@@ -45,6 +49,8 @@ type Key struct {
 	Name      string     `json:"name"`
 	Hash      string     `json:"sha256"`
 	Functions []string   `json:"functions"`
+	Scopes    []string   `json:"scopes,omitempty"`
+	CIDRs     []string   `json:"cidrs,omitempty"` // source networks; none means any
 	CreatedAt time.Time  `json:"created_at"`
 	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
@@ -53,8 +59,10 @@ type Key struct {
 // Caller is the identity string a function sees for this key.
 func (k *Key) Caller() string { return "key:" + k.Name }
 
-// Authorize reports whether k may call function at now.
-func (k *Key) Authorize(function string, now time.Time) error {
+// Authorize reports whether k may call function at now from the address
+// from, on a route that requires scopes. The error names what failed, never
+// the key.
+func (k *Key) Authorize(function string, scopes []string, from netip.Addr, now time.Time) error {
 	switch {
 	case k.RevokedAt != nil:
 		return ErrRevoked
@@ -63,7 +71,64 @@ func (k *Key) Authorize(function string, now time.Time) error {
 	case !slices.Contains(k.Functions, function):
 		return ErrNotAllowed
 	}
+	for _, s := range scopes {
+		if !slices.Contains(k.Scopes, s) {
+			return fmt.Errorf("%w %q", ErrScope, s)
+		}
+	}
+	if len(k.CIDRs) > 0 && !k.allowsSource(from) {
+		return ErrSource
+	}
 	return nil
+}
+
+// allowsSource reports whether from lies in one of the key's networks. An
+// invalid address is in none.
+func (k *Key) allowsSource(from netip.Addr) bool {
+	from = from.Unmap()
+	for _, c := range k.CIDRs {
+		if p, err := netip.ParsePrefix(c); err == nil && p.Contains(from) {
+			return true
+		}
+	}
+	return false
+}
+
+// KeyOptions are what a new key may do besides calling its functions.
+type KeyOptions struct {
+	TTL    time.Duration // 0: the key does not expire
+	Scopes []string
+	CIDRs  []string // source networks such as "10.0.0.0/8" or "192.0.2.7/32"
+}
+
+const maxKeyScopes = 32
+
+var scopePattern = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
+
+// check validates o, returning the scopes and networks in canonical form.
+func (o KeyOptions) check() (scopes, cidrs []string, err error) {
+	if o.TTL < 0 {
+		return nil, nil, fmt.Errorf("%w: expiry must be in the future", ErrInvalidKey)
+	}
+	if len(o.Scopes) > maxKeyScopes || len(o.CIDRs) > maxKeyScopes {
+		return nil, nil, fmt.Errorf("%w: at most %d scopes and %d networks", ErrInvalidKey, maxKeyScopes, maxKeyScopes)
+	}
+	for _, s := range o.Scopes {
+		if !scopePattern.MatchString(s) || strings.ContainsAny(s, `"\`) {
+			return nil, nil, fmt.Errorf("%w: scope %q: use printable ASCII without spaces or quotes", ErrInvalidKey, s)
+		}
+	}
+	for _, c := range o.CIDRs {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: network %q: want CIDR notation such as 10.0.0.0/8", ErrInvalidKey, c)
+		}
+		cidrs = append(cidrs, p.Masked().String())
+	}
+	scopes = slices.Clone(o.Scopes)
+	slices.Sort(scopes)
+	slices.Sort(cidrs)
+	return slices.Compact(scopes), slices.Compact(cidrs), nil
 }
 
 var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
@@ -126,22 +191,24 @@ func (k *Keys) set(name string, key *Key, rev uint64) {
 
 // Create makes a new key for functions and returns its secret, which is not
 // stored and cannot be shown again. A revoked key's name can be reused.
-func (k *Keys) Create(ctx context.Context, name string, functions []string, ttl time.Duration) (Secret, *Key, error) {
+func (k *Keys) Create(ctx context.Context, name string, functions []string, opt KeyOptions) (Secret, *Key, error) {
 	if !keyName.MatchString(name) {
 		return "", nil, fmt.Errorf("%w: name %q must be 1-63 characters of a-z, 0-9, '.', '_', '-'", ErrInvalidKey, name)
 	}
 	if len(functions) == 0 {
 		return "", nil, fmt.Errorf("%w: name at least one function the key may call", ErrInvalidKey)
 	}
-	if ttl < 0 {
-		return "", nil, fmt.Errorf("%w: expiry must be in the future", ErrInvalidKey)
+	scopes, cidrs, err := opt.check()
+	if err != nil {
+		return "", nil, err
 	}
+	ttl := opt.TTL
 	fns := slices.Clone(functions)
 	sort.Strings(fns)
 	fns = slices.Compact(fns)
 	secret := newSecret(KeyPrefix)
 	now := k.now().UTC()
-	key := &Key{Name: name, Hash: hashOf(secret.Reveal()), Functions: fns, CreatedAt: now}
+	key := &Key{Name: name, Hash: hashOf(secret.Reveal()), Functions: fns, Scopes: scopes, CIDRs: cidrs, CreatedAt: now}
 	if ttl > 0 {
 		exp := now.Add(ttl)
 		key.ExpiresAt = &exp

@@ -21,6 +21,10 @@ var (
 
 var fuzzManifests = []string{
 	head,
+	head + "routes:\n  - method: POST\n    path: /o\n    auth: jwt\n    scopes: [a:b]\n    jwt: {issuer: \"https://i/\", roles: [r], claims: {t: {equals: x}}}\n" +
+		"    schema: {body: {type: object, properties: {id: {type: integer}}}, query: q.json}\n" +
+		"  - method: POST\n    path: /h\n    auth: webhook\n    webhook: {scheme: hmac, secret_file: /s, header: X-S, tolerance: 1m}\n" +
+		"rate_limit: {function: {rate: 10/s, burst: 20}, caller: {rate: 60/m}}\nbudget: {window: month, invocations: 5, compute: 1.5, request_bytes: 1MiB}\n",
 	head + "routes:\n  - method: get\n    path: /\n",
 	`name: hello-2
 owner: ops@example.com

@@ -25,6 +25,14 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 	} else if !ok {
 		return nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
 	}
+	for digest, text := range d.Schemas {
+		if got := Digest(text); got != digest {
+			return nil, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
+		}
+		if _, err := r.PutBlob(ctx, digest, text); err != nil {
+			return nil, fmt.Errorf("store schema: %w", err)
+		}
+	}
 	text := []byte(d.ManifestText)
 	manifestDigest := Digest(text)
 	if _, err := r.PutBlob(ctx, manifestDigest, text); err != nil {
@@ -53,6 +61,8 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 			Description:    m.Description,
 			Routes:         m.Routes,
 			Limits:         m.Limits,
+			RateLimit:      m.RateLimit,
+			Budget:         m.Budget,
 		})
 		if n := len(f.Versions); n > MaxVersions {
 			f.Versions = slices.Clone(f.Versions[n-MaxVersions:])

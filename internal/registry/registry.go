@@ -75,12 +75,14 @@ type Version struct {
 	DeployedAt    time.Time `json:"deployed_at"`
 	// ManifestDigest names the pave.yaml text in the blob store: kept out
 	// of the record, which must stay small (see MaxVersions).
-	ManifestDigest string           `json:"manifest_digest"`
-	ManifestFile   string           `json:"manifest_file"`
-	Owner          string           `json:"owner"`
-	Description    string           `json:"description,omitempty"`
-	Routes         []manifest.Route `json:"routes"`
-	Limits         manifest.Limits  `json:"limits"`
+	ManifestDigest string              `json:"manifest_digest"`
+	ManifestFile   string              `json:"manifest_file"`
+	Owner          string              `json:"owner"`
+	Description    string              `json:"description,omitempty"`
+	Routes         []manifest.Route    `json:"routes"`
+	Limits         manifest.Limits     `json:"limits"`
+	RateLimit      manifest.RateLimits `json:"rate_limit"`
+	Budget         *manifest.Budget    `json:"budget,omitempty"`
 }
 
 // MaxVersions is how many versions a function record keeps. With at most
@@ -113,6 +115,9 @@ type Deployment struct {
 	Isolation    string
 	// IsolationNote says why a reactor runs fresh instead of from a snapshot.
 	IsolationNote string
+	// Schemas are the compiled-and-checked JSON Schemas of the routes, by
+	// the digest their routes' SchemaRefs carry.
+	Schemas map[string][]byte
 }
 
 // Registry is the function registry. It is safe for concurrent use.
