@@ -7,6 +7,11 @@
 // the same run are the figures to compare across runs, because absolute
 // numbers on a shared machine drift.
 //
+// The same default daemon then serves hello behind two POST routes with a
+// JSON body, one guarded by an API key only and one by a JWT, a JSON Schema
+// and a rate limit, and the report gives the difference of their latencies:
+// what the gateway's checks cost per request.
+//
 // It reports; it asserts nothing. Tests never depend on its timings.
 package bench
 
@@ -20,6 +25,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -94,26 +100,33 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	}
 	defer snap.stop(ctx)
 
+	get := func(url, key string) request { return request{method: http.MethodGet, url: url, key: key} }
+	post := func(url, key string) request {
+		return request{method: http.MethodPost, url: url, key: key, body: checkedBody, contentType: "application/json"}
+	}
 	targets := []struct {
-		name, url, key string
-		pave           *pave
-		requests       int
+		name     string
+		req      request
+		pave     *pave
+		requests int
 	}{
-		{"bare net/http", "http://" + ln.Addr().String() + "/hello", "", nil, opts.Requests},
+		{"bare net/http", get("http://"+ln.Addr().String()+"/hello", ""), nil, opts.Requests},
 		// The naive mode is an order of magnitude slower; a tenth of the
 		// requests measures it as well in a tenth of the time.
-		{"pave, fresh instance per call", fresh.url, fresh.key, fresh, max(opts.Requests/10, 1)},
-		{"pave, snapshot (default)", snap.url, snap.key, snap, opts.Requests},
+		{"pave, fresh instance per call", get(fresh.url, fresh.key), fresh, max(opts.Requests/10, 1)},
+		{"pave, snapshot (default)", get(snap.url, snap.key), snap, opts.Requests},
+		{"POST JSON, API key only", post(snap.keyURL, snap.checksKey), snap, opts.Requests},
+		{"POST JSON, JWT + schema + rate limit", post(snap.checkedURL, snap.token), snap, opts.Requests},
 	}
 	var results []Result
 	for _, t := range targets {
-		if _, err := drive(ctx, t.url, t.key, opts.Body, opts.Warmup, opts.Concurrency); err != nil {
+		if _, err := drive(ctx, t.req, opts.Body, opts.Warmup, opts.Concurrency); err != nil {
 			return nil, fmt.Errorf("%s warm-up: %w", t.name, err)
 		}
 		if t.pave != nil {
 			t.pave.costs.reset()
 		}
-		r, err := drive(ctx, t.url, t.key, opts.Body, t.requests, opts.Concurrency)
+		r, err := drive(ctx, t.req, opts.Body, t.requests, opts.Concurrency)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", t.name, err)
 		}
@@ -127,25 +140,48 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	return results, nil
 }
 
-// pave is one daemon under test, with hello deployed and a key for it.
+// pave is one daemon under test, with hello deployed and a key for it;
+// on the default daemon also behind the checks' two routes, with a JWT
+// for the checked one.
 type pave struct {
 	*node
-	url, key string
-	costs    *costRecorder
+	url, key                             string
+	keyURL, checksKey, checkedURL, token string
+	costs                                *costRecorder
 }
 
-func startPave(ctx context.Context, dir, isolation string, opts Options) (*pave, error) {
+func startPave(ctx context.Context, dir, isolation string, opts Options) (p *pave, err error) {
 	costs := &costRecorder{}
-	n, err := startNode(ctx, dir, isolation, slog.New(costs))
+	signer, issuer, err := newJWTSigner()
 	if err != nil {
 		return nil, err
 	}
-	key, err := n.deploy(ctx, "hello", "/hello", opts.Hello, max(opts.Concurrency*2, 32))
+	n, err := startNode(ctx, dir, isolation, slog.New(costs), issuer)
 	if err != nil {
-		n.stop(ctx)
 		return nil, err
 	}
-	return &pave{node: n, url: n.d.GatewayURL() + "/hello", key: key, costs: costs}, nil
+	defer func() {
+		if err != nil {
+			n.stop(ctx)
+		}
+	}()
+	concurrency := max(opts.Concurrency*2, 32)
+	key, err := n.deploy(ctx, "hello", "/hello", opts.Hello, concurrency)
+	if err != nil {
+		return nil, err
+	}
+	p = &pave{node: n, url: n.d.GatewayURL() + "/hello", key: key, costs: costs}
+	if isolation != config.IsolationSnapshot {
+		return p, nil
+	}
+	if p.checksKey, err = n.deployText(ctx, "checks", checksManifest("checks", concurrency), opts.Hello); err != nil {
+		return nil, fmt.Errorf("deploy the checks' routes: %w", err)
+	}
+	if p.token, err = signer.token(); err != nil {
+		return nil, err
+	}
+	p.keyURL, p.checkedURL = n.d.GatewayURL()+"/key/checks", n.d.GatewayURL()+"/checked/checks"
+	return p, nil
 }
 
 // costRecorder is a slog.Handler that keeps the isolation cost of every
@@ -198,9 +234,15 @@ func (c *costRecorder) summary() (mean, p99 time.Duration) {
 	return toDur(sum / float64(len(us))), toDur(us[min(len(us)-1, len(us)*99/100)])
 }
 
-// drive sends n GET requests to url from workers goroutines and measures
-// each one. A response other than 200 with body want counts as an error.
-func drive(ctx context.Context, url, key, want string, n, workers int) (Result, error) {
+// request is what one target is sent.
+type request struct {
+	method, url, key  string
+	body, contentType string
+}
+
+// drive sends n requests from workers goroutines and measures each one. A
+// response other than 200 with body want counts as an error.
+func drive(ctx context.Context, rq request, want string, n, workers int) (Result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -219,9 +261,16 @@ func drive(ctx context.Context, url, key, want string, n, workers int) (Result, 
 				if i >= n || ctx.Err() != nil {
 					return
 				}
-				req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-				if key != "" {
-					req.Header.Set("Authorization", "Bearer "+key)
+				var body io.Reader
+				if rq.body != "" {
+					body = strings.NewReader(rq.body)
+				}
+				req, _ := http.NewRequestWithContext(ctx, rq.method, rq.url, body)
+				if rq.key != "" {
+					req.Header.Set("Authorization", "Bearer "+rq.key)
+				}
+				if rq.contentType != "" {
+					req.Header.Set("Content-Type", rq.contentType)
 				}
 				t0 := time.Now()
 				resp, err := hc.Do(req)
@@ -281,11 +330,20 @@ func report(out io.Writer, opts Options, results []Result) {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Requests, r.RPS(), ms(r.P50), ms(r.P99), ms(r.P999), iso, isoP99)
 	}
 	tw.Flush()
-	if len(results) == 3 && results[0].RPS() > 0 && results[1].RPS() > 0 {
+	if len(results) >= 3 && results[0].RPS() > 0 && results[1].RPS() > 0 {
 		bare, fresh, snap := results[0], results[1], results[2]
 		fmt.Fprintf(out, "\nsnapshot / bare:  %.3f of the bare handler's requests/s\n", snap.RPS()/bare.RPS())
 		fmt.Fprintf(out, "snapshot / fresh: %.1fx the fresh mode's requests/s\n", snap.RPS()/fresh.RPS())
 	}
+	if len(results) == 5 {
+		key, checked := results[3], results[4]
+		fmt.Fprintf(out, "checks (JWT + schema + rate limit) add: p50 %s, p99 %s per request over the API key alone\n",
+			signedUS(checked.P50-key.P50), signedUS(checked.P99-key.P99))
+	}
+}
+
+func signedUS(d time.Duration) string {
+	return fmt.Sprintf("%+.0fµs", float64(d.Nanoseconds())/1000)
 }
 
 func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d.Nanoseconds())/1000) }

@@ -176,10 +176,11 @@ type node struct {
 }
 
 // startNode runs a daemon on dir, on random loopback ports, logging to log.
-func startNode(ctx context.Context, dir, isolation string, log *slog.Logger) (*node, error) {
+func startNode(ctx context.Context, dir, isolation string, log *slog.Logger, issuers ...config.Issuer) (*node, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.GatewayAddr, cfg.AdminAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Isolation = isolation
+	cfg.Defenses.Issuers = issuers
 	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return nil, err
@@ -198,13 +199,21 @@ func startNode(ctx context.Context, dir, isolation string, log *slog.Logger) (*n
 func (n *node) stop(ctx context.Context) error { return n.d.Shutdown(context.WithoutCancel(ctx)) }
 
 // deploy deploys module as function name on path with the given
-// concurrency limit, and returns a key for it.
+// concurrency limit, and returns a key for it. The rate limits are set
+// far above what one machine can send, so that they never refuse.
 func (n *node) deploy(ctx context.Context, name, path string, module []byte, concurrency int) (string, error) {
+	text := fmt.Sprintf("name: %s\nowner: bench\nroutes:\n  - method: GET\n    path: %s\nlimits:\n  concurrency: %d\n"+
+		"rate_limit:\n  function: {rate: 1000000/s, burst: 1000000}\n  caller: {rate: 1000000/s, burst: 1000000}\n", name, path, concurrency)
+	return n.deployText(ctx, name, text, module)
+}
+
+// deployText deploys module with the manifest text and returns a key for
+// the function.
+func (n *node) deployText(ctx context.Context, name, text string, module []byte) (string, error) {
 	digest, err := n.admin.PutBlob(ctx, module)
 	if err != nil {
 		return "", err
 	}
-	text := fmt.Sprintf("name: %s\nowner: bench\nroutes:\n  - method: GET\n    path: %s\nlimits:\n  concurrency: %d\n", name, path, concurrency)
 	if _, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: text, Digest: digest}); err != nil {
 		return "", err
 	}
