@@ -27,15 +27,8 @@ up:
 bench:
 	$(GO) run ./cmd/pave bench
 
-# Longer fuzzing of every parser; FUZZTIME per target.
+# Longer fuzzing of every parser: every Fuzz target in the module, FUZZTIME
+# each.
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./internal/manifest/
-	$(GO) test -run='^$$' -fuzz='^FuzzParsePath$$' -fuzztime=$(FUZZTIME) ./internal/manifest/
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeRequest$$' -fuzztime=$(FUZZTIME) ./abi/
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeResponse$$' -fuzztime=$(FUZZTIME) ./abi/
-	$(GO) test -run='^$$' -fuzz='^FuzzRouter$$' -fuzztime=$(FUZZTIME) ./internal/gateway/
-	$(GO) test -run='^$$' -fuzz='^FuzzGatewayRequest$$' -fuzztime=$(FUZZTIME) ./internal/gateway/
-	$(GO) test -run='^$$' -fuzz='^FuzzAuthenticate$$' -fuzztime=$(FUZZTIME) ./internal/identity/
-	$(GO) test -run='^$$' -fuzz='^FuzzRewrite$$' -fuzztime=$(FUZZTIME) ./internal/wasmbin/
-	$(GO) test -run='^$$' -fuzz='^FuzzDecodeArtefact$$' -fuzztime=$(FUZZTIME) ./internal/runtime/
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
