@@ -140,9 +140,10 @@ type Options struct {
 // Verifier verifies tokens from a fixed set of trusted issuers. It is safe
 // for concurrent use.
 type Verifier struct {
-	issuers map[string]*issuer
-	now     func() time.Time
-	maxSize int
+	issuers  map[string]*issuer
+	now      func() time.Time
+	maxSize  int
+	verified verifiedCache
 }
 
 // issuer is a validated IssuerConfig.

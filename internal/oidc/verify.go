@@ -3,6 +3,7 @@ package oidc
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -48,6 +49,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(token) > v.maxSize {
 		return nil, fmt.Errorf("%w: token is longer than %d bytes", ErrMalformed, v.maxSize)
 	}
+	now := v.now()
+	key := sha256.Sum256([]byte(token))
+	if e, ok := v.verified.get(key, now); ok {
+		// The keys that verified the token must still be the issuer's
+		// current ones: after a JWKS refresh, tokens are verified afresh.
+		if set, err := e.is.keys.current(ctx); err == nil && set == e.keys {
+			return e.is.validate(e.claims, now)
+		}
+	}
 	t, err := splitCompact(token)
 	if err != nil {
 		return nil, err
@@ -78,7 +88,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if len(tok.Headers) != 1 || string(tok.Headers[0].Algorithm) != t.alg || tok.Headers[0].KeyID != t.kid {
 		return nil, fmt.Errorf("%w: token header is ambiguous", ErrMalformed)
 	}
-	payload, err := verifySignature(ctx, is, tok, t.kid, t.alg)
+	payload, set, err := verifySignature(ctx, is, tok, t.kid, t.alg)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +97,11 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Claims, error) {
 	if !bytes.Equal(payload, t.payload) {
 		return nil, fmt.Errorf("%w: token payload is ambiguous", ErrMalformed)
 	}
-	return is.validate(t.claims, v.now())
+	c, err := is.validate(t.claims, now)
+	if err == nil {
+		v.verified.put(key, verifiedToken{is: is, keys: set, claims: t.claims, expires: now.Add(verifiedTTL)}, now)
+	}
+	return c, err
 }
 
 // splitCompact decodes the three parts of a compact JWS strictly and parses
@@ -165,29 +179,29 @@ func (p *rawPayload) UnmarshalJSON(b []byte) error {
 // verifySignature finds the issuer keys that may have signed tok and returns
 // the payload once one of them verifies it. Only the issuer's JWKS is
 // consulted: keys named or embedded in the header are never used.
-func verifySignature(ctx context.Context, is *issuer, tok *jwt.JSONWebToken, kid, alg string) ([]byte, error) {
+func verifySignature(ctx context.Context, is *issuer, tok *jwt.JSONWebToken, kid, alg string) ([]byte, *keySet, error) {
 	set, err := is.keys.current(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	keys, known := set.candidates(kid, alg)
 	if !known {
 		// The issuer may have rotated its keys. The refetch is rate limited,
 		// so random key ids cost at most one fetch per MinRefetch.
 		if set, err = is.keys.refetch(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if keys, known = set.candidates(kid, alg); !known {
-			return nil, fmt.Errorf("%w: no key of the issuer matches the token", ErrSignature)
+			return nil, nil, fmt.Errorf("%w: no key of the issuer matches the token", ErrSignature)
 		}
 	}
 	for _, k := range keys {
 		var p rawPayload
 		if err := tok.Claims(k, &p); err == nil {
-			return p, nil
+			return p, set, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: signature does not verify with the issuer's keys", ErrSignature)
+	return nil, nil, fmt.Errorf("%w: signature does not verify with the issuer's keys", ErrSignature)
 }
 
 // validate checks the registered claims of a token whose signature verified
