@@ -18,6 +18,7 @@ import (
 type Budgets interface {
 	Set(ctx context.Context, subject string, b manifest.Budget) error
 	Clear(ctx context.Context, subject string) error
+	Forget(ctx context.Context, subject string) error
 	Overrides() []budgets.Override
 	Usage(subject string) (limits.Usage, bool)
 }

@@ -86,8 +86,9 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	lim := runtime.Limits{Timeout: m.Limits.Timeout, Memory: m.Limits.Memory, Concurrency: m.Limits.Concurrency}
-	// No capability can be granted yet, so every capability import is refused.
-	mod, err := h.prep.Prepare(r.Context(), req.Digest, wasm, nil, lim)
+	// A module that imports a capability group its manifest does not grant
+	// is refused here, naming the import.
+	mod, err := h.prep.Prepare(r.Context(), req.Digest, wasm, m.Capabilities.Granted, lim)
 	var bad *runtime.InvalidModuleError
 	if errors.As(err, &bad) {
 		return apierror.Wrap(err, apierror.InvalidModule, "%s", bad.Reason)
@@ -159,6 +160,11 @@ func (h *Handler) removeFunction(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.usage.Forget(r.Context(), name)
+	if h.budgets != nil {
+		if err := h.budgets.Forget(r.Context(), "function:"+name); err != nil {
+			h.log.Warn("budget of a removed function not cleared", "function", name, "err", err)
+		}
+	}
 	if err := h.keys.ForgetFunction(r.Context(), name); err != nil {
 		// The function is gone; a key that still names it can reach only a
 		// later function of that name. Report it: the operator must act.

@@ -176,6 +176,14 @@ func (s *Store) Clear(ctx context.Context, subject string) error {
 	return nil
 }
 
+// Forget drops everything kept about subject: its override and its
+// spending. A removed function's budget must not carry over to a later
+// function that takes its name.
+func (s *Store) Forget(ctx context.Context, subject string) error {
+	s.ledger.Forget(subject)
+	return s.Clear(ctx, subject)
+}
+
 // Overrides returns every override, by subject, in subject order.
 func (s *Store) Overrides() []Override {
 	s.mu.RLock()

@@ -143,3 +143,29 @@ func TestSetRefusals(t *testing.T) {
 		t.Error("a refused budget was stored")
 	}
 }
+
+func TestForget(t *testing.T) {
+	ctx := context.Background()
+	ledger := limits.NewLedger(time.Now, nil)
+	s, err := Open(ctx, &memRecords{data: map[string]store.Entry{}}, ledger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Set(ctx, "function:a", manifest.Budget{Window: "day", Invocations: 5}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := ledger.Reserve([]limits.Subject{{Name: "function:a", Budget: limits.Budget{Window: limits.Day, Invocations: 5}}}, 0, 1<<20, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Settle(time.Millisecond)
+	if err := s.Forget(ctx, "function:a"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Budget("function:a"); ok {
+		t.Error("override kept")
+	}
+	if _, ok := s.Usage("function:a"); ok {
+		t.Error("spending kept")
+	}
+}

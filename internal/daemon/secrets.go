@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/webhook"
 )
 
 // fileSecrets reads webhook secrets from files named in manifests, until
@@ -51,6 +52,9 @@ func (fileSecrets) WebhookSecrets(path string) ([]config.Secret, error) {
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("secret file %s is empty", path)
+	}
+	if len(out) > webhook.MaxSecrets {
+		return nil, fmt.Errorf("secret file %s has %d secrets; at most %d at once, for a rotation", path, len(out), webhook.MaxSecrets)
 	}
 	return out, nil
 }
