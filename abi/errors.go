@@ -17,4 +17,5 @@ var (
 	ErrHeaderName      = errors.New("abi: invalid header name")
 	ErrHeaderValue     = errors.New("abi: invalid header value")
 	ErrStatus          = errors.New("abi: status code out of range")
+	ErrTooManyItems    = errors.New("abi: too many list items")
 )

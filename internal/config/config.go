@@ -44,6 +44,8 @@ const (
 	EnvCallerRate      = "PAVE_CALLER_RATE"
 	EnvOwnerConc       = "PAVE_OWNER_CONCURRENCY"
 	EnvMaxCallDepth    = "PAVE_MAX_CALL_DEPTH"
+	EnvMasterKeyFile   = "PAVE_MASTER_KEY_FILE"
+	EnvMasterKey       = "PAVE_MASTER_KEY"
 )
 
 // Isolation methods (see package runtime).
@@ -76,6 +78,13 @@ type Config struct {
 	Isolation string
 	// Defenses configures the gateway's checks.
 	Defenses Defenses
+	// MasterKeyFile holds the key that wraps every secret's data key; it
+	// is created (mode 0600) on first start. Empty means DataDir/master.key.
+	// Keep it out of backups of the data directory where possible.
+	MasterKeyFile string
+	// MasterKey, when set (base64, from PAVE_MASTER_KEY, for containers),
+	// is used instead of the file.
+	MasterKey Secret
 }
 
 // Default returns the configuration used when nothing is set.
@@ -128,6 +137,14 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MasterKeyPath is the master key file in use.
+func (c Config) MasterKeyPath() string {
+	if c.MasterKeyFile != "" {
+		return c.MasterKeyFile
+	}
+	return filepath.Join(c.DataDir, "master.key")
+}
+
 // AdminTokenFile is where the daemon writes the admin token on first start.
 func (c Config) AdminTokenFile() string { return filepath.Join(c.DataDir, "admin.token") }
 
@@ -165,6 +182,8 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		timeout = s
 		return nil
 	})
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr(getenv, EnvMasterKeyFile, c.MasterKeyFile), "file of the secrets' master key, created 0600 if absent; default DATA/master.key ("+EnvMasterKeyFile+"; "+EnvMasterKey+" gives the key itself, base64)")
+	c.MasterKey = Secret(getenv(EnvMasterKey))
 	issuers := envOr(getenv, EnvJWTIssuers, "")
 	fs.StringVar(&issuers, "jwt-issuers", issuers, "JSON file of trusted JWT issuers ("+EnvJWTIssuers+"; see docs/OPERATIONS.md)")
 	rates := []*rateFlag{

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/budgets"
+	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
@@ -160,6 +161,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("budgets: %w", err)
 	}
 	limiter := limits.NewLimiter(time.Now)
+	broker := capability.NewBroker(nil, natsBuckets{d.nats}, d.log)
 	gw := gateway.New(gateway.Deps{
 		Functions:      reg,
 		Keys:           keys,
@@ -173,6 +175,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
 		Ledger:         ledger,
 		Defenses:       d.cfg.Defenses,
+		Capabilities:   broker,
 	})
 	reg.OnChange(gw.Reload)
 	changed := make(chan struct{}, 1)
@@ -255,6 +258,13 @@ func (d *Daemon) background(ctx context.Context, fn func(context.Context)) {
 }
 
 // every calls fn every interval until ctx is done.
+// natsBuckets opens the functions' key-value buckets in JetStream.
+type natsBuckets struct{ n *store.NATS }
+
+func (b natsBuckets) Bucket(ctx context.Context, name string) (capability.Bucket, error) {
+	return b.n.KV(ctx, name)
+}
+
 // budgetAlert reports a budget crossing 80% or 100% of its cap.
 func (d *Daemon) budgetAlert(a limits.Alert) {
 	d.log.Warn("budget alert", "audit", true, "subject", a.Subject, "meter", string(a.Meter), "percent", a.Level,

@@ -88,6 +88,9 @@ type Deps struct {
 	Ledger  *limits.Ledger
 	// Defenses are the daemon-wide defaults.
 	Defenses config.Defenses
+	// Capabilities serves the functions' granted capabilities; nil denies
+	// every capability call.
+	Capabilities CapabilityBroker
 }
 
 // Gateway is the function gateway, an http.Handler.
@@ -210,6 +213,7 @@ type invocation struct {
 	cause     error
 	memory    uint64
 	isolation time.Duration
+	redactor  Redactor // hides granted secrets in the cause, if set
 }
 
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocation) error {
@@ -358,7 +362,9 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 		return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
 	}
 	g.usage.Mark(function, g.now())
+	ctx, session := g.withCapabilities(ctx, function, f.Owner, req.RequestID, v.Capabilities)
 	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}, req)
+	g.redact(ctx, v.Capabilities, session, res, inv)
 	if res != nil {
 		inv.memory = res.MemoryBytes
 		inv.isolation = res.Isolation
@@ -515,7 +521,11 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		slog.String("outcome", outcome),
 	}
 	if inv.cause != nil {
-		attrs = append(attrs, slog.String("cause", inv.cause.Error()))
+		cause := inv.cause.Error()
+		if inv.redactor != nil {
+			cause = inv.redactor.String(cause)
+		}
+		attrs = append(attrs, slog.String("cause", cause))
 	}
 	g.log.LogAttrs(ctx, level, "invocation", attrs...)
 }

@@ -27,6 +27,9 @@ func InstantiateCore(ctx context.Context, r wazero.Runtime) error {
 	b.NewFunctionBuilder().
 		WithGoModuleFunction(api.GoModuleFunc(logLine), []api.ValueType{i32, i32, i32}, nil).
 		Export(abi.FuncLog)
+	b.NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(resultRead), []api.ValueType{i32, i32}, []api.ValueType{i32}).
+		Export(abi.FuncResultRead)
 	_, err := b.Instantiate(ctx)
 	return err
 }

@@ -23,6 +23,9 @@ type Group struct {
 	// Capability is the manifest grant that links the group; "" for the
 	// core group that every function has.
 	Capability string
+	// Reserved groups are named but not provided yet: a module importing
+	// one is refused at deploy.
+	Reserved bool
 }
 
 // CoreModule is the import module every function may use.
@@ -34,9 +37,9 @@ var Groups = []Group{
 	{Module: CoreModule},
 	{Module: abi.ImportModuleSecrets, Capability: "secrets"},
 	{Module: abi.ImportModuleKV, Capability: "kv"},
-	{Module: abi.ImportModuleHTTP, Capability: "http"},
-	{Module: abi.ImportModuleInvoke, Capability: "invoke"},
-	{Module: abi.ImportModulePublish, Capability: "publish"},
+	{Module: abi.ImportModuleHTTP, Capability: "http", Reserved: true},
+	{Module: abi.ImportModuleInvoke, Capability: "invoke", Reserved: true},
+	{Module: abi.ImportModulePublish, Capability: "publish", Reserved: true},
 }
 
 // GroupOf returns the group guests import as module, if pave knows it.
@@ -73,6 +76,11 @@ type Call struct {
 	// ResponseRejected is set when the guest wrote a malformed or oversized
 	// response, or wrote twice.
 	ResponseRejected bool
+
+	// result is the pending result of the last capability call, which the
+	// guest copies out with result_read.
+	result    []byte
+	hasResult bool
 }
 
 // AddLog records a guest log line, enforcing the limits.

@@ -158,6 +158,7 @@ func (d *decoder) manifest(n *yaml.Node) *Manifest {
 		{name: "limits", decode: d.limits(&m.Limits)},
 		{name: "rate_limit", decode: d.rateLimits(&m.RateLimit)},
 		{name: "budget", decode: d.budget(&m.Budget)},
+		{name: "capabilities", decode: d.capabilities(&m.Capabilities)},
 	})
 	return m
 }

@@ -37,7 +37,9 @@ type Manifest struct {
 	Limits      Limits
 	RateLimit   RateLimits
 	Budget      *Budget // nil: the daemon's default budget
-	File        string  // the file name given to Parse
+	// Capabilities are the function's grants; none by default.
+	Capabilities Capabilities
+	File         string // the file name given to Parse
 }
 
 // A Route is one HTTP entry point to a function.

@@ -553,3 +553,127 @@ func (d *decoder) number(n *yaml.Node, path, want string) (float64, bool) {
 	}
 	return f, true
 }
+
+// Capabilities are what a function may touch beyond its request and
+// response; everything is denied unless granted here.
+type Capabilities struct {
+	Secrets []string          `json:"secrets,omitempty"`
+	KV      map[string]string `json:"kv,omitempty"` // bucket to KVRead or KVWrite
+	HTTP    []string          `json:"http,omitempty"`
+	Invoke  []string          `json:"invoke,omitempty"`
+	Publish []string          `json:"publish,omitempty"`
+}
+
+// Access levels of a kv grant.
+const (
+	KVRead  = "read"
+	KVWrite = "write"
+)
+
+// Granted reports whether the capability group named capability (as in
+// package hostapi: "secrets", "kv", "http", "invoke", "publish") has any
+// grant.
+func (c *Capabilities) Granted(capability string) bool {
+	switch capability {
+	case "secrets":
+		return len(c.Secrets) > 0
+	case "kv":
+		return len(c.KV) > 0
+	case "http":
+		return len(c.HTTP) > 0
+	case "invoke":
+		return len(c.Invoke) > 0
+	case "publish":
+		return len(c.Publish) > 0
+	}
+	return false
+}
+
+const maxGrants = 64
+
+var (
+	secretNamePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`)
+	bucketPattern     = regexp.MustCompile(`^[a-z][a-z0-9-]{0,31}$`)
+	topicPattern      = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9][a-z0-9_-]{0,63}){0,7}$`)
+	hostGrantPattern  = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$`)
+)
+
+func checkSecretName(s string) error {
+	if !secretNamePattern.MatchString(s) {
+		return fmt.Errorf("invalid secret name %s: a letter, then up to 127 letters, digits, '_', '.' or '-'", quote(s))
+	}
+	return nil
+}
+
+func checkTopic(s string) error {
+	if !topicPattern.MatchString(s) {
+		return fmt.Errorf("invalid topic %s: dot-separated lowercase words such as orders.created", quote(s))
+	}
+	return nil
+}
+
+func checkHostGrant(s string) error {
+	if !hostGrantPattern.MatchString(s) {
+		return fmt.Errorf("invalid host %s: a lowercase DNS name with an optional :port, such as api.example.com or *.example.com:8443", quote(s))
+	}
+	if _, port, ok := strings.Cut(s, ":"); ok {
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("invalid port in %s", quote(s))
+		}
+	}
+	return nil
+}
+
+// capabilities decodes the capabilities mapping.
+func (d *decoder) capabilities(c *Capabilities) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		d.object(n, path, []field{
+			{name: "secrets", decode: d.stringList(&c.Secrets, maxGrants, checkSecretName)},
+			{name: "kv", decode: d.kvGrants(&c.KV)},
+			{name: "http", decode: d.stringList(&c.HTTP, maxGrants, checkHostGrant)},
+			{name: "invoke", decode: d.stringList(&c.Invoke, maxGrants, checkName)},
+			{name: "publish", decode: d.stringList(&c.Publish, maxGrants, checkTopic)},
+		})
+	}
+}
+
+// kvGrants decodes {bucket: read|write}.
+func (d *decoder) kvGrants(dst *map[string]string) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		if !d.kind(n, path, yaml.MappingNode, "a mapping of bucket names to read or write") {
+			return
+		}
+		if len(n.Content)/2 > maxGrants {
+			d.errorf(n, path, "%d buckets; at most %d", len(n.Content)/2, maxGrants)
+			return
+		}
+		out := map[string]string{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			name, ok := d.key(k, path)
+			if !ok {
+				continue
+			}
+			at := join(path, name)
+			if !bucketPattern.MatchString(name) {
+				d.errorf(k, at, "invalid bucket name %s: a lowercase letter, then up to 31 lowercase letters, digits or '-'", quote(name))
+				continue
+			}
+			if _, dup := out[name]; dup {
+				d.errorf(k, at, "bucket %s is granted twice", quote(name))
+				continue
+			}
+			var access string
+			d.text(&access, func(s string) error {
+				if s != KVRead && s != KVWrite {
+					return fmt.Errorf("unsupported access %s: use read or write", quote(s))
+				}
+				return nil
+			})(v, at)
+			if access != "" {
+				out[name] = access
+			}
+		}
+		*dst = out
+	}
+}

@@ -241,3 +241,64 @@ func TestParseRate(t *testing.T) {
 		}
 	}
 }
+
+func TestParseCapabilities(t *testing.T) {
+	m, err := Parse("pave.yaml", []byte(`name: a
+owner: o
+capabilities:
+  secrets: [STRIPE_KEY, db.password]
+  kv: {orders: write, prices: read}
+  http: [api.stripe.com, "*.example.com:8443"]
+  invoke: [billing]
+  publish: [orders.created]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Capabilities
+	want := Capabilities{
+		Secrets: []string{"STRIPE_KEY", "db.password"},
+		KV:      map[string]string{"orders": KVWrite, "prices": KVRead},
+		HTTP:    []string{"api.stripe.com", "*.example.com:8443"},
+		Invoke:  []string{"billing"},
+		Publish: []string{"orders.created"},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("capabilities = %+v, want %+v", c, want)
+	}
+	for _, g := range []string{"secrets", "kv", "http", "invoke", "publish"} {
+		if !c.Granted(g) {
+			t.Errorf("Granted(%q) = false", g)
+		}
+	}
+	var none Capabilities
+	if none.Granted("secrets") || none.Granted("unknown") {
+		t.Error("an empty grant set grants something")
+	}
+}
+
+func TestParseCapabilityErrors(t *testing.T) {
+	const head = "name: a\nowner: o\ncapabilities:\n"
+	tests := []struct {
+		name, src string
+		want      []wantErr
+	}{
+		{"unknown capability", head + "  shell: [ls]\n", []wantErr{{4, "capabilities", `unknown field "shell"`}}},
+		{"bad secret name", head + "  secrets: [\"1abc\"]\n", []wantErr{{4, "capabilities.secrets[0]", `invalid secret name "1abc": a letter, then up to 127 letters, digits, '_', '.' or '-'`}}},
+		{"bad access", head + "  kv: {orders: admin}\n", []wantErr{{4, "capabilities.kv.orders", `unsupported access "admin": use read or write`}}},
+		{"bad bucket", head + "  kv: {Orders: read}\n", []wantErr{{4, "capabilities.kv.Orders", `invalid bucket name "Orders": a lowercase letter, then up to 31 lowercase letters, digits or '-'`}}},
+		{"host with scheme", head + "  http: [\"https://api.example.com\"]\n", []wantErr{{4, "capabilities.http[0]", `invalid host "https://api.example.com": a lowercase DNS name with an optional :port, such as api.example.com or *.example.com:8443`}}},
+		{"host wildcard everything", head + "  http: [\"*\"]\n", []wantErr{{4, "capabilities.http[0]", `invalid host "*": a lowercase DNS name with an optional :port, such as api.example.com or *.example.com:8443`}}},
+		{"port zero", head + "  http: [\"a.example:0\"]\n", []wantErr{{4, "capabilities.http[0]", `invalid port in "a.example:0"`}}},
+		{"bad topic", head + "  publish: [Orders]\n", []wantErr{{4, "capabilities.publish[0]", `invalid topic "Orders": dot-separated lowercase words such as orders.created`}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse("pave.yaml", []byte(tt.src))
+			if m != nil {
+				t.Fatalf("accepted: %+v", m.Capabilities)
+			}
+			checkErrors(t, err, tt.want)
+		})
+	}
+}

@@ -63,6 +63,7 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 			Limits:         m.Limits,
 			RateLimit:      m.RateLimit,
 			Budget:         m.Budget,
+			Capabilities:   m.Capabilities,
 		})
 		if n := len(f.Versions); n > MaxVersions {
 			f.Versions = slices.Clone(f.Versions[n-MaxVersions:])

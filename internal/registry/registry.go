@@ -75,14 +75,15 @@ type Version struct {
 	DeployedAt    time.Time `json:"deployed_at"`
 	// ManifestDigest names the pave.yaml text in the blob store: kept out
 	// of the record, which must stay small (see MaxVersions).
-	ManifestDigest string              `json:"manifest_digest"`
-	ManifestFile   string              `json:"manifest_file"`
-	Owner          string              `json:"owner"`
-	Description    string              `json:"description,omitempty"`
-	Routes         []manifest.Route    `json:"routes"`
-	Limits         manifest.Limits     `json:"limits"`
-	RateLimit      manifest.RateLimits `json:"rate_limit"`
-	Budget         *manifest.Budget    `json:"budget,omitempty"`
+	ManifestDigest string                `json:"manifest_digest"`
+	ManifestFile   string                `json:"manifest_file"`
+	Owner          string                `json:"owner"`
+	Description    string                `json:"description,omitempty"`
+	Routes         []manifest.Route      `json:"routes"`
+	Limits         manifest.Limits       `json:"limits"`
+	RateLimit      manifest.RateLimits   `json:"rate_limit"`
+	Budget         *manifest.Budget      `json:"budget,omitempty"`
+	Capabilities   manifest.Capabilities `json:"capabilities"`
 }
 
 // MaxVersions is how many versions a function record keeps. With at most

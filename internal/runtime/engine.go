@@ -122,12 +122,17 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts, modules: make(map[string]*moduleEntry)}, nil
 }
 
-// hostRuntime returns a runtime with the WASI and pave_v1 host modules.
+// hostRuntime returns a runtime with the WASI, pave_v1 and capability host
+// modules.
 func hostRuntime(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, error) {
 	rt := wazero.NewRuntimeWithConfig(ctx, rc)
 	if err := hostapi.InstantiateWASI(ctx, rt); err != nil {
 		rt.Close(ctx)
 		return nil, fmt.Errorf("wasi: %w", err)
+	}
+	if err := hostapi.InstantiateCapabilities(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("capabilities: %w", err)
 	}
 	if err := hostapi.InstantiateCore(ctx, rt); err != nil {
 		rt.Close(ctx)

@@ -100,10 +100,13 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 
 func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
 	call := &hostapi.Call{Request: abi.AppendRequest(nil, req)}
-	ctx = hostapi.WithCall(ctx, call)
 	res := &Result{}
 	defer func() { res.Logs = call.Logs }()
 
+	// _initialize runs outside the invocation, as it does when a snapshot
+	// is prepared at deploy: the host functions see no call in its
+	// context, so it can neither read the request nor use a capability,
+	// whichever isolation method is in use.
 	stdio := &logWriter{call: call}
 	began := time.Now()
 	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().
@@ -115,7 +118,7 @@ func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request)
 		return res, err
 	}
 	defer inst.Close(context.WithoutCancel(ctx))
-	out, err := inst.ExportedFunction("handle").Call(ctx)
+	out, err := inst.ExportedFunction("handle").Call(hostapi.WithCall(ctx, call))
 	stdio.flush()
 	if err != nil {
 		return res, err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -120,4 +122,31 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %v", ErrExists, err)
 	}
 	return err
+}
+
+// Keys returns up to limit keys that start with prefix, sorted, and whether
+// more matched. It reads the bucket's key index, so its cost grows with the
+// bucket; callers bound what they ask for.
+func (k *KV) Keys(ctx context.Context, prefix string, limit int) ([]string, bool, error) {
+	lister, err := k.kv.ListKeys(ctx)
+	if err != nil {
+		return nil, false, mapErr(err)
+	}
+	defer lister.Stop()
+	seen := map[string]bool{}
+	for key := range lister.Keys() {
+		if strings.HasPrefix(key, prefix) {
+			seen[key] = true
+		}
+	}
+	keys := make([]string, 0, len(seen))
+	for key := range seen {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys)
+	more := len(keys) > limit
+	if more {
+		keys = keys[:limit]
+	}
+	return keys, more, nil
 }

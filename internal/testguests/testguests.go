@@ -26,19 +26,20 @@ import (
 // guests are the guests under testdata/, sorted. A guest whose name starts
 // with "cmd-" is a WASI command module; the others are reactors.
 var guests = []string{
-	"abuse",     // speaks pave_v1 by hand to attack the host functions
-	"alloc",     // allocates 1 MiB after 1 MiB until memory runs out
-	"cmd-upper", // WASI command: stdin upper-cased to stdout; "fail" exits 3
-	"counter",   // counts invocations: always count 1 on a fresh instance
-	"fdclose",   // tries to close stderr so later invocations lose it
-	"initloop",  // loops forever in its package initialisation
-	"kvimport",  // imports pave_kv_v1.get, a capability never granted
-	"loop",      // spins forever without host calls
-	"memscan",   // scans its whole memory for other invocations' secrets
-	"noexport",  // a reactor that does not export handle
-	"sandbox",   // reports args, environment, files, randomness and time
-	"slow",      // sleeps ?ms= milliseconds, then answers "done"
-	"trap",      // fails as ?mode= says: panic, nil, unreachable, exit, error
+	"abuse",        // speaks pave_v1 by hand to attack the host functions
+	"alloc",        // allocates 1 MiB after 1 MiB until memory runs out
+	"capabilities", // uses sdk/secrets and sdk/kv as the request asks
+	"cmd-upper",    // WASI command: stdin upper-cased to stdout; "fail" exits 3
+	"counter",      // counts invocations: always count 1 on a fresh instance
+	"fdclose",      // tries to close stderr so later invocations lose it
+	"initloop",     // loops forever in its package initialisation
+	"kvimport",     // imports pave_kv_v1.get, a capability never granted
+	"loop",         // spins forever without host calls
+	"memscan",      // scans its whole memory for other invocations' secrets
+	"noexport",     // a reactor that does not export handle
+	"sandbox",      // reports args, environment, files, randomness and time
+	"slow",         // sleeps ?ms= milliseconds, then answers "done"
+	"trap",         // fails as ?mode= says: panic, nil, unreachable, exit, error
 }
 
 // Names returns the names of the guests Build knows, sorted.

@@ -133,7 +133,12 @@ func TestModuleShapes(t *testing.T) {
 			exports: sdkShape.exports,
 			imports: []string{"pave_v1.log", "pave_v1.request_read", "pave_v1.request_read", "pave_v1.request_size", "pave_v1.response_write", "pave_v1.response_write"},
 		},
-		"alloc":     sdkShape,
+		"alloc": sdkShape,
+		"capabilities": {
+			exports: sdkShape.exports,
+			imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put",
+				"pave_secrets_v1.get"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
+		},
 		"cmd-upper": {exports: []string{abi.ExportStart}},
 		"counter":   sdkShape,
 		"kvimport": {

@@ -1,0 +1,383 @@
+// Package capability decides, for every host call a function makes, whether
+// its manifest grants it, and carries it out.
+//
+// A Broker is built once by the daemon with the stores behind each
+// capability. For every invocation the gateway asks it for a Session bound
+// to the function, its owner and its grants; the host functions (package
+// hostapi) call the Session. Everything is denied unless granted: a secret
+// not listed, a bucket not listed or listed read-only for a write, are
+// refused with hostapi.ErrDenied, counted, and written to the log as an
+// audit event. Every use, granted or not, is recorded per function and
+// capability, so that a posture report can show grants never used.
+//
+// Key-value buckets belong to owners: the bucket a grant names is stored
+// under a name derived from the owner and the bucket, so a manifest of one
+// owner can never reach another owner's data, whatever it names.
+package capability
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// Secrets reads secret values; *secrets.Store provides it.
+type Secrets interface {
+	Get(ctx context.Context, name string, version int) (config.Secret, int, error)
+}
+
+// ErrSecretNotFound is what a Secrets implementation's not-found error must
+// match (errors.Is) for the guest to see "not found" rather than
+// "unavailable"; the daemon adapts its store's error to it.
+var ErrSecretNotFound = errors.New("no such secret")
+
+// Bucket is one key-value bucket; *store.KV provides it.
+type Bucket interface {
+	Get(ctx context.Context, key string) (store.Entry, error)
+	Put(ctx context.Context, key string, value []byte) (uint64, error)
+	Create(ctx context.Context, key string, value []byte) (uint64, error)
+	Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error)
+	Delete(ctx context.Context, key string, rev uint64) error
+	Keys(ctx context.Context, prefix string, limit int) ([]string, bool, error)
+}
+
+// Buckets opens buckets by their storage name, creating them if needed.
+type Buckets interface {
+	Bucket(ctx context.Context, name string) (Bucket, error)
+}
+
+var _ Bucket = (*store.KV)(nil)
+
+// Limits per invocation.
+const (
+	MaxCallsPerInvocation = 1000
+)
+
+// Broker hands out Sessions and keeps the use counts.
+type Broker struct {
+	secrets Secrets
+	buckets Buckets
+	log     *slog.Logger
+	now     func() time.Time
+
+	newRedactor func([]config.Secret) Redactor
+
+	mu     sync.Mutex
+	uses   map[useKey]*Use
+	opened map[string]Bucket      // by storage name
+	values map[string]cachedValue // granted secrets' values, for redaction
+}
+
+type useKey struct{ function, capability string }
+
+// Use is what a function did with one capability.
+type Use struct {
+	Calls   int64
+	Denials int64
+	Last    time.Time // last granted use
+}
+
+// NewBroker returns a Broker over the given stores; a nil store denies its
+// capability as unavailable.
+func NewBroker(secrets Secrets, buckets Buckets, log *slog.Logger) *Broker {
+	return &Broker{secrets: secrets, buckets: buckets, log: log, now: time.Now,
+		uses: map[useKey]*Use{}, opened: map[string]Bucket{}, values: map[string]cachedValue{}}
+}
+
+// Uses returns a copy of the use counts, by function and capability.
+func (b *Broker) Uses() map[string]map[string]Use {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]map[string]Use{}
+	for k, u := range b.uses {
+		if out[k.function] == nil {
+			out[k.function] = map[string]Use{}
+		}
+		out[k.function][k.capability] = *u
+	}
+	return out
+}
+
+func (b *Broker) record(function, capability string, denied bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	k := useKey{function, capability}
+	u := b.uses[k]
+	if u == nil {
+		u = &Use{}
+		b.uses[k] = u
+	}
+	u.Calls++
+	if denied {
+		u.Denials++
+	} else {
+		u.Last = b.now()
+	}
+}
+
+// BucketName is the storage name of owner's bucket: the owner is hashed so
+// that any owner string yields a valid, fixed-length name, and two owners
+// never share one.
+func BucketName(owner, bucket string) string {
+	h := sha256.Sum256([]byte(owner))
+	return "pave_kv_" + hex.EncodeToString(h[:10]) + "_" + bucket
+}
+
+func (b *Broker) bucket(ctx context.Context, name string) (Bucket, error) {
+	b.mu.Lock()
+	bk, ok := b.opened[name]
+	b.mu.Unlock()
+	if ok {
+		return bk, nil
+	}
+	if b.buckets == nil {
+		return nil, errors.New("no key-value store")
+	}
+	bk, err := b.buckets.Bucket(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	b.mu.Lock()
+	b.opened[name] = bk
+	b.mu.Unlock()
+	return bk, nil
+}
+
+// Session returns the capabilities of one invocation of function.
+func (b *Broker) Session(function, owner, requestID string, grants manifest.Capabilities) *Session {
+	return &Session{b: b, function: function, owner: owner, requestID: requestID, grants: grants}
+}
+
+// Session is one invocation's capabilities. It is used by one invocation
+// at a time.
+type Session struct {
+	b         *Broker
+	function  string
+	owner     string
+	requestID string
+	grants    manifest.Capabilities
+
+	calls   int
+	secrets []config.Secret // values read, for redaction
+}
+
+var _ hostapi.Capabilities = (*Session)(nil)
+
+// SecretsRead returns the secret values this invocation read.
+func (s *Session) SecretsRead() []config.Secret { return s.secrets }
+
+// begin counts a call against the per-invocation limit.
+func (s *Session) begin() error {
+	s.calls++
+	if s.calls > MaxCallsPerInvocation {
+		return fmt.Errorf("%w: more than %d capability calls in one invocation", hostapi.ErrLimit, MaxCallsPerInvocation)
+	}
+	return nil
+}
+
+// deny records and audits a refused call. what names the resource as the
+// manifest would (never a value).
+func (s *Session) deny(capability, what string) error {
+	s.b.record(s.function, capability, true)
+	s.b.log.Warn("capability denied", "audit", true, "function", s.function, "owner", s.owner,
+		"capability", capability, "resource", what, "request_id", s.requestID)
+	return fmt.Errorf("%w: %s %s is not granted to this function", hostapi.ErrDenied, capability, what)
+}
+
+// Secret reads the latest version of a granted secret. The read is
+// audited: which function, which secret and version, never the value.
+func (s *Session) Secret(ctx context.Context, name string) ([]byte, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	if !slices.Contains(s.grants.Secrets, name) {
+		return nil, s.deny("secrets", fmt.Sprintf("%q", truncate(name)))
+	}
+	s.b.record(s.function, "secrets", false)
+	if s.b.secrets == nil {
+		return nil, errors.New("no secrets store")
+	}
+	v, version, err := s.b.secrets.Get(ctx, name, 0)
+	if errors.Is(err, ErrSecretNotFound) {
+		return nil, fmt.Errorf("%w: secret %q is granted but not set", hostapi.ErrNotFound, name)
+	}
+	if err != nil {
+		s.b.log.Error("secret read failed", "function", s.function, "secret", name, "err", err, "request_id", s.requestID)
+		return nil, err
+	}
+	s.b.log.Info("secret read", "audit", true, "function", s.function, "secret", name, "version", version, "request_id", s.requestID)
+	s.secrets = append(s.secrets, v)
+	return []byte(v.Reveal()), nil
+}
+
+// kvAccess checks a kv call and opens the bucket.
+func (s *Session) kvAccess(ctx context.Context, bucket, key string, write, list bool) (Bucket, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	access, ok := s.grants.KV[bucket]
+	if !ok || (write && access != manifest.KVWrite) {
+		what := fmt.Sprintf("bucket %q", truncate(bucket))
+		if ok {
+			what += " for writing"
+		}
+		return nil, s.deny("kv", what)
+	}
+	if !list && !abi.ValidKVKey(key) {
+		return nil, fmt.Errorf("%w: keys are 1 to %d letters, digits and - _ = . /", hostapi.ErrInvalid, abi.MaxKVKey)
+	}
+	s.b.record(s.function, "kv", false)
+	return s.b.bucket(ctx, BucketName(s.owner, bucket))
+}
+
+func mapStoreErr(err error) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("%w: no such key", hostapi.ErrNotFound)
+	case errors.Is(err, store.ErrConflict), errors.Is(err, store.ErrExists):
+		return fmt.Errorf("%w: the key changed", hostapi.ErrConflict)
+	}
+	return err
+}
+
+// KVGet implements hostapi.Capabilities.
+func (s *Session) KVGet(ctx context.Context, bucket, key string) ([]byte, uint64, error) {
+	bk, err := s.kvAccess(ctx, bucket, key, false, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	e, err := bk.Get(ctx, key)
+	if err != nil {
+		return nil, 0, mapStoreErr(err)
+	}
+	return e.Value, e.Revision, nil
+}
+
+// KVPut implements hostapi.Capabilities.
+func (s *Session) KVPut(ctx context.Context, bucket, key string, value []byte) (uint64, error) {
+	bk, err := s.kvAccess(ctx, bucket, key, true, false)
+	if err != nil {
+		return 0, err
+	}
+	rev, err := bk.Put(ctx, key, value)
+	return rev, mapStoreErr(err)
+}
+
+// KVCAS implements hostapi.Capabilities.
+func (s *Session) KVCAS(ctx context.Context, bucket, key string, value []byte, revision uint64) (uint64, error) {
+	bk, err := s.kvAccess(ctx, bucket, key, true, false)
+	if err != nil {
+		return 0, err
+	}
+	var rev uint64
+	if revision == 0 {
+		rev, err = bk.Create(ctx, key, value)
+	} else {
+		rev, err = bk.Update(ctx, key, value, revision)
+	}
+	return rev, mapStoreErr(err)
+}
+
+// KVDelete implements hostapi.Capabilities.
+func (s *Session) KVDelete(ctx context.Context, bucket, key string) error {
+	bk, err := s.kvAccess(ctx, bucket, key, true, false)
+	if err != nil {
+		return err
+	}
+	e, err := bk.Get(ctx, key)
+	if err != nil {
+		return mapStoreErr(err)
+	}
+	return mapStoreErr(bk.Delete(ctx, key, e.Revision))
+}
+
+// KVList implements hostapi.Capabilities.
+func (s *Session) KVList(ctx context.Context, bucket, prefix string) ([]string, error) {
+	bk, err := s.kvAccess(ctx, bucket, "", false, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(prefix) > abi.MaxKVKey {
+		return nil, fmt.Errorf("%w: prefix too long", hostapi.ErrInvalid)
+	}
+	keys, _, err := bk.Keys(ctx, prefix, abi.MaxKVList)
+	return keys, mapStoreErr(err)
+}
+
+// truncate bounds a guest-supplied name in messages and logs.
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// Redactor replaces secret values with "[REDACTED]"; package secrets
+// provides one.
+type Redactor interface {
+	String(s string) string
+	Bytes(b []byte) []byte
+}
+
+// SetRedaction enables redaction: newRedactor builds a Redactor over secret
+// values. Without it, Redactor returns nil.
+func (b *Broker) SetRedaction(newRedactor func([]config.Secret) Redactor) {
+	b.newRedactor = newRedactor
+}
+
+// grantedValueTTL is how long the values of granted secrets are kept for
+// redaction before they are read again (a rotated secret is redacted under
+// its new value within this time; the value a function read itself is
+// always redacted).
+const grantedValueTTL = 30 * time.Second
+
+type cachedValue struct {
+	value config.Secret
+	ok    bool
+	at    time.Time
+}
+
+// Redactor returns a Redactor over the values of every secret in grants and
+// of those read, or nil if there are none.
+func (b *Broker) Redactor(ctx context.Context, grants manifest.Capabilities, read []config.Secret) Redactor {
+	if b.newRedactor == nil || (len(grants.Secrets) == 0 && len(read) == 0) {
+		return nil
+	}
+	values := slices.Clone(read)
+	now := b.now()
+	for _, name := range grants.Secrets {
+		b.mu.Lock()
+		c, ok := b.values[name]
+		b.mu.Unlock()
+		if !ok || now.Sub(c.at) > grantedValueTTL {
+			c = cachedValue{at: now}
+			if b.secrets != nil {
+				if v, _, err := b.secrets.Get(ctx, name, 0); err == nil {
+					c.value, c.ok = v, true
+				}
+			}
+			b.mu.Lock()
+			b.values[name] = c
+			b.mu.Unlock()
+		}
+		if c.ok {
+			values = append(values, c.value)
+		}
+	}
+	if len(values) == 0 {
+		return nil
+	}
+	return b.newRedactor(values)
+}

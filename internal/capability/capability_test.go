@@ -1,0 +1,253 @@
+package capability
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+type fakeSecrets map[string]string
+
+func (f fakeSecrets) Get(_ context.Context, name string, _ int) (config.Secret, int, error) {
+	v, ok := f[name]
+	if !ok {
+		return "", 0, ErrSecretNotFound
+	}
+	return config.Secret(v), 1, nil
+}
+
+// memBucket is an in-memory Bucket with revisions.
+type memBucket struct {
+	mu   sync.Mutex
+	rev  uint64
+	data map[string]store.Entry
+}
+
+func (m *memBucket) Get(_ context.Context, key string) (store.Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.data[key]
+	if !ok {
+		return store.Entry{}, store.ErrNotFound
+	}
+	return e, nil
+}
+
+func (m *memBucket) set(key string, v []byte) uint64 {
+	m.rev++
+	m.data[key] = store.Entry{Key: key, Value: v, Revision: m.rev}
+	return m.rev
+}
+
+func (m *memBucket) Put(_ context.Context, key string, v []byte) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.set(key, v), nil
+}
+
+func (m *memBucket) Create(_ context.Context, key string, v []byte) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.data[key]; ok {
+		return 0, store.ErrExists
+	}
+	return m.set(key, v), nil
+}
+
+func (m *memBucket) Update(_ context.Context, key string, v []byte, rev uint64) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.data[key]; !ok || e.Revision != rev {
+		return 0, store.ErrConflict
+	}
+	return m.set(key, v), nil
+}
+
+func (m *memBucket) Delete(_ context.Context, key string, rev uint64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.data[key]; !ok || e.Revision != rev {
+		return store.ErrConflict
+	}
+	delete(m.data, key)
+	return nil
+}
+
+func (m *memBucket) Keys(_ context.Context, prefix string, limit int) ([]string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k := range m.data {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return out[:min(len(out), limit)], len(out) > limit, nil
+}
+
+type memBuckets struct {
+	mu      sync.Mutex
+	buckets map[string]*memBucket
+}
+
+func (m *memBuckets) Bucket(_ context.Context, name string) (Bucket, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.buckets[name]
+	if b == nil {
+		b = &memBucket{data: map[string]store.Entry{}}
+		m.buckets[name] = b
+	}
+	return b, nil
+}
+
+func newTestBroker(t *testing.T) (*Broker, *memBuckets, *bytes.Buffer) {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	buckets := &memBuckets{buckets: map[string]*memBucket{}}
+	b := NewBroker(fakeSecrets{"API_TOKEN": "tok-123456", "OTHER": "other-value"}, buckets, slog.New(slog.NewJSONHandler(logs, nil)))
+	return b, buckets, logs
+}
+
+func TestSecretsGrant(t *testing.T) {
+	b, _, logs := newTestBroker(t)
+	ctx := context.Background()
+	s := b.Session("orders", "team-a", "req-1", manifest.Capabilities{Secrets: []string{"API_TOKEN", "UNSET"}})
+	v, err := s.Secret(ctx, "API_TOKEN")
+	if err != nil || string(v) != "tok-123456" {
+		t.Fatalf("granted secret: %q, %v", v, err)
+	}
+	if _, err := s.Secret(ctx, "OTHER"); !errors.Is(err, hostapi.ErrDenied) {
+		t.Errorf("ungranted secret: %v, want ErrDenied", err)
+	}
+	if _, err := s.Secret(ctx, "UNSET"); !errors.Is(err, hostapi.ErrNotFound) {
+		t.Errorf("granted but unset secret: %v, want ErrNotFound", err)
+	}
+	if got := s.SecretsRead(); len(got) != 1 || got[0].Reveal() != "tok-123456" {
+		t.Errorf("SecretsRead = %d values", len(got))
+	}
+	log := logs.String()
+	if !strings.Contains(log, `"msg":"capability denied"`) || !strings.Contains(log, `"msg":"secret read"`) {
+		t.Errorf("no audit lines for the read and the denial:\n%s", log)
+	}
+	if strings.Contains(log, "tok-123456") || strings.Contains(log, "other-value") {
+		t.Error("a secret value reached the log")
+	}
+	u := b.Uses()["orders"]["secrets"]
+	if u.Calls != 3 || u.Denials != 1 || u.Last.IsZero() {
+		t.Errorf("use = %+v", u)
+	}
+}
+
+func TestKVGrants(t *testing.T) {
+	b, buckets, _ := newTestBroker(t)
+	ctx := context.Background()
+	grants := manifest.Capabilities{KV: map[string]string{"orders": manifest.KVWrite, "prices": manifest.KVRead}}
+	s := b.Session("fn", "team-a", "r", grants)
+
+	rev, err := s.KVCAS(ctx, "orders", "o/1", []byte("v1"), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.KVCAS(ctx, "orders", "o/1", []byte("again"), 0); !errors.Is(err, hostapi.ErrConflict) {
+		t.Errorf("create of an existing key: %v", err)
+	}
+	if _, err := s.KVCAS(ctx, "orders", "o/1", []byte("v2"), rev+100); !errors.Is(err, hostapi.ErrConflict) {
+		t.Errorf("stale revision: %v", err)
+	}
+	if _, err := s.KVCAS(ctx, "orders", "o/1", []byte("v2"), rev); err != nil {
+		t.Errorf("current revision: %v", err)
+	}
+	v, _, err := s.KVGet(ctx, "orders", "o/1")
+	if err != nil || string(v) != "v2" {
+		t.Errorf("get = %q, %v", v, err)
+	}
+	if _, err := s.KVPut(ctx, "orders", "o/2", []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := s.KVList(ctx, "orders", "o/")
+	if err != nil || !slices.Equal(keys, []string{"o/1", "o/2"}) {
+		t.Errorf("list = %v, %v", keys, err)
+	}
+	if err := s.KVDelete(ctx, "orders", "o/2"); err != nil {
+		t.Error(err)
+	}
+	if _, _, err := s.KVGet(ctx, "orders", "o/2"); !errors.Is(err, hostapi.ErrNotFound) {
+		t.Errorf("deleted key: %v", err)
+	}
+
+	// Read-only, ungranted, and malformed.
+	if _, err := s.KVPut(ctx, "prices", "p", []byte("1")); !errors.Is(err, hostapi.ErrDenied) {
+		t.Errorf("write to a read-only bucket: %v", err)
+	}
+	if _, _, err := s.KVGet(ctx, "prices", "p"); !errors.Is(err, hostapi.ErrNotFound) {
+		t.Errorf("read of a read-only bucket: %v", err)
+	}
+	if _, _, err := s.KVGet(ctx, "secrets", "k"); !errors.Is(err, hostapi.ErrDenied) {
+		t.Errorf("ungranted bucket: %v", err)
+	}
+	if _, err := s.KVPut(ctx, "orders", "a b", nil); !errors.Is(err, hostapi.ErrInvalid) {
+		t.Errorf("bad key: %v", err)
+	}
+
+	// Another owner granting itself "orders" gets its own store.
+	other := b.Session("fn2", "team-b", "r", grants)
+	if _, _, err := other.KVGet(ctx, "orders", "o/1"); !errors.Is(err, hostapi.ErrNotFound) {
+		t.Errorf("team-b read team-a's key: %v", err)
+	}
+	if BucketName("team-a", "orders") == BucketName("team-b", "orders") {
+		t.Error("two owners share a storage bucket")
+	}
+	if n := len(buckets.buckets); n != 3 {
+		t.Errorf("%d storage buckets, want 3 (team-a orders, team-a prices, team-b orders)", n)
+	}
+}
+
+func TestCallLimit(t *testing.T) {
+	b, _, _ := newTestBroker(t)
+	s := b.Session("fn", "o", "r", manifest.Capabilities{KV: map[string]string{"b": manifest.KVRead}})
+	for i := range MaxCallsPerInvocation {
+		if _, _, err := s.KVGet(context.Background(), "b", "k"); !errors.Is(err, hostapi.ErrNotFound) {
+			t.Fatalf("call %d: %v", i, err)
+		}
+	}
+	if _, _, err := s.KVGet(context.Background(), "b", "k"); !errors.Is(err, hostapi.ErrLimit) {
+		t.Errorf("after %d calls: %v, want ErrLimit", MaxCallsPerInvocation, err)
+	}
+}
+
+type fakeRedactor struct{ values []config.Secret }
+
+func (r fakeRedactor) String(s string) string {
+	for _, v := range r.values {
+		s = strings.ReplaceAll(s, v.Reveal(), "[REDACTED]")
+	}
+	return s
+}
+func (r fakeRedactor) Bytes(b []byte) []byte { return []byte(r.String(string(b))) }
+
+func TestRedactorCoversGrantedSecrets(t *testing.T) {
+	b, _, _ := newTestBroker(t)
+	if r := b.Redactor(context.Background(), manifest.Capabilities{Secrets: []string{"API_TOKEN"}}, nil); r != nil {
+		t.Error("a Redactor without a factory")
+	}
+	b.SetRedaction(func(v []config.Secret) Redactor { return fakeRedactor{v} })
+	r := b.Redactor(context.Background(), manifest.Capabilities{Secrets: []string{"API_TOKEN", "UNSET"}}, []config.Secret{"read-in-call"})
+	if got := r.String("a tok-123456 b read-in-call c"); got != "a [REDACTED] b [REDACTED] c" {
+		t.Errorf("redacted = %q", got)
+	}
+	if r := b.Redactor(context.Background(), manifest.Capabilities{}, nil); r != nil {
+		t.Error("a Redactor with nothing to hide")
+	}
+}
