@@ -1,0 +1,269 @@
+package secrets
+
+import (
+	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+)
+
+// MasterKeyLen is the length of a master key in bytes.
+const MasterKeyLen = 32
+
+// maxKeyFile bounds what LoadOrCreateMasterKey reads: a key file holds one
+// line of base64.
+const maxKeyFile = 1 << 10
+
+// ErrBadMasterKey means a master key, given as base64 or read from a file,
+// is not 32 random bytes. Its messages never quote the input.
+var ErrBadMasterKey = errors.New("invalid master key")
+
+// wrapInfo separates the data-key wrapping key from any other use of the
+// master key bytes, including the ID, which hashes them directly.
+const wrapInfo = "pave secrets: data key wrapping, format 1"
+
+// MasterKey wraps the data keys of the secrets. It has no accessor for its
+// bytes, and every way of formatting it prints only its ID.
+type MasterKey struct {
+	id   string
+	aead cipher.AEAD // AES-256-GCM under a key derived from the master key
+}
+
+// newMasterKey builds a MasterKey from 32 bytes.
+func newMasterKey(raw []byte) (*MasterKey, error) {
+	if len(raw) != MasterKeyLen {
+		return nil, fmt.Errorf("%w: it must be %d bytes, not %d", ErrBadMasterKey, MasterKeyLen, len(raw))
+	}
+	if subtle.ConstantTimeCompare(raw, make([]byte, MasterKeyLen)) == 1 {
+		return nil, fmt.Errorf("%w: it is all zero bytes, not random", ErrBadMasterKey)
+	}
+	sum := sha256.Sum256(raw)
+	kek, err := hkdf.Key(sha256.New, raw, nil, wrapInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(kek)
+	aead, err := newGCM(kek)
+	if err != nil {
+		return nil, err
+	}
+	return &MasterKey{id: hex.EncodeToString(sum[:8]), aead: aead}, nil
+}
+
+// GenerateMasterKey returns a new random master key.
+func GenerateMasterKey() (*MasterKey, error) {
+	raw, err := randomBytes(MasterKeyLen)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	return newMasterKey(raw)
+}
+
+// ParseMasterKey reads a master key written as base64 (standard or URL
+// alphabet, with or without padding; surrounding spaces are ignored), as the
+// daemon receives it from its environment. It must decode to exactly 32
+// bytes. Errors never include the input.
+func ParseMasterKey(b64 string) (*MasterKey, error) {
+	raw, err := decodeKey(strings.TrimSpace(b64))
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	return newMasterKey(raw)
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, fmt.Errorf("%w: it is empty", ErrBadMasterKey)
+	}
+	// The two alphabets differ in two characters and padding is optional,
+	// so pick the decoder from the text rather than trying each in turn.
+	enc := base64.StdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.URLEncoding
+	}
+	if !strings.HasSuffix(s, "=") {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	raw, err := enc.Strict().DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: it is not base64 (make one with: openssl rand -base64 32)", ErrBadMasterKey)
+	}
+	return raw, nil
+}
+
+// ID identifies the key without revealing it: the first 8 bytes of the
+// SHA-256 of the key, in hex. Every wrapped data key records the ID of the
+// master key that wrapped it.
+func (k MasterKey) ID() string { return k.id }
+
+// String returns "master key <id>".
+func (k MasterKey) String() string { return "master key " + k.id }
+
+// GoString returns the same as String, so %#v prints no key material.
+func (k MasterKey) GoString() string { return k.String() }
+
+// Format writes String for every verb and flag.
+func (k MasterKey) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+
+// LogValue logs the ID only.
+func (k MasterKey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+
+// MarshalText returns the same as String, so that a MasterKey in JSON or a
+// structured log shows its ID only.
+func (k MasterKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// LoadOrCreateMasterKey reads the master key from the file at path, or, if
+// there is no such file, creates it with mode 0600 and a new random key
+// (created is then true). The file holds the key in base64 on one line.
+//
+// It refuses a path that is a symbolic link, a directory or anything else
+// but a regular file, and a file that users other than its owner may read
+// or write: the master key decrypts every secret. On Windows, which has no
+// such permission bits, only the file type is checked.
+func LoadOrCreateMasterKey(path string) (k *MasterKey, created bool, err error) {
+	k, err = loadMasterKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return k, false, err
+	}
+	k, err = createMasterKey(path)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process created it first: use theirs.
+		k, err = loadMasterKey(path)
+		return k, false, err
+	}
+	return k, err == nil, err
+}
+
+func loadMasterKey(path string) (*MasterKey, error) {
+	// Lstat, not Stat: a link could point the daemon at a key file that
+	// someone else controls.
+	before, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKeyFile(path, before); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	after, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// The path may have been replaced between Lstat and Open.
+	if !os.SameFile(before, after) {
+		return nil, fmt.Errorf("refusing to use master key file %s: it changed while being opened", path)
+	}
+	if err := checkKeyFile(path, after); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading master key file %s: %w", path, err)
+	}
+	defer clear(b)
+	if len(b) > maxKeyFile {
+		return nil, fmt.Errorf("%w: master key file %s is longer than a key", ErrBadMasterKey, path)
+	}
+	raw, err := decodeKey(string(bytes.TrimSpace(b)))
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	defer clear(raw)
+	k, err := newMasterKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("master key file %s: %w", path, err)
+	}
+	return k, nil
+}
+
+func checkKeyFile(path string, info fs.FileInfo) error {
+	mode := info.Mode()
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		return fmt.Errorf("refusing to use master key file %s: it is a symbolic link; point to the file itself", path)
+	case !mode.IsRegular():
+		return fmt.Errorf("refusing to use master key file %s: it is not a regular file", path)
+	case runtime.GOOS != "windows" && mode.Perm()&0o077 != 0:
+		return fmt.Errorf("refusing to use master key file %s: other users can access it (mode %04o); run chmod 600 %s",
+			path, mode.Perm(), path)
+	}
+	return nil
+}
+
+// createMasterKey writes a new key to path, failing with fs.ErrExist if the
+// path exists. O_EXCL also refuses to follow a symbolic link planted there.
+func createMasterKey(path string) (*MasterKey, error) {
+	raw, err := randomBytes(MasterKeyLen)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	k, err := newMasterKey(raw)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	line := []byte(base64.StdEncoding.EncodeToString(raw) + "\n")
+	defer clear(line)
+	_, err = f.Write(line)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// A half-written key file must not be picked up later.
+		os.Remove(path)
+		return nil, fmt.Errorf("writing master key file %s: %w", path, err)
+	}
+	syncDir(filepath.Dir(path))
+	return k, nil
+}
+
+// syncDir makes a new directory entry durable where the platform allows it.
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+func randomBytes(n int) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
+}
