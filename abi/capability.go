@@ -132,3 +132,50 @@ func DecodeStrings(b []byte) ([]string, error) {
 	}
 	return out, nil
 }
+
+// Outbound HTTP: pave_http_v1.
+const (
+	// FuncHTTPFetch is fetch(req_ptr, req_len i32) -> i32. The request is
+	// an Outbound (see AppendOutbound) to a host the manifest grants; the
+	// result is the response, encoded as a Response (see DecodeResponse).
+	FuncHTTPFetch = "fetch"
+)
+
+// MaxOutboundSize bounds an encoded outbound request.
+const MaxOutboundSize = 2 << 20
+
+// Outbound is an HTTP request a function sends through the host.
+type Outbound struct {
+	Method  string
+	URL     string
+	Headers []Header
+	Body    []byte
+}
+
+// AppendOutbound appends the encoding of o: format, Method, URL, Headers,
+// Body.
+func AppendOutbound(dst []byte, o *Outbound) []byte {
+	dst = append(dst, wireFormat)
+	dst = appendString(dst, o.Method)
+	dst = appendString(dst, o.URL)
+	dst = appendHeaders(dst, o.Headers)
+	return appendString(dst, o.Body)
+}
+
+// DecodeOutbound decodes an outbound request. The result does not alias b.
+func DecodeOutbound(b []byte) (*Outbound, error) {
+	if len(b) > MaxOutboundSize {
+		return nil, ErrTooLarge
+	}
+	d := decoder{buf: b}
+	d.format()
+	var o Outbound
+	o.Method = d.method()
+	o.URL = d.string()
+	o.Headers = d.headers()
+	o.Body = d.body()
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return &o, nil
+}

@@ -56,3 +56,28 @@ func FuzzDecodeStrings(f *testing.F) {
 		}
 	})
 }
+
+func TestOutboundRoundTrip(t *testing.T) {
+	o := &Outbound{Method: "POST", URL: "https://api.example.com/v1?x=1", Headers: []Header{{"Content-Type", "application/json"}}, Body: []byte(`{}`)}
+	got, err := DecodeOutbound(AppendOutbound(nil, o))
+	if err != nil || got.Method != o.Method || got.URL != o.URL || len(got.Headers) != 1 || string(got.Body) != "{}" {
+		t.Errorf("round trip = %+v, %v", got, err)
+	}
+	bad := AppendOutbound(nil, &Outbound{Method: "GET", URL: "u", Headers: []Header{{"X", "a\r\nInjected: 1"}}})
+	if _, err := DecodeOutbound(bad); !errors.Is(err, ErrHeaderValue) {
+		t.Errorf("CRLF in a header: %v", err)
+	}
+}
+
+func FuzzDecodeOutbound(f *testing.F) {
+	f.Add(AppendOutbound(nil, &Outbound{Method: "GET", URL: "https://a.example/"}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		o, err := DecodeOutbound(b)
+		if err != nil {
+			return
+		}
+		if again := AppendOutbound(nil, o); string(again) != string(b) {
+			t.Fatalf("accepted %x re-encodes to %x", b, again)
+		}
+	})
+}

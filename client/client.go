@@ -405,3 +405,38 @@ func truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+func secretPath(name string) string { return "/v1/secrets/" + url.PathEscape(name) }
+
+// SetSecret stores value as a new version of secret name. The value travels
+// as the request body, never in the URL; no call returns it.
+func (c *Client) SetSecret(ctx context.Context, name string, value []byte) (*SecretInfo, error) {
+	var r SecretInfo
+	if err := c.do(ctx, http.MethodPut, secretPath(name), rawBody{value, "application/octet-stream"}, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// ListSecrets returns the metadata of every secret.
+func (c *Client) ListSecrets(ctx context.Context) ([]SecretInfo, error) {
+	var list SecretList
+	if err := c.do(ctx, http.MethodGet, "/v1/secrets", nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Secrets, nil
+}
+
+// RemoveSecret deletes a secret and all its versions.
+func (c *Client) RemoveSecret(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, secretPath(name), nil, nil)
+}
+
+// RotateMaster re-wraps every secret under a new master key.
+func (c *Client) RotateMaster(ctx context.Context) (*RotateMasterResponse, error) {
+	var r RotateMasterResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/secrets/rotate-master", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}

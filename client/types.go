@@ -197,3 +197,33 @@ type BudgetStatus struct {
 type BudgetList struct {
 	Budgets []BudgetStatus `json:"budgets"`
 }
+
+// SecretInfo describes a secret; values are never part of the API.
+type SecretInfo struct {
+	Name      string          `json:"name"`
+	Versions  []SecretVersion `json:"versions"`
+	CreatedAt time.Time       `json:"created_at"`
+	RotatedAt time.Time       `json:"rotated_at"`
+	// GrantedTo are the functions whose manifests grant the secret.
+	GrantedTo []string `json:"granted_to"`
+}
+
+// SecretVersion is one version of a secret.
+type SecretVersion struct {
+	Number    int       `json:"number"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SecretList is the body of GET /v1/secrets.
+type SecretList struct {
+	Secrets []SecretInfo `json:"secrets"`
+}
+
+// RotateMasterResponse reports a master key rotation.
+type RotateMasterResponse struct {
+	OldKeyID string `json:"old_key_id"`
+	NewKeyID string `json:"new_key_id"`
+	// Rewrapped is the number of secret versions re-encrypted and read
+	// back.
+	Rewrapped int `json:"rewrapped"`
+}

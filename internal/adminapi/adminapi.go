@@ -103,6 +103,7 @@ type Deps struct {
 	Auth           AdminAuth
 	WebhookSecrets WebhookSecrets // nil: deploys with webhook routes are refused
 	Budgets        Budgets        // nil: the budget endpoints answer 503
+	Secrets        Secrets        // nil: the secret endpoints answer 503
 	// DefaultBudget is the budget of functions whose manifest sets none.
 	DefaultBudget manifest.Budget
 	Log           *slog.Logger
@@ -119,7 +120,9 @@ type Handler struct {
 	secrets WebhookSecrets
 	budgets Budgets
 	log     *slog.Logger
-	mux     *http.ServeMux
+
+	secretStore Secrets
+	mux         *http.ServeMux
 
 	defaultBudget manifest.Budget
 }
@@ -129,7 +132,7 @@ func New(d Deps) *Handler {
 	h := &Handler{
 		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
-		defaultBudget: d.DefaultBudget,
+		defaultBudget: d.DefaultBudget, secretStore: d.Secrets,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -143,6 +146,10 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
+	h.route("PUT /v1/secrets/{name}", private, h.setSecret)
+	h.route("GET /v1/secrets", private, h.listSecrets)
+	h.route("DELETE /v1/secrets/{name}", private, h.removeSecret)
+	h.route("POST /v1/secrets/rotate-master", private, h.rotateMaster)
 	h.route("GET /v1/budgets", private, h.listBudgets)
 	h.route("PUT /v1/budgets/{subject}", private, h.setBudget)
 	h.route("DELETE /v1/budgets/{subject}", private, h.clearBudget)

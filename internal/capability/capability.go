@@ -22,12 +22,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
@@ -73,6 +75,7 @@ type Broker struct {
 	now     func() time.Time
 
 	newRedactor func([]config.Secret) Redactor
+	egress      *egress.Client
 
 	mu     sync.Mutex
 	uses   map[useKey]*Use
@@ -171,6 +174,7 @@ type Session struct {
 
 	calls   int
 	secrets []config.Secret // values read, for redaction
+	http    *egress.Session // made on first use
 }
 
 var _ hostapi.Capabilities = (*Session)(nil)
@@ -381,3 +385,59 @@ func (b *Broker) Redactor(ctx context.Context, grants manifest.Capabilities, rea
 	}
 	return b.newRedactor(values)
 }
+
+// SetHTTP enables the http capability through c.
+func (b *Broker) SetHTTP(c *egress.Client) { b.egress = c }
+
+// HTTP implements hostapi.Capabilities: the request goes out through the
+// egress client, which admits only granted hosts and public addresses.
+func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, error) {
+	if err := s.begin(); err != nil {
+		return nil, err
+	}
+	if len(s.grants.HTTP) == 0 {
+		return nil, s.deny("http", "outbound requests")
+	}
+	if s.b.egress == nil {
+		return nil, errors.New("no egress client")
+	}
+	if s.http == nil {
+		grants := make([]egress.Grant, 0, len(s.grants.HTTP))
+		for _, g := range s.grants.HTTP {
+			if pg, err := egress.ParseGrant(g); err == nil {
+				grants = append(grants, pg)
+			}
+		}
+		s.http = s.b.egress.Session(grants)
+	}
+	h := http.Header{}
+	for _, hd := range req.Headers {
+		h.Add(hd.Name, hd.Value)
+	}
+	resp, err := s.http.Do(ctx, egress.Request{Method: req.Method, URL: req.URL, Header: h, Body: req.Body})
+	switch {
+	case err == nil:
+	case errors.Is(err, egress.ErrNotGranted), errors.Is(err, egress.ErrForbiddenAddress), errors.Is(err, egress.ErrRedirect):
+		// The egress errors name the rule, never the response.
+		_ = s.deny("http", fmt.Sprintf("%q", truncate(err.Error())))
+		return nil, fmt.Errorf("%w: %v", hostapi.ErrDenied, err)
+	case errors.Is(err, egress.ErrTooManyRequests), errors.Is(err, egress.ErrTooLarge):
+		return nil, fmt.Errorf("%w: %v", hostapi.ErrLimit, err)
+	case errors.Is(err, egress.ErrBadRequest):
+		return nil, fmt.Errorf("%w: %v", hostapi.ErrInvalid, err)
+	default:
+		return nil, fmt.Errorf("%w: %v", errUpstream, err)
+	}
+	s.b.record(s.function, "http", false)
+	out := &abi.Response{Status: resp.Status, Body: resp.Body}
+	for name, values := range resp.Header {
+		for _, v := range values {
+			out.Headers = append(out.Headers, abi.Header{Name: name, Value: v})
+		}
+	}
+	return out, nil
+}
+
+// errUpstream marks a failure of the remote side, whose message (safe by
+// construction in package egress) the guest may read.
+var errUpstream = errors.New("upstream")

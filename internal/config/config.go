@@ -46,6 +46,7 @@ const (
 	EnvMaxCallDepth    = "PAVE_MAX_CALL_DEPTH"
 	EnvMasterKeyFile   = "PAVE_MASTER_KEY_FILE"
 	EnvMasterKey       = "PAVE_MASTER_KEY"
+	EnvEgressAllow     = "PAVE_EGRESS_ALLOW"
 )
 
 // Isolation methods (see package runtime).
@@ -184,6 +185,8 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	})
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr(getenv, EnvMasterKeyFile, c.MasterKeyFile), "file of the secrets' master key, created 0600 if absent; default DATA/master.key ("+EnvMasterKeyFile+"; "+EnvMasterKey+" gives the key itself, base64)")
 	c.MasterKey = Secret(getenv(EnvMasterKey))
+	egressAllow := envOr(getenv, EnvEgressAllow, "")
+	fs.StringVar(&egressAllow, "egress-allow", egressAllow, "comma-separated non-public networks the http capability may reach, such as 10.1.0.0/16 ("+EnvEgressAllow+")")
 	issuers := envOr(getenv, EnvJWTIssuers, "")
 	fs.StringVar(&issuers, "jwt-issuers", issuers, "JSON file of trusted JWT issuers ("+EnvJWTIssuers+"; see docs/OPERATIONS.md)")
 	rates := []*rateFlag{
@@ -220,6 +223,11 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	if err := c.parseDefenses(issuers, rates); err != nil {
 		return Config{}, err
 	}
+	nets, err := parseNets(egressAllow)
+	if err != nil {
+		return Config{}, fmt.Errorf("--egress-allow: %w", err)
+	}
+	c.Defenses.EgressAllow = nets
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("pave serve takes no arguments, got %q", fs.Arg(0))
 	}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bytes"
+	"net/netip"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,6 +35,11 @@ type Defenses struct {
 	Budget manifest.Budget
 	// MaxCallDepth caps function-to-function call chains.
 	MaxCallDepth int
+	// EgressAllow are networks the http capability may reach although
+	// they are not public (loopback, private, link-local ...). Empty: only
+	// public addresses. Cloud metadata addresses stay refused unless
+	// listed exactly.
+	EgressAllow []netip.Prefix
 }
 
 // Defaults of the defences. They are generous enough for a busy function on
@@ -244,4 +250,21 @@ func parseRateFlag(s string) (manifest.Rate, error) {
 // formatRateFlag is the inverse of parseRateFlag.
 func formatRateFlag(r manifest.Rate) string {
 	return strconv.FormatFloat(r.PerSecond, 'f', -1, 64) + "/s:" + strconv.Itoa(r.Burst)
+}
+
+// parseNets parses a comma-separated list of CIDR prefixes.
+func parseNets(s string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q: want CIDR notation such as 10.0.0.0/8", part)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }

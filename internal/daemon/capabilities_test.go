@@ -1,12 +1,22 @@
 package daemon_test
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -81,8 +91,8 @@ func TestKVCapability(t *testing.T) {
 	}
 
 	for _, tt := range []struct{ method, path string }{
-		{"POST", "/kv/put?bucket=prices&key=p"},   // read-only grant
-		{"GET", "/kv/get?bucket=secrets&key=k"},   // no grant
+		{"POST", "/kv/put?bucket=prices&key=p"},    // read-only grant
+		{"GET", "/kv/get?bucket=secrets&key=k"},    // no grant
 		{"GET", "/kv/list?bucket=payroll&prefix="}, // no grant
 	} {
 		if a := n.capCall(tt.method, tt.path, key, "v"); a.Error != "denied" {
@@ -103,4 +113,129 @@ func TestKVCapability(t *testing.T) {
 func jsonNumber(n uint64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
+}
+
+// TestSecretsCapability sets a canary secret, lets a granted function read
+// it and try to leak it every way it can, and checks that the canary never
+// leaves: not in responses, not in error bodies, not in logs. It then
+// rotates the master key and checks the secret still opens, and that a
+// daemon given the wrong master key fails closed.
+func TestSecretsCapability(t *testing.T) {
+	dir := t.TempDir()
+	n := start(t, dir)
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	canary := "canary-" + hex.EncodeToString(raw)
+	ctx := context.Background()
+	if _, err := n.admin.SetSecret(ctx, "GUEST_SECRET", []byte(canary)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.admin.SetSecret(ctx, "OTHER", []byte(canary+"-other")); err != nil {
+		t.Fatal(err)
+	}
+	n.deploy(capabilitiesManifest(t, "capabilities", "team-a"), testguests.Build(t, "capabilities"))
+	key := n.key("ci", "capabilities")
+
+	var bodies []string
+	r := n.call("GET", "/secret?name=GUEST_SECRET", key, nil)
+	bodies = append(bodies, string(r.body))
+	if r.status != 200 || !strings.Contains(string(r.body), "[REDACTED]") {
+		t.Errorf("granted secret: %d %s, want the value redacted", r.status, r.body)
+	}
+	if a := n.capCall("GET", "/secret?name=OTHER", key, ""); a.Error != "denied" {
+		t.Errorf("ungranted secret: %+v", a)
+	}
+	for _, path := range []string{"/secret/log?name=GUEST_SECRET", "/secret/error?name=GUEST_SECRET", "/secret/panic?name=GUEST_SECRET"} {
+		r := n.call("GET", path, key, nil)
+		bodies = append(bodies, string(r.body))
+	}
+	list, err := n.admin.ListSecrets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed, _ := json.Marshal(list)
+	bodies = append(bodies, string(listed))
+	for _, b := range bodies {
+		if strings.Contains(b, canary) {
+			t.Errorf("the canary left in a response: %s", b)
+		}
+	}
+	if strings.Contains(n.logs.String(), canary) {
+		t.Error("the canary reached the daemon's log")
+	}
+	if lines := n.logs.lines(map[string]any{"msg": "secret read", "secret": "GUEST_SECRET"}); len(lines) == 0 {
+		t.Error("secret reads are not audited")
+	}
+
+	rot, err := n.admin.RotateMaster(ctx)
+	if err != nil || rot.Rewrapped != 2 || rot.OldKeyID == rot.NewKeyID {
+		t.Fatalf("rotate-master = %+v, %v", rot, err)
+	}
+	if r := n.call("GET", "/secret?name=GUEST_SECRET", key, nil); !strings.Contains(string(r.body), "[REDACTED]") {
+		t.Errorf("after rotation: %s", r.body)
+	}
+
+	// Restart with a different master key: reads fail closed, naming the
+	// keys in the log.
+	n.stop()
+	wrong := make([]byte, 32)
+	_, _ = rand.Read(wrong)
+	keyFile := filepath.Join(dir, "master.key")
+	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(wrong)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n = start(t, dir)
+	if a := n.capCall("GET", "/secret?name=GUEST_SECRET", key, ""); a.Error != "unavailable" {
+		t.Errorf("with the wrong master key: %+v", a)
+	}
+	if lines := n.logs.lines(map[string]any{"msg": "secret read failed"}); len(lines) == 0 || !strings.Contains(fmt.Sprint(lines[0]["err"]), "master key") {
+		t.Errorf("the failure does not say which key: %v", lines)
+	}
+}
+
+// TestHTTPCapability calls out through the http capability: a granted host
+// on a network the operator allows answers; loopback is refused when not
+// allowed, and so is every host the manifest does not grant.
+func TestHTTPCapability(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "backend saw %s %s", r.Method, r.URL.Path)
+	}))
+	defer backend.Close()
+	port := backend.Listener.Addr().(*net.TCPAddr).Port
+	manifest := func(name string) string {
+		s := capabilitiesManifest(t, name, "team-a")
+		return strings.Replace(s, "http: [api.example.test]", fmt.Sprintf("http: [\"localhost:%d\"]", port), 1)
+	}
+	wasm := testguests.Build(t, "capabilities")
+
+	allowed := startWith(t, func(c *config.Config) { c.Defenses.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	allowed.deploy(manifest("capabilities"), wasm)
+	key := allowed.key("ci", "capabilities")
+	url := fmt.Sprintf("http://localhost:%d/hello", port)
+	r := allowed.call("GET", "/http?url="+url, key, nil)
+	if r.status != 200 || !strings.Contains(string(r.body), "backend saw GET /hello") {
+		t.Errorf("granted host: %d %s", r.status, r.body)
+	}
+	for _, target := range []string{
+		fmt.Sprintf("http://127.0.0.1:%d/", port),   // an address, not the granted name
+		"http://api.example.test/",                  // not granted to this copy
+		fmt.Sprintf("http://localhost:%d/", port+1), // another port
+		fmt.Sprintf("file:///etc/passwd"),
+	} {
+		if a := allowed.capCall("GET", "/http?url="+target, key, ""); a.Error == "" {
+			t.Errorf("%s: %+v, want a refusal", target, a)
+		}
+	}
+
+	// Without the operator's allowance, loopback is refused even when the
+	// manifest names it.
+	closed := start(t, "")
+	closed.deploy(manifest("capabilities"), wasm)
+	key = closed.key("ci", "capabilities")
+	if a := closed.capCall("GET", "/http?url="+url, key, ""); a.Error != "denied" {
+		t.Errorf("loopback without --egress-allow: %+v", a)
+	}
+	if lines := closed.logs.lines(map[string]any{"msg": "capability denied", "capability": "http"}); len(lines) == 0 {
+		t.Error("the refused request is not audited")
+	}
 }

@@ -19,12 +19,14 @@ import (
 	"github.com/pave-dev/pave/internal/budgets"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/oidc"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -37,6 +39,7 @@ const (
 	bucketSettings  = "pave_settings"
 	bucketUsage     = "pave_usage"
 	bucketBudgets   = "pave_budgets"
+	bucketSecrets   = "pave_secrets"
 )
 
 // usageFlushInterval is how often last-invocation times and budget
@@ -97,7 +100,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	var fnRecords, keyRecords, settings, usageRecords, budgetRecords *store.KV
+	var fnRecords, keyRecords, settings, usageRecords, budgetRecords, secretBucket *store.KV
 	for _, b := range []struct {
 		name string
 		kv   **store.KV
@@ -107,6 +110,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		{bucketSettings, &settings},
 		{bucketUsage, &usageRecords},
 		{bucketBudgets, &budgetRecords},
+		{bucketSecrets, &secretBucket},
 	} {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
@@ -161,7 +165,16 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("budgets: %w", err)
 	}
 	limiter := limits.NewLimiter(time.Now)
-	broker := capability.NewBroker(nil, natsBuckets{d.nats}, d.log)
+	vault, keyCreated, err := openVault(ctx, d.cfg, secretBucket)
+	if err != nil {
+		return err
+	}
+	if keyCreated {
+		d.log.Info("created the secrets master key", "file", d.cfg.MasterKeyPath())
+	}
+	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
+	broker.SetRedaction(func(values []config.Secret) capability.Redactor { return secrets.NewRedactor(values) })
+	broker.SetHTTP(egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow}))
 	gw := gateway.New(gateway.Deps{
 		Functions:      reg,
 		Keys:           keys,
@@ -195,6 +208,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		WebhookSecrets: fileSecrets{},
 		Budgets:        d.budgets,
 		DefaultBudget:  d.cfg.Defenses.Budget,
+		Secrets:        vault,
 		Log:            d.log,
 	})
 

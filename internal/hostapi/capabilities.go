@@ -23,6 +23,8 @@ type Capabilities interface {
 	KVCAS(ctx context.Context, bucket, key string, value []byte, revision uint64) (uint64, error)
 	KVDelete(ctx context.Context, bucket, key string) error
 	KVList(ctx context.Context, bucket, prefix string) ([]string, error)
+	// HTTP sends an outbound request to a granted host.
+	HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, error)
 }
 
 // Errors a Capabilities implementation returns, wrapped with a message the
@@ -170,8 +172,40 @@ func InstantiateCapabilities(ctx context.Context, r wazero.Runtime) error {
 	fn(kv, abi.FuncKVCAS, kvCAS, i32, i32, i32, i32, i32, i32, i64)
 	fn(kv, abi.FuncKVDelete, kvDelete, i32, i32, i32, i32)
 	fn(kv, abi.FuncKVList, kvList, i32, i32, i32, i32)
-	_, err := kv.Instantiate(ctx)
+	if _, err := kv.Instantiate(ctx); err != nil {
+		return err
+	}
+	h := r.NewHostModuleBuilder(abi.ImportModuleHTTP)
+	fn(h, abi.FuncHTTPFetch, httpFetch, i32, i32)
+	_, err := h.Instantiate(ctx)
 	return err
+}
+
+func httpFetch(ctx context.Context, m api.Module, stack []uint64) {
+	c, caps, ok := capCall(ctx, stack)
+	if !ok {
+		return
+	}
+	b, ok := m.Memory().Read(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
+	if !ok {
+		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
+		return
+	}
+	req, err := abi.DecodeOutbound(b)
+	if err != nil {
+		stack[0] = c.fail(abi.ErrCodeInvalid, err)
+		return
+	}
+	resp, err := caps.HTTP(ctx, req)
+	if err != nil {
+		stack[0] = c.failErr(err)
+		return
+	}
+	if err := resp.Validate(); err != nil {
+		stack[0] = c.fail(abi.ErrCodeUnavailable, errors.New("the response cannot be passed to the function"))
+		return
+	}
+	stack[0] = c.setResult(abi.AppendResponse(nil, resp))
 }
 
 func secretGet(ctx context.Context, m api.Module, stack []uint64) {

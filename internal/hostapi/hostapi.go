@@ -37,7 +37,7 @@ var Groups = []Group{
 	{Module: CoreModule},
 	{Module: abi.ImportModuleSecrets, Capability: "secrets"},
 	{Module: abi.ImportModuleKV, Capability: "kv"},
-	{Module: abi.ImportModuleHTTP, Capability: "http", Reserved: true},
+	{Module: abi.ImportModuleHTTP, Capability: "http"},
 	{Module: abi.ImportModuleInvoke, Capability: "invoke", Reserved: true},
 	{Module: abi.ImportModulePublish, Capability: "publish", Reserved: true},
 }

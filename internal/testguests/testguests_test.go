@@ -136,7 +136,7 @@ func TestModuleShapes(t *testing.T) {
 		"alloc": sdkShape,
 		"capabilities": {
 			exports: sdkShape.exports,
-			imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put",
+			imports: append([]string{"pave_http_v1.fetch", "pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put",
 				"pave_secrets_v1.get"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
 		"cmd-upper": {exports: []string{abi.ExportStart}},

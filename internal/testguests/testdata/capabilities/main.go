@@ -1,5 +1,5 @@
-// Command capabilities is a test guest that uses the SDK's secrets and kv
-// packages as the request asks, so that host tests can drive every
+// Command capabilities is a test guest that uses the SDK's secrets, kv and
+// httpc packages as the request asks, so that host tests can drive every
 // capability call, and check what happens to secret values that end up in
 // responses, log lines, errors and panics.
 //
@@ -16,6 +16,9 @@
 //	GET    /kv/list?bucket=B&prefix=P
 //	                               {"keys": ["k1", ...]}
 //	DELETE /kv/del?bucket=B&key=K  {"deleted": true}
+//	GET    /http?url=U             fetches U; {"status": N, "body": "<the first 1 KiB>"}
+//	POST   /http?url=U             posts the request body, with its Content-Type,
+//	                               to U; answers as GET /http
 //
 // A failed capability call answers 200 with {"error": CODE, "message": the
 // host's reason}, where CODE is invalid, denied, not_found, conflict, limit
@@ -24,8 +27,10 @@
 // The routes also answer under any path prefix, so that a second copy can
 // be deployed beside the first.
 //
-// pave.yaml grants the secret GUEST_SECRET, the bucket notes for writing
-// and the bucket prices for reading; every other name is denied.
+// pave.yaml grants the secret GUEST_SECRET, the bucket notes for writing,
+// the bucket prices for reading and the host api.example.test; every other
+// name is denied. Tests of outbound HTTP deploy the guest with their own
+// grants.
 package main
 
 import (
@@ -35,22 +40,23 @@ import (
 	"strings"
 
 	pave "github.com/pave-dev/pave/sdk"
+	"github.com/pave-dev/pave/sdk/httpc"
 	"github.com/pave-dev/pave/sdk/kv"
 	"github.com/pave-dev/pave/sdk/secrets"
 )
 
-// codes names the error of a capability call, by the sentinels of both
-// packages.
+// codes names the error of a capability call, by the sentinels of the
+// SDK's capability packages.
 var codes = []struct {
 	name string
 	errs []error
 }{
-	{"invalid", []error{secrets.ErrInvalid, kv.ErrInvalid}},
-	{"denied", []error{secrets.ErrDenied, kv.ErrDenied}},
+	{"invalid", []error{secrets.ErrInvalid, kv.ErrInvalid, httpc.ErrInvalid}},
+	{"denied", []error{secrets.ErrDenied, kv.ErrDenied, httpc.ErrDenied}},
 	{"not_found", []error{secrets.ErrNotFound, kv.ErrNotFound}},
 	{"conflict", []error{kv.ErrConflict}},
-	{"limit", []error{secrets.ErrLimit, kv.ErrLimit}},
-	{"unavailable", []error{secrets.ErrUnavailable, kv.ErrUnavailable}},
+	{"limit", []error{secrets.ErrLimit, kv.ErrLimit, httpc.ErrLimit}},
+	{"unavailable", []error{secrets.ErrUnavailable, kv.ErrUnavailable, httpc.ErrUnavailable}},
 }
 
 // failure is the response to a failed capability call.
@@ -72,7 +78,7 @@ func init() {
 		// A copy deployed under a path prefix (/rival/kv/get) answers as
 		// the original does.
 		path := r.Path
-		for _, root := range []string{"/secret", "/kv/"} {
+		for _, root := range []string{"/secret", "/kv/", "/http"} {
 			if i := strings.Index(path, root); i > 0 {
 				path = path[i:]
 			}
@@ -95,6 +101,22 @@ func init() {
 				panic("secret " + name + " is " + v)
 			}
 			return pave.JSON(200, map[string]any{"value": v}), nil
+		case "GET /http", "POST /http":
+			var resp *httpc.Response
+			var err error
+			if r.Method == "GET" {
+				resp, err = httpc.Get(q.Get("url"))
+			} else {
+				resp, err = httpc.Post(q.Get("url"), r.Header.Get("Content-Type"), r.Body)
+			}
+			if err != nil {
+				return failure(err), nil
+			}
+			body := resp.Body
+			if len(body) > 1024 {
+				body = body[:1024]
+			}
+			return pave.JSON(200, map[string]any{"status": resp.Status, "body": string(body)}), nil
 		}
 
 		b := kv.Open(q.Get("bucket"))

@@ -1,0 +1,134 @@
+package adminapi
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secrets"
+)
+
+// Secrets is the encrypted secrets store as the admin API drives it. There
+// is deliberately no way to read a value: functions read the secrets they
+// are granted, and nobody else.
+type Secrets interface {
+	Set(ctx context.Context, name string, value config.Secret) (int, error)
+	List(ctx context.Context) ([]secrets.Info, error)
+	Remove(ctx context.Context, name string) error
+	// RotateMaster re-wraps every data key under a new master key and
+	// returns the old and new key ids and how many versions it re-wrapped.
+	RotateMaster(ctx context.Context) (oldID, newID string, n int, err error)
+}
+
+func (h *Handler) secretInfo(in secrets.Info) client.SecretInfo {
+	out := client.SecretInfo{Name: in.Name, CreatedAt: in.CreatedAt, RotatedAt: in.RotatedAt, GrantedTo: []string{}}
+	for _, v := range in.Versions {
+		out.Versions = append(out.Versions, client.SecretVersion{Number: v.Number, CreatedAt: v.CreatedAt})
+	}
+	for _, f := range h.reg.List() {
+		if slices.Contains(f.Current().Capabilities.Secrets, in.Name) {
+			out.GrantedTo = append(out.GrantedTo, f.Name)
+		}
+	}
+	sort.Strings(out.GrantedTo)
+	return out
+}
+
+func (h *Handler) setSecret(w http.ResponseWriter, r *http.Request) error {
+	if h.secretStore == nil {
+		return apierror.New(apierror.Unavailable, "the secrets store is not available on this daemon")
+	}
+	name := r.PathValue("name")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, secrets.MaxValueLen+1))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) || len(body) > secrets.MaxValueLen {
+		return apierror.New(apierror.BodyTooLarge, "a secret value is at most %d bytes", secrets.MaxValueLen)
+	}
+	if err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "the value could not be read")
+	}
+	version, err := h.secretStore.Set(r.Context(), name, config.Secret(body))
+	clear(body)
+	switch {
+	case errors.Is(err, secrets.ErrInvalidName), errors.Is(err, secrets.ErrInvalidValue):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.log.Info("secret set", "audit", true, "secret", name, "version", version, "request_id", requestID(r))
+	return h.writeSecret(w, r, name)
+}
+
+// writeSecret answers with the metadata of name.
+func (h *Handler) writeSecret(w http.ResponseWriter, r *http.Request, name string) error {
+	list, err := h.secretStore.List(r.Context())
+	if err != nil {
+		return err
+	}
+	for _, in := range list {
+		if in.Name == name {
+			return writeJSON(w, http.StatusOK, h.secretInfo(in))
+		}
+	}
+	return apierror.New(apierror.NotFound, "no secret named %q", name)
+}
+
+func (h *Handler) listSecrets(w http.ResponseWriter, r *http.Request) error {
+	if h.secretStore == nil {
+		return apierror.New(apierror.Unavailable, "the secrets store is not available on this daemon")
+	}
+	list, err := h.secretStore.List(r.Context())
+	if err != nil {
+		return err
+	}
+	out := client.SecretList{Secrets: make([]client.SecretInfo, 0, len(list))}
+	for _, in := range list {
+		out.Secrets = append(out.Secrets, h.secretInfo(in))
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) removeSecret(w http.ResponseWriter, r *http.Request) error {
+	if h.secretStore == nil {
+		return apierror.New(apierror.Unavailable, "the secrets store is not available on this daemon")
+	}
+	name := r.PathValue("name")
+	err := h.secretStore.Remove(r.Context(), name)
+	switch {
+	case errors.Is(err, secrets.ErrNotFound):
+		return apierror.New(apierror.NotFound, "no secret named %q", name)
+	case errors.Is(err, secrets.ErrInvalidName):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.log.Info("secret removed", "audit", true, "secret", name, "request_id", requestID(r))
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) rotateMaster(w http.ResponseWriter, r *http.Request) error {
+	if h.secretStore == nil {
+		return apierror.New(apierror.Unavailable, "the secrets store is not available on this daemon")
+	}
+	oldID, newID, n, err := h.secretStore.RotateMaster(r.Context())
+	if errors.Is(err, ErrMasterKeyFromEnv) {
+		return apierror.Wrap(err, apierror.Conflict, "the master key comes from the environment; rotate it there and restart")
+	}
+	if err != nil {
+		h.log.Error("master key rotation failed", "audit", true, "err", err, "request_id", requestID(r))
+		return apierror.Wrap(err, apierror.Internal, "the rotation failed; the old master key still opens every secret")
+	}
+	h.log.Info("master key rotated", "audit", true, "old_key", oldID, "new_key", newID, "rewrapped", n, "request_id", requestID(r))
+	return writeJSON(w, http.StatusOK, client.RotateMasterResponse{OldKeyID: oldID, NewKeyID: newID, Rewrapped: n})
+}
+
+// ErrMasterKeyFromEnv is returned by RotateMaster when the daemon was given
+// its master key rather than a file it can replace.
+var ErrMasterKeyFromEnv = errors.New("master key given by the environment")
