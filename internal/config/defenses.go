@@ -2,11 +2,11 @@ package config
 
 import (
 	"bytes"
-	"net/netip"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
