@@ -73,6 +73,7 @@ var commands = []*command{
 	rmCommand,
 	keysCommand,
 	budgetCommand,
+	secretCommand,
 	benchCommand,
 	versionCommand,
 }
