@@ -84,6 +84,10 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 		return nil, fmt.Errorf("connect to nats: %w", err)
 	}
 	n.nc = nc
+	if max := nc.MaxPayload(); max < MaxPayload {
+		log.Warn("the nats server's max_payload is below what pave stores: 1 MiB values and events will be refused; set max_payload to at least 2MB",
+			"max_payload", max)
+	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		n.Close()
@@ -97,6 +101,12 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 	return n, nil
 }
 
+// MaxPayload is the largest message the embedded server accepts: room for
+// pave's largest values (1 MiB key-value values and event data) with their
+// headers. NATS's default of 1 MiB would refuse those; an external server
+// needs max_payload of at least this much too.
+const MaxPayload = 2 << 20
+
 func startEmbedded(dataDir string) (*server.Server, error) {
 	if dataDir == "" {
 		return nil, errors.New("embedded nats needs a data directory")
@@ -107,6 +117,7 @@ func startEmbedded(dataDir string) (*server.Server, error) {
 		JetStream:  true,
 		StoreDir:   filepath.Join(dataDir, "jetstream"),
 		SyncAlways: true,
+		MaxPayload: MaxPayload,
 		NoSigs:     true,
 		NoLog:      true,
 	})

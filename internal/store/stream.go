@@ -1,0 +1,114 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// StreamConfig describes a JetStream stream of messages: its name, the
+// subjects it captures and how long it keeps them.
+type StreamConfig struct {
+	Name     string
+	Subjects []string
+	// MaxAge and MaxBytes bound what the stream keeps; the oldest messages
+	// go first. Zero means no bound.
+	MaxAge   time.Duration
+	MaxBytes int64
+	// MaxMsgSize is the largest message the stream accepts.
+	MaxMsgSize int32
+	// Duplicates is the window in which a message id seen before is not
+	// stored again.
+	Duplicates time.Duration
+}
+
+// Stream is a JetStream stream that messages are published to.
+type Stream struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+}
+
+// Message is a message stored in a stream.
+type Message struct {
+	Subject  string
+	Sequence uint64
+	Header   map[string][]string
+	Data     []byte
+	Time     time.Time
+}
+
+// Stream opens (creating or updating) the stream described by cfg.
+func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
+	s, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name:       cfg.Name,
+		Subjects:   cfg.Subjects,
+		Storage:    jetstream.FileStorage,
+		Retention:  jetstream.LimitsPolicy,
+		Discard:    jetstream.DiscardOld,
+		MaxAge:     cfg.MaxAge,
+		MaxBytes:   orUnlimited(cfg.MaxBytes),
+		MaxMsgSize: cfg.MaxMsgSize,
+		Duplicates: cfg.Duplicates,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
+	}
+	return &Stream{js: n.js, stream: s}, nil
+}
+
+func orUnlimited(n int64) int64 {
+	if n <= 0 {
+		return -1
+	}
+	return n
+}
+
+// ErrDuplicate means a message with the same id was already stored within
+// the stream's duplicate window; it was not stored again.
+var ErrDuplicate = errors.New("duplicate message")
+
+// Publish stores a message on subject and returns its sequence number once
+// the server has acknowledged it (on the embedded server, after it reached
+// the disk). id, if set, makes a second publish of the same id within the
+// duplicate window a no-op that returns the first sequence and
+// ErrDuplicate.
+func (s *Stream) Publish(ctx context.Context, subject, id string, header map[string][]string, data []byte) (uint64, error) {
+	msg := &nats.Msg{Subject: subject, Header: nats.Header(header), Data: data}
+	var opts []jetstream.PublishOpt
+	if id != "" {
+		opts = append(opts, jetstream.WithMsgID(id))
+	}
+	ack, err := s.js.PublishMsg(ctx, msg, opts...)
+	if err != nil {
+		return 0, fmt.Errorf("publish to %s: %w", subject, err)
+	}
+	if ack.Duplicate {
+		return ack.Sequence, ErrDuplicate
+	}
+	return ack.Sequence, nil
+}
+
+// Last returns the newest message stored on subject, or ErrNotFound.
+func (s *Stream) Last(ctx context.Context, subject string) (Message, error) {
+	m, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return Message{}, fmt.Errorf("no message on %s: %w", subject, ErrNotFound)
+	}
+	if err != nil {
+		return Message{}, fmt.Errorf("read %s: %w", subject, err)
+	}
+	return Message{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
+}
+
+// Count returns how many messages the stream holds.
+func (s *Stream) Count(ctx context.Context) (uint64, error) {
+	info, err := s.stream.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("stream info: %w", err)
+	}
+	return info.State.Msgs, nil
+}
