@@ -54,7 +54,11 @@ type Route struct {
 	JWT     *JWTRequirement `json:",omitempty"` // with AuthJWT
 	Webhook *Webhook        `json:",omitempty"` // with AuthWebhook
 	Schema  *Schemas        `json:",omitempty"` // input contracts
-	Line    int             // line of the route entry in the file, for messages
+	// Unredacted, when set, is the reason this route's responses are not
+	// redacted: the values of granted secrets pass in its response headers
+	// and bodies (never in log lines or error causes).
+	Unredacted string `json:",omitempty"`
+	Line       int    // line of the route entry in the file, for messages
 }
 
 // SchemaRefs returns the route's schemas, body first, skipping absent ones.

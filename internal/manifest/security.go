@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"path"
@@ -129,6 +130,16 @@ func checkScope(s string) error {
 	return nil
 }
 
+// checkReason accepts the reason an operator gives for an opt-out: a
+// sentence, shown in posture reports.
+func checkReason(s string) error {
+	s = strings.TrimSpace(s)
+	if len(s) < 10 || len(s) > 500 || strings.ContainsAny(s, "\r\n") {
+		return errors.New("give the reason in one line of 10 to 500 characters")
+	}
+	return nil
+}
+
 func checkIssuer(s string) error {
 	if s == "" || len(s) > 512 || strings.ContainsAny(s, " \t\r\n") {
 		return fmt.Errorf("invalid issuer %s: give the issuer URL exactly as the tokens' iss claim carries it", quote(s))
@@ -188,6 +199,7 @@ func (s *routeSecurity) fields() []field {
 			r.Webhook = &Webhook{}
 			d.webhook(r.Webhook)(n, path)
 		}},
+		{name: "unredacted", decode: d.text(&r.Unredacted, checkReason)},
 		{name: "schema", decode: func(n *yaml.Node, path string) {
 			r.Schema = &Schemas{}
 			d.object(n, path, []field{
@@ -604,6 +616,10 @@ func checkSecretName(s string) error {
 	}
 	return nil
 }
+
+// ValidTopic reports whether s may name an event topic: up to eight
+// dot-separated lowercase words, such as orders.created.
+func ValidTopic(s string) bool { return topicPattern.MatchString(s) }
 
 func checkTopic(s string) error {
 	if !topicPattern.MatchString(s) {

@@ -302,3 +302,26 @@ func TestParseCapabilityErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestParseUnredacted(t *testing.T) {
+	const head = "name: a\nowner: o\nroutes:\n  - method: GET\n    path: /token\n"
+	m, err := Parse("pave.yaml", []byte(head+"    unredacted: hands the caller a token it asked for\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := m.Routes[0].Unredacted; got != "hands the caller a token it asked for" {
+		t.Errorf("Unredacted = %q", got)
+	}
+	for name, src := range map[string]string{
+		"no reason":    "    unredacted: \"\"\n",
+		"short reason": "    unredacted: because\n",
+		"not a string": "    unredacted: true\n",
+		"two lines":    "    unredacted: \"one reason,\\nand another line\"\n",
+	} {
+		if m, err := Parse("pave.yaml", []byte(head+src)); err == nil {
+			t.Errorf("%s: accepted %+v", name, m.Routes[0])
+		} else if !strings.Contains(err.Error(), "routes[0].unredacted") {
+			t.Errorf("%s: error %v does not name the field", name, err)
+		}
+	}
+}

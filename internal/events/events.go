@@ -1,0 +1,134 @@
+// Package events keeps the events that functions publish to topics, in one
+// JetStream stream where each topic is a subject (pave.events.<topic>).
+//
+// An event is stored as a CloudEvents 1.0 message in the binary mode of the
+// NATS protocol binding: the attributes are message headers (ce-specversion,
+// ce-id, ce-source, ce-type, ce-time, and content-type for datacontenttype)
+// and the data is the message body. The event id doubles as the JetStream
+// message id, so an event published twice inside the duplicate window is
+// stored once.
+//
+// Who may publish to a topic is decided before Publish is called (package
+// capability checks a function's grant); this package only validates what
+// it stores.
+package events
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// SubjectPrefix is the JetStream subject prefix of topics.
+const SubjectPrefix = "pave.events."
+
+// Limits.
+const (
+	// MaxData is the largest event data, in bytes.
+	MaxData = 1 << 20
+	// Retention is how long the stream keeps events.
+	Retention = 7 * 24 * time.Hour
+	// DuplicateWindow is how long an event id is remembered.
+	DuplicateWindow = 10 * time.Minute
+)
+
+// ValidTopic reports whether topic may name a topic: the manifest's rule,
+// dot-separated lowercase words, which are also valid subject tokens.
+func ValidTopic(topic string) bool { return manifest.ValidTopic(topic) }
+
+// Errors of Publish.
+var (
+	ErrInvalidTopic = errors.New("invalid topic name")
+	ErrTooLarge     = fmt.Errorf("event data is larger than %d bytes", MaxData)
+)
+
+// Event is one event to publish.
+type Event struct {
+	// ID is the event's id; empty makes a random one.
+	ID string
+	// Source is the CloudEvents source, such as "/functions/orders".
+	Source string
+	// Type is the CloudEvents type; empty means the topic.
+	Type string
+	// Data is the event's data.
+	Data []byte
+}
+
+// Topics publishes events.
+type Topics struct {
+	stream *store.Stream
+	now    func() time.Time
+}
+
+// StreamConfig is the configuration of the events stream.
+func StreamConfig() store.StreamConfig {
+	return store.StreamConfig{
+		Name:       "pave_events",
+		Subjects:   []string{SubjectPrefix + ">"},
+		MaxAge:     Retention,
+		MaxMsgSize: MaxData + 64<<10, // room for the headers
+		Duplicates: DuplicateWindow,
+	}
+}
+
+// New returns Topics publishing to s, a stream opened with StreamConfig.
+func New(s *store.Stream) *Topics {
+	return &Topics{stream: s, now: time.Now}
+}
+
+// Publish stores ev on topic and returns its id once it is durable.
+// Publishing an id already stored within the duplicate window stores
+// nothing and succeeds.
+func (t *Topics) Publish(ctx context.Context, topic string, ev Event) (string, error) {
+	if !ValidTopic(topic) {
+		return "", ErrInvalidTopic
+	}
+	if len(ev.Data) > MaxData {
+		return "", ErrTooLarge
+	}
+	if ev.ID == "" {
+		ev.ID = NewID()
+	}
+	if ev.Type == "" {
+		ev.Type = topic
+	}
+	contentType := "application/octet-stream"
+	if json.Valid(ev.Data) {
+		contentType = "application/json"
+	}
+	header := map[string][]string{
+		"ce-specversion": {"1.0"},
+		"ce-id":          {ev.ID},
+		"ce-source":      {ev.Source},
+		"ce-type":        {ev.Type},
+		"ce-time":        {t.now().UTC().Format(time.RFC3339Nano)},
+		"content-type":   {contentType},
+	}
+	_, err := t.stream.Publish(ctx, SubjectPrefix+topic, ev.ID, header, ev.Data)
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return "", err
+	}
+	return ev.ID, nil
+}
+
+// Last returns the newest event on topic, as stored.
+func (t *Topics) Last(ctx context.Context, topic string) (store.Message, error) {
+	if !ValidTopic(topic) {
+		return store.Message{}, ErrInvalidTopic
+	}
+	return t.stream.Last(ctx, SubjectPrefix+topic)
+}
+
+// NewID returns a random event id.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
