@@ -179,3 +179,29 @@ func DecodeOutbound(b []byte) (*Outbound, error) {
 	}
 	return &o, nil
 }
+
+// Calling other functions: pave_invoke_v1.
+const (
+	// FuncInvokeCall is call(name_ptr, name_len, req_ptr, req_len i32) ->
+	// i32: run the function name, which the manifest must grant, on a
+	// request encoded as an Outbound (see AppendOutbound) whose URL is a
+	// path with an optional query, such as "/orders?limit=5". The result is
+	// the callee's response, encoded as a Response (see DecodeResponse);
+	// a refusal of the call (the callee's limits, budget or the call
+	// depth) is a response too, with the status and JSON error body an
+	// HTTP caller would get. ErrCodeNotFound means the function is granted
+	// but not deployed.
+	FuncInvokeCall = "call"
+)
+
+// Publishing events: pave_publish_v1.
+const (
+	// FuncPublish is publish(topic_ptr, topic_len, data_ptr, data_len i32)
+	// -> i32: publish data as an event on topic, which the manifest must
+	// grant. It returns once the event is stored; the result is the
+	// event's id.
+	FuncPublish = "publish"
+)
+
+// MaxEventData is the largest event data a function may publish.
+const MaxEventData = 1 << 20

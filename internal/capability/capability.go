@@ -76,6 +76,8 @@ type Broker struct {
 
 	newRedactor func([]config.Secret) Redactor
 	egress      *egress.Client
+	invoker     Invoker
+	publisher   Publisher
 
 	mu     sync.Mutex
 	uses   map[useKey]*Use
@@ -158,9 +160,21 @@ func (b *Broker) bucket(ctx context.Context, name string) (Bucket, error) {
 	return bk, nil
 }
 
-// Session returns the capabilities of one invocation of function.
-func (b *Broker) Session(function, owner, requestID string, grants manifest.Capabilities) *Session {
-	return &Session{b: b, function: function, owner: owner, requestID: requestID, grants: grants}
+// Invocation identifies the invocation a Session serves.
+type Invocation struct {
+	Function  string
+	Owner     string
+	RequestID string
+	// Caller is the identity the invocation runs for, such as "key:ci";
+	// a function it invokes runs for the same caller.
+	Caller string
+	// Depth is the invocation's call depth: 1 for a call from outside.
+	Depth int
+}
+
+// Session returns the capabilities of one invocation.
+func (b *Broker) Session(inv Invocation, grants manifest.Capabilities) *Session {
+	return &Session{b: b, function: inv.Function, owner: inv.Owner, requestID: inv.RequestID, inv: inv, grants: grants}
 }
 
 // Session is one invocation's capabilities. It is used by one invocation
@@ -170,6 +184,7 @@ type Session struct {
 	function  string
 	owner     string
 	requestID string
+	inv       Invocation
 	grants    manifest.Capabilities
 
 	calls   int

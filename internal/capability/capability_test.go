@@ -123,7 +123,7 @@ func newTestBroker(t *testing.T) (*Broker, *memBuckets, *bytes.Buffer) {
 func TestSecretsGrant(t *testing.T) {
 	b, _, logs := newTestBroker(t)
 	ctx := context.Background()
-	s := b.Session("orders", "team-a", "req-1", manifest.Capabilities{Secrets: []string{"API_TOKEN", "UNSET"}})
+	s := b.Session(Invocation{Function: "orders", Owner: "team-a", RequestID: "req-1"}, manifest.Capabilities{Secrets: []string{"API_TOKEN", "UNSET"}})
 	v, err := s.Secret(ctx, "API_TOKEN")
 	if err != nil || string(v) != "tok-123456" {
 		t.Fatalf("granted secret: %q, %v", v, err)
@@ -154,7 +154,7 @@ func TestKVGrants(t *testing.T) {
 	b, buckets, _ := newTestBroker(t)
 	ctx := context.Background()
 	grants := manifest.Capabilities{KV: map[string]string{"orders": manifest.KVWrite, "prices": manifest.KVRead}}
-	s := b.Session("fn", "team-a", "r", grants)
+	s := b.Session(Invocation{Function: "fn", Owner: "team-a", RequestID: "r"}, grants)
 
 	rev, err := s.KVCAS(ctx, "orders", "o/1", []byte("v1"), 0)
 	if err != nil {
@@ -202,7 +202,7 @@ func TestKVGrants(t *testing.T) {
 	}
 
 	// Another owner granting itself "orders" gets its own store.
-	other := b.Session("fn2", "team-b", "r", grants)
+	other := b.Session(Invocation{Function: "fn2", Owner: "team-b", RequestID: "r"}, grants)
 	if _, _, err := other.KVGet(ctx, "orders", "o/1"); !errors.Is(err, hostapi.ErrNotFound) {
 		t.Errorf("team-b read team-a's key: %v", err)
 	}
@@ -216,7 +216,7 @@ func TestKVGrants(t *testing.T) {
 
 func TestCallLimit(t *testing.T) {
 	b, _, _ := newTestBroker(t)
-	s := b.Session("fn", "o", "r", manifest.Capabilities{KV: map[string]string{"b": manifest.KVRead}})
+	s := b.Session(Invocation{Function: "fn", Owner: "o", RequestID: "r"}, manifest.Capabilities{KV: map[string]string{"b": manifest.KVRead}})
 	for i := range MaxCallsPerInvocation {
 		if _, _, err := s.KVGet(context.Background(), "b", "k"); !errors.Is(err, hostapi.ErrNotFound) {
 			t.Fatalf("call %d: %v", i, err)

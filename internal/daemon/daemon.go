@@ -20,6 +20,7 @@ import (
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/egress"
+	"github.com/pave-dev/pave/internal/events"
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
@@ -61,6 +62,7 @@ type Daemon struct {
 	engine  *runtime.Engine
 	usage   *registry.Usage
 	budgets *budgets.Store
+	topics  *events.Topics
 	gateway *http.Server
 	admin   *http.Server
 	gwAddr  net.Addr
@@ -175,6 +177,12 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
 	broker.SetRedaction(func(values []config.Secret) capability.Redactor { return secrets.NewRedactor(values) })
 	broker.SetHTTP(egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow}))
+	eventStream, err := d.nats.Stream(ctx, events.StreamConfig())
+	if err != nil {
+		return err
+	}
+	d.topics = events.New(eventStream)
+	broker.SetPublisher(d.topics)
 	gw := gateway.New(gateway.Deps{
 		Functions:      reg,
 		Keys:           keys,
@@ -190,6 +198,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Defenses:       d.cfg.Defenses,
 		Capabilities:   broker,
 	})
+	broker.SetInvoker(gw)
 	reg.OnChange(gw.Reload)
 	changed := make(chan struct{}, 1)
 	reg.OnChange(func() {

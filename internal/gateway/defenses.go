@@ -232,7 +232,7 @@ func (g *Gateway) verifyWebhook(r *http.Request, t *target, body []byte) (string
 
 // rateLimit takes a token from the function's bucket and the caller's.
 // The caller's policy is reported in the IETF RateLimit headers.
-func (g *Gateway) rateLimit(w http.ResponseWriter, f *registry.Function, caller string) error {
+func (g *Gateway) rateLimit(h http.Header, f *registry.Function, caller string) error {
 	v := f.Current()
 	fnRate, callerRate := g.deps.Defenses.FunctionRate, g.deps.Defenses.CallerRate
 	if r := v.RateLimit.Function; r != nil {
@@ -241,7 +241,6 @@ func (g *Gateway) rateLimit(w http.ResponseWriter, f *registry.Function, caller 
 	if r := v.RateLimit.Caller; r != nil {
 		callerRate = *r
 	}
-	h := w.Header()
 	d := g.deps.Limiter.Allow("caller "+f.Name+" "+caller, limits.Rate{PerSecond: callerRate.PerSecond, Burst: callerRate.Burst})
 	d.Headers(h, "caller")
 	if !d.Allowed {

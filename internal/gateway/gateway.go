@@ -208,12 +208,17 @@ type invocation struct {
 	version   int
 	route     string
 	caller    string
+	depth     int    // call depth: 1 for a call from outside
+	parent    string // the calling invocation's request id, for a call from a function
 	status    int
 	code      apierror.Code
 	cause     error
 	memory    uint64
 	isolation time.Duration
 	redactor  Redactor // hides granted secrets in the cause, if set
+	// unredacted: the route opted out of redacting its responses (log
+	// lines and the cause are redacted still).
+	unredacted bool
 }
 
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocation) error {
@@ -225,6 +230,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 		return apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
 	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
+	inv.unredacted = t.Route.Unredacted != ""
 	if t.policy.broken != nil {
 		return apierror.Wrap(t.policy.broken, apierror.IdentityUnavailable, "this route cannot check its requests right now")
 	}
@@ -232,6 +238,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	if err != nil {
 		return err
 	}
+	inv.depth = depth
 	// Identities that need no body are checked before anything is read.
 	switch t.Route.Auth {
 	case manifest.AuthAPIKey:
@@ -257,7 +264,7 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	case manifest.AuthWebhook:
 		rateCaller = "webhook " + t.Route.Method + " " + t.Route.Path
 	}
-	if err := g.rateLimit(w, f, rateCaller); err != nil {
+	if err := g.rateLimit(w.Header(), f, rateCaller); err != nil {
 		return err
 	}
 	// Take the concurrency slots before reading the body, so that requests
@@ -320,7 +327,7 @@ func concurrencyLimited() error {
 // Call runs function on req with the function's limits: the admin API's
 // invoke, which shares everything after authentication with the gateway.
 func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error) {
-	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke"}
+	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke", depth: 1}
 	resp, err := g.callLimited(ctx, function, req, inv)
 	if err != nil {
 		e := apierror.From(err)
@@ -362,7 +369,7 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 		return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
 	}
 	g.usage.Mark(function, g.now())
-	ctx, session := g.withCapabilities(ctx, function, f.Owner, req.RequestID, v.Capabilities)
+	ctx, session := g.withCapabilities(ctx, f, inv)
 	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}, req)
 	g.redact(ctx, v.Capabilities, session, res, inv)
 	if res != nil {
@@ -464,7 +471,7 @@ func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
 	}
 	bearer := auth == manifest.AuthAPIKey || auth == manifest.AuthJWT
 	for name, values := range h {
-		if hopByHop[name] || nominated[name] || name == limits.HeaderCallDepth {
+		if hopByHop[name] || nominated[name] || name == limits.HeaderCallDepth || name == HeaderInvokedBy {
 			continue
 		}
 		for _, v := range values {
@@ -519,6 +526,9 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		slog.Uint64("memory_bytes", inv.memory),
 		slog.Float64("isolation_us", float64(inv.isolation.Nanoseconds())/1000),
 		slog.String("outcome", outcome),
+	}
+	if inv.parent != "" {
+		attrs = append(attrs, slog.String("parent_request_id", inv.parent))
 	}
 	if inv.cause != nil {
 		cause := inv.cause.Error()

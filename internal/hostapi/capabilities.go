@@ -25,6 +25,12 @@ type Capabilities interface {
 	KVList(ctx context.Context, bucket, prefix string) ([]string, error)
 	// HTTP sends an outbound request to a granted host.
 	HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, error)
+	// Invoke runs a granted function on req, whose URL is a path and
+	// query.
+	Invoke(ctx context.Context, function string, req *abi.Outbound) (*abi.Response, error)
+	// Publish stores data as an event on a granted topic and returns the
+	// event's id.
+	Publish(ctx context.Context, topic string, data []byte) (id string, err error)
 }
 
 // Errors a Capabilities implementation returns, wrapped with a message the
@@ -44,7 +50,8 @@ func WithCapabilities(ctx context.Context, caps Capabilities) context.Context {
 	return context.WithValue(ctx, capsKey{}, caps)
 }
 
-func capabilitiesFrom(ctx context.Context) Capabilities {
+// CapabilitiesFrom returns the capabilities bound to ctx, or nil.
+func CapabilitiesFrom(ctx context.Context) Capabilities {
 	c, _ := ctx.Value(capsKey{}).(Capabilities)
 	return c
 }
@@ -145,7 +152,7 @@ func capCall(ctx context.Context, stack []uint64) (*Call, Capabilities, bool) {
 		stack[0] = api.EncodeI32(abi.ErrCodeDenied)
 		return nil, nil, false
 	}
-	caps := capabilitiesFrom(ctx)
+	caps := CapabilitiesFrom(ctx)
 	if caps == nil {
 		stack[0] = c.fail(abi.ErrCodeDenied, ErrDenied)
 		return nil, nil, false
@@ -177,8 +184,73 @@ func InstantiateCapabilities(ctx context.Context, r wazero.Runtime) error {
 	}
 	h := r.NewHostModuleBuilder(abi.ImportModuleHTTP)
 	fn(h, abi.FuncHTTPFetch, httpFetch, i32, i32)
-	_, err := h.Instantiate(ctx)
+	if _, err := h.Instantiate(ctx); err != nil {
+		return err
+	}
+	inv := r.NewHostModuleBuilder(abi.ImportModuleInvoke)
+	fn(inv, abi.FuncInvokeCall, invokeCall, i32, i32, i32, i32)
+	if _, err := inv.Instantiate(ctx); err != nil {
+		return err
+	}
+	pub := r.NewHostModuleBuilder(abi.ImportModulePublish)
+	fn(pub, abi.FuncPublish, publish, i32, i32, i32, i32)
+	_, err := pub.Instantiate(ctx)
 	return err
+}
+
+func invokeCall(ctx context.Context, m api.Module, stack []uint64) {
+	c, caps, ok := capCall(ctx, stack)
+	if !ok {
+		return
+	}
+	name, ok := readArg(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), maxNameArg)
+	if !ok {
+		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
+		return
+	}
+	b, ok := m.Memory().Read(api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
+	if !ok {
+		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
+		return
+	}
+	req, err := abi.DecodeOutbound(b)
+	if err != nil {
+		stack[0] = c.fail(abi.ErrCodeInvalid, err)
+		return
+	}
+	resp, err := caps.Invoke(ctx, name, req)
+	if err != nil {
+		stack[0] = c.failErr(err)
+		return
+	}
+	if err := resp.Validate(); err != nil {
+		stack[0] = c.fail(abi.ErrCodeUnavailable, errors.New("the response cannot be passed to the function"))
+		return
+	}
+	stack[0] = c.setResult(abi.AppendResponse(nil, resp))
+}
+
+func publish(ctx context.Context, m api.Module, stack []uint64) {
+	c, caps, ok := capCall(ctx, stack)
+	if !ok {
+		return
+	}
+	topic, ok := readArg(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), maxNameArg)
+	if !ok {
+		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
+		return
+	}
+	data, ok := readBytes(m, api.DecodeU32(stack[2]), api.DecodeU32(stack[3]), abi.MaxEventData)
+	if !ok {
+		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
+		return
+	}
+	id, err := caps.Publish(ctx, topic, data)
+	if err != nil {
+		stack[0] = c.failErr(err)
+		return
+	}
+	stack[0] = c.setResult([]byte(id))
 }
 
 func httpFetch(ctx context.Context, m api.Module, stack []uint64) {

@@ -38,8 +38,8 @@ var Groups = []Group{
 	{Module: abi.ImportModuleSecrets, Capability: "secrets"},
 	{Module: abi.ImportModuleKV, Capability: "kv"},
 	{Module: abi.ImportModuleHTTP, Capability: "http"},
-	{Module: abi.ImportModuleInvoke, Capability: "invoke", Reserved: true},
-	{Module: abi.ImportModulePublish, Capability: "publish", Reserved: true},
+	{Module: abi.ImportModuleInvoke, Capability: "invoke"},
+	{Module: abi.ImportModulePublish, Capability: "publish"},
 }
 
 // GroupOf returns the group guests import as module, if pave knows it.

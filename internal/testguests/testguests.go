@@ -32,6 +32,7 @@ var guests = []string{
 	"cmd-upper",    // WASI command: stdin upper-cased to stdout; "fail" exits 3
 	"counter",      // counts invocations: always count 1 on a fresh instance
 	"fdclose",      // tries to close stderr so later invocations lose it
+	"flow",         // invokes functions and publishes events as the request asks
 	"initloop",     // loops forever in its package initialisation
 	"kvimport",     // imports pave_kv_v1.get, a capability never granted
 	"loop",         // spins forever without host calls

@@ -1,0 +1,13 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// LastEvent returns the newest event stored on topic, for tests that check
+// what functions published.
+func (d *Daemon) LastEvent(ctx context.Context, topic string) (store.Message, error) {
+	return d.topics.Last(ctx, topic)
+}

@@ -1,0 +1,134 @@
+// Package invoke calls other functions from a function, through the host's
+// pave_invoke_v1 capability, and waits for their responses.
+//
+// The functions a function may call are named in its pave.yaml:
+//
+//	capabilities:
+//	  invoke: [billing]
+//
+// and a call is one line in the handler:
+//
+//	resp, err := invoke.Call("billing", &pave.Request{Method: "POST", Path: "/charge", Body: order})
+//
+// A function with no routes is internal: nothing outside pave can reach
+// it, and other functions reach it only through this package.
+//
+// The callee runs for the same caller as the calling invocation (its
+// Request.Caller is the same), sees the header Pave-Invoked-By naming the
+// calling function and Pave-Call-Depth one more than the caller's (a call
+// from outside pave is depth 1), and
+// meets its own limits: rate, concurrency, budget, timeout, and the daemon's
+// cap on call depth, which stops call loops. Every outcome of a call that
+// reached the host is a Response, as an HTTP caller would get it: check
+// Response.Status. A refusal of the call (429 when the callee is at a
+// limit, 508 when calls nest too deep, 502 and 504 when it fails) comes
+// with pave's JSON error body. Call returns an error only when no response
+// exists: the callee is not granted (ErrDenied) or not deployed
+// (ErrNotFound), the request is malformed (ErrInvalid), or the host failed.
+//
+// Calls belong in the handler: during package initialisation no
+// invocation runs, and they fail with ErrDenied. A module that uses this
+// package imports pave_invoke_v1, which the host links only for a function
+// whose manifest grants at least one function: deploying it without a
+// grant is refused.
+//
+// Outside WebAssembly, such as under go test, every call fails with
+// ErrUnavailable.
+package invoke
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/pave-dev/pave/abi"
+	pave "github.com/pave-dev/pave/sdk"
+	"github.com/pave-dev/pave/sdk/internal/hostcall"
+)
+
+// Errors of Call. The error Call returns wraps one of them, so errors.Is
+// matches it, and carries the host's reason.
+var (
+	// ErrInvalid: the request is malformed: a path that does not start
+	// with '/', an invalid method or header field, or larger than the
+	// host reads.
+	ErrInvalid = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeInvalid))
+	// ErrDenied: the manifest does not grant the function.
+	ErrDenied = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeDenied))
+	// ErrNotFound: the function is granted but not deployed.
+	ErrNotFound = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeNotFound))
+	// ErrLimit: the invocation made more capability calls than the host
+	// allows.
+	ErrLimit = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeLimit))
+	// ErrUnavailable: the host failed, or the function is not running in
+	// pave; retrying later may help.
+	ErrUnavailable = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeUnavailable))
+)
+
+var kinds = hostcall.Kinds{
+	abi.ErrCodeInvalid:     ErrInvalid,
+	abi.ErrCodeDenied:      ErrDenied,
+	abi.ErrCodeNotFound:    ErrNotFound,
+	abi.ErrCodeLimit:       ErrLimit,
+	abi.ErrCodeUnavailable: ErrUnavailable,
+}
+
+// maxName is the longest function name the host reads.
+const maxName = 512
+
+// call passes the function name and an encoded abi.Outbound to the host
+// and returns the encoded abi.Response. Tests replace it with a fake host.
+var call = func(op, function string, req []byte) ([]byte, error) {
+	return hostcall.Call(op, kinds, func() int32 { return hostCall(function, req) })
+}
+
+// Call runs function on req and returns its response. Of req, the method
+// (default POST), path (default "/"), query, header fields and body are
+// sent; the caller and request id are the host's to set.
+func Call(function string, req *pave.Request) (*pave.Response, error) {
+	op := fmt.Sprintf("invoke: call %q", shorten(function))
+	if function == "" || len(function) > maxName {
+		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "a function name is 1 to 512 bytes")
+	}
+	if req == nil {
+		req = &pave.Request{}
+	}
+	method, path := req.Method, req.Path
+	if method == "" {
+		method = "POST"
+	}
+	if path == "" {
+		path = "/"
+	}
+	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
+		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "the path must start with '/' and hold no '?' or '#': put the query in RawQuery")
+	}
+	check := abi.Request{Method: method, Headers: req.Header}
+	if err := check.Validate(); err != nil {
+		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, strings.TrimPrefix(err.Error(), "abi: "))
+	}
+	url := path
+	if req.RawQuery != "" {
+		url += "?" + req.RawQuery
+	}
+	b := abi.AppendOutbound(nil, &abi.Outbound{Method: method, URL: url, Headers: req.Header, Body: req.Body})
+	if len(b) > abi.MaxOutboundSize {
+		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, fmt.Sprintf("the encoded request is over %d bytes", abi.MaxOutboundSize))
+	}
+	res, err := call(op, function, b)
+	if err != nil {
+		return nil, err
+	}
+	r, err := abi.DecodeResponse(res)
+	if err != nil {
+		return nil, &hostcall.Error{Op: op, Code: abi.ErrCodeUnavailable, Kind: ErrUnavailable, Message: "malformed result from the host: " + err.Error()}
+	}
+	return &pave.Response{Status: r.Status, Header: pave.Header(r.Headers), Body: r.Body}, nil
+}
+
+// shorten bounds a name quoted in an error.
+func shorten(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
