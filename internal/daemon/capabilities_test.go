@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -237,5 +238,110 @@ func TestHTTPCapability(t *testing.T) {
 	}
 	if lines := closed.logs.lines(map[string]any{"msg": "capability denied", "capability": "http"}); len(lines) == 0 {
 		t.Error("the refused request is not audited")
+	}
+}
+
+// TestUnredactedRoute opts one route out of response redaction: its
+// response carries the granted secret; the other routes' responses and
+// every log line still hide it.
+func TestUnredactedRoute(t *testing.T) {
+	n := start(t, "")
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	canary := "canary-" + hex.EncodeToString(raw)
+	if _, err := n.admin.SetSecret(context.Background(), "GUEST_SECRET", []byte(canary)); err != nil {
+		t.Fatal(err)
+	}
+	m := strings.Replace(capabilitiesManifest(t, "capabilities", "team-a"),
+		"    path: /secret\n", "    path: /secret\n    unredacted: the caller is handed the secret on purpose\n", 1)
+	n.deploy(m, testguests.Build(t, "capabilities"))
+	key := n.key("ci", "capabilities")
+	if a := n.capCall("GET", "/secret?name=GUEST_SECRET", key, ""); a.Value != canary {
+		t.Errorf("unredacted route answered %+v", a)
+	}
+	if r := n.call("GET", "/secret/error?name=GUEST_SECRET", key, nil); strings.Contains(string(r.body), canary) {
+		t.Errorf("a redacted route leaked the secret: %s", r.body)
+	}
+	n.call("GET", "/secret/log?name=GUEST_SECRET", key, nil)
+	if strings.Contains(n.logs.String(), canary) {
+		t.Error("the secret reached the log")
+	}
+}
+
+// TestNotesExample runs examples/notes, which uses a secret, a bucket and
+// an outbound host together: a note is stored and read back, and announced
+// to the webhook whose URL (with its token) is the secret; the token never
+// reaches a response or the log. Without the secret, notes are stored all
+// the same.
+func TestNotesExample(t *testing.T) {
+	type hook struct{ path, body string }
+	hooks := make(chan hook, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- hook{r.URL.Path, string(b)}
+	}))
+	defer backend.Close()
+	port := backend.Listener.Addr().(*net.TCPAddr).Port
+	text, err := os.ReadFile(filepath.Join("..", "..", "examples", "notes", "pave.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := strings.Replace(string(text), "http: [hooks.slack.com]", fmt.Sprintf("http: [\"localhost:%d\"]", port), 1)
+
+	n := startWith(t, func(c *config.Config) { c.Defenses.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	n.deploy(m, testguests.Example(t, "notes"))
+	key := n.key("ci", "notes")
+	jsonHeaders := map[string]string{"Authorization": "Bearer " + key, "Content-Type": "application/json"}
+	post := func() map[string]any {
+		t.Helper()
+		r := n.send("POST", "/notes", jsonHeaders, []byte(`{"text":"buy milk"}`))
+		if r.status != 201 {
+			t.Fatalf("POST /notes: %d %s", r.status, r.body)
+		}
+		return r.json(t)
+	}
+
+	a := post()
+	if a["announced"] != false || !strings.Contains(fmt.Sprint(a["detail"]), "NOTES_WEBHOOK_URL") {
+		t.Errorf("without the secret: %v", a)
+	}
+
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	token := hex.EncodeToString(raw)
+	url := fmt.Sprintf("http://localhost:%d/hook/%s", port, token)
+	if _, err := n.admin.SetSecret(context.Background(), "NOTES_WEBHOOK_URL", []byte(url)); err != nil {
+		t.Fatal(err)
+	}
+	a = post()
+	id, _ := a["id"].(string)
+	if a["announced"] != true || id == "" {
+		t.Fatalf("with the secret: %v", a)
+	}
+	select {
+	case h := <-hooks:
+		if h.path != "/hook/"+token || h.body != `{"text":"New note `+id+`"}` {
+			t.Errorf("the webhook received %+v", h)
+		}
+	default:
+		t.Error("the webhook received nothing")
+	}
+
+	r := n.call("GET", "/notes/"+id, key, nil)
+	if r.status != 200 || string(r.body) != `{"text":"buy milk"}` {
+		t.Errorf("GET /notes/%s: %d %s", id, r.status, r.body)
+	}
+	r = n.call("GET", "/notes", key, nil)
+	if ids, _ := r.json(t)["ids"].([]any); len(ids) != 2 {
+		t.Errorf("GET /notes: %s", r.body)
+	}
+	if r := n.call("GET", "/notes/0123456789abcdef", key, nil); r.status != 404 {
+		t.Errorf("a missing note: %d %s", r.status, r.body)
+	}
+	if r := n.send("POST", "/notes", jsonHeaders, []byte(`["not", "an object"]`)); r.status != 400 || r.errorCode(t) != "invalid_input" {
+		t.Errorf("a body against the schema: %d %s", r.status, r.body)
+	}
+	if strings.Contains(n.logs.String(), token) {
+		t.Error("the webhook token reached the log")
 	}
 }
