@@ -62,6 +62,7 @@ type Daemon struct {
 	engine  *runtime.Engine
 	usage   *registry.Usage
 	budgets *budgets.Store
+	reg     *registry.Registry
 	topics  *events.Topics
 	gateway *http.Server
 	admin   *http.Server
@@ -134,6 +135,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
+	d.reg = reg
 	keys, err := identity.NewKeys(bgCtx, keyRecords)
 	if err != nil {
 		return fmt.Errorf("keys: %w", err)
@@ -239,6 +241,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, limiter.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
 	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })
+	d.background(bgCtx, func(ctx context.Context) {
+		every(ctx, gcInterval, func() { _, _ = d.collectGarbage(ctx, gcGrace) })
+	})
 	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
 	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
 	return nil
@@ -344,6 +349,32 @@ func (d *Daemon) SweepPools(ctx context.Context, idle time.Duration) { d.engine.
 // UnloadModules unloads modules not invoked for longer than idle now,
 // instead of at the next periodic sweep.
 func (d *Daemon) UnloadModules(ctx context.Context, idle time.Duration) { d.engine.Unload(ctx, idle) }
+
+// Blobs and snapshot artefacts that no kept version of any function uses
+// are deleted every gcInterval once they are older than gcGrace, which
+// covers a deploy whose module is uploaded but not yet recorded.
+const (
+	gcInterval = time.Hour
+	gcGrace    = time.Hour
+)
+
+// CollectGarbage deletes now the blobs and artefacts no kept version uses
+// that are older than grace, instead of at the next periodic collection.
+func (d *Daemon) CollectGarbage(ctx context.Context, grace time.Duration) (registry.GCReport, error) {
+	return d.collectGarbage(ctx, grace)
+}
+
+func (d *Daemon) collectGarbage(ctx context.Context, grace time.Duration) (registry.GCReport, error) {
+	report, err := d.reg.CollectGarbage(ctx, grace, runtime.ArtefactModuleDigest)
+	if err != nil {
+		d.log.Warn("garbage collection failed", "err", err, "deleted", len(report.Deleted))
+		return report, err
+	}
+	if len(report.Deleted) > 0 {
+		d.log.Info("garbage collected", "deleted", len(report.Deleted), "bytes", report.Bytes, "kept", report.Kept)
+	}
+	return report, nil
+}
 
 func (d *Daemon) sweepPools(ctx context.Context) {
 	d.engine.Sweep(ctx, poolIdle)
