@@ -31,8 +31,23 @@ type Function struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	LastInvoked *time.Time `json:"last_invoked,omitempty"`
+	// Invocations7d and Invocations30d count the calls that ran the
+	// function over the last 7 and 30 days, today included.
+	Invocations7d  int64 `json:"invocations_7d"`
+	Invocations30d int64 `json:"invocations_30d"`
+	// Capabilities are the active version's grants, by capability group.
+	Capabilities *Capabilities `json:"capabilities,omitempty"`
 	// Versions is filled in by GetFunction only, oldest first.
 	Versions []Version `json:"versions,omitempty"`
+}
+
+// Capabilities are what a function's manifest grants.
+type Capabilities struct {
+	Secrets []string          `json:"secrets,omitempty"`
+	KV      map[string]string `json:"kv,omitempty"`
+	HTTP    []string          `json:"http,omitempty"`
+	Invoke  []string          `json:"invoke,omitempty"`
+	Publish []string          `json:"publish,omitempty"`
 }
 
 // Route is one HTTP route of a function.

@@ -60,9 +60,11 @@ type Invoker interface {
 	Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error)
 }
 
-// Usage reports and forgets last-invocation times.
+// Usage reports and forgets what functions did: last invocation and
+// invocation counts.
 type Usage interface {
 	LastInvoked(name string) (time.Time, bool)
+	Invocations(name string, days int) int64
 	Forget(ctx context.Context, name string)
 }
 
@@ -104,6 +106,8 @@ type Deps struct {
 	WebhookSecrets WebhookSecrets // nil: deploys with webhook routes are refused
 	Budgets        Budgets        // nil: the budget endpoints answer 503
 	Secrets        Secrets        // nil: the secret endpoints answer 503
+	History        History        // nil: the history endpoint answers 503
+	Metrics        http.Handler   // nil: no /metrics
 	// DefaultBudget is the budget of functions whose manifest sets none.
 	DefaultBudget manifest.Budget
 	Log           *slog.Logger
@@ -122,6 +126,8 @@ type Handler struct {
 	log     *slog.Logger
 
 	secretStore Secrets
+	hist        History
+	metrics     http.Handler
 	mux         *http.ServeMux
 
 	defaultBudget manifest.Budget
@@ -132,7 +138,7 @@ func New(d Deps) *Handler {
 	h := &Handler{
 		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
-		defaultBudget: d.DefaultBudget, secretStore: d.Secrets,
+		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -143,6 +149,8 @@ func New(d Deps) *Handler {
 	h.route("DELETE /v1/functions/{name}", private, h.removeFunction)
 	h.route("POST /v1/functions/{name}/rollback", private, h.rollback)
 	h.route("POST /v1/functions/{name}/invoke", private, h.invokeFunction)
+	h.route("GET /v1/functions/{name}/history", private, h.history)
+	h.route("GET /metrics", private, h.serveMetrics)
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)

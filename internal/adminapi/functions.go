@@ -279,6 +279,10 @@ func (h *Handler) view(f *registry.Function, versions bool) client.Function {
 	if t, ok := h.usage.LastInvoked(f.Name); ok {
 		out.LastInvoked = &t
 	}
+	out.Invocations7d, out.Invocations30d = h.usage.Invocations(f.Name, 7), h.usage.Invocations(f.Name, 30)
+	if c := v.Capabilities; c.Secrets != nil || c.KV != nil || c.HTTP != nil || c.Invoke != nil || c.Publish != nil {
+		out.Capabilities = &client.Capabilities{Secrets: c.Secrets, KV: c.KV, HTTP: c.HTTP, Invoke: c.Invoke, Publish: c.Publish}
+	}
 	if versions {
 		for _, ver := range f.Versions {
 			out.Versions = append(out.Versions, client.Version{

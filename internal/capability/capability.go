@@ -188,11 +188,35 @@ type Session struct {
 	grants    manifest.Capabilities
 
 	calls   int
+	counts  map[string]Count
 	secrets []config.Secret // values read, for redaction
 	http    *egress.Session // made on first use
 }
 
 var _ hostapi.Capabilities = (*Session)(nil)
+
+// Count is how many calls of one capability an invocation made, and how
+// many of those were denied.
+type Count struct{ Calls, Denials int }
+
+// use records a call of capability, for the daemon-wide use counts and
+// this invocation's.
+func (s *Session) use(capability string, denied bool) {
+	s.b.record(s.function, capability, denied)
+	if s.counts == nil {
+		s.counts = map[string]Count{}
+	}
+	c := s.counts[capability]
+	c.Calls++
+	if denied {
+		c.Denials++
+	}
+	s.counts[capability] = c
+}
+
+// Counts returns this invocation's capability calls by capability; nil if
+// it made none.
+func (s *Session) Counts() map[string]Count { return s.counts }
 
 // SecretsRead returns the secret values this invocation read.
 func (s *Session) SecretsRead() []config.Secret { return s.secrets }
@@ -209,7 +233,7 @@ func (s *Session) begin() error {
 // deny records and audits a refused call. what names the resource as the
 // manifest would (never a value).
 func (s *Session) deny(capability, what string) error {
-	s.b.record(s.function, capability, true)
+	s.use(capability, true)
 	s.b.log.Warn("capability denied", "audit", true, "function", s.function, "owner", s.owner,
 		"capability", capability, "resource", what, "request_id", s.requestID)
 	return fmt.Errorf("%w: %s %s is not granted to this function", hostapi.ErrDenied, capability, what)
@@ -224,7 +248,7 @@ func (s *Session) Secret(ctx context.Context, name string) ([]byte, error) {
 	if !slices.Contains(s.grants.Secrets, name) {
 		return nil, s.deny("secrets", fmt.Sprintf("%q", truncate(name)))
 	}
-	s.b.record(s.function, "secrets", false)
+	s.use("secrets", false)
 	if s.b.secrets == nil {
 		return nil, errors.New("no secrets store")
 	}
@@ -257,7 +281,7 @@ func (s *Session) kvAccess(ctx context.Context, bucket, key string, write, list 
 	if !list && !abi.ValidKVKey(key) {
 		return nil, fmt.Errorf("%w: keys are 1 to %d letters, digits and - _ = . /", hostapi.ErrInvalid, abi.MaxKVKey)
 	}
-	s.b.record(s.function, "kv", false)
+	s.use("kv", false)
 	return s.b.bucket(ctx, BucketName(s.owner, bucket))
 }
 
@@ -443,7 +467,7 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 	default:
 		return nil, fmt.Errorf("%w: %v", errUpstream, err)
 	}
-	s.b.record(s.function, "http", false)
+	s.use("http", false)
 	out := &abi.Response{Status: resp.Status, Body: resp.Body}
 	for name, values := range resp.Header {
 		for _, v := range values {

@@ -72,7 +72,7 @@ func (s *Session) Invoke(ctx context.Context, function string, out *abi.Outbound
 	if s.b.invoker == nil {
 		return nil, errors.New("no invoker")
 	}
-	s.b.record(s.function, "invoke", false)
+	s.use("invoke", false)
 	from := Origin{Function: s.function, Caller: s.inv.Caller, RequestID: s.requestID, Depth: s.inv.Depth + 1}
 	resp, err := s.b.invoker.InvokeFunction(ctx, from, function, req)
 	if errors.Is(err, ErrFunctionNotFound) {
@@ -110,7 +110,7 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 	if s.b.publisher == nil {
 		return "", errors.New("no event store")
 	}
-	s.b.record(s.function, "publish", false)
+	s.use("publish", false)
 	id, err := s.b.publisher.Publish(ctx, topic, events.Event{Source: "/functions/" + s.function, Data: data})
 	if err != nil {
 		s.b.log.Error("publish failed", "function", s.function, "topic", topic, "err", err, "request_id", s.requestID)

@@ -69,6 +69,8 @@ var commands = []*command{
 	lsCommand,
 	getCommand,
 	invokeCommand,
+	logsCommand,
+	callsCommand,
 	rollbackCommand,
 	rmCommand,
 	keysCommand,

@@ -40,7 +40,8 @@ var lsCommand = &command{
 	summary: "list functions",
 	help: `
 Lists the deployed functions: their owner, active version, routes, whether
-any route is public, and when they were last invoked.`,
+any route is public, the capabilities granted, when they were last invoked,
+and how many invocations ran them over the last 7 and 30 days.`,
 	run: runLs,
 }
 
@@ -70,16 +71,40 @@ func runLs(ctx context.Context, inv *invocation, args []string) error {
 		return nil
 	}
 	tw := newTable(inv.stdout)
-	fmt.Fprintln(tw, "NAME\tOWNER\tVERSION\tROUTES\tPUBLIC\tLAST-INVOKED")
+	fmt.Fprintln(tw, "NAME\tOWNER\tVERSION\tROUTES\tPUBLIC\tCAPABILITIES\tLAST-INVOKED\t7D\t30D")
 	for _, fn := range fns {
 		routes := make([]string, len(fn.Routes))
 		for i, r := range fn.Routes {
 			routes[i] = formatRoute(r)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", fn.Name, fn.Owner, fn.Version,
-			strings.Join(routes, ", "), yesNo(fn.Public), formatTime(fn.LastInvoked))
+		if len(routes) == 0 {
+			routes = []string{"(internal)"}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%d\n", fn.Name, fn.Owner, fn.Version,
+			strings.Join(routes, ", "), yesNo(fn.Public), grantedGroups(fn.Capabilities), formatTime(fn.LastInvoked),
+			fn.Invocations7d, fn.Invocations30d)
 	}
 	return tw.Flush()
+}
+
+// grantedGroups names the capability groups c grants, or "-".
+func grantedGroups(c *client.Capabilities) string {
+	if c == nil {
+		return "-"
+	}
+	var groups []string
+	for _, g := range []struct {
+		name string
+		n    int
+	}{{"secrets", len(c.Secrets)}, {"kv", len(c.KV)}, {"http", len(c.HTTP)}, {"invoke", len(c.Invoke)}, {"publish", len(c.Publish)}} {
+		if g.n > 0 {
+			groups = append(groups, g.name)
+		}
+	}
+	if len(groups) == 0 {
+		return "-"
+	}
+	return strings.Join(groups, ",")
 }
 
 var getCommand = &command{

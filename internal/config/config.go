@@ -86,6 +86,8 @@ type Config struct {
 	// MasterKey, when set (base64, from PAVE_MASTER_KEY, for containers),
 	// is used instead of the file.
 	MasterKey Secret
+	// Observability configures history, metrics, audit and posture.
+	Observability Observability
 }
 
 // Default returns the configuration used when nothing is set.
@@ -97,6 +99,7 @@ func Default() Config {
 		ShutdownTimeout: DefaultShutdownTimeout,
 		Isolation:       IsolationSnapshot,
 		Defenses:        DefaultDefenses(),
+		Observability:   DefaultObservability(),
 	}
 }
 
@@ -135,6 +138,7 @@ func (c Config) Validate() error {
 	if d := c.Defenses; d.MaxCallDepth < 1 || d.MaxCallDepth > 64 {
 		errs = append(errs, fmt.Errorf("--max-call-depth %d: want 1 to 64", d.MaxCallDepth))
 	}
+	errs = append(errs, c.Observability.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -217,7 +221,11 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 		fs.IntVar(n.dst, n.name, *n.dst, n.usage+" ("+n.env+")")
 	}
+	finishObservability := c.observabilityFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if err := finishObservability(); err != nil {
 		return Config{}, err
 	}
 	if err := c.parseDefenses(issuers, rates); err != nil {

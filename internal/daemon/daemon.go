@@ -24,6 +24,8 @@ import (
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/metrics"
+	"github.com/pave-dev/pave/internal/observe"
 	"github.com/pave-dev/pave/internal/oidc"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
@@ -64,10 +66,14 @@ type Daemon struct {
 	budgets *budgets.Store
 	reg     *registry.Registry
 	topics  *events.Topics
+	history *observe.History
+	metrics *metrics.Metrics
 	gateway *http.Server
 	admin   *http.Server
-	gwAddr  net.Addr
-	adAddr  net.Addr
+	// metricsSrv serves /metrics on a listener of its own, if configured.
+	metricsSrv *http.Server
+	gwAddr     net.Addr
+	adAddr     net.Addr
 }
 
 // New prepares a daemon from a validated configuration; Start runs it.
@@ -176,6 +182,9 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if keyCreated {
 		d.log.Info("created the secrets master key", "file", d.cfg.MasterKeyPath())
 	}
+	if err := d.openObservability(ctx, reg, ledger); err != nil {
+		return err
+	}
 	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
 	broker.SetRedaction(func(values []config.Secret) capability.Redactor { return secrets.NewRedactor(values) })
 	broker.SetHTTP(egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow}))
@@ -199,6 +208,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Ledger:         ledger,
 		Defenses:       d.cfg.Defenses,
 		Capabilities:   broker,
+		Observer:       observers{d.history, d.metrics, d.usage},
 	})
 	broker.SetInvoker(gw)
 	reg.OnChange(gw.Reload)
@@ -220,6 +230,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Budgets:        d.budgets,
 		DefaultBudget:  d.cfg.Defenses.Budget,
 		Secrets:        vault,
+		History:        d.history,
+		Metrics:        d.metrics.Handler(),
 		Log:            d.log,
 	})
 
@@ -233,11 +245,19 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
+	if addr := d.cfg.Observability.MetricsAddr; addr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", d.metrics.Handler())
+		if d.metricsSrv, _, err = d.listen(addr, mux, gatewayReadTimeout); err != nil {
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+	}
 	if err := os.WriteFile(d.cfg.AdminURLFile(), []byte(d.AdminURL()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write admin url: %w", err)
 	}
 
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
+	d.background(bgCtx, d.history.Run)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, limiter.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
 	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })
@@ -430,7 +450,7 @@ func urlOf(a net.Addr) string {
 // ctx is done, writes what is pending and closes the store. It is safe to
 // call on a daemon that failed to start.
 func (d *Daemon) Shutdown(ctx context.Context) error {
-	servers := []*http.Server{d.gateway, d.admin}
+	servers := []*http.Server{d.gateway, d.admin, d.metricsSrv}
 	errs := make([]error, len(servers))
 	var wg sync.WaitGroup
 	for i, srv := range servers {

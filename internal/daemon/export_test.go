@@ -11,3 +11,6 @@ import (
 func (d *Daemon) LastEvent(ctx context.Context, topic string) (store.Message, error) {
 	return d.topics.Last(ctx, topic)
 }
+
+// FlushHistory writes the queued invocation records now.
+func (d *Daemon) FlushHistory(ctx context.Context) error { return d.history.Flush(ctx) }

@@ -24,12 +24,14 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/contract"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/observe"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/webhook"
@@ -56,6 +58,12 @@ type Engine interface {
 // UsageRecorder is told about every invocation.
 type UsageRecorder interface {
 	Mark(function string, t time.Time)
+}
+
+// Observer is told about every call the gateway answers, refusals
+// included: the invocation history and the metrics.
+type Observer interface {
+	Observe(observe.Record)
 }
 
 var (
@@ -91,6 +99,8 @@ type Deps struct {
 	// Capabilities serves the functions' granted capabilities; nil denies
 	// every capability call.
 	Capabilities CapabilityBroker
+	// Observer receives a record of every answered call; nil keeps none.
+	Observer Observer
 }
 
 // Gateway is the function gateway, an http.Handler.
@@ -213,7 +223,11 @@ type invocation struct {
 	status    int
 	code      apierror.Code
 	cause     error
+	digest    string
 	memory    uint64
+	logs      []hostapi.LogLine
+	dropped   int // log lines over the limit
+	caps      map[string]capability.Count
 	isolation time.Duration
 	redactor  Redactor // hides granted secrets in the cause, if set
 	// unredacted: the route opted out of redacting its responses (log
@@ -358,7 +372,7 @@ func (g *Gateway) callLimited(ctx context.Context, function string, req *abi.Req
 func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Request, inv *invocation) (*abi.Response, error) {
 	function := f.Name
 	v := f.Current()
-	inv.version = v.Number
+	inv.version, inv.digest = v.Number, v.Digest
 	if int64(len(req.Body)) > v.Limits.MaxBody {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", v.Limits.MaxBody)
 	}
@@ -372,9 +386,13 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 	ctx, session := g.withCapabilities(ctx, f, inv)
 	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}, req)
 	g.redact(ctx, v.Capabilities, session, res, inv)
+	if session != nil {
+		inv.caps = session.Counts()
+	}
 	if res != nil {
 		inv.memory = res.MemoryBytes
 		inv.isolation = res.Isolation
+		inv.logs, inv.dropped = res.Logs, res.DroppedLogs
 		g.logGuest(ctx, inv, res.Logs)
 	}
 	if err != nil {
@@ -538,6 +556,30 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		attrs = append(attrs, slog.String("cause", cause))
 	}
 	g.log.LogAttrs(ctx, level, "invocation", attrs...)
+	if g.deps.Observer != nil {
+		g.deps.Observer.Observe(g.record(inv))
+	}
+}
+
+// record is what the history and the metrics keep of inv.
+func (g *Gateway) record(inv *invocation) observe.Record {
+	r := observe.Record{
+		Time: inv.start, RequestID: inv.requestID, Parent: inv.parent,
+		Function: inv.function, Version: inv.version, Digest: inv.digest,
+		Route: inv.route, Caller: inv.caller, Status: inv.status, Code: string(inv.code),
+		DurationMS:  float64(g.now().Sub(inv.start).Microseconds()) / 1000,
+		MemoryBytes: inv.memory, DroppedLogs: inv.dropped,
+	}
+	if len(inv.caps) > 0 {
+		r.Capabilities = make(map[string]observe.CapabilityCount, len(inv.caps))
+		for c, n := range inv.caps {
+			r.Capabilities[c] = observe.CapabilityCount{Calls: n.Calls, Denials: n.Denials}
+		}
+	}
+	for _, l := range inv.logs {
+		r.Logs = append(r.Logs, observe.LogLine{Level: l.Level.String(), Msg: l.Msg})
+	}
+	return r
 }
 
 func (g *Gateway) logGuest(ctx context.Context, inv *invocation, lines []hostapi.LogLine) {

@@ -60,6 +60,8 @@ func (e *GuestError) Unwrap() error { return e.Cause }
 type Result struct {
 	Response *abi.Response
 	Logs     []hostapi.LogLine
+	// DroppedLogs counts log lines over hostapi.MaxLogLines.
+	DroppedLogs int
 	// MemoryBytes is the size the instance's linear memory reached.
 	MemoryBytes uint64
 	// Isolation is what clean state cost this invocation: instantiating
@@ -101,7 +103,7 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
 	call := &hostapi.Call{Request: abi.AppendRequest(nil, req)}
 	res := &Result{}
-	defer func() { res.Logs = call.Logs }()
+	defer func() { res.Logs, res.DroppedLogs = call.Logs, call.DroppedLogs }()
 
 	// _initialize runs outside the invocation, as it does when a snapshot
 	// is prepared at deploy: the host functions see no call in its
@@ -155,7 +157,7 @@ func (e *Engine) invokeCommand(ctx context.Context, m *Module, req *abi.Request)
 		defer inst.Close(context.WithoutCancel(ctx))
 	}
 	stderr.flush()
-	res.Logs = call.Logs
+	res.Logs, res.DroppedLogs = call.Logs, call.DroppedLogs
 	var exit *sys.ExitError
 	if errors.As(err, &exit) && exit.ExitCode() == 0 {
 		err = nil // a command that calls exit(0) explicitly

@@ -333,7 +333,7 @@ func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call
 	out, err := in.handle.Call(hostapi.WithCall(ctx, call))
 	in.stdio.flush()
 	in.stdio.call = nil
-	res := &Result{Logs: call.Logs, MemoryBytes: in.mem.peak}
+	res := &Result{Logs: call.Logs, DroppedLogs: call.DroppedLogs, MemoryBytes: in.mem.peak}
 	mem := in.mem
 	began = time.Now()
 	p.put(ctx, in, err == nil, lim.Concurrency)

@@ -132,6 +132,9 @@ func startEmbedded(dataDir string) (*server.Server, error) {
 	return srv, nil
 }
 
+// Connected reports whether the connection to the server is up.
+func (n *NATS) Connected() bool { return n.nc != nil && n.nc.IsConnected() }
+
 // Embedded reports whether the server runs inside this process.
 func (n *NATS) Embedded() bool { return n.srv != nil }
 

@@ -1,0 +1,111 @@
+package client
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Invocation is the record pave keeps of one call of a function.
+type Invocation struct {
+	Time         time.Time                  `json:"time"`
+	RequestID    string                     `json:"request_id"`
+	Parent       string                     `json:"parent_request_id,omitempty"`
+	Function     string                     `json:"function"`
+	Version      int                        `json:"version,omitempty"`
+	Digest       string                     `json:"module_digest,omitempty"`
+	Route        string                     `json:"route,omitempty"`
+	Caller       string                     `json:"caller,omitempty"`
+	Status       int                        `json:"status"`
+	Code         string                     `json:"error_code,omitempty"`
+	DurationMS   float64                    `json:"duration_ms"`
+	MemoryBytes  uint64                     `json:"memory_bytes,omitempty"`
+	Capabilities map[string]CapabilityCount `json:"capabilities,omitempty"`
+	Logs         []LogLine                  `json:"logs,omitempty"`
+	DroppedLogs  int                        `json:"dropped_logs,omitempty"`
+}
+
+// CapabilityCount is how many calls of a capability an invocation made.
+type CapabilityCount struct {
+	Calls   int `json:"calls"`
+	Denials int `json:"denials,omitempty"`
+}
+
+// LogLine is one line a function logged.
+type LogLine struct {
+	Level string `json:"level"`
+	Msg   string `json:"msg"`
+}
+
+// HistoryQuery selects invocation records.
+type HistoryQuery struct {
+	// Since is a duration back from now ("1h") or an RFC 3339 time;
+	// empty means one hour.
+	Since string
+	// Status is a status ("404") or a class ("5xx"); empty means all.
+	Status string
+	// Limit keeps the newest records; 0 means the daemon's default (100).
+	Limit int
+	// Follow streams new records until ctx ends.
+	Follow bool
+}
+
+// maxRecordBytes bounds one record line: a record holds up to 200 log
+// lines of 4 KiB.
+const maxRecordBytes = 2 << 20
+
+// History calls fn with function's invocation records, oldest first.
+func (c *Client) History(ctx context.Context, function string, q HistoryQuery, fn func(Invocation) error) error {
+	v := url.Values{}
+	if q.Since != "" {
+		v.Set("since", q.Since)
+	}
+	if q.Status != "" {
+		v.Set("status", q.Status)
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	if q.Follow {
+		v.Set("follow", "true")
+	}
+	path := functionPath(function) + "/history"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path+"?"+v.Encode(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/x-ndjson")
+	req.Header.Set("User-Agent", "pave-client")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil && q.Follow {
+			return nil
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return readError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRecordBytes)
+	for sc.Scan() {
+		var rec Invocation
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			return fmt.Errorf("decoding an invocation record: %w", err)
+		}
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil && !(q.Follow && ctx.Err() != nil) {
+		return fmt.Errorf("reading the history: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,141 @@
+// Package metrics exposes pave's metrics in the Prometheus text format.
+//
+// Counters and histograms are fed by the invocation records the gateway
+// produces (every answered call, refusals included), so the metrics and the
+// invocation history count the same events. Gauges that describe state
+// (instances, budget use, the store) are read when scraped, through
+// functions the daemon registers.
+//
+// Names follow Prometheus conventions: a pave_ prefix, _total for counters,
+// base units (_seconds, _bytes). Labels are bounded: function names come
+// from the registry, codes from the error catalogue, capabilities and
+// reasons from fixed lists; a request that matched no function is counted
+// under function="".
+package metrics
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/pave-dev/pave/internal/observe"
+)
+
+// Metrics holds pave's collectors in a registry of its own.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	invocations *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	refusals    *prometheus.CounterVec
+	capCalls    *prometheus.CounterVec
+	capDenials  *prometheus.CounterVec
+	memory      *prometheus.HistogramVec
+}
+
+// New returns Metrics with pave's collectors and the Go runtime's and
+// process's standard ones registered.
+func New() *Metrics {
+	m := &Metrics{reg: prometheus.NewRegistry()}
+	m.invocations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pave_invocations_total",
+		Help: "Calls answered for each function, by outcome: ok, or the error code of the failure or refusal.",
+	}, []string{"function", "outcome"})
+	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "pave_invocation_duration_seconds",
+		Help:    "Time from receiving a call to answering it, for calls that ran the function.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+	}, []string{"function"})
+	m.memory = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "pave_invocation_memory_bytes",
+		Help:    "Linear memory of the instance at the end of each call that ran the function.",
+		Buckets: prometheus.ExponentialBuckets(1<<20, 2, 13), // 1 MiB to 4 GiB
+	}, []string{"function"})
+	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pave_refusals_total",
+		Help: "Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, route, quarantine, other) and error code.",
+	}, []string{"reason", "code"})
+	m.capCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pave_capability_calls_total",
+		Help: "Capability calls made by functions, granted or not, by function and capability.",
+	}, []string{"function", "capability"})
+	m.capDenials = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pave_capability_denials_total",
+		Help: "Capability calls refused because the manifest does not grant them.",
+	}, []string{"function", "capability"})
+	m.reg.MustRegister(m.invocations, m.duration, m.memory, m.refusals, m.capCalls, m.capDenials,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// Handler serves the registry in the Prometheus exposition formats.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+}
+
+// Observe counts one invocation record.
+func (m *Metrics) Observe(r observe.Record) {
+	outcome := "ok"
+	if r.Code != "" {
+		outcome = r.Code
+	}
+	m.invocations.WithLabelValues(r.Function, outcome).Inc()
+	if reason, refused := observe.RefusalReason(r.Code); refused {
+		m.refusals.WithLabelValues(reason, r.Code).Inc()
+	} else if r.Function != "" {
+		m.duration.WithLabelValues(r.Function).Observe(r.DurationMS / 1000)
+		if r.MemoryBytes > 0 {
+			m.memory.WithLabelValues(r.Function).Observe(float64(r.MemoryBytes))
+		}
+	}
+	for c, n := range r.Capabilities {
+		m.capCalls.WithLabelValues(r.Function, c).Add(float64(n.Calls))
+		if n.Denials > 0 {
+			m.capDenials.WithLabelValues(r.Function, c).Add(float64(n.Denials))
+		}
+	}
+}
+
+// GaugeFunc registers a gauge read from fn at every scrape.
+func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
+}
+
+// CounterFunc registers a counter read from fn at every scrape.
+func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
+}
+
+// Sample is one value of a labelled gauge.
+type Sample struct {
+	Labels []string
+	Value  float64
+}
+
+// GaugeVecFunc registers a gauge with labels whose samples fn returns at
+// every scrape.
+func (m *Metrics) GaugeVecFunc(name, help string, labels []string, fn func() []Sample) {
+	m.reg.MustRegister(&vecFunc{desc: prometheus.NewDesc(name, help, labels, nil), fn: fn})
+}
+
+type vecFunc struct {
+	desc *prometheus.Desc
+	fn   func() []Sample
+}
+
+var _ prometheus.Collector = (*vecFunc)(nil)
+
+func (v *vecFunc) Describe(ch chan<- *prometheus.Desc) { ch <- v.desc }
+
+func (v *vecFunc) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range v.fn() {
+		m, err := prometheus.NewConstMetric(v.desc, prometheus.GaugeValue, s.Value, s.Labels...)
+		if err != nil {
+			ch <- prometheus.NewInvalidMetric(v.desc, err)
+			continue
+		}
+		ch <- m
+	}
+}
