@@ -224,6 +224,24 @@ func (c *Client) Rollback(ctx context.Context, name string, version int) (*Funct
 	return &f, nil
 }
 
+// Quarantine disables function name without deleting it.
+func (c *Client) Quarantine(ctx context.Context, name, reason string) (*Function, error) {
+	var out Function
+	if err := c.do(ctx, http.MethodPost, functionPath(name)+"/quarantine", QuarantineRequest{Reason: reason}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Restore ends function name's quarantine.
+func (c *Client) Restore(ctx context.Context, name string) (*Function, error) {
+	var out Function
+	if err := c.do(ctx, http.MethodPost, functionPath(name)+"/restore", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // Invoke calls a function and returns its HTTP response. A response with
 // an error status is still a successful call: the error is the function's,
 // and Invoke returns it in the InvokeResponse with a nil error.

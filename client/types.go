@@ -37,6 +37,8 @@ type Function struct {
 	Invocations30d int64 `json:"invocations_30d"`
 	// Capabilities are the active version's grants, by capability group.
 	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	// Quarantine is set while an operator has disabled the function.
+	Quarantine *Quarantine `json:"quarantine,omitempty"`
 	// Versions is filled in by GetFunction only, oldest first.
 	Versions []Version `json:"versions,omitempty"`
 }
@@ -241,4 +243,16 @@ type RotateMasterResponse struct {
 	// Rewrapped is the number of secret versions re-encrypted and read
 	// back.
 	Rewrapped int `json:"rewrapped"`
+}
+
+// QuarantineRequest disables a function.
+type QuarantineRequest struct {
+	Reason string `json:"reason"`
+}
+
+// Quarantine says who disabled a function, when and why.
+type Quarantine struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
 }

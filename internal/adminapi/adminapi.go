@@ -40,6 +40,7 @@ type Registry interface {
 	HasBlob(ctx context.Context, digest string) (bool, error)
 	Blob(ctx context.Context, digest string) ([]byte, error)
 	Manifest(ctx context.Context, v *registry.Version) (string, error)
+	SetQuarantine(ctx context.Context, name string, q *registry.Quarantine) (*registry.Function, error)
 }
 
 // Preparer validates and compiles a module before it is deployed.
@@ -107,6 +108,7 @@ type Deps struct {
 	Budgets        Budgets        // nil: the budget endpoints answer 503
 	Secrets        Secrets        // nil: the secret endpoints answer 503
 	History        History        // nil: the history endpoint answers 503
+	Auditor        Auditor        // nil: audit events go to the log only
 	Metrics        http.Handler   // nil: no /metrics
 	// DefaultBudget is the budget of functions whose manifest sets none.
 	DefaultBudget manifest.Budget
@@ -127,6 +129,7 @@ type Handler struct {
 
 	secretStore Secrets
 	hist        History
+	auditor     Auditor
 	metrics     http.Handler
 	mux         *http.ServeMux
 
@@ -138,7 +141,7 @@ func New(d Deps) *Handler {
 	h := &Handler{
 		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
-		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics,
+		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -150,6 +153,8 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/functions/{name}/rollback", private, h.rollback)
 	h.route("POST /v1/functions/{name}/invoke", private, h.invokeFunction)
 	h.route("GET /v1/functions/{name}/history", private, h.history)
+	h.route("POST /v1/functions/{name}/quarantine", private, h.quarantine)
+	h.route("POST /v1/functions/{name}/restore", private, h.restore)
 	h.route("GET /metrics", private, h.serveMetrics)
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)

@@ -280,6 +280,9 @@ func (h *Handler) view(f *registry.Function, versions bool) client.Function {
 		out.LastInvoked = &t
 	}
 	out.Invocations7d, out.Invocations30d = h.usage.Invocations(f.Name, 7), h.usage.Invocations(f.Name, 30)
+	if q := f.Quarantine; q != nil {
+		out.Quarantine = &client.Quarantine{At: q.At, By: q.By, Reason: q.Reason}
+	}
 	if c := v.Capabilities; c.Secrets != nil || c.KV != nil || c.HTTP != nil || c.Invoke != nil || c.Publish != nil {
 		out.Capabilities = &client.Capabilities{Secrets: c.Secrets, KV: c.KV, HTTP: c.HTTP, Invoke: c.Invoke, Publish: c.Publish}
 	}

@@ -54,6 +54,7 @@ const (
 	BudgetExhausted      Code = "budget_exhausted"
 	CallDepthExceeded    Code = "call_depth_exceeded"
 	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
+	FunctionQuarantined  Code = "function_quarantined" // an operator disabled the function
 )
 
 // statuses maps each code to its HTTP status.
@@ -89,6 +90,7 @@ var statuses = map[Code]int{
 	OwnerBusy:            http.StatusTooManyRequests,
 	BudgetExhausted:      http.StatusTooManyRequests,
 	CallDepthExceeded:    http.StatusLoopDetected,
+	FunctionQuarantined:  http.StatusForbidden,
 	IdentityUnavailable:  http.StatusServiceUnavailable,
 }
 

@@ -72,6 +72,8 @@ var commands = []*command{
 	logsCommand,
 	callsCommand,
 	rollbackCommand,
+	quarantineCommand,
+	restoreCommand,
 	rmCommand,
 	keysCommand,
 	budgetCommand,

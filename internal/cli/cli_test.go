@@ -259,6 +259,8 @@ var (
 		"public": true,
 		"created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-02T08:30:00Z",
 		"last_invoked": "2025-03-02T09:00:00Z",
+		"invocations_7d": 12, "invocations_30d": 40,
+		"capabilities": {"kv": {"notes": "write"}, "secrets": ["API_KEY"]},
 		"versions": [
 			{"number": 1, "digest": "` + digestA + `", "size": 2202009, "mode": "reactor", "isolation": "snapshot", "deployed_at": "2025-03-01T12:00:00Z", "manifest": "name: hello\n"},
 			{"number": 2, "digest": "` + digestB + `", "size": 2310144, "mode": "reactor", "isolation": "snapshot", "deployed_at": "2025-03-02T08:30:00Z", "manifest": "name: hello\n"}
@@ -268,11 +270,17 @@ var (
 		"name": "echo", "owner": "team-b", "version": 1, "digest": "` + digestA + `", "mode": "wasi-command", "isolation": "fresh",
 		"routes": [{"method": "POST", "path": "/echo", "public": false, "auth": "api-key"}],
 		"limits": {"timeout_ms": 500, "memory_bytes": 16777216, "concurrency": 4, "max_body_bytes": 4096},
-		"public": false, "created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-01T12:00:00Z"
+		"public": false, "created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-01T12:00:00Z",
+		"invocations_7d": 0, "invocations_30d": 3,
+		"quarantine": {"at": "2025-03-04T10:00:00Z", "by": "admin", "reason": "leaked a token"}
 	}`
 	// rolledBackJSON is hello after a rollback to version 1.
 	rolledBackJSON = `{"name": "hello", "owner": "team-a", "version": 1, "digest": "` + digestA + `", "mode": "reactor", "isolation": "snapshot",
 		"routes": [], "limits": {}, "public": false, "created_at": "2025-03-01T12:00:00Z", "updated_at": "2025-03-03T00:00:00Z"}`
+
+	historyNDJSON = `{"time":"2025-03-02T09:00:00Z","request_id":"r1","function":"hello","route":"GET /hello","caller":"key:ci","status":200,"duration_ms":1.25,"memory_bytes":2097152,"capabilities":{"kv":{"calls":2},"secrets":{"calls":1,"denials":1}},"logs":[{"level":"INFO","msg":"hello, Ada"},{"level":"WARN","msg":"slow path"}]}
+{"time":"2025-03-02T09:00:01Z","request_id":"r2","function":"hello","route":"GET /hello","status":401,"error_code":"unauthenticated","duration_ms":0.05}
+`
 
 	notFoundJSON = `{"error":{"code":"function_not_found","message":"function \"nope\" does not exist","request_id":"req-1"}}`
 
@@ -306,9 +314,9 @@ func TestClientCommands(t *testing.T) {
 			},
 			wantRequests: []string{"GET /v1/functions"},
 			wantStdout: "" +
-				"NAME   OWNER   VERSION  ROUTES                          PUBLIC  LAST-INVOKED\n" +
-				"echo   team-b  1        POST /echo                      no      never\n" +
-				"hello  team-a  2        GET /hello, POST /hello/{name}  yes     2025-03-02T09:00:00Z\n",
+				"NAME                OWNER   VERSION  ROUTES                          PUBLIC  CAPABILITIES  LAST-INVOKED          7D  30D\n" +
+				"echo (quarantined)  team-b  1        POST /echo                      no      -             never                 0   3\n" +
+				"hello               team-a  2        GET /hello, POST /hello/{name}  yes     secrets,kv    2025-03-02T09:00:00Z  12  40\n",
 		},
 		{
 			name: "ls with no functions",
@@ -338,6 +346,49 @@ func TestClientCommands(t *testing.T) {
 			wantStdout:   "{\n  \"functions\": []\n}\n",
 		},
 		{
+			name: "quarantine",
+			args: []string{"quarantine", "echo", "--reason", "leaked a token"},
+			responses: map[string]fakeResponse{
+				"POST /v1/functions/echo/quarantine": {200, echoJSON},
+			},
+			wantRequests: []string{`POST /v1/functions/echo/quarantine {"reason":"leaked a token"}`},
+			wantStdout:   "quarantined echo; 'pave restore echo' enables it again\n",
+		},
+		{
+			name: "restore",
+			args: []string{"restore", "echo"},
+			responses: map[string]fakeResponse{
+				"POST /v1/functions/echo/restore": {200, echoJSON},
+			},
+			wantRequests: []string{"POST /v1/functions/echo/restore"},
+			wantStdout:   "restored echo\n",
+		},
+		{
+			name: "calls",
+			args: []string{"calls", "hello", "--since", "2h"},
+			responses: map[string]fakeResponse{
+				"GET /v1/functions/hello/history": {200, historyNDJSON},
+			},
+			wantRequests: []string{"GET /v1/functions/hello/history"},
+			wantStdout: "" +
+				"TIME                  REQUEST-ID  ROUTE       CALLER  STATUS  OUTCOME          DURATION  MEMORY  CAPABILITIES\n" +
+				"2025-03-02T09:00:00Z  r1          GET /hello  key:ci  200     ok               1.25ms    2.0MiB  secrets:1(1 denied) kv:2\n" +
+				"2025-03-02T09:00:01Z  r2          GET /hello  -       401     unauthenticated  0.05ms    -       -\n",
+		},
+		{
+			name: "logs",
+			args: []string{"logs", "hello"},
+			responses: map[string]fakeResponse{
+				"GET /v1/functions/hello/history": {200, historyNDJSON},
+			},
+			wantRequests: []string{"GET /v1/functions/hello/history"},
+			wantStdout: "" +
+				"2025-03-02T09:00:00Z r1 200 ok 1.25ms\n" +
+				"  INFO  hello, Ada\n" +
+				"  WARN  slow path\n" +
+				"2025-03-02T09:00:01Z r2 401 unauthenticated 0.05ms\n",
+		},
+		{
 			name: "get",
 			args: []string{"get", "hello"},
 			responses: map[string]fakeResponse{
@@ -356,6 +407,8 @@ func TestClientCommands(t *testing.T) {
 				"created       2025-03-01T12:00:00Z\n" +
 				"updated       2025-03-02T08:30:00Z\n" +
 				"last invoked  2025-03-02T09:00:00Z\n" +
+				"invocations   12 in 7 days, 40 in 30 days\n" +
+				"capabilities  secrets,kv\n" +
 				"limits        timeout 10s, memory 64 MiB, concurrency 32, request body 1 MiB\n" +
 				"\n" +
 				"routes\n" +

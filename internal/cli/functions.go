@@ -80,7 +80,11 @@ func runLs(ctx context.Context, inv *invocation, args []string) error {
 		if len(routes) == 0 {
 			routes = []string{"(internal)"}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%d\n", fn.Name, fn.Owner, fn.Version,
+		name := fn.Name
+		if fn.Quarantine != nil {
+			name += " (quarantined)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%d\n", name, fn.Owner, fn.Version,
 			strings.Join(routes, ", "), yesNo(fn.Public), grantedGroups(fn.Capabilities), formatTime(fn.LastInvoked),
 			fn.Invocations7d, fn.Invocations30d)
 	}
@@ -156,6 +160,11 @@ func runGet(ctx context.Context, inv *invocation, args []string) error {
 	field("created", formatTime(&fn.CreatedAt))
 	field("updated", formatTime(&fn.UpdatedAt))
 	field("last invoked", formatTime(fn.LastInvoked))
+	field("invocations", fmt.Sprintf("%d in 7 days, %d in 30 days", fn.Invocations7d, fn.Invocations30d))
+	field("capabilities", grantedGroups(fn.Capabilities))
+	if q := fn.Quarantine; q != nil {
+		field("quarantined", fmt.Sprintf("since %s by %s: %s", formatTime(&q.At), q.By, q.Reason))
+	}
 	field("limits", fmt.Sprintf("timeout %s, memory %s, concurrency %d, request body %s",
 		time.Duration(fn.Limits.TimeoutMS)*time.Millisecond, formatSize(fn.Limits.MemoryBytes),
 		fn.Limits.Concurrency, formatSize(fn.Limits.MaxBodyBytes)))

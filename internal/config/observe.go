@@ -21,6 +21,7 @@ const (
 	EnvOSVFile         = "PAVE_OSV_FILE"
 	EnvUnusedAfter     = "PAVE_UNUSED_AFTER"
 	EnvDeployFailOn    = "PAVE_DEPLOY_FAIL_ON"
+	EnvAutoQuarantine  = "PAVE_AUTO_QUARANTINE_AFTER"
 )
 
 // Observability configures what pave records and reports: the invocation
@@ -49,6 +50,10 @@ type Observability struct {
 	// DeployFailOn refuses a deploy whose posture findings reach this
 	// severity (info, low, medium, high, critical); empty refuses none.
 	DeployFailOn string
+	// AutoQuarantineAfter, when positive, quarantines functions that have
+	// not run for this long (counted from their last deploy if they never
+	// ran): the opt-in policy against forgotten functions.
+	AutoQuarantineAfter time.Duration
 }
 
 // Defaults of Observability.
@@ -97,6 +102,11 @@ func (c *Config) observabilityFlags(fs *flag.FlagSet, getenv func(string) string
 		unused = s
 		return nil
 	})
+	autoQ := envOr(getenv, EnvAutoQuarantine, "0s")
+	fs.Func("auto-quarantine-after", "quarantine functions that have not run for this long, such as 2160h; 0 turns it off ("+EnvAutoQuarantine+", default off)", func(s string) error {
+		autoQ = s
+		return nil
+	})
 	fs.StringVar(&o.MetricsAddr, "metrics-listen", envOr(getenv, EnvMetricsAddr, o.MetricsAddr), "also serve /metrics, unauthenticated, on this address ("+EnvMetricsAddr+")")
 	fs.StringVar(&o.AuditKeyFile, "audit-key-file", envOr(getenv, EnvAuditKeyFile, o.AuditKeyFile), "file of the key that seals the audit log, created 0600 if absent; default DATA/audit.key ("+EnvAuditKeyFile+")")
 	fs.StringVar(&o.AuditFile, "audit-file", envOr(getenv, EnvAuditFile, o.AuditFile), "also append every audit event to this file as a JSON line ("+EnvAuditFile+")")
@@ -119,6 +129,11 @@ func (c *Config) observabilityFlags(fs *flag.FlagSet, getenv func(string) string
 			errs = append(errs, fmt.Errorf("--unused-after %q: %v", unused, err))
 		}
 		o.UnusedAfter = d
+		d, err = time.ParseDuration(autoQ)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("--auto-quarantine-after %q: %v", autoQ, err))
+		}
+		o.AutoQuarantineAfter = d
 		return errors.Join(errs...)
 	}
 }
@@ -134,6 +149,9 @@ func (o Observability) validate() []error {
 	}
 	if o.UnusedAfter < time.Hour {
 		errs = append(errs, fmt.Errorf("--unused-after %s: want at least 1h", o.UnusedAfter))
+	}
+	if o.AutoQuarantineAfter != 0 && o.AutoQuarantineAfter < time.Hour {
+		errs = append(errs, fmt.Errorf("--auto-quarantine-after %s: want 0 (off) or at least 1h", o.AutoQuarantineAfter))
 	}
 	if o.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(o.MetricsAddr); err != nil {

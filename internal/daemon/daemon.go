@@ -264,6 +264,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	d.background(bgCtx, func(ctx context.Context) {
 		every(ctx, gcInterval, func() { _, _ = d.collectGarbage(ctx, gcGrace) })
 	})
+	if after := d.cfg.Observability.AutoQuarantineAfter; after > 0 {
+		d.background(bgCtx, func(ctx context.Context) {
+			every(ctx, autoQuarantineInterval, func() { d.quarantineUnused(ctx, time.Now(), after) })
+		})
+	}
 	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
 	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
 	return nil

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"time"
 
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -14,3 +15,8 @@ func (d *Daemon) LastEvent(ctx context.Context, topic string) (store.Message, er
 
 // FlushHistory writes the queued invocation records now.
 func (d *Daemon) FlushHistory(ctx context.Context) error { return d.history.Flush(ctx) }
+
+// QuarantineUnused runs the auto-quarantine policy as if it were now.
+func (d *Daemon) QuarantineUnused(ctx context.Context, now time.Time, after time.Duration) []string {
+	return d.quarantineUnused(ctx, now, after)
+}

@@ -267,6 +267,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	if !ok {
 		return apierror.New(apierror.FunctionNotFound, "function %q is not deployed", t.Function)
 	}
+	if err := quarantined(f); err != nil {
+		return err
+	}
 	v := f.Current()
 	// Anonymous callers are limited by address. A webhook sender is
 	// identified only once its body is verified, so every delivery to a
@@ -334,6 +337,14 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	return nil
 }
 
+// quarantined refuses calls of a function an operator disabled.
+func quarantined(f *registry.Function) error {
+	if f.Quarantine == nil {
+		return nil
+	}
+	return apierror.New(apierror.FunctionQuarantined, "this function is disabled by an operator")
+}
+
 func concurrencyLimited() error {
 	return &apierror.Error{Code: apierror.ConcurrencyLimited, Message: "the function is at its concurrency limit; retry later", RetryAfter: 1}
 }
@@ -373,6 +384,9 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 	function := f.Name
 	v := f.Current()
 	inv.version, inv.digest = v.Number, v.Digest
+	if err := quarantined(f); err != nil {
+		return nil, err
+	}
 	if int64(len(req.Body)) > v.Limits.MaxBody {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", v.Limits.MaxBody)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
@@ -102,6 +103,30 @@ func (r *Registry) Rollback(ctx context.Context, name string, version int) (*Fun
 			return fmt.Errorf("%w: %q no longer keeps version %d", ErrVersion, name, version)
 		}
 		f.Active = version
+		return nil
+	})
+}
+
+// ErrQuarantine is returned for quarantining a function already in
+// quarantine, or restoring one that is not.
+var ErrQuarantine = errors.New("quarantine")
+
+// SetQuarantine puts function name in quarantine (q set) or restores it
+// (q nil).
+func (r *Registry) SetQuarantine(ctx context.Context, name string, q *Quarantine) (*Function, error) {
+	r.writeMu.Lock()
+	defer r.writeMu.Unlock()
+	if _, ok := r.Get(name); !ok {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, name)
+	}
+	return r.update(ctx, name, false, func(f *Function) error {
+		switch {
+		case q != nil && f.Quarantine != nil:
+			return fmt.Errorf("%w: %q is already in quarantine since %s", ErrQuarantine, name, f.Quarantine.At.UTC().Format(time.RFC3339))
+		case q == nil && f.Quarantine == nil:
+			return fmt.Errorf("%w: %q is not in quarantine", ErrQuarantine, name)
+		}
+		f.Quarantine = q
 		return nil
 	})
 }

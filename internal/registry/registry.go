@@ -62,6 +62,17 @@ type Function struct {
 	Versions  []Version `json:"versions"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Quarantine, when set, disables the function without deleting it:
+	// no route, trigger, function or operator can invoke it, so its
+	// grants cannot be used, until it is restored.
+	Quarantine *Quarantine `json:"quarantine,omitempty"`
+}
+
+// Quarantine says who disabled a function, when and why.
+type Quarantine struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Reason string    `json:"reason"`
 }
 
 // Version is one deploy of a function.
