@@ -1,0 +1,311 @@
+package posture
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"sort"
+)
+
+// This file looks for credentials compiled into a module: strings in its
+// data segments in the formats of well-known tokens, and high-entropy
+// values assigned to a secret-sounding name in embedded text such as
+// "password=..." or "api_key: ...".
+//
+// Data segments hold a Go module's string literals packed end to end with
+// no separators, so a token may be followed or preceded by any bytes; the
+// formats are matched on their prefix and length, not on word boundaries.
+
+// Kinds of hard-coded credential ScanSecrets finds.
+const (
+	LeakAWSAccessKey = "AWS access key id"
+	LeakPEMKey       = "PEM private key"
+	LeakPaveAPIKey   = "pave API key"
+	LeakPaveAdmin    = "pave admin token"
+	LeakGitHubToken  = "GitHub token"
+	LeakSlackToken   = "Slack token"
+	LeakAssigned     = "high-entropy value assigned to a secret name"
+)
+
+// A Leak is a string in a module's data that looks like a credential. It
+// never holds the credential: only its kind, where it is, and a preview
+// of at most its first four characters.
+type Leak struct {
+	Kind string
+	// Name is the name the value is assigned to, for LeakAssigned.
+	Name string
+	// Offset is the byte offset of the value in the module file; Segment
+	// is the index of the data segment that holds it.
+	Offset  int
+	Segment int
+	// Preview is at most the first four characters of the value,
+	// followed by "…".
+	Preview string
+}
+
+// String describes l in one line, without the value.
+func (l Leak) String() string {
+	what := l.Kind
+	if l.Name != "" {
+		what += fmt.Sprintf(" %q", l.Name)
+	}
+	return fmt.Sprintf("%s at module offset %d (data segment %d): %s", what, l.Offset, l.Segment, l.Preview)
+}
+
+// maxLeaks bounds the leaks reported for one module.
+const maxLeaks = 20
+
+// ScanSecrets returns what looks like hard-coded credentials in the data
+// segments of a WebAssembly module, at most 20, in the order of their
+// offsets. It returns an error wrapping ErrMalformed for a module that is
+// not a well-formed binary.
+func ScanSecrets(module []byte) ([]Leak, error) {
+	m, err := parseModule(module)
+	if err != nil {
+		return nil, err
+	}
+	return m.scanSecrets(), nil
+}
+
+func (m *wasmModule) scanSecrets() []Leak {
+	var leaks []Leak
+	for _, s := range m.segments {
+		leaks = scanSegment(leaks, s)
+		if len(leaks) >= maxLeaks {
+			return leaks[:maxLeaks]
+		}
+	}
+	return leaks
+}
+
+// A tokenFormat is a credential recognised by a literal prefix followed
+// by a body of a fixed or minimum length.
+type tokenFormat struct {
+	kind     string
+	prefixes []string
+	body     func(c byte) bool
+	min, max int // length of the body; the longest run up to max is taken
+	check    func(body []byte) bool
+}
+
+func isUpperAlnum(c byte) bool { return 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+func isAlnum(c byte) bool      { return isUpperAlnum(c) || 'a' <= c && c <= 'z' }
+func isBase32Lower(c byte) bool {
+	return 'a' <= c && c <= 'z' || '2' <= c && c <= '7'
+}
+
+var tokenFormats = []tokenFormat{
+	{kind: LeakAWSAccessKey, prefixes: []string{"AKIA", "ASIA"}, body: isUpperAlnum, min: 16, max: 16},
+	// identity.KeyPrefix and identity.AdminPrefix, then 256 bits in
+	// lower-case unpadded base32.
+	{kind: LeakPaveAPIKey, prefixes: []string{"pave_k_"}, body: isBase32Lower, min: 52, max: 52},
+	{kind: LeakPaveAdmin, prefixes: []string{"pave_a_"}, body: isBase32Lower, min: 52, max: 52},
+	{kind: LeakGitHubToken, prefixes: []string{"ghp_", "gho_", "ghs_", "ghu_", "ghr_"}, body: isAlnum, min: 36, max: 36},
+	{kind: LeakGitHubToken, prefixes: []string{"github_pat_"}, body: func(c byte) bool { return isAlnum(c) || c == '_' }, min: 82, max: 82},
+	{kind: LeakSlackToken, prefixes: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-"},
+		body: func(c byte) bool { return isAlnum(c) || c == '-' }, min: 10, max: 255,
+		check: func(b []byte) bool { return bytes.ContainsAny(b, "0123456789") }},
+}
+
+// An addFunc records a leak of kind found at offset at of a segment's
+// data; name is the name a LeakAssigned value is assigned to.
+type addFunc func(kind, name string, at int, value []byte)
+
+// scanSegment appends the leaks in s to leaks, in offset order.
+func scanSegment(leaks []Leak, s dataSegment) []Leak {
+	data := s.data
+	add := func(kind, name string, at int, value []byte) {
+		leaks = append(leaks, Leak{Kind: kind, Name: name, Offset: s.offset + at, Segment: s.index, Preview: preview(value)})
+	}
+	start := len(leaks)
+	for _, f := range tokenFormats {
+		for _, p := range f.prefixes {
+			for i, found := 0, 0; found < maxLeaks; {
+				j := bytes.Index(data[i:], []byte(p))
+				if j < 0 {
+					break
+				}
+				at := i + j
+				i = at + 1
+				body := data[at+len(p):]
+				n := 0
+				for n < len(body) && n < f.max && f.body(body[n]) {
+					n++
+				}
+				if n < f.min || f.check != nil && !f.check(body[:n]) {
+					continue
+				}
+				add(f.kind, "", at, data[at:at+len(p)+n])
+				found++
+				i = at + len(p) + n
+			}
+		}
+	}
+	scanPEM(s.data, add)
+	scanAssignments(s.data, add)
+	sortLeaks(leaks[start:])
+	return leaks
+}
+
+// scanPEM finds "-----BEGIN <words> PRIVATE KEY-----" followed by a line
+// break: the start of a PEM block, not a message that names one.
+func scanPEM(data []byte, add addFunc) {
+	const begin, end = "-----BEGIN ", "PRIVATE KEY-----"
+	for i, found := 0, 0; found < maxLeaks; {
+		j := bytes.Index(data[i:], []byte(begin))
+		if j < 0 {
+			break
+		}
+		at := i + j
+		i = at + 1
+		rest := data[at+len(begin):]
+		n := 0 // the words before PRIVATE KEY, such as "RSA " or "ENCRYPTED "
+		for n < len(rest) && n < 40 && (isUpperAlnum(rest[n]) || rest[n] == ' ') && !bytes.HasPrefix(rest[n:], []byte(end)) {
+			n++
+		}
+		if !bytes.HasPrefix(rest[n:], []byte(end)) {
+			continue
+		}
+		after := rest[n+len(end):]
+		if !bytes.HasPrefix(after, []byte("\n")) && !bytes.HasPrefix(after, []byte("\r\n")) {
+			continue
+		}
+		add(LeakPEMKey, "", at, data[at:at+len(begin)+n+len(end)])
+		found++
+		i = at + len(begin) + n + len(end)
+	}
+}
+
+// secretNames are the names whose assigned values are checked, lower
+// case. Longer names come before the names they contain, so that
+// "client_secret" is reported as such and not as "secret".
+var secretNames = []string{
+	"client_secret", "secret_key", "private_key", "access_key", "access_token",
+	"auth_token", "api_key", "apikey", "api-key", "password", "passwd", "secret", "token",
+}
+
+// scanAssignments finds a secret name, an optional closing quote,
+// optional spaces, ':' or '=', optional spaces and an optional quote,
+// followed by a value of 16 to 128 token characters that is random enough
+// to be a credential rather than a word, a path or a placeholder.
+func scanAssignments(data []byte, add addFunc) {
+	lower := asciiLower(data)
+	taken := map[int]bool{} // value offsets already reported
+	for _, name := range secretNames {
+		for i, found := 0, 0; found < maxLeaks; {
+			j := bytes.Index(lower[i:], []byte(name))
+			if j < 0 {
+				break
+			}
+			at := i + j
+			i = at + 1
+			k := at + len(name)
+			if k < len(data) && (data[k] == '"' || data[k] == '\'') {
+				k++
+			}
+			for k < len(data) && data[k] == ' ' {
+				k++
+			}
+			if k >= len(data) || data[k] != '=' && data[k] != ':' {
+				continue
+			}
+			k++
+			for k < len(data) && data[k] == ' ' {
+				k++
+			}
+			if k < len(data) && (data[k] == '"' || data[k] == '\'') {
+				k++
+			}
+			n := 0
+			for k+n < len(data) && n <= 128 && isValueChar(data[k+n]) {
+				n++
+			}
+			// '=' only as base64 padding: "KEY=value" after the name
+			// is another assignment, not a value.
+			for p := 0; p < 2 && k+n < len(data) && data[k+n] == '='; p++ {
+				n++
+			}
+			if k+n < len(data) && (isValueChar(data[k+n]) || data[k+n] == '=') {
+				continue
+			}
+			value := data[k : k+n]
+			if taken[k] || n < 16 || n > 128 || !looksRandom(value) {
+				continue
+			}
+			taken[k] = true
+			found++
+			add(LeakAssigned, string(data[at:at+len(name)]), k, value)
+		}
+	}
+}
+
+// isValueChar reports whether c may be part of an assigned credential:
+// the alphabets of base64, base64url, hex and JWTs, without the padding.
+func isValueChar(c byte) bool {
+	return isAlnum(c) || c == '+' || c == '/' || c == '_' || c == '-' || c == '.'
+}
+
+// looksRandom reports whether v mixes letters and digits with a Shannon
+// entropy of at least 3.5 bits per character: true of keys and tokens,
+// rarely of identifiers, words or paths.
+func looksRandom(v []byte) bool {
+	var letters, digits bool
+	var counts [256]int
+	for _, c := range v {
+		counts[c]++
+		switch {
+		case '0' <= c && c <= '9':
+			digits = true
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+			letters = true
+		}
+	}
+	if !letters || !digits {
+		return false
+	}
+	return entropy(counts[:], len(v)) >= 3.5
+}
+
+// entropy returns the Shannon entropy in bits per symbol of a string of
+// length n with the given symbol counts.
+func entropy(counts []int, n int) float64 {
+	var h float64
+	for _, c := range counts {
+		if c > 0 {
+			p := float64(c) / float64(n)
+			h -= p * math.Log2(p)
+		}
+	}
+	return h
+}
+
+// preview returns at most the first four characters of v, then "…". A
+// byte that is not printable ASCII is shown as '?'.
+func preview(v []byte) string {
+	b := make([]byte, 0, 4)
+	for _, c := range v[:min(4, len(v))] {
+		if c < 0x20 || c > 0x7e {
+			c = '?'
+		}
+		b = append(b, c)
+	}
+	return string(b) + "…"
+}
+
+// sortLeaks sorts l by offset.
+func sortLeaks(l []Leak) {
+	sort.SliceStable(l, func(i, j int) bool { return l[i].Offset < l[j].Offset })
+}
+
+// asciiLower returns a copy of b with ASCII letters in lower case and every
+// other byte unchanged, so that offsets into it are offsets into b.
+func asciiLower(b []byte) []byte {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		out[i] = c
+	}
+	return out
+}
