@@ -458,3 +458,24 @@ func (c *Client) RotateMaster(ctx context.Context) (*RotateMasterResponse, error
 	}
 	return &r, nil
 }
+
+// Posture returns the daemon's posture report in format: "json" (the
+// report of package internal/posture, decoded by pave's CLI), "sarif" or
+// "table".
+func (c *Client) Posture(ctx context.Context, format string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/v1/posture?format="+url.QueryEscape(format), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("User-Agent", "pave-client")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, readError(resp)
+	}
+	return readLimited(resp.Body, MaxResponseBytes)
+}

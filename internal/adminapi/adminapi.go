@@ -109,7 +109,10 @@ type Deps struct {
 	Secrets        Secrets        // nil: the secret endpoints answer 503
 	History        History        // nil: the history endpoint answers 503
 	Auditor        Auditor        // nil: audit events go to the log only
-	Metrics        http.Handler   // nil: no /metrics
+	Posture        Posture        // nil: no posture report, deploys unchecked
+	// Version is pave's version, named in SARIF reports.
+	Version string
+	Metrics http.Handler // nil: no /metrics
 	// DefaultBudget is the budget of functions whose manifest sets none.
 	DefaultBudget manifest.Budget
 	Log           *slog.Logger
@@ -130,6 +133,8 @@ type Handler struct {
 	secretStore Secrets
 	hist        History
 	auditor     Auditor
+	post        Posture
+	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
 
@@ -142,6 +147,7 @@ func New(d Deps) *Handler {
 		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
+		post: d.Posture, version: d.Version,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -156,6 +162,7 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/functions/{name}/quarantine", private, h.quarantine)
 	h.route("POST /v1/functions/{name}/restore", private, h.restore)
 	h.route("GET /metrics", private, h.serveMetrics)
+	h.route("GET /v1/posture", private, h.posture)
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)

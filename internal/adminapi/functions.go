@@ -96,6 +96,9 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if err := h.checkPosture(r.Context(), m, req.Digest, wasm); err != nil {
+		return err
+	}
 	f, err := h.reg.Deploy(r.Context(), registry.Deployment{
 		Manifest:      m,
 		ManifestText:  req.Manifest,

@@ -55,6 +55,7 @@ const (
 	CallDepthExceeded    Code = "call_depth_exceeded"
 	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
 	FunctionQuarantined  Code = "function_quarantined" // an operator disabled the function
+	PostureRefused       Code = "posture_refused"      // a deploy with findings at or above --deploy-fail-on
 )
 
 // statuses maps each code to its HTTP status.
@@ -91,6 +92,7 @@ var statuses = map[Code]int{
 	BudgetExhausted:      http.StatusTooManyRequests,
 	CallDepthExceeded:    http.StatusLoopDetected,
 	FunctionQuarantined:  http.StatusForbidden,
+	PostureRefused:       http.StatusUnprocessableEntity,
 	IdentityUnavailable:  http.StatusServiceUnavailable,
 }
 

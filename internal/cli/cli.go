@@ -78,6 +78,7 @@ var commands = []*command{
 	keysCommand,
 	budgetCommand,
 	secretCommand,
+	postureCommand,
 	benchCommand,
 	versionCommand,
 }

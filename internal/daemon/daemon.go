@@ -219,6 +219,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		default: // a sweep is already due
 		}
 	})
+	checker, err := newPostureChecker(d, vault)
+	if err != nil {
+		return err
+	}
 	api := adminapi.New(adminapi.Deps{
 		Registry:       reg,
 		Preparer:       d.engine,
@@ -232,6 +236,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Secrets:        vault,
 		History:        d.history,
 		Metrics:        d.metrics.Handler(),
+		Posture:        checker,
+		Version:        version(),
 		Log:            d.log,
 	})
 

@@ -1,0 +1,158 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/posture"
+)
+
+var postureCommand = &command{
+	name:    "posture",
+	summary: "report security findings, for people or CI",
+	help: `
+Checks every deployed function against pave's posture rules and prints the
+findings: each with a rule id, severity, the serverless risk it maps to
+(SAS-1 to SAS-12), the function, the evidence and the fix.
+
+--format is table (default), json, or sarif (SARIF 2.1.0, for code-scanning
+tools). --fail-on SEVERITY exits with status 1 when a finding is at that
+severity or above (info, low, medium, high, critical): put it in CI.
+
+--offline DIR checks the pave.yaml files under DIR without a daemon, before
+anything is deployed (in a pull request, say); the rules that need usage
+data or a built module do not run then. --osv FILE checks modules against an
+OSV vulnerability database in offline mode; a daemon uses its own
+--osv-file. The rules are listed in docs/SECURITY.md.`,
+	run: runPosture,
+}
+
+// errFindings reports findings at or above --fail-on.
+type errFindings struct {
+	n   int
+	sev posture.Severity
+}
+
+func (e errFindings) Error() string {
+	return fmt.Sprintf("%d finding%s at severity %s or above", e.n, plural(e.n), e.sev)
+}
+
+func runPosture(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	format := inv.fs.String("format", "table", "table, json or sarif")
+	failOn := inv.fs.String("fail-on", "", "exit 1 when a finding is at this severity or above")
+	offline := inv.fs.String("offline", "", "check the manifests under `DIR` instead of a daemon")
+	osvFile := inv.fs.String("osv", "", "with --offline: an OSV vulnerability database `FILE`")
+	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	switch *format {
+	case "table", "json", "sarif":
+	default:
+		return inv.usageErrorf("--format %q: want table, json or sarif", *format)
+	}
+	var threshold *posture.Severity
+	if *failOn != "" {
+		s, err := posture.ParseSeverity(*failOn)
+		if err != nil {
+			return inv.usageErrorf("--fail-on %q: want info, low, medium, high or critical", *failOn)
+		}
+		threshold = &s
+	}
+	if *osvFile != "" && *offline == "" {
+		return inv.usageErrorf("--osv goes with --offline; a daemon uses its own --osv-file")
+	}
+
+	var rep *posture.Report
+	var err error
+	if *offline != "" {
+		rep, err = offlineReport(*offline, *osvFile)
+	} else {
+		rep, err = liveReport(ctx, inv, *dataDir)
+	}
+	if err != nil {
+		return err
+	}
+	switch *format {
+	case "json":
+		err = posture.WriteJSON(inv.stdout, rep)
+	case "sarif":
+		err = posture.WriteSARIF(inv.stdout, rep, buildVersion())
+	default:
+		err = posture.WriteTable(inv.stdout, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if threshold != nil {
+		if n := len(rep.AtOrAbove(*threshold)); n > 0 {
+			return errFindings{n: n, sev: *threshold}
+		}
+	}
+	return nil
+}
+
+func liveReport(ctx context.Context, inv *invocation, dataDir string) (*posture.Report, error) {
+	c, err := inv.client(dataDir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := c.Posture(ctx, "json")
+	if err != nil {
+		return nil, err
+	}
+	var rep posture.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return nil, fmt.Errorf("decoding the posture report: %w", err)
+	}
+	return &rep, nil
+}
+
+// offlineReport checks every pave.yaml under dir.
+func offlineReport(dir, osvFile string) (*posture.Report, error) {
+	p := posture.DefaultPolicy()
+	if osvFile != "" {
+		db, err := posture.LoadOSV(osvFile)
+		if err != nil {
+			return nil, err
+		}
+		p.OSV = db
+	}
+	var in posture.Input
+	var problems []error
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && path != dir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || d.Name() != manifestName {
+			return nil
+		}
+		m, err := manifest.ParseFile(path)
+		if err != nil {
+			problems = append(problems, err)
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, path)
+		in.Functions = append(in.Functions, posture.Function{Manifest: m, ManifestPath: filepath.ToSlash(rel)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, errors.Join(problems...)
+	}
+	if len(in.Functions) == 0 {
+		return nil, fmt.Errorf("no %s under %s", manifestName, dir)
+	}
+	return posture.Check(in, p), nil
+}

@@ -1,0 +1,159 @@
+package daemon
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime/debug"
+	"slices"
+	"sync"
+
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/posture"
+	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/secrets"
+)
+
+// postureChecker runs the posture rules over what is deployed, and over a
+// deploy before it is recorded. Module rules (hard-coded secrets, the Go
+// build information against the OSV database) read the whole module, so
+// their findings are kept per module digest: a module never changes.
+type postureChecker struct {
+	reg    *registry.Registry
+	usage  *registry.Usage
+	vault  secretLister
+	policy posture.Policy
+	failOn *posture.Severity // nil: deploys are not refused
+
+	mu      sync.Mutex
+	modules map[string][]posture.Finding // by digest, Function unset
+}
+
+// secretLister lists secrets with their dates; the daemon's vault.
+type secretLister interface {
+	List(ctx context.Context) ([]secrets.Info, error)
+}
+
+func newPostureChecker(d *Daemon, vault secretLister) (*postureChecker, error) {
+	o := d.cfg.Observability
+	p := posture.DefaultPolicy()
+	p.UnusedFunctionAfter, p.UnusedGrantAfter = o.UnusedAfter, o.UnusedAfter
+	if o.OSVFile != "" {
+		db, err := posture.LoadOSV(o.OSVFile)
+		if err != nil {
+			return nil, fmt.Errorf("--osv-file: %w", err)
+		}
+		p.OSV = db
+		d.log.Info("loaded the vulnerability database", "file", o.OSVFile, "records", db.Records())
+	}
+	c := &postureChecker{reg: d.reg, usage: d.usage, vault: vault, policy: p, modules: map[string][]posture.Finding{}}
+	if o.DeployFailOn != "" {
+		s, err := posture.ParseSeverity(o.DeployFailOn)
+		if err != nil {
+			return nil, fmt.Errorf("--deploy-fail-on: %w", err)
+		}
+		c.failOn = &s
+	}
+	return c, nil
+}
+
+// Report checks every deployed function.
+func (c *postureChecker) Report(ctx context.Context) (*posture.Report, error) {
+	var in posture.Input
+	var fromModules []posture.Finding
+	for _, f := range c.reg.List() {
+		v := f.Current()
+		text, err := c.reg.Manifest(ctx, v)
+		if err != nil {
+			return nil, fmt.Errorf("manifest of %s: %w", f.Name, err)
+		}
+		m, err := manifest.Parse(v.ManifestFile, []byte(text))
+		if err != nil {
+			return nil, fmt.Errorf("manifest of %s: %w", f.Name, err)
+		}
+		use := c.usage.Of(f.Name)
+		path := f.Name + "/" + v.ManifestFile
+		in.Functions = append(in.Functions, posture.Function{
+			Name: f.Name, Owner: f.Owner, Manifest: m, ManifestPath: path, Live: true,
+			Deployed: v.DeployedAt, LastInvoked: use.LastInvoked, GrantUses: use.Grants,
+		})
+		mf, err := c.moduleFindings(ctx, v.Digest, func(ctx context.Context) ([]byte, error) { return c.reg.Blob(ctx, v.Digest) })
+		if err != nil {
+			return nil, err
+		}
+		for _, x := range mf {
+			x.Function, x.Owner, x.File = f.Name, f.Owner, path
+			fromModules = append(fromModules, x)
+		}
+	}
+	if c.vault != nil {
+		list, err := c.vault.List(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("secrets: %w", err)
+		}
+		for _, s := range list {
+			in.Secrets = append(in.Secrets, posture.Secret{Name: s.Name, Created: s.CreatedAt, LastRotated: s.RotatedAt})
+		}
+	}
+	r := posture.Check(in, c.policy)
+	r.Findings = append(r.Findings, fromModules...)
+	sortFindings(r.Findings)
+	return r, nil
+}
+
+// moduleFindings returns the module rules' findings of digest.
+func (c *postureChecker) moduleFindings(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) ([]posture.Finding, error) {
+	c.mu.Lock()
+	f, ok := c.modules[digest]
+	c.mu.Unlock()
+	if ok {
+		return f, nil
+	}
+	wasm, err := fetch(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("module %s: %w", digest, err)
+	}
+	r := posture.Check(posture.Input{Functions: []posture.Function{{Name: "module", Owner: "-", Module: wasm}}}, c.policy)
+	f = r.Findings
+	c.mu.Lock()
+	c.modules[digest] = f
+	c.mu.Unlock()
+	return f, nil
+}
+
+// CheckDeploy returns the findings of a function about to be deployed that
+// reach --deploy-fail-on; none when deploys are not checked.
+func (c *postureChecker) CheckDeploy(ctx context.Context, m *manifest.Manifest, digest string, wasm []byte) ([]posture.Finding, error) {
+	if c.failOn == nil {
+		return nil, nil
+	}
+	r := posture.Check(posture.Input{Functions: []posture.Function{{Name: m.Name, Owner: m.Owner, Manifest: m, ManifestPath: m.Name + "/" + m.File}}}, c.policy)
+	mf, err := c.moduleFindings(ctx, digest, func(context.Context) ([]byte, error) { return wasm, nil })
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range mf {
+		x.Function, x.Owner = m.Name, m.Owner
+		r.Findings = append(r.Findings, x)
+	}
+	sortFindings(r.Findings)
+	return r.AtOrAbove(*c.failOn), nil
+}
+
+// sortFindings orders findings as posture reports do: severity (highest
+// first), function, rule, line, evidence.
+func sortFindings(fs []posture.Finding) {
+	slices.SortStableFunc(fs, func(a, b posture.Finding) int {
+		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Function, b.Function),
+			cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Evidence, b.Evidence))
+	})
+}
+
+// version is pave's module version as the go command recorded it, or
+// "devel".
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
+}
