@@ -1,0 +1,336 @@
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/pave-dev/pave/internal/config"
+)
+
+// Defaults of Options.
+const (
+	DefaultSealEvery    = 100
+	DefaultSealInterval = time.Minute
+	DefaultTimeout      = 10 * time.Second
+	DefaultRetries      = 64
+)
+
+// Options configure an Auditor. The zero value is usable.
+type Options struct {
+	// SealEvery seals the chain once this many records follow the last
+	// seal; 0 means DefaultSealEvery, a negative number never (then only
+	// Seal and Run seal).
+	SealEvery int
+	// SealInterval is how often Run seals (when something is unsealed); 0
+	// means DefaultSealInterval. Verify warns about events left unsealed
+	// for longer.
+	SealInterval time.Duration
+	// Head, if set, receives a signed head after every seal, so that Verify
+	// can detect sealed records cut off the end of the log.
+	Head HeadStore
+	// Sink, if set, receives every record this Auditor stores (not those of
+	// other processes sharing the log), after it is stored.
+	Sink Sink
+	// AllowPruned says that the log may lose its oldest records to
+	// retention (StreamOptions with a bound), for Verify.
+	AllowPruned bool
+	// Timeout bounds Record and Seal when their context has no deadline; 0
+	// means DefaultTimeout.
+	Timeout time.Duration
+	// Retries is how many times an append that lost a race with another
+	// writer is tried again; 0 means DefaultRetries.
+	Retries int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger receives what cannot be returned: failures of the sink, the
+	// head and of seals made by Record. nil discards them.
+	Logger *slog.Logger
+}
+
+// Sink receives records as they are stored, such as FileSink.
+type Sink interface {
+	Send(Record) error
+}
+
+// Auditor records events in a Log as a hash chain and seals it. It is safe
+// for concurrent use; several Auditors, in one process or several, may share
+// one Log.
+type Auditor struct {
+	log  Log
+	key  *sealKey
+	opts Options
+
+	// sem is the append lock: a channel, so that waiting for it honours
+	// a context. What follows is guarded by it.
+	sem        chan struct{}
+	known      bool   // end, head and headKind reflect the log
+	end        uint64 // the log's last sequence number
+	head       Hash   // hash of the newest stored record: the next prev
+	headKind   Kind   // its kind, if it is at end
+	lastSeal   uint64 // the latest seal seen
+	headStored uint64 // the seal last written to opts.Head
+}
+
+// New returns an Auditor appending to log and sealing with key, a 32-byte
+// key in base64 such as LoadOrCreateKey or GenerateKey returns.
+func New(log Log, key config.Secret, opts Options) (*Auditor, error) {
+	if log == nil {
+		return nil, errors.New("audit: no log")
+	}
+	k, err := parseKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if opts.SealEvery == 0 {
+		opts.SealEvery = DefaultSealEvery
+	}
+	if opts.SealInterval <= 0 {
+		opts.SealInterval = DefaultSealInterval
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = DefaultTimeout
+	}
+	if opts.Retries <= 0 {
+		opts.Retries = DefaultRetries
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Auditor{log: log, key: k, opts: opts, sem: make(chan struct{}, 1)}, nil
+}
+
+// Record appends ev to the log, setting its time, sequence number and the
+// hash of the record before it, and seals the chain if SealEvery records
+// are now unsealed. It returns once the event is stored, or with an error
+// if it could not be stored before ctx (bounded by Options.Timeout) ended.
+// An event that Record refuses (ErrInvalidEvent) is a programming error.
+func (a *Auditor) Record(ctx context.Context, ev Event) error {
+	ev, err := ev.clean()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := a.bound(ctx)
+	defer cancel()
+	if err := a.lock(ctx); err != nil {
+		return fmt.Errorf("audit: record %s: %w", ev.Action, err)
+	}
+	defer a.unlock()
+	_, err = a.append(ctx, func(seq uint64, prev Hash, now time.Time) (Record, bool) {
+		ev.Seq, ev.Time = seq, now
+		r := Record{Seq: seq, Kind: KindEvent, Time: now, Prev: prev, Event: ev}
+		r.Hash = r.sum()
+		return r, true
+	})
+	if err != nil {
+		return fmt.Errorf("audit: record %s: %w", ev.Action, err)
+	}
+	if a.opts.SealEvery > 0 && a.end-a.lastSeal >= uint64(a.opts.SealEvery) {
+		if err := a.seal(ctx); err != nil {
+			a.opts.Logger.Warn("audit seal failed", "err", err)
+		}
+	}
+	return nil
+}
+
+// Seal appends a seal over the head of the chain and writes the signed head
+// to Options.Head, unless the newest record is a seal already. The daemon
+// calls it on a ticker and at shutdown (Run does both).
+func (a *Auditor) Seal(ctx context.Context) error {
+	ctx, cancel := a.bound(ctx)
+	defer cancel()
+	if err := a.lock(ctx); err != nil {
+		return fmt.Errorf("audit: seal: %w", err)
+	}
+	defer a.unlock()
+	if err := a.seal(ctx); err != nil {
+		return fmt.Errorf("audit: seal: %w", err)
+	}
+	return nil
+}
+
+// Run seals every SealInterval until ctx ends, then seals once more with a
+// fresh context bounded by Options.Timeout and returns that seal's error.
+func (a *Auditor) Run(ctx context.Context) error {
+	t := time.NewTicker(a.opts.SealInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := a.Seal(ctx); err != nil && ctx.Err() == nil {
+				a.opts.Logger.Warn("audit seal failed", "err", err)
+			}
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.Background(), a.opts.Timeout)
+			defer cancel()
+			return a.Seal(final)
+		}
+	}
+}
+
+// Verify verifies the Auditor's log with its key, head store and options;
+// see the package function Verify.
+func (a *Auditor) Verify(ctx context.Context) (VerifyReport, error) {
+	return verify(ctx, a.log, a.key, VerifyOptions{
+		Head:         a.opts.Head,
+		AllowPruned:  a.opts.AllowPruned,
+		SealInterval: a.opts.SealInterval,
+		Now:          a.opts.Now,
+	})
+}
+
+// seal does Seal's work; the caller holds the lock.
+func (a *Auditor) seal(ctx context.Context) error {
+	if a.headKind == KindSeal {
+		// Someone else may have appended since our seal: look.
+		a.known = false
+	}
+	rec, err := a.append(ctx, func(seq uint64, prev Hash, now time.Time) (Record, bool) {
+		if seq == 1 || a.headKind == KindSeal {
+			return Record{}, false // nothing to seal
+		}
+		r := Record{Seq: seq, Kind: KindSeal, Time: now, Prev: prev, KeyID: a.key.id}
+		r.MAC = r.sealMAC(a.key)
+		r.Hash = r.sum()
+		return r, true
+	})
+	if err != nil {
+		return err
+	}
+	if rec.Seq == 0 {
+		if a.headKind != KindSeal {
+			return nil // empty log
+		}
+		// Already sealed, by us or another writer: make sure the head
+		// names it.
+		rec = Record{Seq: a.end, Kind: KindSeal, Hash: a.head}
+	}
+	a.lastSeal = max(a.lastSeal, rec.Seq)
+	if a.opts.Head == nil || a.headStored >= rec.Seq {
+		return nil
+	}
+	if err := a.opts.Head.Store(ctx, rec.Seq, signHead(a.key, rec, a.opts.Now())); err != nil {
+		return fmt.Errorf("store the audit head: %w", err)
+	}
+	a.headStored = rec.Seq
+	return nil
+}
+
+// append appends the record that build makes for the next sequence number
+// and prev hash, trying again (with a fresh look at the log) when another
+// writer appended first. build returns false to append nothing; append then
+// returns a zero Record. The caller holds the lock.
+func (a *Auditor) append(ctx context.Context, build func(seq uint64, prev Hash, now time.Time) (Record, bool)) (Record, error) {
+	for attempt := 0; ; attempt++ {
+		if !a.known {
+			if err := a.refresh(ctx); err != nil {
+				return Record{}, err
+			}
+		}
+		rec, ok := build(a.end+1, a.head, a.opts.Now().UTC())
+		if !ok {
+			return Record{}, nil
+		}
+		data := rec.encode(partAll)
+		if len(data) > MaxRecordSize { // cannot happen: clean bounds every field
+			return Record{}, fmt.Errorf("%w: %d bytes encoded", ErrInvalidEvent, len(data))
+		}
+		seq, err := a.log.Append(ctx, a.end, data)
+		if err != nil {
+			// Whatever the error, the log may have changed (a timeout
+			// may follow a successful write): look again next time.
+			a.known = false
+			if !errors.Is(err, ErrConflict) {
+				return Record{}, err
+			}
+			if attempt >= a.opts.Retries {
+				return Record{}, fmt.Errorf("gave up after %d conflicting appends: %w", attempt+1, err)
+			}
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return Record{}, err
+			}
+			continue
+		}
+		if seq != a.end+1 {
+			a.known = false
+			return Record{}, fmt.Errorf("the log stored record %d as %d", a.end+1, seq)
+		}
+		rec.raw = data
+		a.end, a.head, a.headKind = seq, rec.Hash, rec.Kind
+		if a.opts.Sink != nil {
+			if err := a.opts.Sink.Send(rec); err != nil {
+				a.opts.Logger.Warn("audit sink failed", "seq", seq, "err", err)
+			}
+		}
+		return rec, nil
+	}
+}
+
+// refresh reads the end of the log. The caller holds the lock.
+func (a *Auditor) refresh(ctx context.Context) error {
+	last, end, err := a.log.Last(ctx)
+	if err != nil {
+		return fmt.Errorf("read the end of the audit log: %w", err)
+	}
+	a.end, a.head, a.headKind = end, Hash{}, ""
+	if last.Seq != 0 {
+		rec, err := DecodeRecord(last.Data)
+		switch {
+		case err != nil:
+			// Chain on from a zero hash; Verify reports the bad record.
+			a.opts.Logger.Warn("the newest audit record is not valid", "seq", last.Seq, "err", err)
+		default:
+			a.head = rec.Hash
+			if last.Seq == end {
+				a.headKind = rec.Kind
+				if rec.Kind == KindSeal {
+					a.lastSeal = max(a.lastSeal, rec.Seq)
+				}
+			}
+		}
+	}
+	a.known = true
+	return nil
+}
+
+func (a *Auditor) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, a.opts.Timeout)
+}
+
+func (a *Auditor) lock(ctx context.Context) error {
+	select {
+	case a.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (a *Auditor) unlock() { <-a.sem }
+
+// backoff is a short random wait that grows with the attempts, so that
+// racing writers spread out.
+func backoff(attempt int) time.Duration {
+	ceiling := time.Duration(min(attempt+1, 20)) * time.Millisecond
+	return rand.N(ceiling) + time.Millisecond/2
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

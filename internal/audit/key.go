@@ -1,0 +1,200 @@
+package audit
+
+import (
+	"bytes"
+	"crypto/hkdf"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pave-dev/pave/internal/config"
+)
+
+// KeyLen is the length of a sealing key in bytes.
+const KeyLen = 32
+
+// ErrBadKey means a sealing key is not 32 bytes in base64. Its messages
+// never quote the key.
+var ErrBadKey = errors.New("invalid audit key")
+
+// maxKeyFileSize bounds what LoadOrCreateKey reads: one line of base64.
+const maxKeyFileSize = 1 << 10
+
+// sealKey is a parsed sealing key. Its bytes never leave it.
+type sealKey struct {
+	id  string // hex of the first 8 bytes of HMAC(mac, "key id")
+	mac []byte // the HMAC key, derived from the key with HKDF
+}
+
+// macInfo separates the HMAC key from any other use of the key bytes.
+const macInfo = "pave audit: seal and head mac, format 1"
+
+// parseKey reads a sealing key: 32 bytes in base64 (standard or URL
+// alphabet, padding optional, surrounding white space ignored).
+func parseKey(s config.Secret) (*sealKey, error) {
+	raw, err := decodeKey(strings.TrimSpace(s.Reveal()))
+	if err != nil {
+		return nil, err
+	}
+	defer clear(raw)
+	if subtle.ConstantTimeCompare(raw, make([]byte, KeyLen)) == 1 {
+		return nil, fmt.Errorf("%w: it is all zero bytes, not random", ErrBadKey)
+	}
+	mac, err := hkdf.Key(sha256.New, raw, nil, macInfo, 32)
+	if err != nil {
+		return nil, err
+	}
+	m := hmac.New(sha256.New, mac)
+	m.Write([]byte("key id"))
+	return &sealKey{id: hex.EncodeToString(m.Sum(nil)[:8]), mac: mac}, nil
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if s == "" {
+		return nil, fmt.Errorf("%w: it is empty", ErrBadKey)
+	}
+	enc := base64.StdEncoding
+	if strings.ContainsAny(s, "-_") {
+		enc = base64.URLEncoding
+	}
+	if !strings.HasSuffix(s, "=") {
+		enc = enc.WithPadding(base64.NoPadding)
+	}
+	raw, err := enc.Strict().DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("%w: it is not base64", ErrBadKey)
+	}
+	if len(raw) != KeyLen {
+		clear(raw)
+		return nil, fmt.Errorf("%w: it must be %d bytes, not %d", ErrBadKey, KeyLen, len(raw))
+	}
+	return raw, nil
+}
+
+// KeyID identifies a sealing key without revealing it, as seals and heads
+// record it: 16 hex digits derived from the key by HMAC.
+func KeyID(key config.Secret) (string, error) {
+	k, err := parseKey(key)
+	if err != nil {
+		return "", err
+	}
+	return k.id, nil
+}
+
+// GenerateKey returns a new random sealing key in base64.
+func GenerateKey() (config.Secret, error) {
+	raw := make([]byte, KeyLen)
+	defer clear(raw)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	return config.Secret(base64.StdEncoding.EncodeToString(raw)), nil
+}
+
+// LoadOrCreateKey reads the sealing key from the file at path or, if there
+// is no file there, creates one with mode 0600 holding a new random key
+// (created is then true). The file holds the key in base64 on one line.
+// Keep it outside JetStream: whoever holds the key can forge seals.
+//
+// It refuses a symbolic link (even to a good file), anything but a regular
+// file, and a file that users other than its owner can read or write. On
+// Windows, which has no such permission bits, only the file type is
+// checked. The returned Secret is the base64 text, which New accepts.
+func LoadOrCreateKey(path string) (key config.Secret, created bool, err error) {
+	key, err = loadKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, false, err
+	}
+	key, err = createKey(path)
+	if errors.Is(err, fs.ErrExist) {
+		// Someone created it since we looked: use theirs.
+		key, err = loadKey(path)
+		return key, false, err
+	}
+	return key, err == nil, err
+}
+
+func loadKey(path string) (config.Secret, error) {
+	// Lstat, so that a link is seen as a link.
+	before, err := os.Lstat(path)
+	if err != nil {
+		return "", err
+	}
+	if err := checkKeyFile(path, before); err != nil {
+		return "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	after, err := f.Stat()
+	if err != nil {
+		return "", err
+	}
+	// What was opened must be what was checked: the path may have been
+	// swapped for a link in between.
+	if !os.SameFile(before, after) {
+		return "", fmt.Errorf("refusing audit key file %s: it was replaced while being opened", path)
+	}
+	if err := checkKeyFile(path, after); err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
+	if err != nil {
+		return "", fmt.Errorf("read audit key file %s: %w", path, err)
+	}
+	defer clear(b)
+	if len(b) > maxKeyFileSize {
+		return "", fmt.Errorf("%w: audit key file %s is too long to hold a key", ErrBadKey, path)
+	}
+	key := config.Secret(bytes.TrimSpace(b))
+	if _, err := parseKey(key); err != nil {
+		return "", fmt.Errorf("audit key file %s: %w", path, err)
+	}
+	return key, nil
+}
+
+func checkKeyFile(path string, info fs.FileInfo) error {
+	return checkPrivateFile("audit key file", path, info, 0o077)
+}
+
+// createKey writes a new key to path; fs.ErrExist if something is there.
+// O_EXCL also refuses to follow a symbolic link planted at path.
+func createKey(path string) (config.Secret, error) {
+	key, err := GenerateKey()
+	if err != nil {
+		return "", err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", err
+	}
+	_, err = io.WriteString(f, key.Reveal()+"\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// Never leave a partial key for the next start to pick up.
+		os.Remove(path)
+		return "", fmt.Errorf("write audit key file %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return key, nil
+}

@@ -1,0 +1,263 @@
+package audit
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/pave-dev/pave/internal/config"
+)
+
+// ProblemKind classifies what Verify found wrong.
+type ProblemKind string
+
+// The problems Verify reports.
+const (
+	// ProblemMalformed: a record does not decode or is not in canonical
+	// form (an altered byte, or something that is not a record).
+	ProblemMalformed ProblemKind = "malformed"
+	// ProblemEdited: a record's hash is not the hash of its content.
+	ProblemEdited ProblemKind = "edited"
+	// ProblemMoved: a record names another sequence number than the one it
+	// is stored at: records were reordered, or copied into another log.
+	ProblemMoved ProblemKind = "moved"
+	// ProblemMissing: sequence numbers are missing: records were removed
+	// (or, at the start, the log does not begin at 1 and AllowPruned is
+	// not set).
+	ProblemMissing ProblemKind = "missing"
+	// ProblemBrokenLink: a record's prev is not the hash of the record
+	// before it: that record was replaced, or records were removed and
+	// the rest renumbered.
+	ProblemBrokenLink ProblemKind = "broken_link"
+	// ProblemForgedSeal: a seal's MAC is wrong or it names another key:
+	// something it covers was rewritten (hashes recomputed) by someone
+	// without the key, or the seal itself was forged.
+	ProblemForgedSeal ProblemKind = "forged_seal"
+	// ProblemTruncated: records were cut off the end: the log's last
+	// sequence number is past its newest record, or the head names a
+	// seal past the end of the log.
+	ProblemTruncated ProblemKind = "truncated"
+	// ProblemForgedHead: the head does not decode, its MAC is wrong, or
+	// the record it names is not the seal it names.
+	ProblemForgedHead ProblemKind = "forged_head"
+)
+
+// Problem is the first thing Verify found wrong.
+type Problem struct {
+	// Seq is the sequence number of the record where it was found (for a
+	// missing run, the first missing number); 0 for the head itself.
+	Seq    uint64
+	Kind   ProblemKind
+	Detail string
+}
+
+func (p *Problem) String() string {
+	if p.Seq == 0 {
+		return fmt.Sprintf("head: %s: %s", p.Kind, p.Detail)
+	}
+	return fmt.Sprintf("record %d: %s: %s", p.Seq, p.Kind, p.Detail)
+}
+
+// VerifyReport is what Verify found.
+type VerifyReport struct {
+	// Problem is the first problem found, nil if none. Verify stops there:
+	// what follows a problem is not checked.
+	Problem *Problem
+	// First and Last are the sequence numbers of the first and the last
+	// record read; End is the log's last sequence number.
+	First, Last, End uint64
+	// Events and Seals count the records read.
+	Events, Seals int
+	// LastSeal is the sequence number and time of the last valid seal.
+	LastSeal     uint64
+	LastSealTime time.Time
+	// Unsealed counts the records after the last seal. They are protected
+	// by the chain only: someone who can write the log can rewrite them
+	// and recompute their hashes.
+	Unsealed int
+	// OldestUnsealed is the time of the first of them.
+	OldestUnsealed time.Time
+	// Head is the seal the head names, 0 without a head.
+	Head uint64
+	// Pruned reports that the log begins after record 1, allowed by
+	// VerifyOptions.AllowPruned; its first record's prev is taken on trust.
+	Pruned bool
+	// Warnings are findings that are not proof of tampering, such as a
+	// missing head or events left unsealed for too long.
+	Warnings []string
+}
+
+// OK reports whether no problem was found.
+func (r VerifyReport) OK() bool { return r.Problem == nil }
+
+// VerifyOptions add checks to Verify.
+type VerifyOptions struct {
+	// Head, if set, is where the Auditor stores the signed head; Verify then
+	// checks that the log still holds the seal it names.
+	Head HeadStore
+	// AllowPruned accepts a log that begins after record 1, as a log with
+	// a retention bound does.
+	AllowPruned bool
+	// SealInterval and Now, if set, make Verify warn about events left
+	// unsealed for more than twice SealInterval.
+	SealInterval time.Duration
+	Now          func() time.Time
+}
+
+// Verify reads log from its first record and checks the chain: that every
+// record is in canonical form with the right hash, is stored at the
+// sequence number it names, follows the one before it without a gap and
+// links to its hash; that every seal's MAC is right under key; that no
+// record is missing after the newest; and, with opts.Head, that the log
+// still holds the seal the head names. It reports the first problem in the
+// VerifyReport; the error is for failures to read the log or the head.
+func Verify(ctx context.Context, log Log, key config.Secret, opts VerifyOptions) (VerifyReport, error) {
+	k, err := parseKey(key)
+	if err != nil {
+		return VerifyReport{}, err
+	}
+	return verify(ctx, log, k, opts)
+}
+
+// errStop ends the read at the first problem.
+var errStop = errors.New("stop")
+
+func verify(ctx context.Context, log Log, k *sealKey, opts VerifyOptions) (VerifyReport, error) {
+	var rep VerifyReport
+	// The end before reading: what is appended meanwhile is read or not,
+	// but the end never counts records that were not there to read.
+	_, end, err := log.Last(ctx)
+	if err != nil {
+		return rep, fmt.Errorf("read the end of the audit log: %w", err)
+	}
+	rep.End = end
+	problem := func(seq uint64, kind ProblemKind, format string, args ...any) error {
+		rep.Problem = &Problem{Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)}
+		return errStop
+	}
+	var prev Hash
+	seals := map[uint64]Hash{} // sequence number → hash of every seal, for the head
+	err = log.Read(ctx, 1, func(e Entry) error {
+		rec, err := DecodeRecord(e.Data)
+		switch {
+		case errors.Is(err, ErrHashMismatch):
+			return problem(e.Seq, ProblemEdited, "%v", err)
+		case err != nil:
+			return problem(e.Seq, ProblemMalformed, "%v", err)
+		}
+		if rec.Seq != e.Seq {
+			return problem(e.Seq, ProblemMoved, "the record is number %d, stored at %d", rec.Seq, e.Seq)
+		}
+		switch {
+		case rep.Last == 0 && e.Seq == 1:
+			if !rec.Prev.IsZero() {
+				return problem(e.Seq, ProblemBrokenLink, "the first record links to a record before it")
+			}
+		case rep.Last == 0 && opts.AllowPruned:
+			rep.Pruned = true
+		case rep.Last == 0:
+			return problem(1, ProblemMissing, "%s missing: the log begins at %d", span(1, e.Seq-1), e.Seq)
+		case e.Seq != rep.Last+1:
+			return problem(rep.Last+1, ProblemMissing, "%s missing between %d and %d", span(rep.Last+1, e.Seq-1), rep.Last, e.Seq)
+		case rec.Prev != prev:
+			return problem(e.Seq, ProblemBrokenLink, "prev %s is not the hash %s of record %d: that record was replaced, or records were removed and renumbered", rec.Prev, prev, rep.Last)
+		}
+		if rep.First == 0 {
+			rep.First = e.Seq
+		}
+		rep.Last, prev = e.Seq, rec.Hash
+		switch rec.Kind {
+		case KindSeal:
+			if rec.KeyID != k.id {
+				return problem(e.Seq, ProblemForgedSeal, "sealed with key %s, not with the audit key %s", rec.KeyID, k.id)
+			}
+			if !hmac.Equal(rec.MAC, rec.sealMAC(k)) {
+				return problem(e.Seq, ProblemForgedSeal, "the MAC is wrong: the seal or a record before it was rewritten without the key")
+			}
+			rep.Seals++
+			rep.LastSeal, rep.LastSealTime = e.Seq, rec.Time
+			rep.Unsealed, rep.OldestUnsealed = 0, time.Time{}
+			seals[e.Seq] = rec.Hash
+		default:
+			rep.Events++
+			if rep.Unsealed == 0 {
+				rep.OldestUnsealed = rec.Time
+			}
+			rep.Unsealed++
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStop) {
+		return rep, fmt.Errorf("read the audit log: %w", err)
+	}
+	if rep.Problem != nil {
+		return rep, nil
+	}
+	// Removing the newest records leaves their numbers used: the end.
+	if end > rep.Last && (rep.Last > 0 || !opts.AllowPruned) {
+		problem(rep.Last+1, ProblemTruncated, "%s at the end of the log %s gone", span(rep.Last+1, end), were(rep.Last+1, end))
+		return rep, nil
+	}
+	if opts.Head != nil {
+		if err := checkHead(ctx, &rep, k, opts.Head, seals, problem); err != nil {
+			return rep, err
+		}
+		if rep.Problem != nil {
+			return rep, nil
+		}
+	}
+	if opts.SealInterval > 0 && opts.Now != nil && rep.Unsealed > 0 {
+		if age := opts.Now().Sub(rep.OldestUnsealed); age > 2*opts.SealInterval {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d records have been unsealed for %s, longer than twice the seal interval %s: sealing is failing or stopped", rep.Unsealed, age.Round(time.Second), opts.SealInterval))
+		}
+	}
+	return rep, nil
+}
+
+func checkHead(ctx context.Context, rep *VerifyReport, k *sealKey, hs HeadStore, seals map[uint64]Hash, problem func(uint64, ProblemKind, string, ...any) error) error {
+	data, err := hs.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("read the audit head: %w", err)
+	}
+	if data == nil {
+		if rep.Seals > 0 {
+			rep.Warnings = append(rep.Warnings, "there is no head although the log has seals: it was never written or was deleted, and truncation after the last seal cannot be checked")
+		}
+		return nil
+	}
+	h, err := verifyHead(k, data)
+	if err != nil {
+		problem(0, ProblemForgedHead, "%v", err)
+		return nil
+	}
+	rep.Head = h.Seq
+	switch hash, ok := seals[h.Seq]; {
+	case h.Seq > rep.Last:
+		problem(rep.Last+1, ProblemTruncated, "the head names seal %d (written %s), the log ends at %d: %s gone", h.Seq, h.Time.Format(time.RFC3339), rep.Last, span(rep.Last+1, h.Seq))
+	case ok && hash == h.Hash:
+		// The head's seal is there.
+	case ok:
+		problem(h.Seq, ProblemForgedHead, "the head names seal %d with hash %s, the log holds %s there", h.Seq, h.Hash, hash)
+	case h.Seq < rep.First && rep.Pruned:
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("the head names seal %d, which retention removed", h.Seq))
+	default:
+		problem(h.Seq, ProblemForgedHead, "the head names seal %d, record %d is not a seal", h.Seq, h.Seq)
+	}
+	return nil
+}
+
+func span(from, to uint64) string {
+	if from == to {
+		return fmt.Sprintf("record %d", from)
+	}
+	return fmt.Sprintf("records %d to %d", from, to)
+}
+
+func were(from, to uint64) string {
+	if from == to {
+		return "is"
+	}
+	return "are"
+}
