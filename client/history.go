@@ -109,3 +109,48 @@ func (c *Client) History(ctx context.Context, function string, q HistoryQuery, f
 	}
 	return nil
 }
+
+// AuditEvents calls fn with the audit log's events since since (a
+// duration back from now or an RFC 3339 time; empty means all), oldest
+// first.
+func (c *Client) AuditEvents(ctx context.Context, since string, fn func(AuditEvent) error) error {
+	path := "/v1/audit"
+	if since != "" {
+		path += "?since=" + url.QueryEscape(since)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("User-Agent", "pave-client")
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return readError(resp)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), maxRecordBytes)
+	for sc.Scan() {
+		var e AuditEvent
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return fmt.Errorf("decoding an audit event: %w", err)
+		}
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return sc.Err()
+}
+
+// AuditVerify checks the audit log's chain, seals and head.
+func (c *Client) AuditVerify(ctx context.Context) (*AuditVerifyReport, error) {
+	var out AuditVerifyReport
+	if err := c.do(ctx, http.MethodGet, "/v1/audit/verify", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

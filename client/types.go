@@ -256,3 +256,48 @@ type Quarantine struct {
 	By     string    `json:"by"`
 	Reason string    `json:"reason"`
 }
+
+// AuditEvent is one event of the audit log.
+type AuditEvent struct {
+	Seq     uint64            `json:"seq"`
+	Time    time.Time         `json:"time"`
+	Actor   string            `json:"actor"`
+	Action  string            `json:"action"`
+	Target  string            `json:"target"`
+	Source  string            `json:"source"`
+	Outcome string            `json:"outcome"`
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// AuditVerifyReport is what verifying the audit log found.
+type AuditVerifyReport struct {
+	// OK is true when no problem was found.
+	OK bool `json:"ok"`
+	// Problem is the first problem found: the record, its kind (edited,
+	// missing, moved, truncated, forged_seal, ...) and what was wrong.
+	Problem *AuditProblem `json:"problem,omitempty"`
+	// First, Last and End are the first and last records read and the
+	// log's last sequence number.
+	First        uint64     `json:"first"`
+	Last         uint64     `json:"last"`
+	End          uint64     `json:"end"`
+	Events       int        `json:"events"`
+	Seals        int        `json:"seals"`
+	LastSeal     uint64     `json:"last_seal"`
+	LastSealTime *time.Time `json:"last_seal_time,omitempty"`
+	// Unsealed counts the records after the last seal, protected by the
+	// chain only.
+	Unsealed int      `json:"unsealed"`
+	Head     uint64   `json:"head"`
+	Pruned   bool     `json:"pruned,omitempty"`
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// AuditProblem is the first problem verifying found.
+type AuditProblem struct {
+	Seq    uint64 `json:"seq"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+	// Text is the problem in one line.
+	Text string `json:"text"`
+}

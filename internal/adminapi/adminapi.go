@@ -109,6 +109,7 @@ type Deps struct {
 	Secrets        Secrets        // nil: the secret endpoints answer 503
 	History        History        // nil: the history endpoint answers 503
 	Auditor        Auditor        // nil: audit events go to the log only
+	AuditLog       AuditLog       // nil: the audit endpoints answer 503
 	Posture        Posture        // nil: no posture report, deploys unchecked
 	// Version is pave's version, named in SARIF reports.
 	Version string
@@ -133,6 +134,7 @@ type Handler struct {
 	secretStore Secrets
 	hist        History
 	auditor     Auditor
+	auditLog    AuditLog
 	post        Posture
 	version     string
 	metrics     http.Handler
@@ -147,7 +149,7 @@ func New(d Deps) *Handler {
 		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
-		post: d.Posture, version: d.Version,
+		post: d.Posture, version: d.Version, auditLog: d.AuditLog,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -163,6 +165,8 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/functions/{name}/restore", private, h.restore)
 	h.route("GET /metrics", private, h.serveMetrics)
 	h.route("GET /v1/posture", private, h.posture)
+	h.route("GET /v1/audit", private, h.auditEvents)
+	h.route("GET /v1/audit/verify", private, h.auditVerify)
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)

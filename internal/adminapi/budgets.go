@@ -3,11 +3,13 @@ package adminapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"sort"
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/budgets"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
@@ -87,6 +89,8 @@ func (h *Handler) setBudget(w http.ResponseWriter, r *http.Request) error {
 	}
 	h.log.Info("budget set", "audit", true, "subject", subject, "window", b.Window, "invocations", b.Invocations,
 		"compute_gb_seconds", b.ComputeGBs, "request_bytes", b.RequestBytes, "request_id", requestID(r))
+	h.audit(r, audit.ActionBudgetSet, subject, "ok", map[string]string{"window": string(b.Window),
+		"invocations": fmt.Sprint(b.Invocations), "compute_gb_seconds": fmt.Sprint(b.ComputeGBs), "request_bytes": fmt.Sprint(b.RequestBytes)})
 	return writeJSON(w, http.StatusOK, h.budgetStatus(subject, b, "override"))
 }
 
@@ -103,6 +107,7 @@ func (h *Handler) clearBudget(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("budget cleared", "audit", true, "subject", subject, "request_id", requestID(r))
+	h.audit(r, audit.ActionBudgetClear, subject, "ok", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

@@ -2,6 +2,7 @@ package adminapi
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
@@ -116,6 +118,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("deployed", "function", f.Name, "version", f.Active, "digest", req.Digest, "request_id", requestID(r))
+	h.audit(r, audit.ActionDeploy, audit.Ref("function", f.Name), "ok", map[string]string{"version": fmt.Sprint(f.Active), "digest": req.Digest, "owner": f.Owner})
 	return writeJSON(w, http.StatusCreated, h.view(f, false))
 }
 
@@ -174,6 +177,7 @@ func (h *Handler) removeFunction(w http.ResponseWriter, r *http.Request) error {
 		return apierror.Wrap(err, apierror.Internal, "the function was removed, but API keys that could call it were not all updated; retry the removal or revoke them")
 	}
 	h.log.Info("removed", "function", name, "request_id", requestID(r))
+	h.audit(r, audit.ActionRemove, audit.Ref("function", name), "ok", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -196,6 +200,7 @@ func (h *Handler) rollback(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("rolled back", "function", name, "version", f.Active, "request_id", requestID(r))
+	h.audit(r, audit.ActionRollback, audit.Ref("function", name), "ok", map[string]string{"version": fmt.Sprint(f.Active)})
 	return writeJSON(w, http.StatusOK, h.view(f, false))
 }
 

@@ -3,10 +3,12 @@ package adminapi
 import (
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/identity"
 )
 
@@ -38,6 +40,7 @@ func (h *Handler) createKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("key created", "key", key.Name, "functions", key.Functions, "scopes", key.Scopes, "cidrs", key.CIDRs, "request_id", requestID(r))
+	h.audit(r, audit.ActionKeyCreate, audit.Ref("key", key.Name), "ok", map[string]string{"functions": strings.Join(key.Functions, ","), "scopes": strings.Join(key.Scopes, ",")})
 	return writeJSON(w, http.StatusCreated, client.CreateKeyResponse{Key: keyView(key), Secret: secret.Reveal()})
 }
 
@@ -60,6 +63,7 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("key revoked", "key", name, "request_id", requestID(r))
+	h.audit(r, audit.ActionKeyRevoke, audit.Ref("key", name), "ok", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }

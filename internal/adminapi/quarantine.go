@@ -8,6 +8,7 @@ import (
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/registry"
 )
 
@@ -44,10 +45,10 @@ func (h *Handler) setQuarantine(w http.ResponseWriter, r *http.Request, q *regis
 	case err != nil:
 		return err
 	}
-	action, reason := "function.restore", ""
+	action, reason := audit.ActionRestore, ""
 	if q != nil {
-		action, reason = "function.quarantine", q.Reason
+		action, reason = audit.ActionQuarantine, q.Reason
 	}
-	h.audit(r, action, name, "ok", map[string]string{"reason": reason})
+	h.audit(r, action, audit.Ref("function", name), "ok", map[string]string{"reason": reason})
 	return writeJSON(w, http.StatusOK, h.view(f, false))
 }

@@ -3,6 +3,7 @@ package adminapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/secrets"
 )
@@ -62,6 +64,7 @@ func (h *Handler) setSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("secret set", "audit", true, "secret", name, "version", version, "request_id", requestID(r))
+	h.audit(r, audit.ActionSecretSet, audit.Ref("secret", name), "ok", map[string]string{"version": fmt.Sprint(version)})
 	return h.writeSecret(w, r, name)
 }
 
@@ -109,6 +112,7 @@ func (h *Handler) removeSecret(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	h.log.Info("secret removed", "audit", true, "secret", name, "request_id", requestID(r))
+	h.audit(r, audit.ActionSecretRemove, audit.Ref("secret", name), "ok", nil)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
@@ -123,9 +127,11 @@ func (h *Handler) rotateMaster(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		h.log.Error("master key rotation failed", "audit", true, "err", err, "request_id", requestID(r))
+		h.audit(r, audit.ActionMasterKeyRotate, "", "failed", nil)
 		return apierror.Wrap(err, apierror.Internal, "the rotation failed; the old master key still opens every secret")
 	}
 	h.log.Info("master key rotated", "audit", true, "old_key", oldID, "new_key", newID, "rewrapped", n, "request_id", requestID(r))
+	h.audit(r, audit.ActionMasterKeyRotate, "", "ok", map[string]string{"old_key": oldID, "new_key": newID, "rewrapped": fmt.Sprint(n)})
 	return writeJSON(w, http.StatusOK, client.RotateMasterResponse{OldKeyID: oldID, NewKeyID: newID, Rewrapped: n})
 }
 

@@ -78,6 +78,7 @@ type Broker struct {
 	egress      *egress.Client
 	invoker     Invoker
 	publisher   Publisher
+	onDeny      func(Denial)
 
 	mu     sync.Mutex
 	uses   map[useKey]*Use
@@ -172,6 +173,17 @@ type Invocation struct {
 	Depth int
 }
 
+// Denial is a capability call refused because the manifest does not grant
+// it. Resource names what was asked for as the manifest would (never a
+// value).
+type Denial struct {
+	Function, Owner, Capability, Resource, RequestID, Caller string
+}
+
+// OnDenial makes fn hear of every denial, for the audit log. fn must not
+// block.
+func (b *Broker) OnDenial(fn func(Denial)) { b.onDeny = fn }
+
 // Session returns the capabilities of one invocation.
 func (b *Broker) Session(inv Invocation, grants manifest.Capabilities) *Session {
 	return &Session{b: b, function: inv.Function, owner: inv.Owner, requestID: inv.RequestID, inv: inv, grants: grants}
@@ -234,6 +246,9 @@ func (s *Session) begin() error {
 // manifest would (never a value).
 func (s *Session) deny(capability, what string) error {
 	s.use(capability, true)
+	if s.b.onDeny != nil {
+		s.b.onDeny(Denial{Function: s.function, Owner: s.owner, Capability: capability, Resource: what, RequestID: s.requestID, Caller: s.inv.Caller})
+	}
 	s.b.log.Warn("capability denied", "audit", true, "function", s.function, "owner", s.owner,
 		"capability", capability, "resource", what, "request_id", s.requestID)
 	return fmt.Errorf("%w: %s %s is not granted to this function", hostapi.ErrDenied, capability, what)

@@ -389,6 +389,40 @@ func TestClientCommands(t *testing.T) {
 				"2025-03-02T09:00:01Z r2 401 unauthenticated 0.05ms\n",
 		},
 		{
+			name: "audit log",
+			args: []string{"audit", "log", "--since", "24h"},
+			responses: map[string]fakeResponse{
+				"GET /v1/audit": {200, `{"seq":1,"time":"2025-03-02T09:00:00Z","actor":"admin","action":"function.deploy","target":"function:hello","source":"127.0.0.1","outcome":"ok","details":{"version":"2","digest":"sha256:bb"}}
+{"seq":3,"time":"2025-03-02T09:01:00Z","actor":"anonymous","action":"auth.denied","target":"function:hello","source":"10.0.0.9","outcome":"denied","details":{"reason":"unauthenticated"}}
+`},
+			},
+			wantRequests: []string{"GET /v1/audit"},
+			wantStdout: "" +
+				"SEQ  TIME                  ACTOR      ACTION           TARGET          SOURCE     OUTCOME  DETAILS\n" +
+				"1    2025-03-02T09:00:00Z  admin      function.deploy  function:hello  127.0.0.1  ok       digest=sha256:bb version=2\n" +
+				"3    2025-03-02T09:01:00Z  anonymous  auth.denied      function:hello  10.0.0.9   denied   reason=unauthenticated\n",
+		},
+		{
+			name: "audit verify",
+			args: []string{"audit", "verify"},
+			responses: map[string]fakeResponse{
+				"GET /v1/audit/verify": {200, `{"ok":true,"first":1,"last":9,"end":9,"events":7,"seals":2,"last_seal":8,"unsealed":1,"head":8}`},
+			},
+			wantRequests: []string{"GET /v1/audit/verify"},
+			wantStdout:   "records 1 to 9: 7 events, 2 seals; last seal at record 8; 1 unsealed\nthe audit log is intact\n",
+		},
+		{
+			name: "audit verify of a broken log",
+			args: []string{"audit", "verify"},
+			responses: map[string]fakeResponse{
+				"GET /v1/audit/verify": {200, `{"ok":false,"problem":{"seq":4,"kind":"missing","detail":"record 4 is missing","text":"record 4: missing: record 4 is missing"},"first":1,"last":9,"end":9,"events":6,"seals":2,"last_seal":8,"unsealed":1,"head":8}`},
+			},
+			wantRequests: []string{"GET /v1/audit/verify"},
+			wantStdout:   "records 1 to 9: 6 events, 2 seals; last seal at record 8; 1 unsealed\n",
+			wantStderr:   "pave: the audit log is not intact: record 4: missing: record 4 is missing\n",
+			wantCode:     1,
+		},
+		{
 			name: "get",
 			args: []string{"get", "hello"},
 			responses: map[string]fakeResponse{

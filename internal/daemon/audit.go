@@ -2,8 +2,177 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/pave-dev/pave/internal/audit"
+	"github.com/pave-dev/pave/internal/capability"
+	"github.com/pave-dev/pave/internal/observe"
 )
+
+// auditTrail is the daemon's tamper-evident audit log (package audit),
+// fed by three sources:
+//
+//   - administrative actions, recorded before the admin API answers;
+//   - security refusals of the gateway (authentication, authorisation,
+//     budgets, input contracts, call depth, quarantine) and capability
+//     denials, which attackers control the rate of. These go through a
+//     bounded queue, so a flood costs an fsync per event at most in the
+//     background and never slows the gateway; what overflows is counted,
+//     and the count recorded as an audit.dropped event every minute.
+//
+// Rate and concurrency refusals and unknown routes are not audited: they
+// are counted in the metrics and kept in the invocation history.
+type auditTrail struct {
+	a       *audit.Auditor
+	log     *slog.Logger
+	queue   chan audit.Event
+	dropped atomic.Int64
+	sink    *audit.FileSink
+	lg      audit.Log
+}
+
+// auditQueue bounds the refusals waiting to be recorded.
+const auditQueue = 10000
+
+// openAudit opens the audit stream, its key and head (next to the key,
+// outside JetStream) and the optional file sink.
+func (d *Daemon) openAudit(ctx context.Context) (*auditTrail, error) {
+	lg, err := audit.OpenStream(ctx, d.nats, audit.StreamOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	keyPath := d.cfg.AuditKeyPath()
+	key, created, err := audit.LoadOrCreateKey(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	if created {
+		d.log.Info("created the audit key", "file", keyPath)
+	}
+	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg}
+	opts := audit.Options{Head: &audit.FileHead{Path: filepath.Join(filepath.Dir(keyPath), "audit.head")}, Logger: d.log}
+	if f := d.cfg.Observability.AuditFile; f != "" {
+		if t.sink, err = audit.OpenFileSink(f); err != nil {
+			return nil, fmt.Errorf("--audit-file: %w", err)
+		}
+		opts.Sink = t.sink
+	}
+	if t.a, err = audit.New(lg, key, opts); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	return t, nil
+}
+
+// run seals the log periodically and records queued refusals until ctx
+// ends, then drains what is queued and seals once more.
+func (t *auditTrail) run(ctx context.Context) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = t.a.Run(ctx)
+	}()
+	tick := time.NewTicker(time.Minute)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-t.queue:
+			t.record(ctx, ev)
+		case <-tick.C:
+			t.reportDropped(ctx)
+		case <-ctx.Done():
+			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		drain:
+			for {
+				select {
+				case ev := <-t.queue:
+					t.record(final, ev)
+				default:
+					break drain
+				}
+			}
+			t.reportDropped(final)
+			cancel()
+			<-done // Run seals at its end
+			if t.sink != nil {
+				_ = t.sink.Close()
+			}
+			return
+		}
+	}
+}
+
+func (t *auditTrail) record(ctx context.Context, ev audit.Event) {
+	if err := t.a.Record(ctx, ev); err != nil {
+		t.log.Error("audit event not recorded", "action", ev.Action, "err", err)
+	}
+}
+
+func (t *auditTrail) reportDropped(ctx context.Context) {
+	if n := t.dropped.Swap(0); n > 0 {
+		t.record(ctx, audit.NewEvent(audit.ActorSystem, "audit.dropped", "").With("refusals", n).
+			With("why", "more security refusals than the audit log could record; they are in the invocation history"))
+	}
+}
+
+// enqueue queues ev without blocking.
+func (t *auditTrail) enqueue(ev audit.Event) {
+	select {
+	case t.queue <- ev:
+	default:
+		t.dropped.Add(1)
+	}
+}
+
+// Audit records an action of actor synchronously: the admin API's
+// administrative actions.
+func (t *auditTrail) Audit(ctx context.Context, actor, action, target, outcome, source string, details map[string]string) {
+	ev := audit.NewEvent(actor, action, target).From(source)
+	ev.Outcome = audit.Outcome(outcome)
+	for k, v := range details {
+		if v != "" {
+			ev = ev.With(k, v)
+		}
+	}
+	t.record(ctx, ev)
+}
+
+// Observe queues an audit event for a gateway refusal that is a security
+// decision.
+func (t *auditTrail) Observe(r observe.Record) {
+	reason, refused := observe.RefusalReason(r.Code)
+	if !refused {
+		return
+	}
+	action := "gateway.refused"
+	switch reason {
+	case "auth":
+		action = audit.ActionAuthDenied
+	case "budget", "input", "call_depth", "quarantine":
+	default:
+		return // rate, concurrency, route: counted, not audited
+	}
+	actor := r.Caller
+	if actor == "" {
+		actor = "anonymous"
+	}
+	target := ""
+	if r.Function != "" {
+		target = audit.Ref("function", r.Function)
+	}
+	t.enqueue(audit.NewEvent(actor, action, target).From(r.Source).Deny(r.Code).
+		With("route", r.Route).With("request_id", r.RequestID))
+}
+
+// denied queues an audit event for a capability denial.
+func (t *auditTrail) denied(d capability.Denial) {
+	actor := audit.Ref("function", d.Function)
+	t.enqueue(audit.NewEvent(actor, audit.ActionCapabilityDenied, d.Capability+" "+d.Resource).
+		Deny("not granted").With("owner", d.Owner).With("caller", d.Caller).With("request_id", d.RequestID))
+}
 
 // auditAction records an action the daemon itself took (a policy, not an
 // operator), in the log and the audit log.
@@ -13,4 +182,15 @@ func (d *Daemon) auditAction(ctx context.Context, actor, action, target, outcome
 		attrs = append(attrs, k, v)
 	}
 	d.log.Log(ctx, slog.LevelInfo, "daemon action", attrs...)
+	if d.audit != nil {
+		d.audit.Audit(ctx, actor, action, target, outcome, source, details)
+	}
 }
+
+// Events calls fn with every audit event recorded since since.
+func (t *auditTrail) Events(ctx context.Context, since time.Time, fn func(audit.Event) error) error {
+	return audit.Events(ctx, t.lg, since, fn)
+}
+
+// Verify checks the whole chain, its seals and its head.
+func (t *auditTrail) Verify(ctx context.Context) (audit.VerifyReport, error) { return t.a.Verify(ctx) }

@@ -68,6 +68,7 @@ type Daemon struct {
 	topics  *events.Topics
 	history *observe.History
 	metrics *metrics.Metrics
+	audit   *auditTrail
 	gateway *http.Server
 	admin   *http.Server
 	// metricsSrv serves /metrics on a listener of its own, if configured.
@@ -185,7 +186,11 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.openObservability(ctx, reg, ledger); err != nil {
 		return err
 	}
+	if d.audit, err = d.openAudit(ctx); err != nil {
+		return err
+	}
 	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
+	broker.OnDenial(d.audit.denied)
 	broker.SetRedaction(func(values []config.Secret) capability.Redactor { return secrets.NewRedactor(values) })
 	broker.SetHTTP(egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow}))
 	eventStream, err := d.nats.Stream(ctx, events.StreamConfig())
@@ -208,7 +213,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Ledger:         ledger,
 		Defenses:       d.cfg.Defenses,
 		Capabilities:   broker,
-		Observer:       observers{d.history, d.metrics, d.usage},
+		Observer:       observers{d.history, d.metrics, d.usage, d.audit},
 	})
 	broker.SetInvoker(gw)
 	reg.OnChange(gw.Reload)
@@ -237,6 +242,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		History:        d.history,
 		Metrics:        d.metrics.Handler(),
 		Posture:        checker,
+		Auditor:        d.audit,
+		AuditLog:       d.audit,
 		Version:        version(),
 		Log:            d.log,
 	})
@@ -264,6 +271,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
+	d.background(bgCtx, d.audit.run)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, limiter.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
 	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })

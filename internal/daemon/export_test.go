@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -19,4 +20,14 @@ func (d *Daemon) FlushHistory(ctx context.Context) error { return d.history.Flus
 // QuarantineUnused runs the auto-quarantine policy as if it were now.
 func (d *Daemon) QuarantineUnused(ctx context.Context, now time.Time, after time.Duration) []string {
 	return d.quarantineUnused(ctx, now, after)
+}
+
+// DeleteAuditRecord deletes record seq from the audit stream, as an
+// attacker with access to the store would.
+func (d *Daemon) DeleteAuditRecord(ctx context.Context, seq uint64) error {
+	s, err := d.nats.Stream(ctx, audit.StreamConfig(audit.StreamOptions{}))
+	if err != nil {
+		return err
+	}
+	return s.DeleteMessage(ctx, seq)
 }

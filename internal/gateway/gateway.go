@@ -15,6 +15,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -198,7 +199,7 @@ func (g *Gateway) countRefusal(code apierror.Code) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
-	inv := &invocation{requestID: NewRequestID(), start: start}
+	inv := &invocation{requestID: NewRequestID(), start: start, source: r.RemoteAddr}
 	w.Header().Set("X-Request-Id", inv.requestID)
 	err := g.serveHTTP(w, r, inv)
 	if err != nil {
@@ -218,6 +219,7 @@ type invocation struct {
 	version   int
 	route     string
 	caller    string
+	source    string // the client's address, host:port
 	depth     int    // call depth: 1 for a call from outside
 	parent    string // the calling invocation's request id, for a call from a function
 	status    int
@@ -575,12 +577,20 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 	}
 }
 
+// hostOf is the host of a host:port address.
+func hostOf(addr string) string {
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		return host
+	}
+	return addr
+}
+
 // record is what the history and the metrics keep of inv.
 func (g *Gateway) record(inv *invocation) observe.Record {
 	r := observe.Record{
 		Time: inv.start, RequestID: inv.requestID, Parent: inv.parent,
 		Function: inv.function, Version: inv.version, Digest: inv.digest,
-		Route: inv.route, Caller: inv.caller, Status: inv.status, Code: string(inv.code),
+		Route: inv.route, Caller: inv.caller, Source: hostOf(inv.source), Status: inv.status, Code: string(inv.code),
 		DurationMS:  float64(g.now().Sub(inv.start).Microseconds()) / 1000,
 		MemoryBytes: inv.memory, DroppedLogs: inv.dropped,
 	}

@@ -47,6 +47,9 @@ type Record struct {
 	// ("admin invoke", "invoke from orders").
 	Route  string `json:"route,omitempty"`
 	Caller string `json:"caller,omitempty"`
+	// Source is the address the request came from; empty for calls from
+	// a function or the operator.
+	Source string `json:"source,omitempty"`
 	Status int    `json:"status"`
 	// Code is the error code of a call that failed or was refused.
 	Code        string  `json:"error_code,omitempty"`
