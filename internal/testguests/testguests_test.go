@@ -145,7 +145,11 @@ func TestModuleShapes(t *testing.T) {
 			exports: sdkShape.exports,
 			imports: append([]string{"pave_kv_v1.get"}, sdkShape.imports...),
 		},
-		"fdclose":  sdkShape,
+		"fdclose": sdkShape,
+		"flow": {
+			exports: sdkShape.exports,
+			imports: append([]string{"pave_invoke_v1.call", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
+		},
 		"initloop": sdkShape,
 		"loop":     sdkShape,
 		"memscan":  sdkShape,
