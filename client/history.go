@@ -74,8 +74,23 @@ func (c *Client) History(ctx context.Context, function string, q HistoryQuery, f
 	if q.Follow {
 		v.Set("follow", "true")
 	}
-	path := functionPath(function) + "/history"
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path+"?"+v.Encode(), nil)
+	err := c.streamLines(ctx, functionPath(function)+"/history?"+v.Encode(), func(line []byte) error {
+		var rec Invocation
+		if err := json.Unmarshal(line, &rec); err != nil {
+			return fmt.Errorf("decoding an invocation record: %w", err)
+		}
+		return fn(rec)
+	})
+	if q.Follow && ctx.Err() != nil {
+		return nil // following ends with its context
+	}
+	return err
+}
+
+// streamLines GETs path and calls fn with each line of the JSON-lines
+// response.
+func (c *Client) streamLines(ctx context.Context, path string, fn func([]byte) error) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
 	if err != nil {
 		return err
 	}
@@ -84,9 +99,6 @@ func (c *Client) History(ctx context.Context, function string, q HistoryQuery, f
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if ctx.Err() != nil && q.Follow {
-			return nil
-		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -96,16 +108,12 @@ func (c *Client) History(ctx context.Context, function string, q HistoryQuery, f
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 0, 64<<10), maxRecordBytes)
 	for sc.Scan() {
-		var rec Invocation
-		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-			return fmt.Errorf("decoding an invocation record: %w", err)
-		}
-		if err := fn(rec); err != nil {
+		if err := fn(sc.Bytes()); err != nil {
 			return err
 		}
 	}
-	if err := sc.Err(); err != nil && !(q.Follow && ctx.Err() != nil) {
-		return fmt.Errorf("reading the history: %w", err)
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
 	}
 	return nil
 }
@@ -118,32 +126,13 @@ func (c *Client) AuditEvents(ctx context.Context, since string, fn func(AuditEve
 	if since != "" {
 		path += "?since=" + url.QueryEscape(since)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("User-Agent", "pave-client")
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return readError(resp)
-	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), maxRecordBytes)
-	for sc.Scan() {
+	return c.streamLines(ctx, path, func(line []byte) error {
 		var e AuditEvent
-		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+		if err := json.Unmarshal(line, &e); err != nil {
 			return fmt.Errorf("decoding an audit event: %w", err)
 		}
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return sc.Err()
+		return fn(e)
+	})
 }
 
 // AuditVerify checks the audit log's chain, seals and head.
