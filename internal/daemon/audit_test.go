@@ -27,6 +27,7 @@ func (n *node) auditEvents(t *testing.T) []client.AuditEvent {
 // outcome and no secret, verifies the chain, then deletes a record from
 // the store and sees verification name it.
 func TestAuditLog(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	ctx := context.Background()
 	n.deploy(capabilitiesManifest(t, "capabilities", "team-a"), testguests.Build(t, "capabilities"))

@@ -63,6 +63,7 @@ func (n *node) capCall(method, path, key, body string) capAnswer {
 // granted buckets work, ungranted uses are denied and audited, and another
 // owner's bucket of the same name is a different store.
 func TestKVCapability(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	wasm := testguests.Build(t, "capabilities")
 	n.deploy(capabilitiesManifest(t, "capabilities", "team-a"), wasm)
@@ -122,6 +123,7 @@ func jsonNumber(n uint64) string {
 // rotates the master key and checks the secret still opens, and that a
 // daemon given the wrong master key fails closed.
 func TestSecretsCapability(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	n := start(t, dir)
 	raw := make([]byte, 16)
@@ -198,6 +200,7 @@ func TestSecretsCapability(t *testing.T) {
 // on a network the operator allows answers; loopback is refused when not
 // allowed, and so is every host the manifest does not grant.
 func TestHTTPCapability(t *testing.T) {
+	t.Parallel()
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "backend saw %s %s", r.Method, r.URL.Path)
 	}))
@@ -245,6 +248,7 @@ func TestHTTPCapability(t *testing.T) {
 // response carries the granted secret; the other routes' responses and
 // every log line still hide it.
 func TestUnredactedRoute(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	raw := make([]byte, 16)
 	_, _ = rand.Read(raw)
@@ -274,6 +278,7 @@ func TestUnredactedRoute(t *testing.T) {
 // reaches a response or the log. Without the secret, notes are stored all
 // the same.
 func TestNotesExample(t *testing.T) {
+	t.Parallel()
 	type hook struct{ path, body string }
 	hooks := make(chan hook, 4)
 	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

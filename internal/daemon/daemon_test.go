@@ -34,6 +34,7 @@ func route(method, path string) string {
 }
 
 func TestHelloThroughTheGateway(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
 	key := n.key("ci", "hello")
@@ -65,6 +66,7 @@ func TestHelloThroughTheGateway(t *testing.T) {
 }
 
 func TestGatewayRefusals(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
 	n.deploy(manifestFor("echo", route("POST", "/echo"), "  max_body: 16B\n"), testguests.Example(t, "echo"))
@@ -140,6 +142,7 @@ func assertNoLeak(t *testing.T, r response) {
 }
 
 func TestAPIKeyIsNotPassedToTheFunction(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	m := "name: sandbox\nowner: o\nroutes:\n  - method: GET\n    path: /private\n  - method: GET\n    path: /open\n    public: true\n"
 	n.deploy(m, testguests.Build(t, "sandbox"))
@@ -187,6 +190,7 @@ func TestAPIKeyIsNotPassedToTheFunction(t *testing.T) {
 }
 
 func TestDeployVersionsAndRollback(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	ctx := context.Background()
 	hello, counter := testguests.Example(t, "hello"), testguests.Build(t, "counter")
@@ -240,6 +244,7 @@ func TestDeployVersionsAndRollback(t *testing.T) {
 }
 
 func TestDeployRefusals(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
 	tests := []struct {
@@ -276,6 +281,7 @@ func TestDeployRefusals(t *testing.T) {
 }
 
 func TestRestartKeepsState(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	n := start(t, dir)
 	m := manifestFor("hello", route("GET", "/hello"), "")
@@ -309,6 +315,7 @@ func TestRestartKeepsState(t *testing.T) {
 }
 
 func TestAdminTokenFile(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	st, err := os.Stat(n.cfg.AdminTokenFile())
 	if err != nil {
@@ -329,6 +336,7 @@ func TestAdminTokenFile(t *testing.T) {
 }
 
 func TestCleanStateBetweenInvocations(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("counter", route("GET", "/counter"), "  concurrency: 64\n"), testguests.Build(t, "counter"))
 	key := n.key("k", "counter")
@@ -366,6 +374,7 @@ func TestCleanStateBetweenInvocations(t *testing.T) {
 }
 
 func TestRunawayGuestsAreStopped(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("loop", route("GET", "/loop"), "  timeout: 1s\n"), testguests.Build(t, "loop"))
 	n.deploy(manifestFor("alloc", route("GET", "/alloc"), "  memory: 32MiB\n"), testguests.Build(t, "alloc"))
@@ -422,6 +431,7 @@ func TestRunawayGuestsAreStopped(t *testing.T) {
 }
 
 func TestConcurrencyLimit(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("slow", route("GET", "/slow"), "  concurrency: 1\n"), testguests.Build(t, "slow"))
 	key := n.key("k", "slow")
@@ -453,6 +463,7 @@ func TestConcurrencyLimit(t *testing.T) {
 }
 
 func TestSandbox(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("sandbox", route("GET", "/sandbox"), ""), testguests.Build(t, "sandbox"))
 	key := n.key("k", "sandbox")
@@ -493,6 +504,7 @@ func TestSandbox(t *testing.T) {
 }
 
 func TestWASICommandCompatibility(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	f := n.deploy(manifestFor("upper", route("POST", "/upper"), ""), testguests.Build(t, "cmd-upper"))
 	if f.Mode != "wasi-command" {
@@ -508,6 +520,7 @@ func TestWASICommandCompatibility(t *testing.T) {
 }
 
 func TestPublicRoute(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	m := "name: open\nowner: o\nroutes:\n  - method: GET\n    path: /open\n    public: true\n"
 	f := n.deploy(m, testguests.Example(t, "hello"))
@@ -520,6 +533,7 @@ func TestPublicRoute(t *testing.T) {
 }
 
 func TestAdminAPIRequiresToken(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	for _, tc := range []struct{ token string }{{""}, {"pave_a_" + strings.Repeat("b", 52)}} {
 		c := client.New(n.d.AdminURL(), tc.token)
@@ -535,6 +549,7 @@ func TestAdminAPIRequiresToken(t *testing.T) {
 }
 
 func TestAdminInvoke(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
 	resp, err := n.admin.Invoke(context.Background(), "echo", client.InvokeRequest{Body: []byte(`{"n":1}`)})
@@ -551,6 +566,7 @@ func TestAdminInvoke(t *testing.T) {
 }
 
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(manifestFor("slow", route("GET", "/slow"), ""), testguests.Build(t, "slow"))
 	key := n.key("k", "slow")
@@ -576,6 +592,7 @@ func grepDir(t *testing.T, dir, s, skip string) string {
 }
 
 func TestSecondDaemonOnOneDataDirIsRefused(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	cfg := n.cfg
 	cfg.GatewayAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
@@ -607,6 +624,7 @@ func TestSecondDaemonOnOneDataDirIsRefused(t *testing.T) {
 // TestScannerSeesLeaksWithoutRestore shows the scan finds leaks when state
 // is not reset.
 func TestHammerNoInvocationSeesAnother(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	f := n.deploy(manifestFor("memscan", route("GET", "/memscan"), "  concurrency: 64\n"), testguests.Build(t, "memscan"))
 	if f.Isolation != "snapshot" {
@@ -647,6 +665,7 @@ func TestHammerNoInvocationSeesAnother(t *testing.T) {
 }
 
 func TestRemovedFunctionsKeysDoNotReachItsSuccessor(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	m := manifestFor("hello", route("GET", "/hello"), "")
 	n.deploy(m, testguests.Example(t, "hello"))

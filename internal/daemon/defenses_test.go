@@ -53,6 +53,7 @@ const ordersSchema = `{"type":"object","required":["id"],"additionalProperties":
 // identity and an input contract from a file, and attacks each through the
 // real gateway.
 func TestDefensesEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	secretFile := filepath.Join(dir, "github.secret")
 	raw := make([]byte, 32)
@@ -204,6 +205,7 @@ routes:
 // TestBudgetsEndToEnd exhausts a function's budget, raises it through the
 // admin API, and checks that the spending survives a restart.
 func TestBudgetsEndToEnd(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	n := start(t, dir)
 	n.deploy("name: hello\nowner: team-test\nroutes:\n  - method: GET\n    path: /hello\nbudget:\n  invocations: 3\n", testguests.Example(t, "hello"))

@@ -53,6 +53,7 @@ func (n *node) flowCall(path, key, body string) flowAnswer {
 // ungranted function is denied and audited; a granted one that is not
 // deployed is not found; the internal function has no route of its own.
 func TestInvokeCapability(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(ledgerManifest, testguests.Example(t, "echo"))
 	n.deploy(flowManifest(t, "team-a"), testguests.Build(t, "flow"))
@@ -119,6 +120,7 @@ func TestInvokeCapability(t *testing.T) {
 // call depth cap ends the loop with call_depth_exceeded at the daemon's
 // limit, and every level sees its own depth (1 for the client's call).
 func TestInvokeLoopStops(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(flowManifest(t, "team-a"), testguests.Build(t, "flow"))
 	key := n.key("ci", "flow")
@@ -161,6 +163,7 @@ func TestInvokeLoopStops(t *testing.T) {
 // as a CloudEvent naming the function as its source. An ungranted topic is
 // denied and audited.
 func TestPublishCapability(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	n.deploy(flowManifest(t, "team-a"), testguests.Build(t, "flow"))
 	key := n.key("ci", "flow")
@@ -195,6 +198,7 @@ func TestPublishCapability(t *testing.T) {
 // TestFlowGrantsAreCheckedAtDeploy refuses a module that imports the
 // invoke or publish groups when the manifest does not grant them.
 func TestFlowGrantsAreCheckedAtDeploy(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	wasm := testguests.Build(t, "flow")
 	m := flowManifest(t, "team-a")

@@ -13,6 +13,7 @@ import (
 // its snapshot go, the kept function's stay, and it still answers after a
 // restart, which reads its snapshot back from the store.
 func TestGarbageCollection(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	n := start(t, dir)
 	ctx := context.Background()

@@ -104,6 +104,7 @@ func (n *node) await(what, method, path, key string, check func(response) bool) 
 // what is deployed, keyed and revoked through one node's admin API takes
 // effect on the other node's gateway.
 func TestTwoDaemonsOneExternalNATS(t *testing.T) {
+	t.Parallel()
 	srv := startNATS(t)
 	external := func(c *config.Config) { c.NATSURL = srv.ClientURL() }
 	a := startWith(t, external)

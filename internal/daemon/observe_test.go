@@ -57,6 +57,7 @@ func (n *node) metric(t *testing.T, name, labels string) float64 {
 // it: every call once, refusals included, with the function's log lines,
 // capability calls and no secret value.
 func TestHistoryAndMetricsCountTheSameCalls(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	ctx := context.Background()
 	if _, err := n.admin.SetSecret(ctx, "GUEST_SECRET", []byte("canary-value-for-history")); err != nil {

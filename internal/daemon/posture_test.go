@@ -28,6 +28,7 @@ func osvEverything(t *testing.T) string {
 // a contract and a module built with a Go release the OSV file lists are
 // findings, in JSON and SARIF.
 func TestPostureReport(t *testing.T) {
+	t.Parallel()
 	osv := osvEverything(t)
 	n := startWith(t, func(c *config.Config) { c.Observability.OSVFile = osv })
 	n.deploy(manifestFor("hello", "  - method: GET\n    path: /hello\n    public: true\n", ""), testguests.Example(t, "hello"))
@@ -73,6 +74,7 @@ func TestPostureReport(t *testing.T) {
 // findings: a module the OSV file lists is refused with the rule named,
 // and nothing is deployed.
 func TestDeployRefusedByPosture(t *testing.T) {
+	t.Parallel()
 	osv := osvEverything(t)
 	n := startWith(t, func(c *config.Config) {
 		c.Observability.OSVFile = osv

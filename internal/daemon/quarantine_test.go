@@ -16,6 +16,7 @@ import (
 // a call from another function are all refused, it keeps its versions, and
 // restoring it brings everything back. Both changes are audited.
 func TestQuarantine(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	ctx := context.Background()
 	n.deploy(ledgerManifest, testguests.Example(t, "echo"))
@@ -66,21 +67,26 @@ func TestQuarantine(t *testing.T) {
 // TestAutoQuarantine runs the opt-in policy: a function that has not run
 // for the configured time is quarantined by it, one that ran is not.
 func TestAutoQuarantine(t *testing.T) {
+	t.Parallel()
 	n := start(t, "")
 	ctx := context.Background()
 	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
-	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
+	deployed := n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo")).UpdatedAt
 	key := n.key("ci", "hello", "echo")
 	if got := n.d.QuarantineUnused(ctx, time.Now(), time.Hour); len(got) != 0 {
 		t.Errorf("freshly deployed functions quarantined: %v", got)
 	}
-	// Both were deployed now; hello runs 1.5 s later, echo never. Seen
-	// 1 s after hello ran, with a 2 s policy, only echo is unused.
-	time.Sleep(1500 * time.Millisecond)
+	// hello runs at least 3 s after echo was deployed, echo never. A
+	// policy halfway between when hello ran and when echo was deployed
+	// quarantines echo only, however long the steps take.
+	time.Sleep(3 * time.Second)
+	ran := time.Now()
 	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
 		t.Fatal(r.status)
 	}
-	got := n.d.QuarantineUnused(ctx, time.Now().Add(time.Second), 2*time.Second)
+	now := time.Now()
+	after := now.Sub(ran) + ran.Sub(deployed)/2
+	got := n.d.QuarantineUnused(ctx, now, after)
 	if !slices.Equal(got, []string{"echo"}) {
 		t.Errorf("quarantined %v, want [echo]", got)
 	}
