@@ -459,11 +459,22 @@ func (c *Client) RotateMaster(ctx context.Context) (*RotateMasterResponse, error
 	return &r, nil
 }
 
+// Graph returns the flow graph of the deployed functions in format: "json"
+// or "dot".
+func (c *Client) Graph(ctx context.Context, format string) ([]byte, error) {
+	return c.getRaw(ctx, "/v1/graph?format="+url.QueryEscape(format))
+}
+
 // Posture returns the daemon's posture report in format: "json" (the
 // report of package internal/posture, decoded by pave's CLI), "sarif" or
 // "table".
 func (c *Client) Posture(ctx context.Context, format string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+"/v1/posture?format="+url.QueryEscape(format), nil)
+	return c.getRaw(ctx, "/v1/posture?format="+url.QueryEscape(format))
+}
+
+// getRaw GETs path and returns the body of a 200 response as it is.
+func (c *Client) getRaw(ctx context.Context, path string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.baseURL+path, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -165,6 +165,7 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/functions/{name}/restore", private, h.restore)
 	h.route("GET /metrics", private, h.serveMetrics)
 	h.route("GET /v1/posture", private, h.posture)
+	h.route("GET /v1/graph", private, h.flowGraph)
 	h.route("GET /v1/audit", private, h.auditEvents)
 	h.route("GET /v1/audit/verify", private, h.auditVerify)
 	h.route("POST /v1/keys", private, h.createKey)

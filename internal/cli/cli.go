@@ -79,6 +79,7 @@ var commands = []*command{
 	budgetCommand,
 	secretCommand,
 	postureCommand,
+	graphCommand,
 	auditCommand,
 	benchCommand,
 	versionCommand,

@@ -108,6 +108,30 @@ func TestInvokeCapability(t *testing.T) {
 		t.Errorf("a path that is not one: %+v", a)
 	}
 
+	// The flow graph shows the edges the manifests declare.
+	raw, err := n.admin.Graph(context.Background(), "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g struct {
+		Edges []struct{ From, To, Kind string } `json:"edges"`
+	}
+	if err := json.Unmarshal(raw, &g); err != nil {
+		t.Fatal(err)
+	}
+	edges := map[string]bool{}
+	for _, e := range g.Edges {
+		edges[e.From+" "+e.Kind+" "+e.To] = true
+	}
+	for _, want := range []string{"function:flow invoke function:ledger", "function:flow publish topic:orders.created", "route:POST /call route function:flow"} {
+		if !edges[want] {
+			t.Errorf("the graph lacks %s: %s", want, raw)
+		}
+	}
+	if edges["function:ledger invoke function:flow"] {
+		t.Error("the graph has an edge no manifest declares")
+	}
+
 	// The internal function answers no route, and a key cannot name it.
 	for _, path := range []string{"/", "/entries", "/ledger"} {
 		if r := n.call("POST", path, key, []byte(`{}`)); r.status != 404 {
