@@ -186,18 +186,15 @@ func (b *Broker) OnDenial(fn func(Denial)) { b.onDeny = fn }
 
 // Session returns the capabilities of one invocation.
 func (b *Broker) Session(inv Invocation, grants manifest.Capabilities) *Session {
-	return &Session{b: b, function: inv.Function, owner: inv.Owner, requestID: inv.RequestID, inv: inv, grants: grants}
+	return &Session{b: b, inv: inv, grants: grants}
 }
 
 // Session is one invocation's capabilities. It is used by one invocation
 // at a time.
 type Session struct {
-	b         *Broker
-	function  string
-	owner     string
-	requestID string
-	inv       Invocation
-	grants    manifest.Capabilities
+	b      *Broker
+	inv    Invocation
+	grants manifest.Capabilities
 
 	calls   int
 	counts  map[string]Count
@@ -214,7 +211,7 @@ type Count struct{ Calls, Denials int }
 // use records a call of capability, for the daemon-wide use counts and
 // this invocation's.
 func (s *Session) use(capability string, denied bool) {
-	s.b.record(s.function, capability, denied)
+	s.b.record(s.inv.Function, capability, denied)
 	if s.counts == nil {
 		s.counts = map[string]Count{}
 	}
@@ -247,10 +244,10 @@ func (s *Session) begin() error {
 func (s *Session) deny(capability, what string) error {
 	s.use(capability, true)
 	if s.b.onDeny != nil {
-		s.b.onDeny(Denial{Function: s.function, Owner: s.owner, Capability: capability, Resource: what, RequestID: s.requestID, Caller: s.inv.Caller})
+		s.b.onDeny(Denial{Function: s.inv.Function, Owner: s.inv.Owner, Capability: capability, Resource: what, RequestID: s.inv.RequestID, Caller: s.inv.Caller})
 	}
-	s.b.log.Warn("capability denied", "audit", true, "function", s.function, "owner", s.owner,
-		"capability", capability, "resource", what, "request_id", s.requestID)
+	s.b.log.Warn("capability denied", "audit", true, "function", s.inv.Function, "owner", s.inv.Owner,
+		"capability", capability, "resource", what, "request_id", s.inv.RequestID)
 	return fmt.Errorf("%w: %s %s is not granted to this function", hostapi.ErrDenied, capability, what)
 }
 
@@ -272,10 +269,10 @@ func (s *Session) Secret(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("%w: secret %q is granted but not set", hostapi.ErrNotFound, name)
 	}
 	if err != nil {
-		s.b.log.Error("secret read failed", "function", s.function, "secret", name, "err", err, "request_id", s.requestID)
+		s.b.log.Error("secret read failed", "function", s.inv.Function, "secret", name, "err", err, "request_id", s.inv.RequestID)
 		return nil, err
 	}
-	s.b.log.Info("secret read", "audit", true, "function", s.function, "secret", name, "version", version, "request_id", s.requestID)
+	s.b.log.Info("secret read", "audit", true, "function", s.inv.Function, "secret", name, "version", version, "request_id", s.inv.RequestID)
 	s.secrets = append(s.secrets, v)
 	return []byte(v.Reveal()), nil
 }
@@ -297,7 +294,7 @@ func (s *Session) kvAccess(ctx context.Context, bucket, key string, write, list 
 		return nil, fmt.Errorf("%w: keys are 1 to %d letters, digits and - _ = . /", hostapi.ErrInvalid, abi.MaxKVKey)
 	}
 	s.use("kv", false)
-	return s.b.bucket(ctx, BucketName(s.owner, bucket))
+	return s.b.bucket(ctx, BucketName(s.inv.Owner, bucket))
 }
 
 func mapStoreErr(err error) error {

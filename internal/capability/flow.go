@@ -73,7 +73,7 @@ func (s *Session) Invoke(ctx context.Context, function string, out *abi.Outbound
 		return nil, errors.New("no invoker")
 	}
 	s.use("invoke", false)
-	from := Origin{Function: s.function, Caller: s.inv.Caller, RequestID: s.requestID, Depth: s.inv.Depth + 1}
+	from := Origin{Function: s.inv.Function, Caller: s.inv.Caller, RequestID: s.inv.RequestID, Depth: s.inv.Depth + 1}
 	resp, err := s.b.invoker.InvokeFunction(ctx, from, function, req)
 	if errors.Is(err, ErrFunctionNotFound) {
 		return nil, fmt.Errorf("%w: function %q is granted but not deployed", hostapi.ErrNotFound, function)
@@ -111,11 +111,11 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 		return "", errors.New("no event store")
 	}
 	s.use("publish", false)
-	id, err := s.b.publisher.Publish(ctx, topic, events.Event{Source: "/functions/" + s.function, Data: data})
+	id, err := s.b.publisher.Publish(ctx, topic, events.Event{Source: "/functions/" + s.inv.Function, Data: data})
 	if err != nil {
-		s.b.log.Error("publish failed", "function", s.function, "topic", topic, "err", err, "request_id", s.requestID)
+		s.b.log.Error("publish failed", "function", s.inv.Function, "topic", topic, "err", err, "request_id", s.inv.RequestID)
 		return "", err
 	}
-	s.b.log.Debug("event published", "function", s.function, "topic", topic, "event_id", id, "request_id", s.requestID)
+	s.b.log.Debug("event published", "function", s.inv.Function, "topic", topic, "event_id", id, "request_id", s.inv.RequestID)
 	return id, nil
 }

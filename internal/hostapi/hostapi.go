@@ -23,9 +23,6 @@ type Group struct {
 	// Capability is the manifest grant that links the group; "" for the
 	// core group that every function has.
 	Capability string
-	// Reserved groups are named but not provided yet: a module importing
-	// one is refused at deploy.
-	Reserved bool
 }
 
 // CoreModule is the import module every function may use.

@@ -158,7 +158,7 @@ func (m *Module) Check(granted func(capability string) bool, memoryLimit uint64)
 		}
 		g, known := hostapi.GroupOf(mod)
 		switch {
-		case !known || g.Reserved:
+		case !known:
 			problems = append(problems, fmt.Sprintf("imports %s.%s, which pave does not provide", mod, name))
 		case g.Capability != "" && (granted == nil || !granted(g.Capability)):
 			problems = append(problems, fmt.Sprintf("imports %s.%s: the %q capability is not granted in pave.yaml", mod, name, g.Capability))
