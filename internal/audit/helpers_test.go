@@ -12,55 +12,14 @@ import (
 	"github.com/pave-dev/pave/internal/config"
 )
 
-// fakeLog is a Log whose records a test can change at will, as someone
-// with write access to the store could.
-type fakeLog struct {
-	mu      sync.Mutex
-	entries []Entry
-	end     uint64
-}
+// fakeLog is a MemLog whose records a test can change at will, as
+// someone with write access to the store could.
+type fakeLog struct{ MemLog }
 
-func (l *fakeLog) Append(ctx context.Context, after uint64, data []byte) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if after != l.end {
-		return 0, fmt.Errorf("%w: after %d, last %d", ErrConflict, after, l.end)
-	}
-	l.end++
-	l.entries = append(l.entries, Entry{Seq: l.end, Data: slices.Clone(data)})
-	return l.end, nil
-}
-
-func (l *fakeLog) Read(ctx context.Context, from uint64, fn func(Entry) error) error {
-	l.mu.Lock()
-	entries := l.clone().entries
-	l.mu.Unlock()
-	for _, e := range entries {
-		if e.Seq >= from {
-			if err := fn(e); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func (l *fakeLog) Last(ctx context.Context) (Entry, uint64, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if len(l.entries) == 0 {
-		return Entry{}, l.end, nil
-	}
-	e := l.entries[len(l.entries)-1]
-	return Entry{Seq: e.Seq, Data: slices.Clone(e.Data)}, l.end, nil
-}
-
-// clone is a deep copy; the caller holds mu or owns l.
+// clone is a deep copy; the caller owns l.
 func (l *fakeLog) clone() *fakeLog {
-	c := &fakeLog{end: l.end, entries: make([]Entry, len(l.entries))}
+	c := &fakeLog{}
+	c.end, c.entries = l.end, make([]Entry, len(l.entries))
 	for i, e := range l.entries {
 		c.entries[i] = Entry{Seq: e.Seq, Data: slices.Clone(e.Data)}
 	}

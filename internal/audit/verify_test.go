@@ -372,7 +372,7 @@ func TestPrunedLog(t *testing.T) {
 	}
 	// Everything expired: an empty log with a used end is what retention
 	// leaves, but the head shows what was sealed.
-	all := &fakeLog{end: l.end}
+	all := &fakeLog{MemLog{end: l.end}}
 	rep, err = Verify(context.Background(), all, f.key, VerifyOptions{AllowPruned: true})
 	if err != nil || !rep.OK() {
 		t.Fatalf("all expired: %+v, %v", rep, err)
