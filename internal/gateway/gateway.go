@@ -15,8 +15,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,7 +199,7 @@ func (g *Gateway) countRefusal(code apierror.Code) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
-	inv := &invocation{requestID: NewRequestID(), start: start, source: r.RemoteAddr}
+	inv := &invocation{requestID: NewRequestID(), start: start, source: remoteAddr(r)}
 	w.Header().Set("X-Request-Id", inv.requestID)
 	err := g.serveHTTP(w, r, inv)
 	if err != nil {
@@ -219,9 +219,9 @@ type invocation struct {
 	version   int
 	route     string
 	caller    string
-	source    string // the client's address, host:port
-	depth     int    // call depth: 1 for a call from outside
-	parent    string // the calling invocation's request id, for a call from a function
+	source    netip.Addr // the client's address; invalid for calls from functions or the operator
+	depth     int        // call depth: 1 for a call from outside
+	parent    string     // the calling invocation's request id, for a call from a function
 	status    int
 	code      apierror.Code
 	cause     error
@@ -577,12 +577,12 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 	}
 }
 
-// hostOf is the host of a host:port address.
-func hostOf(addr string) string {
-	if host, _, err := net.SplitHostPort(addr); err == nil {
-		return host
+// addrString is a's text, or "" if a is not set.
+func addrString(a netip.Addr) string {
+	if !a.IsValid() {
+		return ""
 	}
-	return addr
+	return a.String()
 }
 
 // record is what the history and the metrics keep of inv.
@@ -590,7 +590,7 @@ func (g *Gateway) record(inv *invocation) observe.Record {
 	r := observe.Record{
 		Time: inv.start, RequestID: inv.requestID, Parent: inv.parent,
 		Function: inv.function, Version: inv.version, Digest: inv.digest,
-		Route: inv.route, Caller: inv.caller, Source: hostOf(inv.source), Status: inv.status, Code: string(inv.code),
+		Route: inv.route, Caller: inv.caller, Source: addrString(inv.source), Status: inv.status, Code: string(inv.code),
 		DurationMS:  float64(g.now().Sub(inv.start).Microseconds()) / 1000,
 		MemoryBytes: inv.memory, DroppedLogs: inv.dropped,
 	}
