@@ -152,6 +152,21 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 	return &KV{kv: kv}, nil
 }
 
+// ExpiringKV opens (creating or updating) the key-value bucket name whose
+// values are removed ttl after they were last written.
+func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (*KV, error) {
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:  name,
+		History: 1,
+		TTL:     ttl,
+		Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
+	}
+	return &KV{kv: kv}, nil
+}
+
 // Blobs opens (creating if needed) the object store bucket name.
 func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{

@@ -24,6 +24,10 @@ type StreamConfig struct {
 	// Duplicates is the window in which a message id seen before is not
 	// stored again.
 	Duplicates time.Duration
+	// WorkQueue makes the stream a queue: a message is removed once its
+	// consumer acknowledges it, and only one consumer may take each
+	// subject.
+	WorkQueue bool
 }
 
 // Stream is a JetStream stream that messages are published to.
@@ -43,11 +47,15 @@ type Message struct {
 
 // Stream opens (creating or updating) the stream described by cfg.
 func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
+	retention := jetstream.LimitsPolicy
+	if cfg.WorkQueue {
+		retention = jetstream.WorkQueuePolicy
+	}
 	s, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       cfg.Name,
 		Subjects:   cfg.Subjects,
 		Storage:    jetstream.FileStorage,
-		Retention:  jetstream.LimitsPolicy,
+		Retention:  retention,
 		Discard:    jetstream.DiscardOld,
 		MaxAge:     cfg.MaxAge,
 		MaxBytes:   orUnlimited(cfg.MaxBytes),
