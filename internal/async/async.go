@@ -1,0 +1,395 @@
+// Package async runs functions away from the request that asked for them:
+// asynchronous HTTP calls, event deliveries and scheduled runs all become
+// jobs in one JetStream work queue, run by one worker with one policy of
+// retries and one dead-letter stream.
+//
+// A job is durable before Submit returns (the embedded server has synced
+// it to disk), so a 202 sent after Submit is a promise that survives a
+// crash. The worker acknowledges a job only after its outcome is recorded,
+// so a job cut short by a crash is delivered again; the call record, keyed
+// by the job's id, makes a job that already finished a no-op the second
+// time. Ids derived from an idempotency key, an event id or a schedule tick
+// make a repeated submit of the same work land on the same record: the
+// queue's duplicate window and the record's create-if-absent refuse the
+// copy.
+//
+// The one case this cannot make exactly-once is a crash while a function
+// runs: the attempt is run again, as the next attempt (at-least-once
+// execution, recorded once).
+package async
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// State is where a call is in its life.
+type State string
+
+// States of a call. Succeeded, Failed and Dead are final.
+const (
+	Queued    State = "queued"
+	Running   State = "running"
+	Retrying  State = "retrying"  // failed; another attempt is due at NextAttempt
+	Succeeded State = "succeeded" // the function answered with a status below 400
+	Failed    State = "failed"    // the function answered with a 4xx: not retried
+	Dead      State = "dead"      // gave up: in the dead-letter stream
+)
+
+// Final reports whether s is a state a call does not leave (short of being
+// re-driven from the dead-letter stream).
+func (s State) Final() bool { return s == Succeeded || s == Failed || s == Dead }
+
+// Limits.
+const (
+	// MaxBody is the largest request body a job carries; a function's
+	// own limit applies below it.
+	MaxBody = 1 << 20
+	// MaxResultBody is how much of a response body a call record keeps.
+	MaxResultBody = 256 << 10
+	// IdempotencyWindow is how long a submit with an idempotency key, an
+	// event id or a schedule tick is recognised: the queue's duplicate
+	// window. The call record, kept for CallRetention, recognises it for
+	// longer while it lasts.
+	IdempotencyWindow = 24 * time.Hour
+	// CallRetention is how long a call record is kept after its last
+	// change.
+	CallRetention = 7 * 24 * time.Hour
+	// DeadRetention is how long the dead-letter stream keeps a job.
+	DeadRetention = 30 * 24 * time.Hour
+	// MaxIdempotencyKey bounds the Idempotency-Key a client sends.
+	MaxIdempotencyKey = 255
+)
+
+// Subjects of the streams.
+const (
+	jobPrefix  = "pave.async."
+	deadPrefix = "pave.dlq."
+)
+
+// JobsConfig is the configuration of the work queue.
+func JobsConfig() store.StreamConfig {
+	return store.StreamConfig{
+		Name:       "pave_async",
+		Subjects:   []string{jobPrefix + ">"},
+		MaxAge:     CallRetention,
+		MaxMsgSize: store.MaxPayload,
+		Duplicates: IdempotencyWindow,
+		WorkQueue:  true,
+	}
+}
+
+// DeadConfig is the configuration of the dead-letter stream.
+func DeadConfig() store.StreamConfig {
+	return store.StreamConfig{
+		Name:       "pave_dlq",
+		Subjects:   []string{deadPrefix + ">"},
+		MaxAge:     DeadRetention,
+		MaxMsgSize: store.MaxPayload,
+	}
+}
+
+// CallsBucket names the bucket of call records, which expire
+// CallRetention after their last change.
+const CallsBucket = "pave_calls"
+
+// A Job is one queued run of a function.
+type Job struct {
+	ID       string `json:"id"`
+	Function string `json:"function"`
+	// Route is how the job reached the function: "POST /orders" for an
+	// asynchronous call, "topic orders.created" or "schedule */5 * * * *"
+	// for a trigger.
+	Route string `json:"route"`
+	// Trigger is the trigger's key (manifest.Trigger.Key) when a trigger
+	// made the job; empty for an HTTP call.
+	Trigger string `json:"trigger,omitempty"`
+	Caller  string `json:"caller,omitempty"`
+	Source  string `json:"source,omitempty"` // the client's address, for an HTTP call
+	// Depth is the call depth the function runs at: 1 for a job from
+	// outside, one more than the publisher's for an event a function
+	// published.
+	Depth int `json:"depth"`
+	// Callback is the URL the result is sent to, if any.
+	Callback  string      `json:"callback,omitempty"`
+	Digest    string      `json:"digest"` // of the request, to tell a reused idempotency key
+	Submitted time.Time   `json:"submitted"`
+	Request   abi.Request `json:"request"`
+}
+
+// Call is what is known of a job: its record, which the caller reads.
+type Call struct {
+	ID          string    `json:"id"`
+	Function    string    `json:"function"`
+	Route       string    `json:"route"`
+	Caller      string    `json:"caller,omitempty"`
+	State       State     `json:"state"`
+	Attempts    int       `json:"attempts"`
+	Submitted   time.Time `json:"submitted"`
+	Updated     time.Time `json:"updated"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	// Result is the function's response, once it answered.
+	Result *Result `json:"result,omitempty"`
+	// Error is why the last attempt failed or the call was given up.
+	Error *Failure `json:"error,omitempty"`
+	// Callback is the delivery of the result to the callback URL.
+	Callback *Callback `json:"callback,omitempty"`
+	Digest   string    `json:"digest,omitempty"`
+}
+
+// Result is a function's response as a call record keeps it.
+type Result struct {
+	Status    int          `json:"status"`
+	Headers   []abi.Header `json:"headers,omitempty"`
+	Body      []byte       `json:"body,omitempty"`
+	Truncated bool         `json:"truncated,omitempty"` // the body was longer than MaxResultBody
+}
+
+// Failure is an error code and its message, as the HTTP API words them.
+type Failure struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Callback is the state of a call's callback.
+type Callback struct {
+	URL       string    `json:"url"`
+	Delivered bool      `json:"delivered"`
+	Attempts  int       `json:"attempts"`
+	Error     string    `json:"error,omitempty"`
+	At        time.Time `json:"at,omitzero"`
+}
+
+// Errors of Submit and Get.
+var (
+	// ErrIdempotencyReused: the key was used before with another request.
+	ErrIdempotencyReused = errors.New("the idempotency key was used with a different request")
+	ErrNotFound          = errors.New("no such call")
+	ErrTooLarge          = fmt.Errorf("an asynchronous request body may be at most %d bytes", MaxBody)
+)
+
+// IDs makes call ids. Ids derived from a name (an idempotency key, an
+// event id, a schedule tick) are keyed, so that nobody who lacks the key
+// can compute the id of someone else's call from its idempotency key.
+type IDs struct{ key []byte }
+
+// NewIDs returns ids keyed with key, which should be at least 32 random
+// bytes kept with the daemon's data.
+func NewIDs(key []byte) IDs { return IDs{key: key} }
+
+// Random returns a new random id.
+func (IDs) Random() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Derive returns the id named by parts: the same parts give the same id.
+func (ids IDs) Derive(parts ...string) string {
+	m := hmac.New(sha256.New, ids.key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return hex.EncodeToString(m.Sum(nil)[:16])
+}
+
+// ValidID reports whether s has the form of a call id.
+func ValidID(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	_, err := hex.DecodeString(s)
+	return err == nil
+}
+
+// digest identifies a request's content.
+func digest(r *abi.Request) string {
+	h := sha256.New()
+	for _, s := range []string{r.Method, r.Path, r.RawQuery} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	h.Write(r.Body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Submission is a job to queue.
+type Submission struct {
+	// ID, when set, names the job (a trigger derives it from the event
+	// or the tick); otherwise it is derived from IdempotencyKey, or
+	// random.
+	ID             string
+	IdempotencyKey string
+	Function       string
+	Route          string
+	Trigger        string
+	Caller         string
+	Source         string
+	Depth          int
+	Callback       string
+	Request        abi.Request
+}
+
+// Queue queues jobs and keeps their records. Run its worker with Run.
+type Queue struct {
+	jobs  *store.Stream
+	dead  *store.Stream
+	calls *store.KV
+	ids   IDs
+	log   *slog.Logger
+	now   func() time.Time
+	run   runDeps
+	cfg   Config
+	// callbackPause is the pause after a callback's first failure; it
+	// grows with each.
+	callbackPause time.Duration
+}
+
+// Config tunes the worker.
+type Config struct {
+	// Workers is how many jobs run at once; zero means 8.
+	Workers int
+	// AckWait is how long a job taken by a worker that died waits before
+	// another delivery; zero means 30 seconds.
+	AckWait time.Duration
+}
+
+// Deps are what a Queue is built on.
+type Deps struct {
+	Jobs  *store.Stream // opened with JobsConfig
+	Dead  *store.Stream // opened with DeadConfig
+	Calls *store.KV     // the CallsBucket
+	IDs   IDs
+	Log   *slog.Logger
+
+	Runner    Runner
+	Policies  Policies
+	Callbacks Callbacks // nil: callbacks are refused at submit
+	// OnDead, if set, is told about every job given up.
+	OnDead func(j *Job, f Failure)
+}
+
+// New returns a queue.
+func New(d Deps, cfg Config) *Queue {
+	if cfg.Workers <= 0 {
+		cfg.Workers = 8
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Queue{
+		jobs: d.Jobs, dead: d.Dead, calls: d.Calls, ids: d.IDs, log: log, now: time.Now, cfg: cfg, callbackPause: time.Second,
+		run: runDeps{runner: d.Runner, policies: d.Policies, callbacks: d.Callbacks, onDead: d.OnDead},
+	}
+}
+
+// Submit queues s and returns its call record once the job is durable.
+// A submit whose id exists already (the same idempotency key, event or
+// tick) queues nothing and returns the existing record with existing set;
+// with a different request it fails with ErrIdempotencyReused.
+func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool, err error) {
+	if len(s.Request.Body) > MaxBody {
+		return Call{}, false, ErrTooLarge
+	}
+	id := s.ID
+	switch {
+	case id != "":
+	case s.IdempotencyKey != "":
+		id = q.ids.Derive("idempotency", s.Function, s.Caller, s.IdempotencyKey)
+	default:
+		id = q.ids.Random()
+	}
+	job := Job{
+		ID: id, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Caller: s.Caller,
+		Source: s.Source, Depth: max(s.Depth, 1), Callback: s.Callback, Digest: digest(&s.Request),
+		Submitted: q.now().UTC(), Request: s.Request,
+	}
+	if old, _, err := q.get(ctx, id); err == nil {
+		if old.Digest != "" && old.Digest != job.Digest {
+			return Call{}, false, ErrIdempotencyReused
+		}
+		return old, true, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Call{}, false, err
+	}
+	data, err := json.Marshal(&job)
+	if err != nil {
+		return Call{}, false, err
+	}
+	_, err = q.jobs.Publish(ctx, jobPrefix+job.Function, id, nil, data)
+	if errors.Is(err, store.ErrDuplicate) {
+		// Published before, by a submit that did not get to write the
+		// record (or is writing it now): the job is queued once.
+		existing, err = true, nil
+	}
+	if err != nil {
+		return Call{}, false, fmt.Errorf("queue the call: %w", err)
+	}
+	c = newCall(&job)
+	rec, _ := json.Marshal(&c)
+	if _, err := q.calls.Create(ctx, id, rec); err != nil && !errors.Is(err, store.ErrExists) {
+		// The job is durable and its worker writes the record; the
+		// caller may be told 202 all the same.
+		q.log.Warn("async call record not written", "call_id", id, "err", err)
+	}
+	return c, existing, nil
+}
+
+func newCall(j *Job) Call {
+	c := Call{
+		ID: j.ID, Function: j.Function, Route: j.Route, Caller: j.Caller, State: Queued,
+		Submitted: j.Submitted, Updated: j.Submitted, Digest: j.Digest,
+	}
+	if j.Callback != "" {
+		c.Callback = &Callback{URL: j.Callback}
+	}
+	return c
+}
+
+// Get returns the record of call id.
+func (q *Queue) Get(ctx context.Context, id string) (Call, error) {
+	c, _, err := q.get(ctx, id)
+	return c, err
+}
+
+func (q *Queue) get(ctx context.Context, id string) (Call, uint64, error) {
+	if !ValidID(id) {
+		return Call{}, 0, ErrNotFound
+	}
+	e, err := q.calls.Get(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return Call{}, 0, ErrNotFound
+	}
+	if err != nil {
+		return Call{}, 0, err
+	}
+	var c Call
+	if err := json.Unmarshal(e.Value, &c); err != nil {
+		return Call{}, 0, fmt.Errorf("call record %s: %w", id, err)
+	}
+	return c, e.Revision, nil
+}
+
+// put writes c's record.
+func (q *Queue) put(ctx context.Context, c *Call) error {
+	c.Updated = q.now().UTC()
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = q.calls.Put(ctx, c.ID, data)
+	return err
+}

@@ -1,0 +1,371 @@
+package async
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// fakeRunner answers attempts from a script per function: each call takes
+// the next outcome, and the last one repeats.
+type fakeRunner struct {
+	mu     sync.Mutex
+	script map[string][]Outcome
+	runs   map[string]int // by job id
+}
+
+func (f *fakeRunner) RunJob(_ context.Context, j *Job) Outcome {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.runs[j.ID]++
+	s := f.script[j.Function]
+	out := s[0]
+	if len(s) > 1 {
+		f.script[j.Function] = s[1:]
+	}
+	return out
+}
+
+func (f *fakeRunner) runsOf(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.runs[id]
+}
+
+type policies map[string]Policy
+
+func (p policies) RetryPolicy(fn string) (Policy, bool) { v, ok := p[fn]; return v, ok }
+
+type recordedCallbacks struct {
+	mu    sync.Mutex
+	fail  bool
+	sent  [][]byte
+	tries int
+}
+
+func (r *recordedCallbacks) Send(_ context.Context, fn, url string, body []byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.tries++
+	if r.fail {
+		return errors.New("connection refused")
+	}
+	r.sent = append(r.sent, body)
+	return nil
+}
+
+var (
+	ok200  = Outcome{Response: &abi.Response{Status: 200, Body: []byte("done")}}
+	trap   = Outcome{Code: apierror.FunctionFailed, Message: "the function failed"}
+	answer = func(status int) Outcome { return Outcome{Response: &abi.Response{Status: status}} }
+)
+
+type harness struct {
+	q      *Queue
+	runner *fakeRunner
+	cbs    *recordedCallbacks
+	dead   chan Failure
+}
+
+func newHarness(t *testing.T, script map[string][]Outcome) *harness {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n, err := store.Open(ctx, store.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	jobs, err := n.Stream(ctx, JobsConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := n.Stream(ctx, DeadConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := n.ExpiringKV(ctx, CallsBucket, CallRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{runner: &fakeRunner{script: script, runs: map[string]int{}}, cbs: &recordedCallbacks{}, dead: make(chan Failure, 16)}
+	pol := policies{}
+	for fn := range script {
+		pol[fn] = Policy{Retries: 2, Backoff: 10 * time.Millisecond}
+	}
+	h.q = New(Deps{
+		Jobs: jobs, Dead: dead, Calls: calls, IDs: NewIDs([]byte("a test key of thirty-two bytes..")),
+		Runner: h.runner, Policies: pol, Callbacks: h.cbs,
+		OnDead: func(_ *Job, f Failure) { h.dead <- f },
+	}, Config{Workers: 4, AckWait: time.Second})
+	h.q.callbackPause = 10 * time.Millisecond
+	wctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = h.q.Run(wctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	return h
+}
+
+func submission(fn, body string) Submission {
+	return Submission{Function: fn, Route: "POST /" + fn, Caller: "key:ci", Request: abi.Request{Method: "POST", Path: "/" + fn, Body: []byte(body)}}
+}
+
+// final waits for call id to reach a final state.
+func (h *harness) final(t *testing.T, id string) Call {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		c, err := h.q.Get(context.Background(), id)
+		if err == nil && c.State.Final() && (c.Callback == nil || c.Callback.Delivered || c.Callback.Attempts == callbackTries) {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call %s not final: %+v, %v", id, c, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestOutcomes(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{
+		"ok":        {ok200},
+		"flaky":     {trap, trap, ok200},
+		"broken":    {trap},
+		"refuses":   {answer(422)},
+		"erroring":  {answer(503)},
+		"budget":    {{Code: apierror.BudgetExhausted, Message: "spent"}},
+		"throttled": {{Code: apierror.RateLimited, RetryAfter: 20 * time.Millisecond}, {Code: apierror.RateLimited, RetryAfter: 20 * time.Millisecond}, ok200},
+	})
+	for _, tt := range []struct {
+		fn       string
+		state    State
+		attempts int
+		status   int
+		code     string
+	}{
+		{"ok", Succeeded, 1, 200, ""},
+		{"flaky", Succeeded, 3, 200, ""},
+		{"broken", Dead, 3, 0, "function_failed"},
+		{"refuses", Failed, 1, 422, ""},
+		{"erroring", Dead, 3, 503, "function_failed"},
+		{"budget", Dead, 1, 0, "budget_exhausted"},
+		{"throttled", Succeeded, 1, 200, ""}, // deferrals are not attempts
+	} {
+		t.Run(tt.fn, func(t *testing.T) {
+			c, existing, err := h.q.Submit(context.Background(), submission(tt.fn, "{}"))
+			if err != nil || existing || c.State != Queued || !ValidID(c.ID) {
+				t.Fatalf("submit = %+v, %v, %v", c, existing, err)
+			}
+			c = h.final(t, c.ID)
+			if c.State != tt.state || c.Attempts != tt.attempts {
+				t.Errorf("state %s after %d attempts, want %s after %d", c.State, c.Attempts, tt.state, tt.attempts)
+			}
+			if status := 0; c.Result != nil {
+				status = c.Result.Status
+				if status != tt.status {
+					t.Errorf("result status %d, want %d", status, tt.status)
+				}
+			} else if tt.status != 0 {
+				t.Errorf("no result, want status %d", tt.status)
+			}
+			if tt.code != "" && (c.Error == nil || c.Error.Code != tt.code) {
+				t.Errorf("error %+v, want code %s", c.Error, tt.code)
+			}
+			dead, err := h.q.Dead(context.Background(), tt.fn, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := tt.state == Dead; (len(dead) == 1) != want || (want && (dead[0].Job.ID != c.ID || dead[0].Error.Code != tt.code || dead[0].Attempts != tt.attempts)) {
+				t.Errorf("dead letters %+v, want one: %v", dead, want)
+			}
+		})
+	}
+}
+
+func TestIdempotencyKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+	ctx := context.Background()
+	s := submission("ok", `{"order":1}`)
+	s.IdempotencyKey = "order-1"
+	first, existing, err := h.q.Submit(ctx, s)
+	if err != nil || existing {
+		t.Fatal(first, existing, err)
+	}
+	h.final(t, first.ID)
+	again, existing, err := h.q.Submit(ctx, s)
+	if err != nil || !existing || again.ID != first.ID || again.State != Succeeded {
+		t.Errorf("repeat = %+v, existing %v, %v; want the first call, final", again, existing, err)
+	}
+	// Another caller's key names another call.
+	other := s
+	other.Caller = "key:someone-else"
+	if c, existing, err := h.q.Submit(ctx, other); err != nil || existing || c.ID == first.ID {
+		t.Errorf("another caller's key = %+v, %v, %v", c, existing, err)
+	}
+	changed := s
+	changed.Request.Body = []byte(`{"order":2}`)
+	if _, _, err := h.q.Submit(ctx, changed); !errors.Is(err, ErrIdempotencyReused) {
+		t.Errorf("same key, other body: %v", err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if n := h.runner.runsOf(first.ID); n != 1 {
+		t.Errorf("ran %d times, want once", n)
+	}
+}
+
+// TestRedeliveredFinalJobDoesNotRunAgain plays a lost acknowledgement: the
+// job of a finished call is delivered a second time.
+func TestRedeliveredFinalJobDoesNotRunAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+	ctx := context.Background()
+	c, _, err := h.q.Submit(ctx, submission("ok", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.final(t, c.ID)
+	j := Job{ID: c.ID, Function: "ok", Route: "POST /ok", Request: abi.Request{Method: "POST", Path: "/ok", Body: []byte("x")}}
+	data, _ := json.Marshal(&j)
+	if _, err := h.q.jobs.Publish(ctx, jobPrefix+"ok", "", nil, data); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the queue to drain, then count.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		n, err := h.q.jobs.Count(ctx)
+		if err == nil && n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("queue did not drain")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := h.runner.runsOf(c.ID); n != 1 {
+		t.Errorf("ran %d times, want once", n)
+	}
+}
+
+func TestRedrive(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"broken": {trap, trap, trap, ok200}})
+	ctx := context.Background()
+	c, _, err := h.q.Submit(ctx, submission("broken", "x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c = h.final(t, c.ID); c.State != Dead {
+		t.Fatalf("state %s, want dead", c.State)
+	}
+	if f := <-h.dead; f.Code != "function_failed" {
+		t.Errorf("OnDead told %+v", f)
+	}
+	dead, err := h.q.Dead(ctx, "broken", 0)
+	if err != nil || len(dead) != 1 {
+		t.Fatal(dead, err)
+	}
+	if _, err := h.q.Redrive(ctx, "other", []uint64{dead[0].Sequence}); !errors.Is(err, ErrNotDead) {
+		t.Errorf("re-driving another function's job: %v", err)
+	}
+	if n, err := h.q.Redrive(ctx, "broken", []uint64{dead[0].Sequence}); n != 1 || err != nil {
+		t.Fatalf("redrive = %d, %v", n, err)
+	}
+	if c = h.final(t, c.ID); c.State != Succeeded || c.Attempts != 1 {
+		t.Errorf("after redrive: %s after %d attempts", c.State, c.Attempts)
+	}
+	if dead, err := h.q.Dead(ctx, "broken", 0); err != nil || len(dead) != 0 {
+		t.Errorf("dead letters after redrive: %v, %v", dead, err)
+	}
+}
+
+func TestTriggerJobAnswered4xxIsDeadLettered(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"consumer": {answer(400)}})
+	s := submission("consumer", "not an order")
+	s.Trigger, s.Route, s.ID = "topic:orders.created", "topic orders.created", h.q.ids.Derive("event", "e1")
+	c, _, err := h.q.Submit(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c = h.final(t, c.ID); c.State != Dead || c.Attempts != 1 || !strings.Contains(c.Error.Message, "400") {
+		t.Errorf("a refused event: %+v", c)
+	}
+}
+
+func TestCallbacks(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+	ctx := context.Background()
+	s := submission("ok", "x")
+	s.Callback = "https://hooks.example.com/done"
+	c, _, err := h.q.Submit(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = h.final(t, c.ID)
+	if !c.Callback.Delivered || c.Callback.Attempts != 1 {
+		t.Fatalf("callback %+v", c.Callback)
+	}
+	h.cbs.mu.Lock()
+	var sent Call
+	err = json.Unmarshal(h.cbs.sent[0], &sent)
+	h.cbs.mu.Unlock()
+	if err != nil || sent.ID != c.ID || sent.State != Succeeded || string(sent.Result.Body) != "done" || sent.Callback != nil {
+		t.Errorf("callback body %+v, %v", sent, err)
+	}
+
+	h.cbs.mu.Lock()
+	h.cbs.fail = true
+	h.cbs.mu.Unlock()
+	c, _, err = h.q.Submit(ctx, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = h.final(t, c.ID)
+	if c.State != Succeeded || c.Callback.Delivered || c.Callback.Attempts != callbackTries || c.Callback.Error == "" {
+		t.Errorf("a failing callback: %+v %+v", c, c.Callback)
+	}
+}
+
+func TestSubmitRefuses(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+	s := submission("ok", "")
+	s.Request.Body = make([]byte, MaxBody+1)
+	if _, _, err := h.q.Submit(context.Background(), s); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("body over the limit: %v", err)
+	}
+	for _, id := range []string{"", "../etc", strings.Repeat("g", 32), strings.Repeat("a", 33)} {
+		if _, err := h.q.Get(context.Background(), id); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Get(%q) = %v", id, err)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		base time.Duration
+		n    int
+		want time.Duration
+	}{
+		{time.Second, 1, time.Second},
+		{time.Second, 2, 2 * time.Second},
+		{time.Second, 4, 8 * time.Second},
+		{time.Minute, 10, MaxBackoff},
+		{time.Second, 1000, MaxBackoff},
+	} {
+		if got := backoff(tt.base, tt.n); got != tt.want {
+			t.Errorf("backoff(%v, %d) = %v, want %v", tt.base, tt.n, got, tt.want)
+		}
+	}
+}
