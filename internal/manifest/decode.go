@@ -148,7 +148,7 @@ func indentedWithTab(data []byte, line int) bool {
 
 // manifest decodes the root of the document.
 func (d *decoder) manifest(n *yaml.Node) *Manifest {
-	m := &Manifest{Module: DefaultModule, Limits: DefaultLimits(), File: d.file}
+	m := &Manifest{Module: DefaultModule, Limits: DefaultLimits(), Async: DefaultAsync(), File: d.file}
 	d.object(n, "", []field{
 		{name: "name", required: true, decode: d.text(&m.Name, checkName)},
 		{name: "owner", required: true, decode: d.text(&m.Owner, checkOwner)},
@@ -159,6 +159,8 @@ func (d *decoder) manifest(n *yaml.Node) *Manifest {
 		{name: "rate_limit", decode: d.rateLimits(&m.RateLimit)},
 		{name: "budget", decode: d.budget(&m.Budget)},
 		{name: "capabilities", decode: d.capabilities(&m.Capabilities)},
+		{name: "triggers", decode: d.triggers(&m.Triggers)},
+		{name: "async", decode: d.async(&m.Async)},
 	})
 	return m
 }

@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/pave-dev/pave/internal/manifest"
 )
@@ -54,4 +55,49 @@ limits:
 	// pave.yaml:4:1: unknown field "rout"; did you mean "routes"?
 	// pave.yaml:8:12: limits.timeout: 1000s is above the maximum of 900s
 	// pave.yaml:9:11: limits.memory: invalid size "64MB": use a whole number of bytes, optionally followed by B, KiB, MiB or GiB, such as "64MiB"
+}
+
+func ExampleParse_triggers() {
+	const pave = `
+name: orders
+owner: team-shop
+triggers:
+  - topic: orders.created
+    schema: order.schema.json
+  - schedule: "0 9 * * MON-FRI"
+    timezone: Europe/Paris
+    missed: run-once
+  - schedule: "@hourly"
+async:
+  retries: 5
+  backoff: 500ms
+  callbacks: [hooks.example.com, "*.example.org:8443"]
+  callback_secret: CALLBACK_KEY
+`
+	m, err := manifest.Parse("pave.yaml", []byte(pave))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	friday := time.Date(2024, time.May, 3, 12, 0, 0, 0, time.UTC)
+	for _, t := range m.Triggers {
+		if t.Topic != "" {
+			fmt.Printf("%s: events of %s, checked against %s\n", t.Key(), t.Topic, t.Schema.File)
+			continue
+		}
+		s, err := manifest.ParseSchedule(t.Schedule, t.Timezone)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: %q in %s, missed ticks: %s, next after Friday noon UTC: %s\n",
+			t.Key(), t.Schedule, t.Timezone, t.Missed, s.Next(friday).Format(time.RFC3339))
+	}
+	a := m.Async
+	fmt.Printf("%d retries from %v; callbacks to %v, signed with %s\n", a.Retries, a.Backoff, a.Callbacks, a.CallbackSecret)
+	// Output:
+	// topic:orders.created: events of orders.created, checked against order.schema.json
+	// schedule:5945de30fcbe: "0 9 * * MON-FRI" in Europe/Paris, missed ticks: run-once, next after Friday noon UTC: 2024-05-06T07:00:00Z
+	// schedule:762243b94b29: "@hourly" in UTC, missed ticks: skip, next after Friday noon UTC: 2024-05-03T13:00:00Z
+	// 5 retries from 500ms; callbacks to [hooks.example.com *.example.org:8443], signed with CALLBACK_KEY
 }

@@ -1,11 +1,14 @@
 package manifest
 
 import (
+	"encoding/json"
 	"errors"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -17,6 +20,10 @@ var (
 	fuzzParamName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 	fuzzLiteral   = regexp.MustCompile(`^[A-Za-z0-9._~-]+$`)
 	fuzzMethods   = map[string]bool{"GET": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "HEAD": true, "OPTIONS": true}
+	fuzzTopic     = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,63}(\.[a-z0-9][a-z0-9_-]{0,63}){0,7}$`)
+	fuzzHost      = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:([1-9][0-9]{0,4}))?$`)
+	fuzzSecret    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`)
+	fuzzMissed    = map[string]bool{"skip": true, "run-once": true}
 )
 
 var fuzzManifests = []string{
@@ -58,6 +65,31 @@ limits:
 	head + "name: again\n1: x\n~: y\n",
 	"[1, 2, 3]",
 	"name: 2024-01-02\nowner: !tag x\n",
+	head + `triggers:
+  - topic: orders.created
+    schema: order.schema.json
+  - topic: orders.cancelled
+    schema: {type: object, required: [id]}
+  - schedule: "*/5 * * * *"
+    timezone: Europe/Paris
+    missed: run-once
+  - schedule: "@daily"
+  - schedule: "0 9 * * MON-FRI"
+    timezone: America/Argentina/Buenos_Aires
+async:
+  retries: 5
+  backoff: 500ms
+  callbacks: [hooks.example.com, "*.example.org:8443"]
+  callback_secret: CALLBACK_KEY
+`,
+	head + "triggers: [{schedule: \"0 0 29 2 *\", timezone: Etc/GMT+5, missed: skip}, {topic: a.b-c_d}]\nasync: {retries: 0, backoff: 10ms}\n",
+	head + "async: {retries: 20, backoff: 1h, callbacks: []}\n",
+	head + "triggers:\n  - {topic: a, schedule: \"@hourly\"}\n  - {}\n  - {topic: a, timezone: UTC, missed: skip}\n  - {schedule: \"@hourly\", schema: x.json}\n",
+	head + "triggers:\n  - {schedule: \"@every 1m\"}\n  - {schedule: \"TZ=UTC\"}\n  - {schedule: \"CRON_TZ=UTC 0 * * * *\"}\n  - {schedule: \"0 0 30 2 *\"}\n  - {schedule: \"1,,2 * * * *\"}\n  - {schedule: \"0 0 0 * * *\"}\n",
+	head + "triggers:\n  - {schedule: \"@daily\", timezone: Local}\n  - {schedule: \"@daily\", timezone: ../x}\n  - {schedule: \"@daily\"}\n  - {schedule: \" @daily \", timezone: UTC}\n  - {topic: t}\n  - {topic: t}\n",
+	head + "async: {retries: -1, backoff: 5ms, callbacks: [\"*\", \"a.example:0\", a.example, a.example], callback_secret: 1x}\n",
+	head + "async: {callback_secret: K}\n",
+	head + "async: {callbacks: [hooks.example.com]}\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -132,6 +164,146 @@ func checkManifest(t *testing.T, m *Manifest) {
 	if err := CheckRoutes([]*Manifest{m}); err != nil {
 		t.Errorf("accepted colliding routes: %v", err)
 	}
+	checkTriggers(t, m.Triggers)
+	checkAsync(t, m.Async)
+}
+
+func checkTriggers(t *testing.T, triggers []Trigger) {
+	t.Helper()
+	if len(triggers) > 16 {
+		t.Errorf("accepted %d triggers", len(triggers))
+	}
+	keys := make(map[string]bool)
+	for i, tr := range triggers {
+		if keys[tr.Key()] {
+			t.Errorf("trigger %d: accepted a second trigger with key %q", i, tr.Key())
+		}
+		keys[tr.Key()] = true
+		if tr.Line <= 0 {
+			t.Errorf("trigger %d: Line = %d", i, tr.Line)
+		}
+		if tr.Schema != nil && (tr.Schema.File == "") == (tr.Schema.Inline == nil) {
+			t.Errorf("trigger %d: schema %+v has not exactly one of File and Inline", i, tr.Schema)
+		}
+		if tr.Schema != nil && tr.Schema.Inline != nil && !json.Valid(tr.Schema.Inline) {
+			t.Errorf("trigger %d: inline schema is not JSON: %s", i, tr.Schema.Inline)
+		}
+		switch {
+		case (tr.Topic == "") == (tr.Schedule == ""):
+			t.Errorf("trigger %d: %+v has not exactly one of Topic and Schedule", i, tr)
+		case tr.Topic != "":
+			if !fuzzTopic.MatchString(tr.Topic) || tr.Timezone != "" || tr.Missed != "" {
+				t.Errorf("trigger %d: accepted topic trigger %+v", i, tr)
+			}
+		default:
+			checkScheduleTrigger(t, i, tr)
+		}
+	}
+}
+
+func checkScheduleTrigger(t *testing.T, i int, tr Trigger) {
+	t.Helper()
+	if tr.Schema != nil || !fuzzMissed[tr.Missed] || tr.Timezone == "" || tr.Timezone == "Local" {
+		t.Errorf("trigger %d: accepted schedule trigger %+v", i, tr)
+	}
+	if len(tr.Schedule) > 256 || strings.Join(strings.Fields(tr.Schedule), " ") != tr.Schedule ||
+		strings.HasPrefix(tr.Schedule, "@every") || strings.Contains(tr.Schedule, "=") {
+		t.Errorf("trigger %d: accepted schedule %q", i, tr.Schedule)
+	}
+	s, err := ParseSchedule(tr.Schedule, tr.Timezone)
+	if err != nil {
+		t.Fatalf("trigger %d: ParseSchedule refuses what Parse accepted: %v", i, err)
+	}
+	from := time.Date(2030, time.July, 1, 0, 0, 0, 0, time.UTC)
+	if next := s.Next(from); !next.After(from) {
+		t.Errorf("trigger %d: schedule %q in %s: Next(%v) = %v", i, tr.Schedule, tr.Timezone, from, next)
+	}
+}
+
+func checkAsync(t *testing.T, a Async) {
+	t.Helper()
+	if a.Retries < 0 || a.Retries > 20 || a.Backoff < 10*time.Millisecond || a.Backoff > time.Hour {
+		t.Errorf("accepted async settings out of bounds: %+v", a)
+	}
+	if len(a.Callbacks) > 16 || (len(a.Callbacks) > 0) != (a.CallbackSecret != "") {
+		t.Errorf("accepted callbacks %q with secret %q", a.Callbacks, a.CallbackSecret)
+	}
+	if a.CallbackSecret != "" && !fuzzSecret.MatchString(a.CallbackSecret) {
+		t.Errorf("accepted callback secret %q", a.CallbackSecret)
+	}
+	for i, h := range a.Callbacks {
+		if !fuzzHost.MatchString(h) || slices.Contains(a.Callbacks[:i], h) {
+			t.Errorf("accepted callback host %q", h)
+		}
+		if _, port, ok := strings.Cut(h, ":"); ok {
+			if p, _ := strconv.Atoi(port); p > 65535 {
+				t.Errorf("accepted callback host %q", h)
+			}
+		}
+	}
+}
+
+func FuzzParseSchedule(f *testing.F) {
+	for _, s := range []struct {
+		expr, zone string
+		unix       int64
+	}{
+		{"*/5 * * * *", "UTC", 1714557750},
+		{"0 9 * * MON-FRI", "Europe/Paris", 1711800000},
+		{"30 2 * * *", "Europe/Paris", 1711760000}, // 02:30 does not exist on 31 March 2024
+		{"30 2 * * *", "America/New_York", 1730610000},
+		{"0 0 29 2 *", "Etc/GMT-14", 4070908800},
+		{"0 0 13 * FRI", "Pacific/Apia", 1325000000},
+		{"@hourly", "Asia/Kolkata", 0},
+		{"? ? ? ? ?", "UTC", 1},
+		{"1-59/7,3 0-23/2 1-31/3 jan-dec/5 sun-sat", "Australia/Lord_Howe", 1700000000},
+		{"@every 1s", "UTC", 0},
+		{"TZ=UTC", "UTC", 0},
+		{"CRON_TZ=x * * * * *", "UTC", 0},
+		{"0 0 31 4 *", "UTC", 0},
+		{",", "UTC", 0},
+		{"* * * * *", "Local", 0},
+		{"* * * * *", "../../../dev/zero", 0},
+	} {
+		f.Add(s.expr, s.zone, s.unix)
+	}
+	f.Fuzz(func(t *testing.T, expr, zone string, unix int64) {
+		s, err := ParseSchedule(expr, zone)
+		if err != nil {
+			if s != nil {
+				t.Fatalf("ParseSchedule(%q, %q) = %v along with %v", expr, zone, s, err)
+			}
+			return
+		}
+		canon := strings.Join(strings.Fields(expr), " ")
+		if zone == "Local" || strings.HasPrefix(canon, "@every") || strings.Contains(canon, "=") || len(canon) > 256 {
+			t.Fatalf("ParseSchedule accepted %q in %q", expr, zone)
+		}
+		loc, err := time.LoadLocation(zone)
+		if err != nil {
+			t.Fatalf("ParseSchedule accepted zone %q, which does not load: %v", zone, err)
+		}
+		// Between 1970 and 2200, away from the limits of time.Time.
+		const lo, hi = 0, 7258118400
+		from := time.Unix(lo+(unix%(hi-lo)+(hi-lo))%(hi-lo), 0).UTC()
+		next := s.Next(from)
+		if next.IsZero() {
+			return // possible only for 29 February; see Schedule
+		}
+		if !next.After(from) || next.Location() != from.Location() {
+			t.Fatalf("ParseSchedule(%q, %q).Next(%v) = %v", expr, zone, from, next)
+		}
+		if local := next.In(loc); local.Second() != 0 || local.Nanosecond() != 0 {
+			t.Fatalf("ParseSchedule(%q, %q).Next(%v) = %v, not on a whole minute", expr, zone, from, local)
+		}
+		again, err := ParseSchedule(canon, zone)
+		if err != nil {
+			t.Fatalf("ParseSchedule(%q, %q) refuses the canonical form of %q: %v", canon, zone, expr, err)
+		}
+		if n := again.Next(from); !n.Equal(next) {
+			t.Fatalf("%q and its canonical form %q fire at %v and %v", expr, canon, next, n)
+		}
+	})
 }
 
 func checkRoute(t *testing.T, i int, r Route) {

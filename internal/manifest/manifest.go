@@ -1,6 +1,7 @@
 // Package manifest parses and validates pave.yaml, the file that describes
 // one function to the platform: its name and owner, where its code lives,
-// the HTTP routes that reach it and the resources it may use.
+// the HTTP routes that reach it, the topics and schedules that trigger it,
+// how its asynchronous calls are retried and the resources it may use.
 //
 // The parser is deliberately strict. A manifest decides who can call a
 // function and how much of the machine it may take, so a mistake that is
@@ -39,7 +40,12 @@ type Manifest struct {
 	Budget      *Budget // nil: the daemon's default budget
 	// Capabilities are the function's grants; none by default.
 	Capabilities Capabilities
-	File         string // the file name given to Parse
+	// Triggers run the function on events other than HTTP requests.
+	Triggers []Trigger
+	// Async is how asynchronous calls of the function are retried and
+	// where their results may be sent.
+	Async Async
+	File  string // the file name given to Parse
 }
 
 // A Route is one HTTP entry point to a function.
@@ -70,6 +76,23 @@ func (r *Route) SchemaRefs() []*SchemaRef {
 	for _, s := range []*SchemaRef{r.Schema.Body, r.Schema.Query} {
 		if s != nil {
 			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// AllSchemaRefs returns every schema the manifest declares: those of its
+// routes, in order and each as SchemaRefs returns them, then those of its
+// topic triggers. The pointers are the manifest's own, so that a deployer
+// can resolve and digest each schema in place.
+func (m *Manifest) AllSchemaRefs() []*SchemaRef {
+	var out []*SchemaRef
+	for i := range m.Routes {
+		out = append(out, m.Routes[i].SchemaRefs()...)
+	}
+	for _, t := range m.Triggers {
+		if t.Schema != nil {
+			out = append(out, t.Schema)
 		}
 	}
 	return out

@@ -419,7 +419,8 @@ func TestParseDefaults(t *testing.T) {
 			Concurrency: 32,
 			MaxBody:     1 << 20,
 		},
-		File: "pave.yaml",
+		Async: Async{Retries: 3, Backoff: time.Second},
+		File:  "pave.yaml",
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
@@ -442,6 +443,9 @@ func TestParseNoRoutes(t *testing.T) {
 	}
 	if m.Limits != DefaultLimits() {
 		t.Errorf("Limits = %+v, want the defaults %+v", m.Limits, DefaultLimits())
+	}
+	if m.Triggers != nil || !reflect.DeepEqual(m.Async, DefaultAsync()) {
+		t.Errorf("Triggers = %v, Async = %+v; want none and the defaults %+v", m.Triggers, m.Async, DefaultAsync())
 	}
 }
 
@@ -489,7 +493,8 @@ limits:
 			Concurrency: 10000,
 			MaxBody:     1,
 		},
-		File: "svc/pave.yaml",
+		Async: DefaultAsync(),
+		File:  "svc/pave.yaml",
 	}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
