@@ -111,7 +111,10 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 		return "", errors.New("no event store")
 	}
 	s.use("publish", false)
-	id, err := s.b.publisher.Publish(ctx, topic, events.Event{Source: "/functions/" + s.inv.Function, Data: data})
+	id, err := s.b.publisher.Publish(ctx, topic, events.Event{
+		Source: "/functions/" + s.inv.Function, Data: data,
+		Publisher: "function:" + s.inv.Function, Depth: s.inv.Depth,
+	})
 	if err != nil {
 		s.b.log.Error("publish failed", "function", s.inv.Function, "topic", topic, "err", err, "request_id", s.inv.RequestID)
 		return "", err

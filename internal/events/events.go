@@ -20,6 +20,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pave-dev/pave/internal/manifest"
@@ -57,9 +59,32 @@ type Event struct {
 	Source string
 	// Type is the CloudEvents type; empty means the topic.
 	Type string
+	// ContentType is the data's media type (datacontenttype); empty means
+	// application/json for JSON data and application/octet-stream for the
+	// rest.
+	ContentType string
+	// Subject is the CloudEvents subject, if any.
+	Subject string
 	// Data is the event's data.
 	Data []byte
+
+	// Publisher is who published the event: "function:NAME" or
+	// "key:NAME". It is pave's, not the publisher's, to say.
+	Publisher string
+	// Depth is the call depth of the publishing invocation (0 for a client
+	// over HTTP): a function triggered by the event runs one deeper, so
+	// that functions publishing to each other's topics stop at the depth
+	// cap.
+	Depth int
+	// Time is when the event was stored; set by Decode.
+	Time time.Time
 }
+
+// Headers of stored events that are pave's rather than CloudEvents'.
+const (
+	headerPublisher = "pave-publisher"
+	headerDepth     = "pave-depth"
+)
 
 // Topics publishes events.
 type Topics struct {
@@ -99,9 +124,13 @@ func (t *Topics) Publish(ctx context.Context, topic string, ev Event) (string, e
 	if ev.Type == "" {
 		ev.Type = topic
 	}
-	contentType := "application/octet-stream"
-	if json.Valid(ev.Data) {
+	contentType := ev.ContentType
+	switch {
+	case contentType != "":
+	case json.Valid(ev.Data):
 		contentType = "application/json"
+	default:
+		contentType = "application/octet-stream"
 	}
 	header := map[string][]string{
 		"ce-specversion": {"1.0"},
@@ -110,6 +139,13 @@ func (t *Topics) Publish(ctx context.Context, topic string, ev Event) (string, e
 		"ce-type":        {ev.Type},
 		"ce-time":        {t.now().UTC().Format(time.RFC3339Nano)},
 		"content-type":   {contentType},
+		headerDepth:      {strconv.Itoa(ev.Depth)},
+	}
+	if ev.Subject != "" {
+		header["ce-subject"] = []string{ev.Subject}
+	}
+	if ev.Publisher != "" {
+		header[headerPublisher] = []string{ev.Publisher}
 	}
 	_, err := t.stream.Publish(ctx, SubjectPrefix+topic, ev.ID, header, ev.Data)
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
@@ -131,4 +167,29 @@ func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
+}
+
+// Topic returns the topic a stored event's subject names.
+func Topic(subject string) (string, bool) {
+	topic, ok := strings.CutPrefix(subject, SubjectPrefix)
+	return topic, ok && ValidTopic(topic)
+}
+
+// Decode reads an event stored by Publish.
+func Decode(m store.Message) (Event, error) {
+	first := func(name string) string {
+		if v := m.Header[name]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	if first("ce-specversion") != "1.0" || first("ce-id") == "" {
+		return Event{}, errors.New("not a CloudEvents 1.0 event")
+	}
+	ev := Event{
+		ID: first("ce-id"), Source: first("ce-source"), Type: first("ce-type"), Subject: first("ce-subject"),
+		ContentType: first("content-type"), Data: m.Data, Publisher: first(headerPublisher), Time: m.Time,
+	}
+	ev.Depth, _ = strconv.Atoi(first(headerDepth))
+	return ev, nil
 }

@@ -328,3 +328,24 @@ func (k *Keys) change(ctx context.Context, name string, fn func(*Key)) error {
 		return nil
 	}
 }
+
+// PublishScope is the scope a key needs to publish events to topic over
+// HTTP.
+func PublishScope(topic string) string { return "publish:" + topic }
+
+// AuthorizePublish reports whether k may publish events to topic at now
+// from the address from: it must hold PublishScope(topic). Publishing is
+// not calling a function, so the key's functions do not matter.
+func (k *Key) AuthorizePublish(topic string, from netip.Addr, now time.Time) error {
+	switch {
+	case k.RevokedAt != nil:
+		return ErrRevoked
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return ErrExpired
+	case !slices.Contains(k.Scopes, PublishScope(topic)):
+		return fmt.Errorf("%w %q", ErrScope, PublishScope(topic))
+	case len(k.CIDRs) > 0 && !k.allowsSource(from):
+		return ErrSource
+	}
+	return nil
+}
