@@ -8,7 +8,8 @@
 // crash. The worker acknowledges a job only after its outcome is recorded,
 // so a job cut short by a crash is delivered again; the call record, keyed
 // by the job's id, makes a job that already finished a no-op the second
-// time. Ids derived from an idempotency key, an event id or a schedule tick
+// time, and a worker claims the record with a compare-and-set before it
+// runs the job, so two copies of a job never run at once. Ids derived from an idempotency key, an event id or a schedule tick
 // make a repeated submit of the same work land on the same record: the
 // queue's duplicate window and the record's create-if-absent refuse the
 // copy.
@@ -78,15 +79,24 @@ const (
 	deadPrefix = "pave.dlq."
 )
 
-// JobsConfig is the configuration of the work queue.
+// MaxQueueBytes bounds the queue; past it, submits are refused rather
+// than older jobs dropped.
+const MaxQueueBytes = 1 << 30
+
+// JobsConfig is the configuration of the queue. It keeps jobs after they
+// ran, for CallRetention, rather than being a work queue that deletes
+// them: the server rebuilds its duplicate window from the messages it
+// keeps when it restarts, and a job deleted once done would no longer
+// stop its own copy.
 func JobsConfig() store.StreamConfig {
 	return store.StreamConfig{
 		Name:       "pave_async",
 		Subjects:   []string{jobPrefix + ">"},
 		MaxAge:     CallRetention,
+		MaxBytes:   MaxQueueBytes,
 		MaxMsgSize: store.MaxPayload,
 		Duplicates: IdempotencyWindow,
-		WorkQueue:  true,
+		DiscardNew: true,
 	}
 }
 
@@ -150,10 +160,16 @@ type Call struct {
 
 // Result is a function's response as a call record keeps it.
 type Result struct {
-	Status    int          `json:"status"`
-	Headers   []abi.Header `json:"headers,omitempty"`
-	Body      []byte       `json:"body,omitempty"`
-	Truncated bool         `json:"truncated,omitempty"` // the body was longer than MaxResultBody
+	Status    int      `json:"status"`
+	Headers   []Header `json:"headers,omitempty"`
+	Body      []byte   `json:"body,omitempty"`
+	Truncated bool     `json:"truncated,omitempty"` // the body was longer than MaxResultBody
+}
+
+// Header is one header field of a result.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
 }
 
 // Failure is an error code and its message, as the HTTP API words them.
@@ -358,6 +374,10 @@ func newCall(j *Job) Call {
 	}
 	return c
 }
+
+// SetRunner sets the runner of jobs, which is built after the queue (the
+// gateway runs jobs and takes submissions). Call it before Run.
+func (q *Queue) SetRunner(r Runner) { q.run.runner = r }
 
 // Get returns the record of call id.
 func (q *Queue) Get(ctx context.Context, id string) (Call, error) {

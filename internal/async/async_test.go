@@ -20,9 +20,11 @@ type fakeRunner struct {
 	mu     sync.Mutex
 	script map[string][]Outcome
 	runs   map[string]int // by job id
+	delay  time.Duration  // each run takes this long
 }
 
 func (f *fakeRunner) RunJob(_ context.Context, j *Job) Outcome {
+	time.Sleep(f.delay)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.runs[j.ID]++
@@ -242,7 +244,7 @@ func TestRedeliveredFinalJobDoesNotRunAgain(t *testing.T) {
 	// Wait for the queue to drain, then count.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n, err := h.q.jobs.Count(ctx)
+		n, err := h.q.jobs.Pending(ctx, "pave_async_worker")
 		if err == nil && n == 0 {
 			break
 		}
@@ -367,5 +369,30 @@ func TestBackoff(t *testing.T) {
 		if got := backoff(tt.base, tt.n); got != tt.want {
 			t.Errorf("backoff(%v, %d) = %v, want %v", tt.base, tt.n, got, tt.want)
 		}
+	}
+}
+
+// TestCopiesOfAJobRunOnce queues two copies of one job, as a duplicate
+// window lost to a restart would, and expects one run.
+func TestCopiesOfAJobRunOnce(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+	h.runner.mu.Lock()
+	h.runner.delay = 300 * time.Millisecond
+	h.runner.mu.Unlock()
+	ctx := context.Background()
+	j := Job{ID: h.q.ids.Random(), Function: "ok", Route: "POST /ok", Depth: 1, Request: abi.Request{Method: "POST", Path: "/ok"}}
+	data, _ := json.Marshal(&j)
+	for _, id := range []string{"copy-1", "copy-2"} {
+		if _, err := h.q.jobs.Publish(ctx, jobPrefix+"ok", id, nil, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := h.final(t, j.ID); c.State != Succeeded || c.Attempts != 1 {
+		t.Errorf("call %+v", c)
+	}
+	time.Sleep(time.Second)
+	if n := h.runner.runsOf(j.ID); n != 1 {
+		t.Errorf("two copies ran %d times, want once", n)
 	}
 }

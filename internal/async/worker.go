@@ -76,16 +76,44 @@ var retryable = map[apierror.Code]bool{
 // callbackTries is how often a callback is tried before it is given up.
 const callbackTries = 3
 
+// claimRetry is how soon a job whose record another worker claimed first
+// is looked at again.
+const claimRetry = 200 * time.Millisecond
+
+func (q *Queue) ackWait() time.Duration {
+	if q.cfg.AckWait > 0 {
+		return q.cfg.AckWait
+	}
+	return 30 * time.Second
+}
+
+// claim writes c's record only if it is still at revision rev (0: only if
+// there is none), so that of two workers holding copies of one job, one
+// runs it.
+func (q *Queue) claim(ctx context.Context, c *Call, rev uint64) error {
+	c.Updated = q.now().UTC()
+	data, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if rev == 0 {
+		_, err = q.calls.Create(ctx, c.ID, data)
+	} else {
+		_, err = q.calls.Update(ctx, c.ID, data, rev)
+	}
+	return err
+}
+
 func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition {
 	var j Job
 	if err := json.Unmarshal(d.Data, &j); err != nil || !ValidID(j.ID) {
 		q.log.Error("async job unreadable: dropped", "sequence", d.Sequence, "err", err)
 		return store.Done()
 	}
-	c, _, err := q.get(ctx, j.ID)
+	c, rev, err := q.get(ctx, j.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		c = newCall(&j)
+		c, rev = newCall(&j), 0
 	case err != nil:
 		return q.later(ctx, &j, err)
 	}
@@ -100,6 +128,11 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition 
 		return q.giveUp(ctx, &j, &c, Failure{Code: string(apierror.FunctionNotFound), Message: "the function is no longer deployed"})
 	}
 	if c.State == Running {
+		if q.now().Sub(c.Updated) < q.ackWait() {
+			// A copy of this job may be running on a live worker; look
+			// again once it would have been given up.
+			return store.RetryAfter(q.ackWait())
+		}
 		// The previous attempt never finished: the daemon stopped under
 		// it. It counts, so that a job that brings the daemon down cannot
 		// run for ever.
@@ -110,8 +143,10 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition 
 	}
 	c.State, c.NextAttempt = Running, time.Time{}
 	c.Attempts++
-	if err := q.put(ctx, &c); err != nil {
-		c.Attempts--
+	if err := q.claim(ctx, &c, rev); errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+		// Another worker changed the record first: it has the job.
+		return store.RetryAfter(claimRetry)
+	} else if err != nil {
 		return q.later(ctx, &j, err)
 	}
 
@@ -228,7 +263,10 @@ func (q *Queue) DeadLetter(ctx context.Context, j *Job, f Failure, attempts int)
 
 // result is the part of resp a record keeps.
 func result(resp *abi.Response) *Result {
-	r := &Result{Status: resp.Status, Headers: resp.Headers, Body: resp.Body}
+	r := &Result{Status: resp.Status, Body: resp.Body}
+	for _, h := range resp.Headers {
+		r.Headers = append(r.Headers, Header{Name: h.Name, Value: h.Value})
+	}
 	if len(r.Body) > MaxResultBody {
 		r.Body, r.Truncated = r.Body[:MaxResultBody], true
 	}

@@ -26,10 +26,10 @@ type ConsumerConfig struct {
 	AckWait time.Duration
 	// Workers is how many messages are handled at once; zero means one.
 	Workers int
-	// DeliverNew starts a new consumer at the messages stored after it is
-	// created, rather than at the first message the stream holds. It has
-	// no effect on a consumer that exists already.
-	DeliverNew bool
+	// StartTime, if set, starts a new consumer at the messages stored at
+	// or after it, rather than at the first message the stream holds. It
+	// has no effect on a consumer that exists already.
+	StartTime time.Time
 }
 
 // A Delivery is one delivery of a message to a handler.
@@ -166,12 +166,14 @@ func (s *Stream) consumer(ctx context.Context, cfg ConsumerConfig) (jetstream.Co
 		MaxAckPending:  max(cfg.Workers, 1) * 4,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 	}
-	if cfg.DeliverNew {
-		cc.DeliverPolicy = jetstream.DeliverNewPolicy
+	if !cfg.StartTime.IsZero() {
+		start := cfg.StartTime
+		cc.DeliverPolicy, cc.OptStartTime = jetstream.DeliverByStartTimePolicy, &start
 	}
 	if existing, err := s.stream.Consumer(ctx, cfg.Name); err == nil {
 		// The start of an existing consumer cannot change; keep it.
-		cc.DeliverPolicy = existing.CachedInfo().Config.DeliverPolicy
+		info := existing.CachedInfo().Config
+		cc.DeliverPolicy, cc.OptStartTime = info.DeliverPolicy, info.OptStartTime
 	}
 	cons, err := s.stream.CreateOrUpdateConsumer(ctx, cc)
 	if err != nil {

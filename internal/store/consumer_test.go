@@ -166,15 +166,22 @@ func TestInProgressKeepsLongHandlers(t *testing.T) {
 	}
 }
 
-func TestConsumerDeliverNewAndDelete(t *testing.T) {
+func TestConsumerStartTimeAndDelete(t *testing.T) {
 	n := openCleanup(t)
 	s := readStream(t, n, "ev")
 	ctx := context.Background()
 	if _, err := s.Publish(ctx, "ev.a", "", nil, []byte("before")); err != nil {
 		t.Fatal(err)
 	}
+	time.Sleep(10 * time.Millisecond)
+	// A message stored after the start but before the consumer exists is
+	// delivered: a trigger deployed at the start sees it.
+	start := time.Now()
+	if _, err := s.Publish(ctx, "ev.a", "", nil, []byte("between")); err != nil {
+		t.Fatal(err)
+	}
 	got := make(chan string, 4)
-	stop := consume(t, s, store.ConsumerConfig{Name: "sub", Subjects: []string{"ev.a"}, DeliverNew: true}, func(_ context.Context, d store.Delivery) store.Disposition {
+	stop := consume(t, s, store.ConsumerConfig{Name: "sub", Subjects: []string{"ev.a"}, StartTime: start}, func(_ context.Context, d store.Delivery) store.Disposition {
 		got <- string(d.Data)
 		return store.Done()
 	})
@@ -189,14 +196,17 @@ func TestConsumerDeliverNewAndDelete(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	select {
-	case m := <-got:
-		if m != "after" {
-			t.Errorf("first delivery %q, want after", m)
+	for _, want := range []string{"between", "after"} {
+		select {
+		case m := <-got:
+			if m != want {
+				t.Errorf("delivery %q, want %q", m, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s not delivered", want)
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("nothing delivered")
 	}
+	time.Sleep(50 * time.Millisecond)
 	stop()
 	if len(got) != 0 {
 		t.Errorf("unexpected deliveries: %q", <-got)

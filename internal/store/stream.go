@@ -26,8 +26,13 @@ type StreamConfig struct {
 	Duplicates time.Duration
 	// WorkQueue makes the stream a queue: a message is removed once its
 	// consumer acknowledges it, and only one consumer may take each
-	// subject.
+	// subject. The server forgets the ids of removed messages when it
+	// restarts, so a work queue's duplicate window does not survive one.
 	WorkQueue bool
+	// DiscardNew refuses new messages when the stream is at MaxBytes,
+	// instead of discarding the oldest: for streams whose messages are
+	// promises.
+	DiscardNew bool
 }
 
 // Stream is a JetStream stream that messages are published to.
@@ -47,6 +52,10 @@ type Message struct {
 
 // Stream opens (creating or updating) the stream described by cfg.
 func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
+	discard := jetstream.DiscardOld
+	if cfg.DiscardNew {
+		discard = jetstream.DiscardNew
+	}
 	retention := jetstream.LimitsPolicy
 	if cfg.WorkQueue {
 		retention = jetstream.WorkQueuePolicy
@@ -56,7 +65,7 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		Subjects:   cfg.Subjects,
 		Storage:    jetstream.FileStorage,
 		Retention:  retention,
-		Discard:    jetstream.DiscardOld,
+		Discard:    discard,
 		MaxAge:     cfg.MaxAge,
 		MaxBytes:   orUnlimited(cfg.MaxBytes),
 		MaxMsgSize: cfg.MaxMsgSize,
