@@ -27,6 +27,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -489,4 +490,36 @@ func (c *Client) getRaw(ctx context.Context, path string) ([]byte, error) {
 		return nil, readError(resp)
 	}
 	return readLimited(resp.Body, MaxResponseBytes)
+}
+
+// Call returns the asynchronous call id.
+func (c *Client) Call(ctx context.Context, id string) (*Call, error) {
+	var out Call
+	if err := c.do(ctx, http.MethodGet, "/v1/calls/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeadLetters returns function's dead letters, oldest first, at most limit
+// (0: all).
+func (c *Client) DeadLetters(ctx context.Context, function string, limit int) ([]DeadLetter, error) {
+	path := functionPath(function) + "/dlq"
+	if limit > 0 {
+		path += "?limit=" + strconv.Itoa(limit)
+	}
+	var out []DeadLetter
+	if err := c.do(ctx, http.MethodGet, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Redrive queues function's dead letters again.
+func (c *Client) Redrive(ctx context.Context, function string, req RedriveRequest) (*RedriveResult, error) {
+	var out RedriveResult
+	if err := c.do(ctx, http.MethodPost, functionPath(function)+"/dlq/retry", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

@@ -37,6 +37,8 @@ type Function struct {
 	Invocations30d int64 `json:"invocations_30d"`
 	// Capabilities are the active version's grants, by capability group.
 	Capabilities *Capabilities `json:"capabilities,omitempty"`
+	// Triggers are the active version's topic subscriptions and schedules.
+	Triggers []Trigger `json:"triggers,omitempty"`
 	// Quarantine is set while an operator has disabled the function.
 	Quarantine *Quarantine `json:"quarantine,omitempty"`
 	// Versions is filled in by GetFunction only, oldest first.
@@ -300,4 +302,92 @@ type AuditProblem struct {
 	Detail string `json:"detail"`
 	// Text is the problem in one line.
 	Text string `json:"text"`
+}
+
+// Call is an asynchronous call: one submitted with POST /async/..., or made
+// by a topic or schedule trigger.
+type Call struct {
+	ID          string        `json:"id"`
+	Function    string        `json:"function"`
+	Route       string        `json:"route"`
+	Caller      string        `json:"caller,omitempty"`
+	State       string        `json:"state"` // queued, running, retrying, succeeded, failed, dead
+	Attempts    int           `json:"attempts"`
+	Submitted   time.Time     `json:"submitted"`
+	Updated     time.Time     `json:"updated"`
+	NextAttempt *time.Time    `json:"next_attempt,omitempty"`
+	Result      *CallResult   `json:"result,omitempty"`
+	Error       *CallError    `json:"error,omitempty"`
+	Callback    *CallCallback `json:"callback,omitempty"`
+}
+
+// CallResult is the function's response to a call.
+type CallResult struct {
+	Status    int          `json:"status"`
+	Headers   []CallHeader `json:"headers,omitempty"`
+	Body      []byte       `json:"body,omitempty"`
+	Truncated bool         `json:"truncated,omitempty"`
+}
+
+// CallHeader is one response header field.
+type CallHeader struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// CallError is why a call's last attempt failed or it was given up.
+type CallError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// CallCallback is the delivery of a call's result to its callback URL.
+type CallCallback struct {
+	URL       string    `json:"url"`
+	Delivered bool      `json:"delivered"`
+	Attempts  int       `json:"attempts"`
+	Error     string    `json:"error,omitempty"`
+	At        time.Time `json:"at,omitzero"`
+}
+
+// DeadLetter is a job in the dead-letter stream: a call given up after its
+// retries, or an event that could not be delivered.
+type DeadLetter struct {
+	Sequence uint64    `json:"sequence"`
+	At       time.Time `json:"at"`
+	Error    CallError `json:"error"`
+	Attempts int       `json:"attempts"`
+	Job      DeadJob   `json:"job"`
+}
+
+// DeadJob is what a dead letter would have run.
+type DeadJob struct {
+	ID        string    `json:"id"`
+	Function  string    `json:"function"`
+	Route     string    `json:"route"`
+	Trigger   string    `json:"trigger,omitempty"`
+	Caller    string    `json:"caller,omitempty"`
+	Submitted time.Time `json:"submitted"`
+}
+
+// RedriveRequest names the dead letters to queue again: the sequence
+// numbers, or all of the function's.
+type RedriveRequest struct {
+	Sequences []uint64 `json:"sequences,omitempty"`
+	All       bool     `json:"all,omitempty"`
+}
+
+// RedriveResult says how many dead letters were queued again.
+type RedriveResult struct {
+	Redriven int `json:"redriven"`
+}
+
+// Trigger is a topic subscription or a schedule of a function.
+type Trigger struct {
+	Topic    string `json:"topic,omitempty"`
+	Schedule string `json:"schedule,omitempty"`
+	Timezone string `json:"timezone,omitempty"`
+	// Missed is what happens to ticks missed while pave was down: "skip"
+	// or "run-once".
+	Missed string `json:"missed,omitempty"`
 }

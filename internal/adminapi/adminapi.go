@@ -111,6 +111,7 @@ type Deps struct {
 	Auditor        Auditor        // nil: audit events go to the log only
 	AuditLog       AuditLog       // nil: the audit endpoints answer 503
 	Posture        Posture        // nil: no posture report, deploys unchecked
+	Async          Async          // nil: the call and dead-letter endpoints answer 503
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	Metrics http.Handler // nil: no /metrics
@@ -136,6 +137,7 @@ type Handler struct {
 	auditor     Auditor
 	auditLog    AuditLog
 	post        Posture
+	async       Async
 	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
@@ -149,7 +151,7 @@ func New(d Deps) *Handler {
 		reg: d.Registry, prep: d.Preparer, keys: d.Keys, invoke: d.Invoker, usage: d.Usage,
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
-		post: d.Posture, version: d.Version, auditLog: d.AuditLog,
+		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -163,6 +165,9 @@ func New(d Deps) *Handler {
 	h.route("GET /v1/functions/{name}/history", private, h.history)
 	h.route("POST /v1/functions/{name}/quarantine", private, h.quarantine)
 	h.route("POST /v1/functions/{name}/restore", private, h.restore)
+	h.route("GET /v1/functions/{name}/dlq", private, h.deadLetters)
+	h.route("POST /v1/functions/{name}/dlq/retry", private, h.redrive)
+	h.route("GET /v1/calls/{id}", private, h.call)
 	h.route("GET /metrics", private, h.serveMetrics)
 	h.route("GET /v1/posture", private, h.posture)
 	h.route("GET /v1/graph", private, h.flowGraph)

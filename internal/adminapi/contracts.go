@@ -12,7 +12,7 @@ import (
 // MaxDeployFiles bounds the files a deploy may carry next to its manifest.
 const MaxDeployFiles = 64
 
-// resolveSchemas finds the text of every schema m's routes declare (inline,
+// resolveSchemas finds the text of every schema m's routes and triggers declare (inline,
 // or in files sent with the deploy), compiles each so that a bad schema
 // fails the deploy with its location, and records each one's digest in its
 // route. It returns the schema texts by digest.
@@ -22,39 +22,44 @@ func resolveSchemas(m *manifest.Manifest, files map[string]string) (map[string][
 	}
 	out := map[string][]byte{}
 	var errs []error
+	resolve := func(ref *manifest.SchemaRef, field string) {
+		at := fmt.Sprintf("%s:%d:%d: %s", m.File, ref.Line, ref.Column, field)
+		text := ref.Inline
+		name := at
+		if ref.File != "" {
+			f, ok := files[ref.File]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: schema file %q was not sent with the manifest", at, ref.File))
+				return
+			}
+			if len(f) > manifest.MaxSchemaFileSize {
+				errs = append(errs, fmt.Errorf("%s: schema file %q is larger than %d bytes", at, ref.File, manifest.MaxSchemaFileSize))
+				return
+			}
+			text, name = []byte(f), ref.File
+		}
+		if _, err := contract.Compile(name, text); err != nil {
+			errs = append(errs, fmt.Errorf("%s: invalid schema: %w", at, err))
+			return
+		}
+		ref.Digest = registry.Digest(text)
+		out[ref.Digest] = text
+	}
 	for i := range m.Routes {
 		rt := &m.Routes[i]
 		if rt.Schema == nil {
 			continue
 		}
-		for _, s := range []struct {
-			name string
-			ref  *manifest.SchemaRef
-		}{{"body", rt.Schema.Body}, {"query", rt.Schema.Query}} {
-			if s.ref == nil {
-				continue
-			}
-			at := fmt.Sprintf("%s:%d:%d: routes[%d].schema.%s", m.File, s.ref.Line, s.ref.Column, i, s.name)
-			text := s.ref.Inline
-			name := at
-			if s.ref.File != "" {
-				f, ok := files[s.ref.File]
-				if !ok {
-					errs = append(errs, fmt.Errorf("%s: schema file %q was not sent with the manifest", at, s.ref.File))
-					continue
-				}
-				if len(f) > manifest.MaxSchemaFileSize {
-					errs = append(errs, fmt.Errorf("%s: schema file %q is larger than %d bytes", at, s.ref.File, manifest.MaxSchemaFileSize))
-					continue
-				}
-				text, name = []byte(f), s.ref.File
-			}
-			if _, err := contract.Compile(name, text); err != nil {
-				errs = append(errs, fmt.Errorf("%s: invalid schema: %w", at, err))
-				continue
-			}
-			s.ref.Digest = registry.Digest(text)
-			out[s.ref.Digest] = text
+		if rt.Schema.Body != nil {
+			resolve(rt.Schema.Body, fmt.Sprintf("routes[%d].schema.body", i))
+		}
+		if rt.Schema.Query != nil {
+			resolve(rt.Schema.Query, fmt.Sprintf("routes[%d].schema.query", i))
+		}
+	}
+	for i := range m.Triggers {
+		if ref := m.Triggers[i].Schema; ref != nil {
+			resolve(ref, fmt.Sprintf("triggers[%d].schema", i))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

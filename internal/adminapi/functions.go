@@ -111,7 +111,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		IsolationNote: mod.FallbackReason,
 		Schemas:       schemas,
 	})
-	if errors.Is(err, registry.ErrRouteConflict) {
+	if errors.Is(err, registry.ErrRouteConflict) || errors.Is(err, registry.ErrTopicOwned) {
 		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
 	}
 	if err != nil {
@@ -293,6 +293,9 @@ func (h *Handler) view(f *registry.Function, versions bool) client.Function {
 	}
 	if c := v.Capabilities; c.Secrets != nil || c.KV != nil || c.HTTP != nil || c.Invoke != nil || c.Publish != nil {
 		out.Capabilities = &client.Capabilities{Secrets: c.Secrets, KV: c.KV, HTTP: c.HTTP, Invoke: c.Invoke, Publish: c.Publish}
+	}
+	for _, t := range v.Triggers {
+		out.Triggers = append(out.Triggers, client.Trigger{Topic: t.Topic, Schedule: t.Schedule, Timezone: t.Timezone, Missed: t.Missed})
 	}
 	if versions {
 		for _, ver := range f.Versions {

@@ -19,7 +19,7 @@ func (h *Handler) flowGraph(w http.ResponseWriter, r *http.Request) error {
 	var fns []graph.Function
 	for _, f := range h.reg.List() {
 		v := f.Current()
-		fns = append(fns, graph.Function{Name: f.Name, Owner: f.Owner, Routes: v.Routes, Capabilities: v.Capabilities})
+		fns = append(fns, graph.Function{Name: f.Name, Owner: f.Owner, Routes: v.Routes, Capabilities: v.Capabilities, Triggers: v.Triggers})
 	}
 	g := graph.Build(fns)
 	w.Header().Set("Cache-Control", "no-store")

@@ -56,6 +56,10 @@ const (
 	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
 	FunctionQuarantined  Code = "function_quarantined" // an operator disabled the function
 	PostureRefused       Code = "posture_refused"      // a deploy with findings at or above --deploy-fail-on
+	EdgeNotAllowed       Code = "edge_not_allowed"     // a job over a route or trigger the function no longer has
+	IdempotencyReused    Code = "idempotency_key_reused"
+	InvalidEvent         Code = "invalid_event"        // not a CloudEvent, or event data that breaks a trigger's schema
+	CallbackNotAllowed   Code = "callback_not_allowed" // a callback URL outside the function's callback grants
 )
 
 // statuses maps each code to its HTTP status.
@@ -93,6 +97,10 @@ var statuses = map[Code]int{
 	CallDepthExceeded:    http.StatusLoopDetected,
 	FunctionQuarantined:  http.StatusForbidden,
 	PostureRefused:       http.StatusUnprocessableEntity,
+	EdgeNotAllowed:       http.StatusForbidden,
+	IdempotencyReused:    http.StatusUnprocessableEntity,
+	InvalidEvent:         http.StatusBadRequest,
+	CallbackNotAllowed:   http.StatusForbidden,
 	IdentityUnavailable:  http.StatusServiceUnavailable,
 }
 

@@ -88,6 +88,8 @@ type Config struct {
 	MasterKey Secret
 	// Observability configures history, metrics, audit and posture.
 	Observability Observability
+	// Async configures the worker of asynchronous calls and triggers.
+	Async Async
 }
 
 // Default returns the configuration used when nothing is set.
@@ -100,6 +102,7 @@ func Default() Config {
 		Isolation:       IsolationSnapshot,
 		Defenses:        DefaultDefenses(),
 		Observability:   DefaultObservability(),
+		Async:           DefaultAsync(),
 	}
 }
 
@@ -139,6 +142,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--max-call-depth %d: want 1 to 64", d.MaxCallDepth))
 	}
 	errs = append(errs, c.Observability.validate()...)
+	errs = append(errs, c.Async.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -222,10 +226,14 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		fs.IntVar(n.dst, n.name, *n.dst, n.usage+" ("+n.env+")")
 	}
 	finishObservability := c.observabilityFlags(fs, getenv)
+	finishAsync := c.asyncFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if err := finishObservability(); err != nil {
+		return Config{}, err
+	}
+	if err := finishAsync(); err != nil {
 		return Config{}, err
 	}
 	if err := c.parseDefenses(issuers, rates); err != nil {

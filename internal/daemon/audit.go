@@ -151,7 +151,7 @@ func (t *auditTrail) Observe(r observe.Record) {
 	switch reason {
 	case "auth":
 		action = audit.ActionAuthDenied
-	case "budget", "input", "call_depth", "quarantine":
+	case "budget", "input", "call_depth", "quarantine", "flow":
 	default:
 		return // rate, concurrency, route: counted, not audited
 	}

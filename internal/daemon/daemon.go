@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/adminapi"
+	"github.com/pave-dev/pave/internal/async"
 	"github.com/pave-dev/pave/internal/budgets"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
@@ -57,20 +58,22 @@ type Daemon struct {
 	cfg config.Config
 	log *slog.Logger
 
-	unlock  func()             // releases the data directory
-	stop    context.CancelFunc // ends watches and background loops
-	bg      sync.WaitGroup
-	nats    *store.NATS
-	engine  *runtime.Engine
-	usage   *registry.Usage
-	budgets *budgets.Store
-	reg     *registry.Registry
-	topics  *events.Topics
-	history *observe.History
-	metrics *metrics.Metrics
-	audit   *auditTrail
-	gateway *http.Server
-	admin   *http.Server
+	unlock      func()             // releases the data directory
+	stop        context.CancelFunc // ends watches and background loops
+	bg          sync.WaitGroup
+	nats        *store.NATS
+	engine      *runtime.Engine
+	usage       *registry.Usage
+	budgets     *budgets.Store
+	reg         *registry.Registry
+	topics      *events.Topics
+	eventStream *store.Stream
+	queue       *async.Queue
+	history     *observe.History
+	metrics     *metrics.Metrics
+	audit       *auditTrail
+	gateway     *http.Server
+	admin       *http.Server
 	// metricsSrv serves /metrics on a listener of its own, if configured.
 	metricsSrv *http.Server
 	gwAddr     net.Addr
@@ -192,13 +195,18 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
 	broker.OnDenial(d.audit.denied)
 	broker.SetRedaction(func(values []config.Secret) capability.Redactor { return secrets.NewRedactor(values) })
-	broker.SetHTTP(egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow}))
-	eventStream, err := d.nats.Stream(ctx, events.StreamConfig())
+	outbound := egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow})
+	broker.SetHTTP(outbound)
+	if d.eventStream, err = d.nats.Stream(ctx, events.StreamConfig()); err != nil {
+		return err
+	}
+	d.topics = events.New(d.eventStream)
+	broker.SetPublisher(d.topics)
+	queue, dispatcher, callbacks, err := d.openAsync(ctx, settings, reg, vault, outbound)
 	if err != nil {
 		return err
 	}
-	d.topics = events.New(eventStream)
-	broker.SetPublisher(d.topics)
+	d.queue = queue
 	gw := gateway.New(gateway.Deps{
 		Functions:      reg,
 		Keys:           keys,
@@ -214,9 +222,14 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Defenses:       d.cfg.Defenses,
 		Capabilities:   broker,
 		Observer:       observers{d.history, d.metrics, d.usage, d.audit},
+		Queue:          queue,
+		Callbacks:      callbacks,
+		Topics:         d.topics,
 	})
 	broker.SetInvoker(gw)
+	queue.SetRunner(gw)
 	reg.OnChange(gw.Reload)
+	reg.OnChange(dispatcher.Changed)
 	changed := make(chan struct{}, 1)
 	reg.OnChange(func() {
 		select {
@@ -244,6 +257,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Posture:        checker,
 		Auditor:        d.audit,
 		AuditLog:       d.audit,
+		Async:          queue,
 		Version:        version(),
 		Log:            d.log,
 	})
@@ -271,6 +285,8 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
+	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "async worker", queue.Run) })
+	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "triggers", dispatcher.Run) })
 	d.background(bgCtx, d.audit.run)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, limiter.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })

@@ -382,3 +382,21 @@ func (s *Session) failure(err error, ctx, rctx context.Context, afterRedirect bo
 	}
 	return &refusal{kinds: []error{ErrUpstream}, msg: msg, cause: err}
 }
+
+// Check reports whether the session's grants and the policy allow a
+// request to rawURL, without making it: for a URL given now and used
+// later, such as a callback. The address a name resolves to is checked
+// when the request is made.
+func (s *Session) Check(rawURL string) error {
+	if len(rawURL) > MaxURLLength {
+		return refuse(ErrTooLarge, "URL exceeds %d bytes", MaxURLLength)
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return refuse(ErrBadRequest, "malformed URL")
+	}
+	if _, rf := s.target(u); rf != nil {
+		return rf
+	}
+	return nil
+}

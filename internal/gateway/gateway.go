@@ -25,6 +25,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/async"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/contract"
@@ -102,6 +103,12 @@ type Deps struct {
 	Capabilities CapabilityBroker
 	// Observer receives a record of every answered call; nil keeps none.
 	Observer Observer
+	// Queue takes asynchronous calls; nil refuses them.
+	Queue Queue
+	// Callbacks checks callback URLs; nil refuses every callback.
+	Callbacks CallbackChecker
+	// Topics takes events published over HTTP; nil refuses them.
+	Topics Topics
 }
 
 // Gateway is the function gateway, an http.Handler.
@@ -237,8 +244,30 @@ type invocation struct {
 	unredacted bool
 }
 
+// Paths the gateway serves itself, under prefixes no route may use.
+const (
+	asyncPrefix  = "/async"
+	callsPrefix  = "/async/calls/"
+	eventsPrefix = "/events/"
+)
+
 func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocation) error {
-	t, params, found, methodOK := g.routes.Load().match(r.Method, r.URL.EscapedPath())
+	path := r.URL.EscapedPath()
+	switch {
+	case strings.HasPrefix(path, eventsPrefix):
+		return g.servePublish(w, r, inv, path[len(eventsPrefix):])
+	case strings.HasPrefix(path, callsPrefix):
+		return g.serveCall(w, r, inv, path[len(callsPrefix):])
+	case strings.HasPrefix(path, asyncPrefix+"/"):
+		return g.serveRoute(w, r, inv, path[len(asyncPrefix):], true)
+	}
+	return g.serveRoute(w, r, inv, path, false)
+}
+
+// serveRoute answers a request for a function's route: with the function's
+// response, or, when queued is set, with 202 once the call is queued.
+func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invocation, path string, queued bool) error {
+	t, params, found, methodOK := g.routes.Load().match(r.Method, path)
 	if !found {
 		return apierror.New(apierror.RouteNotFound, "no route for this path")
 	}
@@ -246,6 +275,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 		return apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
 	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
+	if queued {
+		inv.route = "async " + inv.route
+	}
 	inv.unredacted = t.Route.Unredacted != ""
 	if t.policy.broken != nil {
 		return apierror.Wrap(t.policy.broken, apierror.IdentityUnavailable, "this route cannot check its requests right now")
@@ -286,19 +318,26 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	if err := g.rateLimit(w.Header(), f, rateCaller); err != nil {
 		return err
 	}
-	// Take the concurrency slots before reading the body, so that requests
-	// over a limit cost neither memory nor a read.
-	releaseOwner, err := g.acquireOwner(f.Owner)
-	if err != nil {
-		return err
+	maxBody := v.Limits.MaxBody
+	if queued {
+		// Nothing runs now: the worker takes the slots. The job must fit
+		// in one queue message.
+		maxBody = min(maxBody, async.MaxBody)
+	} else {
+		// Take the concurrency slots before reading the body, so that
+		// requests over a limit cost neither memory nor a read.
+		releaseOwner, err := g.acquireOwner(f.Owner)
+		if err != nil {
+			return err
+		}
+		defer releaseOwner()
+		release, ok := g.acquire(t.Function, v.Limits.Concurrency)
+		if !ok {
+			return concurrencyLimited()
+		}
+		defer release()
 	}
-	defer releaseOwner()
-	release, ok := g.acquire(t.Function, v.Limits.Concurrency)
-	if !ok {
-		return concurrencyLimited()
-	}
-	defer release()
-	body, err := readBody(w, r, v.Limits.MaxBody)
+	body, err := readBody(w, r, maxBody)
 	if err != nil {
 		return err
 	}
@@ -310,9 +349,13 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	if err := g.checkInput(r, t, body); err != nil {
 		return err
 	}
+	urlPath := r.URL.Path
+	if queued {
+		urlPath = strings.TrimPrefix(urlPath, asyncPrefix)
+	}
 	req := &abi.Request{
 		Method:    r.Method,
-		Path:      r.URL.Path,
+		Path:      urlPath,
 		Route:     t.Route.Path,
 		Params:    params,
 		RawQuery:  r.URL.RawQuery,
@@ -323,6 +366,9 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	}
 	if err := req.Validate(); err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers, or parameters")
+	}
+	if queued {
+		return g.submit(w, r, inv, t, f, req)
 	}
 	reservation, err := g.reserveBudget(f, int64(len(body)))
 	if err != nil {
@@ -493,7 +539,8 @@ var hopByHop = map[string]bool{
 // or a bearer token meant for the gateway. On public and webhook routes the
 // Authorization header is the function's own business and passes, unless
 // it carries a pave credential, which never does. The call depth is set by
-// the gateway, whatever the caller sent.
+// the gateway, whatever the caller sent, and a call id is the queue's to
+// give.
 func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
 	out := make([]abi.Header, 0, len(h)+1)
 	// Headers named in Connection are hop-by-hop too (RFC 9110, 7.6.1).
@@ -505,7 +552,7 @@ func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
 	}
 	bearer := auth == manifest.AuthAPIKey || auth == manifest.AuthJWT
 	for name, values := range h {
-		if hopByHop[name] || nominated[name] || name == limits.HeaderCallDepth || name == HeaderInvokedBy {
+		if hopByHop[name] || nominated[name] || name == limits.HeaderCallDepth || name == HeaderInvokedBy || name == HeaderCallID {
 			continue
 		}
 		for _, v := range values {

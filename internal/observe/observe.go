@@ -91,7 +91,7 @@ func RefusalReason(code string) (reason string, refused bool) {
 		return "concurrency", true
 	case "budget_exhausted":
 		return "budget", true
-	case "invalid_input", "unsupported_media_type", "body_too_large", "bad_request":
+	case "invalid_input", "unsupported_media_type", "body_too_large", "bad_request", "invalid_event", "idempotency_key_reused":
 		return "input", true
 	case "call_depth_exceeded":
 		return "call_depth", true
@@ -99,6 +99,8 @@ func RefusalReason(code string) (reason string, refused bool) {
 		return "route", true
 	case "function_quarantined":
 		return "quarantine", true
+	case "edge_not_allowed", "callback_not_allowed":
+		return "flow", true
 	}
 	return "other", true
 }

@@ -21,6 +21,9 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 	if err := r.checkRoutes(m); err != nil {
 		return nil, err
 	}
+	if err := r.checkTopics(m); err != nil {
+		return nil, err
+	}
 	if ok, err := r.blobs.Has(ctx, blobName(d.Digest)); err != nil {
 		return nil, err
 	} else if !ok {
@@ -65,6 +68,8 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 			RateLimit:      m.RateLimit,
 			Budget:         m.Budget,
 			Capabilities:   m.Capabilities,
+			Triggers:       m.Triggers,
+			Async:          m.Async,
 		})
 		if n := len(f.Versions); n > MaxVersions {
 			f.Versions = slices.Clone(f.Versions[n-MaxVersions:])
@@ -218,6 +223,40 @@ func (r *Registry) checkRoutes(m *manifest.Manifest) error {
 	}
 	if err := manifest.CheckRoutes(all); err != nil {
 		return fmt.Errorf("%w: %v", ErrRouteConflict, err)
+	}
+	return nil
+}
+
+// Topics returns the topics v subscribes to (its topic triggers) and
+// publishes to (its publish grants).
+func (v *Version) Topics() []string {
+	var topics []string
+	for _, t := range v.Triggers {
+		if t.Topic != "" {
+			topics = append(topics, t.Topic)
+		}
+	}
+	return append(topics, v.Capabilities.Publish...)
+}
+
+// checkTopics refuses m when it subscribes or publishes to a topic that a
+// function of another owner subscribes or publishes to. A topic belongs to
+// one owner: otherwise one team's manifest could read another's events by
+// subscribing, or inject into another's flow by publishing.
+func (r *Registry) checkTopics(m *manifest.Manifest) error {
+	mine := (&Version{Triggers: m.Triggers, Capabilities: m.Capabilities}).Topics()
+	if len(mine) == 0 {
+		return nil
+	}
+	for _, f := range r.List() {
+		if f.Name == m.Name || f.Owner == m.Owner {
+			continue
+		}
+		for _, topic := range f.Current().Topics() {
+			if slices.Contains(mine, topic) {
+				return fmt.Errorf("%w: topic %q is used by function %q of owner %q; a topic's publishers and subscribers must have one owner", ErrTopicOwned, topic, f.Name, f.Owner)
+			}
+		}
 	}
 	return nil
 }

@@ -192,5 +192,10 @@ func addRefs(refs map[string]bool, f *Function) {
 				refs[s.Digest] = true
 			}
 		}
+		for _, t := range v.Triggers {
+			if t.Schema != nil {
+				refs[t.Schema.Digest] = true
+			}
+		}
 	}
 }

@@ -47,8 +47,11 @@ var (
 	ErrNotFound      = errors.New("function not found")
 	ErrVersion       = errors.New("no such version")
 	ErrRouteConflict = errors.New("route conflict")
-	ErrBadDigest     = errors.New("bad digest")
-	ErrBlobNotFound  = errors.New("blob not found")
+	// ErrTopicOwned: the topic's publishers and subscribers have another
+	// owner.
+	ErrTopicOwned   = errors.New("topic of another owner")
+	ErrBadDigest    = errors.New("bad digest")
+	ErrBlobNotFound = errors.New("blob not found")
 )
 
 // Function is a deployed function and all of its versions.
@@ -95,6 +98,8 @@ type Version struct {
 	RateLimit      manifest.RateLimits   `json:"rate_limit"`
 	Budget         *manifest.Budget      `json:"budget,omitempty"`
 	Capabilities   manifest.Capabilities `json:"capabilities"`
+	Triggers       []manifest.Trigger    `json:"triggers,omitempty"`
+	Async          manifest.Async        `json:"async"`
 }
 
 // MaxVersions is how many versions a function record keeps. With at most
@@ -264,6 +269,9 @@ func (r *Registry) HasBlob(ctx context.Context, digest string) (bool, error) {
 // Blob returns the module stored under digest and verifies it on the way
 // out, so a corrupted store cannot run unexpected code.
 func (r *Registry) Blob(ctx context.Context, digest string) ([]byte, error) {
+	if !ValidDigest(digest) {
+		return nil, ErrBadDigest
+	}
 	data, err := r.blobs.Get(ctx, blobName(digest))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %s", ErrBlobNotFound, digest)

@@ -1,0 +1,210 @@
+package daemon
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/pave-dev/pave/internal/async"
+	"github.com/pave-dev/pave/internal/audit"
+	"github.com/pave-dev/pave/internal/egress"
+	"github.com/pave-dev/pave/internal/gateway"
+	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/store"
+	"github.com/pave-dev/pave/internal/triggers"
+)
+
+// settingIDKey is the key, in the settings bucket, of the key call ids are
+// derived with. It lives in the store rather than in a file so that every
+// node of a cluster derives the same id from the same idempotency key.
+const settingIDKey = "async.id_key"
+
+// openAsync opens the queue of asynchronous calls and the triggers'
+// dispatcher; the caller sets the queue's runner and starts their loops.
+func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registry.Registry, vault *secretVault, client *egress.Client) (*async.Queue, *triggers.Dispatcher, *callbacks, error) {
+	jobs, err := d.nats.Stream(ctx, async.JobsConfig())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	dead, err := d.nats.Stream(ctx, async.DeadConfig())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	calls, err := d.nats.ExpiringKV(ctx, async.CallsBucket, async.CallRetention)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	schedules, err := d.nats.KV(ctx, triggers.ScheduleState)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	key, err := idKey(ctx, settings)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("async id key: %w", err)
+	}
+	ids := async.NewIDs(key)
+	cbs := &callbacks{fns: reg, vault: vault, http: client}
+	q := async.New(async.Deps{
+		Jobs: jobs, Dead: dead, Calls: calls, IDs: ids, Log: d.log,
+		Policies: retryPolicies{reg}, Callbacks: cbs,
+		OnDead: func(j *async.Job, f async.Failure) {
+			d.audit.enqueue(audit.NewEvent("pave", "async.dead_lettered", audit.Ref("function", j.Function)).
+				Deny(f.Code).With("call_id", j.ID).With("route", j.Route).With("caller", j.Caller))
+		},
+	}, async.Config{Workers: d.cfg.Async.Workers, AckWait: d.cfg.Async.AckWait})
+	disp := triggers.New(triggers.Deps{
+		Events: d.eventStream, Schedules: schedules, Functions: reg, Queue: q, IDs: ids, Log: d.log,
+		AckWait: d.cfg.Async.AckWait,
+	})
+	return q, disp, cbs, nil
+}
+
+// idKey reads the id key, making it on first use. Two nodes starting at
+// once agree: the second's create fails and it reads the first's.
+func idKey(ctx context.Context, settings *store.KV) ([]byte, error) {
+	for range 2 {
+		e, err := settings.Get(ctx, settingIDKey)
+		if err == nil {
+			return hex.DecodeString(string(e.Value))
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		var k [32]byte
+		_, _ = rand.Read(k[:])
+		if _, err := settings.Create(ctx, settingIDKey, []byte(hex.EncodeToString(k[:]))); err == nil {
+			return k[:], nil
+		} else if !errors.Is(err, store.ErrExists) {
+			return nil, err
+		}
+	}
+	return nil, errors.New("the id key changed while it was read")
+}
+
+// retryPolicies reads functions' retry policies from their manifests.
+type retryPolicies struct{ reg *registry.Registry }
+
+func (p retryPolicies) RetryPolicy(function string) (async.Policy, bool) {
+	f, ok := p.reg.Get(function)
+	if !ok {
+		return async.Policy{}, false
+	}
+	a := f.Current().Async
+	if a.Backoff == 0 {
+		// A version deployed before async settings existed.
+		a = manifest.DefaultAsync()
+	}
+	return async.Policy{Retries: a.Retries, Backoff: a.Backoff}, true
+}
+
+// callbacks checks and sends the callbacks of asynchronous calls: a URL
+// must be allowed by the function's async.callbacks grants, under the
+// same outbound rules as the http capability, and the body is signed with
+// the secret async.callback_secret names.
+type callbacks struct {
+	fns   *registry.Registry
+	vault *secretVault
+	http  *egress.Client
+}
+
+var (
+	_ gateway.CallbackChecker = (*callbacks)(nil)
+	_ async.Callbacks         = (*callbacks)(nil)
+)
+
+// Callback signature headers. HeaderSignature is "t=UNIX,v1=HEX": HEX is
+// the HMAC-SHA256, under the callback secret, of UNIX, a full stop and the
+// body.
+const (
+	HeaderSignature = "Pave-Signature"
+	HeaderCallID    = "Pave-Call-Id"
+)
+
+func (c *callbacks) session(f *registry.Function) (*egress.Session, error) {
+	a := f.Current().Async
+	if len(a.Callbacks) == 0 {
+		return nil, errors.New("the function's manifest grants no callback hosts")
+	}
+	grants := make([]egress.Grant, 0, len(a.Callbacks))
+	for _, s := range a.Callbacks {
+		g, err := egress.ParseGrant(s)
+		if err != nil {
+			return nil, err
+		}
+		grants = append(grants, g)
+	}
+	return c.http.Session(grants), nil
+}
+
+func (c *callbacks) CheckCallback(f *registry.Function, url string) error {
+	s, err := c.session(f)
+	if err != nil {
+		return err
+	}
+	return s.Check(url)
+}
+
+func (c *callbacks) Send(ctx context.Context, function, url string, body []byte) error {
+	f, ok := c.fns.Get(function)
+	if !ok {
+		return errors.New("the function is no longer deployed")
+	}
+	s, err := c.session(f)
+	if err != nil {
+		return err
+	}
+	secret, _, err := c.vault.Get(ctx, f.Current().Async.CallbackSecret, 0)
+	if err != nil {
+		return fmt.Errorf("callback secret: %w", err)
+	}
+	var call struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(body, &call)
+	h := http.Header{}
+	h.Set("Content-Type", "application/json")
+	h.Set(HeaderSignature, Sign([]byte(secret.Reveal()), time.Now(), body))
+	h.Set(HeaderCallID, call.ID)
+	resp, err := s.Do(ctx, egress.Request{Method: http.MethodPost, URL: url, Header: h, Body: body})
+	if err != nil {
+		return err
+	}
+	if resp.Status < 200 || resp.Status > 299 {
+		return fmt.Errorf("the callback URL answered %d", resp.Status)
+	}
+	return nil
+}
+
+// Sign returns the Pave-Signature value of body sent at t.
+func Sign(secret []byte, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(ts))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// runLoop runs fn until ctx ends, starting it again a second after it
+// fails: a lost connection to an external NATS server must not stop
+// asynchronous work for good.
+func (d *Daemon) runLoop(ctx context.Context, name string, fn func(context.Context) error) {
+	for ctx.Err() == nil {
+		if err := fn(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn(name+" stopped; restarting", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}
