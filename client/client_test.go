@@ -21,6 +21,8 @@ const testToken = "test-admin-token"
 // exchange is one request the fake admin API expects and its answer.
 type exchange struct {
 	method, path string
+	// query is the expected query string, without the '?'.
+	query string
 	// reqBody is the expected request body: JSON compared by value, or raw
 	// bytes when reqType is not application/json. Empty means no body.
 	reqBody string
@@ -53,6 +55,9 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	if got := r.Method + " " + r.URL.EscapedPath(); got != ex.method+" "+ex.path {
 		f.t.Errorf("request %d: got %s, want %s %s", f.served, got, ex.method, ex.path)
+	}
+	if r.URL.RawQuery != ex.query {
+		f.t.Errorf("%s %s: query %q, want %q", ex.method, ex.path, r.URL.RawQuery, ex.query)
 	}
 	auth := r.Header.Get("Authorization")
 	if ex.path == "/v1/health" {
@@ -151,6 +156,28 @@ var (
 	}
 	ownerBudgetJSON = `{"subject":"owner:a/b c","source":"override","budget":{"window":"month","invocations":5}}`
 	ownerBudget     = BudgetStatus{Subject: "owner:a/b c", Source: "override", Budget: Budget{Window: "month", Invocations: 5}}
+
+	callJSON = `{"id":"c_01","function":"hello","route":"POST /hello","caller":"key:ci","state":"retrying","attempts":2,
+		"submitted":"2025-03-01T12:00:00Z","updated":"2025-03-01T12:00:00Z","next_attempt":"2025-03-01T12:00:04Z",
+		"result":{"status":503,"headers":[{"name":"Retry-After","value":"4"}],"body":"YnVzeQ==","truncated":true},
+		"error":{"code":"function_failed","message":"the function answered 503"},
+		"callback":{"url":"https://hooks.example.com/done","delivered":false,"attempts":1,"error":"connection refused"},
+		"digest":"sha256:00"}`
+	nextAttempt = deployed.Add(4 * time.Second)
+	call        = &Call{
+		ID: "c_01", Function: "hello", Route: "POST /hello", Caller: "key:ci", State: "retrying", Attempts: 2,
+		Submitted: deployed, Updated: deployed, NextAttempt: &nextAttempt,
+		Result:   &CallResult{Status: 503, Headers: []CallHeader{{Name: "Retry-After", Value: "4"}}, Body: []byte("busy"), Truncated: true},
+		Error:    &CallError{Code: "function_failed", Message: "the function answered 503"},
+		Callback: &CallCallback{URL: "https://hooks.example.com/done", Attempts: 1, Error: "connection refused"},
+	}
+	deadLetterJSON = `{"sequence":7,"at":"2025-03-01T12:00:00Z","error":{"code":"invalid_event","message":"data does not match the schema"},
+		"attempts":0,"job":{"id":"e_1","function":"hello","route":"topic orders.created","trigger":"topic:orders.created",
+		"submitted":"2025-03-01T12:00:00Z","depth":1,"request":{"method":"POST"}}}`
+	deadLetter = DeadLetter{
+		Sequence: 7, At: deployed, Error: CallError{Code: "invalid_event", Message: "data does not match the schema"},
+		Job: DeadJob{ID: "e_1", Function: "hello", Route: "topic orders.created", Trigger: "topic:orders.created", Submitted: deployed},
+	}
 )
 
 func TestClientCalls(t *testing.T) {
@@ -329,6 +356,51 @@ func TestClientCalls(t *testing.T) {
 				status:  200, respBody: ownerBudgetJSON,
 			}},
 			want: &ownerBudget,
+		},
+		{
+			name: "Call escapes the id",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.Call(ctx, "c_01/x") },
+			exchanges: []exchange{
+				{method: "GET", path: "/v1/calls/c_01%2Fx", status: 200, respBody: callJSON},
+			},
+			want: call,
+		},
+		{
+			name: "DeadLetters with a limit",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.DeadLetters(ctx, "hello", 50) },
+			exchanges: []exchange{
+				{method: "GET", path: "/v1/functions/hello/dlq", query: "limit=50", status: 200, respBody: `[` + deadLetterJSON + `]`},
+			},
+			want: []DeadLetter{deadLetter},
+		},
+		{
+			name: "DeadLetters, all of them, of none",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.DeadLetters(ctx, "a/b", 0) },
+			exchanges: []exchange{
+				{method: "GET", path: "/v1/functions/a%2Fb/dlq", status: 200, respBody: `[]`},
+			},
+			want: []DeadLetter{},
+		},
+		{
+			name: "Redrive sequence numbers",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Redrive(ctx, "hello", RedriveRequest{Sequences: []uint64{3, 12}})
+			},
+			exchanges: []exchange{{
+				method: "POST", path: "/v1/functions/hello/dlq/retry",
+				reqBody: `{"sequences":[3,12]}`, status: 200, respBody: `{"redriven":2}`,
+			}},
+			want: &RedriveResult{Redriven: 2},
+		},
+		{
+			name: "Redrive all",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.Redrive(ctx, "hello", RedriveRequest{All: true})
+			},
+			exchanges: []exchange{{
+				method: "POST", path: "/v1/functions/hello/dlq/retry", reqBody: `{"all":true}`, status: 200, respBody: `{"redriven":0}`,
+			}},
+			want: &RedriveResult{},
 		},
 		{
 			name: "ClearBudget",

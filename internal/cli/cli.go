@@ -71,6 +71,8 @@ var commands = []*command{
 	invokeCommand,
 	logsCommand,
 	callsCommand,
+	callCommand,
+	dlqCommand,
 	rollbackCommand,
 	quarantineCommand,
 	restoreCommand,

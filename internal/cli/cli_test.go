@@ -181,6 +181,8 @@ type fakeAPI struct {
 
 	mu       sync.Mutex
 	requests []string
+	// queries are the requests' query strings, in the same order.
+	queries []string
 }
 
 type fakeResponse struct {
@@ -224,6 +226,7 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	f.requests = append(f.requests, record)
+	f.queries = append(f.queries, r.URL.RawQuery)
 	f.mu.Unlock()
 
 	resp, ok := f.responses[key]
@@ -244,6 +247,14 @@ func (f *fakeAPI) recorded() []string {
 	return slices.Clone(f.requests)
 }
 
+// recordedQueries returns the query strings of the requests recorded so
+// far.
+func (f *fakeAPI) recordedQueries() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.queries)
+}
+
 var (
 	digestA = "sha256:" + strings.Repeat("a", 64)
 	digestB = "sha256:" + strings.Repeat("b", 64)
@@ -261,6 +272,7 @@ var (
 		"last_invoked": "2025-03-02T09:00:00Z",
 		"invocations_7d": 12, "invocations_30d": 40,
 		"capabilities": {"kv": {"notes": "write"}, "secrets": ["API_KEY"]},
+		"triggers": [{"topic": "orders.created"}, {"schedule": "*/5 * * * *", "timezone": "Europe/Paris", "missed": "skip"}],
 		"versions": [
 			{"number": 1, "digest": "` + digestA + `", "size": 2202009, "mode": "reactor", "isolation": "snapshot", "deployed_at": "2025-03-01T12:00:00Z", "manifest": "name: hello\n"},
 			{"number": 2, "digest": "` + digestB + `", "size": 2310144, "mode": "reactor", "isolation": "snapshot", "deployed_at": "2025-03-02T08:30:00Z", "manifest": "name: hello\n"}
@@ -314,9 +326,9 @@ func TestClientCommands(t *testing.T) {
 			},
 			wantRequests: []string{"GET /v1/functions"},
 			wantStdout: "" +
-				"NAME                OWNER   VERSION  ROUTES                          PUBLIC  CAPABILITIES  LAST-INVOKED          7D  30D\n" +
-				"echo (quarantined)  team-b  1        POST /echo                      no      -             never                 0   3\n" +
-				"hello               team-a  2        GET /hello, POST /hello/{name}  yes     secrets,kv    2025-03-02T09:00:00Z  12  40\n",
+				"NAME                OWNER   VERSION  ROUTES                          PUBLIC  CAPABILITIES  TRIGGERS                                                 LAST-INVOKED          7D  30D\n" +
+				"echo (quarantined)  team-b  1        POST /echo                      no      -             -                                                        never                 0   3\n" +
+				"hello               team-a  2        GET /hello, POST /hello/{name}  yes     secrets,kv    topic:orders.created, schedule:*/5 * * * * Europe/Paris  2025-03-02T09:00:00Z  12  40\n",
 		},
 		{
 			name: "ls with no functions",
@@ -443,6 +455,7 @@ func TestClientCommands(t *testing.T) {
 				"last invoked  2025-03-02T09:00:00Z\n" +
 				"invocations   12 in 7 days, 40 in 30 days\n" +
 				"capabilities  secrets,kv\n" +
+				"triggers      topic:orders.created, schedule:*/5 * * * * Europe/Paris\n" +
 				"limits        timeout 10s, memory 64 MiB, concurrency 32, request body 1 MiB\n" +
 				"\n" +
 				"routes\n" +

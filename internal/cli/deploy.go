@@ -183,28 +183,26 @@ func (s *source) deploy(ctx context.Context, c *client.Client) (*client.Function
 // compiles and stores with the version.
 func (s *source) schemaFiles() (map[string]string, error) {
 	var files map[string]string
-	for _, rt := range s.m.Routes {
-		for _, ref := range rt.SchemaRefs() {
-			if ref.File == "" {
-				continue
-			}
-			f, err := os.Open(filepath.Join(s.dir, filepath.FromSlash(ref.File)))
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: schema: %w", s.file, ref.Line, err)
-			}
-			text, err := io.ReadAll(io.LimitReader(f, manifest.MaxSchemaFileSize+1))
-			f.Close()
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: schema: %w", s.file, ref.Line, err)
-			}
-			if len(text) > manifest.MaxSchemaFileSize {
-				return nil, fmt.Errorf("%s:%d: schema file %s is larger than %d bytes", s.file, ref.Line, ref.File, manifest.MaxSchemaFileSize)
-			}
-			if files == nil {
-				files = map[string]string{}
-			}
-			files[ref.File] = string(text)
+	for _, ref := range s.m.AllSchemaRefs() {
+		if ref.File == "" {
+			continue
 		}
+		f, err := os.Open(filepath.Join(s.dir, filepath.FromSlash(ref.File)))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: schema: %w", s.file, ref.Line, err)
+		}
+		text, err := io.ReadAll(io.LimitReader(f, manifest.MaxSchemaFileSize+1))
+		f.Close()
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: schema: %w", s.file, ref.Line, err)
+		}
+		if len(text) > manifest.MaxSchemaFileSize {
+			return nil, fmt.Errorf("%s:%d: schema file %s is larger than %d bytes", s.file, ref.Line, ref.File, manifest.MaxSchemaFileSize)
+		}
+		if files == nil {
+			files = map[string]string{}
+		}
+		files[ref.File] = string(text)
 	}
 	return files, nil
 }

@@ -40,8 +40,9 @@ var lsCommand = &command{
 	summary: "list functions",
 	help: `
 Lists the deployed functions: their owner, active version, routes, whether
-any route is public, the capabilities granted, when they were last invoked,
-and how many invocations ran them over the last 7 and 30 days.`,
+any route is public, the capabilities granted, the triggers (topics and
+schedules) that run them, when they were last invoked, and how many
+invocations ran them over the last 7 and 30 days.`,
 	run: runLs,
 }
 
@@ -71,7 +72,7 @@ func runLs(ctx context.Context, inv *invocation, args []string) error {
 		return nil
 	}
 	tw := newTable(inv.stdout)
-	fmt.Fprintln(tw, "NAME\tOWNER\tVERSION\tROUTES\tPUBLIC\tCAPABILITIES\tLAST-INVOKED\t7D\t30D")
+	fmt.Fprintln(tw, "NAME\tOWNER\tVERSION\tROUTES\tPUBLIC\tCAPABILITIES\tTRIGGERS\tLAST-INVOKED\t7D\t30D")
 	for _, fn := range fns {
 		routes := make([]string, len(fn.Routes))
 		for i, r := range fn.Routes {
@@ -84,9 +85,9 @@ func runLs(ctx context.Context, inv *invocation, args []string) error {
 		if fn.Quarantine != nil {
 			name += " (quarantined)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%d\t%d\n", name, fn.Owner, fn.Version,
-			strings.Join(routes, ", "), yesNo(fn.Public), grantedGroups(fn.Capabilities), formatTime(fn.LastInvoked),
-			fn.Invocations7d, fn.Invocations30d)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\n", name, fn.Owner, fn.Version,
+			strings.Join(routes, ", "), yesNo(fn.Public), grantedGroups(fn.Capabilities), triggerList(fn.Triggers),
+			formatTime(fn.LastInvoked), fn.Invocations7d, fn.Invocations30d)
 	}
 	return tw.Flush()
 }
@@ -109,6 +110,26 @@ func grantedGroups(c *client.Capabilities) string {
 		return "-"
 	}
 	return strings.Join(groups, ",")
+}
+
+// triggerList names a function's triggers, "topic:orders.created" and
+// "schedule:*/5 * * * *", or "-".
+func triggerList(ts []client.Trigger) string {
+	if len(ts) == 0 {
+		return "-"
+	}
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		if t.Topic != "" {
+			out[i] = "topic:" + t.Topic
+			continue
+		}
+		out[i] = "schedule:" + t.Schedule
+		if t.Timezone != "" && t.Timezone != "UTC" {
+			out[i] += " " + t.Timezone
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 var getCommand = &command{
@@ -162,6 +183,7 @@ func runGet(ctx context.Context, inv *invocation, args []string) error {
 	field("last invoked", formatTime(fn.LastInvoked))
 	field("invocations", fmt.Sprintf("%d in 7 days, %d in 30 days", fn.Invocations7d, fn.Invocations30d))
 	field("capabilities", grantedGroups(fn.Capabilities))
+	field("triggers", triggerList(fn.Triggers))
 	if q := fn.Quarantine; q != nil {
 		field("quarantined", fmt.Sprintf("since %s by %s: %s", formatTime(&q.At), q.By, q.Reason))
 	}

@@ -13,13 +13,16 @@ import (
 
 var graphCommand = &command{
 	name:    "graph",
-	summary: "print which routes, functions and topics calls may flow between",
+	summary: "print which routes, schedules, functions and topics calls may flow between",
 	help: `
 Prints the flow graph derived from the deployed manifests: each route to its
 function, each function to the functions its manifest lets it invoke, and to
-the topics it may publish to. These are the only edges a call can take;
-pave refuses, and audits, any other. Functions without routes are internal;
-a function named by an invoke grant but not deployed is marked.
+the topics it may publish to, and each topic and schedule to the functions
+its triggers run. These are the only edges a call can take; pave refuses,
+and audits, any other. Functions without routes are internal; a function
+named by an invoke grant but not deployed is marked. A topic may also be
+published to over HTTP by API keys with the scope publish:TOPIC, which the
+graph does not show.
 
 --format is dot (default; render with Graphviz: pave graph | dot -Tsvg) or
 json. --offline DIR derives the graph from the pave.yaml files under DIR
@@ -76,7 +79,7 @@ func manifestsUnder(dir string) ([]graph.Function, error) {
 			problems = append(problems, err)
 			return nil
 		}
-		fns = append(fns, graph.Function{Name: m.Name, Owner: m.Owner, Routes: m.Routes, Capabilities: m.Capabilities})
+		fns = append(fns, graph.Function{Name: m.Name, Owner: m.Owner, Routes: m.Routes, Capabilities: m.Capabilities, Triggers: m.Triggers})
 		return nil
 	})
 	if err != nil {

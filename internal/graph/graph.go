@@ -1,12 +1,20 @@
 // Package graph derives the flow graph of deployed functions from their
 // manifests: which entry points reach which function, which function may
-// call which, and which publishes to which topic. These are the only edges
-// pave lets a call take (SAS-9, flow manipulation): a route reaches its
-// function, an invoke reaches a function only if the caller's manifest
-// names it, and a publish reaches only a topic the manifest names. Any
-// other call is refused, and the refusal is audited, by the gateway and
-// package capability; this package only describes the edges, for people
-// (DOT) and programs (JSON).
+// call which, which publishes to which topic, and which topics and
+// schedules run which function. These are the only edges pave lets a call
+// take (SAS-9, flow manipulation): a route reaches its function, an invoke
+// reaches a function only if the caller's manifest names it, a publish
+// reaches only a topic the manifest names, and a topic's events and a
+// schedule's ticks reach only the functions whose manifests subscribe to
+// them. Any other call is refused, and the refusal is audited, by the
+// gateway and package capability; this package only describes the edges,
+// for people (DOT) and programs (JSON).
+//
+// A topic may also be published to from outside, over HTTP (POST
+// /events/TOPIC, with an API key holding the scope publish:TOPIC), so a
+// topic with triggers is an entry point even when no function publishes to
+// it; the graph has no node for those clients, since any key with the
+// scope is one.
 package graph
 
 import (
@@ -15,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pave-dev/pave/internal/manifest"
@@ -25,24 +34,31 @@ const (
 	KindRoute    = "route"
 	KindFunction = "function"
 	KindTopic    = "topic"
+	KindSchedule = "schedule"
 )
 
 // Edge kinds.
 const (
-	EdgeRoute   = "route"   // a route reaches its function
-	EdgeInvoke  = "invoke"  // a function may call another
-	EdgePublish = "publish" // a function may publish to a topic
+	EdgeRoute    = "route"    // a route reaches its function
+	EdgeInvoke   = "invoke"   // a function may call another
+	EdgePublish  = "publish"  // a function may publish to a topic
+	EdgeTrigger  = "trigger"  // a topic's events run a function
+	EdgeSchedule = "schedule" // a schedule's ticks run a function
 )
 
-// Node is a route, a function or a topic.
+// Node is a route, a function, a topic or a schedule.
 type Node struct {
-	ID    string `json:"id"` // "function:orders", "route:POST /orders", "topic:orders.created"
-	Kind  string `json:"kind"`
+	// ID is the kind and the name: "function:orders", "route:POST
+	// /orders", "topic:orders.created", `schedule:"*/5 * * * *" UTC`.
+	ID   string `json:"id"`
+	Kind string `json:"kind"`
+	// Name is a function's or topic's name, a route's method and path,
+	// or a schedule's expression, quoted, and its time zone.
 	Name  string `json:"name"`
 	Owner string `json:"owner,omitempty"` // functions
 	// Public marks a route anyone may call; Internal a function with no
-	// route of its own; Missing a function an edge names that is not
-	// deployed.
+	// route of its own (triggers may still run it); Missing a function an
+	// edge names that is not deployed.
 	Public   bool `json:"public,omitempty"`
 	Internal bool `json:"internal,omitempty"`
 	Missing  bool `json:"missing,omitempty"`
@@ -66,6 +82,15 @@ type Function struct {
 	Name, Owner  string
 	Routes       []manifest.Route
 	Capabilities manifest.Capabilities
+	Triggers     []manifest.Trigger
+}
+
+// scheduleName names the node of a schedule: its expression, quoted since
+// it holds spaces, and the time zone it is read in, as in
+// "*/5 * * * *" UTC. Functions with the same schedule in the same zone
+// share the node, as functions subscribed to a topic share its node.
+func scheduleName(t manifest.Trigger) string {
+	return strconv.Quote(t.Schedule) + " " + cmp.Or(t.Timezone, "UTC")
 }
 
 // Build derives the graph of fns.
@@ -100,6 +125,17 @@ func Build(fns []Function) *Graph {
 			to := add(Node{ID: "topic:" + topic, Kind: KindTopic, Name: topic})
 			g.Edges = append(g.Edges, Edge{From: fn, To: to, Kind: EdgePublish})
 		}
+		for _, t := range f.Triggers {
+			switch {
+			case t.Topic != "":
+				from := add(Node{ID: "topic:" + t.Topic, Kind: KindTopic, Name: t.Topic})
+				g.Edges = append(g.Edges, Edge{From: from, To: fn, Kind: EdgeTrigger})
+			case t.Schedule != "":
+				name := scheduleName(t)
+				from := add(Node{ID: "schedule:" + name, Kind: KindSchedule, Name: name})
+				g.Edges = append(g.Edges, Edge{From: from, To: fn, Kind: EdgeSchedule})
+			}
+		}
 	}
 	slices.SortFunc(g.Nodes, func(a, b Node) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(g.Edges, func(a, b Edge) int {
@@ -118,7 +154,8 @@ func WriteJSON(w io.Writer, g *Graph) error {
 
 // WriteDOT writes g in Graphviz's DOT language: routes as boxes (dashed
 // when public), functions as ellipses (grey when internal, red when an
-// edge names one that is not deployed), topics as diamonds.
+// edge names one that is not deployed), topics as diamonds and schedules
+// as hexagons.
 func WriteDOT(w io.Writer, g *Graph) error {
 	var b strings.Builder
 	b.WriteString("digraph pave {\n  rankdir=LR;\n")
@@ -132,6 +169,8 @@ func WriteDOT(w io.Writer, g *Graph) error {
 			}
 		case KindTopic:
 			attrs = append(attrs, "shape=diamond")
+		case KindSchedule:
+			attrs = append(attrs, "shape=hexagon")
 		default:
 			attrs = append(attrs, "shape=ellipse")
 			switch {
