@@ -25,6 +25,9 @@ import (
 var sharedCache string
 
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(envChildDataDir); dir != "" {
+		runChildDaemon(dir) // a daemon for TestKillDuringAsyncWork
+	}
 	dir, err := os.MkdirTemp("", "pave-daemon-test-cache-")
 	if err != nil {
 		panic(err)

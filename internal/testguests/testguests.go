@@ -34,6 +34,7 @@ var guests = []string{
 	"fdclose",      // tries to close stderr so later invocations lose it
 	"flow",         // invokes functions and publishes events as the request asks
 	"initloop",     // loops forever in its package initialisation
+	"jobs",         // counts async calls, events and schedule ticks in kv
 	"kvimport",     // imports pave_kv_v1.get, a capability never granted
 	"loop",         // spins forever without host calls
 	"memscan",      // scans its whole memory for other invocations' secrets

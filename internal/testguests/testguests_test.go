@@ -151,6 +151,10 @@ func TestModuleShapes(t *testing.T) {
 			imports: append([]string{"pave_invoke_v1.call", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
 		"initloop": sdkShape,
+		"jobs": {
+			exports: sdkShape.exports,
+			imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.get", "pave_kv_v1.put", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
+		},
 		"loop":     sdkShape,
 		"memscan":  sdkShape,
 		"noexport": {exports: []string{abi.ExportInitialize}},
