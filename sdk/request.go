@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
+	"time"
 
 	"github.com/pave-dev/pave/abi"
 )
@@ -89,4 +91,20 @@ func (r *Request) toABI() *abi.Request {
 		Caller:    r.Caller,
 		RequestID: r.RequestID,
 	}
+}
+
+// CallID returns the id of the asynchronous call this invocation runs: a
+// call made with POST /async/..., an event delivery or a schedule tick.
+// It is the same on every attempt of the call, so a function can use it
+// to make its side effects happen once. It is "" for a synchronous call.
+func (r *Request) CallID() string { return r.Header.Get("Pave-Call-Id") }
+
+// ScheduledAt returns the time of the schedule tick this invocation runs
+// for, when a schedule trigger made the call.
+func (r *Request) ScheduledAt() (time.Time, bool) {
+	if !strings.HasPrefix(r.Header.Get("Pave-Trigger"), "schedule ") {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, r.Header.Get("Pave-Schedule-Tick"))
+	return t, err == nil
 }

@@ -391,3 +391,42 @@ triggers:
 		t.Errorf("an event after its trigger was removed ran %d times", runs)
 	}
 }
+
+// TestScheduleRunsOncePerTickAcrossARestart waits for a real tick of an
+// every-minute schedule, restarts the daemon inside the same minute, and
+// expects the tick to have run once.
+func TestScheduleRunsOncePerTickAcrossARestart(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("waits for the next minute")
+	}
+	dir := t.TempDir()
+	n := start(t, dir)
+	n.deploy(jobsManifest("team-a", "triggers:\n  - schedule: \"* * * * *\"\n    timezone: UTC\n"), testguests.Build(t, "jobs"))
+	key := n.key("ci", "jobs")
+	tick := time.Now().UTC().Truncate(time.Minute).Add(time.Minute)
+	counter := "tick." + strconv.FormatInt(tick.Unix(), 10)
+	deadline := tick.Add(30 * time.Second)
+	for {
+		if runs, _ := n.runs(key, counter); runs > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tick of %s did not run within 30s of it", tick.Format(time.TimeOnly))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	n.stop()
+	if time.Since(tick) > 40*time.Second {
+		t.Skip("the restart would not fall inside the tick's minute on this slow machine")
+	}
+	n = start(t, dir)
+	time.Sleep(2 * time.Second)
+	runs, callID := n.runs(key, counter)
+	if runs != 1 {
+		t.Errorf("the tick of %s ran %d times across a restart inside it", tick.Format(time.TimeOnly), runs)
+	}
+	if c := n.finalCall(callID); c.State != "succeeded" || c.Route != "schedule * * * * *" || c.Caller != "schedule" {
+		t.Errorf("the tick's call: %+v", c)
+	}
+}

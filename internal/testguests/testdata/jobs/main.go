@@ -24,7 +24,6 @@ import (
 	"bytes"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	pave "github.com/pave-dev/pave/sdk"
@@ -66,15 +65,13 @@ func init() {
 		}
 		trigger := r.Header.Get("Pave-Trigger")
 		var key string
+		ev, isEvent := events.Received(r)
+		tick, isTick := r.ScheduledAt()
 		switch {
-		case strings.HasPrefix(trigger, "topic "):
-			key = "event." + r.Header.Get("ce-id")
-		case strings.HasPrefix(trigger, "schedule "):
-			t, err := time.Parse(time.RFC3339, r.Header.Get("Pave-Schedule-Tick"))
-			if err != nil {
-				return pave.Text(400, "bad tick\n"), nil
-			}
-			key = "tick." + strconv.FormatInt(t.Unix(), 10)
+		case isEvent:
+			key = "event." + ev.ID
+		case isTick:
+			key = "tick." + strconv.FormatInt(tick.Unix(), 10)
 		case r.Path == "/work":
 			key = "work." + q.Get("id")
 		default:
@@ -87,7 +84,7 @@ func init() {
 		if err != nil {
 			return pave.Text(500, "count: "+err.Error()+"\n"), nil
 		}
-		if id := r.Header.Get("Pave-Call-Id"); id != "" {
+		if id := r.CallID(); id != "" {
 			if _, err := runs.Put("callid."+key, []byte(id)); err != nil {
 				return pave.Text(500, "record the call id: "+err.Error()+"\n"), nil
 			}
@@ -97,16 +94,15 @@ func init() {
 			panic("asked to trap")
 		case q.Get("fail") == "always":
 			return pave.Text(500, "asked to fail\n"), nil
-		case bytes.Contains(r.Body, []byte(`"echo"`)):
-			topic := strings.TrimPrefix(trigger, "topic ")
-			if _, err := events.Publish(topic, r.Body); err != nil {
+		case isEvent && bytes.Contains(r.Body, []byte(`"echo"`)):
+			if _, err := events.Publish(ev.Topic, r.Body); err != nil {
 				return pave.Text(500, "publish: "+err.Error()+"\n"), nil
 			}
 		}
 		return pave.JSON(200, map[string]any{
 			"key": key, "count": n, "trigger": trigger, "caller": r.Caller,
-			"depth": r.Header.Get("Pave-Call-Depth"), "type": r.Header.Get("ce-type"),
-			"source": r.Header.Get("ce-source"), "body": string(r.Body),
+			"depth": r.Header.Get("Pave-Call-Depth"), "type": ev.Type,
+			"source": ev.Source, "body": string(r.Body),
 		}), nil
 	})
 }
