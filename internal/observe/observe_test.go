@@ -177,3 +177,30 @@ func TestRecordRan(t *testing.T) {
 		}
 	}
 }
+
+func TestRefusalReason(t *testing.T) {
+	for _, tt := range []struct {
+		code, reason string
+		refused      bool
+	}{
+		{"", "", false},
+		{"function_timeout", "", false},
+		{"unauthenticated", "auth", true},
+		{"rate_limited", "rate", true},
+		{"owner_concurrency_limited", "concurrency", true},
+		{"budget_exhausted", "budget", true},
+		{"invalid_event", "input", true},
+		{"idempotency_key_reused", "input", true},
+		{"call_depth_exceeded", "call_depth", true},
+		{"route_not_found", "route", true},
+		{"function_quarantined", "quarantine", true},
+		{"edge_not_allowed", "flow", true},
+		{"callback_not_allowed", "flow", true},
+		{"something_new", "other", true},
+	} {
+		reason, refused := observe.RefusalReason(tt.code)
+		if reason != tt.reason || refused != tt.refused {
+			t.Errorf("RefusalReason(%q) = %q, %v; want %q, %v", tt.code, reason, refused, tt.reason, tt.refused)
+		}
+	}
+}
