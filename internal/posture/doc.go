@@ -49,6 +49,7 @@
 //	PAVE-HARDCODED-SECRET       critical SAS-7   module: a credential in the data segments
 //	PAVE-VULNERABLE-DEPENDENCY  high     SAS-6   module: Go version or dependency in the OSV database
 //	PAVE-MODULE-NOT-SCANNED     info     SAS-6   module: unreadable, or no Go build info to check
+//	PAVE-TRIGGER-NO-SCHEMA      low      SAS-1   a topic trigger without a data schema
 //
 // Rules returns the same catalogue with descriptions; Policy.Ignore turns
 // rules off by id.

@@ -43,6 +43,7 @@ const (
 	RuleHardcodedSecret   = "PAVE-HARDCODED-SECRET"
 	RuleVulnerableDep     = "PAVE-VULNERABLE-DEPENDENCY"
 	RuleModuleNotScanned  = "PAVE-MODULE-NOT-SCANNED"
+	RuleTriggerNoSchema   = "PAVE-TRIGGER-NO-SCHEMA"
 )
 
 var rules = []Rule{
@@ -106,6 +107,10 @@ var rules = []Rule{
 		Title:       "Module not fully scanned",
 		Description: "The module could not be read, or carries no Go build information, so it was not checked for credentials or vulnerable dependencies.",
 		Fix:         "Deploy a module built by pave build (the go command) so that it can be checked."},
+	{ID: RuleTriggerNoSchema, Severity: SeverityLow, Risk: "SAS-1",
+		Title:       "Topic trigger without a data schema",
+		Description: "A topic trigger without a schema delivers whatever any publisher of the topic sends, so the function must validate every event itself.",
+		Fix:         "Add schema: to the trigger so events whose data breaks it go to the dead-letter stream instead of the function."},
 }
 
 // Rules returns every rule, in a fixed order.
@@ -162,6 +167,7 @@ func (c *checker) function(in *Function) {
 	}
 	if in.Manifest != nil {
 		c.routes(f)
+		c.triggers(f)
 		c.limits(f)
 		c.hosts(f)
 		c.rotation(f)
@@ -197,6 +203,15 @@ func (c *checker) routes(f *fn) {
 	if firstPublic >= 0 && f.m.RateLimit.Function == nil && f.m.RateLimit.Caller == nil && f.m.Budget == nil {
 		r := f.m.Routes[firstPublic]
 		c.add(f, RulePublicNoRateLimit, "rate_limit", r.Line, "", "public route %s %s, and the manifest sets no rate_limit or budget", r.Method, r.Path)
+	}
+}
+
+// triggers: PAVE-TRIGGER-NO-SCHEMA.
+func (c *checker) triggers(f *fn) {
+	for _, t := range f.m.Triggers {
+		if t.Topic != "" && t.Schema == nil {
+			c.add(f, RuleTriggerNoSchema, "topic "+t.Topic, t.Line, "", "topic trigger %s has no data schema", t.Topic)
+		}
 	}
 }
 

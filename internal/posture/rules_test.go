@@ -59,6 +59,12 @@ func TestRules(t *testing.T) {
 			fn: Function{Manifest: mustParse(t, publicRoute+"    schema: {body: {type: object}}\n")}},
 		{name: "private route without a schema", rule: RulePublicNoContract, fn: Function{Manifest: mustParse(t, privateRoute)}},
 
+		{name: "topic trigger without a schema", rule: RuleTriggerNoSchema,
+			fn: Function{Manifest: mustParse(t, privateRoute+"triggers:\n  - topic: orders.created\n  - schedule: \"@daily\"\n")}, want: 1,
+			evidence: []string{"orders.created"}, line: 7},
+		{name: "topic trigger with a schema", rule: RuleTriggerNoSchema,
+			fn: Function{Manifest: mustParse(t, privateRoute+"triggers:\n  - topic: orders.created\n    schema: {type: object}\n")}},
+
 		{name: "public route, no rate limit", rule: RulePublicNoRateLimit, fn: Function{Manifest: mustParse(t, publicRoute)}, want: 1, line: 4},
 		{name: "public route, caller rate limit", rule: RulePublicNoRateLimit,
 			fn: Function{Manifest: mustParse(t, publicRoute+"rate_limit:\n  caller: {rate: 10/s}\n")}},
