@@ -307,12 +307,14 @@ type AuditProblem struct {
 // Call is an asynchronous call: one submitted with POST /async/..., or made
 // by a topic or schedule trigger.
 type Call struct {
-	ID          string        `json:"id"`
-	Function    string        `json:"function"`
-	Route       string        `json:"route"`
-	Caller      string        `json:"caller,omitempty"`
-	State       string        `json:"state"` // queued, running, retrying, succeeded, failed, dead
-	Attempts    int           `json:"attempts"`
+	ID       string `json:"id"`
+	Function string `json:"function"`
+	Route    string `json:"route"`
+	Caller   string `json:"caller,omitempty"`
+	State    string `json:"state"` // queued, running, retrying, succeeded, failed, dead
+	Attempts int    `json:"attempts"`
+	// Interrupted counts the attempts cut short by the daemon stopping.
+	Interrupted int           `json:"interrupted,omitempty"`
 	Submitted   time.Time     `json:"submitted"`
 	Updated     time.Time     `json:"updated"`
 	NextAttempt *time.Time    `json:"next_attempt,omitempty"`
@@ -366,6 +368,7 @@ type DeadJob struct {
 	Function  string    `json:"function"`
 	Route     string    `json:"route"`
 	Trigger   string    `json:"trigger,omitempty"`
+	Event     string    `json:"event,omitempty"` // the id of the event a trigger delivers
 	Caller    string    `json:"caller,omitempty"`
 	Submitted time.Time `json:"submitted"`
 }

@@ -127,6 +127,8 @@ type Job struct {
 	Trigger string `json:"trigger,omitempty"`
 	Caller  string `json:"caller,omitempty"`
 	Source  string `json:"source,omitempty"` // the client's address, for an HTTP call
+	// Event is the id of the event a topic trigger delivers.
+	Event string `json:"event,omitempty"`
 	// Depth is the call depth the function runs at: 1 for a job from
 	// outside, one more than the publisher's for an event a function
 	// published.
@@ -140,12 +142,15 @@ type Job struct {
 
 // Call is what is known of a job: its record, which the caller reads.
 type Call struct {
-	ID          string    `json:"id"`
-	Function    string    `json:"function"`
-	Route       string    `json:"route"`
-	Caller      string    `json:"caller,omitempty"`
-	State       State     `json:"state"`
-	Attempts    int       `json:"attempts"`
+	ID       string `json:"id"`
+	Function string `json:"function"`
+	Route    string `json:"route"`
+	Caller   string `json:"caller,omitempty"`
+	State    State  `json:"state"`
+	Attempts int    `json:"attempts"`
+	// Interrupted counts the attempts cut short by the daemon stopping;
+	// they are among Attempts, but use up no retry.
+	Interrupted int       `json:"interrupted,omitempty"`
 	Submitted   time.Time `json:"submitted"`
 	Updated     time.Time `json:"updated"`
 	NextAttempt time.Time `json:"next_attempt,omitzero"`
@@ -251,6 +256,7 @@ type Submission struct {
 	Function       string
 	Route          string
 	Trigger        string
+	Event          string
 	Caller         string
 	Source         string
 	Depth          int
@@ -329,7 +335,7 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool
 		id = q.ids.Random()
 	}
 	job := Job{
-		ID: id, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Caller: s.Caller,
+		ID: id, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Event: s.Event, Caller: s.Caller,
 		Source: s.Source, Depth: max(s.Depth, 1), Callback: s.Callback, Digest: digest(&s.Request),
 		Submitted: q.now().UTC(), Request: s.Request,
 	}

@@ -396,3 +396,41 @@ func TestCopiesOfAJobRunOnce(t *testing.T) {
 		t.Errorf("two copies ran %d times, want once", n)
 	}
 }
+
+// TestInterruptedAttempts plays a daemon that died under a job: the
+// record says running, from long ago.
+func TestInterruptedAttempts(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		interrupted int
+		state       State
+	}{
+		{0, Succeeded},
+		{MaxInterruptions - 1, Dead},
+	} {
+		j := Job{ID: h.q.ids.Random(), Function: "ok", Route: "POST /ok", Depth: 1, Request: abi.Request{Method: "POST", Path: "/ok"}}
+		c := newCall(&j)
+		c.State, c.Attempts, c.Interrupted = Running, tt.interrupted+1, tt.interrupted
+		rec, _ := json.Marshal(&c)
+		rec = []byte(strings.Replace(string(rec), `"updated":"0001-01-01T00:00:00Z"`, `"updated":"2020-01-01T00:00:00Z"`, 1))
+		if _, err := h.q.calls.Put(ctx, j.ID, rec); err != nil {
+			t.Fatal(err)
+		}
+		data, _ := json.Marshal(&j)
+		if _, err := h.q.jobs.Publish(ctx, jobPrefix+"ok", "", nil, data); err != nil {
+			t.Fatal(err)
+		}
+		got := h.final(t, j.ID)
+		if got.State != tt.state || got.Interrupted != tt.interrupted+1 {
+			t.Errorf("after %d interruptions: %s with %d interrupted", tt.interrupted+1, got.State, got.Interrupted)
+		}
+		if tt.state == Dead && (got.Error == nil || got.Error.Code != "unavailable") {
+			t.Errorf("given up with %+v", got.Error)
+		}
+		if want := map[State]int{Succeeded: 1, Dead: 0}[tt.state]; h.runner.runsOf(j.ID) != want {
+			t.Errorf("ran %d times, want %d", h.runner.runsOf(j.ID), want)
+		}
+	}
+}

@@ -76,6 +76,10 @@ var retryable = map[apierror.Code]bool{
 // callbackTries is how often a callback is tried before it is given up.
 const callbackTries = 3
 
+// MaxInterruptions is how many attempts of a job may be cut short by its
+// daemon stopping before the job is given up.
+const MaxInterruptions = 10
+
 // claimRetry is how soon a job whose record another worker claimed first
 // is looked at again.
 const claimRetry = 200 * time.Millisecond
@@ -134,10 +138,12 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition 
 			return store.RetryAfter(q.ackWait())
 		}
 		// The previous attempt never finished: the daemon stopped under
-		// it. It counts, so that a job that brings the daemon down cannot
-		// run for ever.
+		// it. That is not the function's failure, so it does not use up
+		// a retry; but a job that keeps bringing its daemon down is given
+		// up after MaxInterruptions.
+		c.Interrupted++
 		c.Error = &Failure{Code: string(apierror.Unavailable), Message: "the attempt was interrupted"}
-		if c.Attempts > p.Retries {
+		if c.Interrupted >= MaxInterruptions {
 			return q.giveUp(ctx, &j, &c, *c.Error)
 		}
 	}
@@ -190,7 +196,7 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition 
 		f = Failure{Code: string(apierror.FunctionFailed), Message: fmt.Sprintf("the function answered %d", out.Response.Status)}
 	}
 	c.Error = &f
-	if (out.Response != nil || retryable[out.Code]) && c.Attempts <= p.Retries {
+	if (out.Response != nil || retryable[out.Code]) && c.Attempts-c.Interrupted <= p.Retries {
 		delay := backoff(p.Backoff, c.Attempts)
 		c.State, c.NextAttempt = Retrying, q.now().Add(delay).UTC()
 		if err := q.put(ctx, &c); err != nil {

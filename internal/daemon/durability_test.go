@@ -297,11 +297,15 @@ func TestKillDuringAsyncWork(t *testing.T) {
 				check("event "+id, "event."+id, callID)
 				break
 			}
-			if time.Now().After(deadline) {
-				t.Errorf("event %s accepted but not delivered within a minute", id)
+			if deadLettered(t, c, id) {
 				break
 			}
-			time.Sleep(20 * time.Millisecond)
+			if time.Now().After(deadline) {
+				t.Errorf("event %s accepted but neither delivered nor dead-lettered within a minute", id)
+				dumpChildLog(t, dir)
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
 		}
 	}
 	t.Logf("%d kill/restart cycles: %d calls and %d events accepted, all processed", cycles, len(calls), len(events))
@@ -333,4 +337,36 @@ func childCount(t *testing.T, c *child, key, name string) (int, string) {
 	}
 	runs, _ := strconv.Atoi(v.Count)
 	return runs, v.CallID
+}
+
+// dumpChildLog logs the warnings and errors of the child daemons, for a
+// failure's report.
+func dumpChildLog(t *testing.T, dir string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "child.log"))
+	if err != nil {
+		t.Logf("no child log: %v", err)
+		return
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "pave is serving") {
+			t.Log(line)
+		}
+	}
+}
+
+// deadLettered reports whether the jobs guest's dead letters hold the
+// delivery of event id.
+func deadLettered(t *testing.T, c *child, id string) bool {
+	t.Helper()
+	dead, err := c.admin.DeadLetters(context.Background(), "jobs", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dead {
+		if d.Job.Event == id {
+			return true
+		}
+	}
+	return false
 }

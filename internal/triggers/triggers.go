@@ -249,6 +249,7 @@ func (d *Dispatcher) deliver(ctx context.Context, function string, del store.Del
 		Function: function,
 		Route:    "topic " + topic,
 		Trigger:  key,
+		Event:    ev.ID,
 		Caller:   ev.Publisher,
 		Depth:    ev.Depth + 1,
 		Request:  eventRequest(topic, ev),
@@ -351,7 +352,7 @@ func (d *Dispatcher) schema(ctx context.Context, digest string) (*contract.Schem
 // deadLetter keeps an event that cannot be delivered, with the reason.
 func (d *Dispatcher) deadLetter(ctx context.Context, s async.Submission, reason string) store.Disposition {
 	j := &async.Job{
-		ID: s.ID, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Caller: s.Caller,
+		ID: s.ID, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Event: s.Event, Caller: s.Caller,
 		Depth: s.Depth, Submitted: d.now().UTC(), Request: s.Request,
 	}
 	if err := d.d.Queue.DeadLetter(ctx, j, async.Failure{Code: string(apierror.InvalidEvent), Message: reason}, 0); err != nil {
