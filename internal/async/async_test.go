@@ -244,7 +244,7 @@ func TestRedeliveredFinalJobDoesNotRunAgain(t *testing.T) {
 	// Wait for the queue to drain, then count.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		n, err := h.q.jobs.Pending(ctx, "pave_async_worker")
+		n, err := h.q.jobs.Pending(ctx, WorkerName)
 		if err == nil && n == 0 {
 			break
 		}

@@ -57,10 +57,13 @@ type runDeps struct {
 	onDead    func(*Job, Failure)
 }
 
+// WorkerName is the durable name of the worker's consumer.
+const WorkerName = "pave_async_worker"
+
 // Run is the worker: it runs queued jobs until ctx ends.
 func (q *Queue) Run(ctx context.Context) error {
 	return q.jobs.Consume(ctx, store.ConsumerConfig{
-		Name: "pave_async_worker", Workers: q.cfg.Workers, AckWait: q.cfg.AckWait,
+		Name: WorkerName, Workers: q.cfg.Workers, AckWait: q.cfg.AckWait,
 	}, q.handle)
 }
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/pave-dev/pave/internal/async"
@@ -53,14 +54,27 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 	}
 	ids := async.NewIDs(key)
 	cbs := &callbacks{fns: reg, vault: vault, http: client}
+	var deadLettered atomic.Int64
 	q := async.New(async.Deps{
 		Jobs: jobs, Dead: dead, Calls: calls, IDs: ids, Log: d.log,
 		Policies: retryPolicies{reg}, Callbacks: cbs,
 		OnDead: func(j *async.Job, f async.Failure) {
+			deadLettered.Add(1)
 			d.audit.enqueue(audit.NewEvent("pave", "async.dead_lettered", audit.Ref("function", j.Function)).
 				Deny(f.Code).With("call_id", j.ID).With("route", j.Route).With("caller", j.Caller))
 		},
 	}, async.Config{Workers: d.cfg.Async.Workers, AckWait: d.cfg.Async.AckWait})
+	d.metrics.CounterFunc("pave_async_dead_lettered_total", "Asynchronous calls and trigger jobs given up after their retries, since the daemon started.",
+		func() float64 { return float64(deadLettered.Load()) })
+	d.metrics.GaugeFunc("pave_async_pending", "Jobs queued or running on the async worker, across the cluster.", func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := jobs.Pending(ctx, async.WorkerName)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	})
 	disp := triggers.New(triggers.Deps{
 		Events: d.eventStream, Schedules: schedules, Functions: reg, Queue: q, IDs: ids, Log: d.log,
 		AckWait: d.cfg.Async.AckWait,

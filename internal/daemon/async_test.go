@@ -178,6 +178,12 @@ func TestAsyncCalls(t *testing.T) {
 		if runs, _ := n.runs(key, "work.f"); runs != 3 {
 			t.Errorf("ran %d times, want 3 (2 retries)", runs)
 		}
+		if v := n.metric(t, "pave_async_dead_lettered_total", ""); v != 1 {
+			t.Errorf("pave_async_dead_lettered_total = %v, want 1", v)
+		}
+		if v := n.metric(t, "pave_async_pending", ""); v != 0 {
+			t.Errorf("pave_async_pending = %v with nothing queued", v)
+		}
 		dead, err := n.admin.DeadLetters(ctx, "jobs", 0)
 		if err != nil || len(dead) != 1 || dead[0].Job.ID != id || dead[0].Attempts != 3 || dead[0].Error.Code != "function_failed" {
 			t.Fatalf("dead letters %+v, %v", dead, err)
