@@ -107,7 +107,7 @@ func (h *Handler) redrive(w http.ResponseWriter, r *http.Request) error {
 
 func outcomeOf(err error) string {
 	if err != nil {
-		return "error"
+		return "failed"
 	}
 	return "ok"
 }

@@ -1,6 +1,6 @@
 // Package async runs functions away from the request that asked for them:
 // asynchronous HTTP calls, event deliveries and scheduled runs all become
-// jobs in one JetStream work queue, run by one worker with one policy of
+// jobs in one JetStream stream, run by one worker with one policy of
 // retries and one dead-letter stream.
 //
 // A job is durable before Submit returns (the embedded server has synced
@@ -20,6 +20,7 @@
 package async
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -253,15 +254,19 @@ type Submission struct {
 	// random.
 	ID             string
 	IdempotencyKey string
-	Function       string
-	Route          string
-	Trigger        string
-	Event          string
-	Caller         string
-	Source         string
-	Depth          int
-	Callback       string
-	Request        abi.Request
+	// IdempotencyScope is whose idempotency keys these are; empty means
+	// Caller. An anonymous call's scope is its client's address, so that
+	// anonymous callers do not share keys.
+	IdempotencyScope string
+	Function         string
+	Route            string
+	Trigger          string
+	Event            string
+	Caller           string
+	Source           string
+	Depth            int
+	Callback         string
+	Request          abi.Request
 }
 
 // Queue queues jobs and keeps their records. Run its worker with Run.
@@ -330,7 +335,7 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool
 	switch {
 	case id != "":
 	case s.IdempotencyKey != "":
-		id = q.ids.Derive("idempotency", s.Function, s.Caller, s.IdempotencyKey)
+		id = q.ids.Derive("idempotency", s.Function, cmp.Or(s.IdempotencyScope, s.Caller), s.IdempotencyKey)
 	default:
 		id = q.ids.Random()
 	}
@@ -354,8 +359,16 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool
 	_, err = q.jobs.Publish(ctx, jobPrefix+job.Function, id, nil, data)
 	if errors.Is(err, store.ErrDuplicate) {
 		// Published before, by a submit that did not get to write the
-		// record (or is writing it now): the job is queued once.
+		// record (or is writing it now): the job is queued once. If that
+		// submit's record is there, it says whether the request was this
+		// one.
 		existing, err = true, nil
+		if old, _, gerr := q.get(ctx, id); gerr == nil {
+			if old.Digest != "" && old.Digest != job.Digest {
+				return Call{}, false, ErrIdempotencyReused
+			}
+			return old, true, nil
+		}
 	}
 	if err != nil {
 		return Call{}, false, fmt.Errorf("queue the call: %w", err)

@@ -214,6 +214,22 @@ func TestIdempotencyKey(t *testing.T) {
 	if c, existing, err := h.q.Submit(ctx, other); err != nil || existing || c.ID == first.ID {
 		t.Errorf("another caller's key = %+v, %v, %v", c, existing, err)
 	}
+	// Anonymous callers do not share keys: each client's address is its
+	// own scope.
+	anon := s
+	anon.Caller = ""
+	ids := map[string]bool{}
+	for _, scope := range []string{"ip:192.0.2.1", "ip:192.0.2.2"} {
+		anon.IdempotencyScope = scope
+		c, _, err := h.q.Submit(ctx, anon)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[c.ID] = true
+	}
+	if len(ids) != 2 || ids[first.ID] {
+		t.Errorf("two anonymous clients with one key got ids %v", ids)
+	}
 	changed := s
 	changed.Request.Body = []byte(`{"order":2}`)
 	if _, _, err := h.q.Submit(ctx, changed); !errors.Is(err, ErrIdempotencyReused) {

@@ -60,7 +60,7 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 		Policies: retryPolicies{reg}, Callbacks: cbs,
 		OnDead: func(j *async.Job, f async.Failure) {
 			deadLettered.Add(1)
-			d.audit.enqueue(audit.NewEvent("pave", "async.dead_lettered", audit.Ref("function", j.Function)).
+			d.audit.enqueue(audit.NewEvent(audit.ActorSystem, "async.dead_lettered", audit.Ref("function", j.Function)).
 				Deny(f.Code).With("call_id", j.ID).With("route", j.Route).With("caller", j.Caller))
 		},
 	}, async.Config{Workers: d.cfg.Async.Workers, AckWait: d.cfg.Async.AckWait})

@@ -4,9 +4,10 @@
 // An event is stored as a CloudEvents 1.0 message in the binary mode of the
 // NATS protocol binding: the attributes are message headers (ce-specversion,
 // ce-id, ce-source, ce-type, ce-time, and content-type for datacontenttype)
-// and the data is the message body. The event id doubles as the JetStream
-// message id, so an event published twice inside the duplicate window is
-// stored once.
+// and the data is the message body. The JetStream message id is derived
+// from the publisher, the topic, the source and the event id, so an event
+// published twice inside the duplicate window is stored once, and no
+// publisher can suppress another's event by sending its id first.
 //
 // Who may publish to a topic is decided before Publish is called (package
 // capability checks a function's grant); this package only validates what
@@ -16,6 +17,7 @@ package events
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -147,11 +149,23 @@ func (t *Topics) Publish(ctx context.Context, topic string, ev Event) (string, e
 	if ev.Publisher != "" {
 		header[headerPublisher] = []string{ev.Publisher}
 	}
-	_, err := t.stream.Publish(ctx, SubjectPrefix+topic, ev.ID, header, ev.Data)
+	_, err := t.stream.Publish(ctx, SubjectPrefix+topic, dedupKey(topic, ev), header, ev.Data)
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return "", err
 	}
 	return ev.ID, nil
+}
+
+// dedupKey is the message id of ev on topic: CloudEvents ids are unique
+// per source, and pave scopes them by publisher and topic too, so that no
+// publisher can suppress another's event by sending its id first.
+func dedupKey(topic string, ev Event) string {
+	h := sha256.New()
+	for _, s := range []string{ev.Publisher, topic, ev.Source, ev.ID} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // Last returns the newest event on topic, as stored.

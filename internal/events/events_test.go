@@ -3,6 +3,7 @@ package events_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -90,5 +91,27 @@ func TestPublishRefuses(t *testing.T) {
 	}
 	if _, err := topics.Publish(ctx, "big", events.Event{Data: make([]byte, events.MaxData)}); err != nil {
 		t.Errorf("data at the limit: %v", err)
+	}
+}
+
+// TestPublishersCannotSuppressEachOther publishes one event id from two
+// publishers and two sources: each is stored.
+func TestPublishersCannotSuppressEachOther(t *testing.T) {
+	topics := openTopics(t)
+	ctx := context.Background()
+	for i, ev := range []events.Event{
+		{ID: "e1", Source: "/shop", Publisher: "key:shop"},
+		{ID: "e1", Source: "/shop", Publisher: "key:attacker"},
+		{ID: "e1", Source: "/other", Publisher: "key:shop"},
+		{ID: "e1", Source: "/shop", Publisher: "key:shop"}, // the first again: stored once
+	} {
+		ev.Data = fmt.Appendf(nil, "%d", i)
+		if _, err := topics.Publish(ctx, "orders.created", ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := topics.Last(ctx, "orders.created")
+	if err != nil || m.Sequence != 3 || string(m.Data) != "2" {
+		t.Errorf("last stored %q at %d, %v; want the third event at 3", m.Data, m.Sequence, err)
 	}
 }

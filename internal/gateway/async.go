@@ -73,15 +73,20 @@ func (g *Gateway) submit(w http.ResponseWriter, r *http.Request, inv *invocation
 		}
 	}
 	req.Headers = withoutHeader(req.Headers, HeaderCallback)
+	scope := inv.caller
+	if scope == "" {
+		scope = publicCaller(r)
+	}
 	c, existing, err := g.deps.Queue.Submit(r.Context(), async.Submission{
-		IdempotencyKey: key,
-		Function:       f.Name,
-		Route:          t.Route.Method + " " + t.Route.Path,
-		Caller:         inv.caller,
-		Source:         addrString(inv.source),
-		Depth:          inv.depth,
-		Callback:       callback,
-		Request:        *req,
+		IdempotencyKey:   key,
+		IdempotencyScope: scope,
+		Function:         f.Name,
+		Route:            t.Route.Method + " " + t.Route.Path,
+		Caller:           inv.caller,
+		Source:           addrString(inv.source),
+		Depth:            inv.depth,
+		Callback:         callback,
+		Request:          *req,
 	})
 	switch {
 	case errors.Is(err, async.ErrIdempotencyReused):
@@ -154,7 +159,7 @@ func (g *Gateway) serveCall(w http.ResponseWriter, r *http.Request, inv *invocat
 		return apierror.Wrap(err, apierror.Unavailable, "the call cannot be read right now")
 	}
 	inv.function = c.Function
-	caller, err := g.callerOf(r, c.Caller)
+	caller, err := g.callerOf(r, c.Caller, c.Function)
 	if err != nil {
 		return err
 	}
@@ -168,14 +173,23 @@ func (g *Gateway) serveCall(w http.ResponseWriter, r *http.Request, inv *invocat
 	return writeJSON(w, http.StatusOK, c)
 }
 
-// callerOf authenticates r the way the call by owner was authenticated.
-func (g *Gateway) callerOf(r *http.Request, owner string) (string, error) {
+// callerOf authenticates r the way owner's call of function was.
+func (g *Gateway) callerOf(r *http.Request, owner, function string) (string, error) {
 	token := identity.BearerToken(r.Header.Get("Authorization"))
 	switch {
 	case strings.HasPrefix(owner, "key:"):
 		key, err := g.keys.Authenticate(token)
 		if err != nil {
 			return "", apierror.Wrap(err, apierror.Unauthenticated, "a valid API key is required: send Authorization: Bearer <key>")
+		}
+		// The key must still be good, from where it is used, for the
+		// function the call was made to.
+		switch err := key.Authorize(function, nil, remoteAddr(r), g.now()); {
+		case errors.Is(err, identity.ErrNotAllowed):
+			// A key for other functions: not the caller, so no such call.
+			return "", apierror.New(apierror.NotFound, "no such call")
+		case err != nil:
+			return "", apierror.Wrap(err, apierror.Forbidden, "this API key may not be used: revoked, expired or from outside its networks")
 		}
 		return key.Caller(), nil
 	case strings.HasPrefix(owner, "jwt:"):

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
@@ -48,6 +49,8 @@ func TestAsyncSubmit(t *testing.T) {
 	req.Header.Set("Idempotency-Key", "k1")
 	req.Header.Set(limits.HeaderCallDepth, "5")
 	req.Header.Set(HeaderCallID, "spoofed")
+	req.Header.Set("Pave-Trigger", "topic orders.created")
+	req.Header.Set("pave-schedule-tick", "2026-01-01T00:00:00Z")
 	rec := f.serve(req)
 	if rec.Code != http.StatusAccepted || !strings.HasPrefix(rec.Header().Get("Location"), "/async/calls/") {
 		t.Fatalf("submit = %d %s", rec.Code, rec.Body)
@@ -58,7 +61,7 @@ func TestAsyncSubmit(t *testing.T) {
 	s := q.subs[0]
 	h := headerMap(s.Request.Headers)
 	if s.Function != "hello" || s.Route != "POST /hello" || s.Caller != "key:good" || s.IdempotencyKey != "k1" ||
-		s.Request.Path != "/hello" || s.Request.RawQuery != "x=1" || string(s.Request.Body) != "hi" || h[HeaderCallID] != nil {
+		s.Request.Path != "/hello" || s.Request.RawQuery != "x=1" || string(s.Request.Body) != "hi" || h[HeaderCallID] != nil || h["Pave-Trigger"] != nil || h["Pave-Schedule-Tick"] != nil {
 		t.Errorf("submission %+v, headers %v", s, h)
 	}
 
@@ -97,6 +100,12 @@ func TestAsyncSubmit(t *testing.T) {
 	}
 	if len(q.subs) != 1 {
 		t.Errorf("%d submissions, want the first only", len(q.subs))
+	}
+	// A key revoked since reads nothing.
+	past := time.Now().Add(-time.Second)
+	f.g.keys.(fakeKeys)[tokGood].RevokedAt = &past
+	if rec := f.serve(request("GET", "/async/calls/"+id.ID, tokGood, nil)); rec.Code != 403 {
+		t.Errorf("a revoked key reads %d", rec.Code)
 	}
 }
 

@@ -538,9 +538,10 @@ var hopByHop = map[string]bool{
 // it is removed: third-party code inside a function never sees an API key
 // or a bearer token meant for the gateway. On public and webhook routes the
 // Authorization header is the function's own business and passes, unless
-// it carries a pave credential, which never does. The call depth is set by
-// the gateway, whatever the caller sent, and a call id is the queue's to
-// give.
+// it carries a pave credential, which never does. Headers named Pave-*
+// are the platform's to set (the call depth, the calling function, the
+// call id, the trigger and the schedule tick): whatever a client sends
+// under those names is dropped, so a function can trust them.
 func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
 	out := make([]abi.Header, 0, len(h)+1)
 	// Headers named in Connection are hop-by-hop too (RFC 9110, 7.6.1).
@@ -552,7 +553,7 @@ func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
 	}
 	bearer := auth == manifest.AuthAPIKey || auth == manifest.AuthJWT
 	for name, values := range h {
-		if hopByHop[name] || nominated[name] || name == limits.HeaderCallDepth || name == HeaderInvokedBy || name == HeaderCallID {
+		if hopByHop[name] || nominated[name] || reservedRequest(name) {
 			continue
 		}
 		for _, v := range values {
@@ -564,6 +565,10 @@ func guestHeaders(h http.Header, auth string, depth int) []abi.Header {
 	}
 	return append(out, abi.Header{Name: limits.HeaderCallDepth, Value: strconv.Itoa(depth)})
 }
+
+// reservedRequest reports whether a request header is the platform's to
+// set: every Pave-* name (canonical form).
+func reservedRequest(name string) bool { return strings.HasPrefix(name, "Pave-") }
 
 // reservedResponse are headers the gateway owns.
 var reservedResponse = map[string]bool{

@@ -107,7 +107,7 @@ func calleeHeaders(in []abi.Header, from capability.Origin) []abi.Header {
 	out := make([]abi.Header, 0, len(in)+2)
 	for _, h := range in {
 		name := http.CanonicalHeaderKey(h.Name)
-		if hopByHop[name] || name == limits.HeaderCallDepth || name == HeaderInvokedBy || name == HeaderCallID ||
+		if hopByHop[name] || reservedRequest(name) ||
 			(name == "Authorization" && identity.ContainsCredential(h.Value)) {
 			continue
 		}

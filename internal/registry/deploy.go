@@ -103,6 +103,9 @@ func (r *Registry) Rollback(ctx context.Context, name string, version int) (*Fun
 	if err := r.checkRoutes(&manifest.Manifest{Name: name, File: v.ManifestFile, Routes: v.Routes}); err != nil {
 		return nil, err
 	}
+	if err := r.checkTopics(&manifest.Manifest{Name: name, Owner: cur.Owner, Triggers: v.Triggers, Capabilities: v.Capabilities}); err != nil {
+		return nil, err
+	}
 	return r.update(ctx, name, false, func(f *Function) error {
 		if f.Version(version) == nil {
 			return fmt.Errorf("%w: %q no longer keeps version %d", ErrVersion, name, version)

@@ -60,6 +60,10 @@ type Handler func(ctx context.Context, d Delivery) Disposition
 
 const defaultAckWait = 30 * time.Second
 
+// maxAckPending bounds the messages a consumer has delivered and not yet
+// settled, those waiting for a delayed redelivery included.
+const maxAckPending = 1 << 16
+
 // Consume delivers the messages of the durable consumer cfg describes
 // (creating or updating it) to handle, up to cfg.Workers at a time, until
 // ctx ends. It returns once every handler has returned. Each message is
@@ -163,8 +167,11 @@ func (s *Stream) consumer(ctx context.Context, cfg ConsumerConfig) (jetstream.Co
 		AckPolicy:      jetstream.AckExplicitPolicy,
 		AckWait:        ackWait,
 		MaxDeliver:     -1,
-		MaxAckPending:  max(cfg.Workers, 1) * 4,
-		DeliverPolicy:  jetstream.DeliverAllPolicy,
+		// Messages waiting out a delayed redelivery count as pending; a
+		// small bound would let a few retries stall every other message.
+		// Workers bounds what runs at once.
+		MaxAckPending: maxAckPending,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
 	}
 	if !cfg.StartTime.IsZero() {
 		start := cfg.StartTime

@@ -232,3 +232,30 @@ func waitFor(t *testing.T, ok func() bool) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDelayedRetriesDoNotStall delays many messages for a long time and
+// expects the next one to be delivered all the same.
+func TestDelayedRetriesDoNotStall(t *testing.T) {
+	n := openCleanup(t)
+	s := queue(t, n)
+	ctx := context.Background()
+	const delayed = 40
+	for i := range delayed + 1 {
+		if _, err := s.Publish(ctx, "q.a", "", nil, fmt.Appendf(nil, "m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	last := make(chan struct{})
+	consume(t, s, store.ConsumerConfig{Name: "w", Workers: 1}, func(_ context.Context, d store.Delivery) store.Disposition {
+		if string(d.Data) == fmt.Sprintf("m%d", delayed) {
+			close(last)
+			return store.Done()
+		}
+		return store.RetryAfter(time.Hour)
+	})
+	select {
+	case <-last:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("the message after %d delayed ones was not delivered", delayed)
+	}
+}

@@ -3,8 +3,9 @@
 // its topic, and fires every schedule trigger on its ticks.
 //
 // Each topic trigger is one durable JetStream consumer of the events
-// stream, created after the first deploy that declares it and starting at
-// that deploy's time (so it sees every event published after the deploy)
+// stream, created after the deploy (or rollback) that declares it and
+// starting at that change's time (so it sees every event published after
+// it)
 // and deleted when no deployed manifest
 // declares it any more. An event is checked against the trigger's schema
 // (one that fails goes to the dead-letter stream with the reason) and
@@ -163,16 +164,18 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 // down.
 func (d *Dispatcher) reconcile(ctx context.Context, subs map[string]*subscription, first bool) {
 	type wanted struct {
-		fn       string
-		t        manifest.Trigger
-		deployed time.Time
+		fn    string
+		t     manifest.Trigger
+		since time.Time
 	}
 	want := map[string]wanted{}
 	for _, f := range d.d.Functions.List() {
 		v := f.Current()
 		for _, t := range v.Triggers {
 			if t.Topic != "" {
-				want[consumerName(f.Name, t.Topic)] = wanted{f.Name, t, v.DeployedAt}
+				// The registry change that made this version active (a
+				// deploy or a rollback) is when the trigger began.
+				want[consumerName(f.Name, t.Topic)] = wanted{f.Name, t, f.UpdatedAt}
 			}
 		}
 	}
@@ -210,7 +213,7 @@ func (d *Dispatcher) reconcile(ctx context.Context, subs map[string]*subscriptio
 					// A new trigger sees the events published since its
 					// deploy, even those published before this consumer
 					// was made.
-					Workers: 4, AckWait: d.d.AckWait, StartTime: w.deployed,
+					Workers: 4, AckWait: d.d.AckWait, StartTime: w.since,
 				}, func(ctx context.Context, del store.Delivery) store.Disposition {
 					return d.deliver(ctx, w.fn, del)
 				})
@@ -245,7 +248,7 @@ func (d *Dispatcher) deliver(ctx context.Context, function string, del store.Del
 	}
 	key := manifest.Trigger{Topic: topic}.Key()
 	job := async.Submission{
-		ID:       d.d.IDs.Derive("event", function, key, ev.ID),
+		ID:       d.d.IDs.Derive("event", function, key, ev.Publisher, ev.Source, ev.ID),
 		Function: function,
 		Route:    "topic " + topic,
 		Trigger:  key,
