@@ -436,3 +436,50 @@ func drain(ch chan struct{}) {
 		}
 	}
 }
+
+// TestTopicOwners checks the one-owner rule for topics on deploy and on
+// rollback.
+func TestTopicOwners(t *testing.T) {
+	r := newEnv(t).registry()
+	ctx := context.Background()
+	deployText := func(text string) error {
+		m, err := manifest.Parse("pave.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = deployManifest(r, m, text, text)
+		return err
+	}
+	subscriber := "name: billing\nowner: team-a\ntriggers:\n  - topic: orders.created\n"
+	if err := deployText(subscriber); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, text string
+		refused    bool
+	}{
+		{"the same owner subscribes", "name: audit\nowner: team-a\ntriggers:\n  - topic: orders.created\n", false},
+		{"another owner subscribes", "name: spy\nowner: team-b\ntriggers:\n  - topic: orders.created\n", true},
+		{"another owner publishes", "name: forger\nowner: team-b\ncapabilities:\n  publish: [orders.created]\n", true},
+		{"another owner, another topic", "name: other\nowner: team-b\ntriggers:\n  - topic: orders.paid\n", false},
+	} {
+		err := deployText(tt.text)
+		if refused := errors.Is(err, registry.ErrTopicOwned); refused != tt.refused {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+	// billing drops the trigger, team-b takes the topic, and a rollback
+	// of billing to the version with the trigger is refused.
+	if err := deployText("name: billing\nowner: team-a\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := deployText("name: audit\nowner: team-a\n"); err != nil {
+		t.Fatal(err)
+	}
+	if err := deployText("name: spy\nowner: team-b\ntriggers:\n  - topic: orders.created\n"); err != nil {
+		t.Fatalf("the topic is free now: %v", err)
+	}
+	if _, err := r.Rollback(ctx, "billing", 1); !errors.Is(err, registry.ErrTopicOwned) {
+		t.Errorf("a rollback onto another owner's topic: %v", err)
+	}
+}
