@@ -69,8 +69,8 @@ var dlqRetryCommand = &command{
 	args:    "NAME [SEQ...]",
 	summary: "queue a function's dead letters again",
 	help: `
-Queues dead letters of a function again, each as a new call with a fresh
-set of attempts, and removes them from the dead letters: the ones whose
+Queues dead letters of a function again, each under its old call id with a
+fresh set of attempts, and removes them from the dead letters: the ones whose
 sequence numbers (SEQ, as 'pave dlq ls' shows them) are given, or with
 --all every one the function has. Fix what made them fail first (deploy a
 new version, or restore the service the function calls), or they will

@@ -24,7 +24,8 @@ type Event struct {
 // Received returns the event a topic trigger delivered with r, which the
 // host sends in the binary mode of the CloudEvents HTTP binding (the
 // attributes in ce- headers, the data as the body). ok is false for a
-// call that no topic trigger made, whatever headers it carries.
+// call that no topic trigger made, whatever headers it carries: the host
+// drops every Pave-* header a client sends.
 //
 // The same event may be delivered more than once if the host stops while
 // the function runs; its ID, and r.CallID(), are the same each time.
