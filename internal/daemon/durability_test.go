@@ -40,7 +40,7 @@ const childAckWait = 2 * time.Second
 
 // runChildDaemon runs a daemon on the data directory the environment names
 // and prints "READY <gateway URL> <admin URL>" once it serves. It never
-// returns: the test kills it.
+// returns: the test kills it, or it exits when the test does.
 func runChildDaemon(dataDir string) {
 	cfg := config.Default()
 	cfg.DataDir = dataDir
@@ -61,7 +61,10 @@ func runChildDaemon(dataDir string) {
 		os.Exit(2)
 	}
 	fmt.Println("READY", d.GatewayURL(), d.AdminURL())
-	select {}
+	// The test holds the other end of stdin: when it ends, however it
+	// ends, so does this process.
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
 }
 
 // child is a daemon in another process.
@@ -80,9 +83,16 @@ func startChild(t *testing.T, dataDir string) *child {
 		t.Fatal(err)
 	}
 	cmd.Stderr = os.Stderr
+	// A pipe the child reads until it closes, which happens when this
+	// test process exits, even if it is killed.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { stdin.Close() })
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	ready := make(chan []string, 1)
 	go func() {
