@@ -13,10 +13,8 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
-# Many daemon tests wait on fsyncs, clocks and child processes rather than
-# the CPU, so four run at once even on two cores.
 test:
-	$(GO) test -race -parallel 4 -timeout 20m ./...
+	$(GO) test -race -timeout 20m ./...
 
 build:
 	$(GO) build -o bin/pave ./cmd/pave

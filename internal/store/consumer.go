@@ -80,7 +80,10 @@ func (s *Stream) Consume(ctx context.Context, cfg ConsumerConfig, handle Handler
 	if ackWait <= 0 {
 		ackWait = defaultAckWait
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(workers))
+	// Short-lived pull requests: a pull that the server leaves waiting
+	// (seen with many delayed redeliveries pending) is replaced within
+	// seconds rather than the default 30.
+	it, err := cons.Messages(jetstream.PullMaxMessages(workers), jetstream.PullExpiry(2*time.Second))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", cfg.Name, err)
 	}
