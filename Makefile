@@ -29,10 +29,10 @@ bench:
 
 # Kills the daemon with SIGKILL 20 times while asynchronous calls and events
 # are in flight, and checks that nothing accepted is lost or run twice
-# (the suite runs 3 cycles).
+# (the suite runs 3 cycles); and restarts it inside a real schedule tick.
 SOAK_CYCLES ?= 20
 soak:
-	PAVE_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -race -count=1 -timeout 60m -run '^TestKillDuringAsyncWork$$' -v ./internal/daemon/
+	PAVE_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -race -count=1 -timeout 60m -run '^(TestKillDuringAsyncWork|TestScheduleRunsOncePerTickAcrossARestart)$$' -v ./internal/daemon/
 
 # Longer fuzzing of every parser: every Fuzz target in the module, FUZZTIME
 # each.

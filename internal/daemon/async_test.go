@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -401,10 +402,14 @@ triggers:
 // TestScheduleRunsOncePerTickAcrossARestart waits for a real tick of an
 // every-minute schedule, restarts the daemon inside the same minute, and
 // expects the tick to have run once.
+//
+// It waits up to a minute and a half, mostly asleep, so it runs with the
+// soak test (make soak); the suite checks the same with a fake clock
+// (TestScheduleRestartInsideATick in internal/triggers).
 func TestScheduleRunsOncePerTickAcrossARestart(t *testing.T) {
 	t.Parallel()
-	if testing.Short() {
-		t.Skip("waits for the next minute")
+	if os.Getenv(envSoakCycles) == "" {
+		t.Skip("waits for the next minute: run by make soak")
 	}
 	dir := t.TempDir()
 	n := start(t, dir)
