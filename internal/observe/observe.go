@@ -106,10 +106,12 @@ func RefusalReason(code string) (reason string, refused bool) {
 }
 
 // Ran reports whether the call reached the function (successfully or not),
-// rather than being refused before it.
+// rather than being refused before it. Only a call that reached the
+// function names the module it ran (Digest): a queued call's 202 and a
+// read of its status name the function but ran nothing.
 func (r Record) Ran() bool {
 	_, refused := RefusalReason(r.Code)
-	return !refused && r.Function != ""
+	return !refused && r.Function != "" && r.Digest != ""
 }
 
 // SubjectPrefix is the subject prefix of the records of each function.

@@ -31,12 +31,14 @@ func TestUsageCountsAndGrants(t *testing.T) {
 	yesterday := now.AddDate(0, 0, -1)
 	long := now.AddDate(0, 0, -10)
 	for _, r := range []observe.Record{
-		{Function: "orders", Time: now, Status: 200},
-		{Function: "orders", Time: now, Status: 502, Code: "function_failed"},
-		{Function: "orders", Time: yesterday, Status: 200, Capabilities: map[string]observe.CapabilityCount{"kv": {Calls: 2}, "secrets": {Calls: 1, Denials: 1}}},
-		{Function: "orders", Time: long, Status: 200},
-		{Function: "orders", Time: now, Status: 429, Code: "rate_limited"},    // refused: did not run
-		{Function: "orders", Time: now, Status: 401, Code: "unauthenticated"}, // refused
+		{Function: "orders", Digest: "sha256:a", Time: now, Status: 200},
+		{Function: "orders", Digest: "sha256:a", Time: now, Status: 502, Code: "function_failed"},
+		{Function: "orders", Digest: "sha256:a", Time: yesterday, Status: 200, Capabilities: map[string]observe.CapabilityCount{"kv": {Calls: 2}, "secrets": {Calls: 1, Denials: 1}}},
+		{Function: "orders", Digest: "sha256:a", Time: long, Status: 200},
+		{Function: "orders", Time: now, Status: 202},                             // queued: did not run
+		{Function: "orders", Time: now, Status: 200, Route: "async call status"}, // a status read: did not run
+		{Function: "orders", Time: now, Status: 429, Code: "rate_limited"},       // refused: did not run
+		{Function: "orders", Time: now, Status: 401, Code: "unauthenticated"},    // refused
 		{Function: "", Time: now, Status: 404, Code: "route_not_found"},
 	} {
 		u.Observe(r)
