@@ -135,13 +135,10 @@ var (
 	_ async.Callbacks         = (*callbacks)(nil)
 )
 
-// Callback signature headers. HeaderSignature is "t=UNIX,v1=HEX": HEX is
-// the HMAC-SHA256, under the callback secret, of UNIX, a full stop and the
-// body.
-const (
-	HeaderSignature = "Pave-Signature"
-	HeaderCallID    = "Pave-Call-Id"
-)
+// headerSignature signs a callback: "t=UNIX,v1=HEX", HEX being the
+// HMAC-SHA256, under the callback secret, of UNIX, a full stop and the
+// body. The call's id goes in gateway.HeaderCallID beside it.
+const headerSignature = "Pave-Signature"
 
 func (c *callbacks) session(f *registry.Function) (*egress.Session, error) {
 	a := f.Current().Async
@@ -186,8 +183,8 @@ func (c *callbacks) Send(ctx context.Context, function, url string, body []byte)
 	_ = json.Unmarshal(body, &call)
 	h := http.Header{}
 	h.Set("Content-Type", "application/json")
-	h.Set(HeaderSignature, Sign([]byte(secret.Reveal()), time.Now(), body))
-	h.Set(HeaderCallID, call.ID)
+	h.Set(headerSignature, sign([]byte(secret.Reveal()), time.Now(), body))
+	h.Set(gateway.HeaderCallID, call.ID)
 	resp, err := s.Do(ctx, egress.Request{Method: http.MethodPost, URL: url, Header: h, Body: body})
 	if err != nil {
 		return err
@@ -198,8 +195,8 @@ func (c *callbacks) Send(ctx context.Context, function, url string, body []byte)
 	return nil
 }
 
-// Sign returns the Pave-Signature value of body sent at t.
-func Sign(secret []byte, t time.Time, body []byte) string {
+// sign returns the Pave-Signature value of body sent at t.
+func sign(secret []byte, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(ts))
