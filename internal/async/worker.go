@@ -353,12 +353,7 @@ func deadJob(m store.Message) (DeadJob, error) {
 	if err := json.Unmarshal(m.Data, &d.Job); err != nil {
 		return DeadJob{}, err
 	}
-	first := func(name string) string {
-		if v := m.Header[name]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
+	first := m.HeaderValue
 	d.Error = Failure{Code: first(headerCode), Message: first(headerReason)}
 	fmt.Sscan(first(headerAttempts), &d.Attempts)
 	return d, nil

@@ -191,12 +191,7 @@ func Topic(subject string) (string, bool) {
 
 // Decode reads an event stored by Publish.
 func Decode(m store.Message) (Event, error) {
-	first := func(name string) string {
-		if v := m.Header[name]; len(v) > 0 {
-			return v[0]
-		}
-		return ""
-	}
+	first := m.HeaderValue
 	if first("ce-specversion") != "1.0" || first("ce-id") == "" {
 		return Event{}, errors.New("not a CloudEvents 1.0 event")
 	}

@@ -50,6 +50,14 @@ type Message struct {
 	Time     time.Time
 }
 
+// HeaderValue returns the first value of the header name, or "".
+func (m Message) HeaderValue(name string) string {
+	if v := m.Header[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // Stream opens (creating or updating) the stream described by cfg.
 func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	discard := jetstream.DiscardOld
