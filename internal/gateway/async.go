@@ -299,12 +299,8 @@ func (g *Gateway) runJob(ctx context.Context, j *async.Job, inv *invocation) (*a
 // hasEdge reports whether v still declares the route or trigger j came by.
 func hasEdge(v *registry.Version, j *async.Job) bool {
 	if j.Trigger != "" {
-		for _, t := range v.Triggers {
-			if t.Key() == j.Trigger {
-				return true
-			}
-		}
-		return false
+		_, ok := v.Trigger(j.Trigger)
+		return ok
 	}
 	for _, rt := range v.Routes {
 		if rt.Method+" "+rt.Path == j.Route {

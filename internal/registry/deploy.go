@@ -230,6 +230,16 @@ func (r *Registry) checkRoutes(m *manifest.Manifest) error {
 	return nil
 }
 
+// Trigger returns v's trigger with the key (manifest.Trigger.Key).
+func (v *Version) Trigger(key string) (manifest.Trigger, bool) {
+	for _, t := range v.Triggers {
+		if t.Key() == key {
+			return t, true
+		}
+	}
+	return manifest.Trigger{}, false
+}
+
 // Topics returns the topics v subscribes to (its topic triggers) and
 // publishes to (its publish grants).
 func (v *Version) Topics() []string {

@@ -258,7 +258,7 @@ func (d *Dispatcher) deliver(ctx context.Context, function string, del store.Del
 		Request:  eventRequest(topic, ev),
 	}
 	if f, ok := d.d.Functions.Get(function); ok {
-		if t, ok := triggerOf(f.Current(), key); ok && t.Schema != nil {
+		if t, ok := f.Current().Trigger(key); ok && t.Schema != nil {
 			if fail, err := d.check(ctx, t.Schema, ev); err != nil {
 				return store.RetryAfter(time.Second)
 			} else if fail != "" {
@@ -273,15 +273,6 @@ func (d *Dispatcher) deliver(ctx context.Context, function string, del store.Del
 		return store.RetryAfter(time.Second)
 	}
 	return store.Done()
-}
-
-func triggerOf(v *registry.Version, key string) (manifest.Trigger, bool) {
-	for _, t := range v.Triggers {
-		if t.Key() == key {
-			return t, true
-		}
-	}
-	return manifest.Trigger{}, false
 }
 
 // eventRequest is how a function sees an event: a POST in the binary mode
