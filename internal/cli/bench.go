@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/pave-dev/pave/internal/bench"
 )
@@ -25,7 +26,8 @@ daemon measured and the ratios between them.
 With --lifecycle it measures instead: deploy to first response for a new
 module, daemon start on existing data and the first response after it,
 and resident memory per idle deployed function (with --functions distinct
-modules). It reports figures; it checks nothing.`,
+modules). It reports figures; it checks nothing. --cpuprofile writes a
+profile of the whole run, for go tool pprof.`,
 	run: runBench,
 }
 
@@ -35,6 +37,7 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 	concurrency := inv.fs.Int("concurrency", 16, "concurrent clients")
 	lifecycle := inv.fs.Bool("lifecycle", false, "measure deploy and restart latency and idle memory instead")
 	functions := inv.fs.Int("functions", 20, "with --lifecycle: distinct functions deployed for the idle memory figure")
+	cpuProfile := inv.fs.String("cpuprofile", "", "write a CPU profile of the whole run (client and daemons) to this file")
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -54,6 +57,17 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 	}
 	ctx, stop := signalContext(ctx)
 	defer stop()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if *lifecycle {
 		_, err = bench.RunLifecycle(ctx, bench.LifecycleOptions{Hello: hello, Functions: *functions}, inv.stdout)
 		return err
