@@ -128,7 +128,7 @@ func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool
 	if err != nil {
 		return nil, false
 	}
-	snap := &snapshot{engine: e, compiled: compiled, image: a.image, globals: a.globals, values: a.values, pools: map[int64]*pool{}}
+	snap := e.newSnapshot(compiled, a.image, a.globals, a.values)
 	return &Module{
 		Digest:    digest,
 		Mode:      Reactor,

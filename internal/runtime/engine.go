@@ -1,6 +1,11 @@
 // Package runtime runs function modules under wazero: it validates and
-// compiles modules, and runs every invocation on a freshly instantiated
-// module so that no state survives from one invocation to the next (SAS-12).
+// compiles modules, and runs every invocation from the module's state right
+// after initialisation, so that no state survives from one invocation to the
+// next (SAS-12). Reactors are pre-initialised into a snapshot and served by
+// pooled instances restored after each call (snapshot.go); on Linux the
+// snapshot's memory is a sealed file the instances map, and the kernel's
+// page map tells restore which pages a call wrote (image_linux.go). Modules
+// the snapshot cannot vouch for run on a fresh instance per call.
 //
 // Guests get no filesystem, no environment variables and no arguments; their
 // randomness comes from crypto/rand and their clocks are the real ones. Each
@@ -71,6 +76,8 @@ type Engine struct {
 	poolMemory  int64
 	artefacts   ArtefactStore
 	idleBytes   atomic.Int64 // memory held by idle pooled instances
+	pages       *pageTracker // nil where the page map cannot be read
+	heapImages  bool         // keep images on the heap (tests of that path)
 
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
@@ -119,7 +126,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		poolMemory = DefaultPoolMemory
 	}
 	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
-		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts, modules: make(map[string]*moduleEntry)}, nil
+		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts,
+		pages: processPageTracker(), modules: make(map[string]*moduleEntry)}, nil
 }
 
 // hostRuntime returns a runtime with the WASI, pave_v1 and capability host

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/tetratelabs/wazero/api"
@@ -229,13 +230,24 @@ func classify(ctx context.Context, mem *cappedMemory, err error) error {
 // cappedMemory backs one instance's linear memory and refuses to grow it
 // past limit. The Go runtime in the guest turns a refused grow into an
 // out-of-memory crash, which classify reports as such. When image is set,
-// the memory starts as a copy of it (a snapshot instance).
+// the memory starts as a copy of it (a snapshot instance); when region is
+// set, the memory lives in that mapping (from sealedImage.mapInstance),
+// which already holds the image and is unmapped by Free.
 type cappedMemory struct {
 	limit   uint64
 	image   []byte
+	region  []byte
 	buf     []byte
 	peak    uint64
 	refused bool
+
+	// wazero calls Free when the instance is closed, which the runtime's
+	// Close may do from another goroutine while an invocation runs or is
+	// being restored. Unmapping then would crash the daemon: Free is
+	// deferred until the pool is done with the instance.
+	mu    sync.Mutex
+	inUse bool
+	freed bool
 }
 
 func (m *cappedMemory) Allocate(_, _ uint64) experimental.LinearMemory { return m }
@@ -248,7 +260,16 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 		return nil
 	}
 	switch {
+	case m.region != nil && size <= uint64(len(m.region)):
+		m.buf = m.region[:size:size]
+	case m.region != nil && m.buf != nil:
+		m.refused = true // the region is as large as the limit
+		return nil
 	case m.buf == nil:
+		if m.region != nil { // cannot happen: the region is at least the image
+			unmapInstance(m.region)
+			m.region = nil
+		}
 		m.buf = make([]byte, size)
 		copy(m.buf, m.image)
 	case size <= uint64(cap(m.buf)):
@@ -258,6 +279,7 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 		copy(grown, m.buf)
 		m.buf = grown
 	}
+	m.image = nil // read once, at the first allocation
 	m.peak = max(m.peak, size)
 	return m.buf
 }
@@ -268,7 +290,43 @@ func (m *cappedMemory) resetUsage() {
 	m.refused = false
 }
 
-func (m *cappedMemory) Free() { m.buf = nil }
+// Free releases the memory, at once or, while the memory is in use, when
+// it no longer is.
+func (m *cappedMemory) Free() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.freed = true
+	if !m.inUse {
+		m.release()
+	}
+}
+
+// use marks the memory in use: Free waits for done.
+func (m *cappedMemory) use() {
+	m.mu.Lock()
+	m.inUse = true
+	m.mu.Unlock()
+}
+
+// done ends a use, and releases the memory if Free came meanwhile. It
+// reports whether the memory is still there.
+func (m *cappedMemory) done() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.inUse = false
+	if m.freed {
+		m.release()
+	}
+	return !m.freed
+}
+
+func (m *cappedMemory) release() {
+	if m.region != nil {
+		unmapInstance(m.region)
+		m.region = nil
+	}
+	m.buf = nil
+}
 
 // logWriter turns a guest's stdout and stderr into log lines.
 type logWriter struct {

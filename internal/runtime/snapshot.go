@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -25,9 +26,10 @@ type Isolation string
 // had right after initialisation, and nothing a previous invocation wrote.
 const (
 	// Snapshot runs invocations on pooled instances of a pre-initialised
-	// module; after each invocation the instance's whole memory is copied
-	// back from the snapshot image and its globals are reset. An instance
-	// whose memory grew, or whose invocation failed, is discarded.
+	// module; after each invocation every page of the instance's memory
+	// that may differ from the snapshot image is copied back from it, and
+	// its globals are reset. An instance whose memory grew, or whose
+	// invocation failed, is discarded.
 	Snapshot Isolation = "snapshot"
 	// Fresh instantiates and initialises the module for every invocation:
 	// the fallback for modules the snapshot cannot handle, and a mode kept
@@ -39,8 +41,13 @@ const (
 type snapshot struct {
 	compiled wazero.CompiledModule // starts in the image's state, no data segments
 	image    []byte                // linear memory right after _initialize
-	globals  []int                 // mutable global indexes, exported by compiled
-	values   []uint64              // their values right after _initialize
+	// sealed holds image when the platform has sealed memory files;
+	// instances then map it instead of copying it. It is released when the
+	// snapshot is garbage, so whatever reads image or sealed keeps the
+	// snapshot alive until it is done.
+	sealed  *sealedImage
+	globals []int    // mutable global indexes, exported by compiled
+	values  []uint64 // their values right after _initialize
 
 	engine *Engine
 
@@ -115,7 +122,22 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
 	e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: img.Memory, module: preBytes})
-	return &snapshot{engine: e, compiled: compiled, image: img.Memory, globals: globals, values: values, pools: map[int64]*pool{}}, nil
+	return e.newSnapshot(compiled, img.Memory, globals, values), nil
+}
+
+// newSnapshot returns the snapshot of compiled with the given image and
+// globals. The image moves into a sealed memory file when the platform has
+// them: instances then share the pages they only read, and restore learns
+// from the kernel which pages an invocation wrote.
+func (e *Engine) newSnapshot(compiled wazero.CompiledModule, image []byte, globals []int, values []uint64) *snapshot {
+	s := &snapshot{engine: e, compiled: compiled, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
+	if !e.heapImages {
+		if sealed, err := sealImage(image); err == nil {
+			s.sealed, s.image = sealed, sealed.bytes
+			goruntime.AddCleanup(s, (*sealedImage).release, sealed)
+		}
+	}
+	return s
 }
 
 // maxInitMemory caps a module's memory while its snapshot is taken; the
@@ -175,22 +197,41 @@ type instance struct {
 	mem     *cappedMemory
 	globals []api.MutableGlobal
 	stdio   *logWriter
+
+	idleBytes int64  // what the instance counts against PoolMemory while idle
+	entries   []byte // page map scratch for restore
 }
 
 // get returns an idle instance, or a new one.
 func (p *pool) get(ctx context.Context) (*instance, error) {
 	e := p.snap.engine
-	p.mu.Lock()
-	if n := len(p.idle); n > 0 {
+	for {
+		p.mu.Lock()
+		n := len(p.idle)
+		if n == 0 {
+			p.mu.Unlock()
+			break
+		}
 		in := p.idle[n-1]
 		p.idle = p.idle[:n-1]
 		p.mu.Unlock()
-		e.idleBytes.Add(-int64(len(in.mem.buf)))
+		e.idleBytes.Add(-in.idleBytes)
+		in.mem.use()
+		if in.mod.IsClosed() { // the runtime is closing
+			in.mem.done()
+			continue
+		}
 		p.snap.reused.Add(1)
 		return in, nil
 	}
-	p.mu.Unlock()
-	mem := &cappedMemory{limit: uint64(p.limit), image: p.snap.image}
+	mem := &cappedMemory{limit: uint64(p.limit), image: p.snap.image, inUse: true}
+	if p.snap.sealed != nil {
+		// Without a mapping the memory is a copy on the heap: slower to
+		// restore, but as clean.
+		if region, err := p.snap.sealed.mapInstance(uint64(p.limit)); err == nil {
+			mem.region = region
+		}
+	}
 	stdio := &logWriter{}
 	// The instance outlives this invocation's context: instantiate it
 	// without the caller's deadline, which each call brings on its own.
@@ -199,7 +240,10 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		WithStartFunctions().
 		WithStdout(stdio).
 		WithStderr(stdio))
+	goruntime.KeepAlive(p.snap) // the first allocation read its image
 	if err != nil {
+		mem.Free()
+		mem.done()
 		return nil, err
 	}
 	p.snap.created.Add(1)
@@ -208,6 +252,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		g, ok := mod.ExportedGlobal(wasmbin.GlobalExportName(i)).(api.MutableGlobal)
 		if !ok {
 			mod.Close(ctx)
+			mem.done()
 			return nil, fmt.Errorf("global %d is not exported as mutable", i)
 		}
 		in.globals = append(in.globals, g)
@@ -220,16 +265,23 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 // the pool holds at most keep idle instances, and all pools together at
 // most the engine's PoolMemory.
 func (p *pool) put(ctx context.Context, in *instance, ok bool, keep int) {
-	if !ok || !in.restore(p.snap) {
+	if ok {
+		in.idleBytes, ok = in.restore(p.snap)
+	}
+	if !ok {
 		p.snap.discarded.Add(1)
 		in.mod.Close(context.WithoutCancel(ctx))
+		in.mem.done()
 		return
+	}
+	if !in.mem.done() || in.mod.IsClosed() {
+		return // closed meanwhile: the runtime is closing
 	}
 	e := p.snap.engine
 	if keep <= 0 {
 		keep = maxIdle
 	}
-	size := int64(len(in.mem.buf))
+	size := in.idleBytes
 	kept := false
 	p.snap.mu.Lock()
 	closed := p.snap.closed
@@ -262,35 +314,54 @@ func (p *pool) sweep(ctx context.Context, cutoff time.Time) {
 	p.idle = slices.Delete(p.idle, 0, n)
 	p.mu.Unlock()
 	for _, in := range old {
-		p.snap.engine.idleBytes.Add(-int64(len(in.mem.buf)))
+		p.snap.engine.idleBytes.Add(-in.idleBytes)
 		in.mod.Close(ctx)
 	}
 }
 
-// restoreChunk is the unit restore compares and copies in.
+// restoreChunk is the unit restore compares and copies in on memory
+// without a page map.
 const restoreChunk = 4096
 
-// restore copies the image over the whole memory and resets every mutable
-// global. It refuses an instance whose memory grew: memory cannot shrink,
-// and a larger memory.size would tell the next invocation something about
-// this one.
-func (in *instance) restore(s *snapshot) bool {
-	if len(in.mem.buf) != len(s.image) {
-		return false
+// restore brings the instance back to the snapshot: every page of memory
+// that may differ from the image is compared with it and copied back where
+// it differs, and every mutable global is reset. On a mapped instance with
+// the page map, the pages still mapped from the image file (or never
+// touched) are known to hold the image and are skipped; on any other, every
+// page is compared. It returns the bytes of memory the instance holds of its
+// own, and refuses an instance whose memory grew: memory cannot shrink, and
+// a larger memory.size would tell the next invocation something about this
+// one.
+func (in *instance) restore(s *snapshot) (private int64, ok bool) {
+	defer goruntime.KeepAlive(s) // s.image may be a mapping s releases
+	buf, img := in.mem.buf, s.image
+	if len(buf) != len(img) {
+		return 0, false
 	}
-	// Most pages are untouched by an invocation, and comparing (reads only)
-	// is cheaper than copying (reads and writes): copy only the chunks that
-	// differ. Either way every chunk ends equal to the image.
-	for off := 0; off < len(s.image); off += restoreChunk {
-		end := min(off+restoreChunk, len(s.image))
-		if !bytes.Equal(in.mem.buf[off:end], s.image[off:end]) {
-			copy(in.mem.buf[off:end], s.image[off:end])
+	chunk, tracked := restoreChunk, false
+	if t := s.engine.pages; t != nil && in.mem.region != nil {
+		entries, err := t.read(buf, in.entries)
+		if err == nil {
+			in.entries, chunk, tracked = entries, t.pageSize, true
+		}
+	}
+	// Comparing (reads only) is cheaper than copying (reads and writes):
+	// copy only the pages that differ. Either way every page ends equal to
+	// the image.
+	for i, off := 0, 0; off < len(img); i, off = i+1, off+chunk {
+		if tracked && pristine(entry(in.entries, i)) {
+			continue
+		}
+		end := min(off+chunk, len(img))
+		private += int64(end - off)
+		if !bytes.Equal(buf[off:end], img[off:end]) {
+			copy(buf[off:end], img[off:end])
 		}
 	}
 	for j, g := range in.globals {
 		g.Set(s.values[j])
 	}
-	return true
+	return private, true
 }
 
 // close closes every idle instance; instances in use are closed when they

@@ -96,43 +96,8 @@ func TestScannerSeesLeaksWithoutRestore(t *testing.T) {
 	if len(in.mem.buf) == len(m.snap.image) {
 		t.Fatal("memscan was expected to grow its memory")
 	}
-	if in.restore(m.snap) {
+	if _, ok := in.restore(m.snap); ok {
 		t.Fatal("restore accepted an instance whose memory grew")
-	}
-}
-
-// TestRestoredInstancesAreReusedAndClean runs invocations one after the
-// other, so that each reuses the instance the previous one restored, and
-// checks both that reuse happened and that no state survived it.
-func TestRestoredInstancesAreReusedAndClean(t *testing.T) {
-	ctx := context.Background()
-	e := testEngine(t, Config{})
-	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
-	m, err := e.Prepare(ctx, "test:counter", testguests.Build(t, "counter"), nil, lim)
-	if err != nil || m.snap == nil {
-		t.Fatalf("prepare: %v %v", err, m)
-	}
-	for i := 0; i < 50; i++ {
-		s := secret(t)
-		res, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET", RawQuery: "secret=" + s})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got struct {
-			Count          int    `json:"count"`
-			BufferLen      int    `json:"buffer_len"`
-			PreviousSecret string `json:"previous_secret"`
-		}
-		if err := json.Unmarshal(res.Response.Body, &got); err != nil {
-			t.Fatal(err)
-		}
-		if got.Count != 1 || got.BufferLen != 1024 || got.PreviousSecret != "" {
-			t.Fatalf("invocation %d saw state: %+v", i, got)
-		}
-	}
-	st := m.PoolStats()
-	if st.Reused < 40 {
-		t.Fatalf("instances were not reused: %+v", st)
 	}
 }
 
