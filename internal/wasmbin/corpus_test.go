@@ -12,7 +12,7 @@ import (
 )
 
 // TestGuestCorpus rewrites every reactor test guest and checks that wazero
-// validates each rewrite. That the rewritten modules behave as the
+// validates each rewrite, with and without the interrupt flag. That the rewritten modules behave as the
 // originals is shown by the runtime and daemon tests, which run every
 // guest from its snapshot.
 func TestGuestCorpus(t *testing.T) {
@@ -46,6 +46,17 @@ func TestGuestCorpus(t *testing.T) {
 				img.Globals[i] = 1
 			}
 			pre, err := wasmbin.Preinitialize(m, img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compile(t, rt, pre.Bytes())
+			// The snapshot path: the interrupt flag first, then the rest.
+			flagged, flag, err := wasmbin.AddInterrupt(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img.Globals[flag-1], img.Globals[flag] = wasmbin.InterruptFuel, 0
+			pre, err = wasmbin.Preinitialize(flagged, img)
 			if err != nil {
 				t.Fatal(err)
 			}

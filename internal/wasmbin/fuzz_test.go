@@ -34,7 +34,9 @@ func FuzzRewrite(f *testing.F) {
 				t.Fatalf("section %d changed in the round trip", i)
 			}
 		}
-		_ = m.CheckStateless()
+		if m.CheckStateless() == nil {
+			checkInterrupt(t, m)
+		}
 		l, err := m.Inspect()
 		if err != nil {
 			return
@@ -70,4 +72,37 @@ func FuzzRewrite(f *testing.F) {
 			t.Fatal("Preinitialize left data segments")
 		}
 	})
+}
+
+// checkInterrupt checks AddInterrupt on a module CheckStateless accepts:
+// it must not refuse it unless it has no memory, and its output must parse,
+// inspect with two more globals (mutable i32 fuel and flag, the flag last)
+// and still pass CheckStateless.
+func checkInterrupt(t *testing.T, m *Module) {
+	before, _ := m.Inspect()
+	out, flag, err := AddInterrupt(m)
+	if !before.HasMemory {
+		if !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("AddInterrupt without a memory: %v", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("AddInterrupt refused a module CheckStateless accepts: %v", err)
+	}
+	again, err := Parse(out.Bytes())
+	if err != nil {
+		t.Fatalf("AddInterrupt output does not parse: %v", err)
+	}
+	l, err := again.Inspect()
+	if err != nil {
+		t.Fatalf("AddInterrupt output does not inspect: %v", err)
+	}
+	added := Global{Type: I32, Mutable: true}
+	if len(l.Globals) != len(before.Globals)+2 || flag != l.ImportedGlobals+len(l.Globals)-1 || l.Globals[len(l.Globals)-1] != added || l.Globals[len(l.Globals)-2] != added {
+		t.Fatalf("AddInterrupt output globals %+v, flag %d", l.Globals, flag)
+	}
+	if err := again.CheckStateless(); err != nil {
+		t.Fatalf("AddInterrupt output fails CheckStateless: %v", err)
+	}
 }

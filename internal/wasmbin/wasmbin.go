@@ -2,7 +2,9 @@
 // sections, for pave's deploy-time preparation of modules.
 //
 // It understands only what the rewrites need (imports, memories, globals,
-// exports, data) and copies every other section byte for byte. It never
+// exports, data, and the instructions of function bodies, which it decodes
+// to vouch for a snapshot and to add the interrupt checks) and copies every
+// other section byte for byte. It never
 // trusts a length field: every read is bounds-checked, and a module it
 // cannot follow is refused with an error rather than rewritten on a guess.
 // A rewritten module is always compiled (and so validated) by the runtime
