@@ -110,11 +110,11 @@ func TestCollectGarbage(t *testing.T) {
 
 	// Prepared artefacts, and objects garbage collection does not know.
 	artefacts := map[string]bool{ // name: should be collected
-		"snapshot-v1-" + hexOf("keep v2"): false, // live module
-		"snapshot-v1-" + hexOf("keep v1"): false, // shared with the removed function
-		"snapshot-v1-" + hexOf("gone v1"): true,  // removed module
-		"snapshot-v0-" + hexOf("keep v2"): true,  // a format no engine reads
-		"snapshot-v1-" + hexOf("never"):   true,  // a module never deployed
+		"snapshot-v2-" + hexOf("keep v2"): false, // live module
+		"snapshot-v2-" + hexOf("keep v1"): false, // shared with the removed function
+		"snapshot-v2-" + hexOf("gone v1"): true,  // removed module
+		"snapshot-v1-" + hexOf("keep v2"): true,  // a format no engine reads
+		"snapshot-v2-" + hexOf("never"):   true,  // a module never deployed
 	}
 	unknown := []string{"notes.txt", strings.ToUpper(hexOf("gone v1")), "sha256:" + hexOf("gone v1"), "snapshot-v1-abc"}
 	for name := range artefacts {

@@ -19,7 +19,7 @@ type ArtefactStore interface {
 
 // snapshotFormat versions the artefact encoding and the rewrite that
 // produced it; changing either bumps it, and old artefacts are ignored.
-const snapshotFormat = 1
+const snapshotFormat = 2 // 2: modules carry the interrupt flag
 
 var artefactMagic = []byte("pave-snapshot\x00")
 
@@ -104,7 +104,7 @@ func decodeArtefact(data []byte, digest string) (*artefact, error) {
 	}
 	a.image = getBytes()
 	a.module = getBytes()
-	if r.Len() != 0 || len(a.module) == 0 || len(a.image)%65536 != 0 {
+	if r.Len() != 0 || len(a.module) == 0 || len(a.image)%65536 != 0 || len(a.globals) == 0 {
 		return nil, errArtefact
 	}
 	return a, nil
@@ -124,7 +124,7 @@ func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool
 	if err != nil {
 		return nil, false
 	}
-	compiled, err := e.rt.CompileModule(ctx, a.module)
+	compiled, err := e.flagged.CompileModule(ctx, a.module)
 	if err != nil {
 		return nil, false
 	}

@@ -12,19 +12,21 @@ import (
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
-// BenchmarkCloseOnContextDone measures what WithCloseOnContextDone, the
-// mechanism that stops a guest at its deadline, costs a loop-heavy guest:
-// the same instance runs 10 million loop iterations per op on a runtime
-// with the option and on one without.
+// BenchmarkDeadline measures what stopping a guest at its deadline costs a
+// loop-heavy guest (10 million loop iterations per op): with no mechanism
+// at all (the floor), with wazero's WithCloseOnContextDone (a call into the
+// runtime at every loop iteration; pave's fresh instances and commands),
+// and with pave's interrupt flag (a global read and a branch; snapshot
+// instances, run through Engine.Invoke).
 //
-//	go test -run='^$' -bench=CloseOnContextDone ./internal/runtime/
-func BenchmarkCloseOnContextDone(b *testing.B) {
+//	go test -run='^$' -bench=Deadline -benchtime=20x ./internal/runtime/
+func BenchmarkDeadline(b *testing.B) {
 	wasm := testguests.Build(b, "slow")
-	req := abi.AppendRequest(nil, &abi.Request{Method: "GET", RawQuery: "spin=10000000"})
+	req := &abi.Request{Method: "GET", RawQuery: "spin=10000000"}
 	for _, on := range []bool{false, true} {
-		name := "off"
+		name := "none"
 		if on {
-			name = "on"
+			name = "wazero-checks"
 		}
 		b.Run(name, func(b *testing.B) {
 			ctx := context.Background()
@@ -42,9 +44,10 @@ func BenchmarkCloseOnContextDone(b *testing.B) {
 				b.Fatal(err)
 			}
 			handle := inst.ExportedFunction("handle")
+			encoded := abi.AppendRequest(nil, req)
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				call := &hostapi.Call{Request: req}
+				call := &hostapi.Call{Request: encoded}
 				cctx, cancel := context.WithTimeout(hostapi.WithCall(ctx, call), time.Minute)
 				if _, err := handle.Call(cctx); err != nil || call.Response == nil {
 					b.Fatalf("%v", err)
@@ -53,4 +56,23 @@ func BenchmarkCloseOnContextDone(b *testing.B) {
 			}
 		})
 	}
+	b.Run("interrupt-flag", func(b *testing.B) {
+		ctx := context.Background()
+		e, err := New(ctx, Config{CacheDir: TestCacheDir, Artefacts: sharedArtefacts})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer e.Close(ctx)
+		m, err := e.Load(ctx, "test:slow", func(context.Context) ([]byte, error) { return wasm, nil })
+		if err != nil || m.snap == nil {
+			b.Fatalf("%v %+v", err, m)
+		}
+		lim := Limits{Timeout: time.Minute, Memory: 64 << 20}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := e.Invoke(ctx, m, lim, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

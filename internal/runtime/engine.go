@@ -67,9 +67,15 @@ const DefaultInitTimeout = 30 * time.Second
 
 // Engine compiles and runs modules. It is safe for concurrent use.
 type Engine struct {
-	rt    wazero.Runtime // compiles to machine code; runs invocations
-	probe wazero.Runtime // interprets; validates and initialises snapshots
-	cache wazero.CompilationCache
+	// rt compiles to machine code and runs fresh instances and commands;
+	// wazero's own checks stop them at their deadline.
+	rt wazero.Runtime
+	// flagged runs snapshot instances, whose modules carry an interrupt
+	// flag (wasmbin.AddInterrupt) that stops them at their deadline for
+	// less than wazero's checks cost; it has none of its own.
+	flagged wazero.Runtime
+	probe   wazero.Runtime // interprets; validates and initialises snapshots
+	cache   wazero.CompilationCache
 
 	fresh       bool // never snapshot
 	initTimeout time.Duration
@@ -91,6 +97,11 @@ type moduleEntry struct {
 
 // New creates an engine with the pave_v1 and WASI host modules linked.
 func New(ctx context.Context, cfg Config) (*Engine, error) {
+	switch cfg.Isolation {
+	case "", Snapshot, Fresh:
+	default:
+		return nil, fmt.Errorf("unknown isolation %q: want %q or %q", cfg.Isolation, Snapshot, Fresh)
+	}
 	cache := wazero.NewCompilationCache()
 	if cfg.CacheDir != "" {
 		var err error
@@ -105,17 +116,18 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	probe, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true))
+	// The compilation cache tells the two apart: wazero's module ids
+	// include whether its checks are compiled in.
+	flagged, err := hostRuntime(ctx, rc.WithCloseOnContextDone(false))
 	if err != nil {
 		rt.Close(ctx)
 		return nil, err
 	}
-	switch cfg.Isolation {
-	case "", Snapshot, Fresh:
-	default:
+	probe, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true))
+	if err != nil {
 		rt.Close(ctx)
-		probe.Close(ctx)
-		return nil, fmt.Errorf("unknown isolation %q: want %q or %q", cfg.Isolation, Snapshot, Fresh)
+		flagged.Close(ctx)
+		return nil, err
 	}
 	initTimeout := cfg.InitTimeout
 	if initTimeout <= 0 {
@@ -125,7 +137,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if poolMemory <= 0 {
 		poolMemory = DefaultPoolMemory
 	}
-	return &Engine{rt: rt, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
+	return &Engine{rt: rt, flagged: flagged, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
 		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts,
 		pages: processPageTracker(), modules: make(map[string]*moduleEntry)}, nil
 }
@@ -151,7 +163,7 @@ func hostRuntime(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, 
 
 // Close releases every compiled module and the runtimes.
 func (e *Engine) Close(ctx context.Context) error {
-	return errors.Join(e.rt.Close(ctx), e.probe.Close(ctx), e.cache.Close(ctx))
+	return errors.Join(e.rt.Close(ctx), e.flagged.Close(ctx), e.probe.Close(ctx), e.cache.Close(ctx))
 }
 
 // Load returns the compiled module for digest, compiling the bytes that fetch

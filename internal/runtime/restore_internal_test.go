@@ -224,3 +224,30 @@ func TestCloseDuringAnInvocationKeepsItsMemory(t *testing.T) {
 		t.Fatalf("a closed instance went back to the pool (%d idle)", n)
 	}
 }
+
+// TestRestoreClearsTheInterruptFlag: a deadline that passes just after a
+// call returned leaves the flag set; restore must clear it, or the next
+// call on the instance would trap at once.
+func TestRestoreClearsTheInterruptFlag(t *testing.T) {
+	ctx := context.Background()
+	e, m := variantCounter(t, restoreVariants[0])
+	p := m.snap.pool(64 << 20)
+	in, err := p.get(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.globals[len(in.globals)-1].Set(1)
+	p.put(ctx, in, true, 1)
+	if again, err := p.get(ctx); err != nil || again != in {
+		t.Fatalf("the restored instance was not reused: %v", err)
+	} else {
+		p.put(ctx, again, true, 1)
+	}
+	res, err := e.Invoke(ctx, m, Limits{Timeout: 5 * time.Second, Memory: 64 << 20}, &abi.Request{Method: "GET"})
+	if err != nil || res.Response.Status != 200 {
+		t.Fatalf("a call after a late deadline failed: %v", err)
+	}
+	if st := m.PoolStats(); st.Reused < 2 || st.Discarded != 0 {
+		t.Fatalf("the call did not run on the restored instance: %+v", st)
+	}
+}

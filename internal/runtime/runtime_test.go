@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	goruntime "runtime"
 	"strings"
 	"testing"
 	"time"
@@ -111,6 +112,32 @@ func TestFailuresAreClassified(t *testing.T) {
 				t.Errorf("memory reached %d bytes, above the cap of %d", res.MemoryBytes, tt.lim.Memory)
 			}
 		})
+	}
+}
+
+// TestLoopsOnEveryThreadAreStopped runs more spinning guests at once than
+// the Go scheduler has threads for Go code. Guest code cannot be preempted,
+// so whatever stops them at their deadline must get to run anyway.
+func TestLoopsOnEveryThreadAreStopped(t *testing.T) {
+	e, m := prepare(t, "loop")
+	n := goruntime.GOMAXPROCS(0) + 1
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			_, err := e.Invoke(context.Background(), m, runtime.Limits{Timeout: 200 * time.Millisecond, Memory: 64 << 20}, &abi.Request{Method: "GET"})
+			errs <- err
+		}()
+	}
+	for i := 0; i < n; i++ {
+		select {
+		case err := <-errs:
+			var gerr *runtime.GuestError
+			if !errors.As(err, &gerr) || gerr.Failure != runtime.FailTimeout {
+				t.Fatalf("got %v, want %s", err, runtime.FailTimeout)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("%d of %d spinning guests were not stopped at a 200ms deadline", n-i, n)
+		}
 	}
 }
 

@@ -45,8 +45,11 @@ type snapshot struct {
 	// instances then map it instead of copying it. It is released when the
 	// snapshot is garbage, so whatever reads image or sealed keeps the
 	// snapshot alive until it is done.
-	sealed  *sealedImage
-	globals []int    // mutable global indexes, exported by compiled
+	sealed *sealedImage
+	// globals are the mutable global indexes, exported by compiled; the
+	// last is the interrupt flag (wasmbin.AddInterrupt), which a call's
+	// deadline sets and restore clears with the rest.
+	globals []int
 	values  []uint64 // their values right after _initialize
 
 	engine *Engine
@@ -83,9 +86,16 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	if err := mod.CheckStateless(); err != nil {
 		return nil, err
 	}
+	mod, flag, err := wasmbin.AddInterrupt(mod)
+	if err != nil {
+		return nil, err
+	}
 	exporting, globals, err := wasmbin.ExportGlobals(mod)
 	if err != nil {
 		return nil, err
+	}
+	if len(globals) == 0 || globals[len(globals)-1] != flag {
+		return nil, fmt.Errorf("the interrupt flag is global %d, not the last mutable one of %v", flag, globals)
 	}
 	probe, err := e.probe.CompileModule(ctx, exporting.Bytes())
 	if err != nil {
@@ -117,7 +127,7 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 		return nil, err
 	}
 	preBytes := pre.Bytes()
-	compiled, err := e.rt.CompileModule(ctx, preBytes)
+	compiled, err := e.flagged.CompileModule(ctx, preBytes)
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
@@ -236,7 +246,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	// The instance outlives this invocation's context: instantiate it
 	// without the caller's deadline, which each call brings on its own.
 	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), mem)
-	mod, err := e.rt.InstantiateModule(ictx, p.snap.compiled, moduleConfig().
+	mod, err := e.flagged.InstantiateModule(ictx, p.snap.compiled, moduleConfig().
 		WithStartFunctions().
 		WithStdout(stdio).
 		WithStderr(stdio))
@@ -258,6 +268,24 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		in.globals = append(in.globals, g)
 	}
 	return in, nil
+}
+
+// call runs handle until it returns or ctx is done, whichever comes first:
+// when ctx is done the interrupt flag is set, and the guest traps at its
+// next function entry or loop iteration. The flag is left set for restore
+// to clear (or for the instance to be discarded, when the call failed).
+func (in *instance) call(ctx context.Context) ([]uint64, error) {
+	flag := in.globals[len(in.globals)-1]
+	set := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		flag.Set(1)
+		close(set)
+	})
+	out, err := in.handle.Call(ctx)
+	if !stop() {
+		<-set // never touch the flag while the deadline's goroutine does
+	}
+	return out, err
 }
 
 // put restores in to the snapshot state and keeps it for the next call, or
@@ -401,7 +429,7 @@ func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call
 	}
 	in.mem.resetUsage()
 	in.stdio.call = call
-	out, err := in.handle.Call(hostapi.WithCall(ctx, call))
+	out, err := in.call(hostapi.WithCall(ctx, call))
 	in.stdio.flush()
 	in.stdio.call = nil
 	res := &Result{Logs: call.Logs, DroppedLogs: call.DroppedLogs, MemoryBytes: in.mem.peak}
