@@ -86,16 +86,9 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	if err := mod.CheckStateless(); err != nil {
 		return nil, err
 	}
-	mod, flag, err := wasmbin.AddInterrupt(mod)
-	if err != nil {
-		return nil, err
-	}
 	exporting, globals, err := wasmbin.ExportGlobals(mod)
 	if err != nil {
 		return nil, err
-	}
-	if len(globals) == 0 || globals[len(globals)-1] != flag {
-		return nil, fmt.Errorf("the interrupt flag is global %d, not the last mutable one of %v", flag, globals)
 	}
 	probe, err := e.probe.CompileModule(ctx, exporting.Bytes())
 	if err != nil {
@@ -126,6 +119,15 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	if err != nil {
 		return nil, err
 	}
+	// The checks go in after initialisation, which the interpreter bounds
+	// on its own and which they would only slow down; the fuel and the
+	// flag start full and clear.
+	pre, flag, err := wasmbin.AddInterrupt(pre)
+	if err != nil {
+		return nil, err
+	}
+	globals = append(globals, flag-1, flag)
+	values = append(values, wasmbin.InterruptFuel, 0)
 	preBytes := pre.Bytes()
 	compiled, err := e.flagged.CompileModule(ctx, preBytes)
 	if err != nil {

@@ -81,9 +81,9 @@ func FuzzRewrite(f *testing.F) {
 func checkInterrupt(t *testing.T, m *Module) {
 	before, _ := m.Inspect()
 	out, flag, err := AddInterrupt(m)
-	if !before.HasMemory {
+	if !before.HasMemory || before.Exports[GlobalExportName(len(before.Globals)+before.ImportedGlobals)] || before.Exports[GlobalExportName(len(before.Globals)+before.ImportedGlobals+1)] {
 		if !errors.Is(err, ErrUnsupported) {
-			t.Fatalf("AddInterrupt without a memory: %v", err)
+			t.Fatalf("AddInterrupt without a memory, or with the export names taken: %v", err)
 		}
 		return
 	}
@@ -101,6 +101,9 @@ func checkInterrupt(t *testing.T, m *Module) {
 	added := Global{Type: I32, Mutable: true}
 	if len(l.Globals) != len(before.Globals)+2 || flag != l.ImportedGlobals+len(l.Globals)-1 || l.Globals[len(l.Globals)-1] != added || l.Globals[len(l.Globals)-2] != added {
 		t.Fatalf("AddInterrupt output globals %+v, flag %d", l.Globals, flag)
+	}
+	if !l.Exports[GlobalExportName(flag)] || !l.Exports[GlobalExportName(flag-1)] {
+		t.Fatal("AddInterrupt did not export the fuel and the flag")
 	}
 	if err := again.CheckStateless(); err != nil {
 		t.Fatalf("AddInterrupt output fails CheckStateless: %v", err)

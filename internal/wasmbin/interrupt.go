@@ -12,7 +12,10 @@ const InterruptFuel = 1 << 16
 // AddInterrupt returns a copy of m with an interrupt flag: a new mutable
 // i32 global, zero at instantiation, that the host sets from another
 // goroutine to stop the guest, which then traps (unreachable). It returns
-// the flag's index, which is the last global of the module.
+// the flag's index, which is the last global of the module. Both new
+// globals are exported under GlobalExportName, so that the host can set
+// the flag and reset both; apply it after Preinitialize, whose exports
+// would otherwise collide with these.
 //
 // Every function entry and the top of every loop iteration counts down a
 // second new global, the fuel; every InterruptFuel checks the guest
@@ -40,6 +43,11 @@ func AddInterrupt(m *Module) (*Module, int, error) {
 	}
 	fuel := l.ImportedGlobals + len(l.Globals)
 	flag := fuel + 1
+	for _, i := range []int{fuel, flag} {
+		if l.Exports[GlobalExportName(i)] {
+			return nil, 0, fmt.Errorf("%w: export name %q already used", ErrUnsupported, GlobalExportName(i))
+		}
+	}
 	getFuel := appendU32([]byte{0x23}, uint32(fuel))
 	setFuel := appendU32([]byte{0x24}, uint32(fuel))
 	var check []byte
@@ -83,6 +91,9 @@ func AddInterrupt(m *Module) (*Module, int, error) {
 		}
 		out.Sections[at].Body = body
 	}
+	if err := out.addGlobalExports([]int{fuel, flag}); err != nil {
+		return nil, 0, err
+	}
 	return out, flag, nil
 }
 
@@ -94,7 +105,8 @@ func isDebugSection(body []byte) bool {
 }
 
 // addChecks returns the code section body with check inserted at the start
-// of every function and of every loop.
+// of every function and of every loop, once where a function starts with a
+// loop.
 func addChecks(code, check []byte) ([]byte, error) {
 	r := &reader{b: code}
 	n := r.u32()
@@ -128,7 +140,11 @@ func addBodyChecks(out []byte, r *reader, check []byte) ([]byte, error) {
 		return nil, r.err
 	}
 	out = append(out, r.b[:r.off]...)
-	out = append(out, check...)
+	if r.off >= len(r.b) || r.b[r.off] != 0x03 {
+		// A body that starts with a loop (every function the Go compiler
+		// emits) is checked at the loop's top already.
+		out = append(out, check...)
+	}
 	for !r.done() {
 		start := r.off
 		loop := r.b[start] == 0x03

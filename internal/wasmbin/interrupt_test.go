@@ -53,6 +53,9 @@ func TestAddInterruptLayout(t *testing.T) {
 					t.Fatalf("fuel or flag global %+v", g)
 				}
 			}
+			if !l.Exports[GlobalExportName(flag)] || !l.Exports[GlobalExportName(flag-1)] {
+				t.Fatalf("fuel and flag not exported: %v", l.Exports)
+			}
 			for _, s := range out.Sections {
 				if s.ID == SectionCustom && isDebugSection(s.Body) {
 					t.Fatal("a DWARF section survived the rewrite")
@@ -81,13 +84,9 @@ func TestInterruptStopsLoopsAndCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	exported, _, err := ExportGlobals(withFlag)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig())
 	defer rt.Close(ctx)
-	inst, err := rt.InstantiateWithConfig(ctx, exported.Bytes(), wazero.NewModuleConfig())
+	inst, err := rt.InstantiateWithConfig(ctx, withFlag.Bytes(), wazero.NewModuleConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
