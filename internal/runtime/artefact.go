@@ -124,7 +124,7 @@ func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool
 	if err != nil {
 		return nil, false
 	}
-	compiled, err := e.flagged.CompileModule(ctx, a.module)
+	compiled, err := e.flagged.CompileModule(compiling(ctx), a.module)
 	if err != nil {
 		return nil, false
 	}

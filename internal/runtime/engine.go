@@ -20,11 +20,13 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	goruntime "runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/experimental"
 
 	"github.com/pave-dev/pave/internal/hostapi"
 )
@@ -140,6 +142,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	return &Engine{rt: rt, flagged: flagged, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
 		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts,
 		pages: processPageTracker(), modules: make(map[string]*moduleEntry)}, nil
+}
+
+// compiling returns ctx for a compilation to machine code, which then uses
+// every thread the Go scheduler has: wazero compiles on one unless told,
+// and compiling a Go module of a few megabytes takes over a second on one.
+// A deploy or a cache miss is rare, and the sooner it is done the sooner
+// the function serves.
+func compiling(ctx context.Context) context.Context {
+	return experimental.WithCompilationWorkers(ctx, goruntime.GOMAXPROCS(0))
 }
 
 // hostRuntime returns a runtime with the WASI, pave_v1 and capability host

@@ -114,7 +114,7 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 			return m, nil
 		}
 	}
-	if m.compiled, err = e.rt.CompileModule(ctx, wasm); err != nil {
+	if m.compiled, err = e.rt.CompileModule(compiling(ctx), wasm); err != nil {
 		return nil, invalid("module cannot be compiled: %v", err)
 	}
 	return m, nil

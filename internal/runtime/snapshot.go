@@ -129,7 +129,7 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	globals = append(globals, flag-1, flag)
 	values = append(values, wasmbin.InterruptFuel, 0)
 	preBytes := pre.Bytes()
-	compiled, err := e.flagged.CompileModule(ctx, preBytes)
+	compiled, err := e.flagged.CompileModule(compiling(ctx), preBytes)
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
