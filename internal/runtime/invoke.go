@@ -262,14 +262,12 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 	switch {
 	case m.region != nil && size <= uint64(len(m.region)):
 		m.buf = m.region[:size:size]
-	case m.region != nil && m.buf != nil:
-		m.refused = true // the region is as large as the limit
+	case m.region != nil:
+		// The region spans the limit and the image, which is the first
+		// allocation: only a grow past the limit gets here.
+		m.refused = true
 		return nil
 	case m.buf == nil:
-		if m.region != nil { // cannot happen: the region is at least the image
-			unmapInstance(m.region)
-			m.region = nil
-		}
 		m.buf = make([]byte, size)
 		copy(m.buf, m.image)
 	case size <= uint64(cap(m.buf)):
