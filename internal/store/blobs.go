@@ -11,6 +11,9 @@ import (
 // Blobs is a JetStream object store holding immutable byte blobs by name.
 type Blobs struct {
 	obs jetstream.ObjectStore
+	// stream is the object store's stream, which List reads directly.
+	stream jetstream.Stream
+	bucket string
 }
 
 // Put stores data under name. Storing the same name twice replaces it; the

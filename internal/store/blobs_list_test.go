@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,5 +86,72 @@ func TestBlobsListDeleteForGC(t *testing.T) {
 	}
 	if got, err := b.List(ctx); err != nil || len(got) != 0 {
 		t.Fatalf("List after deleting all = %+v, %v", got, err)
+	}
+}
+
+// TestBlobsListWhileReplaced lists and deletes, as garbage collection does,
+// while two writers store the same few blobs again and again, each round in
+// a fresh bucket: every listing must finish, and must contain the blob
+// nobody touches. (The object store's own listing, which List used to call,
+// could wait forever in this situation.)
+func TestBlobsListWhileReplaced(t *testing.T) {
+	ctx := context.Background()
+	n := openCleanup(t)
+	for round := 0; round < 20; round++ {
+		b := blobs(t, n, fmt.Sprintf("churn%d", round))
+		if err := b.Put(ctx, "stable", []byte("kept")); err != nil {
+			t.Fatal(err)
+		}
+		var writers sync.WaitGroup
+		errs := make(chan error, 2)
+		for w := 0; w < 2; w++ {
+			writers.Add(1)
+			go func() {
+				defer writers.Done()
+				for i := 0; i < 10; i++ {
+					name := fmt.Sprintf("churn-%d", i%3)
+					if err := b.Put(ctx, name, []byte(name)); err != nil {
+						errs <- err
+						return
+					}
+				}
+			}()
+		}
+		done := make(chan struct{})
+		go func() { writers.Wait(); close(done) }()
+		for listing := 0; ; listing++ {
+			lctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			got, err := b.List(lctx)
+			cancel()
+			if err != nil {
+				t.Fatalf("round %d, listing %d: %v", round, listing, err)
+			}
+			found := false
+			for _, info := range got {
+				switch {
+				case info.Name == "stable":
+					found = true
+				case !strings.HasPrefix(info.Name, "churn-"):
+					t.Fatalf("listing names %q, which was never stored", info.Name)
+				default:
+					if err := b.Delete(ctx, info.Name); err != nil && !errors.Is(err, store.ErrNotFound) {
+						t.Fatalf("delete %s: %v", info.Name, err)
+					}
+				}
+			}
+			if !found {
+				t.Fatalf("round %d, listing %d = %+v, without the untouched blob", round, listing, got)
+			}
+			select {
+			case <-done:
+			default:
+				continue
+			}
+			break
+		}
+		close(errs)
+		for err := range errs {
+			t.Fatalf("store: %v", err)
+		}
 	}
 }

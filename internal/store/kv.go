@@ -66,19 +66,31 @@ func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
 
 // Watch calls fn for every current entry, then calls ready once, then calls
 // fn for every later change until ctx is done. fn runs on one goroutine, in
-// order. Watch returns after ready has been called.
+// order. Watch returns after ready has been called, or with an error and
+// without calling ready if ctx ends, or the watch stops, before the current
+// entries have all been replayed.
 func (k *KV) Watch(ctx context.Context, fn func(Entry), ready func()) error {
 	w, err := k.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("watch %s: %w", k.kv.Bucket(), err)
 	}
 	// Replay the current values synchronously so that callers start with a
-	// complete view.
-	for e := range w.Updates() {
-		if e == nil {
-			break
+	// complete view, unless ctx ends first.
+replay:
+	for {
+		select {
+		case <-ctx.Done():
+			_ = w.Stop()
+			return fmt.Errorf("watch %s: %w", k.kv.Bucket(), ctx.Err())
+		case e, ok := <-w.Updates():
+			if !ok {
+				return fmt.Errorf("watch %s: stopped before its replay ended", k.kv.Bucket())
+			}
+			if e == nil {
+				break replay
+			}
+			fn(toEntry(e))
 		}
-		fn(toEntry(e))
 	}
 	ready()
 	go func() {

@@ -176,7 +176,11 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
-	return &Blobs{obs: obs}, nil
+	stream, err := n.js.Stream(ctx, objectStream(name))
+	if err != nil {
+		return nil, fmt.Errorf("open object store %s: %w", name, err)
+	}
+	return &Blobs{obs: obs, stream: stream, bucket: name}, nil
 }
 
 // Close drains the connection and stops the embedded server, waiting for it

@@ -282,6 +282,29 @@ func TestWatchEmptyBucket(t *testing.T) {
 	}
 }
 
+// TestWatchCancelledDuringReplay ends the context after the first replayed
+// entry: Watch must give up with an error instead of calling ready with a
+// partial view.
+func TestWatchCancelledDuringReplay(t *testing.T) {
+	b := kv(t, openCleanup(t), "cancel")
+	for i := 0; i < 50; i++ {
+		if _, err := b.Put(context.Background(), fmt.Sprintf("k%d", i), []byte("v")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var replayed int
+	ready := false
+	err := b.Watch(ctx, func(store.Entry) {
+		replayed++
+		cancel()
+	}, func() { ready = true })
+	if !errors.Is(err, context.Canceled) || ready {
+		t.Fatalf("Watch cancelled after %d entries = %v, ready called: %v; want context.Canceled, no ready", replayed, err, ready)
+	}
+}
+
 func TestBlobs(t *testing.T) {
 	ctx := context.Background()
 	b := blobs(t, openCleanup(t), "blobs")
