@@ -16,11 +16,13 @@ package runtime
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	goruntime "runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,7 +61,18 @@ type Config struct {
 	PoolMemory int64
 	// Artefacts, when set, keeps prepared snapshots across restarts.
 	Artefacts ArtefactStore
+	// MaxLoaded caps how many modules are kept compiled in memory at once;
+	// loading one more unloads the least recently invoked. Zero means
+	// DefaultMaxLoaded.
+	MaxLoaded int
 }
+
+// DefaultMaxLoaded caps the loaded modules unless configured. A loaded Go
+// module of a few megabytes holds about 13 MiB, mostly machine code, so
+// the default bounds compiled code to under a gigabyte however many
+// functions are deployed; one that was unloaded loads again from its stored
+// snapshot in tens of milliseconds.
+const DefaultMaxLoaded = 64
 
 // DefaultPoolMemory caps idle instance memory unless configured.
 const DefaultPoolMemory = 1 << 30
@@ -82,6 +95,7 @@ type Engine struct {
 	fresh       bool // never snapshot
 	initTimeout time.Duration
 	poolMemory  int64
+	maxLoaded   int
 	artefacts   ArtefactStore
 	idleBytes   atomic.Int64 // memory held by idle pooled instances
 	pages       *pageTracker // nil where the page map cannot be read
@@ -139,8 +153,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if poolMemory <= 0 {
 		poolMemory = DefaultPoolMemory
 	}
+	maxLoaded := cfg.MaxLoaded
+	if maxLoaded <= 0 {
+		maxLoaded = DefaultMaxLoaded
+	}
 	return &Engine{rt: rt, flagged: flagged, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
-		initTimeout: initTimeout, poolMemory: poolMemory, artefacts: cfg.Artefacts,
+		initTimeout: initTimeout, poolMemory: poolMemory, maxLoaded: maxLoaded, artefacts: cfg.Artefacts,
 		pages: processPageTracker(), modules: make(map[string]*moduleEntry)}, nil
 }
 
@@ -179,7 +197,8 @@ func (e *Engine) Close(ctx context.Context) error {
 
 // Load returns the compiled module for digest, compiling the bytes that fetch
 // returns the first time. Concurrent callers for one digest share one
-// compilation.
+// compilation. Loading a module beyond the engine's MaxLoaded unloads the
+// least recently invoked others.
 func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) (*Module, error) {
 	e.mu.Lock()
 	ent, ok := e.modules[digest]
@@ -208,7 +227,60 @@ func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Con
 		e.mu.Unlock()
 	}
 	close(ent.ready)
+	if ent.err == nil {
+		e.shed(ctx, digest)
+	}
 	return ent.mod, ent.err
+}
+
+// Full reports whether as many modules are loaded as the engine keeps, so
+// that loading another would unload one.
+func (e *Engine) Full() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.modules) >= e.maxLoaded
+}
+
+// Loaded is how many modules are loaded or loading.
+func (e *Engine) Loaded() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.modules)
+}
+
+// shed unloads the least recently invoked modules, other than keep, until
+// no more than maxLoaded are loaded. Modules still loading are not
+// candidates. An invocation in progress keeps its module's code until it
+// returns (see Evict).
+func (e *Engine) shed(ctx context.Context, keep string) {
+	e.mu.Lock()
+	excess := len(e.modules) - e.maxLoaded
+	if excess <= 0 {
+		e.mu.Unlock()
+		return
+	}
+	type candidate struct {
+		digest   string
+		lastUsed int64
+	}
+	var cands []candidate
+	for digest, ent := range e.modules {
+		if digest == keep {
+			continue
+		}
+		select {
+		case <-ent.ready:
+			if ent.mod != nil {
+				cands = append(cands, candidate{digest, ent.mod.lastUsed.Load()})
+			}
+		default:
+		}
+	}
+	e.mu.Unlock()
+	slices.SortFunc(cands, func(a, b candidate) int { return cmp.Compare(a.lastUsed, b.lastUsed) })
+	for _, c := range cands[:min(excess, len(cands))] {
+		e.Evict(ctx, c.digest)
+	}
 }
 
 func (e *Engine) load(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) (*Module, error) {
@@ -224,8 +296,14 @@ func (e *Engine) load(ctx context.Context, digest string, fetch func(context.Con
 	return e.compile(ctx, digest, wasm)
 }
 
+// ErrUnloaded is an invocation of a module unloaded after Load returned it,
+// refused before the guest saw the request: Load the module again and
+// retry.
+var ErrUnloaded = errors.New("module was unloaded; load it again")
+
 // Evict forgets the compiled module for digest, freeing its code once no
-// invocation uses it.
+// invocation uses it. Invocations of it that have not started yet fail
+// with ErrUnloaded.
 func (e *Engine) Evict(ctx context.Context, digest string) {
 	e.mu.Lock()
 	ent, ok := e.modules[digest]
@@ -234,6 +312,7 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 	if ok {
 		<-ent.ready
 		if ent.mod != nil {
+			ent.mod.unloaded.Store(true)
 			if ent.mod.snap != nil {
 				ent.mod.snap.close(ctx)
 				_ = ent.mod.snap.compiled.Close(ctx)

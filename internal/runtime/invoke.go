@@ -80,6 +80,9 @@ const maxCommandOutput = abi.MaxResponseSize
 // are not lost when it fails.
 func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Request) (*Result, error) {
 	m.lastUsed.Store(time.Now().UnixNano())
+	if m.unloaded.Load() {
+		return &Result{}, ErrUnloaded
+	}
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	if m.snap != nil {
@@ -95,10 +98,10 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 		res, err = e.invokeReactor(ctx, m, req)
 	}
 	res.MemoryBytes = mem.peak
-	if err != nil {
-		return res, classify(ctx, mem, err)
+	if err != nil && !errors.Is(err, ErrUnloaded) {
+		err = classify(ctx, mem, err)
 	}
-	return res, nil
+	return res, err
 }
 
 func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
@@ -118,6 +121,11 @@ func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request)
 		WithStderr(stdio))
 	res.Isolation = time.Since(began)
 	if err != nil {
+		if m.unloaded.Load() {
+			// Only _initialize ran, which sees no call: nothing of this
+			// invocation happened.
+			return res, ErrUnloaded
+		}
 		return res, err
 	}
 	defer inst.Close(context.WithoutCancel(ctx))

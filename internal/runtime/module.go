@@ -33,6 +33,7 @@ type Module struct {
 
 	imports  []importRef
 	lastUsed atomic.Int64          // unix nanoseconds of the last invocation or load
+	unloaded atomic.Bool           // evicted: its code is freed once no call runs it
 	compiled wazero.CompiledModule // for fresh instantiation; nil with a snapshot
 	snap     *snapshot
 }

@@ -427,6 +427,9 @@ func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call
 	in, err := p.get(ctx)
 	isolation := time.Since(began)
 	if err != nil {
+		if m.unloaded.Load() {
+			err = ErrUnloaded // no guest code ran
+		}
 		return &Result{Isolation: isolation}, err
 	}
 	in.mem.resetUsage()

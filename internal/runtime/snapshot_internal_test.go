@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -220,5 +221,59 @@ func TestUnloadScalesToZero(t *testing.T) {
 	}
 	if _, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMaxLoadedUnloadsTheLeastRecentlyInvoked loads one module more than the
+// engine keeps: the one invoked least recently is unloaded, refuses an
+// invocation that had not started with ErrUnloaded before any guest code
+// runs, and loads again on demand.
+func TestMaxLoadedUnloadsTheLeastRecentlyInvoked(t *testing.T) {
+	ctx := context.Background()
+	e := testEngine(t, Config{MaxLoaded: 2})
+	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
+	load := func(name string) *Module {
+		t.Helper()
+		wasm := testguests.Build(t, name)
+		m, err := e.Load(ctx, "test:"+name, func(context.Context) ([]byte, error) { return wasm, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	invoke := func(m *Module) error {
+		_, err := e.Invoke(ctx, m, lim, &abi.Request{Method: "GET", RawQuery: "ms=1"})
+		return err
+	}
+	counter := load("counter")
+	slow := load("slow")
+	if e.Full() != true || e.Loaded() != 2 {
+		t.Fatalf("two modules of two: full %v, loaded %d", e.Full(), e.Loaded())
+	}
+	if err := invoke(counter); err != nil { // now slow is the least recent
+		t.Fatal(err)
+	}
+	sandbox := load("sandbox")
+	if e.Loaded() != 2 || e.loaded("test:slow") || !e.loaded("test:counter") || !e.loaded("test:sandbox") {
+		t.Fatalf("after a third load: %d loaded; slow %v, counter %v, sandbox %v; want slow unloaded",
+			e.Loaded(), e.loaded("test:slow"), e.loaded("test:counter"), e.loaded("test:sandbox"))
+	}
+	before := slow.snap.created.Load() + slow.snap.reused.Load()
+	if err := invoke(slow); !errors.Is(err, ErrUnloaded) {
+		t.Fatalf("invoking an unloaded module: %v, want ErrUnloaded", err)
+	}
+	if after := slow.snap.created.Load() + slow.snap.reused.Load(); after != before {
+		t.Fatalf("the refused invocation took an instance (%d, then %d)", before, after)
+	}
+	for _, m := range []*Module{counter, sandbox} {
+		if err := invoke(m); err != nil {
+			t.Fatalf("%s, still loaded: %v", m.Digest, err)
+		}
+	}
+	if err := invoke(load("slow")); err != nil {
+		t.Fatalf("slow, loaded again: %v", err)
+	}
+	if e.Loaded() != 2 || e.loaded("test:counter") {
+		t.Fatalf("loading slow again must unload counter, invoked before sandbox: counter loaded %v", e.loaded("test:counter"))
 	}
 }
