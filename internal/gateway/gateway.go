@@ -426,6 +426,17 @@ func (g *Gateway) callLimited(ctx context.Context, function string, req *abi.Req
 	return g.call(ctx, f, req, inv)
 }
 
+// load returns the compiled module of v.
+func (g *Gateway) load(ctx context.Context, v *registry.Version) (*runtime.Module, error) {
+	mod, err := g.engine.Load(ctx, v.Digest, func(ctx context.Context) ([]byte, error) {
+		return g.fns.Blob(ctx, v.Digest)
+	})
+	if err != nil {
+		return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
+	}
+	return mod, nil
+}
+
 // call runs the active version of f on req. The caller holds a concurrency
 // slot.
 func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Request, inv *invocation) (*abi.Response, error) {
@@ -438,15 +449,24 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 	if int64(len(req.Body)) > v.Limits.MaxBody {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", v.Limits.MaxBody)
 	}
-	mod, err := g.engine.Load(ctx, v.Digest, func(ctx context.Context) ([]byte, error) {
-		return g.fns.Blob(ctx, v.Digest)
-	})
+	mod, err := g.load(ctx, v)
 	if err != nil {
-		return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
+		return nil, err
 	}
 	g.usage.Mark(function, g.now())
 	ctx, session := g.withCapabilities(ctx, f, inv)
-	res, err := g.engine.Invoke(ctx, mod, runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}, req)
+	lim := runtime.Limits{Timeout: v.Limits.Timeout, Memory: v.Limits.Memory, Concurrency: v.Limits.Concurrency}
+	res, err := g.engine.Invoke(ctx, mod, lim, req)
+	if errors.Is(err, runtime.ErrUnloaded) {
+		// Unloaded, to make room for another, between Load and Invoke and
+		// before the guest saw the request: load it again, once.
+		if mod, err = g.load(ctx, v); err != nil {
+			return nil, err
+		}
+		if res, err = g.engine.Invoke(ctx, mod, lim, req); errors.Is(err, runtime.ErrUnloaded) {
+			return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
+		}
+	}
 	g.redact(ctx, v.Capabilities, session, res, inv)
 	if session != nil {
 		inv.caps = session.Counts()

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -1130,4 +1131,37 @@ func reflects(raw string, d apierror.Detail, v string) bool {
 		return true
 	}
 	return !strings.ContainsAny(v, `"{}:,\`) && strings.Contains(raw, v)
+}
+
+// TestUnloadedBetweenLoadAndInvoke: a module unloaded to make room after
+// Load returned it is loaded again once, and the call succeeds; a second
+// refusal is a failure, not a loop.
+func TestUnloadedBetweenLoadAndInvoke(t *testing.T) {
+	for _, refusals := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d refusals", refusals), func(t *testing.T) {
+			f := newFixture(t)
+			var calls atomic.Int32
+			f.eng.handle = func(context.Context, *abi.Request) (*runtime.Result, error) {
+				if int(calls.Add(1)) <= refusals {
+					return &runtime.Result{}, runtime.ErrUnloaded
+				}
+				return okResult("ok"), nil
+			}
+			rec := httptest.NewRecorder()
+			f.g.ServeHTTP(rec, request("GET", "/hello", tokGood, nil))
+			want := 200
+			if refusals > 1 {
+				want = 503
+			}
+			if rec.Code != want || calls.Load() != 2 {
+				t.Fatalf("status %d after %d invocations, want %d after 2: %s", rec.Code, calls.Load(), want, rec.Body.Bytes())
+			}
+			f.eng.mu.Lock()
+			loads := len(f.eng.loads)
+			f.eng.mu.Unlock()
+			if loads != 2 {
+				t.Fatalf("%d loads, want 2 (the second after the refusal)", loads)
+			}
+		})
+	}
 }
