@@ -28,6 +28,9 @@ const (
 	DefaultGatewayAddr     = "127.0.0.1:8080"
 	DefaultAdminAddr       = "127.0.0.1:8081"
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultMaxLoadedModules bounds the compiled code held in memory: a
+	// loaded Go module of a few megabytes holds about 13 MiB.
+	DefaultMaxLoadedModules = 64
 )
 
 // Environment variables that override defaults (flags override both).
@@ -47,6 +50,7 @@ const (
 	EnvMasterKeyFile   = "PAVE_MASTER_KEY_FILE"
 	EnvMasterKey       = "PAVE_MASTER_KEY"
 	EnvEgressAllow     = "PAVE_EGRESS_ALLOW"
+	EnvMaxLoaded       = "PAVE_MAX_LOADED_MODULES"
 )
 
 // Isolation methods (see package runtime).
@@ -77,6 +81,10 @@ type Config struct {
 	// default) or IsolationFresh, which instantiates every module afresh
 	// for every invocation and exists for comparison and troubleshooting.
 	Isolation string
+	// MaxLoadedModules is how many modules are kept compiled in memory;
+	// loading another unloads the least recently invoked, which loads again
+	// from its stored snapshot on its next call.
+	MaxLoadedModules int
 	// Defenses configures the gateway's checks.
 	Defenses Defenses
 	// MasterKeyFile holds the key that wraps every secret's data key; it
@@ -95,14 +103,15 @@ type Config struct {
 // Default returns the configuration used when nothing is set.
 func Default() Config {
 	return Config{
-		DataDir:         DefaultDataDir,
-		GatewayAddr:     DefaultGatewayAddr,
-		AdminAddr:       DefaultAdminAddr,
-		ShutdownTimeout: DefaultShutdownTimeout,
-		Isolation:       IsolationSnapshot,
-		Defenses:        DefaultDefenses(),
-		Observability:   DefaultObservability(),
-		Async:           DefaultAsync(),
+		DataDir:          DefaultDataDir,
+		GatewayAddr:      DefaultGatewayAddr,
+		AdminAddr:        DefaultAdminAddr,
+		ShutdownTimeout:  DefaultShutdownTimeout,
+		Isolation:        IsolationSnapshot,
+		MaxLoadedModules: DefaultMaxLoadedModules,
+		Defenses:         DefaultDefenses(),
+		Observability:    DefaultObservability(),
+		Async:            DefaultAsync(),
 	}
 }
 
@@ -137,6 +146,9 @@ func (c Config) Validate() error {
 	}
 	if d := c.Defenses; d.OwnerConcurrency < 0 || d.OwnerConcurrency > 1_000_000 {
 		errs = append(errs, fmt.Errorf("--owner-concurrency %d: want 0 (no bound) to 1000000", d.OwnerConcurrency))
+	}
+	if c.MaxLoadedModules < 1 || c.MaxLoadedModules > 100_000 {
+		errs = append(errs, fmt.Errorf("--max-loaded-modules %d: want 1 to 100000", c.MaxLoadedModules))
 	}
 	if d := c.Defenses; d.MaxCallDepth < 1 || d.MaxCallDepth > 64 {
 		errs = append(errs, fmt.Errorf("--max-call-depth %d: want 1 to 64", d.MaxCallDepth))
@@ -214,6 +226,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}{
 		{"owner-concurrency", EnvOwnerConc, "invocations in flight for all functions of one owner; 0: no bound", &c.Defenses.OwnerConcurrency},
 		{"max-call-depth", EnvMaxCallDepth, "longest chain of function-to-function calls", &c.Defenses.MaxCallDepth},
+		{"max-loaded-modules", EnvMaxLoaded, "modules kept compiled in memory; beyond it the least recently invoked is unloaded", &c.MaxLoadedModules},
 	}
 	for _, n := range ints {
 		if v := getenv(n.env); v != "" {

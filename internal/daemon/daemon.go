@@ -158,6 +158,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		CacheDir:  d.cfg.CompileCacheDir(),
 		Isolation: runtime.Isolation(d.cfg.Isolation),
 		Artefacts: blobs,
+		MaxLoaded: d.cfg.MaxLoadedModules,
 	})
 	if err != nil {
 		return err
@@ -401,6 +402,10 @@ const (
 // instead of at the next periodic sweep.
 func (d *Daemon) SweepPools(ctx context.Context, idle time.Duration) { d.engine.Sweep(ctx, idle) }
 
+// LoadedModules is how many modules are loaded, at most the configured
+// MaxLoadedModules.
+func (d *Daemon) LoadedModules() int { return d.engine.Loaded() }
+
 // UnloadModules unloads modules not invoked for longer than idle now,
 // instead of at the next periodic sweep.
 func (d *Daemon) UnloadModules(ctx context.Context, idle time.Duration) { d.engine.Unload(ctx, idle) }
@@ -455,11 +460,15 @@ func (d *Daemon) evictUnused(ctx context.Context, reg *registry.Registry, change
 	}
 }
 
-// warm compiles every active module in the background, so that the first
-// request after a restart does not wait for compilation (the on-disk
-// compilation cache makes this fast after the first start).
+// warm loads active modules in the background, as many as the engine keeps
+// loaded, so that the first request after a restart does not wait for
+// compilation (the stored snapshots and the on-disk compilation cache make
+// this fast after the first start).
 func (d *Daemon) warm(ctx context.Context, reg *registry.Registry) {
 	for _, f := range reg.List() {
+		if d.engine.Full() {
+			return // the rest load on their first call
+		}
 		digest := f.Current().Digest
 		_, err := d.engine.Load(ctx, digest, func(ctx context.Context) ([]byte, error) { return reg.Blob(ctx, digest) })
 		if err != nil && ctx.Err() == nil {
