@@ -38,10 +38,13 @@ type Lifecycle struct {
 	RestartToServing      time.Duration // Start of a daemon on existing data
 	FirstResponseAfter    time.Duration // from Start returning to the first 200
 	Functions             int
-	// Resident memory per deployed function with no calls: with its module
-	// loaded (pools drained), and after the module is unloaded.
-	LoadedBytesPerFunction   int64
+	// Resident memory per deployed function once all are idle, with as
+	// many modules loaded as the daemon keeps (LoadedModules), and after
+	// the daemon's idle unload; and what each loaded module adds.
+	IdleBytesPerFunction     int64
 	UnloadedBytesPerFunction int64
+	LoadedModules            int
+	BytesPerLoadedModule     int64
 }
 
 // RunLifecycle measures deploy and restart latency and idle memory per
@@ -87,8 +90,7 @@ func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*L
 	n.stop(ctx)
 
 	if opts.Functions > 0 {
-		res.LoadedBytesPerFunction, res.UnloadedBytesPerFunction, err = idleMemory(ctx, filepath.Join(dir, "idle"), opts)
-		if err != nil {
+		if err := idleMemory(ctx, filepath.Join(dir, "idle"), opts, res); err != nil {
 			return nil, err
 		}
 	}
@@ -96,20 +98,25 @@ func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*L
 	fmt.Fprintf(out, "restart: daemon start on existing data:  %s\n", res.RestartToServing.Round(time.Millisecond))
 	fmt.Fprintf(out, "restart: then first response:            %s\n", res.FirstResponseAfter.Round(time.Microsecond))
 	if opts.Functions > 0 {
-		fmt.Fprintf(out, "memory per idle function (%d deployed), module loaded:    %.1f MiB resident\n", opts.Functions, float64(res.LoadedBytesPerFunction)/(1<<20))
-		fmt.Fprintf(out, "memory per idle function (%d deployed), module unloaded:  %.1f MiB resident\n", opts.Functions, float64(res.UnloadedBytesPerFunction)/(1<<20))
+		mib := func(b int64) float64 { return float64(b) / (1 << 20) }
+		fmt.Fprintf(out, "memory per idle function (%d deployed, %d modules loaded): %.1f MiB resident\n", opts.Functions, res.LoadedModules, mib(res.IdleBytesPerFunction))
+		fmt.Fprintf(out, "memory per idle function (%d deployed, all unloaded):     %.1f MiB resident\n", opts.Functions, mib(res.UnloadedBytesPerFunction))
+		fmt.Fprintf(out, "memory per loaded module:                                  %.1f MiB resident\n", mib(res.BytesPerLoadedModule))
 	}
 	return res, nil
 }
 
 // idleMemory deploys opts.Functions distinct functions and calls each
-// once. It returns the growth of resident memory per function once their
-// instance pools are drained (modules still loaded), and once their modules
-// are unloaded too, as the daemon does after ten minutes without calls.
-func idleMemory(ctx context.Context, dir string, opts LifecycleOptions) (loaded, unloaded int64, err error) {
+// once, on a daemon with its default limit of loaded modules. Once the calls
+// are over and the pools drained it waits idleSettle, as an idle daemon
+// would, for transient memory (the store's caches of what the deploys
+// wrote) to go, then measures the growth of resident memory per function;
+// then again after unloading every module, as the daemon does after ten
+// minutes without calls.
+func idleMemory(ctx context.Context, dir string, opts LifecycleOptions, res *Lifecycle) error {
 	n, err := startNode(ctx, dir, config.IsolationSnapshot, slog.New(slog.DiscardHandler))
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	defer n.stop(ctx)
 	before := settledRSS()
@@ -117,22 +124,37 @@ func idleMemory(ctx context.Context, dir string, opts LifecycleOptions) (loaded,
 	for i := range keys {
 		module, err := variant(opts.Hello, i)
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
 		name := fmt.Sprintf("f%03d", i)
 		if keys[i], err = n.deploy(ctx, name, "/"+name, module, manifest.DefaultConcurrency); err != nil {
-			return 0, 0, err
+			return err
 		}
 		if err := n.firstResponse(ctx, "/"+name, keys[i]); err != nil {
-			return 0, 0, err
+			return err
 		}
 	}
 	n.d.SweepPools(ctx, 0)
-	loaded = (settledRSS() - before) / int64(opts.Functions)
+	select {
+	case <-time.After(idleSettle):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	res.LoadedModules = n.d.LoadedModules()
+	idle := settledRSS()
 	n.d.UnloadModules(ctx, 0)
-	unloaded = (settledRSS() - before) / int64(opts.Functions)
-	return loaded, unloaded, nil
+	unloaded := settledRSS()
+	res.IdleBytesPerFunction = (idle - before) / int64(opts.Functions)
+	res.UnloadedBytesPerFunction = (unloaded - before) / int64(opts.Functions)
+	if res.LoadedModules > 0 {
+		res.BytesPerLoadedModule = (idle - unloaded) / int64(res.LoadedModules)
+	}
+	return nil
 }
+
+// idleSettle is how long idleMemory lets the daemon sit idle before it
+// measures.
+const idleSettle = 30 * time.Second
 
 // variant returns module with a custom section that makes its digest
 // unique to i.
