@@ -97,11 +97,11 @@ func (m *wasmModule) buildInfoBlob() (vers, mod string, ok bool) {
 	tried := 0
 	for _, s := range img.segs {
 		for i := 0; tried < maxCandidates; {
-			j := bytes.Index(s.data[i:], buildInfoMagic)
+			j := bytes.Index(s.Data[i:], buildInfoMagic)
 			if j < 0 {
 				break
 			}
-			at := s.addr + uint64(i+j)
+			at := s.Addr + uint64(i+j)
 			i += j + 1
 			if at%buildInfoAlign != 0 {
 				continue
@@ -212,20 +212,20 @@ func (m *wasmModule) framedModInfo() (string, bool) {
 	tried := 0
 	for _, s := range m.segments {
 		for i := 0; tried < maxCandidates; {
-			j := bytes.Index(s.data[i:], modInfoStart)
+			j := bytes.Index(s.Data[i:], modInfoStart)
 			if j < 0 {
 				break
 			}
 			start := i + j
 			i = start + 1
 			tried++
-			rest := s.data[start+len(modInfoStart):]
+			rest := s.Data[start+len(modInfoStart):]
 			rest = rest[:min(len(rest), maxBuildInfoString+len(modInfoEnd))]
 			k := bytes.Index(rest, modInfoEnd)
 			if k < 0 {
 				continue
 			}
-			mod := s.data[start : start+len(modInfoStart)+k+len(modInfoEnd)]
+			mod := s.Data[start : start+len(modInfoStart)+k+len(modInfoEnd)]
 			if u := unframe(string(mod)); u != "" {
 				return u, true
 			}
@@ -239,30 +239,16 @@ func (m *wasmModule) framedModInfo() (string, bool) {
 // which Go's wasm linker writes as language: Go <version> and
 // processed-by: Go cmd/compile <version>; or "".
 func (m *wasmModule) producersGoVersion() string {
-	body, ok := m.customSection("producers")
-	if !ok {
-		return ""
-	}
-	r := &reader{b: body}
 	var compiler string
-	fields := r.u32()
-	for i := uint32(0); i < fields && r.err == nil; i++ {
-		field := r.name()
-		values := r.u32()
-		for j := uint32(0); j < values && r.err == nil; j++ {
-			name, version := r.name(), r.name()
-			if r.err != nil {
-				break
+	for _, p := range m.mod.Producers() {
+		switch {
+		case p.Field == "language" && p.Name == "Go":
+			if validGoVersion(p.Version) {
+				return p.Version
 			}
-			switch {
-			case field == "language" && name == "Go":
-				if validGoVersion(version) {
-					return version
-				}
-			case field == "processed-by" && name == "Go cmd/compile":
-				if validGoVersion(version) {
-					compiler = version
-				}
+		case p.Field == "processed-by" && p.Name == "Go cmd/compile":
+			if validGoVersion(p.Version) {
+				compiler = p.Version
 			}
 		}
 	}

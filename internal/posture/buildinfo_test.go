@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"testing"
+
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // wantTestBuildInfo checks what ReadBuildInfo read from testModInfo.
@@ -90,7 +92,7 @@ func TestReadBuildInfoFramed(t *testing.T) {
 		}
 	})
 	t.Run("producers of another language", func(t *testing.T) {
-		p := section(sectionCustom, cat(name("producers"), vec(
+		p := section(wasmbin.SectionCustom, cat(name("producers"), vec(
 			cat(name("language"), vec(cat(name("Rust"), name("1.80.0")))),
 		)))
 		if _, err := ReadBuildInfo(cat(moduleWithData(active(0, []byte("x"))), p)); !errors.Is(err, ErrNoBuildInfo) {

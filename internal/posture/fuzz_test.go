@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // FuzzParseModule feeds arbitrary bytes to the module parser and to
@@ -18,8 +20,8 @@ func FuzzParseModule(f *testing.F) {
 	f.Add(moduleWithData(active(0x1000, []byte("AKIAxxxx")), passive([]byte("pave_k_")), active(0, nil)))
 	f.Add(moduleWithData(active(0x2000, blob("go1.30.1", testModInfo))))
 	f.Add(cat(moduleWithData(active(0x1000, framed(testModInfo))), producers("go1.30.1")))
-	f.Add(module(section(sectionData, vec(cat([]byte{0x02, 0x00, 0x42}, sleb(-1), []byte{0x0b}, uleb(3), []byte("abc"))))))
-	f.Add(module(section(sectionCustom, cat(name("producers"), []byte{0xff, 0xff}))))
+	f.Add(module(section(wasmbin.SectionData, vec(cat([]byte{0x02, 0x00, 0x42}, sleb(-1), []byte{0x0b}, uleb(3), []byte("abc"))))))
+	f.Add(module(section(wasmbin.SectionCustom, cat(name("producers"), []byte{0xff, 0xff}))))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := parseModule(b)
 		if err != nil {
@@ -29,14 +31,14 @@ func FuzzParseModule(f *testing.F) {
 			return
 		}
 		for _, s := range m.segments {
-			if s.offset < 0 || s.offset+len(s.data) > len(b) || !bytes.Equal(b[s.offset:s.offset+len(s.data)], s.data) {
-				t.Fatalf("segment %d does not point into the input", s.index)
+			if s.Offset < 0 || s.Offset+len(s.Data) > len(b) || !bytes.Equal(b[s.Offset:s.Offset+len(s.Data)], s.Data) {
+				t.Fatalf("segment %d does not point into the input", s.Index)
 			}
 		}
 		img := m.memory()
 		for _, s := range img.segs {
-			if got, ok := img.read(s.addr, uint64(len(s.data))); ok && len(got) != len(s.data) {
-				t.Fatalf("read returned %d bytes, want %d", len(got), len(s.data))
+			if got, ok := img.read(s.Addr, uint64(len(s.Data))); ok && len(got) != len(s.Data) {
+				t.Fatalf("read returned %d bytes, want %d", len(got), len(s.Data))
 			}
 		}
 		leaks := m.scanSecrets()

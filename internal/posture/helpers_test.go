@@ -8,10 +8,14 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // Builders of WebAssembly binaries, for tests that need a module with
 // exactly the data they are about.
+
+// wasmHeader starts every WebAssembly 1.0 binary.
+var wasmHeader = []byte("\x00asm\x01\x00\x00\x00")
 
 func uleb(v uint64) []byte {
 	return binary.AppendUvarint(nil, v) // LEB128 and uvarint are the same
@@ -66,12 +70,12 @@ func module(sections ...[]byte) []byte {
 
 // moduleWithData returns a module whose data section holds segments.
 func moduleWithData(segments ...[]byte) []byte {
-	return module(section(sectionData, vec(segments...)))
+	return module(section(wasmbin.SectionData, vec(segments...)))
 }
 
 // producers is a producers custom section naming Go at version.
 func producers(version string) []byte {
-	return section(sectionCustom, cat(name("producers"), vec(
+	return section(wasmbin.SectionCustom, cat(name("producers"), vec(
 		cat(name("language"), vec(cat(name("Go"), name(version)))),
 		cat(name("processed-by"), vec(cat(name("Go cmd/compile"), name(version)))),
 	)))

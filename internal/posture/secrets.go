@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // This file looks for credentials compiled into a module: strings in its
@@ -112,10 +114,10 @@ var tokenFormats = []tokenFormat{
 type addFunc func(kind, name string, at int, value []byte)
 
 // scanSegment appends the leaks in s to leaks, in offset order.
-func scanSegment(leaks []Leak, s dataSegment) []Leak {
-	data := s.data
+func scanSegment(leaks []Leak, s wasmbin.DataSegment) []Leak {
+	data := s.Data
 	add := func(kind, name string, at int, value []byte) {
-		leaks = append(leaks, Leak{Kind: kind, Name: name, Offset: s.offset + at, Segment: s.index, Preview: preview(value)})
+		leaks = append(leaks, Leak{Kind: kind, Name: name, Offset: s.Offset + at, Segment: s.Index, Preview: preview(value)})
 	}
 	start := len(leaks)
 	for _, f := range tokenFormats {
@@ -141,8 +143,8 @@ func scanSegment(leaks []Leak, s dataSegment) []Leak {
 			}
 		}
 	}
-	scanPEM(s.data, add)
-	scanAssignments(s.data, add)
+	scanPEM(s.Data, add)
+	scanAssignments(s.Data, add)
 	sortLeaks(leaks[start:])
 	return leaks
 }

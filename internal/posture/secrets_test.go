@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // Every credential below is assembled at run time from random characters
@@ -174,7 +176,7 @@ func TestScanSecretsWhere(t *testing.T) {
 		}
 	})
 	t.Run("custom section is not data", func(t *testing.T) {
-		leaks, err := ScanSecrets(module(section(sectionCustom, cat(name("x"), []byte(token)))))
+		leaks, err := ScanSecrets(module(section(wasmbin.SectionCustom, cat(name("x"), []byte(token)))))
 		if err != nil || len(leaks) != 0 {
 			t.Errorf("leaks = %v, %v; want none", leaks, err)
 		}

@@ -82,9 +82,9 @@ func checkInstr(r *reader) error {
 	case op == 0x3f, op == 0x40: // memory.size, memory.grow
 		r.u32()
 	case op == 0x41:
-		r.sleb(5)
+		r.sleb(32)
 	case op == 0x42:
-		r.sleb(10)
+		r.sleb(64)
 	case op == 0x43:
 		r.bytes(4)
 	case op == 0x44:
@@ -137,7 +137,7 @@ func (r *reader) blockType() {
 	case 0x40, 0x7f, 0x7e, 0x7d, 0x7c, 0x7b, 0x70, 0x6f:
 		r.off++
 	default:
-		r.sleb(5) // a type index as s33
+		r.sleb(33) // a type index as s33
 	}
 }
 

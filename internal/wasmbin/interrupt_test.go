@@ -25,8 +25,8 @@ func spinModule() []byte {
 	code := vec(append(appendU32(nil, uint32(len(spin))), spin...), append(appendU32(nil, uint32(len(answer))), answer...))
 	debug := appendName(nil, ".debug_info")
 	mem := vec([]byte{0x00, 0x01}) // min 1
-	return module(Section{SectionType, typ}, Section{SectionFunction, fn}, Section{SectionMemory, mem},
-		Section{SectionExport, exp}, Section{SectionCode, code}, Section{SectionCustom, append(debug, 1, 2, 3)})
+	return module(Section{ID: SectionType, Body: typ}, Section{ID: SectionFunction, Body: fn}, Section{ID: SectionMemory, Body: mem},
+		Section{ID: SectionExport, Body: exp}, Section{ID: SectionCode, Body: code}, Section{ID: SectionCustom, Body: append(debug, 1, 2, 3)})
 }
 
 func TestAddInterruptLayout(t *testing.T) {

@@ -75,14 +75,47 @@ func (r *reader) u32() uint32 {
 	return 0
 }
 
-// sleb skips a signed LEB128 of at most maxBytes bytes.
-func (r *reader) sleb(maxBytes int) {
+// sleb reads a signed LEB128 of a bits-wide integer (32, 33 or 64), which
+// takes at most ceil(bits/7) bytes, and returns it sign-extended. Encodings
+// that are too long, or whose last byte holds more than the value's bits
+// and their sign, are malformed.
+func (r *reader) sleb(bits int) int64 {
+	maxBytes := (bits + 6) / 7
+	var v int64
+	shift := 0
 	for i := 0; i < maxBytes; i++ {
-		if r.byte()&0x80 == 0 || r.err != nil {
-			return
+		c := r.byte()
+		if r.err != nil {
+			return 0
+		}
+		if i == maxBytes-1 {
+			// The last byte holds bits-shift value bits; the rest of it
+			// must repeat the sign bit, and it must not continue.
+			used := bits - shift
+			if c&0x80 != 0 {
+				r.fail("signed integer too long")
+				return 0
+			}
+			rest := c & 0x7f >> (used - 1) // the sign bit and the unused bits
+			if rest != 0 && rest != 0x7f>>(used-1) {
+				r.fail("signed integer overflows")
+				return 0
+			}
+		}
+		v |= int64(c&0x7f) << shift
+		shift += 7
+		if c&0x80 == 0 {
+			if shift < 64 && c&0x40 != 0 {
+				v |= -1 << shift
+			}
+			if bits == 32 {
+				v = int64(int32(v))
+			}
+			return v
 		}
 	}
 	r.fail("signed integer too long")
+	return 0
 }
 
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
@@ -110,9 +143,9 @@ func (r *reader) initExpr() {
 		case 0x0b: // end
 			return
 		case 0x41: // i32.const
-			r.sleb(5)
+			r.sleb(32)
 		case 0x42: // i64.const
-			r.sleb(10)
+			r.sleb(64)
 		case 0x43: // f32.const
 			r.bytes(4)
 		case 0x44: // f64.const

@@ -1,10 +1,11 @@
 // Package wasmbin reads and rewrites WebAssembly binaries at the level of
-// sections, for pave's deploy-time preparation of modules.
+// sections, for pave's deploy-time preparation of modules and for the
+// posture checks that read a module before it is deployed.
 //
-// It understands only what the rewrites need (imports, memories, globals,
-// exports, data, and the instructions of function bodies, which it decodes
-// to vouch for a snapshot and to add the interrupt checks) and copies every
-// other section byte for byte. It never
+// It understands only what those need (imports, memories, globals,
+// exports, data segments, custom sections, and the instructions of function
+// bodies, which it decodes to vouch for a snapshot and to add the interrupt
+// checks) and copies every other section byte for byte. It never
 // trusts a length field: every read is bounds-checked, and a module it
 // cannot follow is refused with an error rather than rewritten on a guess.
 // A rewritten module is always compiled (and so validated) by the runtime
@@ -43,6 +44,9 @@ var ErrFormat = errors.New("malformed wasm binary")
 type Section struct {
 	ID   byte
 	Body []byte
+	// Offset is where Body starts in the binary Parse read (0 for a
+	// section built otherwise); Bytes ignores it.
+	Offset int
 }
 
 // Module is a WebAssembly binary split into sections, in order.
@@ -60,6 +64,7 @@ func Parse(b []byte) (*Module, error) {
 	for !r.done() {
 		id := r.byte()
 		size := r.u32()
+		start := r.off
 		body := r.bytes(int(size))
 		if r.err != nil {
 			return nil, r.err
@@ -67,7 +72,13 @@ func Parse(b []byte) (*Module, error) {
 		if id > SectionDataCount {
 			return nil, fmt.Errorf("%w: unknown section id %d", ErrFormat, id)
 		}
-		m.Sections = append(m.Sections, Section{ID: id, Body: body})
+		if id == SectionCustom {
+			name := &reader{b: body}
+			if name.name(); name.err != nil {
+				return nil, fmt.Errorf("%w: the name of the custom section at byte %d runs past its end", ErrFormat, start)
+			}
+		}
+		m.Sections = append(m.Sections, Section{ID: id, Body: body, Offset: start})
 	}
 	return m, nil
 }

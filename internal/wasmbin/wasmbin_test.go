@@ -33,8 +33,8 @@ func smallModule() []byte {
 	body := []byte{0x00, 0x23, 0x00, 0x0b} // no locals; global.get 0; end
 	code := vec(append(appendU32(nil, uint32(len(body))), body...))
 	data := vec([]byte{0x00, 0x41, 0x10, 0x0b, 0x02, 'h', 'i'}) // active, offset 16, "hi"
-	return module(Section{SectionType, typ}, Section{SectionFunction, fn}, Section{SectionMemory, mem},
-		Section{SectionGlobal, glob}, Section{SectionExport, exp}, Section{SectionCode, code}, Section{SectionData, data})
+	return module(Section{ID: SectionType, Body: typ}, Section{ID: SectionFunction, Body: fn}, Section{ID: SectionMemory, Body: mem},
+		Section{ID: SectionGlobal, Body: glob}, Section{ID: SectionExport, Body: exp}, Section{ID: SectionCode, Body: code}, Section{ID: SectionData, Body: data})
 }
 
 func TestParseRoundTrip(t *testing.T) {
@@ -140,8 +140,8 @@ func TestCheckStateless(t *testing.T) {
 		typ := vec([]byte{0x60, 0x00, 0x00})
 		tab := vec([]byte{0x70, 0x00, 0x01})
 		code := vec(append(appendU32(nil, uint32(len(body)+1)), append([]byte{0x00}, body...)...))
-		m, err := Parse(module(Section{SectionType, typ}, Section{SectionFunction, vec([]byte{0x00})},
-			Section{SectionTable, tab}, Section{SectionCode, code}))
+		m, err := Parse(module(Section{ID: SectionType, Body: typ}, Section{ID: SectionFunction, Body: vec([]byte{0x00})},
+			Section{ID: SectionTable, Body: tab}, Section{ID: SectionCode, Body: code}))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,23 +177,63 @@ func TestLEB(t *testing.T) {
 		}
 	}
 	for _, v := range []int64{0, -1, 63, 64, -64, -65, 1 << 40, -1 << 63, 1<<63 - 1} {
-		b := appendS64(nil, v)
-		var dec int64
-		var shift uint
-		for i, c := range b {
-			dec |= int64(c&0x7f) << shift
-			shift += 7
-			if c&0x80 == 0 {
-				if shift < 64 && c&0x40 != 0 {
-					dec |= -1 << shift
-				}
-				if i != len(b)-1 {
-					t.Fatalf("%d: early end", v)
-				}
-			}
+		r := &reader{b: appendS64(nil, v)}
+		if got := r.sleb(64); got != v || r.end() != nil {
+			t.Errorf("s64 %d round-tripped to %d (%v)", v, got, r.err)
 		}
-		if dec != v {
-			t.Errorf("s64 %d encoded as % x decodes to %d", v, b, dec)
+	}
+	u32 := []struct {
+		in   []byte
+		want uint32
+		ok   bool
+	}{
+		{[]byte{0x00}, 0, true},
+		{[]byte{0x7f}, 127, true},
+		{[]byte{0x80, 0x01}, 128, true},
+		{[]byte{0x80, 0x80, 0x80, 0x80, 0x00}, 0, true}, // padded, as Go's linker writes sizes
+		{[]byte{0xff, 0xff, 0xff, 0xff, 0x0f}, 1<<32 - 1, true},
+		{[]byte{0xff, 0xff, 0xff, 0xff, 0x10}, 0, false},
+		{[]byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 0, false},
+		{[]byte{0x80}, 0, false},
+	}
+	for _, tc := range u32 {
+		r := &reader{b: tc.in}
+		got := r.u32()
+		if (r.err == nil) != tc.ok || tc.ok && (got != tc.want || r.off != len(tc.in)) {
+			t.Errorf("u32(% x) = %d, %v; want %d ok=%v", tc.in, got, r.err, tc.want, tc.ok)
+		}
+	}
+	s := []struct {
+		bits int
+		in   []byte
+		want int64
+		ok   bool
+	}{
+		{32, []byte{0x00}, 0, true},
+		{32, []byte{0x7f}, -1, true},
+		{32, []byte{0x3f}, 63, true},
+		{32, []byte{0xc0, 0x00}, 64, true},
+		{32, []byte{0x40}, -64, true},
+		{32, []byte{0xbf, 0x7f}, -65, true},
+		{32, []byte{0xff, 0xff, 0xff, 0xff, 0x07}, 1<<31 - 1, true},
+		{32, []byte{0x80, 0x80, 0x80, 0x80, 0x78}, -1 << 31, true},
+		{32, []byte{0xff, 0xff, 0xff, 0xff, 0x7f}, -1, true}, // padded -1
+		{32, []byte{0xff, 0xff, 0xff, 0xff, 0x08}, 0, false}, // 2^31: sign bit set, rest clear
+		{32, []byte{0x80, 0x80, 0x80, 0x80, 0x70}, 0, false}, // rest set, sign clear
+		{32, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 0, false},
+		{33, []byte{0xff, 0xff, 0xff, 0xff, 0x0f}, 1<<32 - 1, true},
+		{33, []byte{0xff, 0xff, 0xff, 0xff, 0x1f}, 0, false},
+		{64, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f}, -1, true},
+		{64, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x00}, 1<<63 - 1, true},
+		{64, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x7f}, -1 << 63, true},
+		{64, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, 0, false},
+		{64, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x00}, 0, false},
+	}
+	for _, tc := range s {
+		r := &reader{b: tc.in}
+		got := r.sleb(tc.bits)
+		if (r.err == nil) != tc.ok || tc.ok && (got != tc.want || r.off != len(tc.in)) {
+			t.Errorf("sleb%d(% x) = %d, %v; want %d ok=%v", tc.bits, tc.in, got, r.err, tc.want, tc.ok)
 		}
 	}
 }
