@@ -62,9 +62,9 @@
 //
 // # Modules
 //
-// Module rules read the WebAssembly binary with a small bounds-checked
-// parser of their own (sections, LEB128, data segments), which trusts no
-// length and fails on a malformed module rather than guessing.
+// Module rules read the WebAssembly binary through package wasmbin (its
+// sections, data segments and custom sections), which trusts no length; a
+// malformed module fails with ErrMalformed rather than being guessed at.
 //
 // ScanSecrets looks through the data segments for AWS access key ids,
 // PEM private key blocks, pave API keys and admin tokens, GitHub and Slack
