@@ -13,11 +13,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/pave-dev/pave/internal/keyfile"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -209,7 +209,7 @@ func (h *FileHead) load() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPrivateFile("audit head file", h.Path, info, 0o022); err != nil {
+	if err := keyfile.CheckPrivate("audit head file", h.Path, info, 0o022); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(h.Path)
@@ -252,23 +252,6 @@ func (h *FileHead) Store(_ context.Context, seq uint64, data []byte) error {
 	}
 	if err != nil {
 		return fmt.Errorf("write audit head file %s: %w", h.Path, err)
-	}
-	return nil
-}
-
-var isWindows = runtime.GOOS == "windows"
-
-// checkPrivateFile refuses a symbolic link, anything but a regular file and
-// (except on Windows) a file whose mode has any of the bits in forbidden.
-func checkPrivateFile(what, path string, info fs.FileInfo, forbidden fs.FileMode) error {
-	mode := info.Mode()
-	switch {
-	case mode&fs.ModeSymlink != 0:
-		return fmt.Errorf("refusing %s %s: it is a symbolic link; name the file itself", what, path)
-	case !mode.IsRegular():
-		return fmt.Errorf("refusing %s %s: not a regular file", what, path)
-	case !isWindows && mode.Perm()&forbidden != 0:
-		return fmt.Errorf("refusing %s %s: mode %04o lets other users access it; run chmod 600 %s", what, path, mode.Perm(), path)
 	}
 	return nil
 }

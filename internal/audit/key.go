@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"bytes"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/rand"
@@ -11,13 +10,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/keyfile"
 )
 
 // KeyLen is the length of a sealing key in bytes.
@@ -26,9 +22,6 @@ const KeyLen = 32
 // ErrBadKey means a sealing key is not 32 bytes in base64. Its messages
 // never quote the key.
 var ErrBadKey = errors.New("invalid audit key")
-
-// maxKeyFileSize bounds what LoadOrCreateKey reads: one line of base64.
-const maxKeyFileSize = 1 << 10
 
 // sealKey is a parsed sealing key. Its bytes never leave it.
 type sealKey struct {
@@ -111,90 +104,20 @@ func GenerateKey() (config.Secret, error) {
 // Windows, which has no such permission bits, only the file type is
 // checked. The returned Secret is the base64 text, which New accepts.
 func LoadOrCreateKey(path string) (key config.Secret, created bool, err error) {
-	key, err = loadKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return key, false, err
+	line, created, err := keyfile.LoadOrCreate(path, "audit key file", func() ([]byte, error) {
+		k, err := GenerateKey()
+		return []byte(k.Reveal()), err
+	})
+	if errors.Is(err, keyfile.ErrTooLong) {
+		return "", false, fmt.Errorf("%w: %v", ErrBadKey, err)
 	}
-	key, err = createKey(path)
-	if errors.Is(err, fs.ErrExist) {
-		// Someone created it since we looked: use theirs.
-		key, err = loadKey(path)
-		return key, false, err
-	}
-	return key, err == nil, err
-}
-
-func loadKey(path string) (config.Secret, error) {
-	// Lstat, so that a link is seen as a link.
-	before, err := os.Lstat(path)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	if err := checkKeyFile(path, before); err != nil {
-		return "", err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	after, err := f.Stat()
-	if err != nil {
-		return "", err
-	}
-	// What was opened must be what was checked: the path may have been
-	// swapped for a link in between.
-	if !os.SameFile(before, after) {
-		return "", fmt.Errorf("refusing audit key file %s: it was replaced while being opened", path)
-	}
-	if err := checkKeyFile(path, after); err != nil {
-		return "", err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFileSize+1))
-	if err != nil {
-		return "", fmt.Errorf("read audit key file %s: %w", path, err)
-	}
-	defer clear(b)
-	if len(b) > maxKeyFileSize {
-		return "", fmt.Errorf("%w: audit key file %s is too long to hold a key", ErrBadKey, path)
-	}
-	key := config.Secret(bytes.TrimSpace(b))
+	key = config.Secret(line)
+	clear(line)
 	if _, err := parseKey(key); err != nil {
-		return "", fmt.Errorf("audit key file %s: %w", path, err)
+		return "", false, fmt.Errorf("audit key file %s: %w", path, err)
 	}
-	return key, nil
-}
-
-func checkKeyFile(path string, info fs.FileInfo) error {
-	return checkPrivateFile("audit key file", path, info, 0o077)
-}
-
-// createKey writes a new key to path; fs.ErrExist if something is there.
-// O_EXCL also refuses to follow a symbolic link planted at path.
-func createKey(path string) (config.Secret, error) {
-	key, err := GenerateKey()
-	if err != nil {
-		return "", err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", err
-	}
-	_, err = io.WriteString(f, key.Reveal()+"\n")
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		// Never leave a partial key for the next start to pick up.
-		os.Remove(path)
-		return "", fmt.Errorf("write audit key file %s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return key, nil
+	return key, created, nil
 }

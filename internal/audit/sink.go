@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+
+	"github.com/pave-dev/pave/internal/keyfile"
 )
 
 // FileSink appends every record it is sent to a file as one JSON line: the
@@ -29,7 +31,7 @@ func OpenFileSink(path string) (*FileSink, error) {
 	case err != nil:
 		return nil, err
 	default:
-		if err := checkPrivateFile("audit file", path, before, 0o022); err != nil {
+		if err := keyfile.CheckPrivate("audit file", path, before, 0o022); err != nil {
 			return nil, err
 		}
 	}
@@ -41,7 +43,7 @@ func OpenFileSink(path string) (*FileSink, error) {
 	// since the Lstat, or created by someone else in between.
 	after, err := f.Stat()
 	if err == nil {
-		err = checkPrivateFile("audit file", path, after, 0o022)
+		err = keyfile.CheckPrivate("audit file", path, after, 0o022)
 	}
 	if err == nil && before != nil && !os.SameFile(before, after) {
 		err = fmt.Errorf("refusing audit file %s: it was replaced while being opened", path)
@@ -51,7 +53,7 @@ func OpenFileSink(path string) (*FileSink, error) {
 		// there would have been followed, so look at the path again.
 		var again fs.FileInfo
 		if again, err = os.Lstat(path); err == nil {
-			err = checkPrivateFile("audit file", path, again, 0o022)
+			err = keyfile.CheckPrivate("audit file", path, again, 0o022)
 			if err == nil && !os.SameFile(again, after) {
 				err = fmt.Errorf("refusing audit file %s: it was replaced while being opened", path)
 			}

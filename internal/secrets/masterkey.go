@@ -1,7 +1,6 @@
 package secrets
 
 import (
-	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/hkdf"
@@ -13,20 +12,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"runtime"
 	"strings"
+
+	"github.com/pave-dev/pave/internal/keyfile"
 )
 
 // MasterKeyLen is the length of a master key in bytes.
 const MasterKeyLen = 32
-
-// maxKeyFile bounds what LoadOrCreateMasterKey reads: a key file holds one
-// line of base64.
-const maxKeyFile = 1 << 10
 
 // ErrBadMasterKey means a master key, given as base64 or read from a file,
 // is not 32 random bytes. Its messages never quote the input.
@@ -137,119 +130,30 @@ func (k MasterKey) MarshalText() ([]byte, error) { return []byte(k.String()), ni
 // or write: the master key decrypts every secret. On Windows, which has no
 // such permission bits, only the file type is checked.
 func LoadOrCreateMasterKey(path string) (k *MasterKey, created bool, err error) {
-	k, err = loadMasterKey(path)
-	if !errors.Is(err, fs.ErrNotExist) {
-		return k, false, err
+	line, created, err := keyfile.LoadOrCreate(path, "master key file", func() ([]byte, error) {
+		raw, err := randomBytes(MasterKeyLen)
+		if err != nil {
+			return nil, err
+		}
+		defer clear(raw)
+		return []byte(base64.StdEncoding.EncodeToString(raw)), nil
+	})
+	if errors.Is(err, keyfile.ErrTooLong) {
+		return nil, false, fmt.Errorf("%w: %v", ErrBadMasterKey, err)
 	}
-	k, err = createMasterKey(path)
-	if errors.Is(err, fs.ErrExist) {
-		// Another process created it first: use theirs.
-		k, err = loadMasterKey(path)
-		return k, false, err
-	}
-	return k, err == nil, err
-}
-
-func loadMasterKey(path string) (*MasterKey, error) {
-	// Lstat, not Stat: a link could point the daemon at a key file that
-	// someone else controls.
-	before, err := os.Lstat(path)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := checkKeyFile(path, before); err != nil {
-		return nil, err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	after, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	// The path may have been replaced between Lstat and Open.
-	if !os.SameFile(before, after) {
-		return nil, fmt.Errorf("refusing to use master key file %s: it changed while being opened", path)
-	}
-	if err := checkKeyFile(path, after); err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading master key file %s: %w", path, err)
-	}
-	defer clear(b)
-	if len(b) > maxKeyFile {
-		return nil, fmt.Errorf("%w: master key file %s is longer than a key", ErrBadMasterKey, path)
-	}
-	raw, err := decodeKey(string(bytes.TrimSpace(b)))
-	if err != nil {
-		return nil, fmt.Errorf("master key file %s: %w", path, err)
-	}
-	defer clear(raw)
-	k, err := newMasterKey(raw)
-	if err != nil {
-		return nil, fmt.Errorf("master key file %s: %w", path, err)
-	}
-	return k, nil
-}
-
-func checkKeyFile(path string, info fs.FileInfo) error {
-	mode := info.Mode()
-	switch {
-	case mode&fs.ModeSymlink != 0:
-		return fmt.Errorf("refusing to use master key file %s: it is a symbolic link; point to the file itself", path)
-	case !mode.IsRegular():
-		return fmt.Errorf("refusing to use master key file %s: it is not a regular file", path)
-	case runtime.GOOS != "windows" && mode.Perm()&0o077 != 0:
-		return fmt.Errorf("refusing to use master key file %s: other users can access it (mode %04o); run chmod 600 %s",
-			path, mode.Perm(), path)
-	}
-	return nil
-}
-
-// createMasterKey writes a new key to path, failing with fs.ErrExist if the
-// path exists. O_EXCL also refuses to follow a symbolic link planted there.
-func createMasterKey(path string) (*MasterKey, error) {
-	raw, err := randomBytes(MasterKeyLen)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(raw)
-	k, err := newMasterKey(raw)
-	if err != nil {
-		return nil, err
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return nil, err
-	}
-	line := []byte(base64.StdEncoding.EncodeToString(raw) + "\n")
 	defer clear(line)
-	_, err = f.Write(line)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
+	raw, err := decodeKey(string(line))
 	if err != nil {
-		// A half-written key file must not be picked up later.
-		os.Remove(path)
-		return nil, fmt.Errorf("writing master key file %s: %w", path, err)
+		return nil, false, fmt.Errorf("master key file %s: %w", path, err)
 	}
-	syncDir(filepath.Dir(path))
-	return k, nil
-}
-
-// syncDir makes a new directory entry durable where the platform allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	defer clear(raw)
+	if k, err = newMasterKey(raw); err != nil {
+		return nil, false, fmt.Errorf("master key file %s: %w", path, err)
 	}
+	return k, created, nil
 }
 
 func randomBytes(n int) ([]byte, error) {

@@ -1,0 +1,146 @@
+// Package keyfile keeps a key in a file that only its owner can read: the
+// secrets' master key and the audit log's sealing key. Whoever can read such
+// a file can decrypt every secret or forge the audit log, and whoever can
+// swap it can make the daemon use a key they chose, so Load refuses a
+// symbolic link (even to a good file), anything but a regular file, and a
+// file that users other than its owner can read or write, and checks that
+// what it opened is what it checked. Create never follows a link, never
+// replaces a file, and never leaves a partial one behind.
+//
+// On Windows, which has no such permission bits, only the file type is
+// checked.
+package keyfile
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+)
+
+// MaxSize bounds what Load reads: a key file holds one line.
+const MaxSize = 1 << 10
+
+// ErrTooLong means a key file is longer than MaxSize, so it cannot hold a
+// key.
+var ErrTooLong = fmt.Errorf("too long to hold a key: a key file is one line, no longer than %d bytes", MaxSize)
+
+// LoadOrCreate returns the line in the key file at path, or, if there is no
+// file there, creates one (mode 0600) holding what newLine returns and
+// returns that, with created true. If another process creates the file
+// first, its line is used. what names the file in messages ("master key
+// file"); they never quote its contents.
+func LoadOrCreate(path, what string, newLine func() ([]byte, error)) (line []byte, created bool, err error) {
+	line, err = Load(path, what)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return line, false, err
+	}
+	if line, err = newLine(); err != nil {
+		return nil, false, err
+	}
+	if err = Create(path, what, line); errors.Is(err, fs.ErrExist) {
+		clear(line)
+		line, err = Load(path, what)
+		return line, false, err
+	}
+	if err != nil {
+		clear(line)
+		return nil, false, err
+	}
+	return line, true, nil
+}
+
+// Load returns the contents of the key file at path with surrounding white
+// space trimmed; the caller clears it when done. An error wraps
+// fs.ErrNotExist when there is no file.
+func Load(path, what string) ([]byte, error) {
+	// Lstat, so that a link is seen as a link.
+	before, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPrivate(what, path, before, 0o077); err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	after, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	// What was opened must be what was checked: the path may have been
+	// swapped for a link in between.
+	if !os.SameFile(before, after) {
+		return nil, fmt.Errorf("refusing %s %s: it was replaced while being opened", what, path)
+	}
+	if err := CheckPrivate(what, path, after, 0o077); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		clear(b)
+		return nil, fmt.Errorf("read %s %s: %w", what, path, err)
+	}
+	if len(b) > MaxSize {
+		clear(b)
+		return nil, fmt.Errorf("%s %s: %w", what, path, ErrTooLong)
+	}
+	line := bytes.Clone(bytes.TrimSpace(b))
+	clear(b)
+	return line, nil
+}
+
+// Create writes line and a newline to a new file at path with mode 0600,
+// and makes the new directory entry durable where the platform allows. It
+// fails with an error wrapping fs.ErrExist if anything, a link included,
+// is at path already.
+func Create(path, what string, line []byte) error {
+	// O_EXCL also refuses to follow a symbolic link planted at path.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	text := append(bytes.Clone(line), '\n')
+	defer clear(text)
+	_, err = f.Write(text)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		// Never leave a partial key for the next start to pick up.
+		os.Remove(path)
+		return fmt.Errorf("write %s %s: %w", what, path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// CheckPrivate refuses a symbolic link, anything but a regular file and
+// (except on Windows) a file whose mode has any of the bits in forbidden:
+// 0o077 for a key, 0o022 for a file others may read but not change.
+func CheckPrivate(what, path string, info fs.FileInfo, forbidden fs.FileMode) error {
+	mode := info.Mode()
+	switch {
+	case mode&fs.ModeSymlink != 0:
+		return fmt.Errorf("refusing %s %s: it is a symbolic link; name the file itself", what, path)
+	case !mode.IsRegular():
+		return fmt.Errorf("refusing %s %s: it is not a regular file", what, path)
+	case runtime.GOOS != "windows" && mode.Perm()&forbidden != 0:
+		return fmt.Errorf("refusing %s %s: mode %04o lets other users access it; run chmod %o %s",
+			what, path, mode.Perm(), mode.Perm()&^forbidden, path)
+	}
+	return nil
+}
