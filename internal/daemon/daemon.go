@@ -58,6 +58,10 @@ type Daemon struct {
 	cfg config.Config
 	log *slog.Logger
 
+	// withArtefacts, set only by tests, wraps the engine's snapshot store
+	// (see export_test.go).
+	withArtefacts func(runtime.ArtefactStore) runtime.ArtefactStore
+
 	unlock      func()             // releases the data directory
 	stop        context.CancelFunc // ends watches and background loops
 	bg          sync.WaitGroup
@@ -154,10 +158,14 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
+	var artefacts runtime.ArtefactStore = blobs
+	if d.withArtefacts != nil {
+		artefacts = d.withArtefacts(artefacts)
+	}
 	d.engine, err = runtime.New(ctx, runtime.Config{
 		CacheDir:  d.cfg.CompileCacheDir(),
 		Isolation: runtime.Isolation(d.cfg.Isolation),
-		Artefacts: blobs,
+		Artefacts: artefacts,
 		MaxLoaded: d.cfg.MaxLoadedModules,
 	})
 	if err != nil {

@@ -1,10 +1,13 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
+	"sync"
 	"time"
 
 	"github.com/pave-dev/pave/internal/audit"
+	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -30,4 +33,57 @@ func (d *Daemon) DeleteAuditRecord(ctx context.Context, seq uint64) error {
 		return err
 	}
 	return s.DeleteMessage(ctx, seq)
+}
+
+// SharedSnapshots holds the snapshot artefacts every daemon of a test run
+// has prepared, by artefact name. An artefact is named by its module's
+// digest and the snapshot format, and any snapshot of a module serves it as
+// well as another, so daemons on different data directories can use each
+// other's: the first deploy of a module in the run initialises it, and
+// later ones load the snapshot as a restart would. Under the race detector
+// initialisation takes seconds per deploy.
+type SharedSnapshots struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+// ShareSnapshots makes d, not yet started, read snapshots it has not
+// prepared itself from s (copying them into its own store first) and add
+// the ones it prepares to s.
+func ShareSnapshots(d *Daemon, s *SharedSnapshots) {
+	d.withArtefacts = func(own runtime.ArtefactStore) runtime.ArtefactStore {
+		return sharedArtefacts{own: own, shared: s}
+	}
+}
+
+type sharedArtefacts struct {
+	own    runtime.ArtefactStore
+	shared *SharedSnapshots
+}
+
+func (a sharedArtefacts) Get(ctx context.Context, name string) ([]byte, error) {
+	data, err := a.own.Get(ctx, name)
+	if err == nil {
+		return data, nil
+	}
+	a.shared.mu.Lock()
+	shared, ok := a.shared.m[name]
+	a.shared.mu.Unlock()
+	if !ok {
+		return nil, err
+	}
+	if err := a.own.Put(ctx, name, shared); err != nil {
+		return nil, err
+	}
+	return bytes.Clone(shared), nil
+}
+
+func (a sharedArtefacts) Put(ctx context.Context, name string, data []byte) error {
+	a.shared.mu.Lock()
+	if a.shared.m == nil {
+		a.shared.m = make(map[string][]byte)
+	}
+	a.shared.m[name] = bytes.Clone(data)
+	a.shared.mu.Unlock()
+	return a.own.Put(ctx, name, data)
 }

@@ -21,8 +21,12 @@ import (
 )
 
 // sharedCache is one compilation cache for every daemon of the test run, so
-// each guest is compiled once, not once per test.
-var sharedCache string
+// each guest is compiled once, not once per test; sharedSnapshots does the
+// same for their snapshots.
+var (
+	sharedCache     string
+	sharedSnapshots daemon.SharedSnapshots
+)
 
 func TestMain(m *testing.M) {
 	if dir := os.Getenv(envChildDataDir); dir != "" {
@@ -107,6 +111,7 @@ func start(t *testing.T, dataDir string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
+	daemon.ShareSnapshots(d, &sharedSnapshots)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := d.Start(ctx); err != nil {
