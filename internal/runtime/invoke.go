@@ -194,6 +194,9 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	if m.snap != nil {
 		p := m.snap.pool(lim.Memory)
 		in, err := p.get(ctx)
+		if err != nil && m.unloaded.Load() {
+			return ErrUnloaded
+		}
 		if err != nil {
 			return invalid("the pre-initialised module cannot be instantiated: %v", err)
 		}
@@ -203,6 +206,9 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
 	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().WithStartFunctions("_initialize"))
+	if err != nil && m.unloaded.Load() {
+		return ErrUnloaded
+	}
 	if err != nil {
 		var gerr *GuestError
 		if errors.As(classify(ctx, mem, err), &gerr) {

@@ -188,10 +188,19 @@ func (e *Engine) Prepare(ctx context.Context, digest string, wasm []byte, grante
 	if err := m.Check(granted, uint64(lim.Memory)); err != nil {
 		return nil, err
 	}
-	if m.Mode == Reactor {
-		if err := e.trial(ctx, m, lim); err != nil {
-			return nil, err
+	if m.Mode != Reactor {
+		return m, nil
+	}
+	err = e.trial(ctx, m, lim)
+	if errors.Is(err, ErrUnloaded) {
+		// Unloaded to make room for others since Load returned it: once
+		// more, as the gateway does.
+		if m, err = e.Load(ctx, digest, func(context.Context) ([]byte, error) { return wasm, nil }); err == nil {
+			err = e.trial(ctx, m, lim)
 		}
+	}
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -265,6 +265,11 @@ func TestMaxLoadedUnloadsTheLeastRecentlyInvoked(t *testing.T) {
 	if after := slow.snap.created.Load() + slow.snap.reused.Load(); after != before {
 		t.Fatalf("the refused invocation took an instance (%d, then %d)", before, after)
 	}
+	// A deploy's trial run of it says the same, not that the module is
+	// invalid, so that Prepare loads it again.
+	if err := e.trial(ctx, slow, lim); !errors.Is(err, ErrUnloaded) {
+		t.Fatalf("trial of an unloaded module: %v, want ErrUnloaded", err)
+	}
 	for _, m := range []*Module{counter, sandbox} {
 		if err := invoke(m); err != nil {
 			t.Fatalf("%s, still loaded: %v", m.Digest, err)
