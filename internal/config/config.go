@@ -29,7 +29,7 @@ const (
 	DefaultAdminAddr       = "127.0.0.1:8081"
 	DefaultShutdownTimeout = 30 * time.Second
 	// DefaultMaxLoadedModules bounds the compiled code held in memory: a
-	// loaded Go module of a few megabytes holds about 13 MiB.
+	// loaded Go module of a few megabytes holds 13 to 15 MiB.
 	DefaultMaxLoadedModules = 64
 )
 

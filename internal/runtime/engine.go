@@ -68,7 +68,7 @@ type Config struct {
 }
 
 // DefaultMaxLoaded caps the loaded modules unless configured. A loaded Go
-// module of a few megabytes holds about 13 MiB, mostly machine code, so
+// module of a few megabytes holds 13 to 15 MiB, mostly machine code, so
 // the default bounds compiled code to under a gigabyte however many
 // functions are deployed; one that was unloaded loads again from its stored
 // snapshot in tens of milliseconds.
