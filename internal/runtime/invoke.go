@@ -194,8 +194,8 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	if m.snap != nil {
 		p := m.snap.pool(lim.Memory)
 		in, err := p.get(ctx)
-		if err != nil && m.unloaded.Load() {
-			return ErrUnloaded
+		if errors.Is(err, ErrUnloaded) {
+			return err
 		}
 		if err != nil {
 			return invalid("the pre-initialised module cannot be instantiated: %v", err)

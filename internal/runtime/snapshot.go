@@ -256,6 +256,14 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	if err != nil {
 		mem.Free()
 		mem.done()
+		p.snap.mu.Lock()
+		closed := p.snap.closed
+		p.snap.mu.Unlock()
+		if closed {
+			// Unloaded, and its code freed, since the caller got the
+			// module: no guest code ran.
+			return nil, ErrUnloaded
+		}
 		return nil, err
 	}
 	p.snap.created.Add(1)
@@ -427,9 +435,6 @@ func (e *Engine) invokeSnapshot(ctx context.Context, m *Module, lim Limits, call
 	in, err := p.get(ctx)
 	isolation := time.Since(began)
 	if err != nil {
-		if m.unloaded.Load() {
-			err = ErrUnloaded // no guest code ran
-		}
 		return &Result{Isolation: isolation}, err
 	}
 	in.mem.resetUsage()
