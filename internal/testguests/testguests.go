@@ -29,6 +29,7 @@ var guests = []string{
 	"abuse",        // speaks pave_v1 by hand to attack the host functions
 	"alloc",        // allocates 1 MiB after 1 MiB until memory runs out
 	"capabilities", // uses sdk/secrets and sdk/kv as the request asks
+	"cmd-sleep",    // WASI command: sleeps as many milliseconds as stdin says
 	"cmd-upper",    // WASI command: stdin upper-cased to stdout; "fail" exits 3
 	"counter",      // counts invocations: always count 1 on a fresh instance
 	"fdclose",      // tries to close stderr so later invocations lose it

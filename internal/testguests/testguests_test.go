@@ -140,6 +140,7 @@ func TestModuleShapes(t *testing.T) {
 			imports: append([]string{"pave_http_v1.fetch", "pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put",
 				"pave_secrets_v1.get"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
+		"cmd-sleep": {exports: []string{abi.ExportStart}},
 		"cmd-upper": {exports: []string{abi.ExportStart}},
 		"counter":   sdkShape,
 		"kvimport": {

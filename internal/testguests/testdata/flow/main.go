@@ -4,8 +4,10 @@
 //
 // Routes (parameters are query parameters):
 //
-//	POST /call?fn=F&path=P   invokes F on P (default "/") with the request
-//	                         body; {"status": N, "body": "<the response body>"}
+//	POST /call?fn=F&path=P&query=Q
+//	                         invokes F on P (default "/"), with the query Q
+//	                         and the request body; {"status": N, "body":
+//	                         "<the response body>"}
 //	POST /publish?topic=T    publishes the request body on T; {"id": "<event id>"}
 //	GET  /whoami             {"caller", "request_id", "invoked_by", "depth"}:
 //	                         what the host told this invocation
@@ -56,7 +58,7 @@ func init() {
 		q := r.Query()
 		switch r.Method + " " + r.Path {
 		case "POST /call":
-			resp, err := invoke.Call(q.Get("fn"), &pave.Request{Method: "POST", Path: q.Get("path"), Body: r.Body,
+			resp, err := invoke.Call(q.Get("fn"), &pave.Request{Method: "POST", Path: q.Get("path"), RawQuery: q.Get("query"), Body: r.Body,
 				Header: pave.Header{{Name: "Content-Type", Value: "application/json"}}})
 			if err != nil {
 				return failure(err), nil
