@@ -39,7 +39,7 @@ func BenchmarkDeadline(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			inst, err := rt.InstantiateModule(ctx, compiled, moduleConfig().WithStartFunctions("_initialize"))
+			inst, err := rt.InstantiateModule(ctx, compiled, moduleConfig(sleepUntil(ctx)).WithStartFunctions("_initialize"))
 			if err != nil {
 				b.Fatal(err)
 			}

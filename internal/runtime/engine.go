@@ -388,14 +388,52 @@ func (e *Engine) IdleMemory() int64 { return e.idleBytes.Load() }
 
 // moduleConfig is the sandbox every instance runs in: no filesystem, no
 // environment, no arguments (wazero grants none unless asked), crypto
-// randomness and real clocks (wazero's defaults are deterministic fakes).
-func moduleConfig() wazero.ModuleConfig {
+// randomness, real clocks (wazero's defaults are deterministic fakes), and
+// real sleep that ends when the instance's call does (see sleeper).
+func moduleConfig(s *sleeper) wazero.ModuleConfig {
 	return wazero.NewModuleConfig().
 		WithName(""). // anonymous: many instances of one module may run at once
 		WithRandSource(rand.Reader).
 		WithSysWalltime().
 		WithSysNanotime().
-		WithSysNanosleep()
+		WithNanosleep(s.sleep)
+}
+
+// sleeper is the sleep of one instance: WASI poll_oneoff's wait for a clock
+// (Go's time.Sleep, Rust's thread::sleep, ...), the only WASI call that
+// blocks. wazero's own sleep ignores the call's context, and the deadline
+// checks (wazero's, or the interrupt flag of a snapshot instance) run only
+// while guest code runs, so a sleeping guest would hold its caller, its
+// concurrency slots and shutdown for as long as it asked. This sleep ends
+// when the context of the instance's current call is done: the guest then
+// stops at its next deadline check, and whatever it answers before that
+// check is refused (see late).
+type sleeper struct {
+	// done is the Done channel of the call the instance runs. It is set on
+	// the goroutine that then runs the guest, which is the one that sleeps.
+	done <-chan struct{}
+}
+
+// sleepUntil returns a sleeper bound to ctx, for an instance that runs one
+// call only.
+func sleepUntil(ctx context.Context) *sleeper {
+	return &sleeper{done: ctx.Done()}
+}
+
+// bind ties the sleeper to ctx, the context of the call the instance runs
+// next.
+func (s *sleeper) bind(ctx context.Context) { s.done = ctx.Done() }
+
+func (s *sleeper) sleep(ns int64) {
+	if ns <= 0 {
+		return
+	}
+	t := time.NewTimer(time.Duration(ns))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-s.done:
+	}
 }
 
 // boundedBuffer keeps at most max bytes and remembers whether it overflowed.

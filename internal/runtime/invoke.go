@@ -86,7 +86,8 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	if m.snap != nil {
-		return e.invokeSnapshot(ctx, m, lim, &hostapi.Call{Request: abi.AppendRequest(nil, req)})
+		res, err := e.invokeSnapshot(ctx, m, lim, &hostapi.Call{Request: abi.AppendRequest(nil, req)})
+		return res, late(ctx, res, err)
 	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
@@ -101,7 +102,23 @@ func (e *Engine) Invoke(ctx context.Context, m *Module, lim Limits, req *abi.Req
 	if err != nil && !errors.Is(err, ErrUnloaded) {
 		err = classify(ctx, mem, err)
 	}
-	return res, err
+	return res, late(ctx, res, err)
+}
+
+// late fails a call that produced a response after its context was done,
+// by its deadline or by its caller going away: the response came too late,
+// however the guest got there (a sleep cut short by the deadline returns to
+// the guest, which may answer before its next deadline check stops it).
+func late(ctx context.Context, res *Result, err error) error {
+	if err != nil || ctx.Err() == nil {
+		return err
+	}
+	res.Response = nil
+	failure := FailCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		failure = FailTimeout
+	}
+	return &GuestError{Failure: failure, Cause: fmt.Errorf("answered after the call ended: %w", ctx.Err())}
 }
 
 func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request) (*Result, error) {
@@ -115,7 +132,7 @@ func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request)
 	// whichever isolation method is in use.
 	stdio := &logWriter{call: call}
 	began := time.Now()
-	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig(sleepUntil(ctx)).
 		WithStartFunctions("_initialize").
 		WithStdout(stdio).
 		WithStderr(stdio))
@@ -158,7 +175,7 @@ func (e *Engine) invokeCommand(ctx context.Context, m *Module, req *abi.Request)
 	call := &hostapi.Call{}
 	stderr := &logWriter{call: call}
 	res := &Result{}
-	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig(sleepUntil(ctx)).
 		WithStdin(bytes.NewReader(req.Body)).
 		WithStdout(stdout).
 		WithStderr(stderr))
@@ -205,7 +222,7 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
-	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig().WithStartFunctions("_initialize"))
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig(sleepUntil(ctx)).WithStartFunctions("_initialize"))
 	if err != nil && m.unloaded.Load() {
 		return ErrUnloaded
 	}

@@ -99,7 +99,7 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	defer cancel()
 	mem := &cappedMemory{limit: maxInitMemory}
 	ictx = experimental.WithMemoryAllocator(ictx, mem)
-	inst, err := e.probe.InstantiateModule(ictx, probe, moduleConfig().WithStartFunctions("_initialize"))
+	inst, err := e.probe.InstantiateModule(ictx, probe, moduleConfig(sleepUntil(ictx)).WithStartFunctions("_initialize"))
 	if err != nil {
 		return nil, &initError{cause: classify(ictx, mem, err), timeout: e.initTimeout}
 	}
@@ -209,6 +209,7 @@ type instance struct {
 	mem     *cappedMemory
 	globals []api.MutableGlobal
 	stdio   *logWriter
+	sleep   *sleeper
 
 	idleBytes int64  // what the instance counts against PoolMemory while idle
 	entries   []byte // page map scratch for restore
@@ -245,10 +246,11 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		}
 	}
 	stdio := &logWriter{}
+	sleep := &sleeper{} // bound to each call's context by call
 	// The instance outlives this invocation's context: instantiate it
 	// without the caller's deadline, which each call brings on its own.
 	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), mem)
-	mod, err := e.flagged.InstantiateModule(ictx, p.snap.compiled, moduleConfig().
+	mod, err := e.flagged.InstantiateModule(ictx, p.snap.compiled, moduleConfig(sleep).
 		WithStartFunctions().
 		WithStdout(stdio).
 		WithStderr(stdio))
@@ -267,7 +269,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	p.snap.created.Add(1)
-	in := &instance{mod: mod, handle: mod.ExportedFunction("handle"), mem: mem, stdio: stdio}
+	in := &instance{mod: mod, handle: mod.ExportedFunction("handle"), mem: mem, stdio: stdio, sleep: sleep}
 	for _, i := range p.snap.globals {
 		g, ok := mod.ExportedGlobal(wasmbin.GlobalExportName(i)).(api.MutableGlobal)
 		if !ok {
@@ -281,10 +283,12 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 }
 
 // call runs handle until it returns or ctx is done, whichever comes first:
-// when ctx is done the interrupt flag is set, and the guest traps at its
-// next function entry or loop iteration. The flag is left set for restore
-// to clear (or for the instance to be discarded, when the call failed).
+// when ctx is done the interrupt flag is set and a sleep ends, and the
+// guest traps at its next function entry or loop iteration. The flag is
+// left set for restore to clear (or for the instance to be discarded, when
+// the call failed).
 func (in *instance) call(ctx context.Context) ([]uint64, error) {
+	in.sleep.bind(ctx)
 	flag := in.globals[len(in.globals)-1]
 	set := make(chan struct{})
 	stop := context.AfterFunc(ctx, func() {
