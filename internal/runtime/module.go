@@ -56,6 +56,21 @@ func invalid(format string, args ...any) error {
 // which starts at once; only the module that serves invocations is compiled
 // to machine code.
 func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Module, error) {
+	// Bounded before wazero sees it: wazero's decoder allocates what a
+	// module declares (locals, segments, tables), and every instance
+	// allocates its tables, which Bound caps so that table.grow past the
+	// cap returns -1.
+	parsed, err := wasmbin.Parse(wasm)
+	if err == nil {
+		parsed, err = wasmbin.Bound(parsed)
+	}
+	switch {
+	case errors.Is(err, wasmbin.ErrTooLarge):
+		return nil, invalid("module is %v", err)
+	case err != nil:
+		return nil, invalid("not a valid WebAssembly module, or one pave cannot check: %v", err)
+	}
+	wasm = parsed.Bytes()
 	meta, err := e.probe.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, invalid("not a valid WebAssembly module: %v", err)
@@ -83,10 +98,6 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 	// The minimum comes from the binary, whether the memory is exported or
 	// not: the allocator cannot refuse the first allocation, so Check must
 	// compare it with the limit.
-	parsed, err := wasmbin.Parse(wasm)
-	if err != nil {
-		return nil, invalid("module cannot be read: %v", err)
-	}
 	layout, err := parsed.Inspect()
 	if err != nil {
 		return nil, invalid("module's memory cannot be checked against its limit: %v", err)
