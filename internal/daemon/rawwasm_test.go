@@ -116,3 +116,16 @@ func reactorModule(body, start []byte, table []byte) []byte {
 	)
 	return rawModule(sections...)
 }
+
+// commandImporting is a WASI command that imports module.name with the
+// function type typ (0x60, params, results) and never calls it.
+func commandImporting(module, name string, typ []byte) []byte {
+	return rawModule(
+		wasmSection{1, wasmVec(typ, []byte{0x60, 0x00, 0x00})},
+		wasmSection{2, wasmVec(append(wasmName(wasmName(nil, module), name), 0x00, 0x00))},
+		wasmSection{3, wasmVec([]byte{0x01})},
+		wasmSection{5, wasmVec([]byte{0x00, 0x01})},
+		wasmSection{7, wasmVec(append(wasmName(nil, "_start"), 0x00, 0x01))},
+		wasmSection{10, wasmVec(wasmCode())},
+	)
+}
