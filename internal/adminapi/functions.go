@@ -55,7 +55,31 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, status, map[string]string{"digest": r.PathValue("digest")})
 }
 
+// deploy serves a deploy and audits it whichever way it ends. A refused
+// deploy is recorded with its error code as the reason, and with only what
+// the deploy had validated by then (the function's name and owner once
+// the manifest parsed, the digest once it was well formed): never the
+// client's raw input, which an error message may quote.
 func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
+	var known deployAudit
+	err := h.tryDeploy(w, r, &known)
+	if err == nil {
+		return nil
+	}
+	code := apierror.CodeOf(err)
+	outcome := audit.Denied
+	if code.Status() >= http.StatusInternalServerError {
+		outcome = audit.Failed
+	}
+	details := map[string]string{"reason": string(code), "owner": known.owner, "digest": known.digest}
+	h.audit(r, audit.ActionDeploy, known.target, string(outcome), details)
+	return err
+}
+
+// deployAudit is what a deploy has validated so far, for its audit event.
+type deployAudit struct{ target, owner, digest string }
+
+func (h *Handler) tryDeploy(w http.ResponseWriter, r *http.Request, known *deployAudit) error {
 	var req client.DeployRequest
 	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
 		return err
@@ -70,6 +94,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 		// own text: they are meant for them.
 		return apierror.Wrap(err, apierror.InvalidManifest, "%s", err.Error())
 	}
+	known.target, known.owner = audit.Ref("function", m.Name), m.Owner
 	schemas, err := resolveSchemas(m, req.Files)
 	if err != nil {
 		return apierror.Wrap(err, apierror.InvalidManifest, "%s", err.Error())
@@ -80,6 +105,7 @@ func (h *Handler) deploy(w http.ResponseWriter, r *http.Request) error {
 	if !registry.ValidDigest(req.Digest) {
 		return apierror.New(apierror.BadRequest, "digest must be sha256:<64 lower-case hex digits>")
 	}
+	known.digest = req.Digest
 	wasm, err := h.reg.Blob(r.Context(), req.Digest)
 	if errors.Is(err, registry.ErrBlobNotFound) {
 		return apierror.New(apierror.BlobNotFound, "module %s has not been uploaded", req.Digest)

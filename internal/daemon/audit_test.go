@@ -2,11 +2,17 @@ package daemon_test
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -108,5 +114,103 @@ func TestAuditLog(t *testing.T) {
 	}
 	if rep.OK || rep.Problem == nil || rep.Problem.Seq != events[3].Seq || rep.Problem.Kind != "missing" {
 		t.Errorf("after deleting record %d: %+v %+v", events[3].Seq, rep, rep.Problem)
+	}
+}
+
+// TestRefusedDeploysAreAudited has deploys refused for each reason a
+// deploy can be refused, and finds every refusal in the audit log with
+// its error code as the reason, and none of the client's raw input.
+func TestRefusedDeploysAreAudited(t *testing.T) {
+	t.Parallel()
+	osv := osvEverything(t)
+	n := startWith(t, func(c *config.Config) {
+		c.Observability.OSVFile = osv
+		c.Observability.DeployFailOn = "high"
+	})
+	ctx := context.Background()
+	ok := reactorModule(nil, nil, nil) // no Go build information: posture has only an info finding
+	n.deploy(manifestFor("first", route("GET", "/first"), ""), ok)
+	const canary = "canary-7f3a"
+	unknownDigest := "sha256:" + strings.Repeat("0", 64)
+	refusals := []struct {
+		name         string
+		deploy       func() error
+		code, target string
+	}{
+		{"invalid manifest", func() error {
+			_, err := n.tryDeploy("name: x\nowner: o\nroutes: []\n"+canary+": 1\n", ok)
+			return err
+		}, "invalid_manifest", ""},
+		{"invalid module", func() error {
+			_, err := n.tryDeploy(manifestFor("huge", route("GET", "/huge"), ""), reactorModule(nil, nil, wasmVec([]byte{0x70, 0x00, 0x80, 0x80, 0x80, 0x08})))
+			return err
+		}, "invalid_module", "function:huge"},
+		{"posture", func() error {
+			_, err := n.tryDeploy(manifestFor("vulnerable", route("GET", "/vulnerable"), ""), testguests.Build(t, "counter"))
+			return err
+		}, "posture_refused", "function:vulnerable"},
+		{"route collision", func() error {
+			_, err := n.tryDeploy(manifestFor("clash", route("GET", "/first"), ""), ok)
+			return err
+		}, "conflict", "function:clash"},
+		{"malformed digest", func() error {
+			_, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifestFor("digest", "", ""), Digest: "sha256:" + canary})
+			return err
+		}, "bad_request", "function:digest"},
+		{"module never uploaded", func() error {
+			_, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifestFor("missing", "", ""), Digest: unknownDigest})
+			return err
+		}, "blob_not_found", "function:missing"},
+		{"not JSON", func() error {
+			req, _ := http.NewRequest("POST", n.d.AdminURL()+"/v1/functions", strings.NewReader("{"+canary))
+			token, _ := os.ReadFile(n.cfg.AdminTokenFile())
+			req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 400 {
+				return fmt.Errorf("status %d", resp.StatusCode)
+			}
+			return &client.Error{Code: "bad_request"}
+		}, "bad_request", ""},
+	}
+	for _, r := range refusals {
+		if err := r.deploy(); !isCode(err, r.code) {
+			t.Fatalf("%s: %v, want %s", r.name, err, r.code)
+		}
+	}
+
+	var refused []client.AuditEvent
+	deadline := time.Now().Add(10 * time.Second)
+	for len(refused) < len(refusals) && time.Now().Before(deadline) {
+		refused = nil
+		for _, e := range n.auditEvents(t) {
+			for _, v := range append([]string{e.Target}, slices.Collect(maps.Values(e.Details))...) {
+				if strings.Contains(v, canary) {
+					t.Errorf("event %d holds the client's input: %+v", e.Seq, e)
+				}
+			}
+			if e.Action == "function.deploy" && e.Outcome != "ok" {
+				refused = append(refused, e)
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(refused) != len(refusals) {
+		t.Fatalf("%d refused deploys audited, want %d: %+v", len(refused), len(refusals), refused)
+	}
+	for i, r := range refusals {
+		e := refused[i]
+		if e.Actor != "admin" || e.Outcome != "denied" || e.Target != r.target || e.Details["reason"] != r.code || e.Source != "127.0.0.1" {
+			t.Errorf("%s: audited as %+v, want target %q and reason %s", r.name, e, r.target, r.code)
+		}
+	}
+	if d := refused[5].Details["digest"]; d != unknownDigest {
+		t.Errorf("a refused deploy of a well-formed digest audited digest %q", d)
+	}
+	if d, ok := refused[4].Details["digest"]; ok {
+		t.Errorf("a malformed digest was audited: %q", d)
 	}
 }

@@ -261,6 +261,8 @@ func TestDeployRefusals(t *testing.T) {
 		{"unknown manifest field", "name: x\nowner: o\nroutes: []\nlimts: {}\n", testguests.Build(t, "counter"), "invalid_manifest", "pave.yaml:4"},
 		{"timeout above maximum", manifestFor("slowpoke", "", "  timeout: 901s\n"), testguests.Build(t, "counter"), "invalid_manifest", "limits.timeout"},
 		{"memory below the module's needs", manifestFor("tiny", "", "  memory: 1MiB\n"), testguests.Build(t, "counter"), "invalid_module", "memory"},
+		{"granted import with the wrong signature", manifestFor("badsig", route("GET", "/badsig"), "") + "capabilities:\n  kv: {notes: write}\n",
+			commandImporting("pave_kv_v1", "get", []byte{0x60, 0x01, 0x7f, 0x01, 0x7f}), "invalid_module", "pave provides pave_kv_v1.get(i32, i32, i32, i32) -> i32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

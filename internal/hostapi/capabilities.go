@@ -110,7 +110,7 @@ func (c *Call) failErr(err error) uint64 {
 func resultRead(ctx context.Context, m api.Module, stack []uint64) {
 	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	c := CallFrom(ctx)
-	if c == nil || !c.hasResult || int(n) < len(c.result) || !m.Memory().Write(ptr, c.result) {
+	if c == nil || !c.hasResult || int(n) < len(c.result) || !inMemory(m, ptr, n) || !m.Memory().Write(ptr, c.result) {
 		stack[0] = failed
 		return
 	}

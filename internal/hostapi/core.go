@@ -46,10 +46,18 @@ func requestSize(ctx context.Context, _ api.Module, stack []uint64) {
 	stack[0] = uint64(len(c.Request))
 }
 
+// inMemory reports whether the guest's range [ptr, ptr+n) lies inside its
+// memory, as docs/ABI.md requires of every range the guest names, including
+// the part of a buffer the host does not touch.
+func inMemory(m api.Module, ptr, n uint32) bool {
+	mem := m.Memory()
+	return mem != nil && uint64(ptr)+uint64(n) <= uint64(mem.Size())
+}
+
 func requestRead(ctx context.Context, m api.Module, stack []uint64) {
 	ptr, n := api.DecodeU32(stack[0]), api.DecodeU32(stack[1])
 	c := CallFrom(ctx)
-	if c == nil || int(n) < len(c.Request) || !m.Memory().Write(ptr, c.Request) {
+	if c == nil || int(n) < len(c.Request) || !inMemory(m, ptr, n) || !m.Memory().Write(ptr, c.Request) {
 		stack[0] = failed
 		return
 	}
@@ -84,8 +92,8 @@ func responseWrite(ctx context.Context, m api.Module, stack []uint64) {
 func logLine(ctx context.Context, m api.Module, stack []uint64) {
 	level, ptr, n := api.DecodeI32(stack[0]), api.DecodeU32(stack[1]), api.DecodeU32(stack[2])
 	c := CallFrom(ctx)
-	if c == nil {
-		return
+	if c == nil || !inMemory(m, ptr, n) {
+		return // a line whose range is not inside memory is dropped
 	}
 	if n > MaxLogLineSize {
 		n = MaxLogLineSize + 1 // AddLog marks the truncation

@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"slices"
 
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
 	"github.com/pave-dev/pave/abi"
 )
 
@@ -103,4 +106,17 @@ func WithCall(ctx context.Context, c *Call) context.Context {
 func CallFrom(ctx context.Context) *Call {
 	c, _ := ctx.Value(callKey{}).(*Call)
 	return c
+}
+
+// Signature returns the definition of the host function module.name as r
+// links it: the host modules InstantiateCore, InstantiateCapabilities and
+// InstantiateWASI built are the one list of what pave provides, with the
+// parameter and result types of each function.
+func Signature(r wazero.Runtime, module, name string) (api.FunctionDefinition, bool) {
+	m := r.Module(module)
+	if m == nil {
+		return nil, false
+	}
+	def, ok := m.ExportedFunctionDefinitions()[name]
+	return def, ok
 }

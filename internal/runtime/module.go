@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -56,11 +57,29 @@ func invalid(format string, args ...any) error {
 // which starts at once; only the module that serves invocations is compiled
 // to machine code.
 func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Module, error) {
+	// Bounded before wazero sees it: wazero's decoder allocates what a
+	// module declares (locals, segments, tables), and every instance
+	// allocates its tables, which Bound caps so that table.grow past the
+	// cap returns -1.
+	parsed, err := wasmbin.Parse(wasm)
+	if err == nil {
+		parsed, err = wasmbin.Bound(parsed)
+	}
+	switch {
+	case errors.Is(err, wasmbin.ErrTooLarge):
+		return nil, invalid("module is %v", err)
+	case err != nil:
+		return nil, invalid("not a valid WebAssembly module, or one pave cannot check: %v", err)
+	}
+	wasm = parsed.Bytes()
 	meta, err := e.probe.CompileModule(ctx, wasm)
 	if err != nil {
 		return nil, invalid("not a valid WebAssembly module: %v", err)
 	}
 	defer meta.Close(ctx)
+	if err := e.checkSignatures(meta); err != nil {
+		return nil, err
+	}
 	m := &Module{Digest: digest}
 	for _, fn := range meta.ImportedFunctions() {
 		mod, name, _ := fn.Import()
@@ -83,10 +102,6 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 	// The minimum comes from the binary, whether the memory is exported or
 	// not: the allocator cannot refuse the first allocation, so Check must
 	// compare it with the limit.
-	parsed, err := wasmbin.Parse(wasm)
-	if err != nil {
-		return nil, invalid("module cannot be read: %v", err)
-	}
 	layout, err := parsed.Inspect()
 	if err != nil {
 		return nil, invalid("module's memory cannot be checked against its limit: %v", err)
@@ -119,6 +134,60 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		return nil, invalid("module cannot be compiled: %v", err)
 	}
 	return m, nil
+}
+
+// checkSignatures refuses a module that imports from WASI, pave_v1 or a
+// capability group a function the host does not provide, or provides with
+// other parameter or result types: linking it would fail at every call.
+// Imports of other modules are Check's to refuse.
+func (e *Engine) checkSignatures(meta wazero.CompiledModule) error {
+	var problems []string
+	for _, fn := range meta.ImportedFunctions() {
+		mod, name, _ := fn.Import()
+		if _, known := hostapi.GroupOf(mod); !known && mod != wasi_snapshot_preview1.ModuleName {
+			continue
+		}
+		want, ok := hostapi.Signature(e.probe, mod, name)
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("imports %s, which %s does not provide", quoteName(name), mod))
+		case !slices.Equal(fn.ParamTypes(), want.ParamTypes()) || !slices.Equal(fn.ResultTypes(), want.ResultTypes()):
+			problems = append(problems, fmt.Sprintf("imports %s.%s as %s, but pave provides %s.%s%s",
+				mod, name, signature(fn), mod, name, signature(want)))
+		}
+	}
+	if len(problems) > 0 {
+		slices.Sort(problems)
+		problems = slices.Compact(problems)
+		return invalid("module %s (see docs/ABI.md)", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// signature formats a function's types as docs/ABI.md writes them:
+// "(i32, i32) -> i32", or "(i32)" without results.
+func signature(fn api.FunctionDefinition) string {
+	names := func(ts []api.ValueType) string {
+		out := make([]string, len(ts))
+		for i, t := range ts {
+			out[i] = api.ValueTypeName(t)
+		}
+		return strings.Join(out, ", ")
+	}
+	s := "(" + names(fn.ParamTypes()) + ")"
+	if len(fn.ResultTypes()) > 0 {
+		s += " -> " + names(fn.ResultTypes())
+	}
+	return s
+}
+
+// quoteName quotes a name read from a module for a message, cut to 64
+// bytes: it is the deployer's, not pave's.
+func quoteName(name string) string {
+	if len(name) > 64 {
+		return strconv.Quote(name[:64]) + "..."
+	}
+	return strconv.Quote(name)
 }
 
 // importRef is one imported function.

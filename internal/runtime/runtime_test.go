@@ -51,6 +51,8 @@ func TestHostFunctionsRefuseAbuse(t *testing.T) {
 	}{
 		{"", "ok", ""},
 		{"read-out-of-bounds", "rc=-1", ""},
+		{"read-len-past-end", "rc=-1", ""},
+		{"log-len-past-end", "logged", ""},
 		{"read-short", "rc=-1", ""},
 		{"write-out-of-bounds", "", runtime.FailBadResponse},
 		{"write-twice", "", runtime.FailBadResponse},
@@ -75,6 +77,9 @@ func TestHostFunctionsRefuseAbuse(t *testing.T) {
 				if !errors.As(err, &gerr) || gerr.Failure != tt.failure {
 					t.Fatalf("got %v, want %s", err, tt.failure)
 				}
+			}
+			if tt.mode == "log-len-past-end" && len(res.Logs) != 0 {
+				t.Errorf("a line whose range is not inside memory was logged: %q", res.Logs)
 			}
 			if len(res.Logs) > hostapi.MaxLogLines {
 				t.Errorf("%d log lines kept, limit %d", len(res.Logs), hostapi.MaxLogLines)

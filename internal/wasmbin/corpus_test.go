@@ -12,7 +12,8 @@ import (
 )
 
 // TestGuestCorpus rewrites every reactor test guest and checks that wazero
-// validates each rewrite, with and without the interrupt flag. That the rewritten modules behave as the
+// validates each rewrite, with and without the interrupt flag, and that
+// every guest is within Bound's limits. That the rewritten modules behave as the
 // originals is shown by the runtime and daemon tests, which run every
 // guest from its snapshot.
 func TestGuestCorpus(t *testing.T) {
@@ -28,6 +29,14 @@ func TestGuestCorpus(t *testing.T) {
 			l, err := m.Inspect()
 			if err != nil {
 				t.Fatal(err)
+			}
+			bounded, err := wasmbin.Bound(m)
+			if err != nil {
+				t.Fatalf("a real guest is over the bounds: %v", err)
+			}
+			compile(t, rt, bounded.Bytes())
+			for _, tab := range l.Tables {
+				t.Logf("table of %d elements", tab.Limits.Min)
 			}
 			exp, idx, err := wasmbin.ExportGlobals(m)
 			if err != nil {

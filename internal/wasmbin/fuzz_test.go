@@ -15,6 +15,8 @@ func FuzzRewrite(f *testing.F) {
 	f.Add(smallModule())
 	f.Add([]byte("\x00asm\x01\x00\x00\x00"))
 	f.Add(append([]byte("\x00asm\x01\x00\x00\x00"), 0x05, 0x03, 0x01, 0x00, 0x01))
+	f.Add(append([]byte("\x00asm\x01\x00\x00\x00"), 0x04, 0x04, 0x01, 0x70, 0x00, 0x10))
+	f.Add(append([]byte("\x00asm\x01\x00\x00\x00"), 0x09, 0x05, 0x01, 0x05, 0x70, 0x01, 0x0b))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, err := Parse(b)
 		if err != nil {
@@ -34,6 +36,7 @@ func FuzzRewrite(f *testing.F) {
 				t.Fatalf("section %d changed in the round trip", i)
 			}
 		}
+		checkBound(t, m)
 		if m.CheckStateless() == nil {
 			checkInterrupt(t, m)
 		}
@@ -107,5 +110,36 @@ func checkInterrupt(t *testing.T, m *Module) {
 	}
 	if err := again.CheckStateless(); err != nil {
 		t.Fatalf("AddInterrupt output fails CheckStateless: %v", err)
+	}
+}
+
+// checkBound checks Bound on any module: its errors wrap one of the
+// package's sentinels, and a module it accepts comes back with every table
+// declaring a maximum, the maxima adding up to at most MaxTableElements.
+func checkBound(t *testing.T, m *Module) {
+	out, err := Bound(m)
+	if err != nil {
+		if !errors.Is(err, ErrTooLarge) && !errors.Is(err, ErrFormat) && !errors.Is(err, ErrUnsupported) {
+			t.Fatalf("Bound error wraps no sentinel: %v", err)
+		}
+		return
+	}
+	again, err := Parse(out.Bytes())
+	if err != nil {
+		t.Fatalf("Bound output does not parse: %v", err)
+	}
+	l, err := again.Inspect()
+	if err != nil {
+		t.Fatalf("Bound output does not inspect: %v", err)
+	}
+	var sum uint64
+	for _, tab := range l.Tables {
+		if !tab.Limits.HasMax || tab.Limits.Max < tab.Limits.Min {
+			t.Fatalf("Bound output table limits %+v", tab.Limits)
+		}
+		sum += uint64(tab.Limits.Max)
+	}
+	if sum > MaxTableElements {
+		t.Fatalf("Bound output tables add up to %d elements", sum)
 	}
 }

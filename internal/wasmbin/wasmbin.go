@@ -2,9 +2,10 @@
 // sections, for pave's deploy-time preparation of modules and for the
 // posture checks that read a module before it is deployed.
 //
-// It understands only what those need (imports, memories, globals,
-// exports, data segments, custom sections, and the instructions of function
-// bodies, which it decodes to vouch for a snapshot and to add the interrupt
+// It understands only what those need (imports, tables, memories, globals,
+// exports, element and data segments, custom sections, the locals and the
+// instructions of function bodies, which it decodes to bound what a module
+// makes the host allocate, to vouch for a snapshot and to add the interrupt
 // checks) and copies every other section byte for byte. It never
 // trusts a length field: every read is bounds-checked, and a module it
 // cannot follow is refused with an error rather than rewritten on a guess.
@@ -125,17 +126,20 @@ type Global struct {
 type Layout struct {
 	ImportedGlobals  int
 	ImportedMemories int
+	ImportedTables   int
 	// Globals are the module's own globals, in index order after the
 	// imported ones.
 	Globals []Global
 	// Memory is the module's own memory; HasMemory is false without one.
 	HasMemory bool
 	Memory    Limits
-	Exports   map[string]bool
-	HasStart  bool
+	// Tables are the module's own tables, in index order.
+	Tables   []Table
+	Exports  map[string]bool
+	HasStart bool
 }
 
-// Limits are a memory's limits in pages.
+// Limits are a memory's limits in pages, or a table's in elements.
 type Limits struct {
 	Min    uint32
 	Max    uint32
@@ -147,6 +151,11 @@ func (m *Module) Inspect() (*Layout, error) {
 	l := &Layout{Exports: map[string]bool{}}
 	if i := m.section(SectionImport); i >= 0 {
 		if err := l.readImports(m.Sections[i].Body); err != nil {
+			return nil, err
+		}
+	}
+	if i := m.section(SectionTable); i >= 0 {
+		if err := l.readTables(m.Sections[i].Body); err != nil {
 			return nil, err
 		}
 	}
@@ -205,6 +214,7 @@ func (l *Layout) readImports(body []byte) error {
 		case 0x01: // table
 			r.byte()
 			r.limits()
+			l.ImportedTables++
 		case 0x02: // memory
 			r.limits()
 			l.ImportedMemories++

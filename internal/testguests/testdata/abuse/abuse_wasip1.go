@@ -53,6 +53,14 @@ func handle() int32 {
 	switch q.Get("mode") {
 	case "read-out-of-bounds":
 		return reply("rc=" + strconv.Itoa(int(rawRead(0xFFFFFFF0, size))))
+	case "read-len-past-end":
+		// The request fits in buf, but the length claims memory beyond the
+		// end: the range is not inside memory.
+		return reply("rc=" + strconv.Itoa(int(rawRead(uint32(uintptr(unsafe.Pointer(unsafe.SliceData(buf)))), -1))))
+	case "log-len-past-end":
+		line := "a line whose length runs past the end of memory"
+		hostLog(1, unsafe.Pointer(unsafe.StringData(line)), -1)
+		return reply("logged")
 	case "read-short":
 		small := make([]byte, 1)
 		return reply("rc=" + strconv.Itoa(int(requestRead(unsafe.Pointer(unsafe.SliceData(small)), 1))))
