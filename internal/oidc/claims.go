@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -199,32 +201,75 @@ func claimContains(v any, want string) bool {
 	return false
 }
 
-// maxCallerPart bounds the issuer and the subject in Caller.
-const maxCallerPart = 128
+// Caller parts: each of issuer and subject is shown in at most
+// maxCallerPart bytes; a longer one keeps a prefix of callerPrefix bytes
+// followed by hashMark and the SHA-256 of the whole part in hex.
+const (
+	maxCallerPart = 128
+	hashMark      = "%sha256:"
+	callerPrefix  = maxCallerPart - len(hashMark) - 2*sha256.Size
+)
 
-// Caller is a stable identity for logs and rate limiting:
-// "jwt:" + issuer + "#" + subject. Both are sanitised: control and format
-// characters, line separators and invalid UTF-8 are dropped, and each is cut
-// to at most 128 bytes at a character boundary.
+// Caller is the identity of the token's holder, used as the caller of its
+// calls, its rate-limit bucket and the scope of its idempotency keys:
+// "jwt:" + issuer + "#" + subject, each encoded so that the mapping is
+// injective and the result is always safe to log:
+//
+//   - A character is kept as it is if it is printable (unicode.IsPrint)
+//     and not a space, "%" or, in the issuer, "#". Every other byte of its
+//     UTF-8 encoding, and every byte that is not valid UTF-8, is written
+//     as "%" and two upper-case hex digits. So "alice\u200b" is
+//     "alice%E2%80%8B", never "alice", and the first "#" always ends the
+//     issuer.
+//   - A part longer than 128 bytes once encoded is cut, at a character or
+//     escape boundary, to at most 56 bytes, followed by "%sha256:" and the
+//     64 hex digits of the SHA-256 of the whole part. No encoded part
+//     contains "%s", so a hashed part never equals a shown one, and two
+//     long parts share a caller only if their hashes collide.
+//
+// The result holds only printable, non-space characters and is at most
+// 4 + 128 + 1 + 128 bytes long.
 func (c *Claims) Caller() string {
-	return "jwt:" + sanitise(c.Issuer) + "#" + sanitise(c.Subject)
+	return "jwt:" + callerPart(c.Issuer, true) + "#" + callerPart(c.Subject, false)
 }
 
-func sanitise(s string) string {
+// callerPart encodes one part of Caller.
+func callerPart(s string, isIssuer bool) string {
+	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
-				continue // invalid byte
+	cut := -1 // the length of the prefix kept if s is hashed
+	for i := 0; i < len(s) && b.Len() <= maxCallerPart; {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		before := b.Len()
+		if shownAsIs(r, size, isIssuer) {
+			b.WriteString(s[i : i+size])
+		} else {
+			for _, c := range []byte(s[i : i+size]) {
+				b.WriteByte('%')
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&15])
 			}
 		}
-		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
-			continue
+		if cut < 0 && b.Len() > callerPrefix {
+			cut = before
 		}
-		if b.Len()+utf8.RuneLen(r) > maxCallerPart {
-			break
-		}
-		b.WriteRune(r)
+		i += size
 	}
-	return b.String()
+	if b.Len() <= maxCallerPart {
+		return b.String()
+	}
+	sum := sha256.Sum256([]byte(s))
+	return b.String()[:cut] + hashMark + hex.EncodeToString(sum[:])
+}
+
+// shownAsIs reports whether the rune r, of size bytes, appears in Caller
+// as it is.
+func shownAsIs(r rune, size int, isIssuer bool) bool {
+	switch {
+	case r == utf8.RuneError && size == 1: // not valid UTF-8
+		return false
+	case r == ' ' || r == '%' || (isIssuer && r == '#'):
+		return false
+	}
+	return unicode.IsPrint(r)
 }

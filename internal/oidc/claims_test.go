@@ -2,9 +2,14 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // verified signs claims with issuer A's key and verifies them, so that
@@ -207,17 +212,27 @@ func TestCanonicalNumber(t *testing.T) {
 }
 
 func TestCaller(t *testing.T) {
-	long := strings.Repeat("é", 100) // 200 bytes
+	long := "repo:acme/" + strings.Repeat("x", 120) + ":ref:refs/heads/"
+	longHash := func(s string) string { h := sha256.Sum256([]byte(s)); return hashMark + hex.EncodeToString(h[:]) }
 	cases := []struct {
 		name, iss, sub, want string
 	}{
 		{"plain", issA, "user-1", "jwt:" + issA + "#user-1"},
-		{"control characters dropped", "https://i\x00ss/\n", "us\ter\r\n\x1b[31m", "jwt:https://iss/#user[31m"},
-		{"format and separator characters dropped", issA, "a\u202eb\u2028c\u200bd", "jwt:" + issA + "#abcd"},
-		{"invalid UTF-8 dropped", issA, "a\xffb\xc3", "jwt:" + issA + "#ab"},
+		{"non-ASCII letters kept", issA, "zoë-日本", "jwt:" + issA + "#zoë-日本"},
+		{"control characters escaped", "https://i\x00ss/\n", "us\ter\r\n\x1b[31m", "jwt:https://i%00ss/%0A#us%09er%0D%0A%1B[31m"},
+		{"format characters escaped", issA, "alice\u200b", "jwt:" + issA + "#alice%E2%80%8B"},
+		{"bidi override escaped", issA, "\u202ealice", "jwt:" + issA + "#%E2%80%AEalice"},
+		{"NUL escaped", issA, "ali\x00ce", "jwt:" + issA + "#ali%00ce"},
+		{"separators and spaces escaped", issA, "a\u2028b c\u00a0d", "jwt:" + issA + "#a%E2%80%A8b%20c%C2%A0d"},
+		{"invalid UTF-8 escaped byte by byte", issA, "a\xffb\xc3", "jwt:" + issA + "#a%FFb%C3"},
 		{"replacement character kept", issA, "a\uFFFDb", "jwt:" + issA + "#a\uFFFDb"},
-		{"subject truncated at a character boundary", issA, long, "jwt:" + issA + "#" + strings.Repeat("é", 64)},
-		{"issuer truncated", strings.Repeat("i", 300), "s", "jwt:" + strings.Repeat("i", 128) + "#s"},
+		{"percent escaped", issA, "100%", "jwt:" + issA + "#100%25"},
+		{"hash escaped in the issuer only", "https://a/#x", "b#c", "jwt:https://a/%23x#b#c"},
+		{"128 bytes shown whole", issA, strings.Repeat("s", 128), "jwt:" + issA + "#" + strings.Repeat("s", 128)},
+		{"129 bytes hashed", issA, strings.Repeat("s", 129), "jwt:" + issA + "#" + strings.Repeat("s", 56) + longHash(strings.Repeat("s", 129))},
+		{"long subject hashed", issA, long + "main", "jwt:" + issA + "#" + (long + "main")[:56] + longHash(long+"main")},
+		{"escapes are not split", issA, strings.Repeat("s", 54) + "\u200b" + strings.Repeat("s", 100), "jwt:" + issA + "#" + strings.Repeat("s", 54) + longHash(strings.Repeat("s", 54)+"\u200b"+strings.Repeat("s", 100))},
+		{"long issuer hashed", strings.Repeat("i", 300), "s", "jwt:" + strings.Repeat("i", 56) + longHash(strings.Repeat("i", 300)) + "#s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,6 +240,63 @@ func TestCaller(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("Caller() = %q, want %q", got, tc.want)
 			}
+			checkCaller(t, tc.iss, tc.sub, got)
 		})
+	}
+
+	// The subjects that used to be one caller are distinct callers now.
+	subjects := []string{
+		"alice", "alice\u200b", "ali\x00ce", "\u202ealice", "alice ", "alice%20", "alice%E2%80%8B", "alice\xff",
+		long + "main", long + "attacker", long[:56] + hashMark,
+		strings.Repeat("s", 56) + longHash(strings.Repeat("s", 129)), strings.Repeat("s", 129),
+	}
+	seen := map[string]string{}
+	for _, sub := range subjects {
+		c := (&Claims{Issuer: issA, Subject: sub}).Caller()
+		if prev, dup := seen[c]; dup {
+			t.Errorf("subjects %q and %q are both caller %q", prev, sub, c)
+		}
+		seen[c] = sub
+	}
+	// Issuer and subject cannot trade characters across the separator.
+	if a, b := (&Claims{Issuer: "https://a/#b", Subject: "c"}).Caller(), (&Claims{Issuer: "https://a/", Subject: "b#c"}).Caller(); a == b {
+		t.Errorf("two pairs are both caller %q", a)
+	}
+}
+
+// checkCaller fails unless caller is safe to log and decodes back to
+// (iss, sub): exactly for a part shown whole, by prefix and SHA-256 for a
+// hashed one. Together these make Caller injective.
+func checkCaller(t *testing.T, iss, sub, caller string) {
+	t.Helper()
+	if !utf8.ValidString(caller) || len(caller) > 4+2*maxCallerPart+1 {
+		t.Fatalf("caller %q is not valid UTF-8 or too long", caller)
+	}
+	for _, r := range caller {
+		if !unicode.IsPrint(r) || r == ' ' {
+			t.Fatalf("caller %q holds %U", caller, r)
+		}
+	}
+	rest, ok := strings.CutPrefix(caller, "jwt:")
+	gotIss, gotSub, found := strings.Cut(rest, "#")
+	if !ok || !found {
+		t.Fatalf("caller %q is not jwt:ISSUER#SUBJECT", caller)
+	}
+	for _, p := range []struct{ encoded, want string }{{gotIss, iss}, {gotSub, sub}} {
+		shown, hash, hashed := strings.Cut(p.encoded, hashMark)
+		decoded, err := url.PathUnescape(shown)
+		if err != nil || strings.Contains(hash, "%") {
+			t.Fatalf("caller %q: part %q does not decode: %v", caller, p.encoded, err)
+		}
+		if !hashed {
+			if decoded != p.want {
+				t.Fatalf("caller %q: part %q decodes to %q, want %q", caller, p.encoded, decoded, p.want)
+			}
+			continue
+		}
+		sum := sha256.Sum256([]byte(p.want))
+		if hash != hex.EncodeToString(sum[:]) || !strings.HasPrefix(p.want, decoded) || len(p.encoded) > maxCallerPart {
+			t.Fatalf("caller %q: hashed part %q is not of %q", caller, p.encoded, p.want)
+		}
 	}
 }
