@@ -190,7 +190,7 @@ func canonicalFloat(f float64) (string, bool) {
 func claimContains(v any, want string) bool {
 	switch x := v.(type) {
 	case string:
-		return contains(strings.Fields(x), want)
+		return contains(words(x), want)
 	case []any:
 		for _, e := range x {
 			if s, ok := render(e); ok && s == canonicalRequired(e, want) {

@@ -34,6 +34,8 @@ func TestScopesAndRoles(t *testing.T) {
 		roles  []string
 	}{
 		{"scope string", map[string]any{"scope": "a b  c"}, []string{"a", "b", "c"}, nil},
+		{"scope string split at U+0020 only", map[string]any{"scope": "x\u00a0orders:write a\tb c\nd\u2003e  f\u3000 g"}, []string{"x\u00a0orders:write", "a\tb", "c\nd\u2003e", "f\u3000", "g"}, nil},
+		{"scp string split at U+0020 only", map[string]any{"scope": nil, "scp": "orders:read\u00a0orders:write"}, []string{"orders:read\u00a0orders:write"}, nil},
 		{"scp array", map[string]any{"scope": nil, "scp": []any{"a", "b"}}, []string{"a", "b"}, nil},
 		{"scp string", map[string]any{"scope": nil, "scp": "a b"}, []string{"a", "b"}, nil},
 		{"scope and scp merged", map[string]any{"scope": "a b", "scp": []any{"b", "c"}}, []string{"a", "b", "c"}, nil},
@@ -98,7 +100,6 @@ func TestCheck(t *testing.T) {
 	e := newEnv(t)
 	secret := "secret-" + marker
 	c := verified(t, e, func(c map[string]any) {
-		c["scope"] = "orders:read orders:write"
 		c["roles"] = []string{"admin", "dev"}
 		c["tenant"] = secret
 		c["level"] = 3
@@ -107,6 +108,8 @@ func TestCheck(t *testing.T) {
 		c["verified"] = true
 		c["groups"] = []any{"eng", "ops", 42}
 		c["amr"] = "pwd otp"
+		c["scope"] = "orders:read orders:write x\u00a0orders:delete y\torders:admin"
+		c["acr"] = "pwd\u00a0hwk"
 		c["org"] = map[string]any{"id": secret, "plan": map[string]any{"tier": "gold"}}
 		c["https://example.com/claims"] = map[string]any{"team": "blue"}
 		c["a.b"] = "flat"
@@ -123,6 +126,9 @@ func TestCheck(t *testing.T) {
 		{"wrong issuer", Requirement{Issuer: issB}, "required issuer"},
 		{"scopes all present", Requirement{Scopes: []string{"orders:write", "orders:read"}}, ""},
 		{"scope missing", Requirement{Scopes: []string{"orders:read", "orders:delete"}}, `missing scope "orders:delete"`},
+		{"scope after a no-break space is not granted", Requirement{Scopes: []string{"orders:delete"}}, `missing scope "orders:delete"`},
+		{"scope after a tab is not granted", Requirement{Scopes: []string{"orders:admin"}}, `missing scope "orders:admin"`},
+		{"contains splits words at U+0020 only", Requirement{Claims: []ClaimRequirement{{Name: "acr", Contains: "hwk"}}}, "does not contain"},
 		{"scope is not a prefix match", Requirement{Scopes: []string{"orders"}}, `missing scope "orders"`},
 		{"roles all present", Requirement{Roles: []string{"admin", "dev"}}, ""},
 		{"one role missing", Requirement{Roles: []string{"admin", "owner"}}, `missing role "owner"`},

@@ -133,3 +133,24 @@ func FuzzCaller(f *testing.F) {
 		}
 	})
 }
+
+// FuzzWords checks the splitting of scope strings: words are never empty,
+// hold no U+0020, and hold every other character of the string in order,
+// so no space or control character other than U+0020 ever separates two
+// scopes.
+func FuzzWords(f *testing.F) {
+	for _, s := range []string{"a b", "x\u00a0orders:write", "  a\tb  c\nd ", "\u3000", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w := words(s)
+		for _, x := range w {
+			if x == "" || strings.Contains(x, " ") {
+				t.Fatalf("words(%q) = %q", s, w)
+			}
+		}
+		if strings.Join(w, "") != strings.ReplaceAll(s, " ", "") {
+			t.Fatalf("words(%q) = %q lost or split on another character", s, w)
+		}
+	})
+}
