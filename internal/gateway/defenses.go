@@ -139,9 +139,23 @@ func (g *Gateway) checkCallDepth(r *http.Request) (int, error) {
 	return depth, nil
 }
 
+// bearer reads the bearer token of r, refusing a request with more than
+// one Authorization header (identity.Bearer says why).
+func bearer(r *http.Request) (string, error) {
+	token, err := identity.Bearer(r.Header)
+	if err != nil {
+		return "", apierror.Wrap(err, apierror.BadRequest, "send one Authorization header, not several")
+	}
+	return token, nil
+}
+
 // authenticateKey checks an API key route.
 func (g *Gateway) authenticateKey(r *http.Request, t *target) (string, error) {
-	key, err := g.keys.Authenticate(identity.BearerToken(r.Header.Get("Authorization")))
+	token, err := bearer(r)
+	if err != nil {
+		return "", err
+	}
+	key, err := g.keys.Authenticate(token)
 	if err != nil {
 		e := apierror.New(apierror.Unauthenticated, "a valid API key is required: send Authorization: Bearer <key>")
 		e.Cause = err
@@ -166,7 +180,10 @@ func (g *Gateway) authenticateKey(r *http.Request, t *target) (string, error) {
 
 // authenticateJWT checks a JWT route.
 func (g *Gateway) authenticateJWT(r *http.Request, t *target) (string, error) {
-	token := identity.BearerToken(r.Header.Get("Authorization"))
+	token, err := bearer(r)
+	if err != nil {
+		return "", err
+	}
 	if token == "" {
 		return "", apierror.New(apierror.Unauthenticated, "a bearer token is required: send Authorization: Bearer <JWT>")
 	}
