@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -91,13 +92,27 @@ func (g *Gateway) compilePolicy(ctx context.Context, fn string, rt manifest.Rout
 	if rt.JWT != nil {
 		p.jwt = oidc.Requirement{Issuer: rt.JWT.Issuer, Scopes: rt.Scopes, Roles: rt.JWT.Roles}
 		for _, c := range rt.JWT.Claims {
-			p.jwt.Claims = append(p.jwt.Claims, oidc.ClaimRequirement{Name: c.Name, Equals: c.Equals, Contains: c.Contains})
+			p.jwt.Claims = append(p.jwt.Claims, oidc.ClaimRequirement{Name: c.Name, Equals: claimValue(c.Equals), Contains: claimValue(c.Contains)})
 		}
 	}
 	if wh := rt.Webhook; wh != nil && p.broken == nil {
 		p.webhook, p.broken = g.webhookVerifier(fn, rt)
 	}
 	return p
+}
+
+// claimValue is a manifest's claim value as oidc compares it, of the same
+// type: a string, a json.Number or a bool, or nil when unset.
+func claimValue(v manifest.ClaimValue) any {
+	switch v.Kind {
+	case manifest.ClaimString:
+		return v.Text
+	case manifest.ClaimNumber:
+		return json.Number(v.Text)
+	case manifest.ClaimBool:
+		return v.Text == "true"
+	}
+	return nil
 }
 
 func (g *Gateway) webhookVerifier(fn string, rt manifest.Route) (*webhook.Verifier, error) {

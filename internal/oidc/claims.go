@@ -49,18 +49,22 @@ type Requirement struct {
 // is found too: at each level the whole remaining name is tried first, then
 // each split at a dot from left to right.
 //
-// With Equals set, the claim must be a string, number or boolean whose
-// canonical rendering equals Equals: strings as they are, booleans as "true"
-// or "false", numbers in their shortest decimal form, so that 1, 1.0 and 1e0
-// all equal "1" (Equals is itself canonicalised when it is a number). With
-// Contains set, the claim must be an array with an element rendering as
-// Contains, or a space-separated string holding Contains as a word. With
-// both, both must hold; with neither, the claim must merely be present and
-// not null.
+// Equals and Contains are typed values: a string, a json.Number or a bool
+// (nil demands nothing). A value matches a claim of the same JSON type
+// only: a string only a string, equal byte for byte; a bool only the same
+// bool; a number only a number of equal value, so 1 matches 1, 1.0 and
+// 1e0 but never "1", and "1" never matches 1. Numbers written as integers
+// (no fraction or exponent) compare exactly, others as 64-bit floats.
+//
+// With Equals set, the claim must equal it. With Contains set, the claim
+// must be an array with an element that equals it, or a string of words
+// separated by U+0020 of which one equals it (Contains then a string).
+// With both, both must hold; with neither, the claim must merely be present
+// and not null.
 type ClaimRequirement struct {
 	Name     string
-	Equals   string
-	Contains string
+	Equals   any
+	Contains any
 }
 
 // Check returns nil if c meets r, or an error wrapping ErrForbidden that
@@ -99,13 +103,10 @@ func (cr ClaimRequirement) check(claims map[string]any) error {
 	if !ok || v == nil {
 		return fmt.Errorf("%w: claim %q is missing", ErrForbidden, cr.Name)
 	}
-	if cr.Equals != "" {
-		s, ok := render(v)
-		if !ok || s != canonicalRequired(v, cr.Equals) {
-			return fmt.Errorf("%w: claim %q does not equal the required value", ErrForbidden, cr.Name)
-		}
+	if cr.Equals != nil && !equal(v, cr.Equals) {
+		return fmt.Errorf("%w: claim %q does not equal the required value", ErrForbidden, cr.Name)
 	}
-	if cr.Contains != "" && !claimContains(v, cr.Contains) {
+	if cr.Contains != nil && !claimContains(v, cr.Contains) {
 		return fmt.Errorf("%w: claim %q does not contain the required value", ErrForbidden, cr.Name)
 	}
 	return nil
@@ -129,71 +130,49 @@ func lookup(m map[string]any, path string) (any, bool) {
 	return nil, false
 }
 
-// render returns the canonical string of a scalar claim value.
-func render(v any) (string, bool) {
-	switch x := v.(type) {
+// equal reports whether the claim value v equals the required value want,
+// both of the same JSON type.
+func equal(v, want any) bool {
+	switch w := want.(type) {
 	case string:
-		return x, true
+		s, ok := v.(string)
+		return ok && s == w
 	case bool:
-		return strconv.FormatBool(x), true
+		b, ok := v.(bool)
+		return ok && b == w
 	case json.Number:
-		return canonicalNumber(string(x))
-	case float64:
-		return canonicalFloat(x)
-	}
-	return "", false
-}
-
-// canonicalRequired renders a required value the way render renders a
-// number claim, so that "1.50" in a route matches 1.5 in a token.
-func canonicalRequired(claim any, want string) string {
-	switch claim.(type) {
-	case json.Number, float64:
-		if s, ok := canonicalNumber(want); ok {
-			return s
+		switch n := v.(type) {
+		case json.Number:
+			return numbersEqual(string(n), string(w))
+		case float64:
+			return numbersEqual(strconv.FormatFloat(n, 'g', -1, 64), string(w))
 		}
 	}
-	return want
+	return false
 }
 
-// canonicalNumber renders a JSON number literal: integer literals exactly,
-// other numbers through float64 in their shortest form.
-func canonicalNumber(lit string) (string, bool) {
-	if !strings.ContainsAny(lit, ".eE") {
-		n, ok := new(big.Int).SetString(lit, 10)
-		if !ok {
-			return "", false
-		}
-		return n.String(), true
+// numbersEqual compares two JSON number literals by value: exactly when
+// both are integers, as float64 otherwise. A literal that is not a finite
+// number equals nothing.
+func numbersEqual(a, b string) bool {
+	if !strings.ContainsAny(a, ".eE") && !strings.ContainsAny(b, ".eE") {
+		x, okA := new(big.Int).SetString(a, 10)
+		y, okB := new(big.Int).SetString(b, 10)
+		return okA && okB && x.Cmp(y) == 0
 	}
-	f, err := strconv.ParseFloat(lit, 64)
-	if err != nil {
-		return "", false
-	}
-	return canonicalFloat(f)
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	return errA == nil && errB == nil && !math.IsInf(x, 0) && !math.IsNaN(x) && x == y
 }
 
-func canonicalFloat(f float64) (string, bool) {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0):
-		return "", false
-	case f == math.Trunc(f) && math.Abs(f) < 1e21:
-		if f == 0 {
-			f = 0 // no "-0"
-		}
-		return strconv.FormatFloat(f, 'f', -1, 64), true
-	default:
-		return strconv.FormatFloat(f, 'g', -1, 64), true
-	}
-}
-
-func claimContains(v any, want string) bool {
+func claimContains(v, want any) bool {
 	switch x := v.(type) {
 	case string:
-		return contains(words(x), want)
+		w, ok := want.(string)
+		return ok && contains(words(x), w)
 	case []any:
 		for _, e := range x {
-			if s, ok := render(e); ok && s == canonicalRequired(e, want) {
+			if equal(e, want) {
 				return true
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/url"
 	"strings"
@@ -106,7 +107,11 @@ func TestCheck(t *testing.T) {
 		c["ratio"] = 1.5
 		c["big"] = jsonNumber("123456789012345678901234567890")
 		c["verified"] = true
-		c["groups"] = []any{"eng", "ops", 42}
+		c["groups"] = []any{"eng", "ops", 42, "7"}
+		c["one"] = 1
+		c["onef"] = jsonNumber("1.0")
+		c["ones"] = "1"
+		c["flag"] = "true"
 		c["amr"] = "pwd otp"
 		c["scope"] = "orders:read orders:write x\u00a0orders:delete y\torders:admin"
 		c["acr"] = "pwd\u00a0hwk"
@@ -135,22 +140,33 @@ func TestCheck(t *testing.T) {
 		{"equals string", Requirement{Claims: []ClaimRequirement{{Name: "tenant", Equals: secret}}}, ""},
 		{"equals string mismatch", Requirement{Claims: []ClaimRequirement{{Name: "tenant", Equals: "other"}}}, `claim "tenant" does not equal the required value`},
 		{"equals string is case-sensitive", Requirement{Claims: []ClaimRequirement{{Name: "tenant", Equals: strings.ToUpper(secret)}}}, "does not equal"},
-		{"equals integer", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "3"}}}, ""},
-		{"equals integer written as float", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "3.0"}}}, ""},
-		{"equals integer mismatch", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "4"}}}, "does not equal"},
-		{"equals float", Requirement{Claims: []ClaimRequirement{{Name: "ratio", Equals: "1.50"}}}, ""},
-		{"equals big integer exactly", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: "123456789012345678901234567890"}}}, ""},
-		{"big integer differs in last digit", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: "123456789012345678901234567891"}}}, "does not equal"},
-		{"equals bool", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: "true"}}}, ""},
-		{"equals bool mismatch", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: "false"}}}, "does not equal"},
+		{"equals integer", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: json.Number("3")}}}, ""},
+		{"a string never equals a number", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "3"}}}, "does not equal"},
+		{"equals integer written as float", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: json.Number("3.0")}}}, ""},
+		{"equals integer mismatch", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: json.Number("4")}}}, "does not equal"},
+		{"equals float", Requirement{Claims: []ClaimRequirement{{Name: "ratio", Equals: json.Number("1.50")}}}, ""},
+		{"equals big integer exactly", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: json.Number("123456789012345678901234567890")}}}, ""},
+		{"big integer differs in last digit", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: json.Number("123456789012345678901234567891")}}}, "does not equal"},
+		{"equals bool", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: true}}}, ""},
+		{"a string never equals a bool", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: "true"}}}, "does not equal"},
+		{"a bool never equals a string", Requirement{Claims: []ClaimRequirement{{Name: "flag", Equals: true}}}, "does not equal"},
+		{"string 1 equals string 1", Requirement{Claims: []ClaimRequirement{{Name: "ones", Equals: "1"}}}, ""},
+		{"string 1 does not equal number 1", Requirement{Claims: []ClaimRequirement{{Name: "one", Equals: "1"}}}, "does not equal"},
+		{"string 1 does not equal number 1.0", Requirement{Claims: []ClaimRequirement{{Name: "onef", Equals: "1"}}}, "does not equal"},
+		{"number 1 equals number 1", Requirement{Claims: []ClaimRequirement{{Name: "one", Equals: json.Number("1")}}}, ""},
+		{"number 1 equals number 1.0", Requirement{Claims: []ClaimRequirement{{Name: "onef", Equals: json.Number("1")}}}, ""},
+		{"number 1 does not equal string 1", Requirement{Claims: []ClaimRequirement{{Name: "ones", Equals: json.Number("1")}}}, "does not equal"},
+		{"equals bool mismatch", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: false}}}, "does not equal"},
 		{"equals on array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Equals: "eng"}}}, "does not equal"},
 		{"equals on object", Requirement{Claims: []ClaimRequirement{{Name: "obj", Equals: "map[k:v]"}}}, "does not equal"},
 		{"contains in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "ops"}}}, ""},
-		{"contains number in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "42"}}}, ""},
+		{"contains number in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: json.Number("42.0")}}}, ""},
+		{"a string is not a number in an array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "42"}}}, "does not contain"},
+		{"a number is not a string in an array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: json.Number("7")}}}, "does not contain"},
 		{"contains missing in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "sales"}}}, `claim "groups" does not contain the required value`},
 		{"contains word", Requirement{Claims: []ClaimRequirement{{Name: "amr", Contains: "otp"}}}, ""},
 		{"contains is word-wise", Requirement{Claims: []ClaimRequirement{{Name: "amr", Contains: "ot"}}}, "does not contain"},
-		{"contains on number", Requirement{Claims: []ClaimRequirement{{Name: "level", Contains: "3"}}}, "does not contain"},
+		{"contains on number", Requirement{Claims: []ClaimRequirement{{Name: "level", Contains: json.Number("3")}}}, "does not contain"},
 		{"dotted path", Requirement{Claims: []ClaimRequirement{{Name: "org.id", Equals: secret}}}, ""},
 		{"dotted path two levels", Requirement{Claims: []ClaimRequirement{{Name: "org.plan.tier", Equals: "gold"}}}, ""},
 		{"dotted path mismatch", Requirement{Claims: []ClaimRequirement{{Name: "org.plan.tier", Equals: "silver"}}}, `claim "org.plan.tier" does not equal`},
@@ -200,19 +216,21 @@ type jsonNumber string
 
 func (n jsonNumber) MarshalJSON() ([]byte, error) { return []byte(n), nil }
 
-func TestCanonicalNumber(t *testing.T) {
-	cases := map[string]string{
-		"0": "0", "-0": "0", "42": "42", "-7": "-7", "1.0": "1", "1e3": "1000", "1E3": "1000", "1.5": "1.5", "1.50": "1.5",
-		"-0.0": "0", "1e21": "1e+21", "0.000001": "1e-06", "123456789012345678901234567890": "123456789012345678901234567890",
-	}
-	for in, want := range cases {
-		if got, ok := canonicalNumber(in); !ok || got != want {
-			t.Errorf("canonicalNumber(%q) = %q, %v; want %q", in, got, ok, want)
+func TestNumbersEqual(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"1", "1", true}, {"1", "1.0", true}, {"1", "1e0", true}, {"1.5", "1.50", true}, {"-0", "0", true}, {"0", "-0.0", true},
+		{"1e21", "1000000000000000000000", true}, {"123456789012345678901234567890", "123456789012345678901234567890", true},
+		{"1", "2", false}, {"123456789012345678901234567890", "123456789012345678901234567891", false}, {"1.5", "1.25", false},
+		{"1e999", "1e999", false}, {"x", "x", false}, {"", "", false},
+	} {
+		if got := numbersEqual(tc.a, tc.b); got != tc.want {
+			t.Errorf("numbersEqual(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
-	}
-	for _, bad := range []string{"", "x", "1e999", "0x10"} {
-		if got, ok := canonicalNumber(bad); ok {
-			t.Errorf("canonicalNumber(%q) = %q, want failure", bad, got)
+		if got := numbersEqual(tc.b, tc.a); got != tc.want {
+			t.Errorf("numbersEqual(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.want)
 		}
 	}
 }
