@@ -221,7 +221,11 @@ func (h *Handler) authorize(r *http.Request, a access) error {
 	if a == public {
 		return nil
 	}
-	if !h.auth.Check(identity.BearerToken(r.Header.Get("Authorization"))) {
+	token, err := identity.Bearer(r.Header)
+	if err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "send one Authorization header, not several")
+	}
+	if !h.auth.Check(token) {
 		return apierror.New(apierror.Unauthenticated, "the admin token is required: send Authorization: Bearer <token>")
 	}
 	return nil

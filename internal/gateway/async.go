@@ -175,7 +175,10 @@ func (g *Gateway) serveCall(w http.ResponseWriter, r *http.Request, inv *invocat
 
 // callerOf authenticates r the way owner's call of function was.
 func (g *Gateway) callerOf(r *http.Request, owner, function string) (string, error) {
-	token := identity.BearerToken(r.Header.Get("Authorization"))
+	token, err := bearer(r)
+	if err != nil {
+		return "", err
+	}
 	switch {
 	case strings.HasPrefix(owner, "key:"):
 		key, err := g.keys.Authenticate(token)

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -91,13 +92,27 @@ func (g *Gateway) compilePolicy(ctx context.Context, fn string, rt manifest.Rout
 	if rt.JWT != nil {
 		p.jwt = oidc.Requirement{Issuer: rt.JWT.Issuer, Scopes: rt.Scopes, Roles: rt.JWT.Roles}
 		for _, c := range rt.JWT.Claims {
-			p.jwt.Claims = append(p.jwt.Claims, oidc.ClaimRequirement{Name: c.Name, Equals: c.Equals, Contains: c.Contains})
+			p.jwt.Claims = append(p.jwt.Claims, oidc.ClaimRequirement{Name: c.Name, Equals: claimValue(c.Equals), Contains: claimValue(c.Contains)})
 		}
 	}
 	if wh := rt.Webhook; wh != nil && p.broken == nil {
 		p.webhook, p.broken = g.webhookVerifier(fn, rt)
 	}
 	return p
+}
+
+// claimValue is a manifest's claim value as oidc compares it, of the same
+// type: a string, a json.Number or a bool, or nil when unset.
+func claimValue(v manifest.ClaimValue) any {
+	switch v.Kind {
+	case manifest.ClaimString:
+		return v.Text
+	case manifest.ClaimNumber:
+		return json.Number(v.Text)
+	case manifest.ClaimBool:
+		return v.Text == "true"
+	}
+	return nil
 }
 
 func (g *Gateway) webhookVerifier(fn string, rt manifest.Route) (*webhook.Verifier, error) {
@@ -139,9 +154,23 @@ func (g *Gateway) checkCallDepth(r *http.Request) (int, error) {
 	return depth, nil
 }
 
+// bearer reads the bearer token of r, refusing a request with more than
+// one Authorization header (identity.Bearer says why).
+func bearer(r *http.Request) (string, error) {
+	token, err := identity.Bearer(r.Header)
+	if err != nil {
+		return "", apierror.Wrap(err, apierror.BadRequest, "send one Authorization header, not several")
+	}
+	return token, nil
+}
+
 // authenticateKey checks an API key route.
 func (g *Gateway) authenticateKey(r *http.Request, t *target) (string, error) {
-	key, err := g.keys.Authenticate(identity.BearerToken(r.Header.Get("Authorization")))
+	token, err := bearer(r)
+	if err != nil {
+		return "", err
+	}
+	key, err := g.keys.Authenticate(token)
 	if err != nil {
 		e := apierror.New(apierror.Unauthenticated, "a valid API key is required: send Authorization: Bearer <key>")
 		e.Cause = err
@@ -166,7 +195,10 @@ func (g *Gateway) authenticateKey(r *http.Request, t *target) (string, error) {
 
 // authenticateJWT checks a JWT route.
 func (g *Gateway) authenticateJWT(r *http.Request, t *target) (string, error) {
-	token := identity.BearerToken(r.Header.Get("Authorization"))
+	token, err := bearer(r)
+	if err != nil {
+		return "", err
+	}
 	if token == "" {
 		return "", apierror.New(apierror.Unauthenticated, "a bearer token is required: send Authorization: Bearer <JWT>")
 	}

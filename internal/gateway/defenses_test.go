@@ -533,7 +533,7 @@ func (i *jwtIssuer) token(t testing.TB, claims map[string]any) string {
 func TestJWTRoute(t *testing.T) {
 	iss, verifier := newJWTIssuer(t)
 	rt := manifest.Route{Method: "GET", Path: "/me", Auth: manifest.AuthJWT, Scopes: []string{"profile:read"},
-		JWT: &manifest.JWTRequirement{Claims: []manifest.ClaimRequirement{{Name: "tenant", Equals: "acme"}}}}
+		JWT: &manifest.JWTRequirement{Claims: []manifest.ClaimRequirement{{Name: "tenant", Equals: manifest.ClaimValue{Kind: manifest.ClaimString, Text: "acme"}}}}}
 	fns := oneFunction(testFunction("me", manifest.DefaultLimits(), rt))
 	f := newDefended(t, fns, fakeKeys{}, func(d *Deps) { d.Tokens = verifier })
 

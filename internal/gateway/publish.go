@@ -40,7 +40,11 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request, inv *invo
 	if g.deps.Topics == nil {
 		return apierror.New(apierror.Unavailable, "events are not served here")
 	}
-	key, err := g.keys.Authenticate(identity.BearerToken(r.Header.Get("Authorization")))
+	token, err := bearer(r)
+	if err != nil {
+		return err
+	}
+	key, err := g.keys.Authenticate(token)
 	if err != nil {
 		return apierror.Wrap(err, apierror.Unauthenticated, "a valid API key is required: send Authorization: Bearer <key>")
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"os"
 	"regexp"
@@ -210,6 +211,32 @@ func TestBearerToken(t *testing.T) {
 	} {
 		if got := BearerToken(in); got != want {
 			t.Errorf("BearerToken(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestBearer(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		values  []string
+		want    string
+		refused bool
+	}{
+		{"none", nil, "", false},
+		{"one", []string{"Bearer abc"}, "abc", false},
+		{"one, not bearer", []string{"Basic abc"}, "", false},
+		{"two", []string{"Bearer abc", "Bearer def"}, "", true},
+		{"the same twice", []string{"Bearer abc", "Bearer abc"}, "", true},
+		{"a bearer and a basic", []string{"Basic x", "Bearer abc"}, "", true},
+		{"two empty", []string{"", ""}, "", true},
+	} {
+		h := http.Header{}
+		for _, v := range tc.values {
+			h.Add("authorization", v)
+		}
+		got, err := Bearer(h)
+		if got != tc.want || errors.Is(err, ErrRepeatedAuthorization) != tc.refused || (err != nil && !tc.refused) {
+			t.Errorf("%s: Bearer = %q, %v; want %q, refused %v", tc.name, got, err, tc.want, tc.refused)
 		}
 	}
 }

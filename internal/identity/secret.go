@@ -12,7 +12,9 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/pave-dev/pave/internal/config"
@@ -48,6 +50,27 @@ func newSecret(prefix string) Secret {
 func hashOf(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// ErrRepeatedAuthorization is returned by Bearer for a request with more
+// than one Authorization header.
+var ErrRepeatedAuthorization = errors.New("more than one Authorization header")
+
+// Bearer returns the bearer token of the Authorization header in h, or ""
+// when there is none or it is not a bearer token. More than one
+// Authorization header is an error, whatever they hold: which of them
+// counts would differ between a proxy in front of pave, pave itself and the
+// function behind it, so a request carrying two credentials is refused
+// rather than read as either.
+func Bearer(h http.Header) (string, error) {
+	v := h.Values("Authorization")
+	switch len(v) {
+	case 0:
+		return "", nil
+	case 1:
+		return BearerToken(v[0]), nil
+	}
+	return "", ErrRepeatedAuthorization
 }
 
 // BearerToken extracts the token from an Authorization header value, or "".

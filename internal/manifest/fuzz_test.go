@@ -90,6 +90,8 @@ async:
 	head + "async: {retries: -1, backoff: 5ms, callbacks: [\"*\", \"a.example:0\", a.example, a.example], callback_secret: 1x}\n",
 	head + "async: {callback_secret: K}\n",
 	head + "async: {callbacks: [hooks.example.com]}\n",
+	head + "routes:\n  - method: GET\n    path: /c\n    auth: jwt\n    jwt: {claims: {a: {equals: \"1\"}, b: {equals: 1}, c: {equals: 1.5e3}, d: {equals: true}, e: {contains: -0.5}, f: {contains: \"x y\"}}}\n",
+	head + "routes:\n  - method: GET\n    path: /c\n    auth: jwt\n    jwt: {claims: {a: {equals: 0x10}, b: {equals: 010}, c: {equals: .inf}, d: {equals: null}, e: {contains: 1_000}, f: {equals: yes}, g: {equals: !!float 1}}}\n",
 }
 
 func FuzzParse(f *testing.F) {
@@ -330,7 +332,50 @@ func checkRoute(t *testing.T, i int, r Route) {
 	if r.Line <= 0 {
 		t.Errorf("route %d: Line = %d", i, r.Line)
 	}
+	if r.JWT != nil {
+		for _, c := range r.JWT.Claims {
+			checkClaim(t, i, c)
+		}
+	}
 }
+
+// checkClaim checks a claim demand: exactly one of equals and contains,
+// each a string, a JSON number or a boolean that survives a JSON round trip
+// with its type.
+func checkClaim(t *testing.T, i int, c ClaimRequirement) {
+	t.Helper()
+	if c.Equals.IsZero() == c.Contains.IsZero() {
+		t.Errorf("route %d: claim %q with equals %+v and contains %+v", i, c.Name, c.Equals, c.Contains)
+	}
+	for _, v := range []ClaimValue{c.Equals, c.Contains} {
+		switch v.Kind {
+		case ClaimUnset:
+			continue
+		case ClaimString:
+			if v.Text == "" || len(v.Text) > 256 {
+				t.Errorf("route %d: accepted claim string %q", i, v.Text)
+			}
+		case ClaimNumber:
+			if !fuzzJSONNumber.MatchString(v.Text) {
+				t.Errorf("route %d: accepted claim number %q", i, v.Text)
+			}
+		case ClaimBool:
+			if v.Text != "true" && v.Text != "false" {
+				t.Errorf("route %d: accepted claim boolean %q", i, v.Text)
+			}
+		default:
+			t.Errorf("route %d: claim value of kind %d", i, v.Kind)
+		}
+		b, err := json.Marshal(v)
+		var back ClaimValue
+		if err != nil || json.Unmarshal(b, &back) != nil || back != v {
+			t.Errorf("route %d: claim value %+v does not survive JSON (%s, %v): %+v", i, v, b, err, back)
+		}
+	}
+}
+
+// fuzzJSONNumber is RFC 8259's number grammar, written out again.
+var fuzzJSONNumber = regexp.MustCompile(`^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$`)
 
 func FuzzParsePath(f *testing.F) {
 	for _, s := range []string{

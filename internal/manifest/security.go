@@ -55,9 +55,73 @@ type JWTRequirement struct {
 
 // ClaimRequirement demands that a claim equal or contain a value.
 type ClaimRequirement struct {
-	Name     string `json:"name"`
-	Equals   string `json:"equals,omitempty"`
-	Contains string `json:"contains,omitempty"`
+	Name     string     `json:"name"`
+	Equals   ClaimValue `json:"equals,omitzero"`
+	Contains ClaimValue `json:"contains,omitzero"`
+}
+
+// ClaimValue is a value a claim is compared with, of the type the manifest
+// wrote it in: a string matches only a string, a number only a number of
+// equal value, a boolean only a boolean. So `equals: "1"` does not match
+// the number 1, and `equals: 1` does not match the string "1".
+type ClaimValue struct {
+	Kind ClaimKind
+	// Text is the string itself, the number as a JSON number literal, or
+	// "true" or "false".
+	Text string
+}
+
+// ClaimKind is the type of a ClaimValue.
+type ClaimKind uint8
+
+// Claim value types; the zero ClaimValue (ClaimUnset) demands nothing.
+const (
+	ClaimUnset ClaimKind = iota
+	ClaimString
+	ClaimNumber
+	ClaimBool
+)
+
+// IsZero reports whether v demands nothing.
+func (v ClaimValue) IsZero() bool { return v.Kind == ClaimUnset }
+
+// jsonNumber is the grammar of a JSON number (RFC 8259 section 6).
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?$`)
+
+// MarshalJSON writes v as the JSON value it stands for.
+func (v ClaimValue) MarshalJSON() ([]byte, error) {
+	switch {
+	case v.Kind == ClaimString:
+		return json.Marshal(v.Text)
+	case v.Kind == ClaimNumber && jsonNumber.MatchString(v.Text),
+		v.Kind == ClaimBool && (v.Text == "true" || v.Text == "false"):
+		return []byte(v.Text), nil
+	case v.Kind == ClaimUnset:
+		return []byte("null"), nil
+	}
+	return nil, fmt.Errorf("invalid claim value %q", v.Text)
+}
+
+// UnmarshalJSON reads a JSON string, number or boolean.
+func (v *ClaimValue) UnmarshalJSON(b []byte) error {
+	t := strings.TrimSpace(string(b))
+	switch {
+	case t == "null":
+		*v = ClaimValue{}
+	case t == "true" || t == "false":
+		*v = ClaimValue{Kind: ClaimBool, Text: t}
+	case jsonNumber.MatchString(t):
+		*v = ClaimValue{Kind: ClaimNumber, Text: t}
+	case strings.HasPrefix(t, `"`):
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*v = ClaimValue{Kind: ClaimString, Text: s}
+	default:
+		return errors.New("a claim value must be a string, a number or a boolean")
+	}
+	return nil
 }
 
 // Webhook is how a webhook route checks its deliveries' signatures.
@@ -265,11 +329,15 @@ func (d *decoder) claims(dst *[]ClaimRequirement) decodeFunc {
 				continue
 			}
 			c := ClaimRequirement{Name: name}
+			errs := len(d.errs)
 			d.object(v, at, []field{
-				{name: "equals", decode: d.text(&c.Equals, checkClaimValue)},
-				{name: "contains", decode: d.text(&c.Contains, checkClaimValue)},
+				{name: "equals", decode: d.claimValue(&c.Equals)},
+				{name: "contains", decode: d.claimValue(&c.Contains)},
 			})
-			if (c.Equals == "") == (c.Contains == "") {
+			if len(d.errs) > errs {
+				continue // a value was refused and said why
+			}
+			if c.Equals.IsZero() == c.Contains.IsZero() {
 				d.errorf(v, at, "give exactly one of equals or contains")
 				continue
 			}
@@ -278,11 +346,39 @@ func (d *decoder) claims(dst *[]ClaimRequirement) decodeFunc {
 	}
 }
 
-func checkClaimValue(s string) error {
-	if s == "" || len(s) > 256 {
-		return fmt.Errorf("claim value must be 1 to 256 bytes")
+// claimValue decodes a string, number or boolean to compare a claim with,
+// keeping its type. A number must be written as JSON writes it, so that
+// its value is the one a token's issuer would write: 0x10, 010, 1_000,
+// .5 and .inf are refused.
+func (d *decoder) claimValue(dst *ClaimValue) decodeFunc {
+	return func(n *yaml.Node, path string) {
+		if !d.kind(n, path, yaml.ScalarNode, "a string, number or boolean") {
+			return
+		}
+		switch n.ShortTag() {
+		case strTag:
+			if n.Value == "" || len(n.Value) > 256 {
+				d.errorf(n, path, "claim value must be 1 to 256 bytes")
+				return
+			}
+			*dst = ClaimValue{Kind: ClaimString, Text: n.Value}
+		case intTag, floatTag:
+			if !jsonNumber.MatchString(n.Value) || len(n.Value) > 256 {
+				d.errorf(n, path, "number %s: write it in decimal as JSON does, such as 42, -1.5 or 1e3, or quote it to compare with a string claim", quote(n.Value))
+				return
+			}
+			*dst = ClaimValue{Kind: ClaimNumber, Text: n.Value}
+		case boolTag:
+			var b bool
+			if err := n.Decode(&b); err != nil {
+				d.errorf(n, path, "%s is not a valid boolean", quote(n.Value))
+				return
+			}
+			*dst = ClaimValue{Kind: ClaimBool, Text: strconv.FormatBool(b)}
+		default:
+			d.errorf(n, path, "expected a string, number or boolean, found %s", describe(n))
+		}
 	}
-	return nil
 }
 
 func (d *decoder) webhook(w *Webhook) decodeFunc {

@@ -70,7 +70,7 @@ budget:
 	wantJWT := &JWTRequirement{
 		Issuer: "https://login.example.com/",
 		Roles:  []string{"clerk"},
-		Claims: []ClaimRequirement{{Name: "tenant", Equals: "acme"}, {Name: "groups", Contains: "ops"}},
+		Claims: []ClaimRequirement{{Name: "tenant", Equals: ClaimValue{Kind: ClaimString, Text: "acme"}}, {Name: "groups", Contains: ClaimValue{Kind: ClaimString, Text: "ops"}}},
 	}
 	if !reflect.DeepEqual(r.JWT, wantJWT) {
 		t.Errorf("JWT = %+v, want %+v", r.JWT, wantJWT)
@@ -126,6 +126,52 @@ budget:
 	}
 }
 
+// TestParseClaimValues checks that a claim demand keeps the type the
+// manifest wrote, through the JSON a deployed version is stored as.
+func TestParseClaimValues(t *testing.T) {
+	src := "name: a\nowner: o\nroutes:\n  - method: GET\n    path: /a\n    auth: jwt\n    jwt:\n      claims:\n" +
+		"        s: {equals: \"1\"}\n        n: {equals: 1}\n        f: {equals: -1.50e2}\n        b: {equals: false}\n        c: {contains: 42}\n        w: {contains: ops}\n"
+	m, err := Parse("pave.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ClaimRequirement{
+		{Name: "s", Equals: ClaimValue{Kind: ClaimString, Text: "1"}},
+		{Name: "n", Equals: ClaimValue{Kind: ClaimNumber, Text: "1"}},
+		{Name: "f", Equals: ClaimValue{Kind: ClaimNumber, Text: "-1.50e2"}},
+		{Name: "b", Equals: ClaimValue{Kind: ClaimBool, Text: "false"}},
+		{Name: "c", Contains: ClaimValue{Kind: ClaimNumber, Text: "42"}},
+		{Name: "w", Contains: ClaimValue{Kind: ClaimString, Text: "ops"}},
+	}
+	got := m.Routes[0].JWT.Claims
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("claims = %+v, want %+v", got, want)
+	}
+	stored, err := json.Marshal(got)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const wantJSON = `[{"name":"s","equals":"1"},{"name":"n","equals":1},{"name":"f","equals":-1.50e2},{"name":"b","equals":false},{"name":"c","contains":42},{"name":"w","contains":"ops"}]`
+	if string(stored) != wantJSON {
+		t.Errorf("stored as %s, want %s", stored, wantJSON)
+	}
+	var back []ClaimRequirement
+	if err := json.Unmarshal(stored, &back); err != nil || !reflect.DeepEqual(back, want) {
+		t.Errorf("read back as %+v, %v", back, err)
+	}
+	// A version stored before values were typed holds strings, and stays
+	// a string demand.
+	var old ClaimRequirement
+	if err := json.Unmarshal([]byte(`{"name":"t","equals":"3"}`), &old); err != nil || old.Equals != (ClaimValue{Kind: ClaimString, Text: "3"}) || !old.Contains.IsZero() {
+		t.Errorf("an old stored demand reads as %+v, %v", old, err)
+	}
+	for _, bad := range []string{`{"name":"t","equals":[1]}`, `{"name":"t","equals":{}}`, `{"name":"t","equals":01}`} {
+		if err := json.Unmarshal([]byte(bad), &old); err == nil {
+			t.Errorf("%s was read", bad)
+		}
+	}
+}
+
 func TestParseSecurityDefaults(t *testing.T) {
 	m, err := Parse("pave.yaml", []byte("name: a\nowner: o\nroutes:\n  - method: GET\n    path: /a\n    auth: jwt\n"))
 	if err != nil {
@@ -173,6 +219,18 @@ func TestParseSecurityErrors(t *testing.T) {
 		}},
 		{"claim with both", route + "    auth: jwt\n    jwt:\n      claims:\n        t: {equals: a, contains: b}\n", []wantErr{
 			{9, "routes[0].jwt.claims.t", "give exactly one of equals or contains"},
+		}},
+		{"claim number in hex", route + "    auth: jwt\n    jwt:\n      claims:\n        t: {equals: 0x10}\n", []wantErr{
+			{9, "routes[0].jwt.claims.t.equals", `number "0x10": write it in decimal as JSON does, such as 42, -1.5 or 1e3, or quote it to compare with a string claim`},
+		}},
+		{"claim infinite number", route + "    auth: jwt\n    jwt:\n      claims:\n        t: {contains: .inf}\n", []wantErr{
+			{9, "routes[0].jwt.claims.t.contains", `number ".inf": write it in decimal as JSON does, such as 42, -1.5 or 1e3, or quote it to compare with a string claim`},
+		}},
+		{"claim null", route + "    auth: jwt\n    jwt:\n      claims:\n        t: {equals: null}\n", []wantErr{
+			{9, "routes[0].jwt.claims.t.equals", "expected a string, number or boolean, found null"},
+		}},
+		{"claim list", route + "    auth: jwt\n    jwt:\n      claims:\n        t: {equals: [1]}\n", []wantErr{
+			{9, "routes[0].jwt.claims.t.equals", "expected a string, number or boolean, found a list"},
 		}},
 		{"claim bad name", route + "    auth: jwt\n    jwt:\n      claims:\n        \"a/b\": {equals: a}\n", []wantErr{
 			{9, "routes[0].jwt.claims.a/b", `invalid claim name "a/b": letters, digits, '_', ':' and '-', with '.' to descend into an object`},

@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -47,18 +49,22 @@ type Requirement struct {
 // is found too: at each level the whole remaining name is tried first, then
 // each split at a dot from left to right.
 //
-// With Equals set, the claim must be a string, number or boolean whose
-// canonical rendering equals Equals: strings as they are, booleans as "true"
-// or "false", numbers in their shortest decimal form, so that 1, 1.0 and 1e0
-// all equal "1" (Equals is itself canonicalised when it is a number). With
-// Contains set, the claim must be an array with an element rendering as
-// Contains, or a space-separated string holding Contains as a word. With
-// both, both must hold; with neither, the claim must merely be present and
-// not null.
+// Equals and Contains are typed values: a string, a json.Number or a bool
+// (nil demands nothing). A value matches a claim of the same JSON type
+// only: a string only a string, equal byte for byte; a bool only the same
+// bool; a number only a number of equal value, so 1 matches 1, 1.0 and
+// 1e0 but never "1", and "1" never matches 1. Numbers written as integers
+// (no fraction or exponent) compare exactly, others as 64-bit floats.
+//
+// With Equals set, the claim must equal it. With Contains set, the claim
+// must be an array with an element that equals it, or a string of words
+// separated by U+0020 of which one equals it (Contains then a string).
+// With both, both must hold; with neither, the claim must merely be present
+// and not null.
 type ClaimRequirement struct {
 	Name     string
-	Equals   string
-	Contains string
+	Equals   any
+	Contains any
 }
 
 // Check returns nil if c meets r, or an error wrapping ErrForbidden that
@@ -97,13 +103,10 @@ func (cr ClaimRequirement) check(claims map[string]any) error {
 	if !ok || v == nil {
 		return fmt.Errorf("%w: claim %q is missing", ErrForbidden, cr.Name)
 	}
-	if cr.Equals != "" {
-		s, ok := render(v)
-		if !ok || s != canonicalRequired(v, cr.Equals) {
-			return fmt.Errorf("%w: claim %q does not equal the required value", ErrForbidden, cr.Name)
-		}
+	if cr.Equals != nil && !equal(v, cr.Equals) {
+		return fmt.Errorf("%w: claim %q does not equal the required value", ErrForbidden, cr.Name)
 	}
-	if cr.Contains != "" && !claimContains(v, cr.Contains) {
+	if cr.Contains != nil && !claimContains(v, cr.Contains) {
 		return fmt.Errorf("%w: claim %q does not contain the required value", ErrForbidden, cr.Name)
 	}
 	return nil
@@ -127,71 +130,49 @@ func lookup(m map[string]any, path string) (any, bool) {
 	return nil, false
 }
 
-// render returns the canonical string of a scalar claim value.
-func render(v any) (string, bool) {
-	switch x := v.(type) {
+// equal reports whether the claim value v equals the required value want,
+// both of the same JSON type.
+func equal(v, want any) bool {
+	switch w := want.(type) {
 	case string:
-		return x, true
+		s, ok := v.(string)
+		return ok && s == w
 	case bool:
-		return strconv.FormatBool(x), true
+		b, ok := v.(bool)
+		return ok && b == w
 	case json.Number:
-		return canonicalNumber(string(x))
-	case float64:
-		return canonicalFloat(x)
-	}
-	return "", false
-}
-
-// canonicalRequired renders a required value the way render renders a
-// number claim, so that "1.50" in a route matches 1.5 in a token.
-func canonicalRequired(claim any, want string) string {
-	switch claim.(type) {
-	case json.Number, float64:
-		if s, ok := canonicalNumber(want); ok {
-			return s
+		switch n := v.(type) {
+		case json.Number:
+			return numbersEqual(string(n), string(w))
+		case float64:
+			return numbersEqual(strconv.FormatFloat(n, 'g', -1, 64), string(w))
 		}
 	}
-	return want
+	return false
 }
 
-// canonicalNumber renders a JSON number literal: integer literals exactly,
-// other numbers through float64 in their shortest form.
-func canonicalNumber(lit string) (string, bool) {
-	if !strings.ContainsAny(lit, ".eE") {
-		n, ok := new(big.Int).SetString(lit, 10)
-		if !ok {
-			return "", false
-		}
-		return n.String(), true
+// numbersEqual compares two JSON number literals by value: exactly when
+// both are integers, as float64 otherwise. A literal that is not a finite
+// number equals nothing.
+func numbersEqual(a, b string) bool {
+	if !strings.ContainsAny(a, ".eE") && !strings.ContainsAny(b, ".eE") {
+		x, okA := new(big.Int).SetString(a, 10)
+		y, okB := new(big.Int).SetString(b, 10)
+		return okA && okB && x.Cmp(y) == 0
 	}
-	f, err := strconv.ParseFloat(lit, 64)
-	if err != nil {
-		return "", false
-	}
-	return canonicalFloat(f)
+	x, errA := strconv.ParseFloat(a, 64)
+	y, errB := strconv.ParseFloat(b, 64)
+	return errA == nil && errB == nil && !math.IsInf(x, 0) && !math.IsNaN(x) && x == y
 }
 
-func canonicalFloat(f float64) (string, bool) {
-	switch {
-	case math.IsNaN(f) || math.IsInf(f, 0):
-		return "", false
-	case f == math.Trunc(f) && math.Abs(f) < 1e21:
-		if f == 0 {
-			f = 0 // no "-0"
-		}
-		return strconv.FormatFloat(f, 'f', -1, 64), true
-	default:
-		return strconv.FormatFloat(f, 'g', -1, 64), true
-	}
-}
-
-func claimContains(v any, want string) bool {
+func claimContains(v, want any) bool {
 	switch x := v.(type) {
 	case string:
-		return contains(strings.Fields(x), want)
+		w, ok := want.(string)
+		return ok && contains(words(x), w)
 	case []any:
 		for _, e := range x {
-			if s, ok := render(e); ok && s == canonicalRequired(e, want) {
+			if equal(e, want) {
 				return true
 			}
 		}
@@ -199,32 +180,75 @@ func claimContains(v any, want string) bool {
 	return false
 }
 
-// maxCallerPart bounds the issuer and the subject in Caller.
-const maxCallerPart = 128
+// Caller parts: each of issuer and subject is shown in at most
+// maxCallerPart bytes; a longer one keeps a prefix of callerPrefix bytes
+// followed by hashMark and the SHA-256 of the whole part in hex.
+const (
+	maxCallerPart = 128
+	hashMark      = "%sha256:"
+	callerPrefix  = maxCallerPart - len(hashMark) - 2*sha256.Size
+)
 
-// Caller is a stable identity for logs and rate limiting:
-// "jwt:" + issuer + "#" + subject. Both are sanitised: control and format
-// characters, line separators and invalid UTF-8 are dropped, and each is cut
-// to at most 128 bytes at a character boundary.
+// Caller is the identity of the token's holder, used as the caller of its
+// calls, its rate-limit bucket and the scope of its idempotency keys:
+// "jwt:" + issuer + "#" + subject, each encoded so that the mapping is
+// injective and the result is always safe to log:
+//
+//   - A character is kept as it is if it is printable (unicode.IsPrint)
+//     and not a space, "%" or, in the issuer, "#". Every other byte of its
+//     UTF-8 encoding, and every byte that is not valid UTF-8, is written
+//     as "%" and two upper-case hex digits. So "alice\u200b" is
+//     "alice%E2%80%8B", never "alice", and the first "#" always ends the
+//     issuer.
+//   - A part longer than 128 bytes once encoded is cut, at a character or
+//     escape boundary, to at most 56 bytes, followed by "%sha256:" and the
+//     64 hex digits of the SHA-256 of the whole part. No encoded part
+//     contains "%s", so a hashed part never equals a shown one, and two
+//     long parts share a caller only if their hashes collide.
+//
+// The result holds only printable, non-space characters and is at most
+// 4 + 128 + 1 + 128 bytes long.
 func (c *Claims) Caller() string {
-	return "jwt:" + sanitise(c.Issuer) + "#" + sanitise(c.Subject)
+	return "jwt:" + callerPart(c.Issuer, true) + "#" + callerPart(c.Subject, false)
 }
 
-func sanitise(s string) string {
+// callerPart encodes one part of Caller.
+func callerPart(s string, isIssuer bool) string {
+	const hexDigits = "0123456789ABCDEF"
 	var b strings.Builder
-	for i, r := range s {
-		if r == utf8.RuneError {
-			if _, size := utf8.DecodeRuneInString(s[i:]); size <= 1 {
-				continue // invalid byte
+	cut := -1 // the length of the prefix kept if s is hashed
+	for i := 0; i < len(s) && b.Len() <= maxCallerPart; {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		before := b.Len()
+		if shownAsIs(r, size, isIssuer) {
+			b.WriteString(s[i : i+size])
+		} else {
+			for _, c := range []byte(s[i : i+size]) {
+				b.WriteByte('%')
+				b.WriteByte(hexDigits[c>>4])
+				b.WriteByte(hexDigits[c&15])
 			}
 		}
-		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
-			continue
+		if cut < 0 && b.Len() > callerPrefix {
+			cut = before
 		}
-		if b.Len()+utf8.RuneLen(r) > maxCallerPart {
-			break
-		}
-		b.WriteRune(r)
+		i += size
 	}
-	return b.String()
+	if b.Len() <= maxCallerPart {
+		return b.String()
+	}
+	sum := sha256.Sum256([]byte(s))
+	return b.String()[:cut] + hashMark + hex.EncodeToString(sum[:])
+}
+
+// shownAsIs reports whether the rune r, of size bytes, appears in Caller
+// as it is.
+func shownAsIs(r rune, size int, isIssuer bool) bool {
+	switch {
+	case r == utf8.RuneError && size == 1: // not valid UTF-8
+		return false
+	case r == ' ' || r == '%' || (isIssuer && r == '#'):
+		return false
+	}
+	return unicode.IsPrint(r)
 }

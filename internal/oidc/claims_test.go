@@ -2,9 +2,15 @@ package oidc
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 )
 
 // verified signs claims with issuer A's key and verifies them, so that
@@ -29,6 +35,8 @@ func TestScopesAndRoles(t *testing.T) {
 		roles  []string
 	}{
 		{"scope string", map[string]any{"scope": "a b  c"}, []string{"a", "b", "c"}, nil},
+		{"scope string split at U+0020 only", map[string]any{"scope": "x\u00a0orders:write a\tb c\nd\u2003e  f\u3000 g"}, []string{"x\u00a0orders:write", "a\tb", "c\nd\u2003e", "f\u3000", "g"}, nil},
+		{"scp string split at U+0020 only", map[string]any{"scope": nil, "scp": "orders:read\u00a0orders:write"}, []string{"orders:read\u00a0orders:write"}, nil},
 		{"scp array", map[string]any{"scope": nil, "scp": []any{"a", "b"}}, []string{"a", "b"}, nil},
 		{"scp string", map[string]any{"scope": nil, "scp": "a b"}, []string{"a", "b"}, nil},
 		{"scope and scp merged", map[string]any{"scope": "a b", "scp": []any{"b", "c"}}, []string{"a", "b", "c"}, nil},
@@ -93,15 +101,20 @@ func TestCheck(t *testing.T) {
 	e := newEnv(t)
 	secret := "secret-" + marker
 	c := verified(t, e, func(c map[string]any) {
-		c["scope"] = "orders:read orders:write"
 		c["roles"] = []string{"admin", "dev"}
 		c["tenant"] = secret
 		c["level"] = 3
 		c["ratio"] = 1.5
 		c["big"] = jsonNumber("123456789012345678901234567890")
 		c["verified"] = true
-		c["groups"] = []any{"eng", "ops", 42}
+		c["groups"] = []any{"eng", "ops", 42, "7"}
+		c["one"] = 1
+		c["onef"] = jsonNumber("1.0")
+		c["ones"] = "1"
+		c["flag"] = "true"
 		c["amr"] = "pwd otp"
+		c["scope"] = "orders:read orders:write x\u00a0orders:delete y\torders:admin"
+		c["acr"] = "pwd\u00a0hwk"
 		c["org"] = map[string]any{"id": secret, "plan": map[string]any{"tier": "gold"}}
 		c["https://example.com/claims"] = map[string]any{"team": "blue"}
 		c["a.b"] = "flat"
@@ -118,28 +131,42 @@ func TestCheck(t *testing.T) {
 		{"wrong issuer", Requirement{Issuer: issB}, "required issuer"},
 		{"scopes all present", Requirement{Scopes: []string{"orders:write", "orders:read"}}, ""},
 		{"scope missing", Requirement{Scopes: []string{"orders:read", "orders:delete"}}, `missing scope "orders:delete"`},
+		{"scope after a no-break space is not granted", Requirement{Scopes: []string{"orders:delete"}}, `missing scope "orders:delete"`},
+		{"scope after a tab is not granted", Requirement{Scopes: []string{"orders:admin"}}, `missing scope "orders:admin"`},
+		{"contains splits words at U+0020 only", Requirement{Claims: []ClaimRequirement{{Name: "acr", Contains: "hwk"}}}, "does not contain"},
 		{"scope is not a prefix match", Requirement{Scopes: []string{"orders"}}, `missing scope "orders"`},
 		{"roles all present", Requirement{Roles: []string{"admin", "dev"}}, ""},
 		{"one role missing", Requirement{Roles: []string{"admin", "owner"}}, `missing role "owner"`},
 		{"equals string", Requirement{Claims: []ClaimRequirement{{Name: "tenant", Equals: secret}}}, ""},
 		{"equals string mismatch", Requirement{Claims: []ClaimRequirement{{Name: "tenant", Equals: "other"}}}, `claim "tenant" does not equal the required value`},
 		{"equals string is case-sensitive", Requirement{Claims: []ClaimRequirement{{Name: "tenant", Equals: strings.ToUpper(secret)}}}, "does not equal"},
-		{"equals integer", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "3"}}}, ""},
-		{"equals integer written as float", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "3.0"}}}, ""},
-		{"equals integer mismatch", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "4"}}}, "does not equal"},
-		{"equals float", Requirement{Claims: []ClaimRequirement{{Name: "ratio", Equals: "1.50"}}}, ""},
-		{"equals big integer exactly", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: "123456789012345678901234567890"}}}, ""},
-		{"big integer differs in last digit", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: "123456789012345678901234567891"}}}, "does not equal"},
-		{"equals bool", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: "true"}}}, ""},
-		{"equals bool mismatch", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: "false"}}}, "does not equal"},
+		{"equals integer", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: json.Number("3")}}}, ""},
+		{"a string never equals a number", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: "3"}}}, "does not equal"},
+		{"equals integer written as float", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: json.Number("3.0")}}}, ""},
+		{"equals integer mismatch", Requirement{Claims: []ClaimRequirement{{Name: "level", Equals: json.Number("4")}}}, "does not equal"},
+		{"equals float", Requirement{Claims: []ClaimRequirement{{Name: "ratio", Equals: json.Number("1.50")}}}, ""},
+		{"equals big integer exactly", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: json.Number("123456789012345678901234567890")}}}, ""},
+		{"big integer differs in last digit", Requirement{Claims: []ClaimRequirement{{Name: "big", Equals: json.Number("123456789012345678901234567891")}}}, "does not equal"},
+		{"equals bool", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: true}}}, ""},
+		{"a string never equals a bool", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: "true"}}}, "does not equal"},
+		{"a bool never equals a string", Requirement{Claims: []ClaimRequirement{{Name: "flag", Equals: true}}}, "does not equal"},
+		{"string 1 equals string 1", Requirement{Claims: []ClaimRequirement{{Name: "ones", Equals: "1"}}}, ""},
+		{"string 1 does not equal number 1", Requirement{Claims: []ClaimRequirement{{Name: "one", Equals: "1"}}}, "does not equal"},
+		{"string 1 does not equal number 1.0", Requirement{Claims: []ClaimRequirement{{Name: "onef", Equals: "1"}}}, "does not equal"},
+		{"number 1 equals number 1", Requirement{Claims: []ClaimRequirement{{Name: "one", Equals: json.Number("1")}}}, ""},
+		{"number 1 equals number 1.0", Requirement{Claims: []ClaimRequirement{{Name: "onef", Equals: json.Number("1")}}}, ""},
+		{"number 1 does not equal string 1", Requirement{Claims: []ClaimRequirement{{Name: "ones", Equals: json.Number("1")}}}, "does not equal"},
+		{"equals bool mismatch", Requirement{Claims: []ClaimRequirement{{Name: "verified", Equals: false}}}, "does not equal"},
 		{"equals on array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Equals: "eng"}}}, "does not equal"},
 		{"equals on object", Requirement{Claims: []ClaimRequirement{{Name: "obj", Equals: "map[k:v]"}}}, "does not equal"},
 		{"contains in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "ops"}}}, ""},
-		{"contains number in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "42"}}}, ""},
+		{"contains number in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: json.Number("42.0")}}}, ""},
+		{"a string is not a number in an array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "42"}}}, "does not contain"},
+		{"a number is not a string in an array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: json.Number("7")}}}, "does not contain"},
 		{"contains missing in array", Requirement{Claims: []ClaimRequirement{{Name: "groups", Contains: "sales"}}}, `claim "groups" does not contain the required value`},
 		{"contains word", Requirement{Claims: []ClaimRequirement{{Name: "amr", Contains: "otp"}}}, ""},
 		{"contains is word-wise", Requirement{Claims: []ClaimRequirement{{Name: "amr", Contains: "ot"}}}, "does not contain"},
-		{"contains on number", Requirement{Claims: []ClaimRequirement{{Name: "level", Contains: "3"}}}, "does not contain"},
+		{"contains on number", Requirement{Claims: []ClaimRequirement{{Name: "level", Contains: json.Number("3")}}}, "does not contain"},
 		{"dotted path", Requirement{Claims: []ClaimRequirement{{Name: "org.id", Equals: secret}}}, ""},
 		{"dotted path two levels", Requirement{Claims: []ClaimRequirement{{Name: "org.plan.tier", Equals: "gold"}}}, ""},
 		{"dotted path mismatch", Requirement{Claims: []ClaimRequirement{{Name: "org.plan.tier", Equals: "silver"}}}, `claim "org.plan.tier" does not equal`},
@@ -189,35 +216,47 @@ type jsonNumber string
 
 func (n jsonNumber) MarshalJSON() ([]byte, error) { return []byte(n), nil }
 
-func TestCanonicalNumber(t *testing.T) {
-	cases := map[string]string{
-		"0": "0", "-0": "0", "42": "42", "-7": "-7", "1.0": "1", "1e3": "1000", "1E3": "1000", "1.5": "1.5", "1.50": "1.5",
-		"-0.0": "0", "1e21": "1e+21", "0.000001": "1e-06", "123456789012345678901234567890": "123456789012345678901234567890",
-	}
-	for in, want := range cases {
-		if got, ok := canonicalNumber(in); !ok || got != want {
-			t.Errorf("canonicalNumber(%q) = %q, %v; want %q", in, got, ok, want)
+func TestNumbersEqual(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"1", "1", true}, {"1", "1.0", true}, {"1", "1e0", true}, {"1.5", "1.50", true}, {"-0", "0", true}, {"0", "-0.0", true},
+		{"1e21", "1000000000000000000000", true}, {"123456789012345678901234567890", "123456789012345678901234567890", true},
+		{"1", "2", false}, {"123456789012345678901234567890", "123456789012345678901234567891", false}, {"1.5", "1.25", false},
+		{"1e999", "1e999", false}, {"x", "x", false}, {"", "", false},
+	} {
+		if got := numbersEqual(tc.a, tc.b); got != tc.want {
+			t.Errorf("numbersEqual(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.want)
 		}
-	}
-	for _, bad := range []string{"", "x", "1e999", "0x10"} {
-		if got, ok := canonicalNumber(bad); ok {
-			t.Errorf("canonicalNumber(%q) = %q, want failure", bad, got)
+		if got := numbersEqual(tc.b, tc.a); got != tc.want {
+			t.Errorf("numbersEqual(%q, %q) = %v, want %v", tc.b, tc.a, got, tc.want)
 		}
 	}
 }
 
 func TestCaller(t *testing.T) {
-	long := strings.Repeat("é", 100) // 200 bytes
+	long := "repo:acme/" + strings.Repeat("x", 120) + ":ref:refs/heads/"
+	longHash := func(s string) string { h := sha256.Sum256([]byte(s)); return hashMark + hex.EncodeToString(h[:]) }
 	cases := []struct {
 		name, iss, sub, want string
 	}{
 		{"plain", issA, "user-1", "jwt:" + issA + "#user-1"},
-		{"control characters dropped", "https://i\x00ss/\n", "us\ter\r\n\x1b[31m", "jwt:https://iss/#user[31m"},
-		{"format and separator characters dropped", issA, "a\u202eb\u2028c\u200bd", "jwt:" + issA + "#abcd"},
-		{"invalid UTF-8 dropped", issA, "a\xffb\xc3", "jwt:" + issA + "#ab"},
+		{"non-ASCII letters kept", issA, "zoë-日本", "jwt:" + issA + "#zoë-日本"},
+		{"control characters escaped", "https://i\x00ss/\n", "us\ter\r\n\x1b[31m", "jwt:https://i%00ss/%0A#us%09er%0D%0A%1B[31m"},
+		{"format characters escaped", issA, "alice\u200b", "jwt:" + issA + "#alice%E2%80%8B"},
+		{"bidi override escaped", issA, "\u202ealice", "jwt:" + issA + "#%E2%80%AEalice"},
+		{"NUL escaped", issA, "ali\x00ce", "jwt:" + issA + "#ali%00ce"},
+		{"separators and spaces escaped", issA, "a\u2028b c\u00a0d", "jwt:" + issA + "#a%E2%80%A8b%20c%C2%A0d"},
+		{"invalid UTF-8 escaped byte by byte", issA, "a\xffb\xc3", "jwt:" + issA + "#a%FFb%C3"},
 		{"replacement character kept", issA, "a\uFFFDb", "jwt:" + issA + "#a\uFFFDb"},
-		{"subject truncated at a character boundary", issA, long, "jwt:" + issA + "#" + strings.Repeat("é", 64)},
-		{"issuer truncated", strings.Repeat("i", 300), "s", "jwt:" + strings.Repeat("i", 128) + "#s"},
+		{"percent escaped", issA, "100%", "jwt:" + issA + "#100%25"},
+		{"hash escaped in the issuer only", "https://a/#x", "b#c", "jwt:https://a/%23x#b#c"},
+		{"128 bytes shown whole", issA, strings.Repeat("s", 128), "jwt:" + issA + "#" + strings.Repeat("s", 128)},
+		{"129 bytes hashed", issA, strings.Repeat("s", 129), "jwt:" + issA + "#" + strings.Repeat("s", 56) + longHash(strings.Repeat("s", 129))},
+		{"long subject hashed", issA, long + "main", "jwt:" + issA + "#" + (long + "main")[:56] + longHash(long+"main")},
+		{"escapes are not split", issA, strings.Repeat("s", 54) + "\u200b" + strings.Repeat("s", 100), "jwt:" + issA + "#" + strings.Repeat("s", 54) + longHash(strings.Repeat("s", 54)+"\u200b"+strings.Repeat("s", 100))},
+		{"long issuer hashed", strings.Repeat("i", 300), "s", "jwt:" + strings.Repeat("i", 56) + longHash(strings.Repeat("i", 300)) + "#s"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,6 +264,63 @@ func TestCaller(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("Caller() = %q, want %q", got, tc.want)
 			}
+			checkCaller(t, tc.iss, tc.sub, got)
 		})
+	}
+
+	// The subjects that used to be one caller are distinct callers now.
+	subjects := []string{
+		"alice", "alice\u200b", "ali\x00ce", "\u202ealice", "alice ", "alice%20", "alice%E2%80%8B", "alice\xff",
+		long + "main", long + "attacker", long[:56] + hashMark,
+		strings.Repeat("s", 56) + longHash(strings.Repeat("s", 129)), strings.Repeat("s", 129),
+	}
+	seen := map[string]string{}
+	for _, sub := range subjects {
+		c := (&Claims{Issuer: issA, Subject: sub}).Caller()
+		if prev, dup := seen[c]; dup {
+			t.Errorf("subjects %q and %q are both caller %q", prev, sub, c)
+		}
+		seen[c] = sub
+	}
+	// Issuer and subject cannot trade characters across the separator.
+	if a, b := (&Claims{Issuer: "https://a/#b", Subject: "c"}).Caller(), (&Claims{Issuer: "https://a/", Subject: "b#c"}).Caller(); a == b {
+		t.Errorf("two pairs are both caller %q", a)
+	}
+}
+
+// checkCaller fails unless caller is safe to log and decodes back to
+// (iss, sub): exactly for a part shown whole, by prefix and SHA-256 for a
+// hashed one. Together these make Caller injective.
+func checkCaller(t *testing.T, iss, sub, caller string) {
+	t.Helper()
+	if !utf8.ValidString(caller) || len(caller) > 4+2*maxCallerPart+1 {
+		t.Fatalf("caller %q is not valid UTF-8 or too long", caller)
+	}
+	for _, r := range caller {
+		if !unicode.IsPrint(r) || r == ' ' {
+			t.Fatalf("caller %q holds %U", caller, r)
+		}
+	}
+	rest, ok := strings.CutPrefix(caller, "jwt:")
+	gotIss, gotSub, found := strings.Cut(rest, "#")
+	if !ok || !found {
+		t.Fatalf("caller %q is not jwt:ISSUER#SUBJECT", caller)
+	}
+	for _, p := range []struct{ encoded, want string }{{gotIss, iss}, {gotSub, sub}} {
+		shown, hash, hashed := strings.Cut(p.encoded, hashMark)
+		decoded, err := url.PathUnescape(shown)
+		if err != nil || strings.Contains(hash, "%") {
+			t.Fatalf("caller %q: part %q does not decode: %v", caller, p.encoded, err)
+		}
+		if !hashed {
+			if decoded != p.want {
+				t.Fatalf("caller %q: part %q decodes to %q, want %q", caller, p.encoded, decoded, p.want)
+			}
+			continue
+		}
+		sum := sha256.Sum256([]byte(p.want))
+		if hash != hex.EncodeToString(sum[:]) || !strings.HasPrefix(p.want, decoded) || len(p.encoded) > maxCallerPart {
+			t.Fatalf("caller %q: hashed part %q is not of %q", caller, p.encoded, p.want)
+		}
 	}
 }

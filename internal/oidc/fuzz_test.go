@@ -107,3 +107,50 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCaller checks that Caller is injective and always safe to log: every
+// caller decodes back to its issuer and subject (exactly, or by prefix and
+// SHA-256 for a long part), and two distinct pairs are two callers.
+func FuzzCaller(f *testing.F) {
+	for _, s := range [][4]string{
+		{issA, "alice", issA, "alice\u200b"},
+		{issA, "alice", issA, "ali\x00ce"},
+		{issA, "alice", issA, "\u202ealice"},
+		{issA, "alice%E2%80%8B", issA, "alice\u200b"},
+		{"https://a/#b", "c", "https://a/", "b#c"},
+		{issA, strings.Repeat("r", 130) + "main", issA, strings.Repeat("r", 130) + "attacker"},
+		{issA, "a\xffb", issA, "a\uFFFDb"},
+	} {
+		f.Add(s[0], s[1], s[2], s[3])
+	}
+	f.Fuzz(func(t *testing.T, iss1, sub1, iss2, sub2 string) {
+		c1 := (&Claims{Issuer: iss1, Subject: sub1}).Caller()
+		c2 := (&Claims{Issuer: iss2, Subject: sub2}).Caller()
+		checkCaller(t, iss1, sub1, c1)
+		checkCaller(t, iss2, sub2, c2)
+		if (iss1 != iss2 || sub1 != sub2) && c1 == c2 {
+			t.Fatalf("(%q, %q) and (%q, %q) are both caller %q", iss1, sub1, iss2, sub2, c1)
+		}
+	})
+}
+
+// FuzzWords checks the splitting of scope strings: words are never empty,
+// hold no U+0020, and hold every other character of the string in order,
+// so no space or control character other than U+0020 ever separates two
+// scopes.
+func FuzzWords(f *testing.F) {
+	for _, s := range []string{"a b", "x\u00a0orders:write", "  a\tb  c\nd ", "\u3000", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		w := words(s)
+		for _, x := range w {
+			if x == "" || strings.Contains(x, " ") {
+				t.Fatalf("words(%q) = %q", s, w)
+			}
+		}
+		if strings.Join(w, "") != strings.ReplaceAll(s, " ", "") {
+			t.Fatalf("words(%q) = %q lost or split on another character", s, w)
+		}
+	})
+}

@@ -55,7 +55,8 @@ func (s *keySet) candidates(kid, alg string) (keys []any, known bool) {
 }
 
 // parseJWKS reads a JWKS document and keeps its usable signing keys: public
-// RSA (at least MinRSABits), ECDSA and Ed25519 keys whose "use", if any, is
+// RSA (at least MinRSABits, an odd exponent of at least 3, and not of the
+// weak form ROCA factors), ECDSA and Ed25519 keys whose "use", if any, is
 // "sig" and whose "alg", if any, is one pave verifies. Other keys are
 // skipped, as RFC 7517 section 5 asks; a document without any usable key is
 // an error.
@@ -80,7 +81,7 @@ func parseJWKS(doc []byte) (*keySet, error) {
 		if k.Algorithm != "" && supportedAlgs[k.Algorithm] == 0 {
 			continue
 		}
-		if rk, ok := k.Key.(*rsa.PublicKey); ok && rk.N.BitLen() < MinRSABits {
+		if rk, ok := k.Key.(*rsa.PublicKey); ok && !usableRSAKey(rk) {
 			continue
 		}
 		if len(set.keys) == maxKeys {

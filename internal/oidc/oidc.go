@@ -69,7 +69,7 @@ const (
 	DefaultFetchTimeout    = 10 * time.Second
 
 	// MinRSABits is the smallest RSA modulus accepted; smaller keys in a
-	// JWKS are ignored.
+	// JWKS are ignored, and so are keys with the ROCA fingerprint.
 	MinRSABits = 2048
 	// MaxJWKSSize caps the size of a fetched JWKS document.
 	MaxJWKSSize = 1 << 20

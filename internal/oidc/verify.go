@@ -306,7 +306,7 @@ func anyShared(a, b []string) bool {
 }
 
 // scopes collects the scopes from the configured claim and from "scp".
-// Each may be a space-separated string or an array of strings; values of
+// Each may be a string of scopes separated by U+0020 or an array of strings; values of
 // other types grant nothing.
 func scopes(m map[string]any, claim string) []string {
 	var out []string
@@ -314,7 +314,7 @@ func scopes(m map[string]any, claim string) []string {
 		v, _ := lookup(m, name)
 		switch s := v.(type) {
 		case string:
-			out = appendNew(out, strings.Fields(s)...)
+			out = appendNew(out, words(s)...)
 		case []any:
 			for _, e := range s {
 				if str, ok := e.(string); ok && str != "" {
@@ -327,6 +327,14 @@ func scopes(m map[string]any, claim string) []string {
 		}
 	}
 	return out
+}
+
+// words splits a space-separated list at U+0020 only, as RFC 6749
+// section 3.3 defines scopes. Any other space or control character is part
+// of a word, and such a word matches nothing a route can require: "x\u00a0a"
+// is one opaque scope, never the scope "a".
+func words(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' })
 }
 
 // roles reads the roles claim: an array of strings, or one role as a string.
