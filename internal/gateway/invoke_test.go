@@ -76,6 +76,20 @@ func TestInvokeFunctionRefusals(t *testing.T) {
 		t.Errorf("headers %v", resp.Headers)
 	}
 
+	// A query the gateway would refuse from outside is refused from a
+	// function too: no callee receives one that parsers read differently.
+	f.eng.handle = nil
+	before := len(f.eng.requests())
+	for _, q := range []string{"limit=abc;x=1", "limit=abc%ZZ", "limit=%FF"} {
+		resp, err := f.g.InvokeFunction(ctx, capability.Origin{Function: "a", Depth: 1}, "hello", &abi.Request{Method: "GET", Path: "/", RawQuery: q})
+		if err != nil || resp.Status != 400 || json.Unmarshal(resp.Body, &body) != nil || body.Error.Code != apierror.BadRequest {
+			t.Errorf("query %q: %+v, %v", q, resp, err)
+		}
+	}
+	if len(f.eng.requests()) != before {
+		t.Error("a callee received an ambiguous query")
+	}
+
 	// The callee's concurrency limit holds for calls from functions too.
 	release := make(chan struct{})
 	started := make(chan struct{})
@@ -96,7 +110,7 @@ func TestInvokeFunctionRefusals(t *testing.T) {
 	}
 	close(release)
 	<-done
-	if refused := f.g.Refusals(); refused[apierror.ConcurrencyLimited] != 1 || refused[apierror.CallDepthExceeded] != 1 {
+	if refused := f.g.Refusals(); refused[apierror.ConcurrencyLimited] != 1 || refused[apierror.CallDepthExceeded] != 1 || refused[apierror.BadRequest] != 3 {
 		t.Errorf("refusals counted: %v", refused)
 	}
 }
