@@ -118,3 +118,56 @@ func TestQueryContractCannotBeBypassed(t *testing.T) {
 		})
 	}
 }
+
+// TestPathParametersHoldNoDotSegments sends paths whose encoded slashes
+// would put "..", "." or empty segments into a parameter: none reaches the
+// function, and a parameter with an encoded slash that is canonical does,
+// decoded once.
+func TestPathParametersHoldNoDotSegments(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	n.deploy(mirrorManifest, testguests.Build(t, "mirror"))
+
+	for _, target := range []string{
+		"/files/..%2fprivate",
+		"/files/a%2f..%2f..%2fadmin",
+		"/files/%2f%2fetc%2fpasswd",
+		"/users/..%2f..%2fprivate",
+		"/users/%2e%2e%2fprivate",
+		"/files/%2e%2e/private",
+		"/files/.%2fx",
+		"/files/a%2f",
+		"/files/..%5cprivate",
+		"/users/1%00",
+		"/users/%ff",
+		"/async/files/..%2fprivate",
+	} {
+		t.Run(target, func(t *testing.T) {
+			r := n.get(t, target)
+			if r.status != 404 {
+				t.Fatalf("%d %s: the path reached the function", r.status, r.body)
+			}
+			if code := r.errorCode(t); code != "route_not_found" {
+				t.Errorf("code %s", code)
+			}
+		})
+	}
+	for _, tt := range []struct {
+		target, path, param string
+	}{
+		{"/files/a%2Fb/c.txt", "/files/a/b/c.txt", "a/b/c.txt"},
+		{"/files/..%252fprivate", "/files/..%2fprivate", "..%2fprivate"},
+		{"/users/...", "/users/...", "..."},
+	} {
+		t.Run(tt.target, func(t *testing.T) {
+			r := n.get(t, tt.target)
+			if r.status != 200 {
+				t.Fatalf("%d %s", r.status, r.body)
+			}
+			m := r.mirrored(t)
+			if m.Path != tt.path || len(m.Params) != 1 || m.Params[0][1] != tt.param {
+				t.Errorf("path %q, params %q; want %q and %q", m.Path, m.Params, tt.path, tt.param)
+			}
+		})
+	}
+}
