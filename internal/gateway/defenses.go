@@ -306,11 +306,11 @@ func (g *Gateway) checkInput(r *http.Request, t *target, body []byte) error {
 		return apierror.Wrap(err, apierror.BadRequest, "%s", ambiguousQuery(err))
 	}
 	if p.query != nil {
-		q, err := contract.QueryInstance(query)
+		vs, err := p.query.ValidateQuery(query, contract.MaxViolations)
 		if err != nil {
 			return invalidInput(err, []apierror.Violation{{In: "query", Reason: "is not valid UTF-8"}})
 		}
-		if vs := p.query.Validate(q, contract.MaxViolations); len(vs) > 0 {
+		if len(vs) > 0 {
 			return invalidInput(nil, violations("query", vs))
 		}
 	}
