@@ -49,10 +49,15 @@ func (r *Request) Param(name string) string {
 	return ""
 }
 
-// Query parses RawQuery. Malformed pairs are skipped. Each call parses
-// afresh, so the result may be modified freely.
+// Query parses RawQuery with abi.ParseQuery, the parser the gateway checks
+// every query with, so it returns exactly the values a route's query
+// contract validated. A query the gateway would refuse as ambiguous (which
+// reaches a function only from a caller that bypasses the gateway, such
+// as another function's invoke) gives no values at all rather than one
+// reading of it; abi.ParseQuery(r.RawQuery) returns the reason. Each call
+// parses afresh, so the result may be modified freely.
 func (r *Request) Query() url.Values {
-	v, _ := url.ParseQuery(r.RawQuery)
+	v, _ := abi.ParseQuery(r.RawQuery)
 	return v
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/client"
@@ -263,8 +262,8 @@ func (h *Handler) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 	if ar.Path == "" {
 		ar.Path = "/"
 	}
-	if _, err := url.ParseQuery(ar.RawQuery); err != nil {
-		return apierror.New(apierror.BadRequest, "query is not a valid URL query")
+	if _, err := abi.ParseQuery(ar.RawQuery); err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "query is not a valid URL query, or one that parsers read differently")
 	}
 	for k, v := range req.Headers {
 		ar.Headers = append(ar.Headers, abi.Header{Name: http.CanonicalHeaderKey(k), Value: v})

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/contract"
@@ -330,16 +331,41 @@ func (g *Gateway) checkInput(r *http.Request, t *target, body []byte) error {
 			return invalidInput(err, []apierror.Violation{{In: "body", Reason: fmt.Sprintf("nests deeper than %d levels", maxJSONDepth)}})
 		}
 	}
+	// Every route: a query that parsers read differently never reaches a
+	// function, whether or not the route has a contract for it today.
+	query, err := abi.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "%s", ambiguousQuery(err))
+	}
 	if p.query != nil {
-		q, err := contract.QueryInstance(r.URL.Query())
+		vs, err := p.query.ValidateQuery(query, contract.MaxViolations)
 		if err != nil {
 			return invalidInput(err, []apierror.Violation{{In: "query", Reason: "is not valid UTF-8"}})
 		}
-		if vs := p.query.Validate(q, contract.MaxViolations); len(vs) > 0 {
+		if len(vs) > 0 {
 			return invalidInput(nil, violations("query", vs))
 		}
 	}
 	return nil
+}
+
+// ambiguousQuery is the message for a query abi.ParseQuery refused: the
+// rule it broke, never the query.
+func ambiguousQuery(err error) string {
+	const prefix = "the query cannot be read unambiguously: "
+	switch {
+	case errors.Is(err, abi.ErrQuerySeparator):
+		return prefix + "separate parameters with '&' only and percent-encode ';' as %3B"
+	case errors.Is(err, abi.ErrQueryEscape):
+		return prefix + "every '%' must start a %XX escape; percent-encode '%' as %25"
+	case errors.Is(err, abi.ErrQueryCharacter):
+		return prefix + "percent-encode control characters, spaces and '#'"
+	case errors.Is(err, abi.ErrQueryText):
+		return prefix + "names and values must decode to UTF-8 text without NUL"
+	case errors.Is(err, abi.ErrQueryTooMany):
+		return fmt.Sprintf("the query has more than %d parameters", abi.MaxQueryPairs)
+	}
+	return prefix + "malformed"
 }
 
 // maxJSONDepth is the deepest nesting any JSON body may have.

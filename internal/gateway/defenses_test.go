@@ -379,6 +379,15 @@ func TestInputContracts(t *testing.T) {
 		{"invalid utf-8", "/orders", "application/json", "{\"id\":1,\"note\":\"\xff\"}", 400, apierror.InvalidInput, ""},
 		{"trailing data", "/orders", "application/json", `{"id":1} {}`, 400, apierror.InvalidInput, ""},
 		{"bad query", "/orders?limit=" + marker, "application/json", `{"id":1}`, 400, apierror.InvalidInput, "/limit"},
+		// Queries that net/url reads differently from other parsers: the
+		// pair Go drops would reach the function unchecked.
+		{"query with ';'", "/orders?limit=" + marker + ";x=1", "application/json", `{"id":1}`, 400, apierror.BadRequest, ""},
+		{"query with a bad escape", "/orders?limit=" + marker + "%ZZ", "application/json", `{"id":1}`, 400, apierror.BadRequest, ""},
+		{"query ending in '%'", "/orders?limit=" + marker + "%", "application/json", `{"id":1}`, 400, apierror.BadRequest, ""},
+		{"query not utf-8", "/orders?limit=1&" + marker + "=%FF", "application/json", `{"id":1}`, 400, apierror.BadRequest, ""},
+		{"query with NUL", "/orders?limit=1%00" + marker, "application/json", `{"id":1}`, 400, apierror.BadRequest, ""},
+		{"query too long for net/url", "/orders?" + strings.Repeat("&", 10000) + "limit=" + marker, "application/json", `{"id":1}`, 400, apierror.BadRequest, ""},
+		{"ambiguous query without a contract", "/free?limit=" + marker + ";x=1", "text/plain", "", 400, apierror.BadRequest, ""},
 		{"deep json without schema", "/free", "application/json", deep, 400, apierror.InvalidInput, ""},
 		{"deep text without schema", "/free", "text/plain", deep, 200, "", ""},
 		{"shallow json without schema", "/free", "application/json", `{"a":[1,{"b":2}]}`, 200, "", ""},

@@ -87,6 +87,12 @@ func (g *Gateway) invokeFunction(ctx context.Context, from capability.Origin, fu
 	if err := callee.Validate(); err != nil {
 		return nil, apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers")
 	}
+	if !canonicalPath(callee.Path) {
+		return nil, apierror.New(apierror.BadRequest, "the path must have no empty, '.' or '..' segments, control characters, backslashes or invalid UTF-8")
+	}
+	if _, err := abi.ParseQuery(callee.RawQuery); err != nil {
+		return nil, apierror.Wrap(err, apierror.BadRequest, "%s", ambiguousQuery(err))
+	}
 	reservation, err := g.reserveBudget(f, int64(len(req.Body)))
 	if err != nil {
 		return nil, err

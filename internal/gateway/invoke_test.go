@@ -76,6 +76,27 @@ func TestInvokeFunctionRefusals(t *testing.T) {
 		t.Errorf("headers %v", resp.Headers)
 	}
 
+	// A query the gateway would refuse from outside is refused from a
+	// function too: no callee receives one that parsers read differently.
+	f.eng.handle = nil
+	before := len(f.eng.requests())
+	for _, q := range []string{"limit=abc;x=1", "limit=abc%ZZ", "limit=%FF"} {
+		resp, err := f.g.InvokeFunction(ctx, capability.Origin{Function: "a", Depth: 1}, "hello", &abi.Request{Method: "GET", Path: "/", RawQuery: q})
+		if err != nil || resp.Status != 400 || json.Unmarshal(resp.Body, &body) != nil || body.Error.Code != apierror.BadRequest {
+			t.Errorf("query %q: %+v, %v", q, resp, err)
+		}
+	}
+	// Nor a path the router would not match from outside.
+	for _, path := range []string{"/files/../private", "/a//b", "/a/./b", "/a/", "/a\\b", "/a\xffb", "/a\nb"} {
+		resp, err := f.g.InvokeFunction(ctx, capability.Origin{Function: "a", Depth: 1}, "hello", &abi.Request{Method: "GET", Path: path})
+		if err != nil || resp.Status != 400 || json.Unmarshal(resp.Body, &body) != nil || body.Error.Code != apierror.BadRequest {
+			t.Errorf("path %q: %+v, %v", path, resp, err)
+		}
+	}
+	if len(f.eng.requests()) != before {
+		t.Error("a callee received an ambiguous query or a path that is not canonical")
+	}
+
 	// The callee's concurrency limit holds for calls from functions too.
 	release := make(chan struct{})
 	started := make(chan struct{})
@@ -96,7 +117,7 @@ func TestInvokeFunctionRefusals(t *testing.T) {
 	}
 	close(release)
 	<-done
-	if refused := f.g.Refusals(); refused[apierror.ConcurrencyLimited] != 1 || refused[apierror.CallDepthExceeded] != 1 {
+	if refused := f.g.Refusals(); refused[apierror.ConcurrencyLimited] != 1 || refused[apierror.CallDepthExceeded] != 1 || refused[apierror.BadRequest] != 10 {
 		t.Errorf("refusals counted: %v", refused)
 	}
 }

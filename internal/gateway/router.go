@@ -3,6 +3,7 @@ package gateway
 import (
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/manifest"
@@ -86,9 +87,11 @@ func (r *router) add(t *target) error {
 // path; methodOK is false when some route has the path but not the method.
 //
 // Segments are decoded before they are compared, so "/users/m%65" is
-// "/users/me". A path that is not canonical (an empty, "." or ".."
-// segment, raw or decoded) or not decodable matches nothing rather than
-// being cleaned: cleaning is how path-based checks get bypassed.
+// "/users/me". A path that is not canonical or not decodable matches
+// nothing rather than being cleaned: cleaning is how path-based checks get
+// bypassed. See canonicalSegment for what a decoded segment may hold; in
+// short, neither the decoded path nor any parameter has an empty, "." or
+// ".." segment, whether the '/' was sent as '/' or as %2F.
 func (r *router) match(method, escapedPath string) (t *target, params []abi.Param, found, methodOK bool) {
 	if escapedPath == "" || escapedPath[0] != '/' {
 		return nil, nil, false, false
@@ -99,7 +102,7 @@ func (r *router) match(method, escapedPath string) (t *target, params []abi.Para
 	}
 	for i, raw := range segs {
 		seg, err := url.PathUnescape(raw)
-		if err != nil || seg == "" || seg == "." || seg == ".." {
+		if err != nil || !canonicalSegment(seg) {
 			return nil, nil, false, false
 		}
 		segs[i] = seg
@@ -153,4 +156,37 @@ func (n *node) lookup(method string, segs []string, values *[]string) (t *target
 		pathFound = true
 	}
 	return nil, pathFound
+}
+
+// canonicalPath reports whether p, a decoded path, is one the router
+// could match: "/" or segments that canonicalSegment accepts. It holds
+// for the path of every request the gateway passes to a function.
+func canonicalPath(p string) bool {
+	return p == "/" || strings.HasPrefix(p, "/") && canonicalSegment(p[1:])
+}
+
+// canonicalSegment reports whether seg, one decoded segment of a request
+// path, may be matched. A segment that decodes to several (through %2F)
+// must be canonical in each: none empty, "." or "..", so that
+// "/files/..%2Fprivate" cannot give a parameter "../private". It must
+// also be UTF-8 text without control characters (no NUL, CR or LF) and
+// without '\', which WHATWG URL parsers and some servers take for '/'.
+//
+// Decoding happens once: "%252F" is the three characters "%2F" in the
+// parameter, and a function must not decode a parameter again.
+func canonicalSegment(seg string) bool {
+	if !utf8.ValidString(seg) {
+		return false
+	}
+	for _, c := range []byte(seg) {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return false
+		}
+	}
+	for part := range strings.SplitSeq(seg, "/") {
+		if part == "" || part == "." || part == ".." {
+			return false
+		}
+	}
+	return true
 }

@@ -39,6 +39,7 @@ var guests = []string{
 	"kvimport",     // imports pave_kv_v1.get, a capability never granted
 	"loop",         // spins forever without host calls
 	"memscan",      // scans its whole memory for other invocations' secrets
+	"mirror",       // answers with the path, parameters and query it received
 	"noexport",     // a reactor that does not export handle
 	"sandbox",      // reports args, environment, files, randomness and time
 	"slow",         // sleeps ?ms= milliseconds, then answers "done"

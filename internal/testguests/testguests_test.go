@@ -159,6 +159,7 @@ func TestModuleShapes(t *testing.T) {
 		},
 		"loop":     sdkShape,
 		"memscan":  sdkShape,
+		"mirror":   sdkShape,
 		"noexport": {exports: []string{abi.ExportInitialize}},
 		"sandbox":  sdkShape,
 		"slow":     sdkShape,
