@@ -24,6 +24,7 @@ type postureChecker struct {
 	vault  secretLister
 	policy posture.Policy
 	failOn *posture.Severity // nil: deploys are not refused
+	daemon func() posture.Daemon
 
 	mu      sync.Mutex
 	modules map[string][]posture.Finding // by digest, Function unset
@@ -47,6 +48,10 @@ func newPostureChecker(d *Daemon, vault secretLister) (*postureChecker, error) {
 		d.log.Info("loaded the vulnerability database", "file", o.OSVFile, "records", db.Records())
 	}
 	c := &postureChecker{reg: d.reg, usage: d.usage, vault: vault, policy: p, modules: map[string][]posture.Finding{}}
+	keyPath := keyInStore(d.cfg, d.nats.Embedded())
+	c.daemon = func() posture.Daemon {
+		return posture.Daemon{AuditTampering: d.audit.tampering(), AuditKeyInStore: keyPath}
+	}
 	if o.DeployFailOn != "" {
 		s, err := posture.ParseSeverity(o.DeployFailOn)
 		if err != nil {
@@ -95,6 +100,7 @@ func (c *postureChecker) Report(ctx context.Context) (*posture.Report, error) {
 			in.Secrets = append(in.Secrets, posture.Secret{Name: s.Name, Created: s.CreatedAt, LastRotated: s.RotatedAt})
 		}
 	}
+	in.Daemon = c.daemon()
 	r := posture.Check(in, c.policy)
 	r.Findings = append(r.Findings, fromModules...)
 	sortFindings(r.Findings)

@@ -48,12 +48,14 @@ func TestPostureReport(t *testing.T) {
 	}
 	rules := map[string]bool{}
 	for _, f := range rep.Findings {
-		if f.Function != "hello" {
-			t.Errorf("a finding of %q", f.Function)
+		// The daemon's own finding: the test keeps the audit key in the
+		// data directory, the default.
+		if f.Function != "hello" && (f.Function != "" || f.Rule != "PAVE-AUDIT-KEY-IN-STORE") {
+			t.Errorf("a finding %s of %q", f.Rule, f.Function)
 		}
 		rules[f.Rule] = true
 	}
-	for _, want := range []string{"PAVE-PUBLIC-ROUTE", "PAVE-PUBLIC-NO-CONTRACT", "PAVE-VULNERABLE-DEPENDENCY"} {
+	for _, want := range []string{"PAVE-PUBLIC-ROUTE", "PAVE-PUBLIC-NO-CONTRACT", "PAVE-VULNERABLE-DEPENDENCY", "PAVE-AUDIT-KEY-IN-STORE"} {
 		if !rules[want] {
 			t.Errorf("no %s in %s", want, b)
 		}
@@ -67,6 +69,24 @@ func TestPostureReport(t *testing.T) {
 	}
 	if _, err := n.admin.Posture(ctx, "xml"); !isCode(err, "bad_request") {
 		t.Errorf("an unknown format: %v", err)
+	}
+}
+
+// An audit key outside the embedded store's data directory is not a
+// finding.
+func TestAuditKeyOutsideTheStore(t *testing.T) {
+	t.Parallel()
+	keyDir := t.TempDir()
+	n := startWith(t, func(c *config.Config) { c.Observability.AuditKeyFile = filepath.Join(keyDir, "audit.key") })
+	b, err := n.admin.Posture(context.Background(), "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "PAVE-AUDIT-KEY-IN-STORE") {
+		t.Fatalf("the audit key in %s is reported as in the store: %s", keyDir, b)
+	}
+	if _, err := os.Stat(filepath.Join(keyDir, "audit.key")); err != nil {
+		t.Fatalf("the key is not where --audit-key-file says: %v", err)
 	}
 }
 

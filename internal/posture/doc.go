@@ -50,6 +50,8 @@
 //	PAVE-VULNERABLE-DEPENDENCY  high     SAS-6   module: Go version or dependency in the OSV database
 //	PAVE-MODULE-NOT-SCANNED     info     SAS-6   module: unreadable, or no Go build info to check
 //	PAVE-TRIGGER-NO-SCHEMA      low      SAS-1   a topic trigger without a data schema
+//	PAVE-AUDIT-TAMPERED         critical SAS-5   daemon: its audit log was tampered with
+//	PAVE-AUDIT-KEY-IN-STORE     medium   SAS-5   daemon: the audit key in the embedded store's directory
 //
 // Rules returns the same catalogue with descriptions; Policy.Ignore turns
 // rules off by id.

@@ -171,7 +171,7 @@ type sarifResult struct {
 	RuleIndex           int               `json:"ruleIndex"`
 	Level               string            `json:"level"`
 	Message             sarifText         `json:"message"`
-	Locations           []sarifLocation   `json:"locations"`
+	Locations           []sarifLocation   `json:"locations,omitempty"`
 	PartialFingerprints map[string]string `json:"partialFingerprints"`
 	Properties          map[string]string `json:"properties"`
 }
@@ -221,9 +221,13 @@ func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
 	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
 	for _, f := range r.Findings {
 		_, index := ruleByID(f.Rule)
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.File)}}}
-		if f.Line > 0 {
-			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line}
+		var locs []sarifLocation
+		if f.File != "" { // the daemon's own findings are in no file
+			loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.File)}}}
+			if f.Line > 0 {
+				loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line}
+			}
+			locs = append(locs, loc)
 		}
 		// Stable across reports: not the evidence, which counts days.
 		sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Function + "\x00" + f.Subject))
@@ -232,7 +236,7 @@ func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
 			RuleIndex:           index,
 			Level:               f.Severity.sarifLevel(),
 			Message:             sarifText{fmt.Sprintf("%s: %s. Fix: %s", f.Function, strings.TrimSuffix(f.Evidence, "."), f.Fix)},
-			Locations:           []sarifLocation{loc},
+			Locations:           locs,
 			PartialFingerprints: map[string]string{"paveFinding/v1": hex.EncodeToString(sum[:16])},
 			Properties:          map[string]string{"function": f.Function, "owner": f.Owner, "severity": f.Severity.String(), "risk": f.Risk},
 		})

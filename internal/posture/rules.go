@@ -44,6 +44,8 @@ const (
 	RuleVulnerableDep     = "PAVE-VULNERABLE-DEPENDENCY"
 	RuleModuleNotScanned  = "PAVE-MODULE-NOT-SCANNED"
 	RuleTriggerNoSchema   = "PAVE-TRIGGER-NO-SCHEMA"
+	RuleAuditTampered     = "PAVE-AUDIT-TAMPERED"
+	RuleAuditKeyInStore   = "PAVE-AUDIT-KEY-IN-STORE"
 )
 
 var rules = []Rule{
@@ -111,6 +113,14 @@ var rules = []Rule{
 		Title:       "Topic trigger without a data schema",
 		Description: "A topic trigger without a schema delivers whatever any publisher of the topic sends, so the function must validate every event itself.",
 		Fix:         "Add schema: to the trigger so events whose data breaks it go to the dead-letter stream instead of the function."},
+	{ID: RuleAuditTampered, Severity: SeverityCritical, Risk: "SAS-5",
+		Title:       "Audit log tampered with",
+		Description: "The daemon found a record of its audit log that was added, changed, removed or reordered without the audit key, and stopped sealing the log so that no seal vouches for it.",
+		Fix:         "Run pave audit verify to find the record, investigate who could write the NATS store, and keep the log as evidence."},
+	{ID: RuleAuditKeyInStore, Severity: SeverityMedium, Risk: "SAS-5",
+		Title:       "Audit key beside the store",
+		Description: "The audit key file lies in the data directory of the embedded JetStream store, so whoever can read or copy the store can usually read the key too, and with it forge audit records.",
+		Fix:         "Move the key out of the data directory and point --audit-key-file at it, on a disk or account the store's users cannot read."},
 }
 
 // Rules returns every rule, in a fixed order.
@@ -178,6 +188,18 @@ func (c *checker) function(in *Function) {
 	}
 	if len(in.Module) > 0 {
 		c.module(f)
+	}
+}
+
+// daemon: PAVE-AUDIT-TAMPERED, PAVE-AUDIT-KEY-IN-STORE. Their findings
+// name no function.
+func (c *checker) daemon(d Daemon) {
+	daemon := &fn{}
+	if d.AuditTampering != "" {
+		c.add(daemon, RuleAuditTampered, "audit log", 0, "", "the audit log was tampered with and is no longer sealed: %s", d.AuditTampering)
+	}
+	if d.AuditKeyInStore != "" {
+		c.add(daemon, RuleAuditKeyInStore, "audit key", 0, "", "the audit key %s is in the embedded store's data directory", d.AuditKeyInStore)
 	}
 }
 

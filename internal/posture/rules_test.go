@@ -430,3 +430,32 @@ func TestParseSeverity(t *testing.T) {
 		t.Errorf("Severity(9) = %s", Severity(9))
 	}
 }
+
+// The daemon rules judge what a running daemon says of itself, and their
+// findings name no function or file.
+func TestDaemonRules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		daemon Daemon
+		want   []string // rule ids, in report order
+	}{
+		{"nothing to report", Daemon{}, nil},
+		{"a tampered audit log", Daemon{AuditTampering: "record 5: forged: the MAC is wrong"}, []string{RuleAuditTampered}},
+		{"the audit key in the store", Daemon{AuditKeyInStore: "/var/lib/pave/audit.key"}, []string{RuleAuditKeyInStore}},
+		{"both", Daemon{AuditTampering: "record 2: missing", AuditKeyInStore: "data/audit.key"}, []string{RuleAuditTampered, RuleAuditKeyInStore}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(Input{Daemon: tc.daemon}, DefaultPolicy())
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, f.Rule)
+				if f.Function != "" || f.File != "" || f.Evidence == "" || f.Fix == "" {
+					t.Errorf("finding %+v", f)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("rules %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
