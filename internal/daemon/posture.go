@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -25,9 +26,18 @@ type postureChecker struct {
 	policy posture.Policy
 	failOn *posture.Severity // nil: deploys are not refused
 	daemon func() posture.Daemon
+	osv    *posture.OSVSource // nil without --osv-file
+	log    *slog.Logger
 
 	mu      sync.Mutex
-	modules map[string][]posture.Finding // by digest, Function unset
+	modules map[string]moduleFindings // by digest
+}
+
+// moduleFindings are the module rules' findings of one module, Function
+// unset, made with the vulnerability database osv.
+type moduleFindings struct {
+	osv      *posture.OSV
+	findings []posture.Finding
 }
 
 // secretLister lists secrets with their dates; the daemon's vault.
@@ -39,15 +49,16 @@ func newPostureChecker(d *Daemon, vault secretLister) (*postureChecker, error) {
 	o := d.cfg.Observability
 	p := posture.DefaultPolicy()
 	p.UnusedFunctionAfter, p.UnusedGrantAfter = o.UnusedAfter, o.UnusedAfter
+	c := &postureChecker{reg: d.reg, usage: d.usage, vault: vault, policy: p, modules: map[string]moduleFindings{}, log: d.log}
 	if o.OSVFile != "" {
-		db, err := posture.LoadOSV(o.OSVFile)
+		src, err := posture.OpenOSV(o.OSVFile)
 		if err != nil {
 			return nil, fmt.Errorf("--osv-file: %w", err)
 		}
-		p.OSV = db
+		c.osv = src
+		db, _, _ := src.Current()
 		d.log.Info("loaded the vulnerability database", "file", o.OSVFile, "records", db.Records())
 	}
-	c := &postureChecker{reg: d.reg, usage: d.usage, vault: vault, policy: p, modules: map[string][]posture.Finding{}}
 	keyPath := keyInStore(d.cfg, d.nats.Embedded())
 	c.daemon = func() posture.Daemon {
 		return posture.Daemon{AuditTampering: d.audit.tampering(), AuditKeyInStore: keyPath}
@@ -62,8 +73,28 @@ func newPostureChecker(d *Daemon, vault secretLister) (*postureChecker, error) {
 	return c, nil
 }
 
+// currentPolicy returns the policy with the vulnerability database as it
+// is now: read again when its files changed. A database that cannot be read again
+// leaves the old one in use, and says so in the log.
+func (c *postureChecker) currentPolicy() posture.Policy {
+	p := c.policy
+	if c.osv == nil {
+		return p
+	}
+	db, changed, err := c.osv.Current()
+	if err != nil {
+		c.log.Error("the vulnerability database cannot be read again; the one loaded before stays in use", "err", err)
+	}
+	if changed { // the cached module findings name the old database: they are made again
+		c.log.Info("reloaded the vulnerability database", "records", db.Records())
+	}
+	p.OSV = db
+	return p
+}
+
 // Report checks every deployed function.
 func (c *postureChecker) Report(ctx context.Context) (*posture.Report, error) {
+	policy := c.currentPolicy()
 	var in posture.Input
 	var fromModules []posture.Finding
 	for _, f := range c.reg.List() {
@@ -82,7 +113,7 @@ func (c *postureChecker) Report(ctx context.Context) (*posture.Report, error) {
 			Name: f.Name, Owner: f.Owner, Manifest: m, ManifestPath: path, Live: true,
 			Deployed: v.DeployedAt, LastInvoked: use.LastInvoked, GrantUses: use.Grants,
 		})
-		mf, err := c.moduleFindings(ctx, v.Digest, func(ctx context.Context) ([]byte, error) { return c.reg.Blob(ctx, v.Digest) })
+		mf, err := c.moduleFindings(ctx, policy, v.Digest, func(ctx context.Context) ([]byte, error) { return c.reg.Blob(ctx, v.Digest) })
 		if err != nil {
 			return nil, err
 		}
@@ -101,30 +132,29 @@ func (c *postureChecker) Report(ctx context.Context) (*posture.Report, error) {
 		}
 	}
 	in.Daemon = c.daemon()
-	r := posture.Check(in, c.policy)
+	r := posture.Check(in, policy)
 	r.Findings = append(r.Findings, fromModules...)
 	sortFindings(r.Findings)
 	return r, nil
 }
 
 // moduleFindings returns the module rules' findings of digest.
-func (c *postureChecker) moduleFindings(ctx context.Context, digest string, fetch func(context.Context) ([]byte, error)) ([]posture.Finding, error) {
+func (c *postureChecker) moduleFindings(ctx context.Context, policy posture.Policy, digest string, fetch func(context.Context) ([]byte, error)) ([]posture.Finding, error) {
 	c.mu.Lock()
-	f, ok := c.modules[digest]
+	cached, ok := c.modules[digest]
 	c.mu.Unlock()
-	if ok {
-		return f, nil
+	if ok && cached.osv == policy.OSV {
+		return cached.findings, nil
 	}
 	wasm, err := fetch(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", digest, err)
 	}
-	r := posture.Check(posture.Input{Functions: []posture.Function{{Name: "module", Owner: "-", Module: wasm}}}, c.policy)
-	f = r.Findings
+	r := posture.Check(posture.Input{Functions: []posture.Function{{Name: "module", Owner: "-", Module: wasm}}}, policy)
 	c.mu.Lock()
-	c.modules[digest] = f
+	c.modules[digest] = moduleFindings{osv: policy.OSV, findings: r.Findings}
 	c.mu.Unlock()
-	return f, nil
+	return r.Findings, nil
 }
 
 // CheckDeploy returns the findings of a function about to be deployed that
@@ -133,8 +163,9 @@ func (c *postureChecker) CheckDeploy(ctx context.Context, m *manifest.Manifest, 
 	if c.failOn == nil {
 		return nil, nil
 	}
-	r := posture.Check(posture.Input{Functions: []posture.Function{{Name: m.Name, Owner: m.Owner, Manifest: m, ManifestPath: m.Name + "/" + m.File}}}, c.policy)
-	mf, err := c.moduleFindings(ctx, digest, func(context.Context) ([]byte, error) { return wasm, nil })
+	policy := c.currentPolicy()
+	r := posture.Check(posture.Input{Functions: []posture.Function{{Name: m.Name, Owner: m.Owner, Manifest: m, ManifestPath: m.Name + "/" + m.File}}}, policy)
+	mf, err := c.moduleFindings(ctx, policy, digest, func(context.Context) ([]byte, error) { return wasm, nil })
 	if err != nil {
 		return nil, err
 	}

@@ -1,13 +1,17 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pave-dev/pave/internal/cli"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
 )
@@ -70,6 +74,101 @@ func TestPostureReport(t *testing.T) {
 	if _, err := n.admin.Posture(ctx, "xml"); !isCode(err, "bad_request") {
 		t.Errorf("an unknown format: %v", err)
 	}
+}
+
+// The offline check of a function's directory finds what the daemon finds
+// in the same function deployed: the same module findings, with the same
+// severities.
+func TestPostureOfflineAgreesWithTheDaemon(t *testing.T) {
+	t.Parallel()
+	osv := osvEverything(t)
+	n := startWith(t, func(c *config.Config) { c.Observability.OSVFile = osv })
+	text := manifestFor("hello", "  - method: GET\n    path: /hello\n", "")
+	module := testguests.Example(t, "hello")
+	n.deploy(text, module)
+	b, err := n.admin.Posture(context.Background(), "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	daemonFindings := moduleFindingsOf(t, b)
+
+	dir := t.TempDir()
+	fn := filepath.Join(dir, "hello")
+	if err := os.MkdirAll(filepath.Join(fn, ".pave"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fn, "pave.yaml"), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Where pave build leaves the module.
+	if err := os.WriteFile(filepath.Join(fn, ".pave", "hello.wasm"), module, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	if code := cli.Main([]string{"posture", "--offline", dir, "--osv", osv, "--format", "json"}, strings.NewReader(""), &stdout, &stderr, func(string) string { return "" }); code != 0 {
+		t.Fatalf("pave posture --offline: exit %d: %s", code, stderr.String())
+	}
+	offline := moduleFindingsOf(t, stdout.Bytes())
+	if len(daemonFindings) == 0 || !slices.Equal(daemonFindings, offline) {
+		t.Fatalf("module findings\ndaemon:  %v\noffline: %v", daemonFindings, offline)
+	}
+}
+
+// A daemon reads its --osv-file again when it changes: no restart is needed
+// for a new database.
+func TestPostureReloadsTheOSVDatabase(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "osv.json")
+	if err := os.WriteFile(path, []byte(`[]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n := startWith(t, func(c *config.Config) { c.Observability.OSVFile = path })
+	n.deploy(manifestFor("hello", "  - method: GET\n    path: /hello\n", ""), testguests.Example(t, "hello"))
+	report := func() string {
+		b, err := n.admin.Posture(context.Background(), "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	if r := report(); strings.Contains(r, "PAVE-VULNERABLE-DEPENDENCY") {
+		t.Fatalf("an empty database finds something: %s", r)
+	}
+	everything, err := os.ReadFile(osvEverything(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, everything, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Second) // a new modification time, whatever the clock's resolution
+	if err := os.Chtimes(path, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if r := report(); !strings.Contains(r, "GO-TEST-ALL") {
+		t.Fatalf("the new database is not used: %s", r)
+	}
+}
+
+// moduleFindingsOf returns the module rules' findings of a JSON posture
+// report as "rule subject severity", sorted.
+func moduleFindingsOf(t *testing.T, report []byte) []string {
+	t.Helper()
+	var rep struct {
+		Findings []struct{ Rule, Subject, Severity string } `json:"findings"`
+	}
+	if err := json.Unmarshal(report, &rep); err != nil {
+		t.Fatalf("%s: %v", report, err)
+	}
+	var out []string
+	for _, f := range rep.Findings {
+		switch f.Rule {
+		case "PAVE-VULNERABLE-DEPENDENCY", "PAVE-HARDCODED-SECRET", "PAVE-MODULE-NOT-SCANNED":
+			out = append(out, f.Rule+" "+f.Subject+" "+f.Severity)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // An audit key outside the embedded store's data directory is not a

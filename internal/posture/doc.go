@@ -47,7 +47,7 @@
 //	PAVE-SECRET-NOT-ROTATED     medium   SAS-7   a granted secret not rotated for SecretRotateAfter
 //	PAVE-UNREDACTED-ROUTE       medium   SAS-7   a route with redaction disabled, and its reason
 //	PAVE-HARDCODED-SECRET       critical SAS-7   module: a credential in the data segments
-//	PAVE-VULNERABLE-DEPENDENCY  high     SAS-6   module: Go version or dependency in the OSV database
+//	PAVE-VULNERABLE-DEPENDENCY  high     SAS-6   module: Go version or dependency in the OSV database (at the record's severity, if it rates one)
 //	PAVE-MODULE-NOT-SCANNED     info     SAS-6   module: unreadable, or no Go build info to check
 //	PAVE-TRIGGER-NO-SCHEMA      low      SAS-1   a topic trigger without a data schema
 //	PAVE-AUDIT-TAMPERED         critical SAS-5   daemon: its audit log was tampered with

@@ -458,6 +458,9 @@ func (c *checker) module(f *fn) {
 			summary = ": " + truncate(v.Summary, 120)
 		}
 		c.add(f, RuleVulnerableDep, v.ID+" "+v.Package, 0, fix, "%s affects %s %s, %s%s", id, v.Package, v.Version, fixed, summary)
+		if v.Severity != 0 { // the record's rating, rather than the rule's default
+			c.out[len(c.out)-1].Severity = v.Severity
+		}
 	}
 }
 
