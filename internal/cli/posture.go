@@ -13,6 +13,7 @@ import (
 
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/posture"
+	"github.com/pave-dev/pave/internal/version"
 )
 
 var postureCommand = &command{
@@ -81,8 +82,9 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 
 	var rep *posture.Report
 	var err error
+	var root string
 	if *offline != "" {
-		rep, err = offlineReport(ctx, *offline, *osvFile, *build, inv.stderr)
+		rep, root, err = offlineReport(ctx, *offline, *osvFile, *build, inv.stderr)
 	} else {
 		rep, err = liveReport(ctx, inv, *dataDir)
 	}
@@ -93,7 +95,7 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	case "json":
 		err = posture.WriteJSON(inv.stdout, rep)
 	case "sarif":
-		err = posture.WriteSARIF(inv.stdout, rep, buildVersion())
+		err = posture.WriteSARIF(inv.stdout, rep, posture.SARIFOptions{ToolVersion: version.String(), Root: root})
 	default:
 		err = posture.WriteTable(inv.stdout, rep)
 	}
@@ -125,19 +127,25 @@ func liveReport(ctx context.Context, inv *invocation, dataDir string) (*posture.
 }
 
 // offlineReport checks every pave.yaml under dir and the modules they
-// deploy (see offlineModule).
-func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr io.Writer) (*posture.Report, error) {
+// deploy (see offlineModule). Manifests are named relative to root, the
+// repository that holds dir, or dir itself outside a repository.
+func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr io.Writer) (rep *posture.Report, root string, err error) {
 	p := posture.DefaultPolicy()
 	if osvFile != "" {
 		db, err := posture.LoadOSV(osvFile)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		p.OSV = db
 	}
+	if root = repoRoot(dir); root == "" {
+		if root, err = filepath.Abs(dir); err != nil {
+			return nil, "", err
+		}
+	}
 	var in posture.Input
 	var problems []error
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -152,7 +160,11 @@ func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr 
 			problems = append(problems, err)
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, path)
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, abs)
 		module, err := offlineModule(ctx, m, filepath.Dir(path), build, stderr)
 		if err != nil {
 			problems = append(problems, err)
@@ -165,15 +177,15 @@ func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+		return nil, "", errors.Join(problems...)
 	}
 	if len(in.Functions) == 0 {
-		return nil, fmt.Errorf("no %s under %s", manifestName, dir)
+		return nil, "", fmt.Errorf("no %s under %s", manifestName, dir)
 	}
-	return posture.Check(in, p), nil
+	return posture.Check(in, p), root, nil
 }
 
 // offlineModule returns the module the function in dir deploys: a prebuilt

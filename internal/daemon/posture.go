@@ -5,8 +5,9 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"runtime/debug"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/pave-dev/pave/internal/manifest"
@@ -73,6 +74,20 @@ func newPostureChecker(d *Daemon, vault secretLister) (*postureChecker, error) {
 	return c, nil
 }
 
+// manifestPath names a deployed function's manifest in reports: as pave
+// deploy sent it, relative to the repository root. A name an older client
+// sent, typed as the user typed it, never becomes a local absolute path:
+// it is cut to its base name, and put under the function's name.
+func manifestPath(function, file string) string {
+	if !filepath.IsLocal(filepath.FromSlash(file)) {
+		file = filepath.Base(filepath.FromSlash(file))
+	}
+	if !strings.Contains(file, "/") {
+		return function + "/" + file
+	}
+	return file
+}
+
 // currentPolicy returns the policy with the vulnerability database as it
 // is now: read again when its files changed. A database that cannot be read again
 // leaves the old one in use, and says so in the log.
@@ -108,7 +123,7 @@ func (c *postureChecker) Report(ctx context.Context) (*posture.Report, error) {
 			return nil, fmt.Errorf("manifest of %s: %w", f.Name, err)
 		}
 		use := c.usage.Of(f.Name)
-		path := f.Name + "/" + v.ManifestFile
+		path := manifestPath(f.Name, v.ManifestFile)
 		in.Functions = append(in.Functions, posture.Function{
 			Name: f.Name, Owner: f.Owner, Manifest: m, ManifestPath: path, Live: true,
 			Deployed: v.DeployedAt, LastInvoked: use.LastInvoked, GrantUses: use.Grants,
@@ -184,13 +199,4 @@ func sortFindings(fs []posture.Finding) {
 		return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(a.Function, b.Function),
 			cmp.Compare(a.Rule, b.Rule), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Evidence, b.Evidence))
 	})
-}
-
-// version is pave's module version as the go command recorded it, or
-// "devel".
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

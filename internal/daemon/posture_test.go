@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/cli"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
@@ -147,6 +148,66 @@ func TestPostureReloadsTheOSVDatabase(t *testing.T) {
 	}
 	if r := report(); !strings.Contains(r, "GO-TEST-ALL") {
 		t.Fatalf("the new database is not used: %s", r)
+	}
+}
+
+// The daemon's SARIF names each manifest as pave deploy sent it, relative
+// to the repository root, and never as a local absolute path, whatever an
+// older client sent.
+func TestPostureSARIFPaths(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	digest, err := n.admin.PutBlob(ctx, testguests.Example(t, "hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, file := range map[string]string{"pub": "functions/pub/pave.yaml", "old": "/home/me/functions/old/pave.yaml"} {
+		_, err := n.admin.Deploy(ctx, client.DeployRequest{
+			Manifest: manifestFor(name, "  - method: GET\n    path: /"+name+"\n    public: true\n", ""), ManifestFile: file, Digest: digest})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, err := n.admin.Posture(ctx, "sarif")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log struct {
+		Runs []struct {
+			Results []struct {
+				Properties struct {
+					Function string `json:"function"`
+				} `json:"properties"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI string `json:"uri"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(b, &log); err != nil || len(log.Runs) != 1 {
+		t.Fatalf("%v: %s", err, b)
+	}
+	want := map[string]string{"pub": "functions/pub/pave.yaml", "old": "old/pave.yaml"}
+	seen := 0
+	for _, r := range log.Runs[0].Results {
+		loc := r.Locations[0].PhysicalLocation
+		if w, ok := want[r.Properties.Function]; ok {
+			seen++
+			if loc.ArtifactLocation.URI != w || loc.Region.StartLine < 1 {
+				t.Errorf("%s at %+v, want %s", r.Properties.Function, loc, w)
+			}
+		}
+	}
+	if seen < 2 {
+		t.Fatalf("%d results of the two functions: %s", seen, b)
 	}
 }
 

@@ -89,6 +89,7 @@
 //
 // Report.Findings are sorted by severity (highest first), function and rule
 // id. WriteTable, WriteJSON and WriteSARIF render a report; SARIF results
-// point at the function's manifest (Function.ManifestPath) and, for route
-// findings, at the route's line.
+// point at the function's manifest (Function.ManifestPath, relative to the
+// repository root, which SARIF calls %SRCROOT%) and at the line of the
+// route, grant or limit concerned, or line 1 for module findings.
 package posture

@@ -244,15 +244,15 @@ func (c *checker) limits(f *fn) {
 		return fmt.Sprintf("Set limits.%s to %s or less in the manifest.", name, max)
 	}
 	if c.p.MaxTimeout > 0 && l.Timeout > c.p.MaxTimeout {
-		c.add(f, RuleLimitAbovePolicy, "limits.timeout", 0, fix("timeout", c.p.MaxTimeout.String()),
+		c.add(f, RuleLimitAbovePolicy, "limits.timeout", f.m.Line("limits.timeout"), fix("timeout", c.p.MaxTimeout.String()),
 			"timeout %s is above the policy's %s", l.Timeout, c.p.MaxTimeout)
 	}
 	if c.p.MaxMemory > 0 && l.Memory > c.p.MaxMemory {
-		c.add(f, RuleLimitAbovePolicy, "limits.memory", 0, fix("memory", formatBytes(c.p.MaxMemory)),
+		c.add(f, RuleLimitAbovePolicy, "limits.memory", f.m.Line("limits.memory"), fix("memory", formatBytes(c.p.MaxMemory)),
 			"memory %s is above the policy's %s", formatBytes(l.Memory), formatBytes(c.p.MaxMemory))
 	}
 	if c.p.MaxConcurrency > 0 && l.Concurrency > c.p.MaxConcurrency {
-		c.add(f, RuleLimitAbovePolicy, "limits.concurrency", 0, fix("concurrency", fmt.Sprint(c.p.MaxConcurrency)),
+		c.add(f, RuleLimitAbovePolicy, "limits.concurrency", f.m.Line("limits.concurrency"), fix("concurrency", fmt.Sprint(c.p.MaxConcurrency)),
 			"concurrency %d is above the policy's %d", l.Concurrency, c.p.MaxConcurrency)
 	}
 }
@@ -272,18 +272,19 @@ func formatBytes(n int64) string {
 
 // hosts: PAVE-HTTP-WILDCARD, PAVE-HTTP-IP-LITERAL.
 func (c *checker) hosts(f *fn) {
-	for _, h := range f.m.Capabilities.HTTP {
+	for i, h := range f.m.Capabilities.HTTP {
 		host := hostOf(h)
+		line := f.m.Line(fmt.Sprintf("capabilities.http[%d]", i))
 		switch {
 		case host == "*":
-			c.add(f, RuleHTTPWildcard, h, 0, "", "capabilities.http grants %s: every host", h)
+			c.add(f, RuleHTTPWildcard, h, line, "", "capabilities.http grants %s: every host", h)
 		case strings.HasPrefix(host, "*."):
 			domain := strings.TrimPrefix(host, "*.")
-			c.add(f, RuleHTTPWildcard, h, 0,
+			c.add(f, RuleHTTPWildcard, h, line,
 				fmt.Sprintf("Replace %s in capabilities.http with the exact hosts under %s the function calls.", h, domain),
 				"capabilities.http grants %s: every host under %s", h, domain)
 		case isIPLiteral(host):
-			c.add(f, RuleHTTPIPLiteral, h, 0, "", "capabilities.http grants the IP address %s", h)
+			c.add(f, RuleHTTPIPLiteral, h, line, "", "capabilities.http grants the IP address %s", h)
 		}
 	}
 }
@@ -312,7 +313,7 @@ func (c *checker) rotation(f *fn) {
 	if c.p.SecretRotateAfter < 0 {
 		return
 	}
-	for _, name := range f.m.Capabilities.Secrets {
+	for i, name := range f.m.Capabilities.Secrets {
 		s, ok := c.secrets[name]
 		if !ok {
 			continue
@@ -325,7 +326,7 @@ func (c *checker) rotation(f *fn) {
 			continue
 		}
 		if age := c.now.Sub(last); age > c.p.SecretRotateAfter {
-			c.add(f, RuleSecretNotRotated, name, 0,
+			c.add(f, RuleSecretNotRotated, name, f.m.Line(fmt.Sprintf("capabilities.secrets[%d]", i)),
 				fmt.Sprintf("Rotate secret %s at its issuer and store the new value with pave secret set %s.", name, name),
 				"secret %s was %s, %s ago (policy: %s)", name, state, days(age), days(c.p.SecretRotateAfter))
 		}
@@ -336,9 +337,9 @@ func (c *checker) rotation(f *fn) {
 func (c *checker) owner(f *fn) {
 	switch {
 	case strings.TrimSpace(f.owner) == "":
-		c.add(f, RuleOwnerMissing, "owner", 0, "", "no owner is recorded")
+		c.add(f, RuleOwnerMissing, "owner", f.m.Line("owner"), "", "no owner is recorded")
 	case len(c.p.KnownOwners) > 0 && !slices.Contains(c.p.KnownOwners, f.owner):
-		c.add(f, RuleOwnerUnknown, "owner", 0, "", "owner %q is not one of the %d known owners", f.owner, len(c.p.KnownOwners))
+		c.add(f, RuleOwnerUnknown, "owner", f.m.Line("owner"), "", "owner %q is not one of the %d known owners", f.owner, len(c.p.KnownOwners))
 	}
 }
 
@@ -351,11 +352,11 @@ func (c *checker) usage(f *fn) {
 		switch {
 		case !f.LastInvoked.IsZero():
 			if age := c.now.Sub(f.LastInvoked); age > after {
-				c.add(f, RuleUnusedFunction, "invocations", 0, "", "last invoked on %s, %s ago (policy: %s)", date(f.LastInvoked), days(age), days(after))
+				c.add(f, RuleUnusedFunction, "invocations", f.m.Line("name"), "", "last invoked on %s, %s ago (policy: %s)", date(f.LastInvoked), days(age), days(after))
 			}
 		case !f.Deployed.IsZero():
 			if age := c.now.Sub(f.Deployed); age > after {
-				c.add(f, RuleUnusedFunction, "invocations", 0, "", "never invoked since its deploy on %s, %s ago (policy: %s)", date(f.Deployed), days(age), days(after))
+				c.add(f, RuleUnusedFunction, "invocations", f.m.Line("name"), "", "never invoked since its deploy on %s, %s ago (policy: %s)", date(f.Deployed), days(age), days(after))
 			}
 		}
 	}
@@ -379,9 +380,9 @@ func (c *checker) usage(f *fn) {
 			grant := describeGrant(f.m.Capabilities, g)
 			fix := fmt.Sprintf("Remove capabilities.%s from the manifest and redeploy, unless the function still needs it.", g)
 			if used.IsZero() {
-				c.add(f, RuleUnusedGrant, "capabilities."+g, 0, fix, "%s grant (%s) never used since the deploy on %s, %s ago (policy: %s)", g, grant, date(f.Deployed), days(age), days(after))
+				c.add(f, RuleUnusedGrant, "capabilities."+g, f.m.Line("capabilities."+g), fix, "%s grant (%s) never used since the deploy on %s, %s ago (policy: %s)", g, grant, date(f.Deployed), days(age), days(after))
 			} else {
-				c.add(f, RuleUnusedGrant, "capabilities."+g, 0, fix, "%s grant (%s) last used on %s, %s ago (policy: %s)", g, grant, date(used), days(c.now.Sub(used)), days(after))
+				c.add(f, RuleUnusedGrant, "capabilities."+g, f.m.Line("capabilities."+g), fix, "%s grant (%s) last used on %s, %s ago (policy: %s)", g, grant, date(used), days(c.now.Sub(used)), days(after))
 			}
 		}
 	}

@@ -118,7 +118,7 @@ func TestScanSecretsFinds(t *testing.T) {
 			for _, w := range []func() error{
 				func() error { return WriteTable(&out, r) },
 				func() error { return WriteJSON(&out, r) },
-				func() error { return WriteSARIF(&out, r, "test") },
+				func() error { return WriteSARIF(&out, r, SARIFOptions{ToolVersion: "test"}) },
 			} {
 				if err := w(); err != nil {
 					t.Fatal(err)
