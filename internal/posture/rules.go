@@ -99,7 +99,7 @@ var rules = []Rule{
 		Fix:         "Remove unredacted from the route unless returning secret values to its callers is the route's purpose."},
 	{ID: RuleHardcodedSecret, Severity: SeverityCritical, Risk: "SAS-7",
 		Title:       "Credential in the module",
-		Description: "The module's data holds a string in the format of a credential (AWS access key id, PEM private key, pave API key, GitHub or Slack token) or a high-entropy value assigned to a secret-sounding name: anyone with the module has it.",
+		Description: "The module's data holds a string in the format of a credential (AWS access key id, PEM private key, pave API key, GitHub or Slack token) or a value assigned to a secret-sounding name that is random enough to be a key or shaped like a generated password: anyone with the module has it.",
 		Fix:         "Revoke the credential, remove it from the code and grant it to the function as a secret (capabilities.secrets) instead."},
 	{ID: RuleVulnerableDep, Severity: SeverityHigh, Risk: "SAS-6",
 		Title:       "Vulnerable Go version or dependency",
