@@ -38,7 +38,7 @@ func (h *Handler) posture(w http.ResponseWriter, r *http.Request) error {
 	case "sarif":
 		write = func(w http.ResponseWriter, rep *posture.Report) error {
 			w.Header().Set("Content-Type", "application/sarif+json")
-			return posture.WriteSARIF(w, rep, h.version)
+			return posture.WriteSARIF(w, rep, posture.SARIFOptions{ToolVersion: h.version})
 		}
 	case "table":
 		write = func(w http.ResponseWriter, rep *posture.Report) error {

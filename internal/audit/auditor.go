@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/pave-dev/pave/internal/config"
@@ -73,7 +74,22 @@ type Auditor struct {
 	headKind   Kind   // its kind, if it is at end
 	lastSeal   uint64 // the latest seal seen
 	headStored uint64 // the seal last written to opts.Head
+	// checked is the newest record known to be genuine: appended by this
+	// Auditor, or checked by CheckTail or by refresh, which checks every
+	// record that others appended after it.
+	checked anchor
+	// broken is the tampering found, if any: the Auditor then no longer
+	// seals (it would vouch for what it found).
+	broken *Problem
+
+	stateMu    sync.Mutex
+	brokenCopy *Problem // broken, for Broken, which takes no append lock
 }
+
+// ErrBroken is what Seal returns once the Auditor found the log tampered
+// with: it goes on recording events, each with its own MAC, but it does
+// not seal over the break.
+var ErrBroken = errors.New("the audit log was tampered with: not sealing over it")
 
 // New returns an Auditor appending to log and sealing with key, a 32-byte
 // key in base64 such as LoadOrCreateKey or GenerateKey returns.
@@ -125,7 +141,7 @@ func (a *Auditor) Record(ctx context.Context, ev Event) error {
 	_, err = a.append(ctx, func(seq uint64, prev Hash, now time.Time) (Record, bool) {
 		ev.Seq, ev.Time = seq, now
 		r := Record{Seq: seq, Kind: KindEvent, Time: now, Prev: prev, Event: ev}
-		r.Hash = r.sum()
+		r.sign(a.key)
 		return r, true
 	})
 	if err != nil {
@@ -185,8 +201,75 @@ func (a *Auditor) Verify(ctx context.Context) (VerifyReport, error) {
 	})
 }
 
+// CheckTail checks the log from the seal the head names (from record 1 if
+// there is no head) to its end, as Verify would: that the seal is still
+// there, and that every record after it is genuine, in place and linked.
+// The daemon calls it at start. If it finds a problem, the Auditor stops
+// sealing (Broken reports the problem) and CheckTail returns it; the error
+// is for failures to read the log or the head.
+func (a *Auditor) CheckTail(ctx context.Context) (*Problem, error) {
+	ctx, cancel := a.bound(ctx)
+	defer cancel()
+	if err := a.lock(ctx); err != nil {
+		return nil, fmt.Errorf("audit: check the tail: %w", err)
+	}
+	defer a.unlock()
+	from := anchor{}
+	if a.opts.Head != nil {
+		data, err := a.opts.Head.Load(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("audit: read the head: %w", err)
+		}
+		if data != nil {
+			h, err := verifyHead(a.key, data)
+			if err != nil {
+				a.breakOff(&Problem{Kind: ProblemForgedHead, Detail: err.Error()})
+				return a.broken, nil
+			}
+			from = anchor{Seq: h.Seq, Hash: h.Hash, Seal: true}
+			a.headStored = h.Seq
+		}
+	}
+	c, err := walk(ctx, a.log, a.key, VerifyOptions{AllowPruned: a.opts.AllowPruned}, from)
+	if err != nil {
+		return nil, fmt.Errorf("audit: check the tail: %w", err)
+	}
+	if c.rep.Problem != nil {
+		a.breakOff(c.rep.Problem)
+		return a.broken, nil
+	}
+	if c.rep.Last > 0 {
+		a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
+	}
+	return nil, nil
+}
+
+// Broken returns the tampering the Auditor found, nil if none: then it
+// no longer seals.
+func (a *Auditor) Broken() *Problem {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	return a.brokenCopy
+}
+
+// breakOff records p as the reason to stop sealing; the caller holds the
+// lock. The first problem stays.
+func (a *Auditor) breakOff(p *Problem) {
+	if a.broken != nil {
+		return
+	}
+	a.broken = p
+	a.stateMu.Lock()
+	a.brokenCopy = p
+	a.stateMu.Unlock()
+	a.opts.Logger.Error("the audit log was tampered with: no longer sealing it; run pave audit verify", "problem", p.String())
+}
+
 // seal does Seal's work; the caller holds the lock.
 func (a *Auditor) seal(ctx context.Context) error {
+	if a.broken != nil {
+		return fmt.Errorf("%w: %s", ErrBroken, a.broken)
+	}
 	if a.headKind == KindSeal {
 		// Someone else may have appended since our seal: look.
 		a.known = false
@@ -195,13 +278,15 @@ func (a *Auditor) seal(ctx context.Context) error {
 		if seq == 1 || a.headKind == KindSeal {
 			return Record{}, false // nothing to seal
 		}
-		r := Record{Seq: seq, Kind: KindSeal, Time: now, Prev: prev, KeyID: a.key.id}
-		r.MAC = r.sealMAC(a.key)
-		r.Hash = r.sum()
+		r := Record{Seq: seq, Kind: KindSeal, Time: now, Prev: prev}
+		r.sign(a.key)
 		return r, true
 	})
 	if err != nil {
 		return err
+	}
+	if a.broken != nil { // found while refreshing
+		return fmt.Errorf("%w: %s", ErrBroken, a.broken)
 	}
 	if rec.Seq == 0 {
 		if a.headKind != KindSeal {
@@ -234,7 +319,7 @@ func (a *Auditor) append(ctx context.Context, build func(seq uint64, prev Hash, 
 			}
 		}
 		rec, ok := build(a.end+1, a.head, a.opts.Now().UTC())
-		if !ok {
+		if !ok || (rec.Kind == KindSeal && a.broken != nil) {
 			return Record{}, nil
 		}
 		data := rec.encode(partAll)
@@ -262,6 +347,9 @@ func (a *Auditor) append(ctx context.Context, build func(seq uint64, prev Hash, 
 			return Record{}, fmt.Errorf("the log stored record %d as %d", a.end+1, seq)
 		}
 		rec.raw = data
+		if a.checked.Seq == a.end {
+			a.checked = anchor{Seq: seq, Hash: rec.Hash}
+		}
 		a.end, a.head, a.headKind = seq, rec.Hash, rec.Kind
 		if a.opts.Sink != nil {
 			if err := a.opts.Sink.Send(rec); err != nil {
@@ -272,30 +360,62 @@ func (a *Auditor) append(ctx context.Context, build func(seq uint64, prev Hash, 
 	}
 }
 
-// refresh reads the end of the log. The caller holds the lock.
+// refresh reads the end of the log, and checks what others appended since
+// the last record known to be genuine. The caller holds the lock.
 func (a *Auditor) refresh(ctx context.Context) error {
+	if err := a.follow(ctx); err != nil {
+		return err
+	}
 	last, end, err := a.log.Last(ctx)
 	if err != nil {
 		return fmt.Errorf("read the end of the audit log: %w", err)
 	}
 	a.end, a.head, a.headKind = end, Hash{}, ""
-	if last.Seq != 0 {
-		rec, err := DecodeRecord(last.Data)
+	a.known = true
+	if last.Seq == 0 {
+		return nil
+	}
+	rec, err := DecodeRecord(last.Data)
+	if err != nil {
+		// Chain on from a zero hash; Verify reports the bad record.
+		a.breakOff(&Problem{Seq: last.Seq, Kind: ProblemMalformed, Detail: err.Error()})
+		return nil
+	}
+	if a.checked.Seq == 0 {
+		// Nothing was checked before (CheckTail was not called): the
+		// newest record at least must be genuine.
 		switch {
-		case err != nil:
-			// Chain on from a zero hash; Verify reports the bad record.
-			a.opts.Logger.Warn("the newest audit record is not valid", "seq", last.Seq, "err", err)
-		default:
-			a.head = rec.Hash
-			if last.Seq == end {
-				a.headKind = rec.Kind
-				if rec.Kind == KindSeal {
-					a.lastSeal = max(a.lastSeal, rec.Seq)
-				}
-			}
+		case !rec.authenticated() || !rec.checkMAC(a.key):
+			a.breakOff(&Problem{Seq: rec.Seq, Kind: ProblemForged, Detail: "the newest record carries no valid MAC of the audit key: it was written without the key"})
+		case last.Seq == end:
+			a.checked = anchor{Seq: rec.Seq, Hash: rec.Hash}
 		}
 	}
-	a.known = true
+	a.head = rec.Hash
+	if last.Seq == end {
+		a.headKind = rec.Kind
+		if rec.Kind == KindSeal {
+			a.lastSeal = max(a.lastSeal, rec.Seq)
+		}
+	}
+	return nil
+}
+
+// follow checks the records appended after a.checked, by other writers
+// or by someone without the key. The caller holds the lock.
+func (a *Auditor) follow(ctx context.Context) error {
+	if a.checked.Seq == 0 || a.broken != nil {
+		return nil
+	}
+	c, err := walk(ctx, a.log, a.key, VerifyOptions{}, a.checked)
+	if err != nil {
+		return fmt.Errorf("check the end of the audit log: %w", err)
+	}
+	if c.rep.Problem != nil {
+		a.breakOff(c.rep.Problem)
+		return nil
+	}
+	a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -369,5 +370,175 @@ func TestEventsSince(t *testing.T) {
 	})
 	if len(kinds) != 9 || kinds[2] != KindSeal {
 		t.Fatalf("records: %v", kinds)
+	}
+}
+
+// A record appended by someone without the key while the Auditor runs is
+// found at the Auditor's next append: it goes on recording, but no longer
+// seals, so no seal ever vouches for the forgery, and Verify names it.
+func TestForgedAppendStopsSealing(t *testing.T) {
+	f := newFixture(t, -1)
+	f.record(t, 1, 3)
+	f.seal(t)
+	appendForged(t, f.log, NewEvent(ActorAdmin, ActionKeyRevoke, "key:attacker-planted"))
+	f.record(t, 10, 2)
+	if err := f.a.Seal(context.Background()); !errors.Is(err, ErrBroken) {
+		t.Fatalf("Seal over a forged record: %v, want ErrBroken", err)
+	}
+	p := f.a.Broken()
+	if p == nil || p.Kind != ProblemForged || p.Seq != 5 {
+		t.Fatalf("Broken() = %v, want forged at 5", p)
+	}
+	for seq, kind := range f.log.kinds(t) {
+		if seq > 4 && kind == KindSeal {
+			t.Fatalf("record %d is a seal over the forgery", seq)
+		}
+	}
+	rep := f.verify(t, f.log, f.head)
+	if rep.Problem == nil || rep.Problem.Kind != ProblemForged || rep.Problem.Seq != 5 {
+		t.Fatalf("verify: %v, want forged at 5", rep.Problem)
+	}
+}
+
+// CheckTail, which the daemon runs at start, finds what was done to the
+// log while no Auditor was running, and the Auditor then refuses to seal.
+func TestCheckTailAtStart(t *testing.T) {
+	tests := []struct {
+		name   string
+		tamper func(t *testing.T, l *fakeLog, h *memHead) *fakeLog
+		want   ProblemKind // "" for an intact log
+		seq    uint64
+	}{
+		{"intact", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog { return l }, "", 0},
+		{"an event appended at the end", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			appendForged(t, l, NewEvent(ActorAdmin, ActionKeyRevoke, "key:attacker-planted"))
+			return l
+		}, ProblemForged, 28},
+		{"an unsealed event edited and re-hashed", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			r := mustDecode(t, l.data(t, 27))
+			r.Event.Actor = "key:innocent"
+			l.set(t, 27, forge(r))
+			return l
+		}, ProblemForged, 27},
+		{"the unsealed tail deleted", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			l.remove(t, 26)
+			l.remove(t, 27)
+			return l
+		}, ProblemTruncated, 26},
+		{"an unsealed event deleted", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			l.remove(t, 25)
+			return l
+		}, ProblemMissing, 25},
+		{"the store rolled back to before the last seal", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			for seq := uint64(20); seq <= 27; seq++ {
+				l.remove(t, seq)
+			}
+			return l.recreate()
+		}, ProblemTruncated, 24},
+		{"the sealed record the head names replaced", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			r := mustDecode(t, l.data(t, 24))
+			r.Time = r.Time.Add(time.Second)
+			l.set(t, 24, forge(r))
+			return l
+		}, ProblemForgedHead, 24},
+		{"the head forged", func(t *testing.T, l *fakeLog, h *memHead) *fakeLog {
+			h.data = mustReplace(t, h.data, `"seq":24`, `"seq":18`)
+			return l
+		}, ProblemForgedHead, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := baseLog(t)
+			h := &memHead{data: slices.Clone(f.head.data)}
+			l := tt.tamper(t, f.log.clone(), h)
+			a, err := New(l, f.key, Options{SealEvery: -1, Head: h}) // a daemon starting
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := a.CheckTail(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.want == "" {
+				if p != nil {
+					t.Fatalf("intact log: %v", p)
+				}
+				if err := a.Record(context.Background(), NewEvent(ActorAdmin, ActionDeploy, "")); err != nil {
+					t.Fatal(err)
+				}
+				if err := a.Seal(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				if rep := f.verify(t, l, h); !rep.OK() {
+					t.Fatal(rep.Problem)
+				}
+				return
+			}
+			if p == nil || p.Kind != tt.want || p.Seq != tt.seq {
+				t.Fatalf("CheckTail = %v, want %s at %d", p, tt.want, tt.seq)
+			}
+			if a.Broken() != p {
+				t.Fatalf("Broken() = %v", a.Broken())
+			}
+			if err := a.Record(context.Background(), NewEvent(ActorAdmin, ActionDeploy, "")); err != nil {
+				t.Fatalf("recording stops: %v", err)
+			}
+			if err := a.Seal(context.Background()); !errors.Is(err, ErrBroken) {
+				t.Fatalf("Seal over a broken log: %v, want ErrBroken", err)
+			}
+			if rep := f.verify(t, l, h); rep.OK() {
+				t.Fatal("Verify finds nothing")
+			}
+		})
+	}
+}
+
+// A log written in format 1 (only seals carry a MAC) goes on in format 2:
+// what a format 1 seal covers verifies; a format 1 event that no seal
+// covers is reported, and the Auditor does not seal over it.
+func TestFormat1Log(t *testing.T) {
+	f := newFixture(t, -1)
+	k, err := parseKey(f.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := func(l *fakeLog, kind Kind) {
+		t.Helper()
+		r := Record{Seq: l.end + 1, Kind: kind, Time: time.Date(2026, 1, 1, 0, 0, 0, int(l.end), time.UTC), version: legacyVersion}
+		if l.end > 0 {
+			r.Prev = mustDecode(t, l.data(t, l.end)).Hash
+		}
+		if kind == KindEvent {
+			r.Event = NewEvent(ActorAdmin, ActionDeploy, "function:old")
+			r.Event.Seq, r.Event.Time = r.Seq, r.Time
+		} else {
+			r.KeyID, r.MAC = k.id, nil
+			r.MAC = r.mac(k)
+		}
+		r.Hash = r.sum()
+		if _, err := l.Append(context.Background(), l.end, r.JSON()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	legacy(f.log, KindEvent)
+	legacy(f.log, KindEvent)
+	legacy(f.log, KindSeal)
+	f.record(t, 1, 3)
+	f.seal(t)
+	if rep := f.verify(t, f.log, f.head); !rep.OK() || rep.Events != 5 || rep.Seals != 2 {
+		t.Fatalf("a sealed format 1 log continued in format 2: %+v", rep)
+	}
+
+	unsealed := &fakeLog{}
+	legacy(unsealed, KindEvent)
+	legacy(unsealed, KindSeal)
+	legacy(unsealed, KindEvent)
+	a, err := New(unsealed, f.key, Options{SealEvery: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := a.CheckTail(context.Background())
+	if err != nil || p == nil || p.Kind != ProblemForged || p.Seq != 3 {
+		t.Fatalf("CheckTail = %v, %v; want forged at 3", p, err)
 	}
 }

@@ -33,6 +33,9 @@ type HeadStore interface {
 	Store(ctx context.Context, seq uint64, data []byte) error
 }
 
+// headVersion is the format of heads.
+const headVersion = 1
+
 // headRecord is a decoded head: the seal it names and when it was written.
 type headRecord struct {
 	Seq   uint64
@@ -58,7 +61,7 @@ type headWire struct {
 // encode writes the canonical form of h; without the MAC when mac is false.
 func (h headRecord) encode(mac bool) []byte {
 	b := []byte(`{"v":`)
-	b = strconv.AppendInt(b, Version, 10)
+	b = strconv.AppendInt(b, headVersion, 10)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, h.Seq, 10)
 	b = append(b, `,"hash":`...)
@@ -93,7 +96,7 @@ func decodeHead(data []byte) (headRecord, error) {
 	var w headWire
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil || w.V != Version || w.Seq == 0 {
+	if err := dec.Decode(&w); err != nil || w.V != headVersion || w.Seq == 0 {
 		return headRecord{}, ErrForgedHead
 	}
 	h := headRecord{Seq: w.Seq, KeyID: w.Key}

@@ -14,8 +14,13 @@ import (
 	"time"
 )
 
-// Version is the record format that this package writes and reads.
-const Version = 1
+// Version is the record format that this package writes. It reads
+// format 1 too, the format before every record carried a MAC (see the
+// package documentation).
+const Version = 2
+
+// legacyVersion is the format in which only seals carry a MAC.
+const legacyVersion = 1
 
 // MaxRecordSize bounds an encoded record. Record keeps events under it by
 // truncating their free-form fields; DecodeRecord refuses anything larger.
@@ -26,6 +31,7 @@ const MaxRecordSize = 60 << 10
 const (
 	recordDomain = "pave audit record v1\n"
 	sealDomain   = "pave audit seal v1\n"
+	eventDomain  = "pave audit event v2\n"
 	headDomain   = "pave audit head v1\n"
 )
 
@@ -60,12 +66,28 @@ type Record struct {
 	Hash Hash
 	// Event holds the event of a KindEvent record, with its Seq and Time.
 	Event Event
-	// KeyID and MAC are set on seals: the ID of the sealing key and the
-	// HMAC-SHA256 of the seal's body under it.
+	// KeyID and MAC are the ID of the audit key and the HMAC-SHA256 of
+	// the record's body under it: set on every record of format 2, and
+	// only on seals in format 1.
 	KeyID string
 	MAC   []byte
 
-	raw []byte // the canonical encoding, as stored
+	version int    // the format, 0 meaning Version
+	raw     []byte // the canonical encoding, as stored
+}
+
+// format is the record's format number.
+func (r Record) format() int {
+	if r.version == 0 {
+		return Version
+	}
+	return r.version
+}
+
+// authenticated reports whether the record carries a MAC of its own:
+// every record of format 2, and seals.
+func (r Record) authenticated() bool {
+	return r.Kind == KindSeal || r.format() >= Version
 }
 
 // JSON returns the record's canonical encoding, which is exactly what is
@@ -144,13 +166,13 @@ func DecodeRecord(data []byte) (Record, error) {
 }
 
 func (w wire) record() (Record, error) {
-	if w.V == nil || *w.V != Version {
+	if w.V == nil || (*w.V != Version && *w.V != legacyVersion) {
 		return Record{}, errors.New("unknown version")
 	}
 	if w.Seq == nil || *w.Seq == 0 || w.Kind == nil || w.Time == nil || w.Prev == nil || w.Hash == nil {
 		return Record{}, errors.New("missing field")
 	}
-	r := Record{Seq: *w.Seq, Kind: Kind(*w.Kind)}
+	r := Record{Seq: *w.Seq, Kind: Kind(*w.Kind), version: *w.V}
 	t, err := time.Parse(time.RFC3339Nano, *w.Time)
 	if err != nil {
 		return Record{}, errors.New("bad time")
@@ -167,8 +189,8 @@ func (w wire) record() (Record, error) {
 		if w.Actor == nil || w.Action == nil || w.Target == nil || w.Source == nil || w.Outcome == nil || w.Details == nil {
 			return Record{}, errors.New("missing event field")
 		}
-		if w.Key != nil || w.MAC != nil {
-			return Record{}, errors.New("seal field in an event")
+		if r.version == legacyVersion && (w.Key != nil || w.MAC != nil) {
+			return Record{}, errors.New("a MAC in a format 1 event")
 		}
 		r.Event = Event{
 			Seq: r.Seq, Time: r.Time,
@@ -179,20 +201,23 @@ func (w wire) record() (Record, error) {
 			r.Event.Details = w.Details
 		}
 	case KindSeal:
-		if w.Key == nil || w.MAC == nil {
-			return Record{}, errors.New("missing seal field")
-		}
 		if w.Actor != nil || w.Action != nil || w.Target != nil || w.Source != nil || w.Outcome != nil || w.Details != nil {
 			return Record{}, errors.New("event field in a seal")
 		}
-		mac, err := parseHash(*w.MAC)
-		if err != nil {
-			return Record{}, err
-		}
-		r.KeyID, r.MAC = *w.Key, mac[:]
 	default:
 		return Record{}, errors.New("unknown kind")
 	}
+	if !r.authenticated() {
+		return r, nil
+	}
+	if w.Key == nil || w.MAC == nil {
+		return Record{}, errors.New("missing key or mac")
+	}
+	mac, err := parseHash(*w.MAC)
+	if err != nil {
+		return Record{}, err
+	}
+	r.KeyID, r.MAC = *w.Key, mac[:]
 	return r, nil
 }
 
@@ -211,7 +236,7 @@ func parseHash(s string) (Hash, error) {
 type part int
 
 const (
-	partMACed part = iota // the body without mac and hash: what a seal's MAC covers
+	partMACed part = iota // the body without mac and hash: what the MAC covers
 	partBody              // the body without hash: what the hash covers
 	partAll               // everything: what is stored
 )
@@ -224,7 +249,7 @@ const (
 func (r Record) encode(p part) []byte {
 	b := make([]byte, 0, 512)
 	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, Version, 10)
+	b = strconv.AppendInt(b, int64(r.format()), 10)
 	b = append(b, `,"seq":`...)
 	b = strconv.AppendUint(b, r.Seq, 10)
 	b = append(b, `,"kind":`...)
@@ -233,15 +258,7 @@ func (r Record) encode(p part) []byte {
 	b = appendString(b, r.Time.UTC().Format(time.RFC3339Nano))
 	b = append(b, `,"prev":`...)
 	b = appendString(b, r.Prev.String())
-	switch r.Kind {
-	case KindSeal:
-		b = append(b, `,"key":`...)
-		b = appendString(b, r.KeyID)
-		if p >= partBody {
-			b = append(b, `,"mac":`...)
-			b = appendString(b, hex.EncodeToString(r.MAC))
-		}
-	default:
+	if r.Kind != KindSeal {
 		e := r.Event
 		b = append(b, `,"actor":`...)
 		b = appendString(b, e.Actor)
@@ -264,6 +281,14 @@ func (r Record) encode(p part) []byte {
 		}
 		b = append(b, '}')
 	}
+	if r.authenticated() {
+		b = append(b, `,"key":`...)
+		b = appendString(b, r.KeyID)
+		if p >= partBody {
+			b = append(b, `,"mac":`...)
+			b = appendString(b, hex.EncodeToString(r.MAC))
+		}
+	}
 	if p >= partAll {
 		b = append(b, `,"hash":`...)
 		b = appendString(b, r.Hash.String())
@@ -280,15 +305,32 @@ func (r Record) sum() Hash {
 	return Hash(h.Sum(nil))
 }
 
-// sealMAC is the MAC of a seal: HMAC-SHA256 under the sealing key of the
-// seal domain label followed by the seal's body without its mac and hash.
-// That body holds the seal's sequence number and time and, as prev, the
-// hash of the head of the chain it seals.
-func (r Record) sealMAC(k *sealKey) []byte {
+// mac is the MAC of a record: HMAC-SHA256 under the audit key of the
+// domain label of its kind followed by the record's body without its mac
+// and hash. That body holds the record's sequence number, time and
+// content and, as prev, the hash of the record before it: for a seal, the
+// head of the chain it seals.
+func (r Record) mac(k *sealKey) []byte {
 	m := hmac.New(sha256.New, k.mac)
-	m.Write([]byte(sealDomain))
+	if r.Kind == KindSeal {
+		m.Write([]byte(sealDomain))
+	} else {
+		m.Write([]byte(eventDomain))
+	}
 	m.Write(r.encode(partMACed))
 	return m.Sum(nil)
+}
+
+// sign sets the record's key ID, MAC and hash.
+func (r *Record) sign(k *sealKey) {
+	r.KeyID = k.id
+	r.MAC = r.mac(k)
+	r.Hash = r.sum()
+}
+
+// checkMAC reports whether r carries a MAC of k over its content.
+func (r Record) checkMAC(k *sealKey) bool {
+	return r.KeyID == k.id && hmac.Equal(r.MAC, r.mac(k))
 }
 
 // appendString writes s as a JSON string: '"' and '\' escaped with a

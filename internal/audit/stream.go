@@ -27,7 +27,9 @@ type StreamOptions struct {
 }
 
 // StreamConfig is the configuration of the audit stream (file storage,
-// the daemon's store).
+// the daemon's store). The stream is append-only: the server refuses to
+// delete a record or purge the stream (deleting the whole stream is still
+// possible for whoever administers NATS; the head shows it).
 func StreamConfig(opts StreamOptions) store.StreamConfig {
 	return store.StreamConfig{
 		Name:       StreamName,
@@ -35,6 +37,7 @@ func StreamConfig(opts StreamOptions) store.StreamConfig {
 		MaxAge:     opts.MaxAge,
 		MaxBytes:   opts.MaxBytes,
 		MaxMsgSize: MaxRecordSize + 4<<10,
+		AppendOnly: true,
 	}
 }
 

@@ -111,43 +111,16 @@ func TestAuditorsShareAStream(t *testing.T) {
 		}
 	}
 
-	// Deleting a message in the middle, or the newest, shows.
-	if err := stream.DeleteMessage(ctx, 5); err != nil {
-		t.Fatal(err)
-	}
-	if rep, err := audit.Verify(ctx, log, key, audit.VerifyOptions{Head: head}); err != nil || rep.Problem == nil ||
-		rep.Problem.Kind != audit.ProblemMissing || rep.Problem.Seq != 5 {
-		t.Fatalf("a deleted message: %+v, %v", rep.Problem, err)
-	}
-	last := rep.Last
-	fresh := openStore(t) // a second log, to delete only the tail
-	s2, err := fresh.Stream(ctx, audit.StreamConfig(audit.StreamOptions{}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a2, err := audit.New(audit.NewStreamLog(s2), key, audit.Options{SealEvery: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 3 {
-		if err := a2.Record(ctx, audit.NewEvent(audit.ActorAdmin, audit.ActionKeyRevoke, "")); err != nil {
-			t.Fatal(err)
+	// The stream refuses to delete a record, in the middle or the newest:
+	// removing one takes deleting the whole stream, which the head shows
+	// (Verify's tests show what a log with records removed looks like).
+	for _, seq := range []uint64{5, rep.End} {
+		if err := stream.DeleteMessage(ctx, seq); err == nil {
+			t.Fatalf("record %d of the audit stream was deleted", seq)
 		}
 	}
-	if err := s2.DeleteMessage(ctx, 3); err != nil {
-		t.Fatal(err)
-	}
-	rep, err = audit.Verify(ctx, audit.NewStreamLog(s2), key, audit.VerifyOptions{})
-	if err != nil || rep.Problem == nil || rep.Problem.Kind != audit.ProblemTruncated || rep.Problem.Seq != 3 {
-		t.Fatalf("the newest message deleted: %+v, %v (first log ended at %d)", rep.Problem, err, last)
-	}
-	// Recording goes on after the deleted tail, and the gap stays.
-	if err := a2.Record(ctx, audit.NewEvent(audit.ActorAdmin, audit.ActionKeyRevoke, "")); err != nil {
-		t.Fatal(err)
-	}
-	rep, err = audit.Verify(ctx, audit.NewStreamLog(s2), key, audit.VerifyOptions{})
-	if err != nil || rep.Problem == nil || rep.Problem.Kind != audit.ProblemMissing || rep.Problem.Seq != 3 || rep.End != 4 {
-		t.Fatalf("after recording past the gap: %+v, %v", rep, err)
+	if rep, err := audit.Verify(ctx, log, key, audit.VerifyOptions{Head: head}); err != nil || !rep.OK() {
+		t.Fatalf("after the refused deletes: %+v, %v", rep.Problem, err)
 	}
 }
 

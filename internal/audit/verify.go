@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"crypto/hmac"
 	"errors"
 	"fmt"
 	"time"
@@ -31,6 +30,11 @@ const (
 	// before it: that record was replaced, or records were removed and
 	// the rest renumbered.
 	ProblemBrokenLink ProblemKind = "broken_link"
+	// ProblemForged: an event's MAC is wrong or it names another key: it
+	// was written, or rewritten with its hash recomputed, by someone
+	// without the key. Also a format 1 event (which has no MAC) that no
+	// seal covers, or that follows a record of the current format.
+	ProblemForged ProblemKind = "forged"
 	// ProblemForgedSeal: a seal's MAC is wrong or it names another key:
 	// something it covers was rewritten (hashes recomputed) by someone
 	// without the key, or the seal itself was forged.
@@ -124,96 +128,203 @@ func Verify(ctx context.Context, log Log, key config.Secret, opts VerifyOptions)
 // errStop ends the read at the first problem.
 var errStop = errors.New("stop")
 
+// anchor is a record trusted as verified: a walk that starts there checks
+// that the record is still there, unchanged, and then only what follows
+// it. The zero anchor starts at record 1.
+type anchor struct {
+	Seq  uint64
+	Hash Hash
+	Seal bool // the record must be a seal: the one a head names
+}
+
 func verify(ctx context.Context, log Log, k *sealKey, opts VerifyOptions) (VerifyReport, error) {
-	var rep VerifyReport
+	c, err := walk(ctx, log, k, opts, anchor{})
+	return c.rep, err
+}
+
+// chain holds what a walk has read: the report and what the next record
+// is checked against.
+type chain struct {
+	k     *sealKey
+	opts  VerifyOptions
+	rep   VerifyReport
+	prev  Hash
+	seals map[uint64]Hash // sequence number → hash of every seal, for the head
+	// current is set once a record of the current format was read: a
+	// format 1 event after it is a forgery, since that format carries no
+	// MAC. legacy is the first format 1 event that no seal covers yet.
+	current bool
+	legacy  uint64
+}
+
+func (c *chain) problem(seq uint64, kind ProblemKind, format string, args ...any) error {
+	c.rep.Problem = &Problem{Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)}
+	return errStop
+}
+
+// walk reads log from the anchor (from record 1 with a zero anchor) and
+// checks every record in order, then the end of the log and, with
+// opts.Head, the head. The returned chain holds the report and, in prev,
+// the hash of the last record read.
+func walk(ctx context.Context, log Log, k *sealKey, opts VerifyOptions, from anchor) (*chain, error) {
+	c := &chain{k: k, opts: opts, seals: map[uint64]Hash{}}
 	// The end before reading: what is appended meanwhile is read or not,
 	// but the end never counts records that were not there to read.
 	_, end, err := log.Last(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("read the end of the audit log: %w", err)
+		return c, fmt.Errorf("read the end of the audit log: %w", err)
 	}
-	rep.End = end
-	problem := func(seq uint64, kind ProblemKind, format string, args ...any) error {
-		rep.Problem = &Problem{Seq: seq, Kind: kind, Detail: fmt.Sprintf(format, args...)}
-		return errStop
+	c.rep.End = end
+	first := uint64(1)
+	if from.Seq > 0 {
+		first = from.Seq
 	}
-	var prev Hash
-	seals := map[uint64]Hash{} // sequence number → hash of every seal, for the head
-	err = log.Read(ctx, 1, func(e Entry) error {
-		rec, err := DecodeRecord(e.Data)
-		switch {
-		case errors.Is(err, ErrHashMismatch):
-			return problem(e.Seq, ProblemEdited, "%v", err)
-		case err != nil:
-			return problem(e.Seq, ProblemMalformed, "%v", err)
+	err = log.Read(ctx, first, func(e Entry) error {
+		if from.Seq > 0 && c.rep.Last == 0 {
+			return c.start(e, from)
 		}
-		if rec.Seq != e.Seq {
-			return problem(e.Seq, ProblemMoved, "the record is number %d, stored at %d", rec.Seq, e.Seq)
-		}
-		switch {
-		case rep.Last == 0 && e.Seq == 1:
-			if !rec.Prev.IsZero() {
-				return problem(e.Seq, ProblemBrokenLink, "the first record links to a record before it")
-			}
-		case rep.Last == 0 && opts.AllowPruned:
-			rep.Pruned = true
-		case rep.Last == 0:
-			return problem(1, ProblemMissing, "%s missing: the log begins at %d", span(1, e.Seq-1), e.Seq)
-		case e.Seq != rep.Last+1:
-			return problem(rep.Last+1, ProblemMissing, "%s missing between %d and %d", span(rep.Last+1, e.Seq-1), rep.Last, e.Seq)
-		case rec.Prev != prev:
-			return problem(e.Seq, ProblemBrokenLink, "prev %s is not the hash %s of record %d: that record was replaced, or records were removed and renumbered", rec.Prev, prev, rep.Last)
-		}
-		if rep.First == 0 {
-			rep.First = e.Seq
-		}
-		rep.Last, prev = e.Seq, rec.Hash
-		switch rec.Kind {
-		case KindSeal:
-			if rec.KeyID != k.id {
-				return problem(e.Seq, ProblemForgedSeal, "sealed with key %s, not with the audit key %s", rec.KeyID, k.id)
-			}
-			if !hmac.Equal(rec.MAC, rec.sealMAC(k)) {
-				return problem(e.Seq, ProblemForgedSeal, "the MAC is wrong: the seal or a record before it was rewritten without the key")
-			}
-			rep.Seals++
-			rep.LastSeal, rep.LastSealTime = e.Seq, rec.Time
-			rep.Unsealed, rep.OldestUnsealed = 0, time.Time{}
-			seals[e.Seq] = rec.Hash
-		default:
-			rep.Events++
-			if rep.Unsealed == 0 {
-				rep.OldestUnsealed = rec.Time
-			}
-			rep.Unsealed++
-		}
-		return nil
+		return c.next(e)
 	})
 	if err != nil && !errors.Is(err, errStop) {
-		return rep, fmt.Errorf("read the audit log: %w", err)
+		return c, fmt.Errorf("read the audit log: %w", err)
 	}
-	if rep.Problem != nil {
-		return rep, nil
+	if c.rep.Problem != nil {
+		return c, nil
+	}
+	if from.Seq > 0 && c.rep.Last == 0 {
+		c.problem(from.Seq, ProblemTruncated, "record %d, which was checked before, is gone", from.Seq)
+		return c, nil
 	}
 	// Removing the newest records leaves their numbers used: the end.
-	if end > rep.Last && (rep.Last > 0 || !opts.AllowPruned) {
-		problem(rep.Last+1, ProblemTruncated, "%s at the end of the log %s gone", span(rep.Last+1, end), were(rep.Last+1, end))
-		return rep, nil
+	if end > c.rep.Last && (c.rep.Last > 0 || !opts.AllowPruned) {
+		c.problem(c.rep.Last+1, ProblemTruncated, "%s at the end of the log %s gone", span(c.rep.Last+1, end), were(c.rep.Last+1, end))
+		return c, nil
+	}
+	if c.legacy != 0 {
+		c.problem(c.legacy, ProblemForged, "a format 1 event that no seal covers: format 1 events carry no MAC, so it cannot be told from one written without the key")
+		return c, nil
 	}
 	if opts.Head != nil {
-		if err := checkHead(ctx, &rep, k, opts.Head, seals, problem); err != nil {
-			return rep, err
+		if err := checkHead(ctx, &c.rep, k, opts.Head, c.seals, c.problem); err != nil {
+			return c, err
 		}
-		if rep.Problem != nil {
-			return rep, nil
+		if c.rep.Problem != nil {
+			return c, nil
 		}
 	}
+	rep := &c.rep
 	if opts.SealInterval > 0 && opts.Now != nil && rep.Unsealed > 0 {
 		if age := opts.Now().Sub(rep.OldestUnsealed); age > 2*opts.SealInterval {
 			rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d records have been unsealed for %s, longer than twice the seal interval %s: sealing is failing or stopped", rep.Unsealed, age.Round(time.Second), opts.SealInterval))
 		}
 	}
-	return rep, nil
+	return c, nil
+}
+
+// start checks the first record of a walk from an anchor: it must be the
+// anchor's record, unchanged.
+func (c *chain) start(e Entry, from anchor) error {
+	if e.Seq != from.Seq {
+		return c.problem(from.Seq, ProblemMissing, "record %d, which was checked before, is gone", from.Seq)
+	}
+	rec, err := DecodeRecord(e.Data)
+	if err != nil || rec.Seq != e.Seq || rec.Hash != from.Hash || (from.Seal && rec.Kind != KindSeal) {
+		kind := ProblemEdited
+		if from.Seal {
+			kind = ProblemForgedHead
+		}
+		return c.problem(e.Seq, kind, "record %d is not the record with hash %s checked before", from.Seq, from.Hash)
+	}
+	c.rep.First, c.rep.Last, c.prev = e.Seq, e.Seq, rec.Hash
+	c.current = rec.format() == Version
+	if rec.Kind == KindSeal {
+		c.sealed(rec)
+	}
+	return nil
+}
+
+// next checks the record after the last one read.
+func (c *chain) next(e Entry) error {
+	rep := &c.rep
+	rec, err := DecodeRecord(e.Data)
+	switch {
+	case errors.Is(err, ErrHashMismatch):
+		return c.problem(e.Seq, ProblemEdited, "%v", err)
+	case err != nil:
+		return c.problem(e.Seq, ProblemMalformed, "%v", err)
+	}
+	if rec.Seq != e.Seq {
+		return c.problem(e.Seq, ProblemMoved, "the record is number %d, stored at %d", rec.Seq, e.Seq)
+	}
+	switch {
+	case rep.Last == 0 && e.Seq == 1:
+		if !rec.Prev.IsZero() {
+			return c.problem(e.Seq, ProblemBrokenLink, "the first record links to a record before it")
+		}
+	case rep.Last == 0 && c.opts.AllowPruned:
+		rep.Pruned = true
+	case rep.Last == 0:
+		return c.problem(1, ProblemMissing, "%s missing: the log begins at %d", span(1, e.Seq-1), e.Seq)
+	case e.Seq != rep.Last+1:
+		return c.problem(rep.Last+1, ProblemMissing, "%s missing between %d and %d", span(rep.Last+1, e.Seq-1), rep.Last, e.Seq)
+	case rec.Prev != c.prev:
+		return c.problem(e.Seq, ProblemBrokenLink, "prev %s is not the hash %s of record %d: that record was replaced, or records were removed and renumbered", rec.Prev, c.prev, rep.Last)
+	}
+	if err := c.authenticate(rec); err != nil {
+		return err
+	}
+	if rep.First == 0 {
+		rep.First = e.Seq
+	}
+	rep.Last, c.prev = e.Seq, rec.Hash
+	if rec.Kind == KindSeal {
+		c.sealed(rec)
+		return nil
+	}
+	rep.Events++
+	if rep.Unsealed == 0 {
+		rep.OldestUnsealed = rec.Time
+	}
+	rep.Unsealed++
+	return nil
+}
+
+// authenticate checks a record's MAC, or that a seal will cover a format 1
+// event, which has none.
+func (c *chain) authenticate(rec Record) error {
+	if !rec.authenticated() {
+		if c.current {
+			return c.problem(rec.Seq, ProblemForged, "a format 1 event, which carries no MAC, after the log moved to format %d: it was written without the key", Version)
+		}
+		if c.legacy == 0 {
+			c.legacy = rec.Seq
+		}
+		return nil
+	}
+	if rec.format() == Version {
+		c.current = true
+	}
+	kind, what := ProblemForged, "the record"
+	if rec.Kind == KindSeal {
+		kind, what = ProblemForgedSeal, "the seal or a record before it"
+	}
+	if rec.KeyID != c.k.id {
+		return c.problem(rec.Seq, kind, "made with key %s, not with the audit key %s", rec.KeyID, c.k.id)
+	}
+	if !rec.checkMAC(c.k) {
+		return c.problem(rec.Seq, kind, "the MAC is wrong: %s was written or rewritten without the key", what)
+	}
+	return nil
+}
+
+// sealed notes a valid seal: everything before it is covered.
+func (c *chain) sealed(rec Record) {
+	rep := &c.rep
+	rep.Seals++
+	rep.LastSeal, rep.LastSealTime = rec.Seq, rec.Time
+	rep.Unsealed, rep.OldestUnsealed = 0, time.Time{}
+	c.seals[rec.Seq] = rec.Hash
+	c.legacy = 0
 }
 
 func checkHead(ctx context.Context, rep *VerifyReport, k *sealKey, hs HeadStore, seals map[uint64]Hash, problem func(uint64, ProblemKind, string, ...any) error) error {

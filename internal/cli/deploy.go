@@ -169,7 +169,7 @@ func (s *source) deploy(ctx context.Context, c *client.Client) (*client.Function
 	}
 	fn, err := c.Deploy(ctx, client.DeployRequest{
 		Manifest:     string(s.text),
-		ManifestFile: s.file,
+		ManifestFile: repoPath(s.file),
 		Digest:       digest,
 		Files:        files,
 	})

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/posture"
+	"github.com/pave-dev/pave/internal/version"
 )
 
 var postureCommand = &command{
@@ -26,9 +29,13 @@ tools). --fail-on SEVERITY exits with status 1 when a finding is at that
 severity or above (info, low, medium, high, critical): put it in CI.
 
 --offline DIR checks the pave.yaml files under DIR without a daemon, before
-anything is deployed (in a pull request, say); the rules that need usage
-data or a built module do not run then. --osv FILE checks modules against an
-OSV vulnerability database in offline mode; a daemon uses its own
+anything is deployed (in a pull request, say), and the module each would
+deploy: a prebuilt .wasm the manifest names, or the one pave build left in
+the function's .pave directory; --build builds the Go ones first, as pave
+deploy does. The rules that need usage data do not run offline. --osv
+checks the modules against an OSV vulnerability database (a file of
+records, the zip archive the Go vulnerability database or osv.dev
+publishes, or a directory of records), as a daemon does with its
 --osv-file. The rules are listed in docs/SECURITY.md.`,
 	run: runPosture,
 }
@@ -48,7 +55,8 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	format := inv.fs.String("format", "table", "table, json or sarif")
 	failOn := inv.fs.String("fail-on", "", "exit 1 when a finding is at this severity or above")
 	offline := inv.fs.String("offline", "", "check the manifests under `DIR` instead of a daemon")
-	osvFile := inv.fs.String("osv", "", "with --offline: an OSV vulnerability database `FILE`")
+	osvFile := inv.fs.String("osv", "", "with --offline: an OSV vulnerability database `FILE`, zip archive or directory")
+	build := inv.fs.Bool("build", false, "with --offline: build each function's Go module first, as pave deploy does")
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -68,11 +76,15 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	if *osvFile != "" && *offline == "" {
 		return inv.usageErrorf("--osv goes with --offline; a daemon uses its own --osv-file")
 	}
+	if *build && *offline == "" {
+		return inv.usageErrorf("--build goes with --offline")
+	}
 
 	var rep *posture.Report
 	var err error
+	var root string
 	if *offline != "" {
-		rep, err = offlineReport(*offline, *osvFile)
+		rep, root, err = offlineReport(ctx, *offline, *osvFile, *build, inv.stderr)
 	} else {
 		rep, err = liveReport(ctx, inv, *dataDir)
 	}
@@ -83,7 +95,7 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	case "json":
 		err = posture.WriteJSON(inv.stdout, rep)
 	case "sarif":
-		err = posture.WriteSARIF(inv.stdout, rep, buildVersion())
+		err = posture.WriteSARIF(inv.stdout, rep, posture.SARIFOptions{ToolVersion: version.String(), Root: root})
 	default:
 		err = posture.WriteTable(inv.stdout, rep)
 	}
@@ -114,19 +126,26 @@ func liveReport(ctx context.Context, inv *invocation, dataDir string) (*posture.
 	return &rep, nil
 }
 
-// offlineReport checks every pave.yaml under dir.
-func offlineReport(dir, osvFile string) (*posture.Report, error) {
+// offlineReport checks every pave.yaml under dir and the modules they
+// deploy (see offlineModule). Manifests are named relative to root, the
+// repository that holds dir, or dir itself outside a repository.
+func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr io.Writer) (rep *posture.Report, root string, err error) {
 	p := posture.DefaultPolicy()
 	if osvFile != "" {
 		db, err := posture.LoadOSV(osvFile)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		p.OSV = db
 	}
+	if root = repoRoot(dir); root == "" {
+		if root, err = filepath.Abs(dir); err != nil {
+			return nil, "", err
+		}
+	}
 	var in posture.Input
 	var problems []error
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -141,18 +160,51 @@ func offlineReport(dir, osvFile string) (*posture.Report, error) {
 			problems = append(problems, err)
 			return nil
 		}
-		rel, _ := filepath.Rel(dir, path)
-		in.Functions = append(in.Functions, posture.Function{Manifest: m, ManifestPath: filepath.ToSlash(rel)})
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, abs)
+		module, err := offlineModule(ctx, m, filepath.Dir(path), build, stderr)
+		if err != nil {
+			problems = append(problems, err)
+			return nil
+		}
+		if module == nil && p.OSV != nil {
+			fmt.Fprintf(stderr, "posture: %s: no module to check for vulnerabilities; run pave build first, or pass --build\n", filepath.ToSlash(rel))
+		}
+		in.Functions = append(in.Functions, posture.Function{Manifest: m, ManifestPath: filepath.ToSlash(rel), Module: module})
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if len(problems) > 0 {
-		return nil, errors.Join(problems...)
+		return nil, "", errors.Join(problems...)
 	}
 	if len(in.Functions) == 0 {
-		return nil, fmt.Errorf("no %s under %s", manifestName, dir)
+		return nil, "", fmt.Errorf("no %s under %s", manifestName, dir)
 	}
-	return posture.Check(in, p), nil
+	return posture.Check(in, p), root, nil
+}
+
+// offlineModule returns the module the function in dir deploys: a prebuilt
+// .wasm its manifest names, or (built first with build) the one pave build
+// writes to dir/.pave; nil if there is none yet.
+func offlineModule(ctx context.Context, m *manifest.Manifest, dir string, build bool, stderr io.Writer) ([]byte, error) {
+	path := filepath.Join(dir, buildDir, m.Name+".wasm")
+	if m.IsWasmFile() || build {
+		var err error
+		if path, err = BuildModule(ctx, m, dir, stderr); err != nil {
+			return nil, err
+		}
+	}
+	module, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && !m.IsWasmFile() && !build {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("module of %s: %w", m.Name, err)
+	}
+	return module, nil
 }

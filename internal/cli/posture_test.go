@@ -55,14 +55,48 @@ func TestPostureOffline(t *testing.T) {
 	var sarif struct {
 		Version string `json:"version"`
 		Runs    []struct {
+			Tool struct {
+				Driver struct {
+					Version string `json:"version"`
+				} `json:"driver"`
+			} `json:"tool"`
+			OriginalURIBaseIDs map[string]struct {
+				URI string `json:"uri"`
+			} `json:"originalUriBaseIds"`
 			Results []struct {
-				RuleID string `json:"ruleId"`
-				Level  string `json:"level"`
+				RuleID    string `json:"ruleId"`
+				Level     string `json:"level"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI       string `json:"uri"`
+							URIBaseID string `json:"uriBaseId"`
+						} `json:"artifactLocation"`
+						Region struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
 			} `json:"results"`
 		} `json:"runs"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &sarif); err != nil || code != 0 || sarif.Version != "2.1.0" || len(sarif.Runs) != 1 || len(sarif.Runs[0].Results) < 3 {
-		t.Errorf("sarif: exit %d, %v: %s", code, err, stdout)
+		t.Fatalf("sarif: exit %d, %v: %s", code, err, stdout)
+	}
+	// Placed in the repository: paths relative to its root (the directory
+	// checked, outside a git repository), a line in each, the root's URI.
+	run := sarif.Runs[0]
+	if run.Tool.Driver.Version == "" {
+		t.Error("no driver version")
+	}
+	if want := "file://" + filepath.ToSlash(dir) + "/"; run.OriginalURIBaseIDs["%SRCROOT%"].URI != want {
+		t.Errorf("originalUriBaseIds = %+v, want %s", run.OriginalURIBaseIDs, want)
+	}
+	for _, r := range run.Results {
+		loc := r.Locations[0].PhysicalLocation
+		if loc.ArtifactLocation.URI != "open/pave.yaml" || loc.ArtifactLocation.URIBaseID != "%SRCROOT%" || loc.Region.StartLine < 1 {
+			t.Errorf("%s at %+v", r.RuleID, loc)
+		}
 	}
 
 	bad := writeManifests(t, map[string]string{"broken": "name: Broken\n"})

@@ -110,7 +110,7 @@ func (c *Config) observabilityFlags(fs *flag.FlagSet, getenv func(string) string
 	fs.StringVar(&o.MetricsAddr, "metrics-listen", envOr(getenv, EnvMetricsAddr, o.MetricsAddr), "also serve /metrics, unauthenticated, on this address ("+EnvMetricsAddr+")")
 	fs.StringVar(&o.AuditKeyFile, "audit-key-file", envOr(getenv, EnvAuditKeyFile, o.AuditKeyFile), "file of the key that seals the audit log, created 0600 if absent; default DATA/audit.key ("+EnvAuditKeyFile+")")
 	fs.StringVar(&o.AuditFile, "audit-file", envOr(getenv, EnvAuditFile, o.AuditFile), "also append every audit event to this file as a JSON line ("+EnvAuditFile+")")
-	fs.StringVar(&o.OSVFile, "osv-file", envOr(getenv, EnvOSVFile, o.OSVFile), "OSV vulnerability database (JSON) to check modules' Go dependencies against ("+EnvOSVFile+")")
+	fs.StringVar(&o.OSVFile, "osv-file", envOr(getenv, EnvOSVFile, o.OSVFile), "OSV vulnerability database (JSON records, a vulndb or osv.dev zip, or a directory; read again when it changes) to check modules' Go dependencies against ("+EnvOSVFile+")")
 	fs.StringVar(&o.DeployFailOn, "deploy-fail-on", envOr(getenv, EnvDeployFailOn, o.DeployFailOn), "refuse deploys with posture findings of this severity or above: info, low, medium, high, critical ("+EnvDeployFailOn+")")
 	return func() error {
 		var errs []error

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/capability"
+	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/observe"
 )
 
@@ -64,7 +65,48 @@ func (d *Daemon) openAudit(ctx context.Context) (*auditTrail, error) {
 	if t.a, err = audit.New(lg, key, opts); err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
+	// The tail since the last seal the head names is checked before
+	// anything is appended: a record added, changed or removed while the
+	// daemon was stopped stops sealing (the Auditor logs it as an error),
+	// and shows in the metrics and the posture report.
+	if _, err := t.a.CheckTail(ctx); err != nil {
+		return nil, fmt.Errorf("audit log: %w", err)
+	}
+	d.metrics.GaugeFunc("pave_audit_tampered", "1 once the daemon found its audit log tampered with; it then no longer seals the log (see pave audit verify).", func() float64 {
+		if t.a.Broken() != nil {
+			return 1
+		}
+		return 0
+	})
 	return t, nil
+}
+
+// tampering is the tampering the Auditor found, empty if none.
+func (t *auditTrail) tampering() string {
+	if p := t.a.Broken(); p != nil {
+		return p.String()
+	}
+	return ""
+}
+
+// keyInStore returns the audit key's path if it lies in the embedded
+// store's data directory, "" otherwise.
+func keyInStore(cfg config.Config, embedded bool) string {
+	if !embedded {
+		return ""
+	}
+	key, err := filepath.Abs(cfg.AuditKeyPath())
+	if err != nil {
+		return ""
+	}
+	dir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return ""
+	}
+	if rel, err := filepath.Rel(dir, key); err == nil && filepath.IsLocal(rel) {
+		return cfg.AuditKeyPath()
+	}
+	return ""
 }
 
 // run seals the log periodically and records queued refusals until ctx

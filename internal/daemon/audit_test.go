@@ -2,6 +2,8 @@ package daemon_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/daemon"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -104,16 +107,13 @@ func TestAuditLog(t *testing.T) {
 	if err != nil || !rep.OK || rep.Events != len(want) {
 		t.Fatalf("verify: %+v, %v", rep, err)
 	}
-	// An attacker with the store deletes the quarantine.
-	if err := n.d.DeleteAuditRecord(ctx, events[3].Seq); err != nil {
-		t.Fatal(err)
+	// An attacker with the store tries to delete the quarantine: the
+	// stream refuses.
+	if err := n.d.DeleteAuditRecord(ctx, events[3].Seq); err == nil {
+		t.Fatal("an audit record was deleted")
 	}
-	rep, err = n.admin.AuditVerify(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.OK || rep.Problem == nil || rep.Problem.Seq != events[3].Seq || rep.Problem.Kind != "missing" {
-		t.Errorf("after deleting record %d: %+v %+v", events[3].Seq, rep, rep.Problem)
+	if rep, err := n.admin.AuditVerify(ctx); err != nil || !rep.OK {
+		t.Errorf("after the refused delete: %+v, %v", rep, err)
 	}
 }
 
@@ -213,4 +213,100 @@ func TestRefusedDeploysAreAudited(t *testing.T) {
 	if d, ok := refused[4].Details["digest"]; ok {
 		t.Errorf("a malformed digest was audited: %q", d)
 	}
+}
+
+// forgeAuditRecord makes the record an attacker with write access to the
+// store, but without the audit key, appends after the stored record last:
+// the next number, chained to last's hash and hashed as docs describe,
+// with a MAC it cannot compute.
+func forgeAuditRecord(t *testing.T, last []byte) []byte {
+	t.Helper()
+	var prev struct {
+		Seq  uint64 `json:"seq"`
+		Hash string `json:"hash"`
+		Key  string `json:"key"`
+	}
+	if err := json.Unmarshal(last, &prev); err != nil {
+		t.Fatal(err)
+	}
+	body := fmt.Sprintf(`{"v":2,"seq":%d,"kind":"event","time":"%s","prev":"%s","actor":"admin","action":"key.revoke",`+
+		`"target":"key:attacker-planted","source":"127.0.0.1","outcome":"ok","details":{},"key":"%s","mac":"%x"}`,
+		prev.Seq+1, time.Now().UTC().Format(time.RFC3339Nano), prev.Hash, prev.Key, sha256.Sum256([]byte("no key")))
+	sum := sha256.Sum256([]byte("pave audit record v1\n" + body))
+	return fmt.Appendf(nil, `%s,"hash":"%x"}`, body[:len(body)-1], sum)
+}
+
+// A record appended to the audit stream by someone without the audit key,
+// while the daemon runs or while it is stopped, is named by verify; the
+// daemon stops sealing the log and says so in its log, its metrics and
+// its posture report.
+func TestAuditForgeryDetected(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, live := range []bool{true, false} {
+		t.Run(map[bool]string{true: "live", false: "offline"}[live], func(t *testing.T) {
+			dir := t.TempDir()
+			n := start(t, dir)
+			n.setSecret(t, "FIRST")
+			if err := n.d.SealAudit(ctx); err != nil {
+				t.Fatal(err)
+			}
+			n.setSecret(t, "SECOND")
+			forged := func(last []byte) []byte { return forgeAuditRecord(t, last) }
+			var seq uint64
+			var err error
+			if live {
+				if seq, err = n.d.AppendAuditRecord(ctx, forged); err != nil {
+					t.Fatal(err)
+				}
+				n.setSecret(t, "THIRD") // the daemon's next append finds the forgery
+			} else {
+				n.stop()
+				if seq, err = daemon.AppendAuditRecordOffline(ctx, dir, forged); err != nil {
+					t.Fatal(err)
+				}
+				n = start(t, dir)
+			}
+			rep, err := n.admin.AuditVerify(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.OK || rep.Problem == nil || rep.Problem.Kind != "forged" || rep.Problem.Seq != seq {
+				t.Fatalf("verify after a forged append at %d: %+v %+v", seq, rep, rep.Problem)
+			}
+			if err := n.d.SealAudit(ctx); err == nil {
+				t.Fatal("the daemon sealed over the forged record")
+			}
+			if got := n.metric(t, "pave_audit_tampered", ""); got != 1 {
+				t.Errorf("pave_audit_tampered = %v, want 1", got)
+			}
+			if lines := n.logs.lines(map[string]any{"level": "ERROR"}); !containsMessage(lines, "the audit log was tampered with") {
+				t.Errorf("no error in the log: %v", lines)
+			}
+			b, err := n.admin.Posture(ctx, "json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(b), "PAVE-AUDIT-TAMPERED") {
+				t.Errorf("posture report without PAVE-AUDIT-TAMPERED: %s", b)
+			}
+		})
+	}
+}
+
+// setSecret stores a secret: an audited action.
+func (n *node) setSecret(t *testing.T, name string) {
+	t.Helper()
+	if _, err := n.admin.SetSecret(context.Background(), name, []byte("value of "+name)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func containsMessage(lines []map[string]any, prefix string) bool {
+	for _, l := range lines {
+		if msg, _ := l["msg"].(string); strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
+	"github.com/pave-dev/pave/internal/version"
 )
 
 // Storage buckets. Renaming one loses its data: these are part of the
@@ -267,7 +268,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Auditor:        d.audit,
 		AuditLog:       d.audit,
 		Async:          queue,
-		Version:        version(),
+		Version:        version.String(),
 		Log:            d.log,
 	})
 

@@ -25,8 +25,8 @@ func (d *Daemon) QuarantineUnused(ctx context.Context, now time.Time, after time
 	return d.quarantineUnused(ctx, now, after)
 }
 
-// DeleteAuditRecord deletes record seq from the audit stream, as an
-// attacker with access to the store would.
+// DeleteAuditRecord tries to delete record seq from the audit stream, as
+// an attacker with access to the store would.
 func (d *Daemon) DeleteAuditRecord(ctx context.Context, seq uint64) error {
 	s, err := d.nats.Stream(ctx, audit.StreamConfig(audit.StreamOptions{}))
 	if err != nil {
@@ -34,6 +34,39 @@ func (d *Daemon) DeleteAuditRecord(ctx context.Context, seq uint64) error {
 	}
 	return s.DeleteMessage(ctx, seq)
 }
+
+// AppendAuditRecord publishes what forge makes of the newest audit record
+// to the audit stream, as an attacker with access to the store (and
+// without the audit key) can.
+func (d *Daemon) AppendAuditRecord(ctx context.Context, forge func(last []byte) []byte) (uint64, error) {
+	return appendAuditRecord(ctx, d.nats, forge)
+}
+
+// AppendAuditRecordOffline does what AppendAuditRecord does, in the
+// embedded store of a stopped daemon in dataDir.
+func AppendAuditRecordOffline(ctx context.Context, dataDir string, forge func(last []byte) []byte) (uint64, error) {
+	n, err := store.Open(ctx, store.Options{DataDir: dataDir})
+	if err != nil {
+		return 0, err
+	}
+	defer n.Close()
+	return appendAuditRecord(ctx, n, forge)
+}
+
+func appendAuditRecord(ctx context.Context, n *store.NATS, forge func(last []byte) []byte) (uint64, error) {
+	s, err := n.Stream(ctx, audit.StreamConfig(audit.StreamOptions{}))
+	if err != nil {
+		return 0, err
+	}
+	m, err := s.LastMessage(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return s.Publish(ctx, audit.Subject, "", nil, forge(m.Data))
+}
+
+// SealAudit seals the audit log now, as the daemon does every minute.
+func (d *Daemon) SealAudit(ctx context.Context) error { return d.audit.a.Seal(ctx) }
 
 // SharedSnapshots holds the snapshot artefacts every daemon of a test run
 // has prepared, by artefact name. An artefact is named by its module's

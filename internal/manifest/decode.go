@@ -32,8 +32,17 @@ const (
 
 // A decoder fills in a Manifest from a YAML tree, collecting errors.
 type decoder struct {
-	file string
-	errs ErrorList
+	file  string
+	errs  ErrorList
+	lines map[string]int // the line of each field and list entry, by path
+}
+
+// mark records that the field or list entry at path is written on line.
+func (d *decoder) mark(path string, line int) {
+	if d.lines == nil {
+		d.lines = make(map[string]int)
+	}
+	d.lines[path] = line
 }
 
 // A field is one key a mapping may hold.
@@ -255,6 +264,7 @@ func (d *decoder) object(n *yaml.Node, path string, fields []field) {
 			continue
 		}
 		seen[name] = k.Line
+		d.mark(join(path, name), k.Line)
 		f := slices.IndexFunc(fields, func(f field) bool { return f.name == name })
 		if f < 0 {
 			d.unknown(k, path, name, fields)

@@ -46,6 +46,22 @@ type Manifest struct {
 	// where their results may be sent.
 	Async Async
 	File  string // the file name given to Parse
+
+	lines map[string]int // see Line
+}
+
+// Line returns the line of the file on which the field or list entry at
+// path is written ("owner", "limits.timeout", "capabilities.http[1]"), or
+// else the line of the nearest field that holds it; 0 if none is written
+// (a default), or for a manifest that was not parsed.
+func (m *Manifest) Line(path string) int {
+	for path != "" {
+		if line, ok := m.lines[path]; ok {
+			return line
+		}
+		path = path[:max(strings.LastIndexAny(path, ".["), 0)]
+	}
+	return 0
 }
 
 // A Route is one HTTP entry point to a function.
@@ -169,6 +185,7 @@ func Parse(file string, data []byte) (*Manifest, error) {
 	if err := d.err(); err != nil {
 		return nil, err
 	}
+	m.lines = d.lines
 	return m, nil
 }
 

@@ -422,6 +422,7 @@ func TestParseDefaults(t *testing.T) {
 		Async: Async{Retries: 3, Backoff: time.Second},
 		File:  "pave.yaml",
 	}
+	m.lines = nil // TestLine checks them
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
 	}
@@ -496,6 +497,7 @@ limits:
 		Async: DefaultAsync(),
 		File:  "svc/pave.yaml",
 	}
+	m.lines = nil // TestLine checks them
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("Parse =\n%+v\nwant\n%+v", m, want)
 	}
@@ -732,5 +734,41 @@ func TestTooManyRoutes(t *testing.T) {
 	_, err := Parse("pave.yaml", []byte(b.String()))
 	if err == nil || !strings.Contains(err.Error(), "pave.yaml:4:3: routes: 65 routes; a function has at most 64") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// Line finds the line of a field, of a list entry, or of the nearest
+// field written out that holds it.
+func TestLine(t *testing.T) {
+	m, err := Parse("pave.yaml", []byte(`name: fn
+owner: team-a
+limits:
+  timeout: 5s
+capabilities:
+  http:
+    - api.example.com
+    - "*.example.org"
+  secrets: [A, B]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]int{
+		"name": 1, "owner": 2, "limits": 3, "limits.timeout": 4,
+		"limits.memory":           3, // a default: the line of limits
+		"capabilities.http":       6,
+		"capabilities.http[1]":    8,
+		"capabilities.http[7]":    6,
+		"capabilities.secrets[1]": 9,
+		"capabilities.kv":         5,
+		"triggers":                0,
+		"":                        0,
+	} {
+		if got := m.Line(path); got != want {
+			t.Errorf("Line(%q) = %d, want %d", path, got, want)
+		}
+	}
+	if got := (&Manifest{}).Line("owner"); got != 0 {
+		t.Errorf("a manifest not parsed: %d", got)
 	}
 }

@@ -517,6 +517,7 @@ func (d *decoder) stringList(dst *[]string, max int, check func(string) error) d
 		var out []string
 		for i, item := range n.Content {
 			var s string
+			d.mark(fmt.Sprintf("%s[%d]", path, i), item.Line)
 			d.text(&s, check)(item, fmt.Sprintf("%s[%d]", path, i))
 			if s == "" {
 				continue

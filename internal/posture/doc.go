@@ -47,9 +47,11 @@
 //	PAVE-SECRET-NOT-ROTATED     medium   SAS-7   a granted secret not rotated for SecretRotateAfter
 //	PAVE-UNREDACTED-ROUTE       medium   SAS-7   a route with redaction disabled, and its reason
 //	PAVE-HARDCODED-SECRET       critical SAS-7   module: a credential in the data segments
-//	PAVE-VULNERABLE-DEPENDENCY  high     SAS-6   module: Go version or dependency in the OSV database
+//	PAVE-VULNERABLE-DEPENDENCY  high     SAS-6   module: Go version or dependency in the OSV database (at the record's severity, if it rates one)
 //	PAVE-MODULE-NOT-SCANNED     info     SAS-6   module: unreadable, or no Go build info to check
 //	PAVE-TRIGGER-NO-SCHEMA      low      SAS-1   a topic trigger without a data schema
+//	PAVE-AUDIT-TAMPERED         critical SAS-5   daemon: its audit log was tampered with
+//	PAVE-AUDIT-KEY-IN-STORE     medium   SAS-5   daemon: the audit key in the embedded store's directory
 //
 // Rules returns the same catalogue with descriptions; Policy.Ignore turns
 // rules off by id.
@@ -87,6 +89,7 @@
 //
 // Report.Findings are sorted by severity (highest first), function and rule
 // id. WriteTable, WriteJSON and WriteSARIF render a report; SARIF results
-// point at the function's manifest (Function.ManifestPath) and, for route
-// findings, at the route's line.
+// point at the function's manifest (Function.ManifestPath, relative to the
+// repository root, which SARIF calls %SRCROOT%) and at the line of the
+// route, grant or limit concerned, or line 1 for module findings.
 package posture

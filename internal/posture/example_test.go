@@ -49,13 +49,13 @@ limits:
 	fmt.Println("at or above medium:", len(report.AtOrAbove(failOn)))
 	// Output:
 	// SEVERITY  RULE                       RISK   FUNCTION  FINDING
-	// medium    PAVE-HTTP-WILDCARD         SAS-4  orders    capabilities.http grants *.payments.example: every host under payments.example
+	// medium    PAVE-HTTP-WILDCARD         SAS-4  orders    capabilities.http grants *.payments.example: every host under payments.example (functions/orders/pave.yaml:10)
 	//                                                       fix: Replace *.payments.example in capabilities.http with the exact hosts under payments.example the function calls.
-	// medium    PAVE-LIMIT-ABOVE-POLICY    SAS-8  orders    timeout 2m0s is above the policy's 1m0s
+	// medium    PAVE-LIMIT-ABOVE-POLICY    SAS-8  orders    timeout 2m0s is above the policy's 1m0s (functions/orders/pave.yaml:12)
 	//                                                       fix: Set limits.timeout to 1m0s or less in the manifest.
 	// medium    PAVE-PUBLIC-NO-CONTRACT    SAS-1  orders    public route POST /orders has no body or query schema (functions/orders/pave.yaml:5)
 	//                                                       fix: Add schema: {body: ...} or schema: {query: ...} to the route so the gateway refuses input the function does not expect.
-	// medium    PAVE-UNUSED-GRANT          SAS-4  orders    kv grant (orders: write) never used since the deploy on 2026-04-01, 61 days ago (policy: 30 days)
+	// medium    PAVE-UNUSED-GRANT          SAS-4  orders    kv grant (orders: write) never used since the deploy on 2026-04-01, 61 days ago (policy: 30 days) (functions/orders/pave.yaml:9)
 	//                                                       fix: Remove capabilities.kv from the manifest and redeploy, unless the function still needs it.
 	// low       PAVE-PUBLIC-NO-RATE-LIMIT  SAS-8  orders    public route POST /orders, and the manifest sets no rate_limit or budget (functions/orders/pave.yaml:5)
 	//                                                       fix: Set rate_limit.caller (and rate_limit.function or a budget) in the manifest to bound what anonymous callers can spend.

@@ -1,6 +1,7 @@
 package posture
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -105,20 +106,57 @@ func FuzzParseOSV(f *testing.F) {
 	f.Add([]byte(`{"id":"X","withdrawn":"now"}`))
 	f.Add([]byte(`[1, "x", null]`))
 	f.Add([]byte(`{"id":"X","affected":[{"package":{"ecosystem":"Go","name":"a"},"ranges":[{"type":"SEMVER","events":[{}]}]}]}`))
+	f.Add([]byte(`[{"id":"A","aliases":["B"],"severity":[{"type":"CVSS_V3","score":"CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"}],"affected":[{"package":{"ecosystem":"Go","name":"a"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]},` +
+		`{"id":"B","aliases":["C"],"database_specific":{"severity":"LOW"},"affected":[{"package":{"ecosystem":"Go","name":"a"},"ranges":[{"type":"SEMVER","events":[{"introduced":"0"}]}]}]}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		db, err := ParseOSV(data)
 		if err != nil {
 			return
 		}
-		for pkg := range db.byPackage {
-			for _, v := range []string{"0.0.0", "v1.0.0", "1.2.3", "1.2.4-rc.1", "v0.0.0-20210101000000-abcdef123456", "99999999999999999999.0.0"} {
-				for _, vuln := range db.Lookup(pkg, v) {
-					if vuln.Package != pkg || vuln.Version != v || vuln.ID == "" {
-						t.Fatalf("Lookup(%q, %q) = %+v", pkg, v, vuln)
+		checkLookups(t, db)
+	})
+}
+
+// checkLookups looks every package of db up at a few versions: a
+// vulnerability names the package, version and a severity that exists,
+// and no name is both one vulnerability's and another's (aliases merge).
+func checkLookups(t *testing.T, db *OSV) {
+	for pkg := range db.byPackage {
+		for _, v := range []string{"0.0.0", "v1.0.0", "1.2.3", "1.2.4-rc.1", "v0.0.0-20210101000000-abcdef123456", "99999999999999999999.0.0"} {
+			names := map[string]string{}
+			for _, vuln := range db.Lookup(pkg, v) {
+				if vuln.Package != pkg || vuln.Version != v || vuln.ID == "" || (vuln.Severity != 0 && !vuln.Severity.valid()) {
+					t.Fatalf("Lookup(%q, %q) = %+v", pkg, v, vuln)
+				}
+				for _, name := range append([]string{vuln.ID}, vuln.Aliases...) {
+					if other, ok := names[name]; ok && other != vuln.ID {
+						t.Fatalf("Lookup(%q, %q): %s is a name of %s and %s", pkg, v, name, other, vuln.ID)
 					}
+					names[name] = vuln.ID
 				}
 			}
 		}
+	}
+}
+
+// FuzzOSVZip: an archive of any bytes loads or fails with an error, and
+// what loads looks up as ParseOSV's records do.
+func FuzzOSVZip(f *testing.F) {
+	var b bytes.Buffer
+	w := zip.NewWriter(&b)
+	for name, text := range map[string]string{"index/db.json": `{}`, "ID/GO-2026-0001.json": osvRecord1, "GO-2026-0002.json": osvRecord2} {
+		fw, _ := w.Create(name)
+		fw.Write([]byte(text))
+	}
+	w.Close()
+	f.Add(b.Bytes())
+	f.Add([]byte("PK\x03\x04"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		db := newOSV()
+		if err := db.parseZip(data); err != nil {
+			return
+		}
+		checkLookups(t, db)
 	})
 }
 

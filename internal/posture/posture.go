@@ -54,6 +54,20 @@ type Input struct {
 	// Secrets are the stored secrets, for the rotation rule; secrets a
 	// function is granted but that are not listed here are not judged.
 	Secrets []Secret
+	// Daemon is what a running daemon says of itself, for the rules that
+	// are about no one function; zero in an offline check.
+	Daemon Daemon
+}
+
+// Daemon is the state of a running daemon that the daemon rules judge.
+type Daemon struct {
+	// AuditTampering is the tampering the daemon found in its audit log
+	// (it then no longer seals the log), empty if none.
+	AuditTampering string
+	// AuditKeyInStore is the audit key file's path when that file lies
+	// in the data directory of the embedded JetStream store, where whoever
+	// can write the store can usually read the key; empty otherwise.
+	AuditKeyInStore string
 }
 
 // Policy holds the thresholds of the rules. A zero field takes its value
@@ -174,6 +188,7 @@ func Check(in Input, p Policy) *Report {
 	for i := range in.Functions {
 		c.function(&in.Functions[i])
 	}
+	c.daemon(in.Daemon)
 	out := c.out[:0]
 	for _, f := range c.out {
 		if !slices.Contains(p.Ignore, f.Rule) {

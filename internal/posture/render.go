@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -125,8 +126,9 @@ type sarifLog struct {
 }
 
 type sarifRun struct {
-	Tool    sarifTool     `json:"tool"`
-	Results []sarifResult `json:"results"`
+	Tool               sarifTool                `json:"tool"`
+	OriginalURIBaseIDs map[string]sarifArtifact `json:"originalUriBaseIds"`
+	Results            []sarifResult            `json:"results"`
 }
 
 type sarifTool struct {
@@ -186,21 +188,42 @@ type sarifPhysical struct {
 }
 
 type sarifArtifact struct {
-	URI string `json:"uri"`
+	URI         string     `json:"uri,omitempty"`
+	URIBaseID   string     `json:"uriBaseId,omitempty"`
+	Description *sarifText `json:"description,omitempty"`
 }
 
 type sarifRegion struct {
 	StartLine int `json:"startLine"`
 }
 
+// SourceRoot is the uriBaseId of every artifact location in pave's SARIF:
+// the root of the repository the manifests are in.
+const SourceRoot = "%SRCROOT%"
+
+// SARIFOptions say what WriteSARIF cannot learn from a report.
+type SARIFOptions struct {
+	// ToolVersion is pave's version, for the driver; omitted if "".
+	ToolVersion string
+	// Root, if set, is the absolute path of the repository root that
+	// findings' File paths are relative to: it becomes the file URI of
+	// SourceRoot. A daemon does not know it; code scanning resolves
+	// SourceRoot to its own checkout.
+	Root string
+}
+
 // WriteSARIF writes r as a SARIF 2.1.0 log with one run of the tool
-// "pave" at toolVersion (omitted if ""), for code scanning services. Every
-// rule is listed, so a rule's index is stable; each finding is a result
-// at its manifest file, and at its line when known. Levels: critical and
-// high are "error", medium "warning", low and info "note"; the rule's
-// security-severity property carries the finer ranking.
-func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
-	driver := sarifDriver{Name: "pave", Version: toolVersion, InformationURI: InformationURI}
+// "pave", for code scanning services. Every rule is listed, so a rule's
+// index is stable; each finding about a function is a result at its
+// manifest file, a path relative to SourceRoot, in a region: its line when
+// known, else line 1 (module findings). Findings about the daemon itself
+// name no file and are left out: they are in the table and JSON forms.
+// Levels: critical and high are "error", medium "warning", low and info
+// "note"; the rule's security-severity property carries the finer
+// ranking. A result's partial fingerprint hashes the rule, function and
+// subject, which stay the same from one report to the next.
+func WriteSARIF(w io.Writer, r *Report, opts SARIFOptions) error {
+	driver := sarifDriver{Name: "pave", Version: opts.ToolVersion, InformationURI: InformationURI}
 	for _, rule := range rules {
 		driver.Rules = append(driver.Rules, sarifRule{
 			ID:                   rule.ID,
@@ -218,14 +241,23 @@ func WriteSARIF(w io.Writer, r *Report, toolVersion string) error {
 			},
 		})
 	}
-	run := sarifRun{Tool: sarifTool{Driver: driver}, Results: []sarifResult{}}
-	for _, f := range r.Findings {
-		_, index := ruleByID(f.Rule)
-		loc := sarifLocation{PhysicalLocation: sarifPhysical{ArtifactLocation: sarifArtifact{URI: artifactURI(f.File)}}}
-		if f.Line > 0 {
-			loc.PhysicalLocation.Region = &sarifRegion{StartLine: f.Line}
+	root := sarifArtifact{Description: &sarifText{"The root of the repository that holds the functions' manifests."}}
+	if opts.Root != "" {
+		root.URI = artifactURI(filepath.ToSlash(opts.Root))
+		if !strings.HasSuffix(root.URI, "/") {
+			root.URI += "/" // a base URI names a directory
 		}
-		// Stable across reports: not the evidence, which counts days.
+	}
+	run := sarifRun{Tool: sarifTool{Driver: driver}, OriginalURIBaseIDs: map[string]sarifArtifact{SourceRoot: root}, Results: []sarifResult{}}
+	for _, f := range r.Findings {
+		if f.File == "" {
+			continue
+		}
+		_, index := ruleByID(f.Rule)
+		loc := sarifLocation{PhysicalLocation: sarifPhysical{
+			ArtifactLocation: sarifArtifact{URI: artifactURI(f.File), URIBaseID: SourceRoot},
+			Region:           &sarifRegion{StartLine: max(f.Line, 1)},
+		}}
 		sum := sha256.Sum256([]byte(f.Rule + "\x00" + f.Function + "\x00" + f.Subject))
 		run.Results = append(run.Results, sarifResult{
 			RuleID:              f.Rule,

@@ -6,10 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // sampleReport has findings of several severities, with and without a
@@ -137,7 +142,7 @@ func TestWriteJSON(t *testing.T) {
 func TestWriteSARIF(t *testing.T) {
 	r := sampleReport(t)
 	var b bytes.Buffer
-	if err := WriteSARIF(&b, r, "1.2.3"); err != nil {
+	if err := WriteSARIF(&b, r, SARIFOptions{ToolVersion: "1.2.3"}); err != nil {
 		t.Fatal(err)
 	}
 	log := validateSARIF(t, b.Bytes())
@@ -184,7 +189,7 @@ func TestWriteSARIF(t *testing.T) {
 				t.Errorf("result %d: uri %v", i, uri)
 			}
 		}
-		if hasRegion != (f.Line > 0) || hasRegion && region["startLine"] != float64(f.Line) {
+		if !hasRegion || region["startLine"] != float64(max(f.Line, 1)) {
 			t.Errorf("result %d: region %v for line %d", i, region, f.Line)
 		}
 	}
@@ -204,7 +209,7 @@ func TestWriteSARIF(t *testing.T) {
 			r := Check(Input{Functions: []Function{{Manifest: mustParse(t, head+"capabilities:\n  kv: {notes: write}\n"),
 				Live: true, Deployed: daysAgo(60)}}}, p)
 			var b bytes.Buffer
-			if err := WriteSARIF(&b, r, ""); err != nil {
+			if err := WriteSARIF(&b, r, SARIFOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			var out []any
@@ -223,7 +228,7 @@ func TestWriteSARIF(t *testing.T) {
 	})
 	t.Run("no findings", func(t *testing.T) {
 		var b bytes.Buffer
-		if err := WriteSARIF(&b, &Report{}, ""); err != nil {
+		if err := WriteSARIF(&b, &Report{}, SARIFOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		log := validateSARIF(t, b.Bytes())
@@ -254,190 +259,143 @@ func TestArtifactURI(t *testing.T) {
 	}
 }
 
-// validateSARIF checks a log against the parts of the SARIF 2.1.0 schema
-// (https://docs.oasis-open.org/sarif/sarif/v2.1.0/) that WriteSARIF uses:
-// required properties, their types and allowed values, and that every
-// property written is one the schema defines for its object, so that a
-// misspelt name fails here rather than in a code scanning service.
+// sarifSchema is the SARIF 2.1.0 JSON schema (OASIS, errata 01), kept in
+// testdata with its licence note.
+var sarifSchema = sync.OnceValues(func() (*jsonschema.Schema, error) {
+	f, err := os.Open(filepath.Join("testdata", "sarif-schema-2.1.0.json"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	doc, err := jsonschema.UnmarshalJSON(f)
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.AssertFormat()
+	const id = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+	if err := c.AddResource(id, doc); err != nil {
+		return nil, err
+	}
+	return c.Compile(id)
+})
+
+// validateSARIF checks a SARIF log against the SARIF 2.1.0 schema, and
+// for what code scanning services need beyond it: every result at one
+// location in the repository (a relative URI under %SRCROOT%, with a region
+// from line 1), a rule index that points at the result's rule, partial
+// fingerprints, and rules carrying an SAS risk tag and a
+// security-severity score. It returns the log decoded.
 func validateSARIF(t *testing.T, data []byte) map[string]any {
 	t.Helper()
-	var log map[string]any
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	if err := dec.Decode(&log); err != nil {
+	sch, err := sarifSchema()
+	if err != nil {
+		t.Fatalf("the SARIF schema: %v", err)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(data))
+	if err != nil {
 		t.Fatalf("not JSON: %v", err)
 	}
-	errorf := func(path, format string, args ...any) {
-		t.Helper()
-		t.Errorf("SARIF %s: %s", path, fmt.Sprintf(format, args...))
+	if err := sch.Validate(doc); err != nil {
+		t.Fatalf("not valid SARIF 2.1.0: %v\n%s", err, data)
 	}
-	known := func(path string, obj map[string]any, allowed ...string) {
-		t.Helper()
-		for k := range obj {
-			found := false
-			for _, a := range allowed {
-				found = found || k == a
-			}
-			if !found {
-				errorf(path, "property %q is not defined for this object", k)
-			}
+	var log struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct {
+						ID         string `json:"id"`
+						Properties struct {
+							Tags             []string `json:"tags"`
+							SecuritySeverity string   `json:"security-severity"`
+						} `json:"properties"`
+					} `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			OriginalURIBaseIDs map[string]json.RawMessage `json:"originalUriBaseIds"`
+			Results            []struct {
+				RuleID    string `json:"ruleId"`
+				RuleIndex int    `json:"ruleIndex"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct {
+							URI       string `json:"uri"`
+							URIBaseID string `json:"uriBaseId"`
+						} `json:"artifactLocation"`
+						Region *struct {
+							StartLine int `json:"startLine"`
+						} `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+				PartialFingerprints map[string]string `json:"partialFingerprints"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(data, &log); err != nil {
+		t.Fatal(err)
+	}
+	for ri, run := range log.Runs {
+		if _, ok := run.OriginalURIBaseIDs[SourceRoot]; !ok {
+			t.Errorf("run %d: no originalUriBaseIds entry for %s", ri, SourceRoot)
 		}
-	}
-	object := func(path string, v any) map[string]any {
-		t.Helper()
-		o, ok := v.(map[string]any)
-		if !ok {
-			errorf(path, "want an object, found %T", v)
-			return map[string]any{}
-		}
-		return o
-	}
-	array := func(path string, v any) []any {
-		t.Helper()
-		a, ok := v.([]any)
-		if !ok {
-			errorf(path, "want an array, found %T", v)
-		}
-		return a
-	}
-	str := func(path string, v any, required bool) string {
-		t.Helper()
-		s, ok := v.(string)
-		if v == nil && !required {
-			return ""
-		}
-		if !ok || required && s == "" {
-			errorf(path, "want a non-empty string, found %#v", v)
-		}
-		return s
-	}
-	integer := func(path string, v any, min int64) int64 {
-		t.Helper()
-		n, ok := v.(json.Number)
-		i, err := n.Int64()
-		if !ok || err != nil || i < min {
-			errorf(path, "want an integer of at least %d, found %#v", min, v)
-		}
-		return i
-	}
-	message := func(path string, v any) {
-		t.Helper()
-		m := object(path, v)
-		known(path, m, "text", "markdown", "id", "arguments")
-		str(path+".text", m["text"], true)
-	}
-	uri := func(path string, v any, absolute bool) {
-		t.Helper()
-		s := str(path, v, true)
-		u, err := url.Parse(s)
-		if err != nil || strings.ContainsAny(s, " \\") || absolute && !u.IsAbs() {
-			errorf(path, "%q is not a valid URI reference (absolute: %v)", s, absolute)
-		}
-	}
-	levels := []string{"none", "note", "warning", "error"}
-	level := func(path string, v any) {
-		t.Helper()
-		s := str(path, v, true)
-		if !strings.Contains(" "+strings.Join(levels, " ")+" ", " "+s+" ") {
-			errorf(path, "level %q is not one of %v", s, levels)
-		}
-	}
-
-	known("log", log, "$schema", "version", "runs", "inlineExternalProperties", "properties")
-	if log["version"] != "2.1.0" {
-		errorf("version", "want 2.1.0, found %#v", log["version"])
-	}
-	if log["$schema"] != "https://json.schemastore.org/sarif-2.1.0.json" {
-		errorf("$schema", "found %#v", log["$schema"])
-	}
-	runs := array("runs", log["runs"])
-	if len(runs) == 0 {
-		errorf("runs", "no run")
-	}
-	for ri, rv := range runs {
-		rp := fmt.Sprintf("runs[%d]", ri)
-		run := object(rp, rv)
-		known(rp, run, "tool", "results", "invocations", "artifacts", "properties", "originalUriBaseIds")
-		tool := object(rp+".tool", run["tool"])
-		known(rp+".tool", tool, "driver", "extensions", "properties")
-		driver := object(rp+".tool.driver", tool["driver"])
-		known(rp+".tool.driver", driver, "name", "version", "semanticVersion", "informationUri", "rules", "fullName", "properties")
-		str(rp+".tool.driver.name", driver["name"], true)
-		str(rp+".tool.driver.version", driver["version"], false)
-		if driver["informationUri"] != nil {
-			uri(rp+".tool.driver.informationUri", driver["informationUri"], true)
-		}
-		var ruleIDs []string
-		for i, v := range array(rp+".tool.driver.rules", driver["rules"]) {
-			p := fmt.Sprintf("%s.tool.driver.rules[%d]", rp, i)
-			rule := object(p, v)
-			known(p, rule, "id", "name", "shortDescription", "fullDescription", "help", "helpUri", "defaultConfiguration", "properties")
-			id := str(p+".id", rule["id"], true)
-			for _, seen := range ruleIDs {
-				if seen == id {
-					errorf(p+".id", "%q is not unique", id)
-				}
-			}
-			ruleIDs = append(ruleIDs, id)
-			str(p+".name", rule["name"], false)
-			for _, k := range []string{"shortDescription", "fullDescription", "help"} {
-				message(p+"."+k, rule[k])
-			}
-			uri(p+".helpUri", rule["helpUri"], true)
-			cfg := object(p+".defaultConfiguration", rule["defaultConfiguration"])
-			known(p+".defaultConfiguration", cfg, "level", "enabled", "rank", "parameters")
-			level(p+".defaultConfiguration.level", cfg["level"])
-			props := object(p+".properties", rule["properties"])
-			tags := array(p+".properties.tags", props["tags"])
+		for _, rule := range run.Tool.Driver.Rules {
 			hasRisk := false
-			for j, tag := range tags {
-				s := str(fmt.Sprintf("%s.properties.tags[%d]", p, j), tag, true)
-				hasRisk = hasRisk || riskPattern.MatchString(s)
+			for _, tag := range rule.Properties.Tags {
+				hasRisk = hasRisk || riskPattern.MatchString(tag)
 			}
-			if !hasRisk {
-				errorf(p+".properties.tags", "no SAS risk among %v", tags)
-			}
-			score, err := strconv.ParseFloat(str(p+".properties.security-severity", props["security-severity"], true), 64)
-			if err != nil || score < 0 || score > 10 {
-				errorf(p+".properties.security-severity", "want a score from 0.0 to 10.0, found %v", props["security-severity"])
+			score, err := strconv.ParseFloat(rule.Properties.SecuritySeverity, 64)
+			if !hasRisk || err != nil || score < 0 || score > 10 {
+				t.Errorf("rule %s: tags %v, security-severity %q", rule.ID, rule.Properties.Tags, rule.Properties.SecuritySeverity)
 			}
 		}
-		results := array(rp+".results", run["results"])
-		for i, v := range results {
-			p := fmt.Sprintf("%s.results[%d]", rp, i)
-			res := object(p, v)
-			known(p, res, "ruleId", "ruleIndex", "rule", "level", "kind", "message", "locations", "partialFingerprints", "fingerprints", "properties")
-			id := str(p+".ruleId", res["ruleId"], true)
-			idx := integer(p+".ruleIndex", res["ruleIndex"], 0)
-			if idx >= int64(len(ruleIDs)) || ruleIDs[idx] != id {
-				errorf(p, "ruleIndex %d does not point at rule %q", idx, id)
+		for i, res := range run.Results {
+			p := fmt.Sprintf("run %d result %d (%s)", ri, i, res.RuleID)
+			if res.RuleIndex >= len(run.Tool.Driver.Rules) || run.Tool.Driver.Rules[res.RuleIndex].ID != res.RuleID {
+				t.Errorf("%s: ruleIndex %d does not point at its rule", p, res.RuleIndex)
 			}
-			level(p+".level", res["level"])
-			message(p+".message", res["message"])
-			for j, lv := range array(p+".locations", res["locations"]) {
-				lp := fmt.Sprintf("%s.locations[%d]", p, j)
-				loc := object(lp, lv)
-				known(lp, loc, "physicalLocation", "logicalLocations", "message", "id")
-				phys := object(lp+".physicalLocation", loc["physicalLocation"])
-				known(lp+".physicalLocation", phys, "artifactLocation", "region", "contextRegion")
-				art := object(lp+".physicalLocation.artifactLocation", phys["artifactLocation"])
-				known(lp+".physicalLocation.artifactLocation", art, "uri", "uriBaseId", "index")
-				uri(lp+".physicalLocation.artifactLocation.uri", art["uri"], false)
-				if rv, ok := phys["region"]; ok {
-					region := object(lp+".physicalLocation.region", rv)
-					known(lp+".physicalLocation.region", region, "startLine", "startColumn", "endLine", "endColumn")
-					integer(lp+".physicalLocation.region.startLine", region["startLine"], 1)
-				}
+			if len(res.PartialFingerprints) == 0 {
+				t.Errorf("%s: no partial fingerprints", p)
 			}
-			for k, fv := range object(p+".partialFingerprints", res["partialFingerprints"]) {
-				str(p+".partialFingerprints."+k, fv, true)
+			if len(res.Locations) != 1 {
+				t.Errorf("%s: %d locations, want 1", p, len(res.Locations))
+				continue
+			}
+			loc := res.Locations[0].PhysicalLocation
+			u, err := url.Parse(loc.ArtifactLocation.URI)
+			if err != nil || u.IsAbs() || strings.HasPrefix(u.Path, "/") || !filepath.IsLocal(u.Path) || loc.ArtifactLocation.URIBaseID != SourceRoot {
+				t.Errorf("%s: artifact %+v is not a path in the repository under %s", p, loc.ArtifactLocation, SourceRoot)
+			}
+			if loc.Region == nil || loc.Region.StartLine < 1 {
+				t.Errorf("%s: no region", p)
 			}
 		}
 	}
-	// Hand the caller a plain decoding, numbers as float64.
 	var plain map[string]any
 	if err := json.Unmarshal(data, &plain); err != nil {
 		t.Fatal(err)
 	}
 	return plain
+}
+
+// The schema the tests validate against refuses what SARIF 2.1.0 does.
+func TestSARIFSchemaRefuses(t *testing.T) {
+	sch, err := sarifSchema()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{
+		"a driver without a name": `{"version":"2.1.0","runs":[{"tool":{"driver":{}}}]}`,
+		"another version":         `{"version":"2.0.0","runs":[]}`,
+		"a region from line 0": `{"version":"2.1.0","runs":[{"tool":{"driver":{"name":"pave"}},"results":[{"message":{"text":"x"},` +
+			`"locations":[{"physicalLocation":{"artifactLocation":{"uri":"a/pave.yaml"},"region":{"startLine":0}}}]}]}]}`,
+		"an unknown property": `{"version":"2.1.0","runs":[],"extra":1}`,
+	} {
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch.Validate(doc) == nil {
+			t.Errorf("%s: valid", name)
+		}
+	}
 }

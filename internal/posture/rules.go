@@ -44,6 +44,8 @@ const (
 	RuleVulnerableDep     = "PAVE-VULNERABLE-DEPENDENCY"
 	RuleModuleNotScanned  = "PAVE-MODULE-NOT-SCANNED"
 	RuleTriggerNoSchema   = "PAVE-TRIGGER-NO-SCHEMA"
+	RuleAuditTampered     = "PAVE-AUDIT-TAMPERED"
+	RuleAuditKeyInStore   = "PAVE-AUDIT-KEY-IN-STORE"
 )
 
 var rules = []Rule{
@@ -97,7 +99,7 @@ var rules = []Rule{
 		Fix:         "Remove unredacted from the route unless returning secret values to its callers is the route's purpose."},
 	{ID: RuleHardcodedSecret, Severity: SeverityCritical, Risk: "SAS-7",
 		Title:       "Credential in the module",
-		Description: "The module's data holds a string in the format of a credential (AWS access key id, PEM private key, pave API key, GitHub or Slack token) or a high-entropy value assigned to a secret-sounding name: anyone with the module has it.",
+		Description: "The module's data holds a string in the format of a credential (AWS access key id, PEM private key, pave API key, GitHub or Slack token) or a value assigned to a secret-sounding name that is random enough to be a key or shaped like a generated password: anyone with the module has it.",
 		Fix:         "Revoke the credential, remove it from the code and grant it to the function as a secret (capabilities.secrets) instead."},
 	{ID: RuleVulnerableDep, Severity: SeverityHigh, Risk: "SAS-6",
 		Title:       "Vulnerable Go version or dependency",
@@ -111,6 +113,14 @@ var rules = []Rule{
 		Title:       "Topic trigger without a data schema",
 		Description: "A topic trigger without a schema delivers whatever any publisher of the topic sends, so the function must validate every event itself.",
 		Fix:         "Add schema: to the trigger so events whose data breaks it go to the dead-letter stream instead of the function."},
+	{ID: RuleAuditTampered, Severity: SeverityCritical, Risk: "SAS-5",
+		Title:       "Audit log tampered with",
+		Description: "The daemon found a record of its audit log that was added, changed, removed or reordered without the audit key, and stopped sealing the log so that no seal vouches for it.",
+		Fix:         "Run pave audit verify to find the record, investigate who could write the NATS store, and keep the log as evidence."},
+	{ID: RuleAuditKeyInStore, Severity: SeverityMedium, Risk: "SAS-5",
+		Title:       "Audit key beside the store",
+		Description: "The audit key file lies in the data directory of the embedded JetStream store, so whoever can read or copy the store can usually read the key too, and with it forge audit records.",
+		Fix:         "Move the key out of the data directory and point --audit-key-file at it, on a disk or account the store's users cannot read."},
 }
 
 // Rules returns every rule, in a fixed order.
@@ -181,6 +191,18 @@ func (c *checker) function(in *Function) {
 	}
 }
 
+// daemon: PAVE-AUDIT-TAMPERED, PAVE-AUDIT-KEY-IN-STORE. Their findings
+// name no function.
+func (c *checker) daemon(d Daemon) {
+	daemon := &fn{}
+	if d.AuditTampering != "" {
+		c.add(daemon, RuleAuditTampered, "audit log", 0, "", "the audit log was tampered with and is no longer sealed: %s", d.AuditTampering)
+	}
+	if d.AuditKeyInStore != "" {
+		c.add(daemon, RuleAuditKeyInStore, "audit key", 0, "", "the audit key %s is in the embedded store's data directory", d.AuditKeyInStore)
+	}
+}
+
 // routes: PAVE-PUBLIC-ROUTE, PAVE-PUBLIC-NO-CONTRACT,
 // PAVE-PUBLIC-NO-RATE-LIMIT, PAVE-UNREDACTED-ROUTE.
 func (c *checker) routes(f *fn) {
@@ -222,15 +244,15 @@ func (c *checker) limits(f *fn) {
 		return fmt.Sprintf("Set limits.%s to %s or less in the manifest.", name, max)
 	}
 	if c.p.MaxTimeout > 0 && l.Timeout > c.p.MaxTimeout {
-		c.add(f, RuleLimitAbovePolicy, "limits.timeout", 0, fix("timeout", c.p.MaxTimeout.String()),
+		c.add(f, RuleLimitAbovePolicy, "limits.timeout", f.m.Line("limits.timeout"), fix("timeout", c.p.MaxTimeout.String()),
 			"timeout %s is above the policy's %s", l.Timeout, c.p.MaxTimeout)
 	}
 	if c.p.MaxMemory > 0 && l.Memory > c.p.MaxMemory {
-		c.add(f, RuleLimitAbovePolicy, "limits.memory", 0, fix("memory", formatBytes(c.p.MaxMemory)),
+		c.add(f, RuleLimitAbovePolicy, "limits.memory", f.m.Line("limits.memory"), fix("memory", formatBytes(c.p.MaxMemory)),
 			"memory %s is above the policy's %s", formatBytes(l.Memory), formatBytes(c.p.MaxMemory))
 	}
 	if c.p.MaxConcurrency > 0 && l.Concurrency > c.p.MaxConcurrency {
-		c.add(f, RuleLimitAbovePolicy, "limits.concurrency", 0, fix("concurrency", fmt.Sprint(c.p.MaxConcurrency)),
+		c.add(f, RuleLimitAbovePolicy, "limits.concurrency", f.m.Line("limits.concurrency"), fix("concurrency", fmt.Sprint(c.p.MaxConcurrency)),
 			"concurrency %d is above the policy's %d", l.Concurrency, c.p.MaxConcurrency)
 	}
 }
@@ -250,18 +272,19 @@ func formatBytes(n int64) string {
 
 // hosts: PAVE-HTTP-WILDCARD, PAVE-HTTP-IP-LITERAL.
 func (c *checker) hosts(f *fn) {
-	for _, h := range f.m.Capabilities.HTTP {
+	for i, h := range f.m.Capabilities.HTTP {
 		host := hostOf(h)
+		line := f.m.Line(fmt.Sprintf("capabilities.http[%d]", i))
 		switch {
 		case host == "*":
-			c.add(f, RuleHTTPWildcard, h, 0, "", "capabilities.http grants %s: every host", h)
+			c.add(f, RuleHTTPWildcard, h, line, "", "capabilities.http grants %s: every host", h)
 		case strings.HasPrefix(host, "*."):
 			domain := strings.TrimPrefix(host, "*.")
-			c.add(f, RuleHTTPWildcard, h, 0,
+			c.add(f, RuleHTTPWildcard, h, line,
 				fmt.Sprintf("Replace %s in capabilities.http with the exact hosts under %s the function calls.", h, domain),
 				"capabilities.http grants %s: every host under %s", h, domain)
 		case isIPLiteral(host):
-			c.add(f, RuleHTTPIPLiteral, h, 0, "", "capabilities.http grants the IP address %s", h)
+			c.add(f, RuleHTTPIPLiteral, h, line, "", "capabilities.http grants the IP address %s", h)
 		}
 	}
 }
@@ -290,7 +313,7 @@ func (c *checker) rotation(f *fn) {
 	if c.p.SecretRotateAfter < 0 {
 		return
 	}
-	for _, name := range f.m.Capabilities.Secrets {
+	for i, name := range f.m.Capabilities.Secrets {
 		s, ok := c.secrets[name]
 		if !ok {
 			continue
@@ -303,7 +326,7 @@ func (c *checker) rotation(f *fn) {
 			continue
 		}
 		if age := c.now.Sub(last); age > c.p.SecretRotateAfter {
-			c.add(f, RuleSecretNotRotated, name, 0,
+			c.add(f, RuleSecretNotRotated, name, f.m.Line(fmt.Sprintf("capabilities.secrets[%d]", i)),
 				fmt.Sprintf("Rotate secret %s at its issuer and store the new value with pave secret set %s.", name, name),
 				"secret %s was %s, %s ago (policy: %s)", name, state, days(age), days(c.p.SecretRotateAfter))
 		}
@@ -314,9 +337,9 @@ func (c *checker) rotation(f *fn) {
 func (c *checker) owner(f *fn) {
 	switch {
 	case strings.TrimSpace(f.owner) == "":
-		c.add(f, RuleOwnerMissing, "owner", 0, "", "no owner is recorded")
+		c.add(f, RuleOwnerMissing, "owner", f.m.Line("owner"), "", "no owner is recorded")
 	case len(c.p.KnownOwners) > 0 && !slices.Contains(c.p.KnownOwners, f.owner):
-		c.add(f, RuleOwnerUnknown, "owner", 0, "", "owner %q is not one of the %d known owners", f.owner, len(c.p.KnownOwners))
+		c.add(f, RuleOwnerUnknown, "owner", f.m.Line("owner"), "", "owner %q is not one of the %d known owners", f.owner, len(c.p.KnownOwners))
 	}
 }
 
@@ -329,11 +352,11 @@ func (c *checker) usage(f *fn) {
 		switch {
 		case !f.LastInvoked.IsZero():
 			if age := c.now.Sub(f.LastInvoked); age > after {
-				c.add(f, RuleUnusedFunction, "invocations", 0, "", "last invoked on %s, %s ago (policy: %s)", date(f.LastInvoked), days(age), days(after))
+				c.add(f, RuleUnusedFunction, "invocations", f.m.Line("name"), "", "last invoked on %s, %s ago (policy: %s)", date(f.LastInvoked), days(age), days(after))
 			}
 		case !f.Deployed.IsZero():
 			if age := c.now.Sub(f.Deployed); age > after {
-				c.add(f, RuleUnusedFunction, "invocations", 0, "", "never invoked since its deploy on %s, %s ago (policy: %s)", date(f.Deployed), days(age), days(after))
+				c.add(f, RuleUnusedFunction, "invocations", f.m.Line("name"), "", "never invoked since its deploy on %s, %s ago (policy: %s)", date(f.Deployed), days(age), days(after))
 			}
 		}
 	}
@@ -357,9 +380,9 @@ func (c *checker) usage(f *fn) {
 			grant := describeGrant(f.m.Capabilities, g)
 			fix := fmt.Sprintf("Remove capabilities.%s from the manifest and redeploy, unless the function still needs it.", g)
 			if used.IsZero() {
-				c.add(f, RuleUnusedGrant, "capabilities."+g, 0, fix, "%s grant (%s) never used since the deploy on %s, %s ago (policy: %s)", g, grant, date(f.Deployed), days(age), days(after))
+				c.add(f, RuleUnusedGrant, "capabilities."+g, f.m.Line("capabilities."+g), fix, "%s grant (%s) never used since the deploy on %s, %s ago (policy: %s)", g, grant, date(f.Deployed), days(age), days(after))
 			} else {
-				c.add(f, RuleUnusedGrant, "capabilities."+g, 0, fix, "%s grant (%s) last used on %s, %s ago (policy: %s)", g, grant, date(used), days(c.now.Sub(used)), days(after))
+				c.add(f, RuleUnusedGrant, "capabilities."+g, f.m.Line("capabilities."+g), fix, "%s grant (%s) last used on %s, %s ago (policy: %s)", g, grant, date(used), days(c.now.Sub(used)), days(after))
 			}
 		}
 	}
@@ -436,6 +459,9 @@ func (c *checker) module(f *fn) {
 			summary = ": " + truncate(v.Summary, 120)
 		}
 		c.add(f, RuleVulnerableDep, v.ID+" "+v.Package, 0, fix, "%s affects %s %s, %s%s", id, v.Package, v.Version, fixed, summary)
+		if v.Severity != 0 { // the record's rating, rather than the rule's default
+			c.out[len(c.out)-1].Severity = v.Severity
+		}
 	}
 }
 

@@ -74,10 +74,10 @@ func TestRules(t *testing.T) {
 
 		{name: "grant never used since an old deploy", rule: RuleUnusedGrant,
 			fn:   Function{Manifest: mustParse(t, kv), Live: true, Deployed: daysAgo(60), LastInvoked: daysAgo(1)},
-			want: 1, evidence: []string{"kv grant (notes: write)", "never used", "2026-04-02", "60 days"}},
+			want: 1, evidence: []string{"kv grant (notes: write)", "never used", "2026-04-02", "60 days"}, line: 4},
 		{name: "grant used long ago, deployed long ago", rule: RuleUnusedGrant,
 			fn:   Function{Manifest: mustParse(t, kv), Live: true, Deployed: daysAgo(90), GrantUses: map[string]time.Time{"kv": daysAgo(45)}},
-			want: 1, evidence: []string{"last used on 2026-04-17", "45 days"}},
+			want: 1, evidence: []string{"last used on 2026-04-17", "45 days"}, line: 4},
 		{name: "grant used recently", rule: RuleUnusedGrant,
 			fn: Function{Manifest: mustParse(t, kv), Live: true, Deployed: daysAgo(60), GrantUses: map[string]time.Time{"kv": daysAgo(2)}}},
 		{name: "grant used long ago, deployed recently", rule: RuleUnusedGrant,
@@ -88,11 +88,11 @@ func TestRules(t *testing.T) {
 			fn: Function{Manifest: mustParse(t, kv), Live: true}},
 		{name: "use of another group does not count", rule: RuleUnusedGrant,
 			fn:   Function{Manifest: mustParse(t, kv), Live: true, Deployed: daysAgo(60), GrantUses: map[string]time.Time{"secrets": daysAgo(1)}},
-			want: 1},
+			want: 1, line: 4},
 		{name: "every unused group", rule: RuleUnusedGrant,
 			fn: Function{Manifest: mustParse(t, head+"capabilities:\n  secrets: [A]\n  kv: {b: read}\n  http: [api.example.com]\n  invoke: [other]\n  publish: [orders.created]\n"),
 				Live: true, Deployed: daysAgo(31)},
-			want: 5},
+			want: 5, line: 6},
 		{name: "unused grant rule off", rule: RuleUnusedGrant,
 			fn:     Function{Manifest: mustParse(t, kv), Live: true, Deployed: daysAgo(60)},
 			policy: func(p *Policy) { p.UnusedGrantAfter = -1 }},
@@ -102,10 +102,10 @@ func TestRules(t *testing.T) {
 
 		{name: "invoked long ago", rule: RuleUnusedFunction,
 			fn:   Function{Manifest: mustParse(t, privateRoute), Live: true, Deployed: daysAgo(100), LastInvoked: daysAgo(40)},
-			want: 1, evidence: []string{"last invoked on 2026-04-22", "40 days"}},
+			want: 1, evidence: []string{"last invoked on 2026-04-22", "40 days"}, line: 1},
 		{name: "never invoked, deployed long ago", rule: RuleUnusedFunction,
 			fn:   Function{Manifest: mustParse(t, privateRoute), Live: true, Deployed: daysAgo(40)},
-			want: 1, evidence: []string{"never invoked", "2026-04-22"}},
+			want: 1, evidence: []string{"never invoked", "2026-04-22"}, line: 1},
 		{name: "invoked recently", rule: RuleUnusedFunction,
 			fn: Function{Manifest: mustParse(t, privateRoute), Live: true, Deployed: daysAgo(100), LastInvoked: daysAgo(2)}},
 		{name: "never invoked, deployed recently", rule: RuleUnusedFunction,
@@ -121,7 +121,7 @@ func TestRules(t *testing.T) {
 		{name: "owner from the input", rule: RuleOwnerMissing, fn: Function{Name: "fn", Owner: "team-a"}},
 
 		{name: "unknown owner", rule: RuleOwnerUnknown, fn: Function{Manifest: mustParse(t, privateRoute)},
-			policy: func(p *Policy) { p.KnownOwners = []string{"team-b", "team-c"} }, want: 1, evidence: []string{`"team-a"`}},
+			policy: func(p *Policy) { p.KnownOwners = []string{"team-b", "team-c"} }, want: 1, evidence: []string{`"team-a"`}, line: 2},
 		{name: "known owner", rule: RuleOwnerUnknown, fn: Function{Manifest: mustParse(t, privateRoute)},
 			policy: func(p *Policy) { p.KnownOwners = []string{"team-a"} }},
 		{name: "any owner", rule: RuleOwnerUnknown, fn: Function{Manifest: mustParse(t, privateRoute)}},
@@ -129,13 +129,13 @@ func TestRules(t *testing.T) {
 			policy: func(p *Policy) { p.KnownOwners = []string{"team-b"} }},
 
 		{name: "timeout above policy", rule: RuleLimitAbovePolicy, fn: Function{Manifest: mustParse(t, head+"limits:\n  timeout: 120s\n")},
-			want: 1, evidence: []string{"timeout 2m0s", "1m0s"}},
+			want: 1, evidence: []string{"timeout 2m0s", "1m0s"}, line: 4},
 		{name: "memory above policy", rule: RuleLimitAbovePolicy, fn: Function{Manifest: mustParse(t, head+"limits:\n  memory: 1GiB\n")},
-			want: 1, evidence: []string{"memory 1GiB", "512MiB"}},
+			want: 1, evidence: []string{"memory 1GiB", "512MiB"}, line: 4},
 		{name: "concurrency above policy", rule: RuleLimitAbovePolicy, fn: Function{Manifest: mustParse(t, head+"limits:\n  concurrency: 1000\n")},
-			want: 1, evidence: []string{"concurrency 1000", "256"}},
+			want: 1, evidence: []string{"concurrency 1000", "256"}, line: 4},
 		{name: "all three above policy", rule: RuleLimitAbovePolicy,
-			fn: Function{Manifest: mustParse(t, head+"limits:\n  timeout: 61s\n  memory: 513MiB\n  concurrency: 257\n")}, want: 3},
+			fn: Function{Manifest: mustParse(t, head+"limits:\n  timeout: 61s\n  memory: 513MiB\n  concurrency: 257\n")}, want: 3, line: 6},
 		{name: "limits at policy", rule: RuleLimitAbovePolicy,
 			fn: Function{Manifest: mustParse(t, head+"limits:\n  timeout: 60s\n  memory: 512MiB\n  concurrency: 256\n")}},
 		{name: "default limits", rule: RuleLimitAbovePolicy, fn: Function{Manifest: mustParse(t, privateRoute)}},
@@ -145,24 +145,24 @@ func TestRules(t *testing.T) {
 			policy: func(p *Policy) { p.MaxTimeout = -1 }},
 
 		{name: "wildcard host", rule: RuleHTTPWildcard, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"*.example.com\", api.example.org]\n")},
-			want: 1, evidence: []string{"*.example.com", "every host under example.com"}},
-		{name: "wildcard host with a port", rule: RuleHTTPWildcard, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"*.example.com:8443\"]\n")}, want: 1},
+			want: 1, evidence: []string{"*.example.com", "every host under example.com"}, line: 4},
+		{name: "wildcard host with a port", rule: RuleHTTPWildcard, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"*.example.com:8443\"]\n")}, want: 1, line: 4},
 		{name: "exact hosts", rule: RuleHTTPWildcard, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [api.example.com, hooks.slack.com:443]\n")}},
 
 		{name: "IPv4 host", rule: RuleHTTPIPLiteral, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [203.0.113.7]\n")},
-			want: 1, evidence: []string{"203.0.113.7"}},
-		{name: "IPv4 host with a port", rule: RuleHTTPIPLiteral, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"203.0.113.7:8443\"]\n")}, want: 1},
-		{name: "IPv4 shorthand", rule: RuleHTTPIPLiteral, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"127.1\"]\n")}, want: 1},
+			want: 1, evidence: []string{"203.0.113.7"}, line: 4},
+		{name: "IPv4 host with a port", rule: RuleHTTPIPLiteral, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"203.0.113.7:8443\"]\n")}, want: 1, line: 4},
+		{name: "IPv4 shorthand", rule: RuleHTTPIPLiteral, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [\"127.1\"]\n")}, want: 1, line: 4},
 		{name: "IPv6 host", rule: RuleHTTPIPLiteral, fn: Function{Name: "fn", Owner: "o", Manifest: &manifest.Manifest{
 			Capabilities: manifest.Capabilities{HTTP: []string{"[2001:db8::1]:443", "2001:db8::2"}}}}, want: 2},
 		{name: "DNS names", rule: RuleHTTPIPLiteral, fn: Function{Manifest: mustParse(t, head+"capabilities:\n  http: [api.example.com, 1password.com, \"api2.example.com:8080\"]\n")}},
 
 		{name: "secret never rotated", rule: RuleSecretNotRotated, fn: Function{Manifest: mustParse(t, secretGrant)},
 			secrets: []Secret{{Name: "STRIPE_KEY", Created: daysAgo(200)}}, want: 1,
-			evidence: []string{"STRIPE_KEY", "set on 2025-11-13 and never rotated", "200 days", "90 days"}},
+			evidence: []string{"STRIPE_KEY", "set on 2025-11-13 and never rotated", "200 days", "90 days"}, line: 4},
 		{name: "secret rotated long ago", rule: RuleSecretNotRotated, fn: Function{Manifest: mustParse(t, secretGrant)},
 			secrets: []Secret{{Name: "STRIPE_KEY", Created: daysAgo(400), LastRotated: daysAgo(100)}}, want: 1,
-			evidence: []string{"last rotated on", "100 days"}},
+			evidence: []string{"last rotated on", "100 days"}, line: 4},
 		{name: "secret rotated recently", rule: RuleSecretNotRotated, fn: Function{Manifest: mustParse(t, secretGrant)},
 			secrets: []Secret{{Name: "STRIPE_KEY", Created: daysAgo(400), LastRotated: daysAgo(10)}}},
 		{name: "secret created recently", rule: RuleSecretNotRotated, fn: Function{Manifest: mustParse(t, secretGrant)},
@@ -428,5 +428,34 @@ func TestParseSeverity(t *testing.T) {
 	}
 	if Severity(9).String() != "Severity(9)" {
 		t.Errorf("Severity(9) = %s", Severity(9))
+	}
+}
+
+// The daemon rules judge what a running daemon says of itself, and their
+// findings name no function or file.
+func TestDaemonRules(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		daemon Daemon
+		want   []string // rule ids, in report order
+	}{
+		{"nothing to report", Daemon{}, nil},
+		{"a tampered audit log", Daemon{AuditTampering: "record 5: forged: the MAC is wrong"}, []string{RuleAuditTampered}},
+		{"the audit key in the store", Daemon{AuditKeyInStore: "/var/lib/pave/audit.key"}, []string{RuleAuditKeyInStore}},
+		{"both", Daemon{AuditTampering: "record 2: missing", AuditKeyInStore: "data/audit.key"}, []string{RuleAuditTampered, RuleAuditKeyInStore}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := Check(Input{Daemon: tc.daemon}, DefaultPolicy())
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, f.Rule)
+				if f.Function != "" || f.File != "" || f.Evidence == "" || f.Fix == "" {
+					t.Errorf("finding %+v", f)
+				}
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("rules %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

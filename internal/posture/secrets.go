@@ -183,13 +183,17 @@ func scanPEM(data []byte, add addFunc) {
 // "client_secret" is reported as such and not as "secret".
 var secretNames = []string{
 	"client_secret", "secret_key", "private_key", "access_key", "access_token",
-	"auth_token", "api_key", "apikey", "api-key", "password", "passwd", "secret", "token",
+	"auth_token", "api_key", "apikey", "api-key", "passphrase", "password", "passwd", "pwd", "secret", "token",
 }
 
 // scanAssignments finds a secret name, an optional closing quote,
 // optional spaces, ':' or '=', optional spaces and an optional quote,
-// followed by a value of 16 to 128 token characters that is random enough
-// to be a credential rather than a word, a path or a placeholder.
+// followed by a value that is random enough to be a credential rather
+// than a word, a path or a placeholder: 16 to 128 token characters (the
+// alphabets of base64, hex and JWTs) mixing letters and digits, or 8 to
+// 128 printable characters without spaces (up to the closing quote, or to
+// a separator when unquoted) in the shape of a generated password (see
+// looksLikePassword).
 func scanAssignments(data []byte, add addFunc) {
 	lower := asciiLower(data)
 	taken := map[int]bool{} // value offsets already reported
@@ -201,37 +205,15 @@ func scanAssignments(data []byte, add addFunc) {
 			}
 			at := i + j
 			i = at + 1
-			k := at + len(name)
-			if k < len(data) && (data[k] == '"' || data[k] == '\'') {
-				k++
-			}
-			for k < len(data) && data[k] == ' ' {
-				k++
-			}
-			if k >= len(data) || data[k] != '=' && data[k] != ':' {
+			k := valueAfter(data, at+len(name))
+			if k < 0 || taken[k] {
 				continue
 			}
-			k++
-			for k < len(data) && data[k] == ' ' {
-				k++
+			value, ok := tokenValue(data, k)
+			if !ok {
+				value, ok = passwordValue(data, k)
 			}
-			if k < len(data) && (data[k] == '"' || data[k] == '\'') {
-				k++
-			}
-			n := 0
-			for k+n < len(data) && n <= 128 && isValueChar(data[k+n]) {
-				n++
-			}
-			// '=' only as base64 padding: "KEY=value" after the name
-			// is another assignment, not a value.
-			for p := 0; p < 2 && k+n < len(data) && data[k+n] == '='; p++ {
-				n++
-			}
-			if k+n < len(data) && (isValueChar(data[k+n]) || data[k+n] == '=') {
-				continue
-			}
-			value := data[k : k+n]
-			if taken[k] || n < 16 || n > 128 || !looksRandom(value) {
+			if !ok {
 				continue
 			}
 			taken[k] = true
@@ -239,6 +221,134 @@ func scanAssignments(data []byte, add addFunc) {
 			add(LeakAssigned, string(data[at:at+len(name)]), k, value)
 		}
 	}
+}
+
+// valueAfter returns the offset of the value assigned after a name that
+// ends at k: past an optional closing quote, spaces, ':' or '=', spaces
+// and an opening quote; -1 if no assignment follows.
+func valueAfter(data []byte, k int) int {
+	if k < len(data) && (data[k] == '"' || data[k] == '\'') {
+		k++
+	}
+	for k < len(data) && data[k] == ' ' {
+		k++
+	}
+	if k >= len(data) || data[k] != '=' && data[k] != ':' {
+		return -1
+	}
+	k++
+	for k < len(data) && data[k] == ' ' {
+		k++
+	}
+	if k < len(data) && (data[k] == '"' || data[k] == '\'') {
+		k++
+	}
+	return k
+}
+
+// tokenValue reads a value of token characters at k: 16 to 128 of them,
+// ending where token characters end, that looksRandom.
+func tokenValue(data []byte, k int) ([]byte, bool) {
+	n := 0
+	for k+n < len(data) && n <= 128 && isValueChar(data[k+n]) {
+		n++
+	}
+	// '=' only as base64 padding: "KEY=value" after the name is another
+	// assignment, not a value.
+	for p := 0; p < 2 && k+n < len(data) && data[k+n] == '='; p++ {
+		n++
+	}
+	if k+n < len(data) && (isValueChar(data[k+n]) || data[k+n] == '=') {
+		return nil, false
+	}
+	value := data[k : k+n]
+	return value, n >= 16 && n <= 128 && looksRandom(value)
+}
+
+// passwordValue reads a value of printable characters without spaces at
+// k, up to a closing quote if one opened it, else up to a space, a quote,
+// ';', '&', ',' or '=' (the start of another assignment), and reports
+// whether it looksLikePassword.
+func passwordValue(data []byte, k int) ([]byte, bool) {
+	var quote byte
+	if k > 0 && (data[k-1] == '"' || data[k-1] == '\'') {
+		quote = data[k-1]
+	}
+	n := 0
+	for k+n < len(data) && n <= 128 {
+		c := data[k+n]
+		if c <= ' ' || c > '~' || c == '"' || c == '\'' || quote == 0 && (c == ';' || c == '&' || c == ',' || c == '=') {
+			break
+		}
+		n++
+	}
+	if quote != 0 && (k+n >= len(data) || data[k+n] != quote) {
+		return nil, false
+	}
+	value := data[k : k+n]
+	return value, looksLikePassword(value)
+}
+
+// looksLikePassword reports whether v has the shape of a generated
+// password: 8 to 128 characters with punctuation and at least two of
+// lower case, upper case and digits, at least 2.5 bits of entropy per
+// character, and none of the marks of a placeholder or a format ('%',
+// '$', '{', '<', '*', or a character four times in a row). Values of
+// letters and digits only are judged by looksRandom instead.
+func looksLikePassword(v []byte) bool {
+	if len(v) < 8 || len(v) > 128 || isPlaceholder(v) {
+		return false
+	}
+	var lower, upper, digit, punct bool
+	var counts [256]int
+	run := 0
+	for i, c := range v {
+		counts[c]++
+		if i > 0 && c == v[i-1] {
+			if run++; run >= 3 {
+				return false
+			}
+		} else {
+			run = 0
+		}
+		switch {
+		case 'a' <= c && c <= 'z':
+			lower = true
+		case 'A' <= c && c <= 'Z':
+			upper = true
+		case '0' <= c && c <= '9':
+			digit = true
+		default:
+			punct = true
+		}
+	}
+	classes := 0
+	for _, has := range []bool{lower, upper, digit, punct} {
+		if has {
+			classes++
+		}
+	}
+	return punct && classes >= 3 && entropy(counts[:], len(v)) >= 2.5
+}
+
+// isPlaceholder reports whether v holds the marks of a template or a
+// format rather than a value: ${, $(, {{, <...>, a mask of asterisks, or a
+// format verb such as %s.
+func isPlaceholder(v []byte) bool {
+	for _, mark := range []string{"${", "$(", "{{", "**"} {
+		if bytes.Contains(v, []byte(mark)) {
+			return true
+		}
+	}
+	if bytes.IndexByte(v, '<') >= 0 && bytes.IndexByte(v, '>') > bytes.IndexByte(v, '<') {
+		return true
+	}
+	for i := 0; i+1 < len(v); i++ {
+		if v[i] == '%' && ('a' <= v[i+1] && v[i+1] <= 'z' || 'A' <= v[i+1] && v[i+1] <= 'Z') {
+			return true
+		}
+	}
+	return false
 }
 
 // isValueChar reports whether c may be part of an assigned credential:

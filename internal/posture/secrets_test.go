@@ -3,6 +3,7 @@ package posture
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -118,7 +119,7 @@ func TestScanSecretsFinds(t *testing.T) {
 			for _, w := range []func() error{
 				func() error { return WriteTable(&out, r) },
 				func() error { return WriteJSON(&out, r) },
-				func() error { return WriteSARIF(&out, r, "test") },
+				func() error { return WriteSARIF(&out, r, SARIFOptions{ToolVersion: "test"}) },
 			} {
 				if err := w(); err != nil {
 					t.Fatal(err)
@@ -226,6 +227,106 @@ func TestEntropy(t *testing.T) {
 	} {
 		if got := entropy(counts(tc.s), len(tc.s)); got != tc.want {
 			t.Errorf("entropy(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
+
+// password returns a random password of n characters as password
+// managers make them: drawn from letters, digits and punctuation, with
+// every class present, and as varied as such draws almost always are.
+func password(t testing.TB, n int) string {
+	const punct = "#!@$^-_+.?~/" // no "$(" (a template), nor &, ; or =, which end an unquoted value
+	for {
+		p := random(t, alnum+punct, n)
+		var counts [256]int
+		for _, c := range []byte(p) {
+			counts[c]++
+		}
+		if strings.ContainsAny(p, punct) && strings.ContainsAny(p, digits) &&
+			strings.ContainsAny(p, "abcdefghijklmnopqrstuvwxyz") && strings.ContainsAny(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
+			entropy(counts[:], n) >= 3 && !hasRun(p, 4) {
+			return p
+		}
+	}
+}
+
+// hasRun reports whether s repeats a character n times in a row, which
+// reads as a mask, not a password.
+func hasRun(s string, n int) bool {
+	run := 1
+	for i := 1; i < len(s); i++ {
+		if s[i] == s[i-1] {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 1
+		}
+	}
+	return false
+}
+
+// A corpus of assignments in the shapes credentials take in configuration
+// compiled into modules: each must be found, as a value assigned to its
+// name, and never shown beyond its first four characters.
+func TestAssignedCredentialCorpus(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, varName string
+	}{
+		{"a TOML password with punctuation", `db_password = "%s"`, "password"},
+		{"a YAML password", "database:\n  password: '%s'\n", "password"},
+		{"a DSN", "host=db.internal user=app password=%s sslmode=require", "password"},
+		{"a connection string", "Server=db;Database=app;User Id=app;Password=%s;", "Password"},
+		{"a JSON passphrase", `{"passphrase":"%s"}`, "passphrase"},
+		{"an environment file", "SMTP_PASSWD=%s\nSMTP_HOST=mail", "PASSWD"},
+		{"a query string", "https://api.example.com/v1?user=app&pwd=%s&format=json", "pwd"},
+		{"a Go struct literal in text", `Secret: "%s",`, "Secret"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for range 20 { // random passwords: no shape passes by chance
+				value := password(t, 12+len(tc.name)%9)
+				data := fmt.Sprintf(tc.data, value)
+				leaks, err := ScanSecrets(moduleWithData(active(0x1000, []byte("runtime: "+data+"ParseDuration"))))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(leaks) != 1 || leaks[0].Kind != LeakAssigned || leaks[0].Name != tc.varName || leaks[0].Preview != value[:4]+"…" {
+					t.Fatalf("%q: leaks = %v, want the value assigned to %s", data, leaks, tc.varName)
+				}
+			}
+		})
+	}
+}
+
+// Look-alikes that must not be reported: words, placeholders, format
+// strings, templates, masks, paths and assignments of other things.
+func TestAssignedLookAlikes(t *testing.T) {
+	for _, data := range []string{
+		`password = "changeme"`,
+		`password = "Password1"`,
+		`password: "${DB_PASSWORD}"`,
+		`password: "{{ .Values.password }}"`,
+		`password = "%s"`,
+		`password=%v user=%s`,
+		`password: "********"`,
+		`password = "<your password here>"`,
+		`password = "xxxxXXXX1111!!!!"`,
+		`password: /run/secrets/db-password`,
+		`token: Bearer`,
+		`secret: GODEBUG=madvdontneed=1`,
+		`api_key = "abc-def"`,
+		`pwd=/home/app`,
+		`password: "correct-horse-battery-staple"`,
+		`passwd: "hunter2"`,
+		`secret_key = "your-secret-key"`,
+		"password must be at least 8 characters, e.g. \"Aa1!\"",
+	} {
+		leaks, err := ScanSecrets(moduleWithData(active(0x1000, []byte(data))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(leaks) != 0 {
+			t.Errorf("%q: leaks = %v, want none", data, leaks)
 		}
 	}
 }

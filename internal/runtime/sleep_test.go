@@ -122,10 +122,10 @@ func lateAnswer(d time.Duration) []byte {
 			cat(name("memory"), []byte{0x02, 0}),
 			cat(name(abi.ExportHandle), []byte{0x00, 2}),
 		)),
-		section(10, vec(cat(uleb(uint64(len(code)+1)), []byte{0}, code))), // code: no locals
+		section(10, vec(cat(uleb(nil, uint64(len(code)+1)), []byte{0}, code))), // code: no locals
 		section(11, vec( // data
-			cat([]byte{0x00}, i32(subAt), []byte{0x0b}, uleb(uint64(len(sub))), sub),
-			cat([]byte{0x00}, i32(respAt), []byte{0x0b}, uleb(uint64(len(resp))), resp),
+			cat([]byte{0x00}, i32(subAt), []byte{0x0b}, uleb(nil, uint64(len(sub))), sub),
+			cat([]byte{0x00}, i32(respAt), []byte{0x0b}, uleb(nil, uint64(len(resp))), resp),
 		)),
 	)
 }
@@ -138,23 +138,11 @@ func cat(parts ...[]byte) []byte {
 	return out
 }
 
-func section(id byte, body []byte) []byte { return cat([]byte{id}, uleb(uint64(len(body))), body) }
+func section(id byte, body []byte) []byte { return cat([]byte{id}, uleb(nil, uint64(len(body))), body) }
 
-func vec(items ...[]byte) []byte { return cat(uleb(uint64(len(items))), cat(items...)) }
+func vec(items ...[]byte) []byte { return cat(uleb(nil, uint64(len(items))), cat(items...)) }
 
-func name(s string) []byte { return cat(uleb(uint64(len(s))), []byte(s)) }
-
-func uleb(v uint64) []byte {
-	var out []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
+func name(s string) []byte { return cat(uleb(nil, uint64(len(s))), []byte(s)) }
 
 func sleb(v int64) []byte {
 	var out []byte

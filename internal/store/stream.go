@@ -33,6 +33,10 @@ type StreamConfig struct {
 	// instead of discarding the oldest: for streams whose messages are
 	// promises.
 	DiscardNew bool
+	// AppendOnly makes the server refuse to delete a message or purge
+	// the stream; the limits above still remove the oldest. Once set on a
+	// stream, the server never lets it be unset.
+	AppendOnly bool
 }
 
 // Stream is a JetStream stream that messages are published to.
@@ -78,6 +82,8 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		MaxBytes:   orUnlimited(cfg.MaxBytes),
 		MaxMsgSize: cfg.MaxMsgSize,
 		Duplicates: cfg.Duplicates,
+		DenyDelete: cfg.AppendOnly,
+		DenyPurge:  cfg.AppendOnly,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)

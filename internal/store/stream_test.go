@@ -70,3 +70,38 @@ func TestLargestValuesFit(t *testing.T) {
 		t.Fatalf("a 1 MiB value: %v", err)
 	}
 }
+
+// An append-only stream refuses to lose a message to a delete or a purge,
+// also when an existing stream is made append-only, and can never be made
+// deletable again.
+func TestAppendOnlyStream(t *testing.T) {
+	ctx := context.Background()
+	n := open(t, t.TempDir())
+	cfg := store.StreamConfig{Name: "ledger", Subjects: []string{"ledger"}}
+	s, err := n.Stream(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, err := s.Publish(ctx, "ledger", "", nil, []byte("entry")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg.AppendOnly = true
+	if s, err = n.Stream(ctx, cfg); err != nil {
+		t.Fatalf("making an existing stream append-only: %v", err)
+	}
+	if err := s.DeleteMessage(ctx, 2); err == nil {
+		t.Fatal("a message of an append-only stream was deleted")
+	}
+	if err := s.Purge(ctx); err == nil {
+		t.Fatal("an append-only stream was purged")
+	}
+	if count, err := s.Count(ctx); err != nil || count != 3 {
+		t.Fatalf("count = %d, %v; want all 3 messages kept", count, err)
+	}
+	cfg.AppendOnly = false
+	if _, err := n.Stream(ctx, cfg); err == nil {
+		t.Fatal("an append-only stream was made deletable again")
+	}
+}
