@@ -12,7 +12,9 @@ package apierror
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 )
 
 // Code is a stable, machine-readable error name. Codes are part of the API:
@@ -102,6 +104,15 @@ var statuses = map[Code]int{
 	InvalidEvent:         http.StatusBadRequest,
 	CallbackNotAllowed:   http.StatusForbidden,
 	IdentityUnavailable:  http.StatusServiceUnavailable,
+}
+
+// Codes returns every code of the catalogue, sorted: what clients may
+// see, and what docs/OPERATIONS.md's table of errors lists (a test checks
+// both that every declared code is here and that the table matches).
+func Codes() []Code {
+	codes := slices.Collect(maps.Keys(statuses))
+	slices.Sort(codes)
+	return codes
 }
 
 // Status is the HTTP status of c (500 for an unknown code).
