@@ -11,6 +11,7 @@ import (
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/observe"
+	"github.com/pave-dev/pave/internal/secrets"
 )
 
 // auditTrail is the daemon's tamper-evident audit log (package audit),
@@ -33,6 +34,9 @@ type auditTrail struct {
 	dropped atomic.Int64
 	sink    *audit.FileSink
 	lg      audit.Log
+	// secrets, when set, has every stored secret value redacted from
+	// events: a denied resource's name is the function's text.
+	secrets *secrets.Store
 }
 
 // auditQueue bounds the refusals waiting to be recorded.
@@ -106,6 +110,9 @@ func (t *auditTrail) run(ctx context.Context) {
 }
 
 func (t *auditTrail) record(ctx context.Context, ev audit.Event) {
+	if t.secrets != nil {
+		ev = redactEvent(t.secrets.Redactor(nil, nil), ev)
+	}
 	if err := t.a.Record(ctx, ev); err != nil {
 		t.log.Error("audit event not recorded", "action", ev.Action, "err", err)
 	}

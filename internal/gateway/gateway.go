@@ -101,6 +101,9 @@ type Deps struct {
 	// Capabilities serves the functions' granted capabilities; nil denies
 	// every capability call.
 	Capabilities CapabilityBroker
+	// Redaction hides the values of the stored secrets in everything
+	// functions produce; nil hides nothing.
+	Redaction Redaction
 	// Observer receives a record of every answered call; nil keeps none.
 	Observer Observer
 	// Queue takes asynchronous calls; nil refuses them.
@@ -238,9 +241,10 @@ type invocation struct {
 	dropped   int // log lines over the limit
 	caps      map[string]capability.Count
 	isolation time.Duration
-	redactor  Redactor // hides granted secrets in the cause, if set
-	// unredacted: the route opted out of redacting its responses (log
-	// lines and the cause are redacted still).
+	redactor  Redactor // hides stored secrets in the cause, if set
+	// unredacted: the route opted out of redacting the function's own
+	// secrets in its responses (other secrets, log lines and the cause are
+	// redacted still).
 	unredacted bool
 }
 
@@ -467,7 +471,7 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 			return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
 		}
 	}
-	g.redact(ctx, v.Capabilities, session, res, inv)
+	g.redact(v.Capabilities, session, res, inv)
 	if session != nil {
 		inv.caps = session.Counts()
 	}
