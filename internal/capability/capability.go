@@ -31,6 +31,7 @@ import (
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -169,6 +170,9 @@ type Invocation struct {
 	Caller string
 	// Depth is the invocation's call depth: 1 for a call from outside.
 	Depth int
+	// Calls are the invocations left to the tree the invocation belongs
+	// to: an invoke takes one, an event published takes a share.
+	Calls *limits.CallTree
 }
 
 // Denial is a capability call refused because the manifest does not grant

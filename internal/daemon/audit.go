@@ -158,7 +158,7 @@ func (t *auditTrail) Observe(r observe.Record) {
 	switch reason {
 	case "auth":
 		action = audit.ActionAuthDenied
-	case "budget", "input", "call_depth", "quarantine", "flow":
+	case "budget", "input", "call_depth", "call_count", "quarantine", "flow":
 	default:
 		return // rate, concurrency, route: counted, not audited
 	}

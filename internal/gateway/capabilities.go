@@ -42,7 +42,7 @@ func (g *Gateway) withCapabilities(ctx context.Context, f *registry.Function, in
 		return ctx, nil
 	}
 	s := g.deps.Capabilities.Session(capability.Invocation{
-		Function: f.Name, Owner: f.Owner, RequestID: inv.requestID, Caller: inv.caller, Depth: inv.depth,
+		Function: f.Name, Owner: f.Owner, RequestID: inv.requestID, Caller: inv.caller, Depth: inv.depth, Calls: inv.calls,
 	}, grants)
 	return hostapi.WithCapabilities(ctx, s), s
 }

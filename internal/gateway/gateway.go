@@ -154,6 +154,9 @@ func New(d Deps) *Gateway {
 	if d.Defenses.MaxCallDepth == 0 {
 		d.Defenses.MaxCallDepth = limits.DefaultMaxCallDepth
 	}
+	if d.Defenses.MaxCalls == 0 {
+		d.Defenses.MaxCalls = limits.DefaultMaxCalls
+	}
 	g := &Gateway{
 		deps: d, fns: d.Functions, keys: d.Keys, engine: d.Engine, usage: d.Usage, log: d.Log, now: time.Now,
 		slots:   make(map[string]*slots),
@@ -246,6 +249,8 @@ type invocation struct {
 	// secrets in its responses (other secrets, log lines and the cause are
 	// redacted still).
 	unredacted bool
+	// calls are the invocations left to the tree this one belongs to.
+	calls *limits.CallTree
 }
 
 // Paths the gateway serves itself, under prefixes no route may use.
@@ -374,6 +379,9 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invoca
 	if queued {
 		return g.submit(w, r, inv, t, f, req)
 	}
+	if inv.calls, err = g.callTree(0); err != nil {
+		return err
+	}
 	reservation, err := g.reserveBudget(f, int64(len(body)))
 	if err != nil {
 		return err
@@ -405,6 +413,7 @@ func concurrencyLimited() error {
 // invoke, which shares everything after authentication with the gateway.
 func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error) {
 	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke", depth: 1}
+	inv.calls, _ = g.callTree(0)
 	resp, err := g.callLimited(ctx, function, req, inv)
 	if err != nil {
 		e := apierror.From(err)

@@ -55,7 +55,7 @@ func New() *Metrics {
 	}, []string{"function"})
 	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pave_refusals_total",
-		Help: "Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, route, quarantine, other) and error code.",
+		Help: "Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, call_count, route, quarantine, other) and error code.",
 	}, []string{"reason", "code"})
 	m.capCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pave_capability_calls_total",
