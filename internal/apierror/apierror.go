@@ -55,6 +55,7 @@ const (
 	OwnerBusy            Code = "owner_concurrency_limited"
 	BudgetExhausted      Code = "budget_exhausted"
 	CallDepthExceeded    Code = "call_depth_exceeded"
+	CallCountExceeded    Code = "call_count_exceeded"  // a request, event or tick caused more invocations than --max-calls-per-request
 	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
 	FunctionQuarantined  Code = "function_quarantined" // an operator disabled the function
 	PostureRefused       Code = "posture_refused"      // a deploy with findings at or above --deploy-fail-on
@@ -97,6 +98,7 @@ var statuses = map[Code]int{
 	OwnerBusy:            http.StatusTooManyRequests,
 	BudgetExhausted:      http.StatusTooManyRequests,
 	CallDepthExceeded:    http.StatusLoopDetected,
+	CallCountExceeded:    http.StatusLoopDetected, // not 429: the same request would cause as many again; a fan-out, like a loop, is the functions'
 	FunctionQuarantined:  http.StatusForbidden,
 	PostureRefused:       http.StatusUnprocessableEntity,
 	EdgeNotAllowed:       http.StatusForbidden,

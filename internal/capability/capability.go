@@ -31,6 +31,7 @@ import (
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -74,16 +75,14 @@ type Broker struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	newRedactor func([]config.Secret) Redactor
-	egress      *egress.Client
-	invoker     Invoker
-	publisher   Publisher
-	onDeny      func(Denial)
+	egress    *egress.Client
+	invoker   Invoker
+	publisher Publisher
+	onDeny    func(Denial)
 
 	mu     sync.Mutex
 	uses   map[useKey]*Use
-	opened map[string]Bucket      // by storage name
-	values map[string]cachedValue // granted secrets' values, for redaction
+	opened map[string]Bucket // by storage name
 }
 
 type useKey struct{ function, capability string }
@@ -99,7 +98,7 @@ type Use struct {
 // capability as unavailable.
 func NewBroker(secrets Secrets, buckets Buckets, log *slog.Logger) *Broker {
 	return &Broker{secrets: secrets, buckets: buckets, log: log, now: time.Now,
-		uses: map[useKey]*Use{}, opened: map[string]Bucket{}, values: map[string]cachedValue{}}
+		uses: map[useKey]*Use{}, opened: map[string]Bucket{}}
 }
 
 // Uses returns a copy of the use counts, by function and capability.
@@ -171,6 +170,9 @@ type Invocation struct {
 	Caller string
 	// Depth is the invocation's call depth: 1 for a call from outside.
 	Depth int
+	// Calls are the invocations left to the tree the invocation belongs
+	// to: an invoke takes one, an event published takes a share.
+	Calls *limits.CallTree
 }
 
 // Denial is a capability call refused because the manifest does not grant
@@ -380,61 +382,10 @@ func truncate(s string) string {
 }
 
 // Redactor replaces secret values with "[REDACTED]"; package secrets
-// provides one.
+// provides one, over every stored value.
 type Redactor interface {
 	String(s string) string
 	Bytes(b []byte) []byte
-}
-
-// SetRedaction enables redaction: newRedactor builds a Redactor over secret
-// values. Without it, Redactor returns nil.
-func (b *Broker) SetRedaction(newRedactor func([]config.Secret) Redactor) {
-	b.newRedactor = newRedactor
-}
-
-// grantedValueTTL is how long the values of granted secrets are kept for
-// redaction before they are read again (a rotated secret is redacted under
-// its new value within this time; the value a function read itself is
-// always redacted).
-const grantedValueTTL = 30 * time.Second
-
-type cachedValue struct {
-	value config.Secret
-	ok    bool
-	at    time.Time
-}
-
-// Redactor returns a Redactor over the values of every secret in grants and
-// of those read, or nil if there are none.
-func (b *Broker) Redactor(ctx context.Context, grants manifest.Capabilities, read []config.Secret) Redactor {
-	if b.newRedactor == nil || (len(grants.Secrets) == 0 && len(read) == 0) {
-		return nil
-	}
-	values := slices.Clone(read)
-	now := b.now()
-	for _, name := range grants.Secrets {
-		b.mu.Lock()
-		c, ok := b.values[name]
-		b.mu.Unlock()
-		if !ok || now.Sub(c.at) > grantedValueTTL {
-			c = cachedValue{at: now}
-			if b.secrets != nil {
-				if v, _, err := b.secrets.Get(ctx, name, 0); err == nil {
-					c.value, c.ok = v, true
-				}
-			}
-			b.mu.Lock()
-			b.values[name] = c
-			b.mu.Unlock()
-		}
-		if c.ok {
-			values = append(values, c.value)
-		}
-	}
-	if len(values) == 0 {
-		return nil
-	}
-	return b.newRedactor(values)
 }
 
 // SetHTTP enables the http capability through c.

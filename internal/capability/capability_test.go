@@ -226,28 +226,3 @@ func TestCallLimit(t *testing.T) {
 		t.Errorf("after %d calls: %v, want ErrLimit", MaxCallsPerInvocation, err)
 	}
 }
-
-type fakeRedactor struct{ values []config.Secret }
-
-func (r fakeRedactor) String(s string) string {
-	for _, v := range r.values {
-		s = strings.ReplaceAll(s, v.Reveal(), "[REDACTED]")
-	}
-	return s
-}
-func (r fakeRedactor) Bytes(b []byte) []byte { return []byte(r.String(string(b))) }
-
-func TestRedactorCoversGrantedSecrets(t *testing.T) {
-	b, _, _ := newTestBroker(t)
-	if r := b.Redactor(context.Background(), manifest.Capabilities{Secrets: []string{"API_TOKEN"}}, nil); r != nil {
-		t.Error("a Redactor without a factory")
-	}
-	b.SetRedaction(func(v []config.Secret) Redactor { return fakeRedactor{v} })
-	r := b.Redactor(context.Background(), manifest.Capabilities{Secrets: []string{"API_TOKEN", "UNSET"}}, []config.Secret{"read-in-call"})
-	if got := r.String("a tok-123456 b read-in-call c"); got != "a [REDACTED] b [REDACTED] c" {
-		t.Errorf("redacted = %q", got)
-	}
-	if r := b.Redactor(context.Background(), manifest.Capabilities{}, nil); r != nil {
-		t.Error("a Redactor with nothing to hide")
-	}
-}

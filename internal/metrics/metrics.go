@@ -76,7 +76,7 @@ func New() *Metrics {
 		"Linear memory of the instance at the end of each call that ran the function.",
 		prometheus.ExponentialBuckets(1<<20, 2, 13), "function") // 1 MiB to 4 GiB
 	m.refusals = m.counterVec("pave_refusals_total",
-		"Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, route, quarantine, other) and error code.", "reason", "code")
+		"Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, call_count, route, quarantine, other) and error code.", "reason", "code")
 	m.capCalls = m.counterVec("pave_capability_calls_total",
 		"Capability calls made by functions, granted or not, by function and capability.", "function", "capability")
 	m.capDenials = m.counterVec("pave_capability_denials_total",

@@ -95,6 +95,8 @@ func RefusalReason(code string) (reason string, refused bool) {
 		return "input", true
 	case "call_depth_exceeded":
 		return "call_depth", true
+	case "call_count_exceeded":
+		return "call_count", true
 	case "route_not_found", "method_not_allowed", "function_not_found":
 		return "route", true
 	case "function_quarantined":
