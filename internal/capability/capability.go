@@ -87,12 +87,23 @@ type Broker struct {
 
 type useKey struct{ function, capability string }
 
-// Use is what a function did with one capability.
+// Use is what a function did with one capability: every call, those
+// denied, and those granted that failed (an upstream down, a limit).
 type Use struct {
-	Calls   int64
-	Denials int64
-	Last    time.Time // last granted use
+	Calls    int64
+	Denials  int64
+	Failures int64
+	Last     time.Time // last granted use, failed or not
 }
+
+// outcome is how one capability call ended.
+type outcome int
+
+const (
+	succeeded outcome = iota
+	denied            // not granted
+	failed            // granted, and it failed
+)
 
 // NewBroker returns a Broker over the given stores; a nil store denies its
 // capability as unavailable.
@@ -115,7 +126,7 @@ func (b *Broker) Uses() map[string]map[string]Use {
 	return out
 }
 
-func (b *Broker) record(function, capability string, denied bool) {
+func (b *Broker) record(function, capability string, o outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := useKey{function, capability}
@@ -125,11 +136,14 @@ func (b *Broker) record(function, capability string, denied bool) {
 		b.uses[k] = u
 	}
 	u.Calls++
-	if denied {
+	switch o {
+	case denied:
 		u.Denials++
-	} else {
-		u.Last = b.now()
+		return
+	case failed:
+		u.Failures++
 	}
+	u.Last = b.now()
 }
 
 // BucketName is the storage name of owner's bucket: the owner is hashed so
@@ -206,21 +220,24 @@ type Session struct {
 
 var _ hostapi.Capabilities = (*Session)(nil)
 
-// Count is how many calls of one capability an invocation made, and how
-// many of those were denied.
-type Count struct{ Calls, Denials int }
+// Count is how many calls of one capability an invocation made, how many
+// of those were denied, and how many were granted and failed.
+type Count struct{ Calls, Denials, Failures int }
 
-// use records a call of capability, for the daemon-wide use counts and
-// this invocation's.
-func (s *Session) use(capability string, denied bool) {
-	s.b.record(s.inv.Function, capability, denied)
+// use records a call of capability and how it ended, for the daemon-wide
+// use counts and this invocation's.
+func (s *Session) use(capability string, o outcome) {
+	s.b.record(s.inv.Function, capability, o)
 	if s.counts == nil {
 		s.counts = map[string]Count{}
 	}
 	c := s.counts[capability]
 	c.Calls++
-	if denied {
+	switch o {
+	case denied:
 		c.Denials++
+	case failed:
+		c.Failures++
 	}
 	s.counts[capability] = c
 }
@@ -244,7 +261,7 @@ func (s *Session) begin() error {
 // deny records and audits a refused call. what names the resource as the
 // manifest would (never a value).
 func (s *Session) deny(capability, what string) error {
-	s.use(capability, true)
+	s.use(capability, denied)
 	if s.b.onDeny != nil {
 		s.b.onDeny(Denial{Function: s.inv.Function, Owner: s.inv.Owner, Capability: capability, Resource: what, RequestID: s.inv.RequestID, Caller: s.inv.Caller})
 	}
@@ -262,7 +279,7 @@ func (s *Session) Secret(ctx context.Context, name string) ([]byte, error) {
 	if !slices.Contains(s.grants.Secrets, name) {
 		return nil, s.deny("secrets", fmt.Sprintf("%q", truncate(name)))
 	}
-	s.use("secrets", false)
+	s.use("secrets", succeeded)
 	if s.b.secrets == nil {
 		return nil, errors.New("no secrets store")
 	}
@@ -295,7 +312,7 @@ func (s *Session) kvAccess(ctx context.Context, bucket, key string, write, list 
 	if !list && !abi.ValidKVKey(key) {
 		return nil, fmt.Errorf("%w: keys are 1 to %d letters, digits and - _ = . /", hostapi.ErrInvalid, abi.MaxKVKey)
 	}
-	s.use("kv", false)
+	s.use("kv", succeeded)
 	return s.b.bucket(ctx, BucketName(s.inv.Owner, bucket))
 }
 
@@ -401,6 +418,7 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 		return nil, s.deny("http", "outbound requests")
 	}
 	if s.b.egress == nil {
+		s.use("http", failed)
 		return nil, errors.New("no egress client")
 	}
 	if s.http == nil {
@@ -424,13 +442,16 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 		_ = s.deny("http", fmt.Sprintf("%q", truncate(err.Error())))
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrDenied, err)
 	case errors.Is(err, egress.ErrTooManyRequests), errors.Is(err, egress.ErrTooLarge):
+		s.use("http", failed)
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrLimit, err)
 	case errors.Is(err, egress.ErrBadRequest):
+		s.use("http", failed)
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrInvalid, err)
 	default:
+		s.use("http", failed)
 		return nil, fmt.Errorf("%w: %v", errUpstream, err)
 	}
-	s.use("http", false)
+	s.use("http", succeeded)
 	out := &abi.Response{Status: resp.Status, Body: resp.Body}
 	for name, values := range resp.Header {
 		for _, v := range values {

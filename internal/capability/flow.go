@@ -76,7 +76,7 @@ func (s *Session) Invoke(ctx context.Context, function string, out *abi.Outbound
 	if s.b.invoker == nil {
 		return nil, errors.New("no invoker")
 	}
-	s.use("invoke", false)
+	s.use("invoke", succeeded)
 	from := Origin{Function: s.inv.Function, Caller: s.inv.Caller, RequestID: s.inv.RequestID, Depth: s.inv.Depth + 1, Calls: s.inv.Calls}
 	resp, err := s.b.invoker.InvokeFunction(ctx, from, function, req)
 	if errors.Is(err, ErrFunctionNotFound) {
@@ -122,7 +122,7 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 	if !ok {
 		return "", fmt.Errorf("%w: the request has caused as many function invocations as it may; no event can be published for it", hostapi.ErrLimit)
 	}
-	s.use("publish", false)
+	s.use("publish", succeeded)
 	id, err := s.b.publisher.Publish(ctx, topic, events.Event{
 		Source: "/functions/" + s.inv.Function, Data: data,
 		Publisher: "function:" + s.inv.Function, Depth: s.inv.Depth, Allowance: allowance,

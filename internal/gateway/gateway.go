@@ -682,7 +682,7 @@ func (g *Gateway) record(inv *invocation) observe.Record {
 	if len(inv.caps) > 0 {
 		r.Capabilities = make(map[string]observe.CapabilityCount, len(inv.caps))
 		for c, n := range inv.caps {
-			r.Capabilities[c] = observe.CapabilityCount{Calls: n.Calls, Denials: n.Denials}
+			r.Capabilities[c] = observe.CapabilityCount{Calls: n.Calls, Denials: n.Denials, Failures: n.Failures}
 		}
 	}
 	for _, l := range inv.logs {

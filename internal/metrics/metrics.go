@@ -34,6 +34,7 @@ type Metrics struct {
 	refusals    *prometheus.CounterVec
 	capCalls    *prometheus.CounterVec
 	capDenials  *prometheus.CounterVec
+	capFailures *prometheus.CounterVec
 	memory      *prometheus.HistogramVec
 
 	mu          sync.Mutex
@@ -81,6 +82,8 @@ func New() *Metrics {
 		"Capability calls made by functions, granted or not, by function and capability.", "function", "capability")
 	m.capDenials = m.counterVec("pave_capability_denials_total",
 		"Capability calls refused because the manifest does not grant them.", "function", "capability")
+	m.capFailures = m.counterVec("pave_capability_failures_total",
+		"Capability calls granted that failed: an upstream that cannot be reached or answers too much, a limit, a malformed request.", "function", "capability")
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -125,6 +128,9 @@ func (m *Metrics) Observe(r observe.Record) {
 		m.capCalls.WithLabelValues(r.Function, c).Add(float64(n.Calls))
 		if n.Denials > 0 {
 			m.capDenials.WithLabelValues(r.Function, c).Add(float64(n.Denials))
+		}
+		if n.Failures > 0 {
+			m.capFailures.WithLabelValues(r.Function, c).Add(float64(n.Failures))
 		}
 	}
 }

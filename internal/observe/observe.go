@@ -65,8 +65,9 @@ type Record struct {
 // CapabilityCount is how many calls of one capability group an invocation
 // made, and how many of them were denied.
 type CapabilityCount struct {
-	Calls   int `json:"calls"`
-	Denials int `json:"denials,omitempty"`
+	Calls    int `json:"calls"`
+	Denials  int `json:"denials,omitempty"`
+	Failures int `json:"failures,omitempty"` // granted, and failed
 }
 
 // LogLine is one line the function logged.
