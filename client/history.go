@@ -32,8 +32,9 @@ type Invocation struct {
 
 // CapabilityCount is how many calls of a capability an invocation made.
 type CapabilityCount struct {
-	Calls   int `json:"calls"`
-	Denials int `json:"denials,omitempty"`
+	Calls    int `json:"calls"`
+	Denials  int `json:"denials,omitempty"`
+	Failures int `json:"failures,omitempty"` // granted, and failed
 }
 
 // LogLine is one line a function logged.

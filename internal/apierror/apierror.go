@@ -12,7 +12,9 @@ package apierror
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 )
 
 // Code is a stable, machine-readable error name. Codes are part of the API:
@@ -53,6 +55,7 @@ const (
 	OwnerBusy            Code = "owner_concurrency_limited"
 	BudgetExhausted      Code = "budget_exhausted"
 	CallDepthExceeded    Code = "call_depth_exceeded"
+	CallCountExceeded    Code = "call_count_exceeded"  // a request, event or tick caused more invocations than --max-calls-per-request
 	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
 	FunctionQuarantined  Code = "function_quarantined" // an operator disabled the function
 	PostureRefused       Code = "posture_refused"      // a deploy with findings at or above --deploy-fail-on
@@ -95,6 +98,7 @@ var statuses = map[Code]int{
 	OwnerBusy:            http.StatusTooManyRequests,
 	BudgetExhausted:      http.StatusTooManyRequests,
 	CallDepthExceeded:    http.StatusLoopDetected,
+	CallCountExceeded:    http.StatusLoopDetected, // not 429: the same request would cause as many again; a fan-out, like a loop, is the functions'
 	FunctionQuarantined:  http.StatusForbidden,
 	PostureRefused:       http.StatusUnprocessableEntity,
 	EdgeNotAllowed:       http.StatusForbidden,
@@ -102,6 +106,15 @@ var statuses = map[Code]int{
 	InvalidEvent:         http.StatusBadRequest,
 	CallbackNotAllowed:   http.StatusForbidden,
 	IdentityUnavailable:  http.StatusServiceUnavailable,
+}
+
+// Codes returns every code of the catalogue, sorted: what clients may
+// see, and what docs/OPERATIONS.md's table of errors lists (a test checks
+// both that every declared code is here and that the table matches).
+func Codes() []Code {
+	codes := slices.Collect(maps.Keys(statuses))
+	slices.Sort(codes)
+	return codes
 }
 
 // Status is the HTTP status of c (500 for an unknown code).

@@ -4,7 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -53,10 +61,42 @@ func TestRetryAfter(t *testing.T) {
 	}
 }
 
+// Every Code constant declared in this package is in the catalogue with a
+// status, read from the source so that a code added without a status
+// cannot pass.
 func TestEveryCodeHasAStatus(t *testing.T) {
-	for code, status := range statuses {
-		if status < 400 || status > 599 {
-			t.Errorf("%s maps to %d", code, status)
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, "apierror.go", nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared := 0
+	for _, d := range f.Decls {
+		gd, ok := d.(*ast.GenDecl)
+		if !ok || gd.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gd.Specs {
+			vs := spec.(*ast.ValueSpec)
+			if id, ok := vs.Type.(*ast.Ident); !ok || id.Name != "Code" {
+				continue
+			}
+			for i, name := range vs.Names {
+				lit := vs.Values[i].(*ast.BasicLit)
+				code := Code(strings.Trim(lit.Value, `"`))
+				declared++
+				if !slices.Contains(Codes(), code) {
+					t.Errorf("%s (%q) has no status", name.Name, code)
+				}
+			}
+		}
+	}
+	if declared != len(Codes()) || declared < 30 {
+		t.Errorf("%d codes declared, %d in the catalogue", declared, len(Codes()))
+	}
+	for _, code := range Codes() {
+		if s := code.Status(); s < 400 || s > 599 {
+			t.Errorf("%s maps to %d", code, s)
 		}
 		if strings.ToLower(string(code)) != string(code) || strings.Contains(string(code), " ") {
 			t.Errorf("code %q is not a stable snake_case name", code)
@@ -64,6 +104,38 @@ func TestEveryCodeHasAStatus(t *testing.T) {
 	}
 	if Code("nope").Status() != 500 {
 		t.Error("unknown code is not 500")
+	}
+}
+
+// The table of errors in docs/OPERATIONS.md lists every code with its
+// status, and nothing else.
+func TestErrorTableMatchesTheCatalogue(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "OPERATIONS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile("(?m)^\\| `([a-z_]+)` \\| ([0-9]{3}) \\|")
+	documented := map[Code]int{}
+	for _, m := range row.FindAllStringSubmatch(string(b), -1) {
+		status, _ := strconv.Atoi(m[2])
+		if _, dup := documented[Code(m[1])]; dup {
+			t.Errorf("%s is documented twice", m[1])
+		}
+		documented[Code(m[1])] = status
+	}
+	for _, code := range Codes() {
+		status, ok := documented[code]
+		switch {
+		case !ok:
+			t.Errorf("%s is not in docs/OPERATIONS.md's table of errors", code)
+		case status != code.Status():
+			t.Errorf("%s is documented as %d, its status is %d", code, status, code.Status())
+		}
+	}
+	for code := range documented {
+		if !slices.Contains(Codes(), code) {
+			t.Errorf("docs/OPERATIONS.md documents %s, which is not a code", code)
+		}
 	}
 }
 

@@ -134,6 +134,11 @@ type Job struct {
 	// outside, one more than the publisher's for an event a function
 	// published.
 	Depth int `json:"depth"`
+	// Allowance is how many invocations the job may cause, its own
+	// included: 0 for a job from outside (--max-calls-per-request), the
+	// share of an event's allowance for a job a function's event made, -1
+	// when the share is nothing (the job is refused).
+	Allowance int `json:"allowance,omitempty"`
 	// Callback is the URL the result is sent to, if any.
 	Callback  string      `json:"callback,omitempty"`
 	Digest    string      `json:"digest"` // of the request, to tell a reused idempotency key
@@ -162,6 +167,9 @@ type Call struct {
 	// Callback is the delivery of the result to the callback URL.
 	Callback *Callback `json:"callback,omitempty"`
 	Digest   string    `json:"digest,omitempty"`
+	// CallsLeft is what the attempts so far left of the job's allowance
+	// of invocations, for the next attempt: -1 nothing, 0 no attempt yet.
+	CallsLeft int `json:"calls_left,omitempty"`
 }
 
 // Result is a function's response as a call record keeps it.
@@ -265,6 +273,7 @@ type Submission struct {
 	Caller           string
 	Source           string
 	Depth            int
+	Allowance        int
 	Callback         string
 	Request          abi.Request
 }
@@ -341,7 +350,7 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool
 	}
 	job := Job{
 		ID: id, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Event: s.Event, Caller: s.Caller,
-		Source: s.Source, Depth: max(s.Depth, 1), Callback: s.Callback, Digest: digest(&s.Request),
+		Source: s.Source, Depth: max(s.Depth, 1), Allowance: s.Allowance, Callback: s.Callback, Digest: digest(&s.Request),
 		Submitted: q.now().UTC(), Request: s.Request,
 	}
 	if old, _, err := q.get(ctx, id); err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,8 @@ type fakeRunner struct {
 	script map[string][]Outcome
 	runs   map[string]int // by job id
 	delay  time.Duration  // each run takes this long
+	// allowances are the allowances each job's attempts were given.
+	allowances map[string][]int
 }
 
 func (f *fakeRunner) RunJob(_ context.Context, j *Job) Outcome {
@@ -28,6 +31,10 @@ func (f *fakeRunner) RunJob(_ context.Context, j *Job) Outcome {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.runs[j.ID]++
+	if f.allowances == nil {
+		f.allowances = map[string][]int{}
+	}
+	f.allowances[j.ID] = append(f.allowances[j.ID], j.Allowance)
 	s := f.script[j.Function]
 	out := s[0]
 	if len(s) > 1 {
@@ -448,5 +455,27 @@ func TestInterruptedAttempts(t *testing.T) {
 		if want := map[State]int{Succeeded: 1, Dead: 0}[tt.state]; h.runner.runsOf(j.ID) != want {
 			t.Errorf("ran %d times, want %d", h.runner.runsOf(j.ID), want)
 		}
+	}
+}
+
+// TestRetriesShareTheAllowance: a retry starts from what the attempts
+// before it left of the job's allowance of invocations, not from the
+// whole of it again.
+func TestRetriesShareTheAllowance(t *testing.T) {
+	t.Parallel()
+	failLeaving := func(left int) Outcome { o := trap; o.CallsLeft = left; return o }
+	h := newHarness(t, map[string][]Outcome{"spender": {failLeaving(40), failLeaving(-1), ok200}})
+	s := submission("spender", "{}")
+	s.Allowance = 100
+	c, _, err := h.q.Submit(context.Background(), s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.final(t, c.ID)
+	h.runner.mu.Lock()
+	got := fmt.Sprint(h.runner.allowances[c.ID])
+	h.runner.mu.Unlock()
+	if got != "[100 40 -1]" {
+		t.Errorf("the attempts were given %s, want [100 40 -1]", got)
 	}
 }

@@ -27,6 +27,9 @@ type Outcome struct {
 	// RetryAfter, on a refusal that will pass (a rate or concurrency
 	// limit), is when to try again; such an attempt does not count.
 	RetryAfter time.Duration
+	// CallsLeft is what the attempt left of the job's allowance of
+	// invocations (-1: nothing; 0: not known), which a retry starts from.
+	CallsLeft int
 }
 
 // Policy is how a function's failed jobs are retried.
@@ -159,7 +162,16 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition 
 		return q.later(ctx, &j, err)
 	}
 
+	if c.CallsLeft != 0 {
+		// A retry has what the attempts before it left, so that a job
+		// failing on purpose cannot hand out its allowance once per
+		// attempt.
+		j.Allowance = c.CallsLeft
+	}
 	out := q.run.runner.RunJob(ctx, &j)
+	if ctx.Err() == nil && out.RetryAfter == 0 && out.CallsLeft != 0 {
+		c.CallsLeft = out.CallsLeft
+	}
 	switch {
 	case ctx.Err() != nil:
 		// Stopping: the attempt was not the function's fault.

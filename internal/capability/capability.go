@@ -31,6 +31,7 @@ import (
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -74,32 +75,41 @@ type Broker struct {
 	log     *slog.Logger
 	now     func() time.Time
 
-	newRedactor func([]config.Secret) Redactor
-	egress      *egress.Client
-	invoker     Invoker
-	publisher   Publisher
-	onDeny      func(Denial)
+	egress    *egress.Client
+	invoker   Invoker
+	publisher Publisher
+	onDeny    func(Denial)
 
 	mu     sync.Mutex
 	uses   map[useKey]*Use
-	opened map[string]Bucket      // by storage name
-	values map[string]cachedValue // granted secrets' values, for redaction
+	opened map[string]Bucket // by storage name
 }
 
 type useKey struct{ function, capability string }
 
-// Use is what a function did with one capability.
+// Use is what a function did with one capability: every call, those
+// denied, and those granted that failed (an upstream down, a limit).
 type Use struct {
-	Calls   int64
-	Denials int64
-	Last    time.Time // last granted use
+	Calls    int64
+	Denials  int64
+	Failures int64
+	Last     time.Time // last granted use, failed or not
 }
+
+// outcome is how one capability call ended.
+type outcome int
+
+const (
+	succeeded outcome = iota
+	denied            // not granted
+	failed            // granted, and it failed
+)
 
 // NewBroker returns a Broker over the given stores; a nil store denies its
 // capability as unavailable.
 func NewBroker(secrets Secrets, buckets Buckets, log *slog.Logger) *Broker {
 	return &Broker{secrets: secrets, buckets: buckets, log: log, now: time.Now,
-		uses: map[useKey]*Use{}, opened: map[string]Bucket{}, values: map[string]cachedValue{}}
+		uses: map[useKey]*Use{}, opened: map[string]Bucket{}}
 }
 
 // Uses returns a copy of the use counts, by function and capability.
@@ -116,7 +126,7 @@ func (b *Broker) Uses() map[string]map[string]Use {
 	return out
 }
 
-func (b *Broker) record(function, capability string, denied bool) {
+func (b *Broker) record(function, capability string, o outcome) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	k := useKey{function, capability}
@@ -126,11 +136,14 @@ func (b *Broker) record(function, capability string, denied bool) {
 		b.uses[k] = u
 	}
 	u.Calls++
-	if denied {
+	switch o {
+	case denied:
 		u.Denials++
-	} else {
-		u.Last = b.now()
+		return
+	case failed:
+		u.Failures++
 	}
+	u.Last = b.now()
 }
 
 // BucketName is the storage name of owner's bucket: the owner is hashed so
@@ -171,6 +184,9 @@ type Invocation struct {
 	Caller string
 	// Depth is the invocation's call depth: 1 for a call from outside.
 	Depth int
+	// Calls are the invocations left to the tree the invocation belongs
+	// to: an invoke takes one, an event published takes a share.
+	Calls *limits.CallTree
 }
 
 // Denial is a capability call refused because the manifest does not grant
@@ -204,21 +220,24 @@ type Session struct {
 
 var _ hostapi.Capabilities = (*Session)(nil)
 
-// Count is how many calls of one capability an invocation made, and how
-// many of those were denied.
-type Count struct{ Calls, Denials int }
+// Count is how many calls of one capability an invocation made, how many
+// of those were denied, and how many were granted and failed.
+type Count struct{ Calls, Denials, Failures int }
 
-// use records a call of capability, for the daemon-wide use counts and
-// this invocation's.
-func (s *Session) use(capability string, denied bool) {
-	s.b.record(s.inv.Function, capability, denied)
+// use records a call of capability and how it ended, for the daemon-wide
+// use counts and this invocation's.
+func (s *Session) use(capability string, o outcome) {
+	s.b.record(s.inv.Function, capability, o)
 	if s.counts == nil {
 		s.counts = map[string]Count{}
 	}
 	c := s.counts[capability]
 	c.Calls++
-	if denied {
+	switch o {
+	case denied:
 		c.Denials++
+	case failed:
+		c.Failures++
 	}
 	s.counts[capability] = c
 }
@@ -242,7 +261,7 @@ func (s *Session) begin() error {
 // deny records and audits a refused call. what names the resource as the
 // manifest would (never a value).
 func (s *Session) deny(capability, what string) error {
-	s.use(capability, true)
+	s.use(capability, denied)
 	if s.b.onDeny != nil {
 		s.b.onDeny(Denial{Function: s.inv.Function, Owner: s.inv.Owner, Capability: capability, Resource: what, RequestID: s.inv.RequestID, Caller: s.inv.Caller})
 	}
@@ -260,7 +279,7 @@ func (s *Session) Secret(ctx context.Context, name string) ([]byte, error) {
 	if !slices.Contains(s.grants.Secrets, name) {
 		return nil, s.deny("secrets", fmt.Sprintf("%q", truncate(name)))
 	}
-	s.use("secrets", false)
+	s.use("secrets", succeeded)
 	if s.b.secrets == nil {
 		return nil, errors.New("no secrets store")
 	}
@@ -293,7 +312,7 @@ func (s *Session) kvAccess(ctx context.Context, bucket, key string, write, list 
 	if !list && !abi.ValidKVKey(key) {
 		return nil, fmt.Errorf("%w: keys are 1 to %d letters, digits and - _ = . /", hostapi.ErrInvalid, abi.MaxKVKey)
 	}
-	s.use("kv", false)
+	s.use("kv", succeeded)
 	return s.b.bucket(ctx, BucketName(s.inv.Owner, bucket))
 }
 
@@ -380,61 +399,10 @@ func truncate(s string) string {
 }
 
 // Redactor replaces secret values with "[REDACTED]"; package secrets
-// provides one.
+// provides one, over every stored value.
 type Redactor interface {
 	String(s string) string
 	Bytes(b []byte) []byte
-}
-
-// SetRedaction enables redaction: newRedactor builds a Redactor over secret
-// values. Without it, Redactor returns nil.
-func (b *Broker) SetRedaction(newRedactor func([]config.Secret) Redactor) {
-	b.newRedactor = newRedactor
-}
-
-// grantedValueTTL is how long the values of granted secrets are kept for
-// redaction before they are read again (a rotated secret is redacted under
-// its new value within this time; the value a function read itself is
-// always redacted).
-const grantedValueTTL = 30 * time.Second
-
-type cachedValue struct {
-	value config.Secret
-	ok    bool
-	at    time.Time
-}
-
-// Redactor returns a Redactor over the values of every secret in grants and
-// of those read, or nil if there are none.
-func (b *Broker) Redactor(ctx context.Context, grants manifest.Capabilities, read []config.Secret) Redactor {
-	if b.newRedactor == nil || (len(grants.Secrets) == 0 && len(read) == 0) {
-		return nil
-	}
-	values := slices.Clone(read)
-	now := b.now()
-	for _, name := range grants.Secrets {
-		b.mu.Lock()
-		c, ok := b.values[name]
-		b.mu.Unlock()
-		if !ok || now.Sub(c.at) > grantedValueTTL {
-			c = cachedValue{at: now}
-			if b.secrets != nil {
-				if v, _, err := b.secrets.Get(ctx, name, 0); err == nil {
-					c.value, c.ok = v, true
-				}
-			}
-			b.mu.Lock()
-			b.values[name] = c
-			b.mu.Unlock()
-		}
-		if c.ok {
-			values = append(values, c.value)
-		}
-	}
-	if len(values) == 0 {
-		return nil
-	}
-	return b.newRedactor(values)
 }
 
 // SetHTTP enables the http capability through c.
@@ -450,6 +418,7 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 		return nil, s.deny("http", "outbound requests")
 	}
 	if s.b.egress == nil {
+		s.use("http", failed)
 		return nil, errors.New("no egress client")
 	}
 	if s.http == nil {
@@ -473,13 +442,16 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 		_ = s.deny("http", fmt.Sprintf("%q", truncate(err.Error())))
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrDenied, err)
 	case errors.Is(err, egress.ErrTooManyRequests), errors.Is(err, egress.ErrTooLarge):
+		s.use("http", failed)
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrLimit, err)
 	case errors.Is(err, egress.ErrBadRequest):
+		s.use("http", failed)
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrInvalid, err)
 	default:
+		s.use("http", failed)
 		return nil, fmt.Errorf("%w: %v", errUpstream, err)
 	}
-	s.use("http", false)
+	s.use("http", succeeded)
 	out := &abi.Response{Status: resp.Status, Body: resp.Body}
 	for name, values := range resp.Header {
 		for _, v := range values {

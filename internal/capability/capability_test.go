@@ -5,12 +5,17 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
@@ -227,27 +232,41 @@ func TestCallLimit(t *testing.T) {
 	}
 }
 
-type fakeRedactor struct{ values []config.Secret }
-
-func (r fakeRedactor) String(s string) string {
-	for _, v := range r.values {
-		s = strings.ReplaceAll(s, v.Reveal(), "[REDACTED]")
-	}
-	return s
-}
-func (r fakeRedactor) Bytes(b []byte) []byte { return []byte(r.String(string(b))) }
-
-func TestRedactorCoversGrantedSecrets(t *testing.T) {
+// Every outbound call is counted with how it ended: a granted call whose
+// upstream cannot be reached is a call and a failure, and a use of the
+// grant (a grant whose upstream is down is not unused); an ungranted host
+// is a denial; a call that answers is a success.
+func TestHTTPCallsAreCountedWithTheirOutcome(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
+	defer up.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	downURL := down.URL
+	down.Close() // nothing listens there any more
 	b, _, _ := newTestBroker(t)
-	if r := b.Redactor(context.Background(), manifest.Capabilities{Secrets: []string{"API_TOKEN"}}, nil); r != nil {
-		t.Error("a Redactor without a factory")
+	b.SetHTTP(egress.New(egress.Policy{AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, AllowIPGrants: true}))
+	host := func(u string) string { return strings.TrimPrefix(u, "http://") }
+	s := b.Session(Invocation{Function: "sync", Owner: "team-a"}, manifest.Capabilities{HTTP: []string{host(up.URL), host(downURL)}})
+	ctx := context.Background()
+	if resp, err := s.HTTP(ctx, &abi.Outbound{Method: "GET", URL: up.URL + "/"}); err != nil || resp.Status != 204 {
+		t.Fatalf("a granted call that answers: %+v, %v", resp, err)
 	}
-	b.SetRedaction(func(v []config.Secret) Redactor { return fakeRedactor{v} })
-	r := b.Redactor(context.Background(), manifest.Capabilities{Secrets: []string{"API_TOKEN", "UNSET"}}, []config.Secret{"read-in-call"})
-	if got := r.String("a tok-123456 b read-in-call c"); got != "a [REDACTED] b [REDACTED] c" {
-		t.Errorf("redacted = %q", got)
+	if _, err := s.HTTP(ctx, &abi.Outbound{Method: "GET", URL: downURL + "/"}); err == nil || errors.Is(err, hostapi.ErrDenied) {
+		t.Fatalf("a granted call to a closed port: %v, want a failure", err)
 	}
-	if r := b.Redactor(context.Background(), manifest.Capabilities{}, nil); r != nil {
-		t.Error("a Redactor with nothing to hide")
+	if _, err := s.HTTP(ctx, &abi.Outbound{Method: "GET", URL: "http://127.0.0.1:1/"}); !errors.Is(err, hostapi.ErrDenied) {
+		t.Fatalf("an ungranted host: %v, want ErrDenied", err)
+	}
+	if c := s.Counts()["http"]; c != (Count{Calls: 3, Denials: 1, Failures: 1}) {
+		t.Errorf("this invocation's count = %+v", c)
+	}
+	if u := b.Uses()["sync"]["http"]; u.Calls != 3 || u.Denials != 1 || u.Failures != 1 || u.Last.IsZero() {
+		t.Errorf("use = %+v", u)
+	}
+
+	// A function whose only calls failed still used its grant.
+	only := b.Session(Invocation{Function: "nightly", Owner: "team-a"}, manifest.Capabilities{HTTP: []string{host(downURL)}})
+	_, _ = only.HTTP(ctx, &abi.Outbound{Method: "GET", URL: downURL + "/"})
+	if u := b.Uses()["nightly"]["http"]; u.Calls != 1 || u.Failures != 1 || u.Last.IsZero() {
+		t.Errorf("a grant whose upstream is down: use = %+v", u)
 	}
 }

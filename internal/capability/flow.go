@@ -10,6 +10,7 @@ import (
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/events"
 	"github.com/pave-dev/pave/internal/hostapi"
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 // This file holds the capabilities that make one function's work flow into
@@ -28,6 +29,9 @@ type Origin struct {
 	RequestID string
 	// Depth is the callee's call depth: the caller's plus one.
 	Depth int
+	// Calls are the invocations left to the caller's tree, which the
+	// callee joins.
+	Calls *limits.CallTree
 }
 
 // Invoker runs a function on behalf of another; the gateway provides it,
@@ -72,8 +76,8 @@ func (s *Session) Invoke(ctx context.Context, function string, out *abi.Outbound
 	if s.b.invoker == nil {
 		return nil, errors.New("no invoker")
 	}
-	s.use("invoke", false)
-	from := Origin{Function: s.inv.Function, Caller: s.inv.Caller, RequestID: s.inv.RequestID, Depth: s.inv.Depth + 1}
+	s.use("invoke", succeeded)
+	from := Origin{Function: s.inv.Function, Caller: s.inv.Caller, RequestID: s.inv.RequestID, Depth: s.inv.Depth + 1, Calls: s.inv.Calls}
 	resp, err := s.b.invoker.InvokeFunction(ctx, from, function, req)
 	if errors.Is(err, ErrFunctionNotFound) {
 		return nil, fmt.Errorf("%w: function %q is granted but not deployed", hostapi.ErrNotFound, function)
@@ -110,10 +114,18 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 	if s.b.publisher == nil {
 		return "", errors.New("no event store")
 	}
-	s.use("publish", false)
+	// The event carries three quarters of what is left to this
+	// invocation's tree (limits.CallTree.Hand):
+	// the functions it runs may cause that many invocations, and this tree
+	// that many fewer.
+	allowance, ok := s.inv.Calls.Hand()
+	if !ok {
+		return "", fmt.Errorf("%w: the request has caused as many function invocations as it may; no event can be published for it", hostapi.ErrLimit)
+	}
+	s.use("publish", succeeded)
 	id, err := s.b.publisher.Publish(ctx, topic, events.Event{
 		Source: "/functions/" + s.inv.Function, Data: data,
-		Publisher: "function:" + s.inv.Function, Depth: s.inv.Depth,
+		Publisher: "function:" + s.inv.Function, Depth: s.inv.Depth, Allowance: allowance,
 	})
 	if err != nil {
 		s.b.log.Error("publish failed", "function", s.inv.Function, "topic", topic, "err", err, "request_id", s.inv.RequestID)

@@ -157,6 +157,9 @@ func formatCaps(caps map[string]client.CapabilityCount) string {
 		if c.Denials > 0 {
 			s += fmt.Sprintf("(%d denied)", c.Denials)
 		}
+		if c.Failures > 0 {
+			s += fmt.Sprintf("(%d failed)", c.Failures)
+		}
 		parts = append(parts, s)
 	}
 	return strings.Join(parts, " ")

@@ -47,6 +47,7 @@ const (
 	EnvCallerRate      = "PAVE_CALLER_RATE"
 	EnvOwnerConc       = "PAVE_OWNER_CONCURRENCY"
 	EnvMaxCallDepth    = "PAVE_MAX_CALL_DEPTH"
+	EnvMaxCalls        = "PAVE_MAX_CALLS_PER_REQUEST"
 	EnvMasterKeyFile   = "PAVE_MASTER_KEY_FILE"
 	EnvMasterKey       = "PAVE_MASTER_KEY"
 	EnvEgressAllow     = "PAVE_EGRESS_ALLOW"
@@ -153,6 +154,9 @@ func (c Config) Validate() error {
 	if d := c.Defenses; d.MaxCallDepth < 1 || d.MaxCallDepth > 64 {
 		errs = append(errs, fmt.Errorf("--max-call-depth %d: want 1 to 64", d.MaxCallDepth))
 	}
+	if d := c.Defenses; d.MaxCalls < 1 || d.MaxCalls > 100_000 {
+		errs = append(errs, fmt.Errorf("--max-calls-per-request %d: want 1 to 100000", d.MaxCalls))
+	}
 	errs = append(errs, c.Observability.validate()...)
 	errs = append(errs, c.Async.validate()...)
 	return errors.Join(errs...)
@@ -226,6 +230,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}{
 		{"owner-concurrency", EnvOwnerConc, "invocations in flight for all functions of one owner; 0: no bound", &c.Defenses.OwnerConcurrency},
 		{"max-call-depth", EnvMaxCallDepth, "longest chain of function-to-function calls", &c.Defenses.MaxCallDepth},
+		{"max-calls-per-request", EnvMaxCalls, "invocations one request, event or tick may cause in all, its own included", &c.Defenses.MaxCalls},
 		{"max-loaded-modules", EnvMaxLoaded, "modules kept compiled in memory; beyond it the least recently invoked is unloaded", &c.MaxLoadedModules},
 	}
 	for _, n := range ints {

@@ -35,6 +35,9 @@ type Defenses struct {
 	Budget manifest.Budget
 	// MaxCallDepth caps function-to-function call chains.
 	MaxCallDepth int
+	// MaxCalls caps the invocations one root request, event or tick
+	// causes in total, its own included.
+	MaxCalls int
 	// EgressAllow are networks the http capability may reach although
 	// they are not public (loopback, private, link-local ...). Empty: only
 	// public addresses. Cloud metadata addresses stay refused unless
@@ -52,6 +55,7 @@ const (
 	DefaultCallerBurst      = 2000
 	DefaultOwnerConcurrency = 512
 	DefaultMaxCallDepth     = 8
+	DefaultMaxCalls         = 100
 	// DefaultBudgetInvocations and DefaultBudgetCompute are a function's
 	// daily budget when its manifest has none: 10 million calls, or one
 	// gigabyte of memory limit busy for about 28 hours.
@@ -67,6 +71,7 @@ func DefaultDefenses() Defenses {
 		OwnerConcurrency: DefaultOwnerConcurrency,
 		Budget:           manifest.Budget{Window: "day", Invocations: DefaultBudgetInvocations, ComputeGBs: DefaultBudgetCompute},
 		MaxCallDepth:     DefaultMaxCallDepth,
+		MaxCalls:         DefaultMaxCalls,
 	}
 }
 

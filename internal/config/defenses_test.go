@@ -75,18 +75,18 @@ func TestParseServeDefenses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Defenses.FunctionRate != (manifest.Rate{PerSecond: DefaultFunctionRate, Burst: DefaultFunctionBurst}) ||
-		c.Defenses.MaxCallDepth != DefaultMaxCallDepth || c.Defenses.Budget.Invocations != DefaultBudgetInvocations {
+		c.Defenses.MaxCallDepth != DefaultMaxCallDepth || c.Defenses.MaxCalls != DefaultMaxCalls || c.Defenses.Budget.Invocations != DefaultBudgetInvocations {
 		t.Errorf("defaults = %+v", c.Defenses)
 	}
 
-	env := map[string]string{EnvCallerRate: "600/m", EnvOwnerConc: "7"}
+	env := map[string]string{EnvCallerRate: "600/m", EnvOwnerConc: "7", EnvMaxCalls: "20"}
 	c, err = ParseServe([]string{"--function-rate", "50/s:75", "--max-call-depth", "3"}, func(k string) string { return env[k] }, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	d := c.Defenses
 	if d.FunctionRate != (manifest.Rate{PerSecond: 50, Burst: 75}) || d.CallerRate != (manifest.Rate{PerSecond: 10, Burst: 10}) ||
-		d.OwnerConcurrency != 7 || d.MaxCallDepth != 3 {
+		d.OwnerConcurrency != 7 || d.MaxCallDepth != 3 || d.MaxCalls != 20 {
 		t.Errorf("parsed = %+v", d)
 	}
 
@@ -94,6 +94,8 @@ func TestParseServeDefenses(t *testing.T) {
 		{"--function-rate", "fast"},
 		{"--caller-rate", "5/s:0"},
 		{"--max-call-depth", "0"},
+		{"--max-calls-per-request", "0"},
+		{"--max-calls-per-request", "100001"},
 		{"--owner-concurrency", "-1"},
 		{"--jwt-issuers", filepath.Join(t.TempDir(), "missing.json")},
 	} {

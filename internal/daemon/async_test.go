@@ -441,3 +441,44 @@ func TestScheduleRunsOncePerTickAcrossARestart(t *testing.T) {
 		t.Errorf("the tick's call: %+v", c)
 	}
 }
+
+// TestEventFanOutStopsAtTheCallCount: a function whose trigger publishes
+// every event it gets twice on its own topic makes a tree of 255 jobs
+// within the depth cap. Each event carries a share of what its request
+// has left, so the whole tree, across the queue, runs at most the
+// allowance of the client's event.
+func TestEventFanOutStopsAtTheCallCount(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	n.deploy(jobsManifest("team-a", `triggers:
+  - topic: jobs.echo
+`), testguests.Build(t, "jobs"))
+	shop, err := n.admin.CreateKey(ctx, client.CreateKeyRequest{Name: "shop", Functions: []string{"jobs"}, Scopes: []string{"publish:jobs.echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := n.publish("jobs.echo", shop.Secret, "fan", `{"fan":true}`); r.status != 202 {
+		t.Fatalf("publish = %d %s", r.status, r.body)
+	}
+	const maxCalls = 100 // the default of --max-calls-per-request
+	runs := func() int {
+		return len(n.logs.lines(map[string]any{"msg": "invocation", "function": "jobs", "route": "topic jobs.echo"}))
+	}
+	// Wait until the tree has stopped growing.
+	last, quiet := -1, time.Now()
+	for deadline := time.Now().Add(60 * time.Second); time.Since(quiet) < 2*time.Second; {
+		if now := runs(); now != last {
+			last, quiet = now, time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the tree still grows after a minute: %d runs", last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ok := len(n.logs.lines(map[string]any{"msg": "invocation", "function": "jobs", "route": "topic jobs.echo", "outcome": "ok"}))
+	t.Logf("%d invocations, %d ran", last, ok)
+	if last > maxCalls || ok < 10 {
+		t.Errorf("the event's tree made %d invocations, %d of them ran; want at most %d", last, ok, maxCalls)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/observe"
+	"github.com/pave-dev/pave/internal/secrets"
 )
 
 // auditTrail is the daemon's tamper-evident audit log (package audit),
@@ -34,6 +35,9 @@ type auditTrail struct {
 	dropped atomic.Int64
 	sink    *audit.FileSink
 	lg      audit.Log
+	// secrets, when set, has every stored secret value redacted from
+	// events: a denied resource's name is the function's text.
+	secrets *secrets.Store
 }
 
 // auditQueue bounds the refusals waiting to be recorded.
@@ -148,6 +152,9 @@ func (t *auditTrail) run(ctx context.Context) {
 }
 
 func (t *auditTrail) record(ctx context.Context, ev audit.Event) {
+	if t.secrets != nil {
+		ev = redactEvent(t.secrets.Redactor(nil, nil), ev)
+	}
 	if err := t.a.Record(ctx, ev); err != nil {
 		t.log.Error("audit event not recorded", "action", ev.Action, "err", err)
 	}
@@ -193,7 +200,7 @@ func (t *auditTrail) Observe(r observe.Record) {
 	switch reason {
 	case "auth":
 		action = audit.ActionAuthDenied
-	case "budget", "input", "call_depth", "quarantine", "flow":
+	case "budget", "input", "call_depth", "call_count", "quarantine", "flow":
 	default:
 		return // rate, concurrency, route: counted, not audited
 	}

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
@@ -256,12 +257,24 @@ func TestUnredactedRoute(t *testing.T) {
 	if _, err := n.admin.SetSecret(context.Background(), "GUEST_SECRET", []byte(canary)); err != nil {
 		t.Fatal(err)
 	}
+	_, _ = rand.Read(raw)
+	other := "other-" + hex.EncodeToString(raw)
+	if _, err := n.admin.SetSecret(context.Background(), "OTHER", []byte(other)); err != nil {
+		t.Fatal(err)
+	}
 	m := strings.Replace(capabilitiesManifest(t, "capabilities", "team-a"),
 		"    path: /secret\n", "    path: /secret\n    unredacted: the caller is handed the secret on purpose\n", 1)
+	m = strings.Replace(m, "    path: /kv/get\n", "    path: /kv/get\n    unredacted: the caller is handed the secret on purpose\n", 1)
 	n.deploy(m, testguests.Build(t, "capabilities"))
 	key := n.key("ci", "capabilities")
 	if a := n.capCall("GET", "/secret?name=GUEST_SECRET", key, ""); a.Value != canary {
 		t.Errorf("unredacted route answered %+v", a)
+	}
+	// The opt-out covers the function's own secrets, not another's value
+	// that reached it.
+	n.capCall("POST", "/kv/put?bucket=notes&key=k", key, canary+" "+other)
+	if a := n.capCall("GET", "/kv/get?bucket=notes&key=k", key, ""); a.Value != canary+" [REDACTED]" {
+		t.Errorf("unredacted route answered %+v, want its own secret and another's redacted", a)
 	}
 	if r := n.call("GET", "/secret/error?name=GUEST_SECRET", key, nil); strings.Contains(string(r.body), canary) {
 		t.Errorf("a redacted route leaked the secret: %s", r.body)
@@ -348,5 +361,113 @@ func TestNotesExample(t *testing.T) {
 	}
 	if strings.Contains(n.logs.String(), token) {
 		t.Error("the webhook token reached the log")
+	}
+}
+
+// TestStoredSecretsAreRedactedWhereverTheyTravel: a function granted a
+// secret writes its value to a bucket; another function of the same owner,
+// granted no secret, reads the bucket and returns it. Neither its response,
+// its asynchronous result, the log nor the audit log shows the value of
+// any stored secret, in any version; a removed secret is no longer one.
+func TestStoredSecretsAreRedactedWhereverTheyTravel(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	newCanary := func() string {
+		raw := make([]byte, 16)
+		_, _ = rand.Read(raw)
+		return "canary-" + hex.EncodeToString(raw)
+	}
+	canary, rotated, other := newCanary(), newCanary(), newCanary()
+	setSecret := func(name, value string) {
+		t.Helper()
+		if _, err := n.admin.SetSecret(ctx, name, []byte(value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSecret("GUEST_SECRET", canary)
+	setSecret("OTHER", other) // granted to no function
+	wasm := testguests.Build(t, "capabilities")
+	n.deploy(capabilitiesManifest(t, "capabilities", "team-a"), wasm)
+	// The reader's module imports the secrets capability, so it is
+	// granted one of its own, which is not set.
+	reader := strings.Replace(capabilitiesManifest(t, "reader", "team-a"), "secrets: [GUEST_SECRET]", "secrets: [READER_OWN]", 1)
+	n.deploy(reader, wasm)
+	key := n.key("ci", "capabilities", "reader")
+	// The granted function stores the values in its owner's bucket (the
+	// test hands them over, as a function that read them would).
+	put := func(k, value string) {
+		t.Helper()
+		if a := n.capCall("POST", "/kv/put?bucket=notes&key="+k, key, value); a.Error != "" {
+			t.Fatalf("put %s: %+v", k, a)
+		}
+	}
+	put("plain", canary)
+	put("encoded", "x "+base64.StdEncoding.EncodeToString([]byte(other))+" y")
+
+	leaks := func(what string, body []byte, values ...string) {
+		t.Helper()
+		for _, v := range values {
+			if strings.Contains(string(body), v) || strings.Contains(string(body), base64.StdEncoding.EncodeToString([]byte(v))) {
+				t.Errorf("%s: a stored secret's value left: %s", what, body)
+			}
+		}
+		if !strings.Contains(string(body), "[REDACTED]") {
+			t.Errorf("%s: %s, want the value redacted", what, body)
+		}
+	}
+	for _, k := range []string{"plain", "encoded"} {
+		r := n.call("GET", "/reader/kv/get?bucket=notes&key="+k, key, nil)
+		leaks("sync response of "+k, r.body, canary, other)
+	}
+
+	// The same read, queued: the stored result and its record.
+	r := n.send("GET", "/async/reader/kv/get?bucket=notes&key=plain", auth(key), nil)
+	if r.status != 202 {
+		t.Fatalf("async read: %d %s", r.status, r.body)
+	}
+	id, _ := r.json(t)["id"].(string)
+	c := n.finalCall(id)
+	if c.Result == nil {
+		t.Fatalf("async read: %+v", c)
+	}
+	leaks("async result", c.Result.Body, canary)
+	if r := n.call("GET", "/async/calls/"+id, key, nil); strings.Contains(string(r.body), base64.StdEncoding.EncodeToString([]byte(canary))) {
+		t.Errorf("the call's status carries the value: %s", r.body)
+	}
+
+	// A value used as a bucket name is denied: the log line and the audit
+	// event name the resource, never the value.
+	n.capCall("GET", "/reader/kv/get?bucket="+other+"&key=k", key, "")
+
+	// Rotation: the new value is hidden at once, the old one still.
+	setSecret("GUEST_SECRET", rotated)
+	put("rotated", rotated+" "+canary)
+	leaks("after rotation", n.call("GET", "/reader/kv/get?bucket=notes&key=rotated", key, nil).body, rotated, canary)
+
+	deadline := time.Now().Add(10 * time.Second)
+	for denied := false; !denied; {
+		events := n.auditEvents(t)
+		if text := fmt.Sprint(events); strings.Contains(text, other) {
+			t.Fatalf("the audit log carries a value: %s", text)
+		}
+		for _, e := range events {
+			denied = denied || (e.Action == "capability.denied" && strings.Contains(e.Target, "[REDACTED]"))
+		}
+		if !denied && time.Now().After(deadline) {
+			t.Fatalf("the denial is not in the audit log: %v", events)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if log := n.logs.String(); strings.Contains(log, canary) || strings.Contains(log, other) || strings.Contains(log, rotated) {
+		t.Error("a stored secret's value reached the daemon's log")
+	}
+
+	// Removed, a value is no longer a secret's and passes.
+	if err := n.admin.RemoveSecret(ctx, "OTHER"); err != nil {
+		t.Fatal(err)
+	}
+	if r := n.call("GET", "/reader/kv/get?bucket=notes&key=encoded", key, nil); !strings.Contains(string(r.body), base64.StdEncoding.EncodeToString([]byte(other))) {
+		t.Errorf("after removing the secret: %s", r.body)
 	}
 }

@@ -30,7 +30,6 @@ import (
 	"github.com/pave-dev/pave/internal/oidc"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
-	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
 	"github.com/pave-dev/pave/internal/version"
 )
@@ -196,15 +195,20 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if keyCreated {
 		d.log.Info("created the secrets master key", "file", d.cfg.MasterKeyPath())
 	}
+	// From here on, no log line carries a stored secret's value.
+	if err := vault.store.Watch(bgCtx, secretBucket); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	d.log = slog.New(redactingHandler{next: d.log.Handler(), store: vault.store})
 	if err := d.openObservability(ctx, reg, ledger); err != nil {
 		return err
 	}
 	if d.audit, err = d.openAudit(ctx); err != nil {
 		return err
 	}
+	d.audit.secrets = vault.store
 	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
 	broker.OnDenial(d.audit.denied)
-	broker.SetRedaction(func(values []config.Secret) capability.Redactor { return secrets.NewRedactor(values) })
 	outbound := egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow})
 	broker.SetHTTP(outbound)
 	if d.eventStream, err = d.nats.Stream(ctx, events.StreamConfig()); err != nil {
@@ -231,6 +235,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Ledger:         ledger,
 		Defenses:       d.cfg.Defenses,
 		Capabilities:   broker,
+		Redaction:      redaction{vault.store},
 		Observer:       observers{d.history, d.metrics, d.usage, d.audit},
 		Queue:          queue,
 		Callbacks:      callbacks,

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/audit"
+	"github.com/pave-dev/pave/internal/metrics"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -120,3 +121,6 @@ func (a sharedArtefacts) Put(ctx context.Context, name string, data []byte) erro
 	a.shared.mu.Unlock()
 	return a.own.Put(ctx, name, data)
 }
+
+// MetricDefinitions returns the definitions of the daemon's metrics.
+func (d *Daemon) MetricDefinitions() []metrics.Definition { return d.metrics.Definitions() }

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -180,6 +181,74 @@ func TestInvokeLoopStops(t *testing.T) {
 	// is refused.
 	if levels != 8 {
 		t.Errorf("%d levels ran, want 8 (depths 1 to the default cap of 8)", levels)
+	}
+}
+
+// TestFanOutStopsAtTheCallCount lets a function call itself twice per
+// level: within the depth cap that tree is 255 invocations; the count of
+// invocations one request may cause stops it at the cap, the refused calls
+// answer 508 call_count_exceeded and are recorded, and a tree under the
+// cap runs whole.
+func TestFanOutStopsAtTheCallCount(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	// A hundred nested calls on a busy test machine may take more than
+	// the default 10 s.
+	n.deploy(flowManifest(t, "team-a")+"limits:\n  timeout: 120s\n", testguests.Build(t, "flow"))
+	key := n.key("ci", "flow")
+	const maxCalls = 100 // the default of --max-calls-per-request
+	type fanned struct {
+		Ran     int            `json:"ran"`
+		Refused map[string]int `json:"refused"`
+	}
+	invocations := func(outcome string) int {
+		return len(n.logs.lines(map[string]any{"msg": "invocation", "function": "flow", "outcome": outcome}))
+	}
+	for _, tt := range []struct {
+		name    string
+		levels  int
+		wantRan int
+		capped  bool // some calls are refused with call_count_exceeded
+	}{
+		// 1 + 2 + ... + 32: under the cap.
+		{"a tree under the cap", 5, 63, false},
+		// 1 + 2 + ... + 128 = 255 within the depth cap of 8: the root and
+		// 99 calls run, the calls after them are refused.
+		{"fan-out 2 to the depth cap", 7, maxCalls, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ranBefore, refusedBefore := invocations("ok"), invocations("call_count_exceeded")
+			r := n.call("POST", fmt.Sprintf("/fan?fn=flow&n=2&levels=%d", tt.levels), key, nil)
+			if r.status != 200 {
+				t.Fatalf("fan: %d %s", r.status, r.body)
+			}
+			var f fanned
+			if err := json.Unmarshal(r.body, &f); err != nil {
+				t.Fatal(err)
+			}
+			if f.Ran != tt.wantRan {
+				t.Errorf("%d invocations ran, want %d (%s)", f.Ran, tt.wantRan, r.body)
+			}
+			if ran := invocations("ok") - ranBefore; ran != f.Ran || ran > maxCalls {
+				t.Errorf("the log records %d invocations that ran, the tree %d; the cap is %d", ran, f.Ran, maxCalls)
+			}
+			refused := invocations("call_count_exceeded") - refusedBefore
+			for code, c := range f.Refused {
+				if code != "call_count_exceeded" {
+					t.Errorf("%d calls refused with %s", c, code)
+				}
+			}
+			if refused != f.Refused["call_count_exceeded"] {
+				t.Errorf("the log records %d refusals, the tree saw %d", refused, f.Refused["call_count_exceeded"])
+			}
+			t.Logf("%s: %s", tt.name, r.body)
+			if tt.capped != (refused > 0) {
+				t.Errorf("%d calls refused with call_count_exceeded", refused)
+			}
+		})
+	}
+	if got := n.metric(t, "pave_refusals_total", `code="call_count_exceeded",reason="call_count"`); got <= 0 {
+		t.Error("the refusals are not in the metrics")
 	}
 }
 

@@ -78,6 +78,11 @@ type Event struct {
 	// that functions publishing to each other's topics stop at the depth
 	// cap.
 	Depth int
+	// Allowance is how many invocations the functions the event runs may
+	// cause, together: a share of what was left to the publishing
+	// invocation's request (limits.CallTree.Hand). 0 for an event a client
+	// published: each of its functions starts a request of its own.
+	Allowance int
 	// Time is when the event was stored; set by Decode.
 	Time time.Time
 }
@@ -86,6 +91,7 @@ type Event struct {
 const (
 	headerPublisher = "pave-publisher"
 	headerDepth     = "pave-depth"
+	headerAllowance = "pave-allowance"
 )
 
 // Topics publishes events.
@@ -149,6 +155,9 @@ func (t *Topics) Publish(ctx context.Context, topic string, ev Event) (string, e
 	if ev.Publisher != "" {
 		header[headerPublisher] = []string{ev.Publisher}
 	}
+	if ev.Allowance > 0 {
+		header[headerAllowance] = []string{strconv.Itoa(ev.Allowance)}
+	}
 	_, err := t.stream.Publish(ctx, SubjectPrefix+topic, dedupKey(topic, ev), header, ev.Data)
 	if err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return "", err
@@ -200,5 +209,12 @@ func Decode(m store.Message) (Event, error) {
 		ContentType: first("content-type"), Data: m.Data, Publisher: first(headerPublisher), Time: m.Time,
 	}
 	ev.Depth, _ = strconv.Atoi(first(headerDepth))
+	if a := first(headerAllowance); a != "" {
+		// Only pave writes the header. One it cannot read allows the
+		// least, rather than a new request's worth.
+		if ev.Allowance, _ = strconv.Atoi(a); ev.Allowance < 1 {
+			ev.Allowance = 1
+		}
+	}
 	return ev, nil
 }

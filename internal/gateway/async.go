@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -212,7 +213,8 @@ func (g *Gateway) callerOf(r *http.Request, owner, function string) (string, err
 // meets the defences that apply to a call already admitted: the function
 // must still be deployed, not quarantined, and still have the route or the
 // trigger the job came by (a job over an edge the manifests no longer
-// declare is refused and audited); the call depth, the concurrency limits
+// declare is refused and audited); the call depth, the call count the job
+// was given, the concurrency limits
 // and the budget apply. A trigger's jobs meet the function's rate limit
 // too, which delays them rather than refusing them; an HTTP call met the
 // caller's when it was submitted.
@@ -237,6 +239,9 @@ func (g *Gateway) RunJob(ctx context.Context, j *async.Job) async.Outcome {
 	} else {
 		inv.status = resp.Status
 		out.Response = resp
+	}
+	if inv.calls != nil {
+		out.CallsLeft = cmp.Or(inv.calls.Left(), -1)
 	}
 	g.logInvocation(ctx, inv)
 	return out
@@ -268,6 +273,10 @@ func (g *Gateway) runJob(ctx context.Context, j *async.Job, inv *invocation) (*a
 	}
 	if max := g.deps.Defenses.MaxCallDepth; j.Depth > max {
 		return nil, apierror.New(apierror.CallDepthExceeded, "calls are nested deeper than %d; an event loop is likely", max)
+	}
+	var err error
+	if inv.calls, err = g.callTree(j.Allowance); err != nil {
+		return nil, err
 	}
 	if j.Trigger != "" {
 		if err := g.rateLimit(http.Header{}, f, "trigger "+j.Trigger); err != nil {

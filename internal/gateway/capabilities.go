@@ -12,16 +12,22 @@ import (
 )
 
 // CapabilityBroker gives invocations the capabilities their manifests
-// grant, and the means to keep granted secrets out of what leaves them.
+// grant.
 type CapabilityBroker interface {
 	Session(inv capability.Invocation, grants manifest.Capabilities) *capability.Session
-	// Redactor hides the values of the secrets granted to a function (and
-	// of those it read); nil when there is nothing to hide.
-	Redactor(ctx context.Context, grants manifest.Capabilities, read []config.Secret) capability.Redactor
 }
 
 // Redactor replaces secret values with "[REDACTED]".
 type Redactor = capability.Redactor
+
+// Redaction gives the Redactors that keep stored secrets out of what
+// leaves an invocation.
+type Redaction interface {
+	// Redactor hides the value of every stored secret, and the values in
+	// extra, but not the values of the secrets named in except; nil when
+	// there is nothing to hide.
+	Redactor(extra []config.Secret, except []string) Redactor
+}
 
 var _ CapabilityBroker = (*capability.Broker)(nil)
 
@@ -36,23 +42,28 @@ func (g *Gateway) withCapabilities(ctx context.Context, f *registry.Function, in
 		return ctx, nil
 	}
 	s := g.deps.Capabilities.Session(capability.Invocation{
-		Function: f.Name, Owner: f.Owner, RequestID: inv.requestID, Caller: inv.caller, Depth: inv.depth,
+		Function: f.Name, Owner: f.Owner, RequestID: inv.requestID, Caller: inv.caller, Depth: inv.depth, Calls: inv.calls,
 	}, grants)
 	return hostapi.WithCapabilities(ctx, s), s
 }
 
-// redact hides granted secrets in everything the invocation produced: its
-// log lines, its response's headers and body (unless its route opted out),
-// and the failure's cause.
-func (g *Gateway) redact(ctx context.Context, grants manifest.Capabilities, s *capability.Session, res *runtime.Result, inv *invocation) {
-	if g.deps.Capabilities == nil || len(grants.Secrets) == 0 {
+// redact hides the value of every stored secret (and of those the
+// invocation read) in everything it produced, whichever way the value came
+// to it (its grants, a bucket, an event, an invoke result): its log lines,
+// its response's headers and body, and the failure's cause. This is the
+// one place function output passes: HTTP responses, invoke results,
+// asynchronous results and callbacks, and the records of all of them. A
+// route that opted out keeps the values of the function's own secrets in
+// its response, and no other.
+func (g *Gateway) redact(grants manifest.Capabilities, s *capability.Session, res *runtime.Result, inv *invocation) {
+	if g.deps.Redaction == nil {
 		return
 	}
 	var read []config.Secret
 	if s != nil {
 		read = s.SecretsRead()
 	}
-	r := g.deps.Capabilities.Redactor(ctx, grants, read)
+	r := g.deps.Redaction.Redactor(read, nil)
 	if r == nil {
 		return
 	}
@@ -63,10 +74,17 @@ func (g *Gateway) redact(ctx context.Context, grants manifest.Capabilities, s *c
 	for i := range res.Logs {
 		res.Logs[i].Msg = r.String(res.Logs[i].Msg)
 	}
-	if resp := res.Response; resp != nil && !inv.unredacted {
-		resp.Body = r.Bytes(resp.Body)
-		for i := range resp.Headers {
-			resp.Headers[i].Value = r.String(resp.Headers[i].Value)
+	resp := res.Response
+	if resp == nil {
+		return
+	}
+	if inv.unredacted {
+		if r = g.deps.Redaction.Redactor(nil, grants.Secrets); r == nil {
+			return
 		}
+	}
+	resp.Body = r.Bytes(resp.Body)
+	for i := range resp.Headers {
+		resp.Headers[i].Value = r.String(resp.Headers[i].Value)
 	}
 }

@@ -101,6 +101,9 @@ type Deps struct {
 	// Capabilities serves the functions' granted capabilities; nil denies
 	// every capability call.
 	Capabilities CapabilityBroker
+	// Redaction hides the values of the stored secrets in everything
+	// functions produce; nil hides nothing.
+	Redaction Redaction
 	// Observer receives a record of every answered call; nil keeps none.
 	Observer Observer
 	// Queue takes asynchronous calls; nil refuses them.
@@ -150,6 +153,9 @@ func New(d Deps) *Gateway {
 	}
 	if d.Defenses.MaxCallDepth == 0 {
 		d.Defenses.MaxCallDepth = limits.DefaultMaxCallDepth
+	}
+	if d.Defenses.MaxCalls == 0 {
+		d.Defenses.MaxCalls = limits.DefaultMaxCalls
 	}
 	g := &Gateway{
 		deps: d, fns: d.Functions, keys: d.Keys, engine: d.Engine, usage: d.Usage, log: d.Log, now: time.Now,
@@ -238,10 +244,13 @@ type invocation struct {
 	dropped   int // log lines over the limit
 	caps      map[string]capability.Count
 	isolation time.Duration
-	redactor  Redactor // hides granted secrets in the cause, if set
-	// unredacted: the route opted out of redacting its responses (log
-	// lines and the cause are redacted still).
+	redactor  Redactor // hides stored secrets in the cause, if set
+	// unredacted: the route opted out of redacting the function's own
+	// secrets in its responses (other secrets, log lines and the cause are
+	// redacted still).
 	unredacted bool
+	// calls are the invocations left to the tree this one belongs to.
+	calls *limits.CallTree
 }
 
 // Paths the gateway serves itself, under prefixes no route may use.
@@ -370,6 +379,9 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invoca
 	if queued {
 		return g.submit(w, r, inv, t, f, req)
 	}
+	if inv.calls, err = g.callTree(0); err != nil {
+		return err
+	}
 	reservation, err := g.reserveBudget(f, int64(len(body)))
 	if err != nil {
 		return err
@@ -401,6 +413,7 @@ func concurrencyLimited() error {
 // invoke, which shares everything after authentication with the gateway.
 func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error) {
 	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke", depth: 1}
+	inv.calls, _ = g.callTree(0)
 	resp, err := g.callLimited(ctx, function, req, inv)
 	if err != nil {
 		e := apierror.From(err)
@@ -467,7 +480,7 @@ func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Reque
 			return nil, apierror.Wrap(err, apierror.Unavailable, "the function cannot be loaded right now")
 		}
 	}
-	g.redact(ctx, v.Capabilities, session, res, inv)
+	g.redact(v.Capabilities, session, res, inv)
 	if session != nil {
 		inv.caps = session.Counts()
 	}
@@ -669,7 +682,7 @@ func (g *Gateway) record(inv *invocation) observe.Record {
 	if len(inv.caps) > 0 {
 		r.Capabilities = make(map[string]observe.CapabilityCount, len(inv.caps))
 		for c, n := range inv.caps {
-			r.Capabilities[c] = observe.CapabilityCount{Calls: n.Calls, Denials: n.Denials}
+			r.Capabilities[c] = observe.CapabilityCount{Calls: n.Calls, Denials: n.Denials, Failures: n.Failures}
 		}
 	}
 	for _, l := range inv.logs {

@@ -24,7 +24,8 @@ var _ capability.Invoker = (*Gateway)(nil)
 
 // InvokeFunction runs function for another function's invoke capability
 // (package capability has checked the grant). The call meets the callee's
-// defences that apply without a route: the call-depth cap, the callee's
+// defences that apply without a route: the call-depth cap, the call
+// count of the tree the caller belongs to, the callee's
 // rate limit for calls from that function, its owner's and its own
 // concurrency, and its budget. It runs for the original caller, whose
 // identity it carries, and answers every outcome as the response an HTTP
@@ -56,6 +57,10 @@ func (g *Gateway) invokeFunction(ctx context.Context, from capability.Origin, fu
 	if max := g.deps.Defenses.MaxCallDepth; from.Depth > max {
 		return nil, apierror.New(apierror.CallDepthExceeded, "function calls are nested deeper than %d; a call loop is likely", max)
 	}
+	if !from.Calls.Take() {
+		return nil, g.callCountExceeded()
+	}
+	inv.calls = from.Calls
 	f, ok := g.fns.Get(function)
 	if !ok {
 		return nil, capability.ErrFunctionNotFound

@@ -1,5 +1,5 @@
 // Package limits decides, before any WebAssembly instance is created,
-// whether a request may run at all. It holds four independent guards:
+// whether a request may run at all. It holds five independent guards:
 //
 //   - Limiter: token-bucket rate limits by key (a function, an API key of a
 //     function...), with the values for the IETF RateLimit response headers.
@@ -11,6 +11,9 @@
 //     concurrent requests can never push usage past a budget.
 //   - CallDepth: a bound on chains of function-to-function calls, so that a
 //     function calling itself, or two functions calling each other, stop.
+//   - CallTree: a bound on the total invocations one root request or event
+//     causes, so that a recursion that fans out stops too, long before the
+//     depth bound would stop it.
 //
 // The gateway consults these for every request, so every check is a map
 // lookup and a few mutex or atomic operations, is safe for concurrent use,

@@ -15,6 +15,8 @@ package metrics
 
 import (
 	"net/http"
+	"slices"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -32,42 +34,74 @@ type Metrics struct {
 	refusals    *prometheus.CounterVec
 	capCalls    *prometheus.CounterVec
 	capDenials  *prometheus.CounterVec
+	capFailures *prometheus.CounterVec
 	memory      *prometheus.HistogramVec
+
+	mu          sync.Mutex
+	definitions []Definition
+}
+
+// Definition describes one of pave's metrics, as docs/OPERATIONS.md
+// lists them: its name, type and label names.
+type Definition struct {
+	Name   string
+	Type   string // counter, gauge or histogram
+	Labels []string
+}
+
+// define records a metric's definition, for Definitions.
+func (m *Metrics) define(name, typ string, labels ...string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.definitions = append(m.definitions, Definition{Name: name, Type: typ, Labels: labels})
+}
+
+// Definitions returns the definitions of pave's metrics registered so far
+// (not the Go runtime's and process's), in the order they were registered.
+func (m *Metrics) Definitions() []Definition {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.definitions)
 }
 
 // New returns Metrics with pave's collectors and the Go runtime's and
 // process's standard ones registered.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.invocations = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pave_invocations_total",
-		Help: "Calls answered for each function, by outcome: ok, or the error code of the failure or refusal.",
-	}, []string{"function", "outcome"})
-	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "pave_invocation_duration_seconds",
-		Help:    "Time from receiving a call to answering it, for calls that ran the function.",
-		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-	}, []string{"function"})
-	m.memory = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "pave_invocation_memory_bytes",
-		Help:    "Linear memory of the instance at the end of each call that ran the function.",
-		Buckets: prometheus.ExponentialBuckets(1<<20, 2, 13), // 1 MiB to 4 GiB
-	}, []string{"function"})
-	m.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pave_refusals_total",
-		Help: "Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, route, quarantine, other) and error code.",
-	}, []string{"reason", "code"})
-	m.capCalls = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pave_capability_calls_total",
-		Help: "Capability calls made by functions, granted or not, by function and capability.",
-	}, []string{"function", "capability"})
-	m.capDenials = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "pave_capability_denials_total",
-		Help: "Capability calls refused because the manifest does not grant them.",
-	}, []string{"function", "capability"})
-	m.reg.MustRegister(m.invocations, m.duration, m.memory, m.refusals, m.capCalls, m.capDenials,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.invocations = m.counterVec("pave_invocations_total",
+		"Calls answered for each function, by outcome: ok, or the error code of the failure or refusal.", "function", "outcome")
+	m.duration = m.histogramVec("pave_invocation_duration_seconds",
+		"Time from receiving a call to answering it, for calls that ran the function.",
+		[]float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}, "function")
+	m.memory = m.histogramVec("pave_invocation_memory_bytes",
+		"Linear memory of the instance at the end of each call that ran the function.",
+		prometheus.ExponentialBuckets(1<<20, 2, 13), "function") // 1 MiB to 4 GiB
+	m.refusals = m.counterVec("pave_refusals_total",
+		"Calls refused before the function ran, by reason (auth, rate, concurrency, budget, input, call_depth, call_count, route, quarantine, other) and error code.", "reason", "code")
+	m.capCalls = m.counterVec("pave_capability_calls_total",
+		"Capability calls made by functions, granted or not, by function and capability.", "function", "capability")
+	m.capDenials = m.counterVec("pave_capability_denials_total",
+		"Capability calls refused because the manifest does not grant them.", "function", "capability")
+	m.capFailures = m.counterVec("pave_capability_failures_total",
+		"Capability calls granted that failed: an upstream that cannot be reached or answers too much, a limit, a malformed request.", "function", "capability")
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// counterVec registers a counter with labels.
+func (m *Metrics) counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	m.define(name, "counter", labels...)
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	m.reg.MustRegister(v)
+	return v
+}
+
+// histogramVec registers a histogram with labels.
+func (m *Metrics) histogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
+	m.define(name, "histogram", labels...)
+	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: buckets}, labels)
+	m.reg.MustRegister(v)
+	return v
 }
 
 // Handler serves the registry in the Prometheus exposition formats.
@@ -95,16 +129,21 @@ func (m *Metrics) Observe(r observe.Record) {
 		if n.Denials > 0 {
 			m.capDenials.WithLabelValues(r.Function, c).Add(float64(n.Denials))
 		}
+		if n.Failures > 0 {
+			m.capFailures.WithLabelValues(r.Function, c).Add(float64(n.Failures))
+		}
 	}
 }
 
 // GaugeFunc registers a gauge read from fn at every scrape.
 func (m *Metrics) GaugeFunc(name, help string, fn func() float64) {
+	m.define(name, "gauge")
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, fn))
 }
 
 // CounterFunc registers a counter read from fn at every scrape.
 func (m *Metrics) CounterFunc(name, help string, fn func() float64) {
+	m.define(name, "counter")
 	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, fn))
 }
 
@@ -117,6 +156,7 @@ type Sample struct {
 // GaugeVecFunc registers a gauge with labels whose samples fn returns at
 // every scrape.
 func (m *Metrics) GaugeVecFunc(name, help string, labels []string, fn func() []Sample) {
+	m.define(name, "gauge", labels...)
 	m.reg.MustRegister(&vecFunc{desc: prometheus.NewDesc(name, help, labels, nil), fn: fn})
 }
 

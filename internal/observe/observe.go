@@ -65,8 +65,9 @@ type Record struct {
 // CapabilityCount is how many calls of one capability group an invocation
 // made, and how many of them were denied.
 type CapabilityCount struct {
-	Calls   int `json:"calls"`
-	Denials int `json:"denials,omitempty"`
+	Calls    int `json:"calls"`
+	Denials  int `json:"denials,omitempty"`
+	Failures int `json:"failures,omitempty"` // granted, and failed
 }
 
 // LogLine is one line the function logged.
@@ -95,6 +96,8 @@ func RefusalReason(code string) (reason string, refused bool) {
 		return "input", true
 	case "call_depth_exceeded":
 		return "call_depth", true
+	case "call_count_exceeded":
+		return "call_count", true
 	case "route_not_found", "method_not_allowed", "function_not_found":
 		return "route", true
 	case "function_quarantined":

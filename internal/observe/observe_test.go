@@ -196,6 +196,7 @@ func TestRefusalReason(t *testing.T) {
 		{"invalid_event", "input", true},
 		{"idempotency_key_reused", "input", true},
 		{"call_depth_exceeded", "call_depth", true},
+		{"call_count_exceeded", "call_count", true},
 		{"route_not_found", "route", true},
 		{"function_quarantined", "quarantine", true},
 		{"edge_not_allowed", "flow", true},

@@ -1,5 +1,7 @@
 // Package secrets is pave's encrypted secrets store, and the Redactor that
-// keeps secret values out of function logs, errors and responses.
+// keeps secret values out of function logs, errors and responses. The
+// store keeps a Redactor over every value it holds current as secrets are
+// set and removed (Store.Redactor, Store.Watch).
 //
 // Operators set secrets (`pave secret set NAME`, the value from stdin or a
 // file); functions read the ones their manifest grants. The store keeps the
@@ -129,6 +131,8 @@ type Store struct {
 	// version can be sealed under the old key once a rotation has passed
 	// its record.
 	writers sync.RWMutex
+	// index keeps the Redactor over every stored value (index.go).
+	index index
 }
 
 // Info describes a secret without its value.
@@ -254,6 +258,7 @@ func (s *Store) Set(ctx context.Context, name string, value config.Secret) (vers
 			if err != nil {
 				return 0, fmt.Errorf("storing secret %q: %w", name, err)
 			}
+			s.index.add(name, value)
 			return 1, nil
 		}
 		if err != nil {
@@ -292,6 +297,7 @@ func (s *Store) Set(ctx context.Context, name string, value config.Secret) (vers
 		if err != nil {
 			return 0, fmt.Errorf("storing secret %q: %w", name, err)
 		}
+		s.index.add(name, value)
 		return number, nil
 	}
 	return 0, fmt.Errorf("storing secret %q: %w after %d attempts", name, store.ErrConflict, maxAttempts)
@@ -412,6 +418,7 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 		if err != nil {
 			return fmt.Errorf("removing secret %q: %w", name, err)
 		}
+		s.index.set(name, nil)
 		return nil
 	}
 	return fmt.Errorf("removing secret %q: %w after %d attempts", name, store.ErrConflict, maxAttempts)

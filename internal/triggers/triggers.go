@@ -36,6 +36,7 @@ import (
 	"github.com/pave-dev/pave/internal/async"
 	"github.com/pave-dev/pave/internal/contract"
 	"github.com/pave-dev/pave/internal/events"
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/store"
@@ -95,6 +96,9 @@ type Dispatcher struct {
 
 	mu      sync.Mutex
 	schemas map[string]*contract.Schema // by digest
+	// topics counts the triggers of each topic, which share an event's
+	// allowance of invocations.
+	topics map[string]int
 }
 
 // New returns a dispatcher.
@@ -179,6 +183,13 @@ func (d *Dispatcher) reconcile(ctx context.Context, subs map[string]*subscriptio
 			}
 		}
 	}
+	topics := map[string]int{}
+	for _, w := range want {
+		topics[w.t.Topic]++
+	}
+	d.mu.Lock()
+	d.topics = topics
+	d.mu.Unlock()
 	for name, s := range subs {
 		if _, ok := want[name]; !ok {
 			s.stop()
@@ -255,7 +266,10 @@ func (d *Dispatcher) deliver(ctx context.Context, function string, del store.Del
 		Event:    ev.ID,
 		Caller:   ev.Publisher,
 		Depth:    ev.Depth + 1,
-		Request:  eventRequest(topic, ev),
+		// The functions the event runs share what it carries: each
+		// trigger of the topic an even part of it.
+		Allowance: limits.Share(ev.Allowance, d.subscribers(topic)),
+		Request:   eventRequest(topic, ev),
 	}
 	if f, ok := d.d.Functions.Get(function); ok {
 		if t, ok := f.Current().Trigger(key); ok && t.Schema != nil {
@@ -273,6 +287,13 @@ func (d *Dispatcher) deliver(ctx context.Context, function string, del store.Del
 		return store.RetryAfter(time.Second)
 	}
 	return store.Done()
+}
+
+// subscribers returns the number of triggers of topic.
+func (d *Dispatcher) subscribers(topic string) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.topics[topic]
 }
 
 // eventRequest is how a function sees an event: a POST in the binary mode

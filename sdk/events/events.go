@@ -40,8 +40,9 @@ var (
 	ErrInvalid = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeInvalid))
 	// ErrDenied: the manifest does not grant the topic.
 	ErrDenied = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeDenied))
-	// ErrLimit: the data is over 1 MiB, or the invocation made more
-	// capability calls than the host allows.
+	// ErrLimit: the data is over 1 MiB, the invocation made more
+	// capability calls than the host allows, or the request it serves
+	// has caused as many invocations as it may (--max-calls-per-request).
 	ErrLimit = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeLimit))
 	// ErrUnavailable: the host could not store the event, or the function
 	// is not running in pave; retrying later may help.

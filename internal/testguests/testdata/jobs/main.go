@@ -14,7 +14,10 @@
 // POST /work also takes ?fail=always (answer 500) or ?fail=trap (panic),
 // and ?ms=N (sleep N milliseconds first). An event whose data is
 // {"poison": true} traps; one whose data is {"echo": true} is published
-// again on its own topic, which makes a loop the host must stop.
+// again on its own topic, which makes a loop the host must stop; one whose
+// data is {"fan": true} is published twice, a tree that doubles at each
+// level, until the host refuses to publish more (the run still answers
+// 200, so that it is not retried).
 //
 // The answer is JSON: the key, its count, and what the host told the run
 // (trigger, caller, depth, CloudEvents type and source, the body).
@@ -94,6 +97,14 @@ func init() {
 			panic("asked to trap")
 		case q.Get("fail") == "always":
 			return pave.Text(500, "asked to fail\n"), nil
+		case isEvent && bytes.Contains(r.Body, []byte(`"fan"`)):
+			for range 2 {
+				if _, err := events.Publish(ev.Topic, r.Body); errors.Is(err, events.ErrLimit) {
+					break
+				} else if err != nil {
+					return pave.Text(500, "publish: "+err.Error()+"\n"), nil
+				}
+			}
 		case isEvent && bytes.Contains(r.Body, []byte(`"echo"`)):
 			if _, err := events.Publish(ev.Topic, r.Body); err != nil {
 				return pave.Text(500, "publish: "+err.Error()+"\n"), nil

@@ -1,0 +1,127 @@
+package secrets_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secrets"
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// redacts reports, for each value, whether r hides it in a text.
+func redacts(r *secrets.Redactor, values ...string) []bool {
+	out := make([]bool, len(values))
+	for i, v := range values {
+		out[i] = !strings.Contains(r.String("x "+v+" y"), v)
+	}
+	return out
+}
+
+func same(a, b []bool) bool { return slices.Equal(a, b) }
+
+func strs(b []bool) []string {
+	out := make([]string, len(b))
+	for i, v := range b {
+		out[i] = map[bool]string{true: "hidden", false: "shown"}[v]
+	}
+	return out
+}
+
+// TestRedactorCoversEveryStoredValue: the store's Redactor hides every
+// version of every secret as they are set, stops hiding a removed one,
+// leaves out the secrets named in except, and adds values it was not told
+// of yet.
+func TestRedactorCoversEveryStoredValue(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	if r := s.Redactor(nil, nil); r != nil {
+		t.Fatal("a Redactor over an empty store")
+	}
+	a1, a2, b, extra := canary(), canary(), canary(), canary()
+	set := func(name, v string) {
+		t.Helper()
+		if _, err := s.Set(ctx, name, config.Secret(v)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	set("A", a1)
+	set("B", b)
+	set("A", a2) // a rotation: the old value is still stored
+	set("TINY", "abc")
+	for _, tt := range []struct {
+		name   string
+		extra  []string
+		except []string
+		want   []bool // a1, a2, b, extra
+	}{
+		{"all", nil, nil, []bool{true, true, true, false}},
+		{"read values already stored", []string{a2}, nil, []bool{true, true, true, false}},
+		{"a value not known yet", []string{extra}, nil, []bool{true, true, true, true}},
+		{"except A", nil, []string{"A"}, []bool{false, false, true, false}},
+		{"except A, B", nil, []string{"A", "B"}, []bool{false, false, false, false}},
+		{"except A, plus extra", []string{extra}, []string{"A"}, []bool{false, false, true, true}},
+	} {
+		var ex []config.Secret
+		for _, v := range tt.extra {
+			ex = append(ex, config.Secret(v))
+		}
+		got := redacts(s.Redactor(ex, tt.except), a1, a2, b, extra)
+		if !same(got, tt.want) {
+			t.Errorf("%s: %v, want %v", tt.name, strs(got), strs(tt.want))
+		}
+	}
+	if r := s.Redactor(nil, []string{"A", "B", "TINY"}); r != nil {
+		t.Error("a Redactor with every secret left out")
+	}
+	if err := s.Remove(ctx, "B"); err != nil {
+		t.Fatal(err)
+	}
+	if got := redacts(s.Redactor(nil, nil), a1, a2, b); !same(got, []bool{true, true, false}) {
+		t.Errorf("after removing B: %v", strs(got))
+	}
+}
+
+// fakeWatch replays entries, then hands each later change to the store.
+type fakeWatch struct {
+	entries []store.Entry
+	fn      func(store.Entry)
+}
+
+func (w *fakeWatch) Watch(_ context.Context, fn func(store.Entry), ready func()) error {
+	for _, e := range w.entries {
+		fn(e)
+	}
+	ready()
+	w.fn = fn
+	return nil
+}
+
+// TestRedactorFollowsOtherProcesses: a store watching the bucket learns
+// the values another process set and removed.
+func TestRedactorFollowsOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	writer, records, key := newStore(t)
+	old, next := canary(), canary()
+	if _, err := writer.Set(ctx, "OLD", config.Secret(old)); err != nil {
+		t.Fatal(err)
+	}
+	reader := secrets.NewStore(records, key, nil)
+	w := &fakeWatch{entries: []store.Entry{{Key: "s.OLD", Value: records.raw(t, "s.OLD")}, {Key: "s.bad", Value: []byte("{")}, {Key: "other", Value: []byte("x")}}}
+	if err := reader.Watch(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if got := redacts(reader.Redactor(nil, nil), old, next); !same(got, []bool{true, false}) {
+		t.Errorf("after the replay: %v", strs(got))
+	}
+	if _, err := writer.Set(ctx, "NEXT", config.Secret(next)); err != nil {
+		t.Fatal(err)
+	}
+	w.fn(store.Entry{Key: "s.NEXT", Value: records.raw(t, "s.NEXT")})
+	w.fn(store.Entry{Key: "s.OLD", Deleted: true})
+	if got := redacts(reader.Redactor(nil, nil), old, next); !same(got, []bool{false, true}) {
+		t.Errorf("after the changes: %v", strs(got))
+	}
+}
