@@ -200,15 +200,7 @@ func (m *Module) checkElements() error {
 
 // checkLocals bounds the locals each function declares.
 func (m *Module) checkLocals() error {
-	at := m.section(SectionCode)
-	if at < 0 {
-		return nil
-	}
-	r := &reader{b: m.Sections[at].Body}
-	n := r.u32()
-	for i := uint32(0); i < n && r.err == nil; i++ {
-		size := r.u32()
-		body := &reader{b: r.bytes(int(size))}
+	return m.eachBody(func(i uint32, body *reader) error {
 		groups := body.u32()
 		var locals uint64
 		for g := uint32(0); g < groups && body.err == nil; g++ {
@@ -218,9 +210,6 @@ func (m *Module) checkLocals() error {
 				return fmt.Errorf("%w: function %d declares more than %d locals", ErrTooLarge, i, MaxLocals)
 			}
 		}
-		if body.err != nil {
-			return body.err
-		}
-	}
-	return r.end()
+		return body.err
+	})
 }

@@ -19,6 +19,19 @@ func (m *Module) CheckStateless() error {
 	if l.ImportedMemories > 0 {
 		return fmt.Errorf("%w: imports its memory", ErrUnsupported)
 	}
+	return m.eachBody(func(i uint32, body *reader) error {
+		if err := checkBody(body); err != nil {
+			return fmt.Errorf("function %d: %w", i, err)
+		}
+		return nil
+	})
+}
+
+// eachBody calls fn with a reader over each function body of the code
+// section, in order, with the function's index among the module's own
+// functions, and stops at the first error fn returns or the section's
+// encoding holds. A module without a code section has no bodies.
+func (m *Module) eachBody(fn func(i uint32, body *reader) error) error {
 	at := m.section(SectionCode)
 	if at < 0 {
 		return nil
@@ -31,8 +44,8 @@ func (m *Module) CheckStateless() error {
 		if r.err != nil {
 			break
 		}
-		if err := checkBody(body); err != nil {
-			return fmt.Errorf("function %d: %w", i, err)
+		if err := fn(i, body); err != nil {
+			return err
 		}
 	}
 	return r.end()
