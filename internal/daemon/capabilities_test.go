@@ -471,3 +471,36 @@ func TestStoredSecretsAreRedactedWhereverTheyTravel(t *testing.T) {
 		t.Errorf("after removing the secret: %s", r.body)
 	}
 }
+
+// A function that imports capabilities runs from a snapshot like one that
+// imports none; its package initialisation, which runs when the snapshot
+// is taken, outside any call, is refused the capability it is granted; and
+// its calls see clean state and their own grants.
+func TestCapabilityGuestsRunFromSnapshots(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	if _, err := n.admin.SetSecret(ctx, "GUEST_SECRET", []byte("snapshot-canary-value")); err != nil {
+		t.Fatal(err)
+	}
+	f := n.deploy(capabilitiesManifest(t, "capabilities", "team-a"), testguests.Build(t, "capabilities"))
+	if f.Isolation != "snapshot" {
+		t.Fatalf("a function importing secrets, kv and http runs %s: %s", f.Isolation, f.IsolationNote)
+	}
+	key := n.key("ci", "capabilities")
+	r := n.call("GET", "/init", key, nil)
+	if r.status != 200 || !strings.Contains(string(r.body), `"secret":"denied"`) {
+		t.Fatalf("the read during initialisation: %d %s, want denied", r.status, r.body)
+	}
+	for i := range 3 {
+		if a := n.capCall("POST", "/kv/put?bucket=notes&key=k", key, fmt.Sprintf("v%d", i)); a.Error != "" || a.Revision == 0 {
+			t.Fatalf("put %d: %+v", i, a)
+		}
+		if a := n.capCall("GET", "/kv/get?bucket=notes&key=k", key, ""); a.Value != fmt.Sprintf("v%d", i) {
+			t.Fatalf("get %d: %+v", i, a)
+		}
+		if a := n.capCall("GET", "/secret?name=OTHER", key, ""); a.Error != "denied" {
+			t.Fatalf("an ungranted secret from a snapshot instance: %+v", a)
+		}
+	}
+}

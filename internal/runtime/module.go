@@ -116,8 +116,6 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 	if m.Mode == Reactor {
 		if e.fresh {
 			m.FallbackReason = "the daemon runs every module fresh"
-		} else if mod := unlinkedImport(m.Imports); mod != "" {
-			m.FallbackReason = "imports " + mod + ", which cannot be linked to take a snapshot"
 		} else if snap, err := e.prepareSnapshot(ctx, digest, parsed, m.imports); err != nil {
 			var ierr *initError
 			if errors.As(err, &ierr) {
@@ -203,17 +201,6 @@ func importModules(refs []importRef) []string {
 	}
 	slices.Sort(mods)
 	return mods
-}
-
-// unlinkedImport returns an import module that the engine's runtimes do
-// not provide, or "".
-func unlinkedImport(imports []string) string {
-	for _, mod := range imports {
-		if mod != wasi_snapshot_preview1.ModuleName && mod != hostapi.CoreModule {
-			return mod
-		}
-	}
-	return ""
 }
 
 // Check reports whether m may run with the given capability grants and

@@ -19,6 +19,9 @@
 //	GET    /http?url=U             fetches U; {"status": N, "body": "<the first 1 KiB>"}
 //	POST   /http?url=U             posts the request body, with its Content-Type,
 //	                               to U; answers as GET /http
+//	GET    /init                   {"secret": CODE}: how the read of GUEST_SECRET the
+//	                               package initialisation tried ended ("" if it
+//	                               read a value, which it must not)
 //
 // A failed capability call answers 200 with {"error": CODE, "message": the
 // host's reason}, where CODE is invalid, denied, not_found, conflict, limit
@@ -61,6 +64,11 @@ var codes = []struct {
 
 // failure is the response to a failed capability call.
 func failure(err error) *pave.Response {
+	return pave.JSON(200, map[string]any{"error": failureCode(err), "message": err.Error()})
+}
+
+// failureCode names err by the SDK's sentinels.
+func failureCode(err error) string {
 	code := "unknown"
 	for _, c := range codes {
 		for _, e := range c.errs {
@@ -69,11 +77,25 @@ func failure(err error) *pave.Response {
 			}
 		}
 	}
-	return pave.JSON(200, map[string]any{"error": code, "message": err.Error()})
+	return code
 }
+
+// initRead is how reading a granted secret during package initialisation
+// ended: initialisation runs outside any invocation, at deploy for a
+// snapshot, and must not be able to use a capability.
+var initRead = func() string {
+	v, err := secrets.Get("GUEST_SECRET")
+	if err != nil {
+		return failureCode(err)
+	}
+	return "read " + strconv.Itoa(len(v)) + " bytes"
+}()
 
 func init() {
 	pave.Handle(func(r *pave.Request) (*pave.Response, error) {
+		if r.Method == "GET" && strings.HasSuffix(r.Path, "/init") {
+			return pave.JSON(200, map[string]any{"secret": initRead}), nil
+		}
 		q := r.Query()
 		// A copy deployed under a path prefix (/rival/kv/get) answers as
 		// the original does.
