@@ -1,6 +1,10 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -37,6 +41,46 @@ func TestHelpListsEveryCommandOnOneLine(t *testing.T) {
 		}
 		if want := "(" + strings.Join(words, ", ") + ")"; !strings.HasSuffix(summary, want) {
 			t.Errorf("pave --help: the line of %q is %q, want it to end with its subcommands %s", c.name, summary, want)
+		}
+	}
+}
+
+// docs/OPERATIONS.md's table of `pave serve` lists every flag the daemon
+// takes, and no other.
+func TestServeFlagsAreInTheOperationsTable(t *testing.T) {
+	stdout, _, code := runPave(t, noDaemon(t), "", "serve", "--help")
+	if code != 0 {
+		t.Fatalf("pave serve --help: exit %d", code)
+	}
+	flagLine := regexp.MustCompile(`(?m)^  -([a-z-]+)`)
+	var flags []string
+	for _, m := range flagLine.FindAllStringSubmatch(stdout, -1) {
+		flags = append(flags, m[1])
+	}
+	if len(flags) == 0 {
+		t.Fatalf("pave serve --help lists no flags:\n%s", stdout)
+	}
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "OPERATIONS.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, _ := strings.Cut(string(b), "\n## `pave serve`\n")
+	table, _, _ = strings.Cut(table, "\n## ")
+	rowFlag := regexp.MustCompile("(?m)^\\| `--([a-z-]+)")
+	var documented []string
+	for _, m := range rowFlag.FindAllStringSubmatch(table, -1) {
+		documented = append(documented, m[1])
+	}
+	slices.Sort(flags)
+	slices.Sort(documented)
+	for _, f := range flags {
+		if _, found := slices.BinarySearch(documented, f); !found {
+			t.Errorf("pave serve takes --%s, which docs/OPERATIONS.md's serve table does not list", f)
+		}
+	}
+	for _, f := range documented {
+		if _, found := slices.BinarySearch(flags, f); !found {
+			t.Errorf("docs/OPERATIONS.md's serve table lists --%s, which pave serve does not take", f)
 		}
 	}
 }
