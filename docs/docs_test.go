@@ -1,6 +1,6 @@
 // Package docs holds pave's documentation. Its tests keep what the
-// documents promise true of the tree: the README's two commands, and every
-// relative link and anchor.
+// documents promise true of the tree: the README's two commands, every
+// relative link and anchor, and every path of the tree they name.
 package docs_test
 
 import (
@@ -96,6 +96,36 @@ func TestRelativeLinksResolve(t *testing.T) {
 		for _, l := range links {
 			if err := checkLink(f, l.target); err != nil {
 				t.Errorf("%s:%d: link %q: %v", f, l.line, l.target, err)
+			}
+		}
+	}
+}
+
+// Every path of the tree a document names in code format, such as
+// `internal/gateway/gateway.go`, exists: a file moved or removed takes its
+// mentions with it. Placeholders in capitals (NAME) are skipped.
+func TestNamedPathsExist(t *testing.T) {
+	files, err := filepath.Glob("*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append([]string{filepath.Join(root, "README.md"), filepath.Join(root, "DEPENDENCIES.md")}, files...)
+	named := regexp.MustCompile("`((?:internal|cmd|abi|sdk|client|examples|scripts)/[A-Za-z0-9_./-]+)`")
+	placeholder := regexp.MustCompile(`(^|/)[A-Z][A-Z_]*(/|$)`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n, line := range strings.Split(string(b), "\n") {
+			for _, m := range named.FindAllStringSubmatch(line, -1) {
+				path := strings.TrimSuffix(m[1], "/")
+				if placeholder.MatchString(path) {
+					continue
+				}
+				if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(path))); err != nil {
+					t.Errorf("%s:%d names %s, which does not exist", f, n+1, path)
+				}
 			}
 		}
 	}
