@@ -14,7 +14,7 @@ import (
 
 var auditCommand = &command{
 	name:    "audit",
-	summary: "read and verify the audit log",
+	summary: "read and verify the audit log (log, verify)",
 	subcommands: []*command{
 		auditLogCommand,
 		auditVerifyCommand,

@@ -181,6 +181,9 @@ func printCommands(w io.Writer, name string, cmds []*command) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for the details of a command.\n", name)
+	if name == "pave" {
+		fmt.Fprint(w, "Commands that drive a daemon find it through PAVE_ADMIN_URL and PAVE_TOKEN,\nor through the files a daemon writes in its data directory (--data DIR).\n")
+	}
 }
 
 // printHelp prints a command's usage line, description and flags.

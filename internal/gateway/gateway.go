@@ -1,8 +1,12 @@
 // Package gateway serves the functions' HTTP routes. For every request it
-// matches a route, authenticates and authorises the caller, enforces the
-// function's concurrency and body limits, runs the function on a fresh
-// instance, and writes either the function's response or one sanitized JSON
-// error. Each invocation produces one structured log line.
+// matches a route, authenticates and authorises the caller, checks the
+// route's input contract and the function's limits (call depth, rate,
+// concurrency, budget, body size; docs/SECURITY.md lists the checks in
+// order), runs the function on clean state (a pooled instance restored from
+// its snapshot, or a fresh instance when the snapshot cannot vouch for the
+// module; see package runtime), and writes either the function's response
+// or one sanitized JSON error. Each invocation produces one structured log
+// line and one invocation record.
 //
 // Handlers return errors; serveHTTP is the one place that turns them into a
 // status, an error code and a log line (see package apierror).

@@ -11,7 +11,7 @@ import (
 )
 
 // InstantiateCore adds the pave_v1 module (request_size, request_read,
-// response_write, log) to r. See docs/ABI.md.
+// response_write, log, result_read) to r. See docs/ABI.md.
 func InstantiateCore(ctx context.Context, r wazero.Runtime) error {
 	i32 := api.ValueTypeI32
 	b := r.NewHostModuleBuilder(CoreModule)

@@ -25,7 +25,8 @@ type Module struct {
 	// uses, pave's and WASI's, sorted.
 	Imports []string
 	// MinMemory is the smallest linear memory the module starts with, in
-	// bytes (0 when the module does not export its memory).
+	// bytes, read from the binary whether the memory is exported or not (0
+	// when the module has no memory).
 	MinMemory uint64
 	// Isolation is how invocations get clean state; FallbackReason says why
 	// a reactor runs Fresh instead of from a Snapshot.
