@@ -210,14 +210,13 @@ func (g *Gateway) callerOf(r *http.Request, owner, function string) (string, err
 }
 
 // RunJob runs a queued job: the worker's way into the gateway. The job
-// meets the defences that apply to a call already admitted: the function
-// must still be deployed, not quarantined, and still have the route or the
-// trigger the job came by (a job over an edge the manifests no longer
-// declare is refused and audited); the call depth, the call count the job
-// was given, the concurrency limits
-// and the budget apply. A trigger's jobs meet the function's rate limit
-// too, which delays them rather than refusing them; an HTTP call met the
-// caller's when it was submitted.
+// goes through admit like every call, with its own admission: the
+// function must still have the route or the trigger the job came by (a
+// job over an edge the manifests no longer declare is refused and
+// audited); the call count starts from the share the job was given; a
+// trigger's jobs meet the function's rate limit, while an HTTP call met
+// the caller's when it was submitted; and a refusal by a rate or
+// concurrency limit delays the job rather than failing it.
 func (g *Gateway) RunJob(ctx context.Context, j *async.Job) async.Outcome {
 	inv := &invocation{
 		requestID: NewRequestID(), start: g.now(), function: j.Function, route: jobRoute(j),
@@ -229,11 +228,9 @@ func (g *Gateway) RunJob(ctx context.Context, j *async.Job) async.Outcome {
 	resp, err := g.runJob(ctx, j, inv)
 	var out async.Outcome
 	if err != nil {
-		e := apierror.From(err)
-		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
-		g.countRefusal(e.Code)
+		e := g.refused(inv, err)
 		out = async.Outcome{Code: e.Code, Message: e.Message}
-		if e.RetryAfter > 0 && deferrable[e.Code] {
+		if d := (*deferred)(nil); errors.As(err, &d) {
 			out.RetryAfter = time.Duration(e.RetryAfter) * time.Second
 		}
 	} else {
@@ -247,11 +244,6 @@ func (g *Gateway) RunJob(ctx context.Context, j *async.Job) async.Outcome {
 	return out
 }
 
-// deferrable are refusals that pass with time: a job refused so waits.
-var deferrable = map[apierror.Code]bool{
-	apierror.RateLimited: true, apierror.ConcurrencyLimited: true, apierror.OwnerBusy: true,
-}
-
 func jobRoute(j *async.Job) string {
 	if j.Trigger != "" {
 		return j.Route
@@ -260,52 +252,23 @@ func jobRoute(j *async.Job) string {
 }
 
 func (g *Gateway) runJob(ctx context.Context, j *async.Job, inv *invocation) (*abi.Response, error) {
-	f, ok := g.fns.Get(j.Function)
-	if !ok {
-		return nil, apierror.New(apierror.FunctionNotFound, "function %q is not deployed", j.Function)
+	a := admission{
+		function: j.Function, allowance: j.Allowance, wait: true,
+		edge: func(v *registry.Version) bool { return hasEdge(v, j) },
+		// An HTTP call met its caller's rate limit when it was submitted.
+		noRate: j.Trigger == "", rateCaller: "trigger " + j.Trigger,
 	}
-	if err := quarantined(f); err != nil {
-		return nil, err
-	}
-	v := f.Current()
-	if !hasEdge(v, j) {
-		return nil, apierror.New(apierror.EdgeNotAllowed, "the function no longer has the route or trigger this call came by")
-	}
-	if max := g.deps.Defenses.MaxCallDepth; j.Depth > max {
-		return nil, apierror.New(apierror.CallDepthExceeded, "calls are nested deeper than %d; an event loop is likely", max)
-	}
-	var err error
-	if inv.calls, err = g.callTree(j.Allowance); err != nil {
-		return nil, err
-	}
-	if j.Trigger != "" {
-		if err := g.rateLimit(http.Header{}, f, "trigger "+j.Trigger); err != nil {
-			return nil, err
-		}
-	}
-	releaseOwner, err := g.acquireOwner(f.Owner)
+	c, err := g.admit(inv, a)
 	if err != nil {
 		return nil, err
 	}
-	defer releaseOwner()
-	release, ok := g.acquire(f.Name, v.Limits.Concurrency)
-	if !ok {
-		return nil, concurrencyLimited()
-	}
-	defer release()
+	defer c.done()
 	req := j.Request
 	req.RequestID = inv.requestID
 	req.Headers = append(withoutHeader(withoutHeader(withoutHeader(req.Headers, limits.HeaderCallDepth), HeaderInvokedBy), HeaderCallID),
 		abi.Header{Name: limits.HeaderCallDepth, Value: strconv.Itoa(j.Depth)},
 		abi.Header{Name: HeaderCallID, Value: j.ID})
-	reservation, err := g.reserveBudget(f, int64(len(req.Body)))
-	if err != nil {
-		return nil, err
-	}
-	start := g.now()
-	resp, err := g.call(ctx, f, &req, inv)
-	reservation.Settle(g.now().Sub(start))
-	return resp, err
+	return c.run(ctx, &req)
 }
 
 // hasEdge reports whether v still declares the route or trigger j came by.

@@ -35,11 +35,12 @@ func hasGrants(c manifest.Capabilities) bool {
 	return len(c.Secrets)+len(c.KV)+len(c.HTTP)+len(c.Invoke)+len(c.Publish) > 0
 }
 
-// withCapabilities binds an invocation's capabilities to ctx.
+// withCapabilities binds an invocation's capabilities to ctx, and only
+// its own: those of a function that invoked it stay with the caller.
 func (g *Gateway) withCapabilities(ctx context.Context, f *registry.Function, inv *invocation) (context.Context, *capability.Session) {
 	grants := f.Current().Capabilities
 	if g.deps.Capabilities == nil || !hasGrants(grants) {
-		return ctx, nil
+		return hostapi.WithCapabilities(ctx, nil), nil
 	}
 	s := g.deps.Capabilities.Session(capability.Invocation{
 		Function: f.Name, Owner: f.Owner, RequestID: inv.requestID, Caller: inv.caller, Depth: inv.depth, Calls: inv.calls,

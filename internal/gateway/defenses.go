@@ -140,14 +140,15 @@ func (g *Gateway) webhookVerifier(fn string, rt manifest.Route) (*webhook.Verifi
 	}, g.replay)
 }
 
-// checkCallDepth refuses calls nested deeper than the daemon allows and
-// returns the depth of this call.
+// checkCallDepth reads the call depth of a request from its header,
+// refusing one beyond the cap before anything else is done for it (admit
+// checks the depth of every call again).
 func (g *Gateway) checkCallDepth(r *http.Request) (int, error) {
 	header := r.Header.Get(limits.HeaderCallDepth)
 	depth, err := limits.CallDepth(header, g.deps.Defenses.MaxCallDepth)
 	if n, perr := strconv.ParseUint(header, 10, 32); errors.Is(err, limits.ErrCallDepth) || (err != nil && perr == nil && n > 0) {
 		// A well-formed depth beyond any cap is a loop too.
-		return 0, apierror.Wrap(err, apierror.CallDepthExceeded, "function calls are nested deeper than %d; a call loop is likely", g.deps.Defenses.MaxCallDepth)
+		return 0, callDepthExceeded(g.deps.Defenses.MaxCallDepth, err)
 	}
 	if err != nil {
 		return 0, apierror.Wrap(err, apierror.BadRequest, "the %s header must be a small whole number", limits.HeaderCallDepth)

@@ -1,11 +1,15 @@
-// Package gateway serves the functions' HTTP routes. For every request it
-// matches a route, authenticates and authorises the caller, checks the
-// route's input contract and the function's limits (call depth, rate,
-// concurrency, budget, body size; docs/SECURITY.md lists the checks in
-// order), runs the function on clean state (a pooled instance restored from
-// its snapshot, or a fresh instance when the snapshot cannot vouch for the
-// module; see package runtime), and writes either the function's response
-// or one sanitized JSON error. Each invocation produces one structured log
+// Package gateway serves the functions' HTTP routes and runs every call of
+// a function, whichever way it comes: a route, a queued job, a trigger,
+// another function's invoke, the operator's invoke. For a route it matches
+// the request, authenticates and authorises the caller, reads the body
+// under its limit and checks it against the route's contract. Every call,
+// from any way in, goes through admit and run (admit.go), the one place
+// that takes it through the call depth, the call count, the rate limits,
+// the concurrency slots and the budget, in that order, before the function
+// runs on clean state (a pooled instance restored from its snapshot, or a
+// fresh instance when the snapshot cannot vouch for the module; see
+// package runtime). The outcome is the function's response or one
+// sanitized JSON error, and each invocation produces one structured log
 // line and one invocation record.
 //
 // Handlers return errors; serveHTTP is the one place that turns them into a
@@ -218,12 +222,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
 	inv := &invocation{requestID: NewRequestID(), start: start, source: remoteAddr(r)}
 	w.Header().Set("X-Request-Id", inv.requestID)
-	err := g.serveHTTP(w, r, inv)
-	if err != nil {
-		e := apierror.From(err)
-		apierror.Write(w, e, inv.requestID)
-		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
-		g.countRefusal(e.Code)
+	if err := g.serveHTTP(w, r, inv); err != nil {
+		apierror.Write(w, g.refused(inv, err), inv.requestID)
 	}
 	g.logInvocation(r.Context(), inv)
 }
@@ -272,32 +272,93 @@ func (g *Gateway) serveHTTP(w http.ResponseWriter, r *http.Request, inv *invocat
 	case strings.HasPrefix(path, callsPrefix):
 		return g.serveCall(w, r, inv, path[len(callsPrefix):])
 	case strings.HasPrefix(path, asyncPrefix+"/"):
-		return g.serveRoute(w, r, inv, path[len(asyncPrefix):], true)
+		return g.serveAsync(w, r, inv, path[len(asyncPrefix):])
 	}
-	return g.serveRoute(w, r, inv, path, false)
+	return g.serveSync(w, r, inv, path)
 }
 
-// serveRoute answers a request for a function's route: with the function's
-// response, or, when queued is set, with 202 once the call is queued.
-func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invocation, path string, queued bool) error {
+// serveSync answers a request for a function's route with the function's
+// response.
+func (g *Gateway) serveSync(w http.ResponseWriter, r *http.Request, inv *invocation, path string) error {
+	t, params, err := g.match(r, inv, path)
+	if err != nil {
+		return err
+	}
+	a, err := g.identify(w, r, inv, t)
+	if err != nil {
+		return err
+	}
+	// The concurrency slots are taken before the body is read, so that
+	// requests over a limit cost neither memory nor a read.
+	c, err := g.admit(inv, a)
+	if err != nil {
+		return err
+	}
+	defer c.done()
+	req, err := g.readRequest(w, r, inv, t, params, c.f.Current().Limits.MaxBody, r.URL.Path)
+	if err != nil {
+		return err
+	}
+	resp, err := c.run(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	writeResponse(w, resp)
+	inv.status = resp.Status
+	return nil
+}
+
+// serveAsync answers a request for a function's route under /async with
+// 202 once the call is queued. Nothing runs now: the job takes the
+// invocation, the slots and the budget when it runs.
+func (g *Gateway) serveAsync(w http.ResponseWriter, r *http.Request, inv *invocation, path string) error {
+	t, params, err := g.match(r, inv, path)
+	if err != nil {
+		return err
+	}
+	inv.route = "async " + inv.route
+	a, err := g.identify(w, r, inv, t)
+	if err != nil {
+		return err
+	}
+	a.queueOnly = true
+	c, err := g.admit(inv, a)
+	if err != nil {
+		return err
+	}
+	// The job must fit in one queue message.
+	maxBody := min(c.f.Current().Limits.MaxBody, async.MaxBody)
+	req, err := g.readRequest(w, r, inv, t, params, maxBody, strings.TrimPrefix(r.URL.Path, asyncPrefix))
+	if err != nil {
+		return err
+	}
+	return g.submit(w, r, inv, t, c.f, req)
+}
+
+// match finds the route of a request.
+func (g *Gateway) match(r *http.Request, inv *invocation, path string) (*target, []abi.Param, error) {
 	t, params, found, methodOK := g.routes.Load().match(r.Method, path)
 	if !found {
-		return apierror.New(apierror.RouteNotFound, "no route for this path")
+		return nil, nil, apierror.New(apierror.RouteNotFound, "no route for this path")
 	}
 	if !methodOK {
-		return apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
+		return nil, nil, apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
 	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
-	if queued {
-		inv.route = "async " + inv.route
-	}
 	inv.unredacted = t.Route.Unredacted != ""
+	return t, params, nil
+}
+
+// identify runs the steps of a route that need no body: the route's
+// prepared checks, the call depth its header gives and the identities
+// that need no body. It returns the call's admission.
+func (g *Gateway) identify(w http.ResponseWriter, r *http.Request, inv *invocation, t *target) (admission, error) {
 	if t.policy.broken != nil {
-		return apierror.Wrap(t.policy.broken, apierror.IdentityUnavailable, "this route cannot check its requests right now")
+		return admission{}, apierror.Wrap(t.policy.broken, apierror.IdentityUnavailable, "this route cannot check its requests right now")
 	}
 	depth, err := g.checkCallDepth(r)
 	if err != nil {
-		return err
+		return admission{}, err
 	}
 	inv.depth = depth
 	// Identities that need no body are checked before anything is read.
@@ -308,16 +369,8 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invoca
 		inv.caller, err = g.authenticateJWT(r, t)
 	}
 	if err != nil {
-		return err
+		return admission{}, err
 	}
-	f, ok := g.fns.Get(t.Function)
-	if !ok {
-		return apierror.New(apierror.FunctionNotFound, "function %q is not deployed", t.Function)
-	}
-	if err := quarantined(f); err != nil {
-		return err
-	}
-	v := f.Current()
 	// Anonymous callers are limited by address. A webhook sender is
 	// identified only once its body is verified, so every delivery to a
 	// route shares one caller bucket.
@@ -328,43 +381,24 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invoca
 	case manifest.AuthWebhook:
 		rateCaller = "webhook " + t.Route.Method + " " + t.Route.Path
 	}
-	if err := g.rateLimit(w.Header(), f, rateCaller); err != nil {
-		return err
-	}
-	maxBody := v.Limits.MaxBody
-	if queued {
-		// Nothing runs now: the worker takes the slots. The job must fit
-		// in one queue message.
-		maxBody = min(maxBody, async.MaxBody)
-	} else {
-		// Take the concurrency slots before reading the body, so that
-		// requests over a limit cost neither memory nor a read.
-		releaseOwner, err := g.acquireOwner(f.Owner)
-		if err != nil {
-			return err
-		}
-		defer releaseOwner()
-		release, ok := g.acquire(t.Function, v.Limits.Concurrency)
-		if !ok {
-			return concurrencyLimited()
-		}
-		defer release()
-	}
+	return admission{function: t.Function, rateCaller: rateCaller, rateHeaders: w.Header()}, nil
+}
+
+// readRequest runs the steps of a route that need the body, read under
+// maxBody: the webhook signature and the input contract. It returns the
+// request for the function, of path urlPath.
+func (g *Gateway) readRequest(w http.ResponseWriter, r *http.Request, inv *invocation, t *target, params []abi.Param, maxBody int64, urlPath string) (*abi.Request, error) {
 	body, err := readBody(w, r, maxBody)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if t.Route.Auth == manifest.AuthWebhook {
 		if inv.caller, err = g.verifyWebhook(r, t, body); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if err := g.checkInput(r, t, body); err != nil {
-		return err
-	}
-	urlPath := r.URL.Path
-	if queued {
-		urlPath = strings.TrimPrefix(urlPath, asyncPrefix)
+		return nil, err
 	}
 	req := &abi.Request{
 		Method:    r.Method,
@@ -372,33 +406,15 @@ func (g *Gateway) serveRoute(w http.ResponseWriter, r *http.Request, inv *invoca
 		Route:     t.Route.Path,
 		Params:    params,
 		RawQuery:  r.URL.RawQuery,
-		Headers:   guestHeaders(r.Header, t.Route.Auth, depth),
+		Headers:   guestHeaders(r.Header, t.Route.Auth, inv.depth),
 		Body:      body,
 		Caller:    inv.caller,
 		RequestID: inv.requestID,
 	}
 	if err := req.Validate(); err != nil {
-		return apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers, or parameters")
+		return nil, apierror.Wrap(err, apierror.BadRequest, "the request cannot be passed to a function: too many or malformed headers, or parameters")
 	}
-	if queued {
-		return g.submit(w, r, inv, t, f, req)
-	}
-	if inv.calls, err = g.callTree(0); err != nil {
-		return err
-	}
-	reservation, err := g.reserveBudget(f, int64(len(body)))
-	if err != nil {
-		return err
-	}
-	start := g.now()
-	resp, err := g.call(r.Context(), f, req, inv)
-	reservation.Settle(g.now().Sub(start))
-	if err != nil {
-		return err
-	}
-	writeResponse(w, resp)
-	inv.status = resp.Status
-	return nil
+	return req, nil
 }
 
 // quarantined refuses calls of a function an operator disabled.
@@ -413,15 +429,15 @@ func concurrencyLimited() error {
 	return &apierror.Error{Code: apierror.ConcurrencyLimited, Message: "the function is at its concurrency limit; retry later", RetryAfter: 1}
 }
 
-// Call runs function on req with the function's limits: the admin API's
-// invoke, which shares everything after authentication with the gateway.
+// Call runs function on req: the admin API's invoke, which shares
+// everything after authentication with the gateway. The operator is fully
+// trusted: the call meets the function's and its owner's concurrency, and
+// no rate limit or budget.
 func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (*abi.Response, error) {
 	inv := &invocation{requestID: req.RequestID, start: g.now(), function: function, caller: req.Caller, route: "admin invoke", depth: 1}
-	inv.calls, _ = g.callTree(0)
-	resp, err := g.callLimited(ctx, function, req, inv)
+	resp, err := g.operatorCall(ctx, function, req, inv)
 	if err != nil {
-		e := apierror.From(err)
-		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
+		g.refused(inv, err)
 	} else {
 		inv.status = resp.Status
 	}
@@ -429,18 +445,13 @@ func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (
 	return resp, err
 }
 
-// callLimited is call under the function's concurrency limit.
-func (g *Gateway) callLimited(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
-	f, ok := g.fns.Get(function)
-	if !ok {
-		return nil, apierror.New(apierror.FunctionNotFound, "function %q is not deployed", function)
+func (g *Gateway) operatorCall(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
+	c, err := g.admit(inv, admission{function: function, noRate: true, noBudget: true})
+	if err != nil {
+		return nil, err
 	}
-	release, ok := g.acquire(function, f.Current().Limits.Concurrency)
-	if !ok {
-		return nil, concurrencyLimited()
-	}
-	defer release()
-	return g.call(ctx, f, req, inv)
+	defer c.done()
+	return c.run(ctx, req)
 }
 
 // load returns the compiled module of v.
@@ -454,15 +465,12 @@ func (g *Gateway) load(ctx context.Context, v *registry.Version) (*runtime.Modul
 	return mod, nil
 }
 
-// call runs the active version of f on req. The caller holds a concurrency
-// slot.
+// call runs the active version of f on req, for run: admit has let the
+// call through.
 func (g *Gateway) call(ctx context.Context, f *registry.Function, req *abi.Request, inv *invocation) (*abi.Response, error) {
 	function := f.Name
 	v := f.Current()
 	inv.version, inv.digest = v.Number, v.Digest
-	if err := quarantined(f); err != nil {
-		return nil, err
-	}
 	if int64(len(req.Body)) > v.Limits.MaxBody {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", v.Limits.MaxBody)
 	}

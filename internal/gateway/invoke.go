@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"sort"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/capability"
-	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
 )
@@ -23,13 +21,11 @@ const HeaderInvokedBy = "Pave-Invoked-By"
 var _ capability.Invoker = (*Gateway)(nil)
 
 // InvokeFunction runs function for another function's invoke capability
-// (package capability has checked the grant). The call meets the callee's
-// defences that apply without a route: the call-depth cap, the call
-// count of the tree the caller belongs to, the callee's
-// rate limit for calls from that function, its owner's and its own
-// concurrency, and its budget. It runs for the original caller, whose
-// identity it carries, and answers every outcome as the response an HTTP
-// caller would get, refusals included.
+// (package capability has checked the grant). The call goes through admit
+// like every call: it joins the caller's call tree, and the callee's rate
+// limit counts it in a bucket for calls from that function. It runs for
+// the original caller, whose identity it carries, and answers every
+// outcome as the response an HTTP caller would get, refusals included.
 func (g *Gateway) InvokeFunction(ctx context.Context, from capability.Origin, function string, req *abi.Request) (*abi.Response, error) {
 	inv := &invocation{
 		requestID: NewRequestID(), start: g.now(), function: function,
@@ -37,49 +33,24 @@ func (g *Gateway) InvokeFunction(ctx context.Context, from capability.Origin, fu
 	}
 	resp, err := g.invokeFunction(ctx, from, function, req, inv)
 	switch {
-	case errors.Is(err, capability.ErrFunctionNotFound):
-		inv.status, inv.code = http.StatusNotFound, apierror.FunctionNotFound
-		g.logInvocation(ctx, inv)
-		return nil, err
-	case err != nil:
-		e := apierror.From(err)
-		inv.status, inv.code, inv.cause = e.Code.Status(), e.Code, e.Cause
-		g.countRefusal(e.Code)
-		resp = errorResponse(e, inv.requestID)
-	default:
+	case err == nil:
 		inv.status = resp.Status
+	case apierror.CodeOf(err) == apierror.FunctionNotFound:
+		g.refused(inv, err)
+		err = capability.ErrFunctionNotFound
+	default:
+		resp, err = errorResponse(g.refused(inv, err), inv.requestID), nil
 	}
 	g.logInvocation(ctx, inv)
-	return resp, nil
+	return resp, err
 }
 
 func (g *Gateway) invokeFunction(ctx context.Context, from capability.Origin, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
-	if max := g.deps.Defenses.MaxCallDepth; from.Depth > max {
-		return nil, apierror.New(apierror.CallDepthExceeded, "function calls are nested deeper than %d; a call loop is likely", max)
-	}
-	if !from.Calls.Take() {
-		return nil, g.callCountExceeded()
-	}
-	inv.calls = from.Calls
-	f, ok := g.fns.Get(function)
-	if !ok {
-		return nil, capability.ErrFunctionNotFound
-	}
-	if err := g.rateLimit(http.Header{}, f, "function:"+from.Function); err != nil {
-		return nil, err
-	}
-	releaseOwner, err := g.acquireOwner(f.Owner)
+	c, err := g.admit(inv, admission{function: function, calls: from.Calls, rateCaller: "function:" + from.Function})
 	if err != nil {
 		return nil, err
 	}
-	defer releaseOwner()
-	v := f.Current()
-	release, ok := g.acquire(function, v.Limits.Concurrency)
-	if !ok {
-		return nil, concurrencyLimited()
-	}
-	defer release()
-
+	defer c.done()
 	callee := &abi.Request{
 		Method:    req.Method,
 		Path:      req.Path,
@@ -98,17 +69,7 @@ func (g *Gateway) invokeFunction(ctx context.Context, from capability.Origin, fu
 	if _, err := abi.ParseQuery(callee.RawQuery); err != nil {
 		return nil, apierror.Wrap(err, apierror.BadRequest, "%s", ambiguousQuery(err))
 	}
-	reservation, err := g.reserveBudget(f, int64(len(req.Body)))
-	if err != nil {
-		return nil, err
-	}
-	// The caller's capabilities stay with the caller: the callee has only
-	// its own grants.
-	ctx = hostapi.WithCapabilities(ctx, nil)
-	start := g.now()
-	resp, err := g.call(ctx, f, callee, inv)
-	reservation.Settle(g.now().Sub(start))
-	return resp, err
+	return c.run(ctx, callee)
 }
 
 // calleeHeaders are the headers a callee sees: the caller's, less
