@@ -17,6 +17,10 @@
 // The one case this cannot make exactly-once is a crash while a function
 // runs: the attempt is run again, as the next attempt (at-least-once
 // execution, recorded once).
+//
+// A call may name a callback URL: a Sender posts the final call record
+// there, signed with the secret the function's manifest names, and only
+// to the hosts the manifest's async.callbacks grant.
 package async
 
 import (
