@@ -314,7 +314,6 @@ type Deps struct {
 	IDs   IDs
 	Log   *slog.Logger
 
-	Runner    Runner
 	Policies  Policies
 	Callbacks Callbacks // nil: callbacks are refused at submit
 	// OnDead, if set, is told about every job given up.
@@ -332,7 +331,7 @@ func New(d Deps, cfg Config) *Queue {
 	}
 	return &Queue{
 		jobs: d.Jobs, dead: d.Dead, calls: d.Calls, ids: d.IDs, log: log, now: time.Now, cfg: cfg, callbackPause: time.Second,
-		run: runDeps{runner: d.Runner, policies: d.Policies, callbacks: d.Callbacks, onDead: d.OnDead},
+		run: runDeps{policies: d.Policies, callbacks: d.Callbacks, onDead: d.OnDead},
 	}
 }
 
@@ -406,10 +405,6 @@ func newCall(j *Job) Call {
 	}
 	return c
 }
-
-// SetRunner sets the runner of jobs, which is built after the queue (the
-// gateway runs jobs and takes submissions). Call it before Run.
-func (q *Queue) SetRunner(r Runner) { q.run.runner = r }
 
 // Get returns the record of call id.
 func (q *Queue) Get(ctx context.Context, id string) (Call, error) {
