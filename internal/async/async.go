@@ -17,6 +17,10 @@
 // The one case this cannot make exactly-once is a crash while a function
 // runs: the attempt is run again, as the next attempt (at-least-once
 // execution, recorded once).
+//
+// A call may name a callback URL: a Sender posts the final call record
+// there, signed with the secret the function's manifest names, and only
+// to the hosts the manifest's async.callbacks grant.
 package async
 
 import (
@@ -310,7 +314,6 @@ type Deps struct {
 	IDs   IDs
 	Log   *slog.Logger
 
-	Runner    Runner
 	Policies  Policies
 	Callbacks Callbacks // nil: callbacks are refused at submit
 	// OnDead, if set, is told about every job given up.
@@ -328,7 +331,7 @@ func New(d Deps, cfg Config) *Queue {
 	}
 	return &Queue{
 		jobs: d.Jobs, dead: d.Dead, calls: d.Calls, ids: d.IDs, log: log, now: time.Now, cfg: cfg, callbackPause: time.Second,
-		run: runDeps{runner: d.Runner, policies: d.Policies, callbacks: d.Callbacks, onDead: d.OnDead},
+		run: runDeps{policies: d.Policies, callbacks: d.Callbacks, onDead: d.OnDead},
 	}
 }
 
@@ -402,10 +405,6 @@ func newCall(j *Job) Call {
 	}
 	return c
 }
-
-// SetRunner sets the runner of jobs, which is built after the queue (the
-// gateway runs jobs and takes submissions). Call it before Run.
-func (q *Queue) SetRunner(r Runner) { q.run.runner = r }
 
 // Get returns the record of call id.
 func (q *Queue) Get(ctx context.Context, id string) (Call, error) {

@@ -112,13 +112,13 @@ func newHarness(t *testing.T, script map[string][]Outcome) *harness {
 	}
 	h.q = New(Deps{
 		Jobs: jobs, Dead: dead, Calls: calls, IDs: NewIDs([]byte("a test key of thirty-two bytes..")),
-		Runner: h.runner, Policies: pol, Callbacks: h.cbs,
+		Policies: pol, Callbacks: h.cbs,
 		OnDead: func(_ *Job, f Failure) { h.dead <- f },
 	}, Config{Workers: 4, AckWait: time.Second})
 	h.q.callbackPause = 10 * time.Millisecond
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { defer close(done); _ = h.q.Run(wctx) }()
+	go func() { defer close(done); _ = h.q.Run(wctx, h.runner) }()
 	t.Cleanup(func() { stop(); <-done })
 	return h
 }

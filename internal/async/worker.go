@@ -54,7 +54,6 @@ type Callbacks interface {
 }
 
 type runDeps struct {
-	runner    Runner
 	policies  Policies
 	callbacks Callbacks
 	onDead    func(*Job, Failure)
@@ -63,11 +62,13 @@ type runDeps struct {
 // WorkerName is the durable name of the worker's consumer.
 const WorkerName = "pave_async_worker"
 
-// Run is the worker: it runs queued jobs until ctx ends.
-func (q *Queue) Run(ctx context.Context) error {
+// Run is the worker: it runs queued jobs through r until ctx ends. The
+// runner is given here rather than to New because it is built after the
+// queue: the gateway runs jobs and also submits them.
+func (q *Queue) Run(ctx context.Context, r Runner) error {
 	return q.jobs.Consume(ctx, store.ConsumerConfig{
 		Name: WorkerName, Workers: q.cfg.Workers, AckWait: q.cfg.AckWait,
-	}, q.handle)
+	}, func(ctx context.Context, d store.Delivery) store.Disposition { return q.handle(ctx, d, r) })
 }
 
 // retryable are the failures another attempt may not repeat.
@@ -114,7 +115,7 @@ func (q *Queue) claim(ctx context.Context, c *Call, rev uint64) error {
 	return err
 }
 
-func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition {
+func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) store.Disposition {
 	var j Job
 	if err := json.Unmarshal(d.Data, &j); err != nil || !ValidID(j.ID) {
 		q.log.Error("async job unreadable: dropped", "sequence", d.Sequence, "err", err)
@@ -168,7 +169,7 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery) store.Disposition 
 		// attempt.
 		j.Allowance = c.CallsLeft
 	}
-	out := q.run.runner.RunJob(ctx, &j)
+	out := runner.RunJob(ctx, &j)
 	if ctx.Err() == nil && out.RetryAfter == 0 && out.CallsLeft != 0 {
 		c.CallsLeft = out.CallsLeft
 	}

@@ -105,11 +105,28 @@ const (
 	failed            // granted, and it failed
 )
 
-// NewBroker returns a Broker over the given stores; a nil store denies its
-// capability as unavailable.
-func NewBroker(secrets Secrets, buckets Buckets, log *slog.Logger) *Broker {
-	return &Broker{secrets: secrets, buckets: buckets, log: log, now: time.Now,
-		uses: map[useKey]*Use{}, opened: map[string]Bucket{}}
+// Deps are the stores and clients behind the capabilities. A nil one
+// makes its capability unavailable (the call fails; it is not denied).
+type Deps struct {
+	Secrets   Secrets
+	Buckets   Buckets
+	HTTP      *egress.Client // the http capability
+	Publisher Publisher      // the publish capability
+	// OnDenial, if set, hears of every denial, for the audit log. It must
+	// not block.
+	OnDenial func(Denial)
+	Log      *slog.Logger
+}
+
+// NewBroker returns a Broker over d. The invoke capability's Invoker is
+// the one dependency set later, with SetInvoker.
+func NewBroker(d Deps) *Broker {
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Broker{secrets: d.Secrets, buckets: d.Buckets, egress: d.HTTP, publisher: d.Publisher, onDeny: d.OnDenial,
+		log: log, now: time.Now, uses: map[useKey]*Use{}, opened: map[string]Bucket{}}
 }
 
 // Uses returns a copy of the use counts, by function and capability.
@@ -195,10 +212,6 @@ type Invocation struct {
 type Denial struct {
 	Function, Owner, Capability, Resource, RequestID, Caller string
 }
-
-// OnDenial makes fn hear of every denial, for the audit log. fn must not
-// block.
-func (b *Broker) OnDenial(fn func(Denial)) { b.onDeny = fn }
 
 // Session returns the capabilities of one invocation.
 func (b *Broker) Session(inv Invocation, grants manifest.Capabilities) *Session {
@@ -404,9 +417,6 @@ type Redactor interface {
 	String(s string) string
 	Bytes(b []byte) []byte
 }
-
-// SetHTTP enables the http capability through c.
-func (b *Broker) SetHTTP(c *egress.Client) { b.egress = c }
 
 // HTTP implements hostapi.Capabilities: the request goes out through the
 // egress client, which admits only granted hosts and public addresses.

@@ -117,12 +117,17 @@ func (m *memBuckets) Bucket(_ context.Context, name string) (Bucket, error) {
 	return b, nil
 }
 
-func newTestBroker(t *testing.T) (*Broker, *memBuckets, *bytes.Buffer) {
+// newTestBroker returns a Broker over a secret store of two secrets and
+// buckets in memory, with what each of with adds to its Deps.
+func newTestBroker(t *testing.T, with ...func(*Deps)) (*Broker, *memBuckets, *bytes.Buffer) {
 	t.Helper()
 	logs := &bytes.Buffer{}
 	buckets := &memBuckets{buckets: map[string]*memBucket{}}
-	b := NewBroker(fakeSecrets{"API_TOKEN": "tok-123456", "OTHER": "other-value"}, buckets, slog.New(slog.NewJSONHandler(logs, nil)))
-	return b, buckets, logs
+	d := Deps{Secrets: fakeSecrets{"API_TOKEN": "tok-123456", "OTHER": "other-value"}, Buckets: buckets, Log: slog.New(slog.NewJSONHandler(logs, nil))}
+	for _, w := range with {
+		w(&d)
+	}
+	return NewBroker(d), buckets, logs
 }
 
 func TestSecretsGrant(t *testing.T) {
@@ -242,8 +247,9 @@ func TestHTTPCallsAreCountedWithTheirOutcome(t *testing.T) {
 	down := httptest.NewServer(http.NotFoundHandler())
 	downURL := down.URL
 	down.Close() // nothing listens there any more
-	b, _, _ := newTestBroker(t)
-	b.SetHTTP(egress.New(egress.Policy{AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, AllowIPGrants: true}))
+	b, _, _ := newTestBroker(t, func(d *Deps) {
+		d.HTTP = egress.New(egress.Policy{AllowedNets: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, AllowIPGrants: true})
+	})
 	host := func(u string) string { return strings.TrimPrefix(u, "http://") }
 	s := b.Session(Invocation{Function: "sync", Owner: "team-a"}, manifest.Capabilities{HTTP: []string{host(up.URL), host(downURL)}})
 	ctx := context.Background()

@@ -54,11 +54,11 @@ type Publisher interface {
 
 var _ Publisher = (*events.Topics)(nil)
 
-// SetInvoker enables the invoke capability through inv.
+// SetInvoker enables the invoke capability through inv. It is the
+// Broker's one dependency set after construction, because the Invoker (the
+// gateway) is built on the Broker: call it once, before the first
+// invocation.
 func (b *Broker) SetInvoker(inv Invoker) { b.invoker = inv }
-
-// SetPublisher enables the publish capability through p.
-func (b *Broker) SetPublisher(p Publisher) { b.publisher = p }
 
 // Invoke implements hostapi.Capabilities: function must be granted, and
 // the request is a path with an optional query.

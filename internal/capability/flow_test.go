@@ -88,9 +88,8 @@ func TestInvokeWithoutInvoker(t *testing.T) {
 }
 
 func TestPublish(t *testing.T) {
-	b, _, logs := newTestBroker(t)
 	pub := &fakePublisher{}
-	b.SetPublisher(pub)
+	b, _, logs := newTestBroker(t, func(d *Deps) { d.Publisher = pub })
 	ctx := context.Background()
 	s := b.Session(Invocation{Function: "orders", Owner: "team-a", RequestID: "req-1"},
 		manifest.Capabilities{Publish: []string{"orders.created"}})

@@ -2,22 +2,16 @@ package daemon
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"strconv"
 	"sync/atomic"
 	"time"
 
 	"github.com/pave-dev/pave/internal/async"
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/egress"
-	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/store"
@@ -31,7 +25,7 @@ const settingIDKey = "async.id_key"
 
 // openAsync opens the queue of asynchronous calls and the triggers'
 // dispatcher; the caller sets the queue's runner and starts their loops.
-func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registry.Registry, vault *secretVault, client *egress.Client) (*async.Queue, *triggers.Dispatcher, *callbacks, error) {
+func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registry.Registry, vault *secretVault, client *egress.Client) (*async.Queue, *triggers.Dispatcher, *async.Sender, error) {
 	jobs, err := d.nats.Stream(ctx, async.JobsConfig())
 	if err != nil {
 		return nil, nil, nil, err
@@ -53,7 +47,7 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 		return nil, nil, nil, fmt.Errorf("async id key: %w", err)
 	}
 	ids := async.NewIDs(key)
-	cbs := &callbacks{fns: reg, vault: vault, http: client}
+	cbs := async.NewSender(reg, vault, client)
 	var deadLettered atomic.Int64
 	q := async.New(async.Deps{
 		Jobs: jobs, Dead: dead, Calls: calls, IDs: ids, Log: d.log,
@@ -118,91 +112,6 @@ func (p retryPolicies) RetryPolicy(function string) (async.Policy, bool) {
 		a = manifest.DefaultAsync()
 	}
 	return async.Policy{Retries: a.Retries, Backoff: a.Backoff}, true
-}
-
-// callbacks checks and sends the callbacks of asynchronous calls: a URL
-// must be allowed by the function's async.callbacks grants, under the
-// same outbound rules as the http capability, and the body is signed with
-// the secret async.callback_secret names.
-type callbacks struct {
-	fns   *registry.Registry
-	vault *secretVault
-	http  *egress.Client
-}
-
-var (
-	_ gateway.CallbackChecker = (*callbacks)(nil)
-	_ async.Callbacks         = (*callbacks)(nil)
-)
-
-// headerSignature signs a callback: "t=UNIX,v1=HEX", HEX being the
-// HMAC-SHA256, under the callback secret, of UNIX, a full stop and the
-// body. The call's id goes in gateway.HeaderCallID beside it.
-const headerSignature = "Pave-Signature"
-
-func (c *callbacks) session(f *registry.Function) (*egress.Session, error) {
-	a := f.Current().Async
-	if len(a.Callbacks) == 0 {
-		return nil, errors.New("the function's manifest grants no callback hosts")
-	}
-	grants := make([]egress.Grant, 0, len(a.Callbacks))
-	for _, s := range a.Callbacks {
-		g, err := egress.ParseGrant(s)
-		if err != nil {
-			return nil, err
-		}
-		grants = append(grants, g)
-	}
-	return c.http.Session(grants), nil
-}
-
-func (c *callbacks) CheckCallback(f *registry.Function, url string) error {
-	s, err := c.session(f)
-	if err != nil {
-		return err
-	}
-	return s.Check(url)
-}
-
-func (c *callbacks) Send(ctx context.Context, function, url string, body []byte) error {
-	f, ok := c.fns.Get(function)
-	if !ok {
-		return errors.New("the function is no longer deployed")
-	}
-	s, err := c.session(f)
-	if err != nil {
-		return err
-	}
-	secret, _, err := c.vault.Get(ctx, f.Current().Async.CallbackSecret, 0)
-	if err != nil {
-		return fmt.Errorf("callback secret: %w", err)
-	}
-	var call struct {
-		ID string `json:"id"`
-	}
-	_ = json.Unmarshal(body, &call)
-	h := http.Header{}
-	h.Set("Content-Type", "application/json")
-	h.Set(headerSignature, sign([]byte(secret.Reveal()), time.Now(), body))
-	h.Set(gateway.HeaderCallID, call.ID)
-	resp, err := s.Do(ctx, egress.Request{Method: http.MethodPost, URL: url, Header: h, Body: body})
-	if err != nil {
-		return err
-	}
-	if resp.Status < 200 || resp.Status > 299 {
-		return fmt.Errorf("the callback URL answered %d", resp.Status)
-	}
-	return nil
-}
-
-// sign returns the Pave-Signature value of body sent at t.
-func sign(secret []byte, t time.Time, body []byte) string {
-	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(ts))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
 // runLoop runs fn until ctx ends, starting it again a second after it

@@ -44,8 +44,9 @@ type auditTrail struct {
 const auditQueue = 10000
 
 // openAudit opens the audit stream, its key and head (next to the key,
-// outside JetStream) and the optional file sink.
-func (d *Daemon) openAudit(ctx context.Context) (*auditTrail, error) {
+// outside JetStream) and the optional file sink; every value in secrets is
+// redacted from its events.
+func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store) (*auditTrail, error) {
 	lg, err := audit.OpenStream(ctx, d.nats, audit.StreamOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
@@ -58,7 +59,7 @@ func (d *Daemon) openAudit(ctx context.Context) (*auditTrail, error) {
 	if created {
 		d.log.Info("created the audit key", "file", keyPath)
 	}
-	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg}
+	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg, secrets: secrets}
 	opts := audit.Options{Head: &audit.FileHead{Path: filepath.Join(filepath.Dir(keyPath), "audit.head")}, Logger: d.log}
 	if f := d.cfg.Observability.AuditFile; f != "" {
 		if t.sink, err = audit.OpenFileSink(f); err != nil {

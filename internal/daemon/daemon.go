@@ -1,7 +1,9 @@
 // Package daemon builds and wires every subsystem of pave: the store, the
 // registry, the runtime, the gateway and the admin API. It is the only place
 // that knows how they fit together, and it owns their lifecycle: Start brings
-// them up in dependency order, Shutdown takes them down in reverse.
+// them up in dependency order, Shutdown takes them down in reverse. It holds
+// wiring only: adapters between packages, and the schedule of their
+// background loops; the features themselves live in their packages.
 package daemon
 
 import (
@@ -31,6 +33,7 @@ import (
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
+	"github.com/pave-dev/pave/internal/triggers"
 	"github.com/pave-dev/pave/internal/version"
 )
 
@@ -98,6 +101,13 @@ func New(cfg config.Config, log *slog.Logger) (*Daemon, error) {
 // Start opens the store, loads the registry and keys, and starts both
 // listeners. It returns once both accept connections; on error everything
 // started so far is stopped again.
+//
+// It builds in dependency order, one step each: open the storage, build
+// the core (registry, engine, defences, secrets, observability, audit),
+// build the edges (capabilities, queue, gateway, admin API), listen, and
+// start the background loops. Every dependency is passed at construction,
+// but for one cycle, documented where it is closed: the gateway runs on
+// the capability broker and the queue, and both call back into it.
 func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
@@ -112,53 +122,114 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 			d.Shutdown(context.WithoutCancel(ctx))
 		}
 	}()
+	var p parts
+	if err := d.openStorage(ctx, &p); err != nil {
+		return err
+	}
+	if err := d.buildCore(ctx, bgCtx, &p); err != nil {
+		return err
+	}
+	if err := d.buildEdges(ctx, &p); err != nil {
+		return err
+	}
+	if err := d.serve(&p); err != nil {
+		return err
+	}
+	d.startLoops(bgCtx, &p)
+	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
+	return nil
+}
 
+// parts are what one step of Start builds for the next ones; what
+// outlives Start is kept in the Daemon.
+type parts struct {
+	// storage
+	fnRecords, keyRecords, settings, usageRecords, budgetRecords, secretRecords *store.KV
+	blobs                                                                       *store.Blobs
+
+	// core
+	admin   *identity.Admin
+	keys    *identity.Keys
+	tokens  gateway.TokenVerifier
+	ledger  *limits.Ledger
+	limiter *limits.Limiter
+	vault   *secretVault
+
+	// edges
+	outbound   *egress.Client
+	broker     *capability.Broker
+	dispatcher *triggers.Dispatcher
+	callbacks  *async.Sender
+	gw         *gateway.Gateway
+	api        http.Handler
+	changed    chan struct{} // a registry change, for the module eviction
+}
+
+// openStorage connects to the store and opens its buckets.
+func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 	d.nats, err = store.Open(ctx, store.Options{URL: d.cfg.NATSURL, DataDir: d.cfg.DataDir, Logger: d.log})
 	if err != nil {
 		return err
 	}
-	var fnRecords, keyRecords, settings, usageRecords, budgetRecords, secretBucket *store.KV
 	for _, b := range []struct {
 		name string
 		kv   **store.KV
 	}{
-		{bucketFunctions, &fnRecords},
-		{bucketKeys, &keyRecords},
-		{bucketSettings, &settings},
-		{bucketUsage, &usageRecords},
-		{bucketBudgets, &budgetRecords},
-		{bucketSecrets, &secretBucket},
+		{bucketFunctions, &p.fnRecords},
+		{bucketKeys, &p.keyRecords},
+		{bucketSettings, &p.settings},
+		{bucketUsage, &p.usageRecords},
+		{bucketBudgets, &p.budgetRecords},
+		{bucketSecrets, &p.secretRecords},
 	} {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
 		}
 	}
-	blobs, err := d.nats.Blobs(ctx, bucketBlobs)
-	if err != nil {
-		return err
-	}
+	p.blobs, err = d.nats.Blobs(ctx, bucketBlobs)
+	return err
+}
 
-	admin, created, err := identity.EnsureAdmin(ctx, settings, d.cfg.AdminTokenFile())
-	if err != nil {
+// buildCore loads what the edges are built on: the admin token, the
+// registry, the keys, the usage records, the engine, the defences, the
+// secrets, the observability and the audit trail.
+func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
+	var created bool
+	if p.admin, created, err = identity.EnsureAdmin(ctx, p.settings, d.cfg.AdminTokenFile()); err != nil {
 		return fmt.Errorf("admin token: %w", err)
 	}
 	if created {
 		d.log.Info("created the admin token", "file", d.cfg.AdminTokenFile())
 	}
-	reg, err := registry.New(bgCtx, fnRecords, blobs)
-	if err != nil {
+	if d.reg, err = registry.New(bgCtx, p.fnRecords, p.blobs); err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
-	d.reg = reg
-	keys, err := identity.NewKeys(bgCtx, keyRecords)
-	if err != nil {
+	if p.keys, err = identity.NewKeys(bgCtx, p.keyRecords); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
-	d.usage, err = registry.NewUsage(bgCtx, usageRecords)
-	if err != nil {
+	if d.usage, err = registry.NewUsage(bgCtx, p.usageRecords); err != nil {
 		return fmt.Errorf("usage: %w", err)
 	}
-	var artefacts runtime.ArtefactStore = blobs
+	if err := d.openEngine(ctx, p); err != nil {
+		return err
+	}
+	if err := d.openDefences(bgCtx, p); err != nil {
+		return err
+	}
+	if err := d.openSecrets(ctx, bgCtx, p); err != nil {
+		return err
+	}
+	if err := d.openObservability(ctx, d.reg, p.ledger); err != nil {
+		return err
+	}
+	d.audit, err = d.openAudit(ctx, p.vault.store)
+	return err
+}
+
+// openEngine starts the WebAssembly engine, its snapshots kept with the
+// blobs.
+func (d *Daemon) openEngine(ctx context.Context, p *parts) (err error) {
+	var artefacts runtime.ArtefactStore = p.blobs
 	if d.withArtefacts != nil {
 		artefacts = d.withArtefacts(artefacts)
 	}
@@ -168,11 +239,12 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Artefacts: artefacts,
 		MaxLoaded: d.cfg.MaxLoadedModules,
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	var tokens gateway.TokenVerifier
+// openDefences builds the token verifier, the budgets and the rate
+// limiter.
+func (d *Daemon) openDefences(bgCtx context.Context, p *parts) (err error) {
 	if iss := d.cfg.Defenses.Issuers; len(iss) > 0 {
 		v, err := oidc.New(issuerConfigs(iss), oidc.Options{OnFetchError: func(url string, err error) {
 			d.log.Warn("jwks fetch failed", "url", url, "err", err)
@@ -180,110 +252,128 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		if err != nil {
 			return fmt.Errorf("jwt issuers: %w", err)
 		}
-		tokens = v
+		p.tokens = v
 	}
-	ledger := limits.NewLedger(time.Now, d.budgetAlert)
-	d.budgets, err = budgets.Open(bgCtx, budgetRecords, ledger)
-	if err != nil {
+	p.ledger = limits.NewLedger(time.Now, d.budgetAlert)
+	if d.budgets, err = budgets.Open(bgCtx, p.budgetRecords, p.ledger); err != nil {
 		return fmt.Errorf("budgets: %w", err)
 	}
-	limiter := limits.NewLimiter(time.Now)
-	vault, keyCreated, err := openVault(ctx, d.cfg, secretBucket)
-	if err != nil {
+	p.limiter = limits.NewLimiter(time.Now)
+	return nil
+}
+
+// openSecrets opens the secrets store; from then on, no log line carries
+// a stored secret's value.
+func (d *Daemon) openSecrets(ctx, bgCtx context.Context, p *parts) (err error) {
+	var keyCreated bool
+	if p.vault, keyCreated, err = openVault(ctx, d.cfg, p.secretRecords); err != nil {
 		return err
 	}
 	if keyCreated {
 		d.log.Info("created the secrets master key", "file", d.cfg.MasterKeyPath())
 	}
-	// From here on, no log line carries a stored secret's value.
-	if err := vault.store.Watch(bgCtx, secretBucket); err != nil {
+	if err := p.vault.store.Watch(bgCtx, p.secretRecords); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	d.log = slog.New(redactingHandler{next: d.log.Handler(), store: vault.store})
-	if err := d.openObservability(ctx, reg, ledger); err != nil {
-		return err
-	}
-	if d.audit, err = d.openAudit(ctx); err != nil {
-		return err
-	}
-	d.audit.secrets = vault.store
-	broker := capability.NewBroker(vault, natsBuckets{d.nats}, d.log)
-	broker.OnDenial(d.audit.denied)
-	outbound := egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow})
-	broker.SetHTTP(outbound)
+	d.log = slog.New(redactingHandler{next: d.log.Handler(), store: p.vault.store})
+	return nil
+}
+
+// buildEdges builds what functions and clients reach: the capabilities,
+// the event topics, the queue and triggers, the gateway and the admin API.
+func (d *Daemon) buildEdges(ctx context.Context, p *parts) (err error) {
 	if d.eventStream, err = d.nats.Stream(ctx, events.StreamConfig()); err != nil {
 		return err
 	}
 	d.topics = events.New(d.eventStream)
-	broker.SetPublisher(d.topics)
-	queue, dispatcher, callbacks, err := d.openAsync(ctx, settings, reg, vault, outbound)
-	if err != nil {
+	p.outbound = egress.New(egress.Policy{AllowedNets: d.cfg.Defenses.EgressAllow})
+	p.broker = capability.NewBroker(capability.Deps{
+		Secrets: p.vault, Buckets: natsBuckets{d.nats}, HTTP: p.outbound, Publisher: d.topics,
+		OnDenial: d.audit.denied, Log: d.log,
+	})
+	if d.queue, p.dispatcher, p.callbacks, err = d.openAsync(ctx, p.settings, d.reg, p.vault, p.outbound); err != nil {
 		return err
 	}
-	d.queue = queue
-	gw := gateway.New(gateway.Deps{
-		Functions:      reg,
-		Keys:           keys,
-		Engine:         d.engine,
-		Usage:          d.usage,
-		Log:            d.log,
-		Tokens:         tokens,
-		WebhookSecrets: fileSecrets{},
-		Budgets:        d.budgets,
-		Limiter:        limiter,
-		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
-		Ledger:         ledger,
-		Defenses:       d.cfg.Defenses,
-		Capabilities:   broker,
-		Redaction:      redaction{vault.store},
-		Observer:       observers{d.history, d.metrics, d.usage, d.audit},
-		Queue:          queue,
-		Callbacks:      callbacks,
-		Topics:         d.topics,
-	})
-	broker.SetInvoker(gw)
-	queue.SetRunner(gw)
-	reg.OnChange(gw.Reload)
-	reg.OnChange(dispatcher.Changed)
-	changed := make(chan struct{}, 1)
-	reg.OnChange(func() {
+	p.gw = d.newGateway(p)
+	// The one dependency bound late: the gateway is built on the broker,
+	// and the broker's invoke capability runs functions through the
+	// gateway. (The queue gets the gateway as its runner when its loop
+	// starts.)
+	p.broker.SetInvoker(p.gw)
+	d.reg.OnChange(p.gw.Reload)
+	d.reg.OnChange(p.dispatcher.Changed)
+	p.changed = make(chan struct{}, 1)
+	d.reg.OnChange(func() {
 		select {
-		case changed <- struct{}{}:
+		case p.changed <- struct{}{}:
 		default: // a sweep is already due
 		}
 	})
-	checker, err := newPostureChecker(d, vault)
-	if err != nil {
-		return err
-	}
-	api := adminapi.New(adminapi.Deps{
-		Registry:       reg,
-		Preparer:       d.engine,
-		Keys:           keys,
-		Invoker:        gw,
+	p.api, err = d.newAdminAPI(p)
+	return err
+}
+
+// newGateway builds the gateway over the core and the broker.
+func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
+	return gateway.New(gateway.Deps{
+		Functions:      d.reg,
+		Keys:           p.keys,
+		Engine:         d.engine,
 		Usage:          d.usage,
-		Auth:           admin,
+		Log:            d.log,
+		Tokens:         p.tokens,
+		WebhookSecrets: fileSecrets{},
+		Budgets:        d.budgets,
+		Limiter:        p.limiter,
+		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
+		Ledger:         p.ledger,
+		Defenses:       d.cfg.Defenses,
+		Capabilities:   p.broker,
+		Redaction:      redaction{p.vault.store},
+		Observer:       observers{d.history, d.metrics, d.usage, d.audit},
+		Queue:          d.queue,
+		Callbacks:      p.callbacks,
+		Topics:         d.topics,
+	})
+}
+
+// newAdminAPI builds the admin API, with the posture checker it serves.
+func (d *Daemon) newAdminAPI(p *parts) (http.Handler, error) {
+	checker, err := newPostureChecker(d, p.vault)
+	if err != nil {
+		return nil, err
+	}
+	return adminapi.New(adminapi.Deps{
+		Registry:       d.reg,
+		Preparer:       d.engine,
+		Keys:           p.keys,
+		Invoker:        p.gw,
+		Usage:          d.usage,
+		Auth:           p.admin,
 		WebhookSecrets: fileSecrets{},
 		Budgets:        d.budgets,
 		DefaultBudget:  d.cfg.Defenses.Budget,
-		Secrets:        vault,
+		Secrets:        p.vault,
 		History:        d.history,
 		Metrics:        d.metrics.Handler(),
 		Posture:        checker,
 		Auditor:        d.audit,
 		AuditLog:       d.audit,
-		Async:          queue,
+		Async:          d.queue,
 		Version:        version.String(),
 		Log:            d.log,
-	})
+	}), nil
+}
 
+// serve starts the listeners and writes the admin URL file.
+func (d *Daemon) serve(p *parts) (err error) {
 	// A request must arrive whole within these: a slow client cannot hold
 	// a connection (or, on the gateway, a concurrency slot) indefinitely.
-	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, gw, gatewayReadTimeout)
+	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, p.gw, gatewayReadTimeout)
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, api, adminReadTimeout)
+	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, p.api, adminReadTimeout)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
@@ -297,15 +387,21 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := os.WriteFile(d.cfg.AdminURLFile(), []byte(d.AdminURL()+"\n"), 0o600); err != nil {
 		return fmt.Errorf("write admin url: %w", err)
 	}
+	return nil
+}
 
+// startLoops starts the background loops; they end when bgCtx does.
+func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
-	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "async worker", queue.Run) })
-	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "triggers", dispatcher.Run) })
+	d.background(bgCtx, func(ctx context.Context) {
+		d.runLoop(ctx, "async worker", func(ctx context.Context) error { return d.queue.Run(ctx, p.gw) })
+	})
+	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "triggers", p.dispatcher.Run) })
 	d.background(bgCtx, d.audit.run)
-	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, limiter.Sweep) })
+	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, p.limiter.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
-	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, reg, changed) })
+	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, d.reg, p.changed) })
 	d.background(bgCtx, func(ctx context.Context) {
 		every(ctx, gcInterval, func() { _, _ = d.collectGarbage(ctx, gcGrace) })
 	})
@@ -314,9 +410,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 			every(ctx, autoQuarantineInterval, func() { d.quarantineUnused(ctx, time.Now(), after) })
 		})
 	}
-	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, reg) })
-	d.log.Info("pave is serving", "gateway", d.GatewayURL(), "admin", d.AdminURL(), "embedded_nats", d.nats.Embedded())
-	return nil
+	d.background(bgCtx, func(ctx context.Context) { d.warm(ctx, d.reg) })
 }
 
 // Read timeouts: the admin API receives module uploads of up to 64 MiB.
@@ -355,7 +449,6 @@ func (d *Daemon) background(ctx context.Context, fn func(context.Context)) {
 	}()
 }
 
-// every calls fn every interval until ctx is done.
 // natsBuckets opens the functions' key-value buckets in JetStream.
 type natsBuckets struct{ n *store.NATS }
 
@@ -382,6 +475,7 @@ func issuerConfigs(in []config.Issuer) []oidc.IssuerConfig {
 	return out
 }
 
+// every calls fn every interval until ctx is done.
 func every(ctx context.Context, interval time.Duration, fn func()) {
 	t := time.NewTicker(interval)
 	defer t.Stop()

@@ -88,6 +88,15 @@ func (v *secretVault) Get(ctx context.Context, name string, version int) (config
 	return s, n, err
 }
 
+// CallbackSecret reads the secret that signs a function's callbacks.
+func (v *secretVault) CallbackSecret(ctx context.Context, name string) ([]byte, error) {
+	s, _, err := v.Get(ctx, name, 0)
+	if err != nil {
+		return nil, err
+	}
+	return []byte(s.Reveal()), nil
+}
+
 // RotateMaster implements adminapi.Secrets.
 func (v *secretVault) RotateMaster(ctx context.Context) (string, string, int, error) {
 	if v.path == "" {

@@ -44,8 +44,8 @@ const (
 	HeaderIdempotencyKey = "Idempotency-Key"
 	// HeaderCallID tells a function run from the queue its call's id: the
 	// same on every attempt, so the function can make its side effects
-	// idempotent.
-	HeaderCallID = "Pave-Call-Id"
+	// idempotent. A callback carries it too.
+	HeaderCallID = async.HeaderCallID
 )
 
 // accepted is the body of a 202.

@@ -15,6 +15,12 @@
 //		os.Exit(1)
 //	}
 //
+// A Checker gathers that input from a running daemon, through the small
+// interfaces it declares (Registry, UsageRecords, SecretLister): it serves
+// the posture report and the deploy check, keeps each module's findings by
+// digest, and reads the vulnerability database again when its files
+// change.
+//
 // # Modes
 //
 // A Function carries its parsed manifest and, optionally, its WebAssembly

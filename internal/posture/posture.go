@@ -202,16 +202,18 @@ func Check(in Input, p Policy) *Report {
 	return &Report{Generated: c.now, Functions: len(in.Functions), Findings: out}
 }
 
-func sortFindings(fs []Finding) {
-	slices.SortStableFunc(fs, func(a, b Finding) int {
-		return cmp.Or(
-			cmp.Compare(b.Severity, a.Severity),
-			cmp.Compare(a.Function, b.Function),
-			cmp.Compare(a.Rule, b.Rule),
-			cmp.Compare(a.File, b.File),
-			cmp.Compare(a.Subject, b.Subject),
-			cmp.Compare(a.Line, b.Line),
-			cmp.Compare(a.Evidence, b.Evidence),
-		)
-	})
+// sortFindings puts findings in the order of every report: severity
+// (highest first), function, rule, file, subject, line, evidence.
+func sortFindings(fs []Finding) { slices.SortStableFunc(fs, compareFindings) }
+
+func compareFindings(a, b Finding) int {
+	return cmp.Or(
+		cmp.Compare(b.Severity, a.Severity),
+		cmp.Compare(a.Function, b.Function),
+		cmp.Compare(a.Rule, b.Rule),
+		cmp.Compare(a.File, b.File),
+		cmp.Compare(a.Subject, b.Subject),
+		cmp.Compare(a.Line, b.Line),
+		cmp.Compare(a.Evidence, b.Evidence),
+	)
 }

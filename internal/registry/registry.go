@@ -7,6 +7,10 @@
 // pointer. Records are cached in memory and kept current by watching the
 // store, so lookups on the request path never wait for storage, and a change
 // made by another node sharing the store shows up here too.
+//
+// A function in quarantine stays deployed but cannot be invoked; an
+// operator puts it there, or the opt-in auto-quarantine policy
+// (QuarantineUnused) does when it has not run for long.
 package registry
 
 import (
