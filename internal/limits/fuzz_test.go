@@ -26,7 +26,7 @@ func FuzzParseRate(f *testing.F) {
 	// kind: a fuzzed input's error must be one of them, so no part of an
 	// error depends on the text parsed.
 	messages := map[string]bool{}
-	for _, s := range []string{strings.Repeat("1", maxRateLen+1), "1", "1/d", "x/s", "0/s", "1000000001/s"} {
+	for _, s := range []string{strings.Repeat("1", maxRateLen+1), "1", "1/d", "x/s", "0/s", "1000001/s"} {
 		_, err := ParseRate(s)
 		messages[err.Error()] = true
 	}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 // This file decodes what a manifest says about the gateway's defences:
@@ -38,7 +40,6 @@ const (
 	MaxSchemaFileSize    = 256 << 10
 	MaxWebhookTolerance  = time.Hour
 	DefaultBudgetWindow  = "day"
-	maxRatePerSecond     = 1e6
 	maxBurst             = 1_000_000
 	maxBudgetInvocations = 1 << 40
 	maxBudgetCompute     = 1e9 // GB-seconds
@@ -553,7 +554,7 @@ func (d *decoder) rate(dst **Rate) decodeFunc {
 				if !d.scalar(v, at, strTag, `a rate such as "100/s"`) {
 					return
 				}
-				ps, err := ParseRate(v.Value)
+				ps, err := limits.ParseRate(v.Value)
 				if err != nil {
 					d.errorf(v, at, "%v", err)
 					return
@@ -573,35 +574,6 @@ func (d *decoder) rate(dst **Rate) decodeFunc {
 		}
 		*dst = r
 	}
-}
-
-// ParseRate parses a rate such as "100/s", "6000/m" or "10/h" into
-// requests per second.
-func ParseRate(s string) (float64, error) {
-	num, unit, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("invalid rate %s: write a count per unit, such as \"100/s\", \"6000/m\" or \"10/h\"", quote(s))
-	}
-	var per float64
-	switch unit {
-	case "s":
-		per = 1
-	case "m":
-		per = 60
-	case "h":
-		per = 3600
-	default:
-		return 0, fmt.Errorf("invalid rate %s: the unit after '/' must be s, m or h", quote(s))
-	}
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || strings.ContainsAny(num, "eE+xXpP_") || math.IsNaN(n) {
-		return 0, fmt.Errorf("invalid rate %s: the count must be a plain decimal number", quote(s))
-	}
-	ps := n / per
-	if n <= 0 || ps > maxRatePerSecond {
-		return 0, fmt.Errorf("invalid rate %s: it must be above zero and at most %g per second", quote(s), float64(maxRatePerSecond))
-	}
-	return ps, nil
 }
 
 // budget decodes the budget mapping.
