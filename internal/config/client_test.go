@@ -69,7 +69,7 @@ func TestResolveClient(t *testing.T) {
 				{"admin.url", "http://127.0.0.1:8081", 0o644},
 				{"admin.token", "file-token", 0o644},
 			},
-			wantErr:  "other users can read it (mode 0644); run chmod 600 ",
+			wantErr:  "mode 0644 lets other users access it; run chmod 600 ",
 			unixOnly: true,
 		},
 		{
@@ -88,6 +88,14 @@ func TestResolveClient(t *testing.T) {
 				{"admin.token", "\n", 0o600},
 			},
 			wantErr: "admin.token is empty",
+		},
+		{
+			name: "token file too long",
+			files: []file{
+				{"admin.url", "http://127.0.0.1:8081", 0o644},
+				{"admin.token", strings.Repeat("t", MaxTokenFile+1), 0o600},
+			},
+			wantErr: "is longer than 4096 bytes",
 		},
 		{
 			name:    "URL without scheme",
@@ -185,5 +193,54 @@ func TestSecretIsRedacted(t *testing.T) {
 	}
 	if got := s.Reveal(); got != value {
 		t.Errorf("Reveal() = %q, want %q", got, value)
+	}
+}
+
+// TestReadTokenFileRefusals attacks the admin token file as keyfile's
+// tests attack a key: each must be refused without quoting the token.
+func TestReadTokenFileRefusals(t *testing.T) {
+	dir := t.TempDir()
+	const token = "pave-admin-token-not-to-be-quoted"
+	write := func(name, content string, mode os.FileMode) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good", token+"\n", 0o600)
+	if got, err := ReadTokenFile(good); err != nil || got != token {
+		t.Fatalf("the good file: %v; want the token", err)
+	}
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(good, link); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, path, want string
+		unixOnly         bool
+	}{
+		{"a link to a good file", link, "symbolic link", false},
+		{"world readable", write("0644", token, 0o644), "chmod 600", true},
+		{"a directory", t.TempDir(), "not a regular file", false},
+		{"too long", write("long", token+strings.Repeat(" x", MaxTokenFile), 0o600), "longer than", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.unixOnly && runtime.GOOS == "windows" {
+				t.Skip("no permission bits")
+			}
+			_, err := ReadTokenFile(tt.path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("ReadTokenFile = %v; want an error saying %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), token) {
+				t.Fatalf("the error quotes the token: %v", err)
+			}
+		})
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
 	"github.com/pave-dev/pave/internal/version"
+	"github.com/pave-dev/pave/internal/webhook"
 )
 
 // Storage buckets. Renaming one loses its data: these are part of the
@@ -228,7 +229,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Usage:          d.usage,
 		Log:            d.log,
 		Tokens:         tokens,
-		WebhookSecrets: fileSecrets{},
+		WebhookSecrets: webhook.SecretFiles{},
 		Budgets:        d.budgets,
 		Limiter:        limiter,
 		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
@@ -263,7 +264,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		Invoker:        gw,
 		Usage:          d.usage,
 		Auth:           admin,
-		WebhookSecrets: fileSecrets{},
+		WebhookSecrets: webhook.SecretFiles{},
 		Budgets:        d.budgets,
 		DefaultBudget:  d.cfg.Defenses.Budget,
 		Secrets:        vault,

@@ -1,5 +1,6 @@
 // Package keyfile keeps a key in a file that only its owner can read: the
-// secrets' master key and the audit log's sealing key. Whoever can read such
+// secrets' master key, the audit log's sealing key, the admin token and
+// the files of webhook secrets all go through Load. Whoever can read such
 // a file can decrypt every secret or forge the audit log, and whoever can
 // swap it can make the daemon use a key they chose, so Load refuses a
 // symbolic link (even to a good file), anything but a regular file, and a
@@ -25,9 +26,9 @@ import (
 // MaxSize bounds what Load reads: a key file holds one line.
 const MaxSize = 1 << 10
 
-// ErrTooLong means a key file is longer than MaxSize, so it cannot hold a
-// key.
-var ErrTooLong = fmt.Errorf("too long to hold a key: a key file is one line, no longer than %d bytes", MaxSize)
+// ErrTooLong means a file is longer than the most Load or LoadMax reads
+// from it, so it cannot hold what it should.
+var ErrTooLong = errors.New("too long")
 
 // LoadOrCreate returns the line in the key file at path, or, if there is no
 // file there, creates one (mode 0600) holding what newLine returns and
@@ -56,8 +57,15 @@ func LoadOrCreate(path, what string, newLine func() ([]byte, error)) (line []byt
 
 // Load returns the contents of the key file at path with surrounding white
 // space trimmed; the caller clears it when done. An error wraps
-// fs.ErrNotExist when there is no file.
+// fs.ErrNotExist when there is no file, and ErrTooLong when the file is
+// longer than MaxSize.
 func Load(path, what string) ([]byte, error) {
+	return LoadMax(path, what, MaxSize)
+}
+
+// LoadMax is Load for a file of up to maxSize bytes, such as a file that
+// lists several secrets, one a line. It refuses what Load refuses.
+func LoadMax(path, what string, maxSize int) ([]byte, error) {
 	// Lstat, so that a link is seen as a link.
 	before, err := os.Lstat(path)
 	if err != nil {
@@ -83,14 +91,14 @@ func Load(path, what string) ([]byte, error) {
 	if err := CheckPrivate(what, path, after, 0o077); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, int64(maxSize)+1))
 	if err != nil {
 		clear(b)
 		return nil, fmt.Errorf("read %s %s: %w", what, path, err)
 	}
-	if len(b) > MaxSize {
+	if len(b) > maxSize {
 		clear(b)
-		return nil, fmt.Errorf("%s %s: %w", what, path, ErrTooLong)
+		return nil, fmt.Errorf("refusing %s %s: %w: it is longer than %d bytes", what, path, ErrTooLong, maxSize)
 	}
 	line := bytes.Clone(bytes.TrimSpace(b))
 	clear(b)
