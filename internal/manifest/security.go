@@ -14,6 +14,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/limits"
 )
 
@@ -651,23 +652,28 @@ const (
 	KVWrite = "write"
 )
 
-// Granted reports whether the capability group named capability (as in
-// package hostapi: "secrets", "kv", "http", "invoke", "publish") has any
-// grant.
+// Granted reports whether the capability group named capability (one of
+// abi.CapabilityGroups) has any grant.
 func (c *Capabilities) Granted(capability string) bool {
+	return c.Count(capability) > 0
+}
+
+// Count returns how many grants the capability group named capability
+// (one of abi.CapabilityGroups) has: 0 for a group it does not know.
+func (c *Capabilities) Count(capability string) int {
 	switch capability {
-	case "secrets":
-		return len(c.Secrets) > 0
-	case "kv":
-		return len(c.KV) > 0
-	case "http":
-		return len(c.HTTP) > 0
-	case "invoke":
-		return len(c.Invoke) > 0
-	case "publish":
-		return len(c.Publish) > 0
+	case abi.CapabilitySecrets:
+		return len(c.Secrets)
+	case abi.CapabilityKV:
+		return len(c.KV)
+	case abi.CapabilityHTTP:
+		return len(c.HTTP)
+	case abi.CapabilityInvoke:
+		return len(c.Invoke)
+	case abi.CapabilityPublish:
+		return len(c.Publish)
 	}
-	return false
+	return 0
 }
 
 const maxGrants = 64
@@ -713,11 +719,11 @@ func checkHostGrant(s string) error {
 func (d *decoder) capabilities(c *Capabilities) decodeFunc {
 	return func(n *yaml.Node, path string) {
 		d.object(n, path, []field{
-			{name: "secrets", decode: d.stringList(&c.Secrets, maxGrants, checkSecretName)},
-			{name: "kv", decode: d.kvGrants(&c.KV)},
-			{name: "http", decode: d.stringList(&c.HTTP, maxGrants, checkHostGrant)},
-			{name: "invoke", decode: d.stringList(&c.Invoke, maxGrants, checkName)},
-			{name: "publish", decode: d.stringList(&c.Publish, maxGrants, checkTopic)},
+			{name: abi.CapabilitySecrets, decode: d.stringList(&c.Secrets, maxGrants, checkSecretName)},
+			{name: abi.CapabilityKV, decode: d.kvGrants(&c.KV)},
+			{name: abi.CapabilityHTTP, decode: d.stringList(&c.HTTP, maxGrants, checkHostGrant)},
+			{name: abi.CapabilityInvoke, decode: d.stringList(&c.Invoke, maxGrants, checkName)},
+			{name: abi.CapabilityPublish, decode: d.stringList(&c.Publish, maxGrants, checkTopic)},
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pave-dev/pave/abi"
 )
 
 func TestParseSecurity(t *testing.T) {
@@ -318,9 +320,11 @@ capabilities:
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("capabilities = %+v, want %+v", c, want)
 	}
-	for _, g := range []string{"secrets", "kv", "http", "invoke", "publish"} {
-		if !c.Granted(g) {
-			t.Errorf("Granted(%q) = false", g)
+	// Every group pave knows is a field here: a group added to abi
+	// without one fails here.
+	for _, g := range abi.CapabilityGroups {
+		if !c.Granted(g.Name) || c.Count(g.Name) == 0 {
+			t.Errorf("Granted(%q) = false", g.Name)
 		}
 	}
 	var none Capabilities
