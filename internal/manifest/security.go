@@ -16,6 +16,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
 
 // This file decodes what a manifest says about the gateway's defences:
@@ -30,9 +31,6 @@ const (
 
 // authSchemes are the values route.auth accepts.
 var authSchemes = []string{AuthAPIKey, AuthJWT, AuthWebhook}
-
-// Webhook signature schemes (see package webhook).
-var webhookSchemes = []string{"github", "stripe", "slack", "standard-webhooks", "hmac"}
 
 // Bounds of the defences' settings.
 const (
@@ -177,8 +175,8 @@ type Budget struct {
 }
 
 func checkScheme(s string) error {
-	if !slices.Contains(webhookSchemes, s) {
-		return fmt.Errorf("unsupported webhook scheme %s: use one of %s", quote(s), strings.Join(webhookSchemes, ", "))
+	if !scheme.Valid(s) {
+		return fmt.Errorf("unsupported webhook scheme %s: use one of %s", quote(s), scheme.List())
 	}
 	return nil
 }
@@ -394,7 +392,7 @@ func (d *decoder) webhook(w *Webhook) decodeFunc {
 			{name: "id_header", decode: func(v *yaml.Node, at string) { idHeader = v; d.text(&w.IDHeader, checkHeaderName)(v, at) }},
 			{name: "tolerance", decode: d.duration(&w.Tolerance, time.Second, MaxWebhookTolerance)},
 		})
-		if w.Scheme != "hmac" {
+		if w.Scheme != string(scheme.HMAC) {
 			for _, h := range []*yaml.Node{header, tsHeader, idHeader} {
 				if h != nil {
 					d.errorf(h, path, "header names are fixed by the %s scheme; only scheme hmac takes them", w.Scheme)
