@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pave-dev/pave/internal/keyfile/keyfiletest"
 )
 
 func TestResolveClient(t *testing.T) {
@@ -197,50 +199,15 @@ func TestSecretIsRedacted(t *testing.T) {
 }
 
 // TestReadTokenFileRefusals attacks the admin token file as keyfile's
-// tests attack a key: each must be refused without quoting the token.
+// readers are attacked: each must be refused without quoting the token.
 func TestReadTokenFileRefusals(t *testing.T) {
-	dir := t.TempDir()
 	const token = "pave-admin-token-not-to-be-quoted"
-	write := func(name, content string, mode os.FileMode) string {
-		t.Helper()
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(p, mode); err != nil { // past the umask
-			t.Fatal(err)
-		}
-		return p
-	}
-	good := write("good", token+"\n", 0o600)
+	good, attacks := keyfiletest.Attacks(t, token, MaxTokenFile)
 	if got, err := ReadTokenFile(good); err != nil || got != token {
 		t.Fatalf("the good file: %v; want the token", err)
 	}
-	link := filepath.Join(dir, "link")
-	if err := os.Symlink(good, link); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		name, path, want string
-		unixOnly         bool
-	}{
-		{"a link to a good file", link, "symbolic link", false},
-		{"world readable", write("0644", token, 0o644), "chmod 600", true},
-		{"a directory", t.TempDir(), "not a regular file", false},
-		{"too long", write("long", token+strings.Repeat(" x", MaxTokenFile), 0o600), "longer than", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if tt.unixOnly && runtime.GOOS == "windows" {
-				t.Skip("no permission bits")
-			}
-			_, err := ReadTokenFile(tt.path)
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("ReadTokenFile = %v; want an error saying %q", err, tt.want)
-			}
-			if strings.Contains(err.Error(), token) {
-				t.Fatalf("the error quotes the token: %v", err)
-			}
-		})
-	}
+	keyfiletest.Refuses(t, token, attacks, func(path string) error {
+		_, err := ReadTokenFile(path)
+		return err
+	})
 }
