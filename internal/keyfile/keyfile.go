@@ -109,12 +109,19 @@ func LoadMax(path, what string, maxSize int) ([]byte, error) {
 // and makes the new directory entry durable where the platform allows. It
 // fails with an error wrapping fs.ErrExist if anything, a link included,
 // is at path already.
+//
+// The file appears at path whole: the line is written to a temporary file
+// beside it, which is then hard-linked to path, so a process that loads
+// the file while it is being created never reads it half written.
 func Create(path, what string, line []byte) error {
-	// O_EXCL also refuses to follow a symbolic link planted at path.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s %s: %w", what, path, err)
 	}
+	tmp := f.Name()
+	// The temporary name goes in every case: the key stays only at path.
+	defer os.Remove(tmp)
 	text := append(bytes.Clone(line), '\n')
 	defer clear(text)
 	_, err = f.Write(text)
@@ -125,11 +132,14 @@ func Create(path, what string, line []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		// Never leave a partial key for the next start to pick up.
-		os.Remove(path)
 		return fmt.Errorf("write %s %s: %w", what, path, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
+	// link(2), like O_EXCL, fails if anything is at path, and never
+	// follows a symbolic link planted there.
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}

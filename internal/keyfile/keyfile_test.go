@@ -75,6 +75,11 @@ func TestLoadOrCreateRace(t *testing.T) {
 	if creators != 1 {
 		t.Fatalf("%d callers say they created the file, want 1", creators)
 	}
+	// No caller read the file half written (above), and no temporary
+	// file is left beside it.
+	if entries, err := os.ReadDir(filepath.Dir(path)); err != nil || len(entries) != 1 {
+		t.Fatalf("the directory holds %d entries, %v; want the key file only", len(entries), err)
+	}
 }
 
 func TestLoadRefusals(t *testing.T) {
