@@ -85,6 +85,34 @@ const (
 	ImportModulePublish = "pave_publish_v1"
 )
 
+// Capability groups: the names under which a manifest grants a capability
+// (capabilities: {kv: ...}). Each links one import module.
+const (
+	CapabilitySecrets = "secrets"
+	CapabilityKV      = "kv"
+	CapabilityHTTP    = "http"
+	CapabilityInvoke  = "invoke"
+	CapabilityPublish = "publish"
+)
+
+// CapabilityGroup pairs a capability group's name with the import module
+// it links.
+type CapabilityGroup struct {
+	Name   string // as a manifest grants it, such as "kv"
+	Module string // the import module, such as "pave_kv_v1"
+}
+
+// CapabilityGroups lists every capability group, in the order manifests
+// list them. It is the one list: the manifest, the host, the posture
+// report and the command line all read it.
+var CapabilityGroups = []CapabilityGroup{
+	{CapabilitySecrets, ImportModuleSecrets},
+	{CapabilityKV, ImportModuleKV},
+	{CapabilityHTTP, ImportModuleHTTP},
+	{CapabilityInvoke, ImportModuleInvoke},
+	{CapabilityPublish, ImportModulePublish},
+}
+
 // Limits enforced by the decoders and by Validate.
 const (
 	// MaxRequestSize is the largest encoded request, in bytes.

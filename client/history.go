@@ -21,6 +21,7 @@ type Invocation struct {
 	Digest       string                     `json:"module_digest,omitempty"`
 	Route        string                     `json:"route,omitempty"`
 	Caller       string                     `json:"caller,omitempty"`
+	Source       string                     `json:"source,omitempty"` // the caller's address; empty for calls from a function or the operator
 	Status       int                        `json:"status"`
 	Code         string                     `json:"error_code,omitempty"`
 	DurationMS   float64                    `json:"duration_ms"`

@@ -290,9 +290,9 @@ func (s *Session) Secret(ctx context.Context, name string) ([]byte, error) {
 		return nil, err
 	}
 	if !slices.Contains(s.grants.Secrets, name) {
-		return nil, s.deny("secrets", fmt.Sprintf("%q", truncate(name)))
+		return nil, s.deny(abi.CapabilitySecrets, fmt.Sprintf("%q", truncate(name)))
 	}
-	s.use("secrets", succeeded)
+	s.use(abi.CapabilitySecrets, succeeded)
 	if s.b.secrets == nil {
 		return nil, errors.New("no secrets store")
 	}
@@ -320,12 +320,12 @@ func (s *Session) kvAccess(ctx context.Context, bucket, key string, write, list 
 		if ok {
 			what += " for writing"
 		}
-		return nil, s.deny("kv", what)
+		return nil, s.deny(abi.CapabilityKV, what)
 	}
 	if !list && !abi.ValidKVKey(key) {
 		return nil, fmt.Errorf("%w: keys are 1 to %d letters, digits and - _ = . /", hostapi.ErrInvalid, abi.MaxKVKey)
 	}
-	s.use("kv", succeeded)
+	s.use(abi.CapabilityKV, succeeded)
 	return s.b.bucket(ctx, BucketName(s.inv.Owner, bucket))
 }
 
@@ -425,10 +425,10 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 		return nil, err
 	}
 	if len(s.grants.HTTP) == 0 {
-		return nil, s.deny("http", "outbound requests")
+		return nil, s.deny(abi.CapabilityHTTP, "outbound requests")
 	}
 	if s.b.egress == nil {
-		s.use("http", failed)
+		s.use(abi.CapabilityHTTP, failed)
 		return nil, errors.New("no egress client")
 	}
 	if s.http == nil {
@@ -449,19 +449,19 @@ func (s *Session) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, e
 	case err == nil:
 	case errors.Is(err, egress.ErrNotGranted), errors.Is(err, egress.ErrForbiddenAddress), errors.Is(err, egress.ErrRedirect):
 		// The egress errors name the rule, never the response.
-		_ = s.deny("http", fmt.Sprintf("%q", truncate(err.Error())))
+		_ = s.deny(abi.CapabilityHTTP, fmt.Sprintf("%q", truncate(err.Error())))
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrDenied, err)
 	case errors.Is(err, egress.ErrTooManyRequests), errors.Is(err, egress.ErrTooLarge):
-		s.use("http", failed)
+		s.use(abi.CapabilityHTTP, failed)
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrLimit, err)
 	case errors.Is(err, egress.ErrBadRequest):
-		s.use("http", failed)
+		s.use(abi.CapabilityHTTP, failed)
 		return nil, fmt.Errorf("%w: %v", hostapi.ErrInvalid, err)
 	default:
-		s.use("http", failed)
+		s.use(abi.CapabilityHTTP, failed)
 		return nil, fmt.Errorf("%w: %v", errUpstream, err)
 	}
-	s.use("http", succeeded)
+	s.use(abi.CapabilityHTTP, succeeded)
 	out := &abi.Response{Status: resp.Status, Body: resp.Body}
 	for name, values := range resp.Header {
 		for _, v := range values {

@@ -67,7 +67,7 @@ func (s *Session) Invoke(ctx context.Context, function string, out *abi.Outbound
 		return nil, err
 	}
 	if !slices.Contains(s.grants.Invoke, function) {
-		return nil, s.deny("invoke", fmt.Sprintf("function %q", truncate(function)))
+		return nil, s.deny(abi.CapabilityInvoke, fmt.Sprintf("function %q", truncate(function)))
 	}
 	req, err := calleeRequest(out)
 	if err != nil {
@@ -76,7 +76,7 @@ func (s *Session) Invoke(ctx context.Context, function string, out *abi.Outbound
 	if s.b.invoker == nil {
 		return nil, errors.New("no invoker")
 	}
-	s.use("invoke", succeeded)
+	s.use(abi.CapabilityInvoke, succeeded)
 	from := Origin{Function: s.inv.Function, Caller: s.inv.Caller, RequestID: s.inv.RequestID, Depth: s.inv.Depth + 1, Calls: s.inv.Calls}
 	resp, err := s.b.invoker.InvokeFunction(ctx, from, function, req)
 	if errors.Is(err, ErrFunctionNotFound) {
@@ -106,7 +106,7 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 		return "", err
 	}
 	if !slices.Contains(s.grants.Publish, topic) {
-		return "", s.deny("publish", fmt.Sprintf("topic %q", truncate(topic)))
+		return "", s.deny(abi.CapabilityPublish, fmt.Sprintf("topic %q", truncate(topic)))
 	}
 	if len(data) > abi.MaxEventData {
 		return "", fmt.Errorf("%w: event data is larger than %d bytes", hostapi.ErrLimit, abi.MaxEventData)
@@ -122,7 +122,7 @@ func (s *Session) Publish(ctx context.Context, topic string, data []byte) (strin
 	if !ok {
 		return "", fmt.Errorf("%w: the request has caused as many function invocations as it may; no event can be published for it", hostapi.ErrLimit)
 	}
-	s.use("publish", succeeded)
+	s.use(abi.CapabilityPublish, succeeded)
 	id, err := s.b.publisher.Publish(ctx, topic, events.Event{
 		Source: "/functions/" + s.inv.Function, Data: data,
 		Publisher: "function:" + s.inv.Function, Depth: s.inv.Depth, Allowance: allowance,

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 var budgetCommand = &command{
@@ -166,7 +167,7 @@ func runBudgetSet(ctx context.Context, inv *invocation, args []string) error {
 	}
 	b := client.Budget{Window: *window, Invocations: *invocations, ComputeGBSeconds: *compute}
 	if *requestBytes != "" {
-		if b.RequestBytes, err = parseSize(*requestBytes); err != nil {
+		if b.RequestBytes, err = limits.ParseSize(*requestBytes); err != nil {
 			return inv.usageErrorf("--request-bytes: %v", err)
 		}
 	}
@@ -230,38 +231,4 @@ func budgetSubject(arg string) (string, error) {
 	default:
 		return "", fmt.Errorf("SUBJECT %q: want a function NAME, function:NAME or owner:NAME", arg)
 	}
-}
-
-// sizeUnits are the suffixes parseSize accepts, longest first so that
-// "KiB" is tried before "B".
-var sizeUnits = []struct {
-	suffix string
-	bytes  int64
-}{
-	{"TiB", 1 << 40},
-	{"GiB", 1 << 30},
-	{"MiB", 1 << 20},
-	{"KiB", 1 << 10},
-	{"B", 1},
-}
-
-// parseSize parses a whole number of bytes with an optional binary unit,
-// as manifests spell sizes: "1048576", "512B", "64KiB", "1GiB". 1000-based
-// units ("MB") are refused rather than guessed at.
-func parseSize(s string) (int64, error) {
-	digits, scale := s, int64(1)
-	for _, u := range sizeUnits {
-		if d, ok := strings.CutSuffix(s, u.suffix); ok {
-			digits, scale = d, u.bytes
-			break
-		}
-	}
-	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return 0, fmt.Errorf("invalid size %q: use a whole number of bytes, optionally followed by B, KiB, MiB, GiB or TiB, such as 1GiB", s)
-	}
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || n > math.MaxInt64/scale {
-		return 0, fmt.Errorf("size %q is too large", s)
-	}
-	return n * scale, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
 )
@@ -97,13 +98,17 @@ func grantedGroups(c *client.Capabilities) string {
 	if c == nil {
 		return "-"
 	}
+	grants := map[string]int{
+		abi.CapabilitySecrets: len(c.Secrets),
+		abi.CapabilityKV:      len(c.KV),
+		abi.CapabilityHTTP:    len(c.HTTP),
+		abi.CapabilityInvoke:  len(c.Invoke),
+		abi.CapabilityPublish: len(c.Publish),
+	}
 	var groups []string
-	for _, g := range []struct {
-		name string
-		n    int
-	}{{"secrets", len(c.Secrets)}, {"kv", len(c.KV)}, {"http", len(c.HTTP)}, {"invoke", len(c.Invoke)}, {"publish", len(c.Publish)}} {
-		if g.n > 0 {
-			groups = append(groups, g.name)
+	for _, g := range abi.CapabilityGroups {
+		if grants[g.Name] > 0 {
+			groups = append(groups, g.Name)
 		}
 	}
 	if len(groups) == 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/client"
 )
 
@@ -148,7 +149,8 @@ func formatCaps(caps map[string]client.CapabilityCount) string {
 		return "-"
 	}
 	var parts []string
-	for _, name := range []string{"secrets", "kv", "http", "invoke", "publish"} {
+	for _, g := range abi.CapabilityGroups {
+		name := g.Name
 		c, ok := caps[name]
 		if !ok {
 			continue

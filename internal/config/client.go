@@ -7,8 +7,9 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
-	"runtime"
 	"strings"
+
+	"github.com/pave-dev/pave/internal/keyfile"
 )
 
 // Environment variables that point the CLI at a daemon. Each one overrides
@@ -87,34 +88,23 @@ func ResolveClient(dataDir string, getenv func(string) string) (Client, error) {
 	return Client{AdminURL: adminURL, Token: token}, nil
 }
 
-// ReadTokenFile reads a token written by the daemon. It refuses a file that
-// users other than its owner may read, since the token grants full control
-// of the daemon.
+// MaxTokenFile bounds an admin token file: a token is a short line.
+const MaxTokenFile = 4 << 10
+
+// ReadTokenFile reads a token written by the daemon, as keyfile.LoadMax
+// reads a key: it refuses a symbolic link, anything but a regular file, a
+// file that users other than its owner may read or write, and one longer
+// than MaxTokenFile, since the token grants full control of the daemon.
 func ReadTokenFile(path string) (Secret, error) {
-	f, err := os.Open(path)
+	b, err := keyfile.LoadMax(path, "admin token file", MaxTokenFile)
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return "", err
+	defer clear(b)
+	if len(b) == 0 {
+		return "", fmt.Errorf("admin token file %s is empty", path)
 	}
-	// Windows has no group or other permission bits to check.
-	if runtime.GOOS != "windows" && info.Mode().Perm()&0o077 != 0 {
-		return "", fmt.Errorf("refusing to use %s: other users can read it (mode %04o); run chmod 600 %s",
-			path, info.Mode().Perm(), path)
-	}
-	// A token is a short line; anything much longer is not a token file.
-	b, err := io.ReadAll(io.LimitReader(f, 4<<10))
-	if err != nil {
-		return "", fmt.Errorf("reading %s: %w", path, err)
-	}
-	token := strings.TrimSpace(string(b))
-	if token == "" {
-		return "", fmt.Errorf("%s is empty", path)
-	}
-	return Secret(token), nil
+	return Secret(b), nil
 }
 
 // parseAdminURL checks that s is an http or https base URL and returns it

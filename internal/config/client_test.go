@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/pave-dev/pave/internal/keyfile/keyfiletest"
 )
 
 func TestResolveClient(t *testing.T) {
@@ -69,7 +71,7 @@ func TestResolveClient(t *testing.T) {
 				{"admin.url", "http://127.0.0.1:8081", 0o644},
 				{"admin.token", "file-token", 0o644},
 			},
-			wantErr:  "other users can read it (mode 0644); run chmod 600 ",
+			wantErr:  "mode 0644 lets other users access it; run chmod 600 ",
 			unixOnly: true,
 		},
 		{
@@ -88,6 +90,14 @@ func TestResolveClient(t *testing.T) {
 				{"admin.token", "\n", 0o600},
 			},
 			wantErr: "admin.token is empty",
+		},
+		{
+			name: "token file too long",
+			files: []file{
+				{"admin.url", "http://127.0.0.1:8081", 0o644},
+				{"admin.token", strings.Repeat("t", MaxTokenFile+1), 0o600},
+			},
+			wantErr: "is longer than 4096 bytes",
 		},
 		{
 			name:    "URL without scheme",
@@ -186,4 +196,18 @@ func TestSecretIsRedacted(t *testing.T) {
 	if got := s.Reveal(); got != value {
 		t.Errorf("Reveal() = %q, want %q", got, value)
 	}
+}
+
+// TestReadTokenFileRefusals attacks the admin token file as keyfile's
+// readers are attacked: each must be refused without quoting the token.
+func TestReadTokenFileRefusals(t *testing.T) {
+	const token = "pave-admin-token-not-to-be-quoted"
+	good, attacks := keyfiletest.Attacks(t, token, MaxTokenFile)
+	if got, err := ReadTokenFile(good); err != nil || got != token {
+		t.Fatalf("the good file: %v; want the token", err)
+	}
+	keyfiletest.Refuses(t, token, attacks, func(path string) error {
+		_, err := ReadTokenFile(path)
+		return err
+	})
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 )
 
@@ -237,7 +238,7 @@ func readSmallFile(path string) ([]byte, error) {
 // parseRateFlag parses "RATE" or "RATE:BURST", such as "100/s:200".
 func parseRateFlag(s string) (manifest.Rate, error) {
 	rate, burst, hasBurst := strings.Cut(s, ":")
-	ps, err := manifest.ParseRate(rate)
+	ps, err := limits.ParseRate(rate)
 	if err != nil {
 		return manifest.Rate{}, err
 	}

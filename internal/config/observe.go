@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 // Environment variables of the observability settings.
@@ -119,9 +121,9 @@ func (c *Config) observabilityFlags(fs *flag.FlagSet, getenv func(string) string
 			errs = append(errs, fmt.Errorf("--history-max-age %q: %v", maxAge, err))
 		}
 		o.HistoryMaxAge = d
-		n, err := ParseBytes(maxBytes)
+		n, err := limits.ParseSize(maxBytes)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("--history-max-bytes %q: %v", maxBytes, err))
+			errs = append(errs, fmt.Errorf("--history-max-bytes: %v", err))
 		}
 		o.HistoryMaxBytes = n
 		d, err = time.ParseDuration(unused)
@@ -171,26 +173,4 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-// ParseBytes parses a size: a whole number of bytes, optionally followed
-// by KiB, MiB, GiB or TiB (also KB, MB, GB, TB, taken as powers of 1024).
-func ParseBytes(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		shift  uint
-	}{{"TiB", 40}, {"GiB", 30}, {"MiB", 20}, {"KiB", 10}, {"TB", 40}, {"GB", 30}, {"MB", 20}, {"KB", 10}, {"B", 0}}
-	shift := uint(0)
-	for _, u := range units {
-		if rest, ok := strings.CutSuffix(s, u.suffix); ok {
-			s, shift = strings.TrimSpace(rest), u.shift
-			break
-		}
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)>>shift {
-		return 0, errors.New("want a size such as 1073741824 or 1GiB")
-	}
-	return n << shift, nil
 }

@@ -46,15 +46,30 @@ func TestObservabilityFlagErrors(t *testing.T) {
 	}
 }
 
-func TestParseBytes(t *testing.T) {
-	for in, want := range map[string]int64{"0": 0, "1024": 1024, "1KiB": 1 << 10, "64 MiB": 64 << 20, "1GiB": 1 << 30, "2GB": 2 << 30, "1TiB": 1 << 40, "5B": 5} {
-		if got, err := ParseBytes(in); err != nil || got != want {
-			t.Errorf("ParseBytes(%q) = %d, %v; want %d", in, got, err, want)
+// TestHistoryMaxBytesGrammar checks that --history-max-bytes reads sizes
+// as manifests do: "10MB" was once taken as 10MiB and is now refused, with
+// the flag and the accepted form named.
+func TestHistoryMaxBytesGrammar(t *testing.T) {
+	for in, want := range map[string]int64{"1048576": 1 << 20, "64MiB": 64 << 20, "2GiB": 2 << 30, "4096KiB": 4 << 20} {
+		c, err := ParseServe([]string{"--data", t.TempDir(), "--history-max-bytes", in}, func(string) string { return "" }, io.Discard)
+		if err != nil || c.Observability.HistoryMaxBytes != want {
+			t.Errorf("--history-max-bytes %s: %v; want %d", in, err, want)
 		}
 	}
-	for _, bad := range []string{"", "-1", "1.5GiB", "GiB", "1PiB", "99999999999TiB", "0x10"} {
-		if _, err := ParseBytes(bad); err == nil {
-			t.Errorf("ParseBytes(%q) accepted", bad)
+	for _, bad := range []string{"10MB", "1TiB", "64 MiB", " 1GiB", "1.5GiB", "-1", "0x10", "99999999999GiB"} {
+		_, err := ParseServe([]string{"--data", t.TempDir(), "--history-max-bytes", bad}, func(string) string { return "" }, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--history-max-bytes: invalid size") {
+			t.Errorf("--history-max-bytes %q: %v; want it refused, naming the flag", bad, err)
 		}
+	}
+	_, err := ParseServe([]string{"--data", t.TempDir()}, func(k string) string {
+		if k == EnvHistoryMaxBytes {
+			return "10MB"
+		}
+		return ""
+	}, io.Discard)
+	want := `--history-max-bytes: invalid size "10MB": use a whole number of bytes, optionally followed by B, KiB, MiB or GiB, such as "64MiB"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("%s=10MB: %v; want %s", EnvHistoryMaxBytes, err, want)
 	}
 }

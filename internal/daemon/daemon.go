@@ -35,6 +35,7 @@ import (
 	"github.com/pave-dev/pave/internal/store"
 	"github.com/pave-dev/pave/internal/triggers"
 	"github.com/pave-dev/pave/internal/version"
+	"github.com/pave-dev/pave/internal/webhook"
 )
 
 // Storage buckets. Renaming one loses its data: these are part of the
@@ -322,7 +323,7 @@ func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
 		Usage:          d.usage,
 		Log:            d.log,
 		Tokens:         p.tokens,
-		WebhookSecrets: fileSecrets{},
+		WebhookSecrets: webhook.SecretFiles{},
 		Budgets:        d.budgets,
 		Limiter:        p.limiter,
 		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
@@ -350,7 +351,7 @@ func (d *Daemon) newAdminAPI(p *parts) (http.Handler, error) {
 		Invoker:        p.gw,
 		Usage:          d.usage,
 		Auth:           p.admin,
-		WebhookSecrets: fileSecrets{},
+		WebhookSecrets: webhook.SecretFiles{},
 		Budgets:        d.budgets,
 		DefaultBudget:  d.cfg.Defenses.Budget,
 		Secrets:        p.vault,

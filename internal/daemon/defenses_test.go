@@ -108,9 +108,20 @@ routes:
 		{"schema invalid", manifest, map[string]string{"schemas/order.json": `{"type": 7}`}, "routes[0].schema.body: invalid schema"},
 		{"schema with remote ref", manifest, map[string]string{"schemas/order.json": `{"$ref": "https://example.com/s.json"}`}, "routes[0].schema.body: invalid schema"},
 		{"secret file open to others", strings.Replace(manifest, secretFile, filepath.Join(dir, "open.secret"), 1), map[string]string{"schemas/order.json": ordersSchema}, "chmod 600"},
+		{"secret file a link", strings.Replace(manifest, secretFile, filepath.Join(dir, "link.secret"), 1), map[string]string{"schemas/order.json": ordersSchema}, "symbolic link"},
 	} {
-		if tt.name == "secret file open to others" {
+		switch tt.name {
+		case "secret file open to others":
 			if err := os.WriteFile(filepath.Join(dir, "open.secret"), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(filepath.Join(dir, "open.secret"), 0o644); err != nil { // past the umask
+				t.Fatal(err)
+			}
+		case "secret file a link":
+			// A link, even to a good file, is refused: whoever can swap
+			// it chooses the secret.
+			if err := os.Symlink(secretFile, filepath.Join(dir, "link.secret")); err != nil {
 				t.Fatal(err)
 			}
 		}

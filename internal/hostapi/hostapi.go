@@ -33,13 +33,15 @@ const CoreModule = abi.ImportModule
 
 // Groups lists every host function group pave knows, the core one first.
 // Capability groups are refused at deploy unless the manifest grants them.
-var Groups = []Group{
-	{Module: CoreModule},
-	{Module: abi.ImportModuleSecrets, Capability: "secrets"},
-	{Module: abi.ImportModuleKV, Capability: "kv"},
-	{Module: abi.ImportModuleHTTP, Capability: "http"},
-	{Module: abi.ImportModuleInvoke, Capability: "invoke"},
-	{Module: abi.ImportModulePublish, Capability: "publish"},
+var Groups = groups()
+
+// groups is the core group followed by abi.CapabilityGroups.
+func groups() []Group {
+	g := []Group{{Module: CoreModule}}
+	for _, c := range abi.CapabilityGroups {
+		g = append(g, Group{Module: c.Module, Capability: c.Name})
+	}
+	return g
 }
 
 // GroupOf returns the group guests import as module, if pave knows it.

@@ -1,5 +1,6 @@
 // Package keyfile keeps a key in a file that only its owner can read: the
-// secrets' master key and the audit log's sealing key. Whoever can read such
+// secrets' master key, the audit log's sealing key, the admin token and
+// the files of webhook secrets all go through Load. Whoever can read such
 // a file can decrypt every secret or forge the audit log, and whoever can
 // swap it can make the daemon use a key they chose, so Load refuses a
 // symbolic link (even to a good file), anything but a regular file, and a
@@ -25,9 +26,9 @@ import (
 // MaxSize bounds what Load reads: a key file holds one line.
 const MaxSize = 1 << 10
 
-// ErrTooLong means a key file is longer than MaxSize, so it cannot hold a
-// key.
-var ErrTooLong = fmt.Errorf("too long to hold a key: a key file is one line, no longer than %d bytes", MaxSize)
+// ErrTooLong means a file is longer than the most Load or LoadMax reads
+// from it, so it cannot hold what it should.
+var ErrTooLong = errors.New("too long")
 
 // LoadOrCreate returns the line in the key file at path, or, if there is no
 // file there, creates one (mode 0600) holding what newLine returns and
@@ -56,8 +57,15 @@ func LoadOrCreate(path, what string, newLine func() ([]byte, error)) (line []byt
 
 // Load returns the contents of the key file at path with surrounding white
 // space trimmed; the caller clears it when done. An error wraps
-// fs.ErrNotExist when there is no file.
+// fs.ErrNotExist when there is no file, and ErrTooLong when the file is
+// longer than MaxSize.
 func Load(path, what string) ([]byte, error) {
+	return LoadMax(path, what, MaxSize)
+}
+
+// LoadMax is Load for a file of up to maxSize bytes, such as a file that
+// lists several secrets, one a line. It refuses what Load refuses.
+func LoadMax(path, what string, maxSize int) ([]byte, error) {
 	// Lstat, so that a link is seen as a link.
 	before, err := os.Lstat(path)
 	if err != nil {
@@ -83,14 +91,14 @@ func Load(path, what string) ([]byte, error) {
 	if err := CheckPrivate(what, path, after, 0o077); err != nil {
 		return nil, err
 	}
-	b, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	b, err := io.ReadAll(io.LimitReader(f, int64(maxSize)+1))
 	if err != nil {
 		clear(b)
 		return nil, fmt.Errorf("read %s %s: %w", what, path, err)
 	}
-	if len(b) > MaxSize {
+	if len(b) > maxSize {
 		clear(b)
-		return nil, fmt.Errorf("%s %s: %w", what, path, ErrTooLong)
+		return nil, fmt.Errorf("refusing %s %s: %w: it is longer than %d bytes", what, path, ErrTooLong, maxSize)
 	}
 	line := bytes.Clone(bytes.TrimSpace(b))
 	clear(b)
@@ -101,12 +109,19 @@ func Load(path, what string) ([]byte, error) {
 // and makes the new directory entry durable where the platform allows. It
 // fails with an error wrapping fs.ErrExist if anything, a link included,
 // is at path already.
+//
+// The file appears at path whole: the line is written to a temporary file
+// beside it, which is then hard-linked to path, so a process that loads
+// the file while it is being created never reads it half written.
 func Create(path, what string, line []byte) error {
-	// O_EXCL also refuses to follow a symbolic link planted at path.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s %s: %w", what, path, err)
 	}
+	tmp := f.Name()
+	// The temporary name goes in every case: the key stays only at path.
+	defer os.Remove(tmp)
 	text := append(bytes.Clone(line), '\n')
 	defer clear(text)
 	_, err = f.Write(text)
@@ -117,11 +132,14 @@ func Create(path, what string, line []byte) error {
 		err = cerr
 	}
 	if err != nil {
-		// Never leave a partial key for the next start to pick up.
-		os.Remove(path)
 		return fmt.Errorf("write %s %s: %w", what, path, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
+	// link(2), like O_EXCL, fails if anything is at path, and never
+	// follows a symbolic link planted there.
+	if err := os.Link(tmp, path); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
 		d.Sync()
 		d.Close()
 	}

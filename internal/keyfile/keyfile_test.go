@@ -75,6 +75,11 @@ func TestLoadOrCreateRace(t *testing.T) {
 	if creators != 1 {
 		t.Fatalf("%d callers say they created the file, want 1", creators)
 	}
+	// No caller read the file half written (above), and no temporary
+	// file is left beside it.
+	if entries, err := os.ReadDir(filepath.Dir(path)); err != nil || len(entries) != 1 {
+		t.Fatalf("the directory holds %d entries, %v; want the key file only", len(entries), err)
+	}
 }
 
 func TestLoadRefusals(t *testing.T) {
@@ -155,5 +160,22 @@ func TestCreateNeverFollowsALink(t *testing.T) {
 	}
 	if err := keyfile.Create(path, "test key file", []byte("x")); !errors.Is(err, fs.ErrExist) {
 		t.Fatalf("Create over a link: %v, want fs.ErrExist", err)
+	}
+}
+
+func TestLoadMax(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "secrets")
+	text := strings.Repeat("secret\n", 300) // 2100 bytes
+	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keyfile.LoadMax(path, "test file", 4096); err != nil || string(got) != strings.TrimSpace(text) {
+		t.Fatalf("LoadMax(4096) = %d bytes, %v; want the file", len(got), err)
+	}
+	if _, err := keyfile.LoadMax(path, "test file", 2099); !errors.Is(err, keyfile.ErrTooLong) || !strings.Contains(err.Error(), "longer than 2099 bytes") {
+		t.Fatalf("LoadMax(2099) = %v; want ErrTooLong naming the bound", err)
+	}
+	if _, err := keyfile.Load(path, "test file"); !errors.Is(err, keyfile.ErrTooLong) {
+		t.Fatalf("Load = %v; want ErrTooLong past MaxSize", err)
 	}
 }

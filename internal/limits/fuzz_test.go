@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/big"
 	"regexp"
 	"strconv"
 	"strings"
@@ -26,7 +27,7 @@ func FuzzParseRate(f *testing.F) {
 	// kind: a fuzzed input's error must be one of them, so no part of an
 	// error depends on the text parsed.
 	messages := map[string]bool{}
-	for _, s := range []string{strings.Repeat("1", maxRateLen+1), "1", "1/d", "x/s", "0/s", "1000000001/s"} {
+	for _, s := range []string{strings.Repeat("1", maxRateLen+1), "1", "1/d", "x/s", "0/s", "1000001/s"} {
 		_, err := ParseRate(s)
 		messages[err.Error()] = true
 	}
@@ -57,6 +58,48 @@ func FuzzParseRate(f *testing.F) {
 		count, _ := strconv.ParseFloat(m[1], 64)
 		if want := count / unitSeconds(m[2]); v != want {
 			t.Fatalf("ParseRate(%q) = %v, want %v", s, v, want)
+		}
+	})
+}
+
+// sizeSyntax is the accepted syntax of sizes, written independently of
+// ParseSize.
+var sizeSyntax = regexp.MustCompile(`^([0-9]+)(B|KiB|MiB|GiB)?$`)
+
+// FuzzParseSize checks ParseSize against an independent description of
+// the syntax: whatever it accepts is well-formed and equals the count
+// times the unit, exactly (checked in big integers), and reads back the
+// same through FormatSize; a well-formed size too large for an int64 is
+// math.MaxInt64 with ErrSizeOverflow; whatever else it refuses wraps
+// ErrInvalidSize and names the accepted form.
+func FuzzParseSize(f *testing.F) {
+	for _, s := range []string{"0", "512B", "64KiB", "1GiB", "8589934592GiB", "1GB", "10MB", "1TiB", "-1", " 1 MiB", "9223372036854775808", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := ParseSize(s)
+		m := sizeSyntax.FindStringSubmatch(s)
+		var want *big.Int
+		if m != nil {
+			want, _ = new(big.Int).SetString(m[1], 10)
+			want.Mul(want, big.NewInt(map[string]int64{"": 1, "B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30}[m[2]]))
+		}
+		switch {
+		case m == nil:
+			if err == nil || !errors.Is(err, ErrInvalidSize) || errors.Is(err, ErrSizeOverflow) || !strings.HasSuffix(err.Error(), ": use "+SizeSyntax) {
+				t.Fatalf("ParseSize(%q) = %d, %v; want ErrInvalidSize naming the accepted form", s, n, err)
+			}
+		case !want.IsInt64():
+			if n != math.MaxInt64 || !errors.Is(err, ErrSizeOverflow) || !errors.Is(err, ErrInvalidSize) {
+				t.Fatalf("ParseSize(%q) = %d, %v; want math.MaxInt64 and ErrSizeOverflow", s, n, err)
+			}
+		default:
+			if err != nil || n != want.Int64() {
+				t.Fatalf("ParseSize(%q) = %d, %v; want %v", s, n, err, want)
+			}
+			if again, err := ParseSize(FormatSize(n)); err != nil || again != n {
+				t.Fatalf("ParseSize(FormatSize(%d)) = %d, %v", n, again, err)
+			}
 		}
 	})
 }

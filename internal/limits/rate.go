@@ -30,14 +30,17 @@ func (r Rate) Unlimited() bool { return r.PerSecond <= 0 }
 var ErrInvalidRate = errors.New("invalid rate")
 
 // MaxPerSecond is the highest rate ParseRate accepts. Anything above it is a
-// typo rather than a limit.
-const MaxPerSecond = 1e9
+// typo rather than a limit: no single daemon serves a million requests a
+// second.
+const MaxPerSecond = 1e6
 
 // maxRateLen bounds the text ParseRate looks at; real rates are short.
 const maxRateLen = 32
 
 // ParseRate parses a rate written as a count per unit: "100/s", "6000/m",
-// "10/h" or "0.5/s", and returns it in events per second. The count is a
+// "10/h" or "0.5/s", and returns it in events per second. It is the one
+// grammar of rates: manifests' rate_limit and the daemon's rate flags both
+// use it. The count is a
 // plain decimal number (digits, optionally a dot and more digits): no sign,
 // exponent, underscores, spaces or other units. Zero is refused: a limit
 // that is not wanted is left out rather than written as zero.

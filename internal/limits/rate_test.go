@@ -24,7 +24,8 @@ func TestParseRate(t *testing.T) {
 		{"0.5/s", 0.5},
 		{"1/s", 1},
 		{"007/s", 7},
-		{"1000000000/s", 1e9},
+		{"1000000/s", 1e6},
+		{"60000000/m", 1e6},
 		{"1.5/m", 1.5 / 60},
 		{"0/s", 0},
 		{"0.0/m", 0},
@@ -48,7 +49,8 @@ func TestParseRate(t *testing.T) {
 		{" 100/s", 0},
 		{"100/s ", 0},
 		{"100 /s", 0},
-		{"1000000001/s", 0},
+		{"1000001/s", 0},
+		{"2000000/s", 0}, // a manifest always refused it: the stricter bound won
 		{"", 0},
 		{strings.Repeat("1", 40) + "/h", 0},
 	}

@@ -3,7 +3,6 @@ package manifest
 import (
 	"errors"
 	"fmt"
-	"math"
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,53 +89,8 @@ func checkRoutePath(s string) error {
 	return nil
 }
 
-// sizeUnits are the suffixes a size may carry, largest first: parseSize
-// must try "KiB" before "B", and formatSize wants the largest unit.
-var sizeUnits = []struct {
-	suffix string
-	bytes  int64
-}{
-	{"GiB", 1 << 30},
-	{"MiB", 1 << 20},
-	{"KiB", 1 << 10},
-	{"B", 1},
-}
-
-// parseSize parses a whole number of bytes with an optional binary unit:
-// "1048576", "512B", "64KiB", "64MiB", "4GiB". Sizes too large for an
-// int64 come back as math.MaxInt64, for the caller's bounds check to
-// report. 1000-based units such as "MB" are refused: the difference from
-// "MiB" is large enough to matter and easy to get wrong.
-func parseSize(s string) (int64, error) {
-	digits, scale := s, int64(1)
-	for _, u := range sizeUnits {
-		if d, ok := strings.CutSuffix(s, u.suffix); ok {
-			digits, scale = d, u.bytes
-			break
-		}
-	}
-	if digits == "" || strings.Trim(digits, "0123456789") != "" {
-		return 0, fmt.Errorf("invalid size %s: use a whole number of bytes, optionally followed by B, KiB, MiB or GiB, such as \"64MiB\"", quote(s))
-	}
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil || n > math.MaxInt64/scale {
-		return math.MaxInt64, nil // only digits, so the error is overflow
-	}
-	return n * scale, nil
-}
-
 // formatInt formats n in decimal.
 func formatInt(n int64) string { return strconv.FormatInt(n, 10) }
-
-// formatSize formats n in the largest binary unit that divides it exactly.
-func formatSize(n int64) string {
-	for _, u := range sizeUnits {
-		if n != 0 && n%u.bytes == 0 {
-			return strconv.FormatInt(n/u.bytes, 10) + u.suffix
-		}
-	}
-	return strconv.FormatInt(n, 10) + "B"
-}
 
 // parseDuration parses Go duration syntax: "500ms", "10s", "2m".
 func parseDuration(s string) (time.Duration, error) {

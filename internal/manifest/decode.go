@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 // The manifest is decoded by walking the yaml.Node tree by hand rather
@@ -90,7 +92,7 @@ func (d *decoder) err() error {
 // no usable root.
 func (d *decoder) document(data []byte) *yaml.Node {
 	if len(data) > MaxFileSize {
-		d.errorf(nil, "", "manifest is larger than the limit of %s", formatSize(MaxFileSize))
+		d.errorf(nil, "", "manifest is larger than the limit of %s", limits.FormatSize(MaxFileSize))
 		return nil
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -396,7 +398,7 @@ func (d *decoder) integer(dst *int, lo, hi int) decodeFunc {
 func (d *decoder) size(dst *int64, lo, hi int64) decodeFunc {
 	return func(n *yaml.Node, path string) {
 		v, ok := d.sizeValue(n, path)
-		if ok && inRange(d, n, path, v, lo, hi, formatSize) {
+		if ok && inRange(d, n, path, v, lo, hi, limits.FormatSize) {
 			*dst = v
 		}
 	}
@@ -413,7 +415,10 @@ func (d *decoder) sizeValue(n *yaml.Node, path string) (int64, bool) {
 	case intTag:
 		return d.int64(n, path)
 	case strTag:
-		v, err := parseSize(n.Value)
+		v, err := limits.ParseSize(n.Value)
+		if errors.Is(err, limits.ErrSizeOverflow) {
+			return v, true // for the caller's bounds to report
+		}
 		if err != nil {
 			d.errorf(n, path, "%v", err)
 			return 0, false

@@ -13,6 +13,10 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
 
 // This file decodes what a manifest says about the gateway's defences:
@@ -28,9 +32,6 @@ const (
 // authSchemes are the values route.auth accepts.
 var authSchemes = []string{AuthAPIKey, AuthJWT, AuthWebhook}
 
-// Webhook signature schemes (see package webhook).
-var webhookSchemes = []string{"github", "stripe", "slack", "standard-webhooks", "hmac"}
-
 // Bounds of the defences' settings.
 const (
 	MaxScopes            = 16
@@ -38,7 +39,6 @@ const (
 	MaxSchemaFileSize    = 256 << 10
 	MaxWebhookTolerance  = time.Hour
 	DefaultBudgetWindow  = "day"
-	maxRatePerSecond     = 1e6
 	maxBurst             = 1_000_000
 	maxBudgetInvocations = 1 << 40
 	maxBudgetCompute     = 1e9 // GB-seconds
@@ -175,8 +175,8 @@ type Budget struct {
 }
 
 func checkScheme(s string) error {
-	if !slices.Contains(webhookSchemes, s) {
-		return fmt.Errorf("unsupported webhook scheme %s: use one of %s", quote(s), strings.Join(webhookSchemes, ", "))
+	if !scheme.Valid(s) {
+		return fmt.Errorf("unsupported webhook scheme %s: use one of %s", quote(s), scheme.List())
 	}
 	return nil
 }
@@ -392,7 +392,7 @@ func (d *decoder) webhook(w *Webhook) decodeFunc {
 			{name: "id_header", decode: func(v *yaml.Node, at string) { idHeader = v; d.text(&w.IDHeader, checkHeaderName)(v, at) }},
 			{name: "tolerance", decode: d.duration(&w.Tolerance, time.Second, MaxWebhookTolerance)},
 		})
-		if w.Scheme != "hmac" {
+		if w.Scheme != string(scheme.HMAC) {
 			for _, h := range []*yaml.Node{header, tsHeader, idHeader} {
 				if h != nil {
 					d.errorf(h, path, "header names are fixed by the %s scheme; only scheme hmac takes them", w.Scheme)
@@ -553,7 +553,7 @@ func (d *decoder) rate(dst **Rate) decodeFunc {
 				if !d.scalar(v, at, strTag, `a rate such as "100/s"`) {
 					return
 				}
-				ps, err := ParseRate(v.Value)
+				ps, err := limits.ParseRate(v.Value)
 				if err != nil {
 					d.errorf(v, at, "%v", err)
 					return
@@ -573,35 +573,6 @@ func (d *decoder) rate(dst **Rate) decodeFunc {
 		}
 		*dst = r
 	}
-}
-
-// ParseRate parses a rate such as "100/s", "6000/m" or "10/h" into
-// requests per second.
-func ParseRate(s string) (float64, error) {
-	num, unit, ok := strings.Cut(s, "/")
-	if !ok {
-		return 0, fmt.Errorf("invalid rate %s: write a count per unit, such as \"100/s\", \"6000/m\" or \"10/h\"", quote(s))
-	}
-	var per float64
-	switch unit {
-	case "s":
-		per = 1
-	case "m":
-		per = 60
-	case "h":
-		per = 3600
-	default:
-		return 0, fmt.Errorf("invalid rate %s: the unit after '/' must be s, m or h", quote(s))
-	}
-	n, err := strconv.ParseFloat(num, 64)
-	if err != nil || strings.ContainsAny(num, "eE+xXpP_") || math.IsNaN(n) {
-		return 0, fmt.Errorf("invalid rate %s: the count must be a plain decimal number", quote(s))
-	}
-	ps := n / per
-	if n <= 0 || ps > maxRatePerSecond {
-		return 0, fmt.Errorf("invalid rate %s: it must be above zero and at most %g per second", quote(s), float64(maxRatePerSecond))
-	}
-	return ps, nil
 }
 
 // budget decodes the budget mapping.
@@ -679,23 +650,28 @@ const (
 	KVWrite = "write"
 )
 
-// Granted reports whether the capability group named capability (as in
-// package hostapi: "secrets", "kv", "http", "invoke", "publish") has any
-// grant.
+// Granted reports whether the capability group named capability (one of
+// abi.CapabilityGroups) has any grant.
 func (c *Capabilities) Granted(capability string) bool {
+	return c.Count(capability) > 0
+}
+
+// Count returns how many grants the capability group named capability
+// (one of abi.CapabilityGroups) has: 0 for a group it does not know.
+func (c *Capabilities) Count(capability string) int {
 	switch capability {
-	case "secrets":
-		return len(c.Secrets) > 0
-	case "kv":
-		return len(c.KV) > 0
-	case "http":
-		return len(c.HTTP) > 0
-	case "invoke":
-		return len(c.Invoke) > 0
-	case "publish":
-		return len(c.Publish) > 0
+	case abi.CapabilitySecrets:
+		return len(c.Secrets)
+	case abi.CapabilityKV:
+		return len(c.KV)
+	case abi.CapabilityHTTP:
+		return len(c.HTTP)
+	case abi.CapabilityInvoke:
+		return len(c.Invoke)
+	case abi.CapabilityPublish:
+		return len(c.Publish)
 	}
-	return false
+	return 0
 }
 
 const maxGrants = 64
@@ -741,11 +717,11 @@ func checkHostGrant(s string) error {
 func (d *decoder) capabilities(c *Capabilities) decodeFunc {
 	return func(n *yaml.Node, path string) {
 		d.object(n, path, []field{
-			{name: "secrets", decode: d.stringList(&c.Secrets, maxGrants, checkSecretName)},
-			{name: "kv", decode: d.kvGrants(&c.KV)},
-			{name: "http", decode: d.stringList(&c.HTTP, maxGrants, checkHostGrant)},
-			{name: "invoke", decode: d.stringList(&c.Invoke, maxGrants, checkName)},
-			{name: "publish", decode: d.stringList(&c.Publish, maxGrants, checkTopic)},
+			{name: abi.CapabilitySecrets, decode: d.stringList(&c.Secrets, maxGrants, checkSecretName)},
+			{name: abi.CapabilityKV, decode: d.kvGrants(&c.KV)},
+			{name: abi.CapabilityHTTP, decode: d.stringList(&c.HTTP, maxGrants, checkHostGrant)},
+			{name: abi.CapabilityInvoke, decode: d.stringList(&c.Invoke, maxGrants, checkName)},
+			{name: abi.CapabilityPublish, decode: d.stringList(&c.Publish, maxGrants, checkTopic)},
 		})
 	}
 }

@@ -35,9 +35,8 @@ type Function struct {
 	Deployed time.Time
 	// LastInvoked is the last invocation; zero if never.
 	LastInvoked time.Time
-	// GrantUses maps a capability group ("secrets", "kv", "http",
-	// "invoke", "publish") to the last use the grant allowed; a group
-	// that is missing was never used.
+	// GrantUses maps a capability group (abi.CapabilityGroups) to the
+	// last use the grant allowed; a group that is missing was never used.
 	GrantUses map[string]time.Time
 }
 

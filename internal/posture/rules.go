@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/manifest"
 )
 
@@ -343,9 +344,6 @@ func (c *checker) owner(f *fn) {
 	}
 }
 
-// groups are the capability groups, in the manifest's order.
-var groups = []string{"secrets", "kv", "http", "invoke", "publish"}
-
 // usage: PAVE-UNUSED-FUNCTION, PAVE-UNUSED-GRANT. Live functions only.
 func (c *checker) usage(f *fn) {
 	if after := c.p.UnusedFunctionAfter; after > 0 {
@@ -361,7 +359,8 @@ func (c *checker) usage(f *fn) {
 		}
 	}
 	if after := c.p.UnusedGrantAfter; after > 0 {
-		for _, g := range groups {
+		for _, group := range abi.CapabilityGroups {
+			g := group.Name
 			if !f.m.Capabilities.Granted(g) {
 				continue
 			}
@@ -393,18 +392,18 @@ func (c *checker) usage(f *fn) {
 func describeGrant(caps manifest.Capabilities, group string) string {
 	var items []string
 	switch group {
-	case "secrets":
+	case abi.CapabilitySecrets:
 		items = caps.Secrets
-	case "kv":
+	case abi.CapabilityKV:
 		for b, access := range caps.KV {
 			items = append(items, b+": "+access)
 		}
 		slices.Sort(items)
-	case "http":
+	case abi.CapabilityHTTP:
 		items = caps.HTTP
-	case "invoke":
+	case abi.CapabilityInvoke:
 		items = caps.Invoke
-	case "publish":
+	case abi.CapabilityPublish:
 		items = caps.Publish
 	}
 	const shown = 5

@@ -38,49 +38,46 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
 
-// Scheme is a sender's signing convention.
-type Scheme string
+// Scheme is a sender's signing convention; package scheme holds the list.
+type Scheme = scheme.Scheme
 
 // The schemes.
 const (
 	// GitHub: X-Hub-Signature-256: sha256=<hex> over the body. The delivery
 	// id X-GitHub-Delivery is required. GitHub signs no timestamp, so its
 	// deliveries are remembered for UntimedReplayWindow.
-	GitHub Scheme = "github"
+	GitHub = scheme.GitHub
 	// Stripe: Stripe-Signature: t=<unix>,v1=<hex>[,v1=<hex>...] over
 	// "<t>.<body>". A delivery is accepted if any v1 signature matches;
 	// v0 and other versions are ignored.
-	Stripe Scheme = "stripe"
+	Stripe = scheme.Stripe
 	// Slack: X-Slack-Signature: v0=<hex> over "v0:<ts>:<body>", with ts
 	// from X-Slack-Request-Timestamp.
-	Slack Scheme = "slack"
+	Slack = scheme.Slack
 	// StandardWebhooks (standardwebhooks.com): webhook-id,
 	// webhook-timestamp and webhook-signature, a space-separated list of
 	// "v1,<base64>" over "<id>.<timestamp>.<body>". A secret of the form
 	// "whsec_<base64>" is the base64-decoded key; any other secret is used
 	// as it is.
-	StandardWebhooks Scheme = "standard-webhooks"
+	StandardWebhooks = scheme.StandardWebhooks
 	// HMAC is the generic scheme: Config.Header (default X-Signature)
 	// carries <hex> or sha256=<hex> of HMAC-SHA256 over the body, or over
 	// "<ts>.<body>" when Config.TimestampHeader is set.
-	HMAC Scheme = "hmac"
+	HMAC = scheme.HMAC
 )
-
-var schemes = []Scheme{GitHub, Stripe, Slack, StandardWebhooks, HMAC}
 
 // ParseScheme returns the scheme named s, as written in a manifest.
 func ParseScheme(s string) (Scheme, error) {
-	for _, sc := range schemes {
-		if string(sc) == s {
-			return sc, nil
-		}
+	if scheme.Valid(s) {
+		return Scheme(s), nil
 	}
 	if len(s) > 64 {
 		s = s[:64] + "..."
 	}
-	return "", fmt.Errorf("%w: unknown scheme %q: use one of github, stripe, slack, standard-webhooks, hmac", ErrConfig, s)
+	return "", fmt.Errorf("%w: unknown scheme %q: use one of %s", ErrConfig, s, scheme.List())
 }
 
 // Limits and defaults.

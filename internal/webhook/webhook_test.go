@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
 
 // step is one delivery in a scenario.
@@ -689,6 +690,19 @@ func TestVerifierFormatting(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestEverySchemeIsImplemented checks that the verifier accepts every
+// scheme a manifest may name, from package scheme's one list.
+func TestEverySchemeIsImplemented(t *testing.T) {
+	for _, s := range scheme.All {
+		if got, err := ParseScheme(string(s)); err != nil || got != s {
+			t.Errorf("ParseScheme(%q) = %q, %v", s, got, err)
+		}
+		if _, err := New(Config{Scheme: s, Secrets: []config.Secret{"k"}}, nil); err != nil {
+			t.Errorf("New(%q): %v", s, err)
 		}
 	}
 }
