@@ -18,6 +18,12 @@ func (d *Daemon) LastEvent(ctx context.Context, topic string) (store.Message, er
 	return d.topics.Last(ctx, topic)
 }
 
+// EventConsumers returns the names of the event stream's durable
+// consumers: one per topic trigger.
+func (d *Daemon) EventConsumers(ctx context.Context) ([]string, error) {
+	return d.eventStream.Consumers(ctx)
+}
+
 // FlushHistory writes the queued invocation records now.
 func (d *Daemon) FlushHistory(ctx context.Context) error { return d.history.Flush(ctx) }
 
