@@ -1,9 +1,9 @@
 # Everything CI runs is `make check`; .ci/run calls exactly that.
 GO ?= go
 
-.PHONY: check vet fmt test build up bench fuzz soak
+.PHONY: check vet fmt lint staticcheck deadcode test test-short build up bench fuzz soak
 
-check: vet fmt test
+check: vet fmt lint test
 
 vet:
 	$(GO) vet ./...
@@ -13,8 +13,35 @@ fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 
+# The linters, at pinned versions, are installed into bin/ by `go install`
+# the first time they are needed; a new version installs beside the old.
+STATICCHECK_VERSION := v0.8.2
+DEADCODE_VERSION := v0.52.0
+STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+DEADCODE := bin/deadcode-$(DEADCODE_VERSION)/deadcode
+
+lint: staticcheck deadcode
+
+staticcheck: $(STATICCHECK)
+	$(STATICCHECK) ./...
+
+# Functions in internal/ that cmd/pave cannot reach; see scripts/deadcode.sh.
+deadcode: $(DEADCODE)
+	DEADCODE=$(DEADCODE) ./scripts/deadcode.sh
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/$(@D) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(DEADCODE):
+	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
+
 test:
 	$(GO) test -race -timeout 20m ./...
+
+# The fast lane: skips the tests that compile guest functions or run a
+# daemon (testing.Short), for an answer in about a minute. CI runs `test`.
+test-short:
+	$(GO) test -short ./...
 
 build:
 	$(GO) build -o bin/pave ./cmd/pave

@@ -391,7 +391,18 @@ triggers:
 
 	// Removing the trigger stops deliveries.
 	n.deploy(jobsManifest("team-a", "triggers:\n  - topic: jobs.echo\n"), testguests.Build(t, "jobs"))
-	time.Sleep(500 * time.Millisecond)
+	if !poll(10*time.Second, func() bool {
+		names, err := n.d.EventConsumers(context.Background())
+		jobs := 0
+		for _, name := range names {
+			if strings.HasPrefix(name, "trigger-jobs-") {
+				jobs++
+			}
+		}
+		return err == nil && jobs == 1 // jobs.echo's
+	}) {
+		t.Fatal("the removed trigger's consumer is still there")
+	}
 	n.publish("orders.created", shop.Secret, "unsubscribed", `{"order":6}`)
 	time.Sleep(time.Second)
 	if runs, _ := n.runs(key, "event.unsubscribed"); runs != 0 {

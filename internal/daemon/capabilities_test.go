@@ -225,7 +225,7 @@ func TestHTTPCapability(t *testing.T) {
 		fmt.Sprintf("http://127.0.0.1:%d/", port),   // an address, not the granted name
 		"http://api.example.test/",                  // not granted to this copy
 		fmt.Sprintf("http://localhost:%d/", port+1), // another port
-		fmt.Sprintf("file:///etc/passwd"),
+		"file:///etc/passwd",
 	} {
 		if a := allowed.capCall("GET", "/http?url="+target, key, ""); a.Error == "" {
 			t.Errorf("%s: %+v, want a refusal", target, a)

@@ -527,12 +527,6 @@ const (
 	gcGrace    = time.Hour
 )
 
-// CollectGarbage deletes now the blobs and artefacts no kept version uses
-// that are older than grace, instead of at the next periodic collection.
-func (d *Daemon) CollectGarbage(ctx context.Context, grace time.Duration) (registry.GCReport, error) {
-	return d.collectGarbage(ctx, grace)
-}
-
 func (d *Daemon) collectGarbage(ctx context.Context, grace time.Duration) (registry.GCReport, error) {
 	report, err := d.reg.CollectGarbage(ctx, grace, runtime.ArtefactModuleDigest)
 	if err != nil {

@@ -570,11 +570,22 @@ func TestAdminInvoke(t *testing.T) {
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	t.Parallel()
 	n := start(t, "")
-	n.deploy(manifestFor("slow", route("GET", "/slow"), ""), testguests.Build(t, "slow"))
+	n.deploy(manifestFor("slow", route("GET", "/slow"), "  concurrency: 1\n"), testguests.Build(t, "slow"))
 	key := n.key("k", "slow")
 	done := make(chan response)
-	go func() { done <- n.call("GET", "/slow?ms=800", key, nil) }()
-	time.Sleep(300 * time.Millisecond) // let the call reach the guest
+	go func() {
+		for {
+			// A probe below may hold the slot for a moment.
+			if r := n.call("GET", "/slow?ms=2000", key, nil); r.status != 429 {
+				done <- r
+				return
+			}
+		}
+	}()
+	// The call holds the only slot: it has reached the guest.
+	if !poll(10*time.Second, func() bool { return n.call("GET", "/slow?ms=0", key, nil).status == 429 }) {
+		t.Fatal("the call never reached the guest")
+	}
 	n.stop()
 	if r := <-done; r.status != 200 || strings.TrimSpace(string(r.body)) != "done" {
 		t.Fatalf("in-flight call during shutdown: %d %q", r.status, r.body)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/metrics"
+	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -16,6 +17,18 @@ import (
 // what functions published.
 func (d *Daemon) LastEvent(ctx context.Context, topic string) (store.Message, error) {
 	return d.topics.Last(ctx, topic)
+}
+
+// EventConsumers returns the names of the event stream's durable
+// consumers: one per topic trigger.
+func (d *Daemon) EventConsumers(ctx context.Context) ([]string, error) {
+	return d.eventStream.Consumers(ctx)
+}
+
+// CollectGarbage deletes now the blobs and artefacts no kept version uses
+// that are older than grace, instead of at the next periodic collection.
+func (d *Daemon) CollectGarbage(ctx context.Context, grace time.Duration) (registry.GCReport, error) {
+	return d.collectGarbage(ctx, grace)
 }
 
 // FlushHistory writes the queued invocation records now.

@@ -96,6 +96,9 @@ func (b *syncBuffer) lines(match map[string]any) []map[string]any {
 // test ends.
 func start(t *testing.T, dataDir string) *node {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a daemon; skipped with -short")
+	}
 	if dataDir == "" {
 		dataDir = t.TempDir()
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -185,7 +186,9 @@ func (c *testClock) Now() time.Time {
 
 func newKey(t testing.TB) *secrets.MasterKey {
 	t.Helper()
-	k, err := secrets.GenerateMasterKey()
+	raw := make([]byte, secrets.MasterKeyLen)
+	rand.Read(raw)
+	k, err := secrets.ParseMasterKey(base64.StdEncoding.EncodeToString(raw))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -57,16 +57,6 @@ func newMasterKey(raw []byte) (*MasterKey, error) {
 	return &MasterKey{id: hex.EncodeToString(sum[:8]), aead: aead}, nil
 }
 
-// GenerateMasterKey returns a new random master key.
-func GenerateMasterKey() (*MasterKey, error) {
-	raw, err := randomBytes(MasterKeyLen)
-	if err != nil {
-		return nil, err
-	}
-	defer clear(raw)
-	return newMasterKey(raw)
-}
-
 // ParseMasterKey reads a master key written as base64 (standard or URL
 // alphabet, with or without padding; surrounding spaces are ignored), as the
 // daemon receives it from its environment. It must decode to exactly 32

@@ -82,8 +82,11 @@ func (s *Stream) Consume(ctx context.Context, cfg ConsumerConfig, handle Handler
 	}
 	// Short-lived pull requests: a pull that the server leaves waiting
 	// (seen with many delayed redeliveries pending) is replaced within
-	// seconds rather than the default 30.
-	it, err := cons.Messages(jetstream.PullMaxMessages(workers), jetstream.PullExpiry(2*time.Second))
+	// seconds rather than the default 30. A heartbeat missed because the
+	// machine is busy is not an error: the iterator issues a new pull, as
+	// it does when a pull expires, and Consume goes on.
+	it, err := cons.Messages(jetstream.PullMaxMessages(workers), jetstream.PullExpiry(2*time.Second),
+		jetstream.WithMessagesErrOnMissingHeartbeat(false))
 	if err != nil {
 		return fmt.Errorf("consume %s: %w", cfg.Name, err)
 	}

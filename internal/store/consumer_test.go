@@ -135,7 +135,9 @@ func TestUnacknowledgedComesBack(t *testing.T) {
 }
 
 // TestInProgressKeepsLongHandlers runs a handler for several AckWaits and
-// expects no second delivery meanwhile.
+// expects no second delivery meanwhile. AckWait is a second, so that the
+// in-progress signal, sent every third of it, may come late on a busy
+// machine without the message being redelivered.
 func TestInProgressKeepsLongHandlers(t *testing.T) {
 	n := openCleanup(t)
 	s := queue(t, n)
@@ -146,13 +148,13 @@ func TestInProgressKeepsLongHandlers(t *testing.T) {
 	var mu sync.Mutex
 	var deliveries int
 	finished := make(chan struct{})
-	consume(t, s, store.ConsumerConfig{Name: "w", AckWait: 300 * time.Millisecond, Workers: 2}, func(context.Context, store.Delivery) store.Disposition {
+	consume(t, s, store.ConsumerConfig{Name: "w", AckWait: time.Second, Workers: 2}, func(context.Context, store.Delivery) store.Disposition {
 		mu.Lock()
 		deliveries++
 		first := deliveries == 1
 		mu.Unlock()
 		if first {
-			time.Sleep(1200 * time.Millisecond)
+			time.Sleep(4 * time.Second)
 			close(finished)
 		}
 		return store.Done()

@@ -7,7 +7,8 @@
 // Modules are compiled from source by the go command when a test first asks
 // for them and are cached for the rest of the test process; no binary is
 // committed. The go command's build cache is shared with ordinary builds, so
-// only the first build on a machine is slow, a few seconds per guest.
+// only the first build on a machine is slow, a few seconds per guest. With
+// go test -short, a test that asks for a module is skipped.
 package testguests
 
 import (
@@ -121,6 +122,11 @@ var modules sync.Map
 
 func build(t testing.TB, pkg string, reactor bool) []byte {
 	t.Helper()
+	if testing.Short() {
+		// Compiling guests is most of the suite's time: the fast lane
+		// (go test -short) leaves every test that needs one to CI.
+		t.Skip("compiles a guest; skipped with -short")
+	}
 	v, _ := modules.LoadOrStore(pkg, new(module))
 	m := v.(*module)
 	m.once.Do(func() { m.wasm, m.err = compile(pkg, reactor) })

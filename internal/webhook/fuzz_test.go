@@ -247,3 +247,22 @@ func FuzzVerify(f *testing.F) {
 		}
 	})
 }
+
+// formatStripe writes h in canonical form, v1 elements only.
+func formatStripe(h stripeHeader) string {
+	var b strings.Builder
+	b.WriteString("t=" + h.tsText)
+	for _, s := range h.v1 {
+		b.WriteString(",v1=" + hex.EncodeToString(s))
+	}
+	return b.String()
+}
+
+// formatStandardSignatures writes sigs as a webhook-signature header.
+func formatStandardSignatures(sigs [][]byte) string {
+	parts := make([]string, len(sigs))
+	for i, s := range sigs {
+		parts[i] = "v1," + base64.StdEncoding.EncodeToString(s)
+	}
+	return strings.Join(parts, " ")
+}

@@ -133,16 +133,6 @@ func isStripeKey(k string) bool {
 	return true
 }
 
-// formatStripe writes h in canonical form, v1 elements only.
-func formatStripe(h stripeHeader) string {
-	var b strings.Builder
-	b.WriteString("t=" + h.tsText)
-	for _, s := range h.v1 {
-		b.WriteString(",v1=" + hex.EncodeToString(s))
-	}
-	return b.String()
-}
-
 // parseStandardSignatures parses a webhook-signature header: entries
 // "<version>,<base64>" separated by single spaces. Entries of versions
 // other than v1 (such as v1a, asymmetric) are ignored; at most
@@ -180,15 +170,6 @@ func parseStandardSignatures(s string) ([][]byte, error) {
 		return nil, errMissingV1
 	}
 	return sigs, nil
-}
-
-// formatStandardSignatures writes sigs as a webhook-signature header.
-func formatStandardSignatures(sigs [][]byte) string {
-	parts := make([]string, len(sigs))
-	for i, s := range sigs {
-		parts[i] = "v1," + base64.StdEncoding.EncodeToString(s)
-	}
-	return strings.Join(parts, " ")
 }
 
 // checkID accepts 1 to MaxIDLen bytes of printable ASCII without spaces.
