@@ -62,15 +62,8 @@ func TestDefensesEndToEnd(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "k", Algorithm: "ES256", Use: "sig"}}})
-	const issuer = "https://login.test.invalid/"
-	n := startWith(t, func(c *config.Config) {
-		c.Defenses.Issuers = []config.Issuer{{Issuer: issuer, Audiences: []string{"pave"}, JWKS: jwks, Algorithms: []string{"ES256"}}}
-	})
+	key, issuer, trust := testIssuer(t)
+	n := startWith(t, trust)
 	echo := testguests.Example(t, "echo")
 	manifest := `name: orders
 owner: team-shop
@@ -269,5 +262,24 @@ func TestBudgetsEndToEnd(t *testing.T) {
 	}
 	if r := n.call("GET", "/hello", key, nil); r.status != 429 {
 		t.Errorf("second call after restart: %d %s (spending was forgotten)", r.status, r.body)
+	}
+}
+
+// testIssuer makes an OIDC issuer for a test: an ES256 key generated for
+// it, the issuer's name, and the change to a daemon's configuration that
+// trusts it (audience "pave", the key under kid "k").
+func testIssuer(t *testing.T) (key *ecdsa.PrivateKey, issuer string, trust func(*config.Config)) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks, err := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "k", Algorithm: "ES256", Use: "sig"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuer = "https://login.test.invalid/"
+	return key, issuer, func(c *config.Config) {
+		c.Defenses.Issuers = []config.Issuer{{Issuer: issuer, Audiences: []string{"pave"}, JWKS: jwks, Algorithms: []string{"ES256"}}}
 	}
 }

@@ -2,10 +2,6 @@ package daemon_test
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -17,7 +13,6 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -29,15 +24,8 @@ import (
 // call.
 func TestJWTSubjectsAreDistinctCallers(t *testing.T) {
 	t.Parallel()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "k", Algorithm: "ES256", Use: "sig"}}})
-	const issuer = "https://login.test.invalid/"
-	n := startWith(t, func(c *config.Config) {
-		c.Defenses.Issuers = []config.Issuer{{Issuer: issuer, Audiences: []string{"pave"}, JWKS: jwks, Algorithms: []string{"ES256"}}}
-	})
+	key, issuer, trust := testIssuer(t)
+	n := startWith(t, trust)
 	n.deploy(`name: me
 owner: team-id
 routes:
@@ -117,15 +105,8 @@ rate_limit:
 // with 400 before the credential is read.
 func TestRepeatedAuthorizationRefused(t *testing.T) {
 	t.Parallel()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks, _ := json.Marshal(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: key.Public(), KeyID: "k", Algorithm: "ES256", Use: "sig"}}})
-	const issuer = "https://login.test.invalid/"
-	n := startWith(t, func(c *config.Config) {
-		c.Defenses.Issuers = []config.Issuer{{Issuer: issuer, Audiences: []string{"pave"}, JWKS: jwks, Algorithms: []string{"ES256"}}}
-	})
+	key, issuer, trust := testIssuer(t)
+	n := startWith(t, trust)
 	n.deploy(`name: both
 owner: team-auth
 routes:
