@@ -21,12 +21,11 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
-	"github.com/pave-dev/pave/internal/config"
-	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
-	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // Registry is what the admin API changes and reads.
@@ -50,7 +49,7 @@ type Preparer interface {
 
 // Keys manages API keys.
 type Keys interface {
-	Create(ctx context.Context, name string, functions []string, opt identity.KeyOptions) (identity.Secret, *identity.Key, error)
+	Create(ctx context.Context, name string, functions []string, opt identity.KeyOptions) (secret.Value, *identity.Key, error)
 	Revoke(ctx context.Context, name string) error
 	List() []identity.Key
 	ForgetFunction(ctx context.Context, function string) error
@@ -74,15 +73,6 @@ type AdminAuth interface {
 	Check(token string) bool
 }
 
-var (
-	_ Registry  = (*registry.Registry)(nil)
-	_ Preparer  = (*runtime.Engine)(nil)
-	_ Keys      = (*identity.Keys)(nil)
-	_ Invoker   = (*gateway.Gateway)(nil)
-	_ Usage     = (*registry.Usage)(nil)
-	_ AdminAuth = (*identity.Admin)(nil)
-)
-
 // Limits on request bodies.
 const (
 	MaxModuleSize = 64 << 20
@@ -93,7 +83,7 @@ const (
 // WebhookSecrets reads the secrets of webhook routes; deploys check that
 // the files their manifests name are usable.
 type WebhookSecrets interface {
-	WebhookSecrets(file string) ([]config.Secret, error)
+	WebhookSecrets(file string) ([]secret.Value, error)
 }
 
 // Deps are the subsystems the admin API drives.
@@ -116,7 +106,7 @@ type Deps struct {
 	Version string
 	Metrics http.Handler // nil: no /metrics
 	// DefaultBudget is the budget of functions whose manifest sets none.
-	DefaultBudget manifest.Budget
+	DefaultBudget limits.Budget
 	Log           *slog.Logger
 }
 
@@ -142,7 +132,7 @@ type Handler struct {
 	metrics     http.Handler
 	mux         *http.ServeMux
 
-	defaultBudget manifest.Budget
+	defaultBudget limits.Budget
 }
 
 // New returns the admin API handler.
@@ -203,7 +193,7 @@ type requestIDKey struct{}
 
 func (h *Handler) route(pattern string, a access, fn handlerFunc) {
 	h.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := gateway.NewRequestID()
+		id := apierror.NewRequestID()
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
 		err := h.authorize(r, a)

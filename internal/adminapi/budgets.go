@@ -18,7 +18,7 @@ import (
 // Budgets are the operator's budget overrides and the spending against
 // them.
 type Budgets interface {
-	Set(ctx context.Context, subject string, b manifest.Budget) error
+	Set(ctx context.Context, subject string, b limits.Budget) error
 	Clear(ctx context.Context, subject string) error
 	Forget(ctx context.Context, subject string) error
 	Overrides() []budgets.Override
@@ -28,18 +28,18 @@ type Budgets interface {
 var _ Budgets = (*budgets.Store)(nil)
 
 // budgetStatus describes subject's budget b and its spending.
-func (h *Handler) budgetStatus(subject string, b manifest.Budget, source string) client.BudgetStatus {
+func (h *Handler) budgetStatus(subject string, b limits.Budget, source string) client.BudgetStatus {
 	st := client.BudgetStatus{Subject: subject, Budget: budgetView(b), Source: source}
 	if u, ok := h.budgets.Usage(subject); ok {
-		st.Spent = &client.Budget{Window: b.Window, Invocations: u.Invocations, ComputeGBSeconds: u.ComputeGBs, RequestBytes: u.RequestBytes}
+		st.Spent = &client.Budget{Window: string(b.Window), Invocations: u.Invocations, ComputeGBSeconds: u.ComputeGBs, RequestBytes: u.RequestBytes}
 		ws := u.WindowStart
 		st.WindowStart = &ws
 	}
 	return st
 }
 
-func budgetView(b manifest.Budget) client.Budget {
-	return client.Budget{Window: b.Window, Invocations: b.Invocations, ComputeGBSeconds: b.ComputeGBs, RequestBytes: b.RequestBytes}
+func budgetView(b limits.Budget) client.Budget {
+	return client.Budget{Window: string(b.Window), Invocations: b.Invocations, ComputeGBSeconds: b.ComputeGBs, RequestBytes: b.RequestBytes}
 }
 
 func (h *Handler) listBudgets(w http.ResponseWriter, _ *http.Request) error {
@@ -76,7 +76,7 @@ func (h *Handler) setBudget(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	subject := r.PathValue("subject")
-	b := manifest.Budget{Window: req.Window, Invocations: req.Invocations, ComputeGBs: req.ComputeGBSeconds, RequestBytes: req.RequestBytes}
+	b := limits.Budget{Window: limits.Window(req.Window), Invocations: req.Invocations, ComputeGBs: req.ComputeGBSeconds, RequestBytes: req.RequestBytes}
 	if b.Window == "" {
 		b.Window = manifest.DefaultBudgetWindow
 	}

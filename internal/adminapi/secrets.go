@@ -12,7 +12,7 @@ import (
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/audit"
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -20,7 +20,7 @@ import (
 // is deliberately no way to read a value: functions read the secrets they
 // are granted, and nobody else.
 type Secrets interface {
-	Set(ctx context.Context, name string, value config.Secret) (int, error)
+	Set(ctx context.Context, name string, value secret.Value) (int, error)
 	List(ctx context.Context) ([]secrets.Info, error)
 	Remove(ctx context.Context, name string) error
 	// RotateMaster re-wraps every data key under a new master key and
@@ -55,7 +55,7 @@ func (h *Handler) setSecret(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "the value could not be read")
 	}
-	version, err := h.secretStore.Set(r.Context(), name, config.Secret(body))
+	version, err := h.secretStore.Set(r.Context(), name, secret.Value(body))
 	clear(body)
 	switch {
 	case errors.Is(err, secrets.ErrInvalidName), errors.Is(err, secrets.ErrInvalidValue):

@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // Defaults of Options.
@@ -93,7 +93,7 @@ var ErrBroken = errors.New("the audit log was tampered with: not sealing over it
 
 // New returns an Auditor appending to log and sealing with key, a 32-byte
 // key in base64 such as LoadOrCreateKey or GenerateKey returns.
-func New(log Log, key config.Secret, opts Options) (*Auditor, error) {
+func New(log Log, key secret.Value, opts Options) (*Auditor, error) {
 	if log == nil {
 		return nil, errors.New("audit: no log")
 	}

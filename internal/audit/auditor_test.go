@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 func TestNewRefusesBadKeys(t *testing.T) {
 	for _, key := range []string{"", "short", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "!!!!"} {
-		if _, err := New(&MemLog{}, config.Secret(key), Options{}); !errors.Is(err, ErrBadKey) {
+		if _, err := New(&MemLog{}, secret.Value(key), Options{}); !errors.Is(err, ErrBadKey) {
 			t.Errorf("key %q: %v, want ErrBadKey", key, err)
 		}
 	}
@@ -92,7 +92,7 @@ func TestRecordRedactsCredentials(t *testing.T) {
 	apiKey := "pave_k_3ytnamovp3iykptmAbC-_9"
 	jwt := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
 	ev := NewEvent(ActorAdmin, ActionKeyCreate, Ref("key", "ci")).
-		With("secret", config.Secret("hunter2-the-value")).
+		With("secret", secret.Value("hunter2-the-value")).
 		With("token", "opaque-value-1").
 		With("db_password", "opaque-value-2").
 		With("note", "called with "+apiKey+" and Bearer opaque-value-3").
@@ -110,16 +110,16 @@ func TestRecordRedactsCredentials(t *testing.T) {
 	}
 	r := mustDecode(t, f.log.entries[0].Data)
 	want := map[string]string{
-		"secret": Redacted, "token": Redacted, "db_password": Redacted,
-		"note": "called with " + Redacted + " and " + Redacted, "claims": Redacted,
-		"error": "upstream said: Authorization: " + Redacted,
+		"secret": secret.Redacted, "token": secret.Redacted, "db_password": secret.Redacted,
+		"note": "called with " + secret.Redacted + " and " + secret.Redacted, "claims": secret.Redacted,
+		"error": "upstream said: Authorization: " + secret.Redacted,
 	}
 	for k, v := range want {
 		if r.Event.Details[k] != v {
 			t.Errorf("detail %s = %q, want %q", k, r.Event.Details[k], v)
 		}
 	}
-	if r.Event.Outcome != Failed || r.Event.Source != "10.0.0.1:1 "+Redacted {
+	if r.Event.Outcome != Failed || r.Event.Source != "10.0.0.1:1 "+secret.Redacted {
 		t.Errorf("event %+v", r.Event)
 	}
 }

@@ -10,7 +10,7 @@
 // An event names things; it never holds a secret value, an API key, a
 // token or a password. Build events with NewEvent, With, From, Deny and
 // Fail, and refer to objects with Ref ("secret:DB_URL", "key:ci"). With
-// formats values with fmt, so a config.Secret shows as "[REDACTED]". As a
+// formats values with fmt, so a secret.Value shows as "[REDACTED]". As a
 // second line of defence Record replaces with "[REDACTED]" the value of any
 // detail whose key names a credential (password, token, authorization,
 // cookie, credential, private, api_key, ...) and, in every free-form
@@ -54,7 +54,7 @@
 //
 // K is derived with HKDF-SHA256 (info "pave audit: seal and head mac,
 // format 1") from a 32-byte key that is not stored in JetStream: the caller
-// passes it in base64 as a config.Secret, and LoadOrCreateKey keeps it in a
+// passes it in base64 as a secret.Value, and LoadOrCreateKey keeps it in a
 // 0600 file. ID, derived from K too, names the key without revealing it.
 //
 // Format 1, written before format 2, is read too: there only seals carry a

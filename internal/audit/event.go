@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // Outcome is how an audited action ended.
@@ -58,7 +60,7 @@ func Ref(kind, name string) string { return kind + ":" + name }
 // password: the log is readable by operators and shipped to other systems.
 // Name things instead (Ref("secret", name), Ref("key", keyName)). Build
 // events with NewEvent and its With, From, Deny and Fail methods: With
-// formats values with fmt, so a config.Secret (and any type that redacts
+// formats values with fmt, so a secret.Value (and any type that redacts
 // itself when formatted) shows as "[REDACTED]"; and Record replaces the
 // value of any detail whose key names a credential ("token", "password",
 // "authorization", ...) and anything that looks like a pave API key, a
@@ -96,7 +98,7 @@ func (e Event) From(source string) Event {
 }
 
 // With returns e with the detail key set to value formatted by fmt.Sprint:
-// a config.Secret shows as "[REDACTED]". e itself is not changed.
+// a secret.Value shows as "[REDACTED]". e itself is not changed.
 func (e Event) With(key string, value any) Event {
 	d := make(map[string]string, len(e.Details)+1)
 	for k, v := range e.Details {
@@ -146,9 +148,6 @@ var (
 	detailKeyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 )
 
-// Redacted replaces whatever Record takes for a credential.
-const Redacted = "[REDACTED]"
-
 // credentialKeys are words that, in a detail key, mark its value as a
 // credential. Name the thing (key_name, secret) instead.
 var credentialKeys = []string{"password", "passwd", "passphrase", "token", "authorization", "cookie", "credential", "private", "api_key", "apikey", "secret_value", "master_key"}
@@ -188,7 +187,7 @@ func (e Event) clean() (Event, error) {
 				return Event{}, fmt.Errorf("%w: detail key %q: want lowercase letters, digits and _.-", ErrInvalidEvent, truncate(k, maxDetailKey))
 			}
 			if isCredentialKey(k) {
-				v = Redacted
+				v = secret.Redacted
 			}
 			details[k] = scrub(v, maxDetailValue)
 		}
@@ -209,7 +208,7 @@ func isCredentialKey(k string) bool {
 // scrub makes s valid UTF-8, redacts credentials in it and bounds it.
 func scrub(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = credentialRE.ReplaceAllString(s, Redacted)
+	s = credentialRE.ReplaceAllString(s, secret.Redacted)
 	return truncate(s, n)
 }
 

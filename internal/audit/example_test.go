@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/audit"
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 func ExampleAuditor() {
@@ -22,9 +22,9 @@ func ExampleAuditor() {
 		return
 	}
 
-	// Name secrets and keys, never their values: a config.Secret formats
+	// Name secrets and keys, never their values: a secret.Value formats
 	// as [REDACTED], and so does anything that looks like a credential.
-	token := config.Secret("pave_k_not-for-the-log")
+	token := secret.Value("pave_k_not-for-the-log")
 	events := []audit.Event{
 		audit.NewEvent(audit.ActorAdmin, audit.ActionDeploy, audit.Ref("function", "orders")).
 			From("127.0.0.1:50312").With("version", 3),

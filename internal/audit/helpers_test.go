@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // fakeLog is a MemLog whose records a test can change at will, as
@@ -113,7 +113,7 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
-func testKey(t testing.TB) config.Secret {
+func testKey(t testing.TB) secret.Value {
 	t.Helper()
 	k, err := GenerateKey()
 	if err != nil {
@@ -127,7 +127,7 @@ func testKey(t testing.TB) config.Secret {
 type fixture struct {
 	log   *fakeLog
 	head  *memHead
-	key   config.Secret
+	key   secret.Value
 	clock *clock
 	a     *Auditor
 }

@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/keyfile"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // KeyLen is the length of a sealing key in bytes.
@@ -34,7 +34,7 @@ const macInfo = "pave audit: seal and head mac, format 1"
 
 // parseKey reads a sealing key: 32 bytes in base64 (standard or URL
 // alphabet, padding optional, surrounding white space ignored).
-func parseKey(s config.Secret) (*sealKey, error) {
+func parseKey(s secret.Value) (*sealKey, error) {
 	raw, err := decodeKey(strings.TrimSpace(s.Reveal()))
 	if err != nil {
 		return nil, err
@@ -76,7 +76,7 @@ func decodeKey(s string) ([]byte, error) {
 
 // KeyID identifies a sealing key without revealing it, as seals and heads
 // record it: 16 hex digits derived from the key by HMAC.
-func KeyID(key config.Secret) (string, error) {
+func KeyID(key secret.Value) (string, error) {
 	k, err := parseKey(key)
 	if err != nil {
 		return "", err
@@ -85,13 +85,13 @@ func KeyID(key config.Secret) (string, error) {
 }
 
 // GenerateKey returns a new random sealing key in base64.
-func GenerateKey() (config.Secret, error) {
+func GenerateKey() (secret.Value, error) {
 	raw := make([]byte, KeyLen)
 	defer clear(raw)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
-	return config.Secret(base64.StdEncoding.EncodeToString(raw)), nil
+	return secret.Value(base64.StdEncoding.EncodeToString(raw)), nil
 }
 
 // LoadOrCreateKey reads the sealing key from the file at path or, if there
@@ -103,7 +103,7 @@ func GenerateKey() (config.Secret, error) {
 // file, and a file that users other than its owner can read or write. On
 // Windows, which has no such permission bits, only the file type is
 // checked. The returned Secret is the base64 text, which New accepts.
-func LoadOrCreateKey(path string) (key config.Secret, created bool, err error) {
+func LoadOrCreateKey(path string) (key secret.Value, created bool, err error) {
 	line, created, err := keyfile.LoadOrCreate(path, "audit key file", func() ([]byte, error) {
 		k, err := GenerateKey()
 		return []byte(k.Reveal()), err
@@ -114,7 +114,7 @@ func LoadOrCreateKey(path string) (key config.Secret, created bool, err error) {
 	if err != nil {
 		return "", false, err
 	}
-	key = config.Secret(line)
+	key = secret.Value(line)
 	clear(line)
 	if _, err := parseKey(key); err != nil {
 		return "", false, fmt.Errorf("audit key file %s: %w", path, err)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // ProblemKind classifies what Verify found wrong.
@@ -117,7 +117,7 @@ type VerifyOptions struct {
 // record is missing after the newest; and, with opts.Head, that the log
 // still holds the seal the head names. It reports the first problem in the
 // VerifyReport; the error is for failures to read the log or the head.
-func Verify(ctx context.Context, log Log, key config.Secret, opts VerifyOptions) (VerifyReport, error) {
+func Verify(ctx context.Context, log Log, key secret.Value, opts VerifyOptions) (VerifyReport, error) {
 	k, err := parseKey(key)
 	if err != nil {
 		return VerifyReport{}, err

@@ -26,7 +26,6 @@ import (
 	"sync"
 
 	"github.com/pave-dev/pave/internal/limits"
-	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -57,13 +56,13 @@ type Store struct {
 	ledger  *limits.Ledger
 
 	mu        sync.RWMutex
-	overrides map[string]manifest.Budget
+	overrides map[string]limits.Budget
 }
 
 // Open loads the overrides and the stored spending into ledger, and
 // follows changes of the overrides until ctx is done.
 func Open(ctx context.Context, records Records, ledger *limits.Ledger) (*Store, error) {
-	s := &Store{records: records, ledger: ledger, overrides: map[string]manifest.Budget{}}
+	s := &Store{records: records, ledger: ledger, overrides: map[string]limits.Budget{}}
 	err := records.Watch(ctx, s.apply, func() {})
 	if err != nil {
 		return nil, err
@@ -99,14 +98,14 @@ func (s *Store) apply(e store.Entry) {
 		delete(s.overrides, subject)
 		return
 	}
-	var b manifest.Budget
+	var b limits.Budget
 	if json.Unmarshal(e.Value, &b) == nil {
 		s.overrides[subject] = b
 	}
 }
 
 // Budget returns the override of subject, if any.
-func (s *Store) Budget(subject string) (manifest.Budget, bool) {
+func (s *Store) Budget(subject string) (limits.Budget, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	b, ok := s.overrides[subject]
@@ -122,10 +121,11 @@ func CheckSubject(subject string) error {
 }
 
 // Check reports whether b is a budget that can be set.
-func Check(b manifest.Budget) error {
+func Check(b limits.Budget) error {
+	if _, err := limits.ParseWindow(string(b.Window)); err != nil {
+		return fmt.Errorf("%w: window %q: %w", ErrInvalid, b.Window, err)
+	}
 	switch {
-	case b.Window != "day" && b.Window != "month":
-		return fmt.Errorf("%w: window %q: want day or month", ErrInvalid, b.Window)
 	case b.Invocations < 0 || b.ComputeGBs < 0 || b.RequestBytes < 0:
 		return fmt.Errorf("%w: limits must not be negative", ErrInvalid)
 	case b.Invocations == 0 && b.ComputeGBs == 0 && b.RequestBytes == 0:
@@ -136,7 +136,7 @@ func Check(b manifest.Budget) error {
 
 // Set stores b as subject's budget. It takes effect at once on this node
 // and as soon as the change reaches others.
-func (s *Store) Set(ctx context.Context, subject string, b manifest.Budget) error {
+func (s *Store) Set(ctx context.Context, subject string, b limits.Budget) error {
 	if err := CheckSubject(subject); err != nil {
 		return err
 	}
@@ -199,7 +199,7 @@ func (s *Store) Overrides() []Override {
 // Override is one operator-set budget.
 type Override struct {
 	Subject string
-	Budget  manifest.Budget
+	Budget  limits.Budget
 }
 
 // Usage is the spending of subject in its current window.

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/limits"
-	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -72,7 +71,7 @@ func TestOverridesAndSpendingSurviveReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := manifest.Budget{Window: "day", Invocations: 10}
+	b := limits.Budget{Window: "day", Invocations: 10}
 	for _, subject := range []string{"function:orders", "owner:team@example.com"} {
 		if err := s.Set(ctx, subject, b); err != nil {
 			t.Fatalf("Set(%s): %v", subject, err)
@@ -124,15 +123,15 @@ func TestSetRefusals(t *testing.T) {
 	}
 	tests := []struct {
 		subject string
-		b       manifest.Budget
+		b       limits.Budget
 	}{
-		{"orders", manifest.Budget{Window: "day", Invocations: 1}},
-		{"function:Orders", manifest.Budget{Window: "day", Invocations: 1}},
-		{"owner:", manifest.Budget{Window: "day", Invocations: 1}},
-		{"owner:team a", manifest.Budget{Window: "day", Invocations: 1}},
-		{"function:orders", manifest.Budget{Window: "week", Invocations: 1}},
-		{"function:orders", manifest.Budget{Window: "day"}},
-		{"function:orders", manifest.Budget{Window: "day", Invocations: -1}},
+		{"orders", limits.Budget{Window: "day", Invocations: 1}},
+		{"function:Orders", limits.Budget{Window: "day", Invocations: 1}},
+		{"owner:", limits.Budget{Window: "day", Invocations: 1}},
+		{"owner:team a", limits.Budget{Window: "day", Invocations: 1}},
+		{"function:orders", limits.Budget{Window: "week", Invocations: 1}},
+		{"function:orders", limits.Budget{Window: "day"}},
+		{"function:orders", limits.Budget{Window: "day", Invocations: -1}},
 	}
 	for _, tt := range tests {
 		if err := s.Set(context.Background(), tt.subject, tt.b); !errors.Is(err, ErrInvalid) {
@@ -151,7 +150,7 @@ func TestForget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Set(ctx, "function:a", manifest.Budget{Window: "day", Invocations: 5}); err != nil {
+	if err := s.Set(ctx, "function:a", limits.Budget{Window: "day", Invocations: 5}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := ledger.Reserve([]limits.Subject{{Name: "function:a", Budget: limits.Budget{Window: limits.Day, Invocations: 5}}}, 0, 1<<20, time.Second)

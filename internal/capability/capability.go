@@ -28,17 +28,17 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/abi"
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
 
 // Secrets reads secret values; *secrets.Store provides it.
 type Secrets interface {
-	Get(ctx context.Context, name string, version int) (config.Secret, int, error)
+	Get(ctx context.Context, name string, version int) (secret.Value, int, error)
 }
 
 // ErrSecretNotFound is what a Secrets implementation's not-found error must
@@ -227,7 +227,7 @@ type Session struct {
 
 	calls   int
 	counts  map[string]Count
-	secrets []config.Secret // values read, for redaction
+	secrets []secret.Value  // values read, for redaction
 	http    *egress.Session // made on first use
 }
 
@@ -260,7 +260,7 @@ func (s *Session) use(capability string, o outcome) {
 func (s *Session) Counts() map[string]Count { return s.counts }
 
 // SecretsRead returns the secret values this invocation read.
-func (s *Session) SecretsRead() []config.Secret { return s.secrets }
+func (s *Session) SecretsRead() []secret.Value { return s.secrets }
 
 // begin counts a call against the per-invocation limit.
 func (s *Session) begin() error {

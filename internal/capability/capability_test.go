@@ -14,21 +14,21 @@ import (
 	"testing"
 
 	"github.com/pave-dev/pave/abi"
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
 
 type fakeSecrets map[string]string
 
-func (f fakeSecrets) Get(_ context.Context, name string, _ int) (config.Secret, int, error) {
+func (f fakeSecrets) Get(_ context.Context, name string, _ int) (secret.Value, int, error) {
 	v, ok := f[name]
 	if !ok {
 		return "", 0, ErrSecretNotFound
 	}
-	return config.Secret(v), 1, nil
+	return secret.Value(v), 1, nil
 }
 
 // memBucket is an in-memory Bucket with revisions.

@@ -109,16 +109,11 @@ func budgetResets(window string, start *time.Time) string {
 	if start == nil || start.IsZero() {
 		return "-"
 	}
-	s := start.UTC()
-	var end time.Time
-	switch window {
-	case "day":
-		end = time.Date(s.Year(), s.Month(), s.Day()+1, 0, 0, 0, 0, time.UTC)
-	case "month":
-		end = time.Date(s.Year(), s.Month()+1, 1, 0, 0, 0, 0, time.UTC)
-	default:
+	w, err := limits.ParseWindow(window)
+	if err != nil {
 		return "-"
 	}
+	_, end := w.Bounds(*start)
 	return formatTime(&end)
 }
 
@@ -156,8 +151,8 @@ func runBudgetSet(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return inv.usageErrorf("%v", err)
 	}
-	if *window != "day" && *window != "month" {
-		return inv.usageErrorf("--window %q: want day or month", *window)
+	if _, err := limits.ParseWindow(*window); err != nil {
+		return inv.usageErrorf("--window %q: %v", *window, err)
 	}
 	if *invocations < 0 {
 		return inv.usageErrorf("--invocations %d: want a positive number", *invocations)

@@ -3,13 +3,13 @@ package config
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"os"
 	"strings"
 
 	"github.com/pave-dev/pave/internal/keyfile"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // Environment variables that point the CLI at a daemon. Each one overrides
@@ -24,31 +24,8 @@ type Client struct {
 	// AdminURL is the base URL of the admin API, without a trailing slash.
 	AdminURL string
 	// Token is the admin token sent as a bearer token.
-	Token Secret
+	Token secret.Value
 }
-
-// Secret is a string that must not appear in output or logs. Every way of
-// formatting it prints "[REDACTED]"; Reveal returns the value for the one
-// place that needs it, such as an Authorization header.
-type Secret string
-
-const redacted = "[REDACTED]"
-
-// Reveal returns the secret value.
-func (s Secret) Reveal() string { return string(s) }
-
-// String returns "[REDACTED]".
-func (Secret) String() string { return redacted }
-
-// GoString returns "[REDACTED]", so that %#v hides the value too.
-func (Secret) GoString() string { return redacted }
-
-// Format writes "[REDACTED]" for every verb and flag.
-func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
-
-// MarshalText returns "[REDACTED]", which keeps the value out of JSON and of
-// structured logs.
-func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // ResolveClient finds the admin API of a daemon and the token to call it
 // with. PAVE_ADMIN_URL and PAVE_TOKEN win when set; whatever they leave out is
@@ -74,7 +51,7 @@ func ResolveClient(dataDir string, getenv func(string) string) (Client, error) {
 		return Client{}, err
 	}
 
-	token := Secret(strings.TrimSpace(getenv(EnvToken)))
+	token := secret.Value(strings.TrimSpace(getenv(EnvToken)))
 	if token == "" {
 		token, err = ReadTokenFile(files.AdminTokenFile())
 		if errors.Is(err, fs.ErrNotExist) {
@@ -95,7 +72,7 @@ const MaxTokenFile = 4 << 10
 // reads a key: it refuses a symbolic link, anything but a regular file, a
 // file that users other than its owner may read or write, and one longer
 // than MaxTokenFile, since the token grants full control of the daemon.
-func ReadTokenFile(path string) (Secret, error) {
+func ReadTokenFile(path string) (secret.Value, error) {
 	b, err := keyfile.LoadMax(path, "admin token file", MaxTokenFile)
 	if err != nil {
 		return "", err
@@ -104,7 +81,7 @@ func ReadTokenFile(path string) (Secret, error) {
 	if len(b) == 0 {
 		return "", fmt.Errorf("admin token file %s is empty", path)
 	}
-	return Secret(b), nil
+	return secret.Value(b), nil
 }
 
 // parseAdminURL checks that s is an http or https base URL and returns it

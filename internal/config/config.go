@@ -18,7 +18,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // Defaults. The listeners bind to loopback: exposing pave is a decision the
@@ -94,7 +95,7 @@ type Config struct {
 	MasterKeyFile string
 	// MasterKey, when set (base64, from PAVE_MASTER_KEY, for containers),
 	// is used instead of the file.
-	MasterKey Secret
+	MasterKey secret.Value
 	// Observability configures history, metrics, audit and posture.
 	Observability Observability
 	// Async configures the worker of asynchronous calls and triggers.
@@ -208,7 +209,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return nil
 	})
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", envOr(getenv, EnvMasterKeyFile, c.MasterKeyFile), "file of the secrets' master key, created 0600 if absent; default DATA/master.key ("+EnvMasterKeyFile+"; "+EnvMasterKey+" gives the key itself, base64)")
-	c.MasterKey = Secret(getenv(EnvMasterKey))
+	c.MasterKey = secret.Value(getenv(EnvMasterKey))
 	egressAllow := envOr(getenv, EnvEgressAllow, "")
 	fs.StringVar(&egressAllow, "egress-allow", egressAllow, "comma-separated non-public networks the http capability may reach, such as 10.1.0.0/16 ("+EnvEgressAllow+")")
 	issuers := envOr(getenv, EnvJWTIssuers, "")
@@ -279,7 +280,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 // rateFlag is a rate limit flag, parsed after all flags are read.
 type rateFlag struct {
 	name, env, usage, value string
-	dst                     *manifest.Rate
+	dst                     *limits.Rate
 }
 
 // parseDefenses finishes the defences' flags: it parses the rate flags and

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/limits"
-	"github.com/pave-dev/pave/internal/manifest"
 )
 
 // Defenses is the daemon-wide configuration of the gateway's checks: the
@@ -27,13 +26,13 @@ type Defenses struct {
 	Issuers []Issuer
 	// FunctionRate and CallerRate are the default token buckets of a
 	// function (all callers together) and of each caller of a function.
-	FunctionRate manifest.Rate
-	CallerRate   manifest.Rate
+	FunctionRate limits.Rate
+	CallerRate   limits.Rate
 	// OwnerConcurrency bounds the invocations in flight for all functions
 	// of one owner; 0 means no bound.
 	OwnerConcurrency int
 	// Budget is the default budget of a function whose manifest sets none.
-	Budget manifest.Budget
+	Budget limits.Budget
 	// MaxCallDepth caps function-to-function call chains.
 	MaxCallDepth int
 	// MaxCalls caps the invocations one root request, event or tick
@@ -67,10 +66,10 @@ const (
 // DefaultDefenses returns the defences used when nothing is configured.
 func DefaultDefenses() Defenses {
 	return Defenses{
-		FunctionRate:     manifest.Rate{PerSecond: DefaultFunctionRate, Burst: DefaultFunctionBurst},
-		CallerRate:       manifest.Rate{PerSecond: DefaultCallerRate, Burst: DefaultCallerBurst},
+		FunctionRate:     limits.Rate{PerSecond: DefaultFunctionRate, Burst: DefaultFunctionBurst},
+		CallerRate:       limits.Rate{PerSecond: DefaultCallerRate, Burst: DefaultCallerBurst},
 		OwnerConcurrency: DefaultOwnerConcurrency,
-		Budget:           manifest.Budget{Window: "day", Invocations: DefaultBudgetInvocations, ComputeGBs: DefaultBudgetCompute},
+		Budget:           limits.Budget{Window: "day", Invocations: DefaultBudgetInvocations, ComputeGBs: DefaultBudgetCompute},
 		MaxCallDepth:     DefaultMaxCallDepth,
 		MaxCalls:         DefaultMaxCalls,
 	}
@@ -236,17 +235,17 @@ func readSmallFile(path string) ([]byte, error) {
 }
 
 // parseRateFlag parses "RATE" or "RATE:BURST", such as "100/s:200".
-func parseRateFlag(s string) (manifest.Rate, error) {
+func parseRateFlag(s string) (limits.Rate, error) {
 	rate, burst, hasBurst := strings.Cut(s, ":")
 	ps, err := limits.ParseRate(rate)
 	if err != nil {
-		return manifest.Rate{}, err
+		return limits.Rate{}, err
 	}
-	r := manifest.Rate{PerSecond: ps, Burst: max(1, int(ps+0.999999))}
+	r := limits.Rate{PerSecond: ps, Burst: max(1, int(ps+0.999999))}
 	if hasBurst {
 		b, err := strconv.Atoi(burst)
 		if err != nil || b < 1 || b > 1_000_000 {
-			return manifest.Rate{}, fmt.Errorf("burst %q: want a whole number from 1 to 1000000", burst)
+			return limits.Rate{}, fmt.Errorf("burst %q: want a whole number from 1 to 1000000", burst)
 		}
 		r.Burst = b
 	}
@@ -254,7 +253,7 @@ func parseRateFlag(s string) (manifest.Rate, error) {
 }
 
 // formatRateFlag is the inverse of parseRateFlag.
-func formatRateFlag(r manifest.Rate) string {
+func formatRateFlag(r limits.Rate) string {
 	return strconv.FormatFloat(r.PerSecond, 'f', -1, 64) + "/s:" + strconv.Itoa(r.Burst)
 }
 

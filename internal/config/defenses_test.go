@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 func writeFile(t *testing.T, dir, name, text string) string {
@@ -74,7 +74,7 @@ func TestParseServeDefenses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Defenses.FunctionRate != (manifest.Rate{PerSecond: DefaultFunctionRate, Burst: DefaultFunctionBurst}) ||
+	if c.Defenses.FunctionRate != (limits.Rate{PerSecond: DefaultFunctionRate, Burst: DefaultFunctionBurst}) ||
 		c.Defenses.MaxCallDepth != DefaultMaxCallDepth || c.Defenses.MaxCalls != DefaultMaxCalls || c.Defenses.Budget.Invocations != DefaultBudgetInvocations {
 		t.Errorf("defaults = %+v", c.Defenses)
 	}
@@ -85,7 +85,7 @@ func TestParseServeDefenses(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := c.Defenses
-	if d.FunctionRate != (manifest.Rate{PerSecond: 50, Burst: 75}) || d.CallerRate != (manifest.Rate{PerSecond: 10, Burst: 10}) ||
+	if d.FunctionRate != (limits.Rate{PerSecond: 50, Burst: 75}) || d.CallerRate != (limits.Rate{PerSecond: 10, Burst: 10}) ||
 		d.OwnerConcurrency != 7 || d.MaxCallDepth != 3 || d.MaxCalls != 20 {
 		t.Errorf("parsed = %+v", d)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -68,7 +69,7 @@ func openVault(ctx context.Context, cfg config.Config, records *store.KV) (*secr
 	return v, created, nil
 }
 
-func (v *secretVault) Set(ctx context.Context, name string, value config.Secret) (int, error) {
+func (v *secretVault) Set(ctx context.Context, name string, value secret.Value) (int, error) {
 	return v.store.Set(ctx, name, value)
 }
 
@@ -80,7 +81,7 @@ func (v *secretVault) Remove(ctx context.Context, name string) error {
 
 // Get serves the functions' reads, with the not-found error package
 // capability knows.
-func (v *secretVault) Get(ctx context.Context, name string, version int) (config.Secret, int, error) {
+func (v *secretVault) Get(ctx context.Context, name string, version int) (secret.Value, int, error) {
 	s, n, err := v.store.Get(ctx, name, version)
 	if errors.Is(err, secrets.ErrNotFound) {
 		return "", 0, fmt.Errorf("%w: %w", capability.ErrSecretNotFound, err)

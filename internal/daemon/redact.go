@@ -6,8 +6,8 @@ import (
 	"log/slog"
 
 	"github.com/pave-dev/pave/internal/audit"
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/gateway"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -21,7 +21,7 @@ type redaction struct{ store *secrets.Store }
 var _ gateway.Redaction = redaction{}
 
 // Redactor implements gateway.Redaction.
-func (r redaction) Redactor(extra []config.Secret, except []string) gateway.Redactor {
+func (r redaction) Redactor(extra []secret.Value, except []string) gateway.Redactor {
 	if red := r.store.Redactor(extra, except); red != nil {
 		return red
 	}

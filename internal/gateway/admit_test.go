@@ -58,8 +58,8 @@ func TestOperatorInvokeTakesAnOwnerSlot(t *testing.T) {
 // it skips on purpose, and only that.
 func TestOperatorInvokeSkipsRateAndBudget(t *testing.T) {
 	fn := testFunction("hello", manifest.DefaultLimits(), public("GET", "/hello"))
-	fn.Versions[0].Budget = &manifest.Budget{Window: "day", Invocations: 1}
-	fn.Versions[0].RateLimit.Function = &manifest.Rate{PerSecond: 0.001, Burst: 1}
+	fn.Versions[0].Budget = &limits.Budget{Window: "day", Invocations: 1}
+	fn.Versions[0].RateLimit.Function = &limits.Rate{PerSecond: 0.001, Burst: 1}
 	f := newDefended(t, oneFunction(fn), fakeKeys{}, nil)
 	if rec := f.serve(request("GET", "/hello", "", nil)); rec.Code != 200 {
 		t.Fatalf("first call: %d %s", rec.Code, rec.Body)
@@ -78,7 +78,7 @@ func TestOperatorInvokeSkipsRateAndBudget(t *testing.T) {
 // before anything is charged, as routes and jobs always were.
 func TestQuarantineIsRefusedBeforeAnythingIsCharged(t *testing.T) {
 	fn := testFunction("hello", manifest.DefaultLimits(), public("GET", "/hello"))
-	fn.Versions[0].Budget = &manifest.Budget{Window: "day", Invocations: 1}
+	fn.Versions[0].Budget = &limits.Budget{Window: "day", Invocations: 1}
 	fns := oneFunction(fn)
 	f := newDefended(t, fns, fakeKeys{}, nil)
 	quarantined := *fn
@@ -130,7 +130,7 @@ func TestEveryWayMeetsTheCallCount(t *testing.T) {
 func TestJobsWaitOutWhatPasses(t *testing.T) {
 	fn := testFunction("hello", manifest.DefaultLimits(), public("GET", "/hello"))
 	fn.Versions[0].Triggers = []manifest.Trigger{{Topic: "orders.created"}}
-	fn.Versions[0].RateLimit.Function = &manifest.Rate{PerSecond: 0.001, Burst: 1}
+	fn.Versions[0].RateLimit.Function = &limits.Rate{PerSecond: 0.001, Burst: 1}
 	f := newDefended(t, oneFunction(fn), fakeKeys{}, nil)
 	if rec := f.serve(request("GET", "/hello", "", nil)); rec.Code != 200 {
 		t.Fatalf("first call: %d", rec.Code)

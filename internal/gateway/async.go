@@ -31,11 +31,6 @@ type CallbackChecker interface {
 	CheckCallback(f *registry.Function, url string) error
 }
 
-var (
-	_ Queue        = (*async.Queue)(nil)
-	_ async.Runner = (*Gateway)(nil)
-)
-
 // Headers of asynchronous calls.
 const (
 	// HeaderCallback names the URL a call's result is sent to.
@@ -219,7 +214,7 @@ func (g *Gateway) callerOf(r *http.Request, owner, function string) (string, err
 // concurrency limit delays the job rather than failing it.
 func (g *Gateway) RunJob(ctx context.Context, j *async.Job) async.Outcome {
 	inv := &invocation{
-		requestID: NewRequestID(), start: g.now(), function: j.Function, route: jobRoute(j),
+		requestID: apierror.NewRequestID(), start: g.now(), function: j.Function, route: jobRoute(j),
 		caller: j.Caller, depth: j.Depth, parent: j.Request.RequestID,
 	}
 	if a, err := netip.ParseAddr(j.Source); err == nil {

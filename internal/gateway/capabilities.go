@@ -4,11 +4,11 @@ import (
 	"context"
 
 	"github.com/pave-dev/pave/internal/capability"
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // CapabilityBroker gives invocations the capabilities their manifests
@@ -26,7 +26,7 @@ type Redaction interface {
 	// Redactor hides the value of every stored secret, and the values in
 	// extra, but not the values of the secrets named in except; nil when
 	// there is nothing to hide.
-	Redactor(extra []config.Secret, except []string) Redactor
+	Redactor(extra []secret.Value, except []string) Redactor
 }
 
 var _ CapabilityBroker = (*capability.Broker)(nil)
@@ -60,7 +60,7 @@ func (g *Gateway) redact(grants manifest.Capabilities, s *capability.Session, re
 	if g.deps.Redaction == nil {
 		return
 	}
-	var read []config.Secret
+	var read []secret.Value
 	if s != nil {
 		read = s.SecretsRead()
 	}

@@ -14,13 +14,13 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/contract"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/oidc"
 	"github.com/pave-dev/pave/internal/registry"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/webhook"
 )
 
@@ -36,18 +36,14 @@ type TokenVerifier interface {
 
 // WebhookSecrets reads the secrets that sign a webhook route's deliveries.
 type WebhookSecrets interface {
-	WebhookSecrets(file string) ([]config.Secret, error)
+	WebhookSecrets(file string) ([]secret.Value, error)
 }
 
 // BudgetOverrides are budgets an operator set, by subject
 // ("function:NAME" or "owner:NAME"); they win over manifests and defaults.
 type BudgetOverrides interface {
-	Budget(subject string) (manifest.Budget, bool)
+	Budget(subject string) (limits.Budget, bool)
 }
-
-var (
-	_ TokenVerifier = (*oidc.Verifier)(nil)
-)
 
 // routePolicy is what a route's manifest entry compiles to: the checks
 // prepared once, at reload, rather than on every request.
@@ -275,12 +271,12 @@ func (g *Gateway) rateLimit(h http.Header, f *registry.Function, caller string) 
 	if r := v.RateLimit.Caller; r != nil {
 		callerRate = *r
 	}
-	d := g.deps.Limiter.Allow("caller "+f.Name+" "+caller, limits.Rate{PerSecond: callerRate.PerSecond, Burst: callerRate.Burst})
+	d := g.deps.Limiter.Allow("caller "+f.Name+" "+caller, callerRate)
 	d.Headers(h, "caller")
 	if !d.Allowed {
 		return rateLimited(d, "this caller is over the function's rate limit")
 	}
-	fd := g.deps.Limiter.Allow("function "+f.Name, limits.Rate{PerSecond: fnRate.PerSecond, Burst: fnRate.Burst})
+	fd := g.deps.Limiter.Allow("function "+f.Name, fnRate)
 	if !fd.Allowed {
 		// The refusal reports the policy that refused.
 		h.Del("RateLimit")
@@ -390,7 +386,7 @@ func (g *Gateway) reserveBudget(f *registry.Function, requestBytes int64) (*limi
 	v := f.Current()
 	subjects := []limits.Subject{{Name: "function:" + f.Name, Budget: g.budgetOf("function:"+f.Name, v.Budget)}}
 	if b, ok := g.override("owner:" + f.Owner); ok {
-		subjects = append(subjects, limits.Subject{Name: "owner:" + f.Owner, Budget: toLimits(b)})
+		subjects = append(subjects, limits.Subject{Name: "owner:" + f.Owner, Budget: b})
 	}
 	res, err := g.deps.Ledger.Reserve(subjects, requestBytes, v.Limits.Memory, v.Limits.Timeout)
 	var ex *limits.ExhaustedError
@@ -415,25 +411,21 @@ func (g *Gateway) reserveBudget(f *registry.Function, requestBytes int64) (*limi
 
 // budgetOf is a function's budget: the operator's override, else its
 // manifest's, else the daemon's default.
-func (g *Gateway) budgetOf(subject string, own *manifest.Budget) limits.Budget {
+func (g *Gateway) budgetOf(subject string, own *limits.Budget) limits.Budget {
 	if b, ok := g.override(subject); ok {
-		return toLimits(b)
+		return b
 	}
 	if own != nil {
-		return toLimits(*own)
+		return *own
 	}
-	return toLimits(g.deps.Defenses.Budget)
+	return g.deps.Defenses.Budget
 }
 
-func (g *Gateway) override(subject string) (manifest.Budget, bool) {
+func (g *Gateway) override(subject string) (limits.Budget, bool) {
 	if g.deps.Budgets == nil {
-		return manifest.Budget{}, false
+		return limits.Budget{}, false
 	}
 	return g.deps.Budgets.Budget(subject)
-}
-
-func toLimits(b manifest.Budget) limits.Budget {
-	return limits.Budget{Window: limits.Window(b.Window), Invocations: b.Invocations, ComputeGBs: b.ComputeGBs, RequestBytes: b.RequestBytes}
 }
 
 // remoteAddr is the address the request came from (the listener's peer;

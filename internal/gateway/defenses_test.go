@@ -32,6 +32,7 @@ import (
 	"github.com/pave-dev/pave/internal/oidc"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // defended builds a gateway over fns with keys and the given dependencies
@@ -143,8 +144,8 @@ func TestCallDepth(t *testing.T) {
 func TestRateLimits(t *testing.T) {
 	fn := testFunction("hello", manifest.DefaultLimits(), apiKey("GET", "/hello"))
 	fn.Versions[0].RateLimit = manifest.RateLimits{
-		Caller:   &manifest.Rate{PerSecond: 0.001, Burst: 3},
-		Function: &manifest.Rate{PerSecond: 0.001, Burst: 5},
+		Caller:   &limits.Rate{PerSecond: 0.001, Burst: 3},
+		Function: &limits.Rate{PerSecond: 0.001, Burst: 5},
 	}
 	keys := fakeKeys{
 		"pave_k_a": {Name: "a", Functions: []string{"hello"}},
@@ -192,7 +193,7 @@ func TestRateLimits(t *testing.T) {
 func TestRateLimitBurstAccuracy(t *testing.T) {
 	fn := testFunction("hello", manifest.DefaultLimits(), public("GET", "/hello"))
 	fn.Versions[0].Limits.Concurrency = 1000
-	fn.Versions[0].RateLimit.Function = &manifest.Rate{PerSecond: 0.001, Burst: 50}
+	fn.Versions[0].RateLimit.Function = &limits.Rate{PerSecond: 0.001, Burst: 50}
 	f := newDefended(t, oneFunction(fn), fakeKeys{}, nil)
 	ok := parallelCalls(f, 500, func(i int) *http.Request {
 		r := request("GET", "/hello", "", nil)
@@ -269,9 +270,9 @@ func TestOwnerConcurrency(t *testing.T) {
 	}
 }
 
-type fakeOverrides map[string]manifest.Budget
+type fakeOverrides map[string]limits.Budget
 
-func (o fakeOverrides) Budget(subject string) (manifest.Budget, bool) {
+func (o fakeOverrides) Budget(subject string) (limits.Budget, bool) {
 	b, ok := o[subject]
 	return b, ok
 }
@@ -279,7 +280,7 @@ func (o fakeOverrides) Budget(subject string) (manifest.Budget, bool) {
 func TestBudgets(t *testing.T) {
 	fn := testFunction("hello", manifest.DefaultLimits(), public("GET", "/hello"))
 	fn.Versions[0].Limits.Concurrency = 1000
-	fn.Versions[0].Budget = &manifest.Budget{Window: "day", Invocations: 40}
+	fn.Versions[0].Budget = &limits.Budget{Window: "day", Invocations: 40}
 	var alerts []limits.Alert
 	var mu sync.Mutex
 	overrides := fakeOverrides{}
@@ -311,13 +312,13 @@ func TestBudgets(t *testing.T) {
 		t.Errorf("alerts at %v, want one at 80 and one at 100", levels)
 	}
 	// An operator raising the budget reopens the function at once.
-	overrides["function:hello"] = manifest.Budget{Window: "day", Invocations: 45}
+	overrides["function:hello"] = limits.Budget{Window: "day", Invocations: 45}
 	if ok := parallelCalls(f, 20, call); ok != 5 {
 		t.Errorf("%d calls admitted after raising the budget by 5", ok)
 	}
 	// An owner budget stops all of the owner's functions.
-	overrides["function:hello"] = manifest.Budget{Window: "day", Invocations: 1000}
-	overrides["owner:team-test"] = manifest.Budget{Window: "day", Invocations: 1}
+	overrides["function:hello"] = limits.Budget{Window: "day", Invocations: 1000}
+	overrides["owner:team-test"] = limits.Budget{Window: "day", Invocations: 1}
 	if rec := f.serve(call(0)); rec.Code != 200 {
 		t.Fatalf("first call against the owner budget: %d %s", rec.Code, rec.Body)
 	}
@@ -334,7 +335,7 @@ func TestComputeBudget(t *testing.T) {
 	v.Limits.Timeout = time.Second
 	v.Limits.Concurrency = 100
 	// Room for ten worst-case calls of 1 GB for 1 s.
-	v.Budget = &manifest.Budget{Window: "day", ComputeGBs: 10}
+	v.Budget = &limits.Budget{Window: "day", ComputeGBs: 10}
 	f := newDefended(t, oneFunction(fn), fakeKeys{}, nil)
 	if ok := parallelCalls(f, 100, func(int) *http.Request { return request("GET", "/hello", "", nil) }); ok < 10 {
 		t.Errorf("%d calls admitted; the fast calls settle far below their worst case, so at least 10 fit", ok)
@@ -444,9 +445,9 @@ func TestBrokenPolicyFailsClosed(t *testing.T) {
 }
 
 // fakeSecrets serves webhook secrets from memory.
-type fakeSecrets map[string][]config.Secret
+type fakeSecrets map[string][]secret.Value
 
-func (s fakeSecrets) WebhookSecrets(file string) ([]config.Secret, error) {
+func (s fakeSecrets) WebhookSecrets(file string) ([]secret.Value, error) {
 	if v, ok := s[file]; ok {
 		return v, nil
 	}
@@ -456,11 +457,11 @@ func (s fakeSecrets) WebhookSecrets(file string) ([]config.Secret, error) {
 func TestWebhookRoute(t *testing.T) {
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
-	secret := hex.EncodeToString(raw)
+	whsec := hex.EncodeToString(raw)
 	rt := manifest.Route{Method: "POST", Path: "/hooks/github", Auth: manifest.AuthWebhook,
 		Webhook: &manifest.Webhook{Scheme: "github", SecretFile: "/etc/pave/gh"}}
 	f := newDefended(t, oneFunction(testFunction("hooks", manifest.DefaultLimits(), rt)), fakeKeys{}, func(d *Deps) {
-		d.WebhookSecrets = fakeSecrets{"/etc/pave/gh": {config.Secret(secret)}}
+		d.WebhookSecrets = fakeSecrets{"/etc/pave/gh": {secret.Value(whsec)}}
 	})
 	sign := func(key string, body []byte) string {
 		m := hmac.New(sha256.New, []byte(key))
@@ -475,20 +476,20 @@ func TestWebhookRoute(t *testing.T) {
 		return r
 	}
 	body := []byte(`{"action":"opened"}`)
-	rec := f.serve(delivery("d-1", sign(secret, body), body))
+	rec := f.serve(delivery("d-1", sign(whsec, body), body))
 	if rec.Code != 200 {
 		t.Fatalf("valid delivery: %d %s", rec.Code, rec.Body)
 	}
 	if got := f.eng.lastRequest(t).Caller; got != "webhook:github#d-1" {
 		t.Errorf("caller = %q", got)
 	}
-	errorDetail(t, f.serve(delivery("d-1", sign(secret, body), body)), apierror.Replayed)
-	errorDetail(t, f.serve(delivery("d-2", sign(secret, body), []byte(`{"action":"closed"}`))), apierror.InvalidSignature)
+	errorDetail(t, f.serve(delivery("d-1", sign(whsec, body), body)), apierror.Replayed)
+	errorDetail(t, f.serve(delivery("d-2", sign(whsec, body), []byte(`{"action":"closed"}`))), apierror.InvalidSignature)
 	errorDetail(t, f.serve(delivery("d-3", sign("wrong", body), body)), apierror.InvalidSignature)
 	errorDetail(t, f.serve(delivery("d-4", "", body)), apierror.InvalidSignature)
 	// A forged delivery did not burn its id.
 	closed := []byte(`{"action":"closed"}`)
-	if rec := f.serve(delivery("d-2", sign(secret, closed), closed)); rec.Code != 200 {
+	if rec := f.serve(delivery("d-2", sign(whsec, closed), closed)); rec.Code != 200 {
 		t.Errorf("genuine delivery after a forgery with its id: %d %s", rec.Code, rec.Body)
 	}
 	if n := len(f.eng.requests()); n != 2 {

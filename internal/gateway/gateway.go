@@ -18,8 +18,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base32"
 	"errors"
 	"io"
 	"log/slog"
@@ -75,13 +73,6 @@ type UsageRecorder interface {
 type Observer interface {
 	Observe(observe.Record)
 }
-
-var (
-	_ Functions     = (*registry.Registry)(nil)
-	_ Authenticator = (*identity.Keys)(nil)
-	_ Engine        = (*runtime.Engine)(nil)
-	_ UsageRecorder = (*registry.Usage)(nil)
-)
 
 // Deps are the subsystems the gateway consults.
 type Deps struct {
@@ -220,7 +211,7 @@ func (g *Gateway) countRefusal(code apierror.Code) {
 // ServeHTTP implements http.Handler.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.now()
-	inv := &invocation{requestID: NewRequestID(), start: start, source: remoteAddr(r)}
+	inv := &invocation{requestID: apierror.NewRequestID(), start: start, source: remoteAddr(r)}
 	w.Header().Set("X-Request-Id", inv.requestID)
 	if err := g.serveHTTP(w, r, inv); err != nil {
 		apierror.Write(w, g.refused(inv, err), inv.requestID)
@@ -710,13 +701,4 @@ func (g *Gateway) logGuest(ctx context.Context, inv *invocation, lines []hostapi
 			slog.String("request_id", inv.requestID),
 			slog.String("function", inv.function))
 	}
-}
-
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// newRequestID returns a random, URL-safe request id.
-func NewRequestID() string {
-	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return strings.ToLower(idEncoding.EncodeToString(b[:]))
 }

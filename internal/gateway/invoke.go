@@ -28,7 +28,7 @@ var _ capability.Invoker = (*Gateway)(nil)
 // outcome as the response an HTTP caller would get, refusals included.
 func (g *Gateway) InvokeFunction(ctx context.Context, from capability.Origin, function string, req *abi.Request) (*abi.Response, error) {
 	inv := &invocation{
-		requestID: NewRequestID(), start: g.now(), function: function,
+		requestID: apierror.NewRequestID(), start: g.now(), function: function,
 		route: "invoke from " + from.Function, caller: from.Caller, depth: from.Depth, parent: from.RequestID,
 	}
 	resp, err := g.invokeFunction(ctx, from, function, req, inv)

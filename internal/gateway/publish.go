@@ -9,7 +9,6 @@ import (
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/events"
 	"github.com/pave-dev/pave/internal/identity"
-	"github.com/pave-dev/pave/internal/limits"
 )
 
 // Topics stores events published over HTTP; *events.Topics is one.
@@ -57,8 +56,7 @@ func (g *Gateway) servePublish(w http.ResponseWriter, r *http.Request, inv *invo
 	case err != nil:
 		return apierror.Wrap(err, apierror.Forbidden, "this API key may not publish")
 	}
-	rate := g.deps.Defenses.CallerRate
-	d := g.deps.Limiter.Allow("publish "+inv.caller, limits.Rate{PerSecond: rate.PerSecond, Burst: rate.Burst})
+	d := g.deps.Limiter.Allow("publish "+inv.caller, g.deps.Defenses.CallerRate)
 	d.Headers(w.Header(), "caller")
 	if !d.Allowed {
 		return rateLimited(d, "this key is over its rate limit for publishing")

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -191,7 +192,7 @@ func (k *Keys) set(name string, key *Key, rev uint64) {
 
 // Create makes a new key for functions and returns its secret, which is not
 // stored and cannot be shown again. A revoked key's name can be reused.
-func (k *Keys) Create(ctx context.Context, name string, functions []string, opt KeyOptions) (Secret, *Key, error) {
+func (k *Keys) Create(ctx context.Context, name string, functions []string, opt KeyOptions) (secret.Value, *Key, error) {
 	if !keyName.MatchString(name) {
 		return "", nil, fmt.Errorf("%w: name %q must be 1-63 characters of a-z, 0-9, '.', '_', '-'", ErrInvalidKey, name)
 	}

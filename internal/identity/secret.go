@@ -17,13 +17,8 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
-
-// Secret is a credential in clear text. It redacts itself in every form of
-// output (fmt, JSON, text, slog); Reveal is the one deliberate way to get
-// the value.
-type Secret = config.Secret
 
 // Credential prefixes. Keys look like pave_k_<52 base32 chars> and admin
 // tokens like pave_a_<52 base32 chars>; a scanner matches
@@ -36,14 +31,14 @@ const (
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 // newSecret returns prefix followed by 256 random bits in lower-case base32.
-func newSecret(prefix string) Secret {
+func newSecret(prefix string) secret.Value {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		// crypto/rand does not fail on supported platforms; if it ever
 		// does, issuing a weak credential would be worse than stopping.
 		panic(fmt.Sprintf("crypto/rand: %v", err))
 	}
-	return Secret(prefix + strings.ToLower(b32.EncodeToString(b[:])))
+	return secret.Value(prefix + strings.ToLower(b32.EncodeToString(b[:])))
 }
 
 // hashOf is the stored form of a credential.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,6 +20,35 @@ const (
 	Day   Window = "day"
 	Month Window = "month"
 )
+
+// Windows lists every window, in the order messages name them.
+var Windows = []Window{Day, Month}
+
+// ErrInvalidWindow is returned by ParseWindow for anything but a window's
+// name.
+var ErrInvalidWindow = errors.New("want day or month")
+
+// ParseWindow returns the window named s. It is the one reading of a
+// window's name: manifests, the budget API and the CLI all use it. The
+// error does not quote s.
+func ParseWindow(s string) (Window, error) {
+	if w := Window(s); slices.Contains(Windows, w) {
+		return w, nil
+	}
+	return "", ErrInvalidWindow
+}
+
+// Bounds returns the period of kind w that contains t: a UTC calendar day
+// or month, start included and end excluded.
+func (w Window) Bounds(t time.Time) (start, end time.Time) {
+	y, m, d := t.UTC().Date()
+	if w == Month {
+		start = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+		return start, start.AddDate(0, 1, 0)
+	}
+	start = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	return start, start.AddDate(0, 0, 1)
+}
 
 // Meter is one of the quantities a budget limits.
 type Meter string
@@ -54,11 +84,14 @@ const (
 
 // Budget limits the usage of a subject over a window. A zero meter has no
 // limit. Window defaults to Day when empty.
+//
+// It is also the budget a manifest declares and the budget API sets, so
+// its JSON form is the stored one.
 type Budget struct {
-	Window       Window
-	Invocations  int64
-	ComputeGBs   float64
-	RequestBytes int64
+	Window       Window  `json:"window"`
+	Invocations  int64   `json:"invocations,omitempty"`
+	ComputeGBs   float64 `json:"compute_gb_seconds,omitempty"`
+	RequestBytes int64   `json:"request_bytes,omitempty"`
 }
 
 // Subject is a function or an owner with its budget, as passed to Reserve.
@@ -183,12 +216,10 @@ type policy struct {
 
 func newPolicy(b Budget) (policy, error) {
 	p := policy{window: b.Window, budget: b}
-	switch b.Window {
-	case "":
+	if b.Window == "" {
 		p.window = Day
-	case Day, Month:
-	default:
-		return p, fmt.Errorf("%w: the window must be %q or %q", ErrInvalidBudget, Day, Month)
+	} else if _, err := ParseWindow(string(b.Window)); err != nil {
+		return p, fmt.Errorf("%w: %w", ErrInvalidBudget, err)
 	}
 	if b.Invocations < 0 || b.RequestBytes < 0 || b.ComputeGBs < 0 || math.IsNaN(b.ComputeGBs) {
 		return p, fmt.Errorf("%w: a budget cannot be negative", ErrInvalidBudget)
@@ -329,7 +360,7 @@ func (l *Ledger) account(name string, w Window, now time.Time) *account {
 	a := l.accounts[name]
 	if a == nil {
 		a = &account{window: w}
-		a.start, a.end = bounds(now, w)
+		a.start, a.end = w.Bounds(now)
 		l.accounts[name] = a
 		return a
 	}
@@ -339,7 +370,7 @@ func (l *Ledger) account(name string, w Window, now time.Time) *account {
 		// window ends, but never lets a call through that the new budget
 		// would refuse because earlier usage was forgotten.
 		a.window = w
-		a.start, a.end = bounds(now, w)
+		a.start, a.end = w.Bounds(now)
 		return a
 	}
 	a.roll(now)
@@ -352,7 +383,7 @@ func (a *account) roll(now time.Time) {
 	if now.Before(a.end) {
 		return
 	}
-	a.start, a.end = bounds(now, a.window)
+	a.start, a.end = a.window.Bounds(now)
 	a.used = [numMeters]int64{}
 	a.alerted = [numMeters]uint8{}
 }
@@ -471,7 +502,7 @@ func (l *Ledger) Restore(snap map[string]Usage) {
 		if w != Day && w != Month {
 			continue
 		}
-		start, end := bounds(now, w)
+		start, end := w.Bounds(now)
 		if !u.WindowStart.Equal(start) {
 			continue
 		}
@@ -497,23 +528,6 @@ func (l *Ledger) Restore(snap map[string]Usage) {
 			}
 		}
 	}
-}
-
-// bounds returns the window of kind w containing t.
-func bounds(t time.Time, w Window) (start, end time.Time) {
-	start = startOf(t, w)
-	if w == Month {
-		return start, start.AddDate(0, 1, 0)
-	}
-	return start, start.AddDate(0, 0, 1)
-}
-
-func startOf(t time.Time, w Window) time.Time {
-	y, m, d := t.UTC().Date()
-	if w == Month {
-		d = 1
-	}
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // meterValue converts a meter's internal units to the unit it is reported
@@ -572,4 +586,10 @@ func addSat(a, b int64) int64 {
 		return math.MaxInt64
 	}
 	return a + b
+}
+
+// startOf returns the start of the period of kind w that contains t.
+func startOf(t time.Time, w Window) time.Time {
+	start, _ := w.Bounds(t)
+	return start
 }

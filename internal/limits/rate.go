@@ -17,9 +17,12 @@ import (
 
 // Rate is a token bucket: it refills at PerSecond tokens a second up to
 // Burst tokens, and every request takes one token.
+//
+// It is also the rate a manifest declares, so its JSON form is the stored
+// one.
 type Rate struct {
-	PerSecond float64
-	Burst     int
+	PerSecond float64 `json:"per_second"`
+	Burst     int     `json:"burst"`
 }
 
 // Unlimited reports whether r sets no limit at all (PerSecond <= 0).

@@ -26,6 +26,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 // A Manifest is a validated pave.yaml.
@@ -37,7 +39,7 @@ type Manifest struct {
 	Routes      []Route
 	Limits      Limits
 	RateLimit   RateLimits
-	Budget      *Budget // nil: the daemon's default budget
+	Budget      *limits.Budget // nil: the daemon's default budget
 	// Capabilities are the function's grants; none by default.
 	Capabilities Capabilities
 	// Triggers run the function on events other than HTTP requests.

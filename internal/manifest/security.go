@@ -38,7 +38,7 @@ const (
 	MaxClaims            = 16
 	MaxSchemaFileSize    = 256 << 10
 	MaxWebhookTolerance  = time.Hour
-	DefaultBudgetWindow  = "day"
+	DefaultBudgetWindow  = limits.Day
 	maxBurst             = 1_000_000
 	maxBudgetInvocations = 1 << 40
 	maxBudgetCompute     = 1e9 // GB-seconds
@@ -152,26 +152,11 @@ type SchemaRef struct {
 	Column int    `json:"column,omitempty"`
 }
 
-// Rate is a token bucket: requests per second and burst.
-type Rate struct {
-	PerSecond float64 `json:"per_second"`
-	Burst     int     `json:"burst"`
-}
-
 // RateLimits are a function's rate limits; nil ones take the daemon's
 // defaults.
 type RateLimits struct {
-	Function *Rate `json:"function,omitempty"` // all callers together
-	Caller   *Rate `json:"caller,omitempty"`   // each caller identity
-}
-
-// Budget caps what a function may consume over a window; a zero meter has
-// no cap.
-type Budget struct {
-	Window       string  `json:"window"` // "day" or "month"
-	Invocations  int64   `json:"invocations,omitempty"`
-	ComputeGBs   float64 `json:"compute_gb_seconds,omitempty"`
-	RequestBytes int64   `json:"request_bytes,omitempty"`
+	Function *limits.Rate `json:"function,omitempty"` // all callers together
+	Caller   *limits.Rate `json:"caller,omitempty"`   // each caller identity
 }
 
 func checkScheme(s string) error {
@@ -544,9 +529,9 @@ func (d *decoder) rateLimits(rl *RateLimits) decodeFunc {
 
 // rate decodes {rate: "100/s", burst: 200}. A missing burst equals the
 // rate per second, rounded up, and at least 1.
-func (d *decoder) rate(dst **Rate) decodeFunc {
+func (d *decoder) rate(dst **limits.Rate) decodeFunc {
 	return func(n *yaml.Node, path string) {
-		r := &Rate{}
+		r := &limits.Rate{}
 		burstSet := false
 		d.object(n, path, []field{
 			{name: "rate", required: true, decode: func(v *yaml.Node, at string) {
@@ -576,12 +561,16 @@ func (d *decoder) rate(dst **Rate) decodeFunc {
 }
 
 // budget decodes the budget mapping.
-func (d *decoder) budget(dst **Budget) decodeFunc {
+func (d *decoder) budget(dst **limits.Budget) decodeFunc {
 	return func(n *yaml.Node, path string) {
-		b := &Budget{Window: DefaultBudgetWindow}
+		b := &limits.Budget{Window: DefaultBudgetWindow}
 		before := len(d.errs)
 		d.object(n, path, []field{
-			{name: "window", decode: d.text(&b.Window, checkWindow)},
+			{name: "window", decode: func(v *yaml.Node, at string) {
+				var name string
+				d.text(&name, checkWindow)(v, at)
+				b.Window = limits.Window(name)
+			}},
 			{name: "invocations", decode: func(v *yaml.Node, at string) {
 				if !d.scalar(v, at, intTag, "an integer") {
 					return
@@ -614,8 +603,8 @@ func (d *decoder) budget(dst **Budget) decodeFunc {
 }
 
 func checkWindow(s string) error {
-	if s != "day" && s != "month" {
-		return fmt.Errorf("unsupported window %s: use day or month", quote(s))
+	if _, err := limits.ParseWindow(s); err != nil {
+		return fmt.Errorf("unsupported window %s: %w", quote(s), err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/limits"
 )
 
 func TestParseSecurity(t *testing.T) {
@@ -112,7 +113,7 @@ budget:
 	if c := m.RateLimit.Caller; c == nil || c.PerSecond != 5 || c.Burst != 5 {
 		t.Errorf("caller rate = %+v (burst defaults to the rate per second)", c)
 	}
-	wantBudget := &Budget{Window: "month", Invocations: 100000, ComputeGBs: 3600.5, RequestBytes: 1 << 30}
+	wantBudget := &limits.Budget{Window: "month", Invocations: 100000, ComputeGBs: 3600.5, RequestBytes: 1 << 30}
 	if !reflect.DeepEqual(m.Budget, wantBudget) {
 		t.Errorf("budget = %+v, want %+v", m.Budget, wantBudget)
 	}
@@ -276,7 +277,7 @@ func TestParseSecurityErrors(t *testing.T) {
 			{3, "budget", "a budget caps at least one of invocations, compute or request_bytes"},
 		}},
 		{"budget window", head + "budget: {window: week, invocations: 5}\n", []wantErr{
-			{3, "budget.window", `unsupported window "week": use day or month`},
+			{3, "budget.window", `unsupported window "week": want day or month`},
 		}},
 		{"budget compute negative", head + "budget: {compute: -1}\n", []wantErr{
 			{3, "budget.compute", "compute budget must be above 0 and at most 1e+09 GB-seconds"},

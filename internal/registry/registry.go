@@ -25,6 +25,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -100,7 +101,7 @@ type Version struct {
 	Routes         []manifest.Route      `json:"routes"`
 	Limits         manifest.Limits       `json:"limits"`
 	RateLimit      manifest.RateLimits   `json:"rate_limit"`
-	Budget         *manifest.Budget      `json:"budget,omitempty"`
+	Budget         *limits.Budget        `json:"budget,omitempty"`
 	Capabilities   manifest.Capabilities `json:"capabilities"`
 	Triggers       []manifest.Trigger    `json:"triggers,omitempty"`
 	Async          manifest.Async        `json:"async"`

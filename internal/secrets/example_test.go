@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -28,8 +28,8 @@ func ExampleStore() {
 	// in-memory one here.
 	s := secrets.NewStore(newMemRecords(), master, nil)
 
-	v1, _ := s.Set(ctx, "db.password", config.Secret("correct horse"))
-	v2, _ := s.Set(ctx, "db.password", config.Secret("battery staple"))
+	v1, _ := s.Set(ctx, "db.password", secret.Value("correct horse"))
+	v2, _ := s.Set(ctx, "db.password", secret.Value("battery staple"))
 	fmt.Println("versions:", v1, v2)
 
 	latest, n, _ := s.Get(ctx, "db.password", 0)
@@ -41,7 +41,7 @@ func ExampleStore() {
 	fmt.Println("typo:", errors.Is(err, secrets.ErrNotFound))
 
 	// A function's output, with the value it was given.
-	r := secrets.NewRedactor([]config.Secret{latest})
+	r := secrets.NewRedactor([]secret.Value{latest})
 	fmt.Println(r.String("connecting with battery staple"))
 	// Output:
 	// new master key: true

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -25,7 +25,7 @@ func FuzzOpen(f *testing.F) {
 	genuine := map[int]string{}
 	for i := 1; i <= 2; i++ {
 		v := canary()
-		if _, err := s.Set(ctx, "f", config.Secret(v)); err != nil {
+		if _, err := s.Set(ctx, "f", secret.Value(v)); err != nil {
 			f.Fatal(err)
 		}
 		genuine[i] = v
@@ -40,7 +40,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(encodeStored(f, rec))
 	// A genuine record from another key.
 	other := newMemRecords()
-	if _, err := secrets.NewStore(other, newKey(f), nil).Set(ctx, "f", config.Secret(canary())); err != nil {
+	if _, err := secrets.NewStore(other, newKey(f), nil).Set(ctx, "f", secret.Value(canary())); err != nil {
 		f.Fatal(err)
 	}
 	f.Add(other.raw(f, "s.f"))

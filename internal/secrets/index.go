@@ -7,7 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -27,7 +27,7 @@ import (
 // atomic load, and with no secret stored it is nil and costs nothing.
 type index struct {
 	mu     sync.Mutex
-	byName map[string][]config.Secret
+	byName map[string][]secret.Value
 	cur    atomic.Pointer[redaction]
 }
 
@@ -35,7 +35,7 @@ type index struct {
 type redaction struct {
 	all    *Redactor
 	values map[string]bool // every value all redacts, or would if it were long enough
-	byName map[string][]config.Secret
+	byName map[string][]secret.Value
 
 	mu        sync.Mutex
 	excluding map[string]*Redactor // by the joined names left out
@@ -49,11 +49,11 @@ var noRedaction redaction
 const maxWithout = 256
 
 // set replaces the values of name (none removes it) and rebuilds.
-func (x *index) set(name string, values []config.Secret) {
+func (x *index) set(name string, values []secret.Value) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.byName == nil {
-		x.byName = map[string][]config.Secret{}
+		x.byName = map[string][]secret.Value{}
 	}
 	if len(values) == 0 {
 		delete(x.byName, name)
@@ -64,11 +64,11 @@ func (x *index) set(name string, values []config.Secret) {
 }
 
 // add adds value to those of name and rebuilds.
-func (x *index) add(name string, value config.Secret) {
+func (x *index) add(name string, value secret.Value) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.byName == nil {
-		x.byName = map[string][]config.Secret{}
+		x.byName = map[string][]secret.Value{}
 	}
 	if !slices.Contains(x.byName[name], value) {
 		x.byName[name] = append(slices.Clone(x.byName[name]), value)
@@ -78,8 +78,8 @@ func (x *index) add(name string, value config.Secret) {
 
 // rebuild publishes a new state; x.mu is held.
 func (x *index) rebuild() {
-	r := &redaction{values: map[string]bool{}, byName: make(map[string][]config.Secret, len(x.byName))}
-	var all []config.Secret
+	r := &redaction{values: map[string]bool{}, byName: make(map[string][]secret.Value, len(x.byName))}
+	var all []secret.Value
 	for name, vs := range x.byName {
 		r.byName[name] = vs
 		for _, v := range vs {
@@ -98,7 +98,7 @@ func (x *index) rebuild() {
 // leaves nothing to redact. Without except, and with extra values the store
 // holds already (the values a function read), it is the one Redactor
 // rebuilt when secrets change, and costs an atomic load.
-func (s *Store) Redactor(extra []config.Secret, except []string) *Redactor {
+func (s *Store) Redactor(extra []secret.Value, except []string) *Redactor {
 	r := s.index.cur.Load()
 	if r == nil {
 		r = &noRedaction
@@ -124,8 +124,8 @@ func nonEmpty(r *Redactor) *Redactor {
 }
 
 // allValues returns the values of every secret but those named in except.
-func (r *redaction) allValues(except []string) []config.Secret {
-	var out []config.Secret
+func (r *redaction) allValues(except []string) []secret.Value {
+	var out []secret.Value
 	for name, vs := range r.byName {
 		if !slices.Contains(except, name) {
 			out = append(out, vs...)
@@ -136,7 +136,7 @@ func (r *redaction) allValues(except []string) []config.Secret {
 
 // without returns the Redactor over extra and every value but those of the
 // secrets named in except, built once per state and set of names.
-func (r *redaction) without(except []string, extra []config.Secret) *Redactor {
+func (r *redaction) without(except []string, extra []secret.Value) *Redactor {
 	if len(extra) > 0 {
 		return nonEmpty(NewRedactor(append(r.allValues(except), extra...)))
 	}
@@ -166,13 +166,13 @@ type watcher interface {
 // it can: the versions that open.
 func (s *Store) Watch(ctx context.Context, w watcher) error {
 	replaying := true
-	loaded := map[string][]config.Secret{}
+	loaded := map[string][]secret.Value{}
 	return w.Watch(ctx, func(e store.Entry) {
 		name, ok := nameOf(e.Key)
 		if !ok {
 			return
 		}
-		var values []config.Secret
+		var values []secret.Value
 		if !e.Deleted {
 			values = s.open(name, e.Value)
 		}
@@ -186,7 +186,7 @@ func (s *Store) Watch(ctx context.Context, w watcher) error {
 		s.index.mu.Lock()
 		defer s.index.mu.Unlock()
 		if s.index.byName == nil {
-			s.index.byName = map[string][]config.Secret{}
+			s.index.byName = map[string][]secret.Value{}
 		}
 		for name, vs := range loaded {
 			if len(vs) > 0 {
@@ -198,19 +198,19 @@ func (s *Store) Watch(ctx context.Context, w watcher) error {
 }
 
 // open returns the values of every version of a record that opens.
-func (s *Store) open(name string, data []byte) []config.Secret {
+func (s *Store) open(name string, data []byte) []secret.Value {
 	rec, err := decodeRecord(name, data)
 	if err != nil {
 		return nil
 	}
 	ring := s.ring.Load()
-	var out []config.Secret
+	var out []secret.Value
 	for i := range rec.Versions {
 		plain, err := ring.open(name, &rec.Versions[i])
 		if err != nil {
 			continue
 		}
-		out = append(out, config.Secret(plain))
+		out = append(out, secret.Value(plain))
 		clear(plain)
 	}
 	return out

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -43,7 +43,7 @@ func TestRedactorCoversEveryStoredValue(t *testing.T) {
 	a1, a2, b, extra := canary(), canary(), canary(), canary()
 	set := func(name, v string) {
 		t.Helper()
-		if _, err := s.Set(ctx, name, config.Secret(v)); err != nil {
+		if _, err := s.Set(ctx, name, secret.Value(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -64,9 +64,9 @@ func TestRedactorCoversEveryStoredValue(t *testing.T) {
 		{"except A, B", nil, []string{"A", "B"}, []bool{false, false, false, false}},
 		{"except A, plus extra", []string{extra}, []string{"A"}, []bool{false, false, true, true}},
 	} {
-		var ex []config.Secret
+		var ex []secret.Value
 		for _, v := range tt.extra {
-			ex = append(ex, config.Secret(v))
+			ex = append(ex, secret.Value(v))
 		}
 		got := redacts(s.Redactor(ex, tt.except), a1, a2, b, extra)
 		if !same(got, tt.want) {
@@ -105,7 +105,7 @@ func TestRedactorFollowsOtherProcesses(t *testing.T) {
 	ctx := context.Background()
 	writer, records, key := newStore(t)
 	old, next := canary(), canary()
-	if _, err := writer.Set(ctx, "OLD", config.Secret(old)); err != nil {
+	if _, err := writer.Set(ctx, "OLD", secret.Value(old)); err != nil {
 		t.Fatal(err)
 	}
 	reader := secrets.NewStore(records, key, nil)
@@ -116,7 +116,7 @@ func TestRedactorFollowsOtherProcesses(t *testing.T) {
 	if got := redacts(reader.Redactor(nil, nil), old, next); !same(got, []bool{true, false}) {
 		t.Errorf("after the replay: %v", strs(got))
 	}
-	if _, err := writer.Set(ctx, "NEXT", config.Secret(next)); err != nil {
+	if _, err := writer.Set(ctx, "NEXT", secret.Value(next)); err != nil {
 		t.Fatal(err)
 	}
 	w.fn(store.Entry{Key: "s.NEXT", Value: records.raw(t, "s.NEXT")})

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -51,7 +51,7 @@ func TestLoadOrCreateMasterKey(t *testing.T) {
 	// A store sealed with the created key opens with the loaded one.
 	recs := newMemRecords()
 	v := canary()
-	if _, err := secrets.NewStore(recs, k1, nil).Set(context.Background(), "x", config.Secret(v)); err != nil {
+	if _, err := secrets.NewStore(recs, k1, nil).Set(context.Background(), "x", secret.Value(v)); err != nil {
 		t.Fatal(err)
 	}
 	if got, _, err := secrets.NewStore(recs, k2, nil).Get(context.Background(), "x", 0); err != nil || got.Reveal() != v {

@@ -9,11 +9,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
-
-// Redacted is what a Redactor writes in place of a secret.
-const Redacted = "[REDACTED]"
 
 // MinRedactLen is the shortest value a Redactor redacts. A secret of one to
 // three bytes ("on", "42", "yes") also occurs in ordinary text so often
@@ -37,7 +34,7 @@ const MinRedactLen = 4
 //
 // Every byte covered by an occurrence of any form of any value is
 // redacted. Occurrences that overlap, of one value or of several, become a
-// single Redacted marker, so no part of either survives.
+// single secret.Redacted marker, so no part of either survives.
 //
 // Matching looks at each byte of the input once through a filter on its
 // next four bytes, and compares candidate forms only where the filter hits.
@@ -64,7 +61,7 @@ func filterHash(k uint32) uint32 { return (k * 0x9E3779B1) >> 16 }
 
 // NewRedactor returns a Redactor for values. Values shorter than
 // MinRedactLen are not redacted; see TooShort.
-func NewRedactor(values []config.Secret) *Redactor {
+func NewRedactor(values []secret.Value) *Redactor {
 	r := &Redactor{byPrefix: make(map[uint32][]int32)}
 	seen := make(map[string]bool)
 	for i, v := range values {
@@ -137,7 +134,7 @@ func (r *Redactor) TooShort() []int {
 	return slices.Clone(r.tooShort)
 }
 
-// String returns s with every secret replaced by Redacted; s itself when
+// String returns s with every secret replaced by secret.Redacted; s itself when
 // there is none.
 func (r *Redactor) String(s string) string {
 	if r.Empty() {
@@ -152,14 +149,14 @@ func (r *Redactor) String(s string) string {
 	prev := 0
 	for _, sp := range found {
 		sb.WriteString(s[prev:sp.start])
-		sb.WriteString(Redacted)
+		sb.WriteString(secret.Redacted)
 		prev = sp.end
 	}
 	sb.WriteString(s[prev:])
 	return sb.String()
 }
 
-// Bytes returns b with every secret replaced by Redacted, in a new slice.
+// Bytes returns b with every secret replaced by secret.Redacted, in a new slice.
 // When b holds no secret it returns b itself, without allocating.
 func (r *Redactor) Bytes(b []byte) []byte {
 	if r.Empty() {
@@ -173,7 +170,7 @@ func (r *Redactor) Bytes(b []byte) []byte {
 	prev := 0
 	for _, sp := range found {
 		out = append(out, b[prev:sp.start]...)
-		out = append(out, Redacted...)
+		out = append(out, secret.Redacted...)
 		prev = sp.end
 	}
 	return append(out, b[prev:]...)
@@ -184,7 +181,7 @@ type span struct{ start, end int }
 
 func redactedLen(n int, found []span) int {
 	for _, sp := range found {
-		n += len(Redacted) - (sp.end - sp.start)
+		n += len(secret.Redacted) - (sp.end - sp.start)
 	}
 	return n
 }

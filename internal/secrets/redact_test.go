@@ -12,13 +12,13 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
-func secretsOf(vs ...string) []config.Secret {
-	out := make([]config.Secret, len(vs))
+func secretsOf(vs ...string) []secret.Value {
+	out := make([]secret.Value, len(vs))
 	for i, v := range vs {
-		out[i] = config.Secret(v)
+		out[i] = secret.Value(v)
 	}
 	return out
 }
@@ -115,20 +115,20 @@ func TestRedactorNoMatchDoesNotAllocate(t *testing.T) {
 }
 
 // benchSecrets returns 20 values shaped like real credentials.
-func benchSecrets(tb testing.TB) []config.Secret {
-	var out []config.Secret
+func benchSecrets(tb testing.TB) []secret.Value {
+	var out []secret.Value
 	for i := range 20 {
 		b := make([]byte, 16+i)
 		rand.Read(b)
 		switch i % 4 {
 		case 0:
-			out = append(out, config.Secret(hex.EncodeToString(b)))
+			out = append(out, secret.Value(hex.EncodeToString(b)))
 		case 1:
-			out = append(out, config.Secret("sk_live_"+base64.RawURLEncoding.EncodeToString(b)))
+			out = append(out, secret.Value("sk_live_"+base64.RawURLEncoding.EncodeToString(b)))
 		case 2:
-			out = append(out, config.Secret(rand.Text()))
+			out = append(out, secret.Value(rand.Text()))
 		default:
-			out = append(out, config.Secret(fmt.Sprintf("postgres://app:%s@db:5432/app", base64.RawStdEncoding.EncodeToString(b))))
+			out = append(out, secret.Value(fmt.Sprintf("postgres://app:%s@db:5432/app", base64.RawStdEncoding.EncodeToString(b))))
 		}
 	}
 	return out
@@ -136,7 +136,7 @@ func benchSecrets(tb testing.TB) []config.Secret {
 
 // benchBody returns 64 KiB of JSON log lines, with each value in leaks
 // written into it once, raw or encoded.
-func benchBody(tb testing.TB, leaks []config.Secret) []byte {
+func benchBody(tb testing.TB, leaks []secret.Value) []byte {
 	var buf bytes.Buffer
 	for i := 0; buf.Len() < 64<<10; i++ {
 		fmt.Fprintf(&buf, `{"time":"2030-01-02T03:04:%02dZ","level":"info","msg":"handled request","path":"/orders/%d","status":200,"user":"%s"}`+"\n",
@@ -209,12 +209,12 @@ func encodedForms(v string) []string {
 
 func TestRedactorFindsEveryForm(t *testing.T) {
 	vals := benchSecrets(t)
-	vals = append(vals, "with \"quotes\" & <tags>", config.Secret(randomish(300)))
+	vals = append(vals, "with \"quotes\" & <tags>", secret.Value(randomish(300)))
 	r := NewRedactor(vals)
 	for _, v := range vals {
 		for _, f := range encodedForms(v.Reveal()) {
 			in := "<<" + f + ">>"
-			if got := r.String(in); got != "<<"+Redacted+">>" {
+			if got := r.String(in); got != "<<"+secret.Redacted+">>" {
 				t.Fatalf("form %q of a value: got %q", f, got)
 			}
 		}
@@ -288,8 +288,8 @@ func FuzzRedactor(f *testing.F) {
 				t.Fatalf("spans out of order: %v", found)
 			}
 			rebuilt = append(rebuilt, in[prev:sp.start]...)
-			markers = append(markers, span{len(rebuilt), len(rebuilt) + len(Redacted)})
-			rebuilt = append(rebuilt, Redacted...)
+			markers = append(markers, span{len(rebuilt), len(rebuilt) + len(secret.Redacted)})
+			rebuilt = append(rebuilt, secret.Redacted...)
 			prev = sp.end
 		}
 		rebuilt = append(rebuilt, in[prev:]...)

@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -24,7 +24,7 @@ func fill(t *testing.T, s *secrets.Store, n, versions int) map[string]map[int]st
 		all[name] = map[int]string{}
 		for range versions {
 			v := canary()
-			num, err := s.Set(context.Background(), name, config.Secret(v))
+			num, err := s.Set(context.Background(), name, secret.Value(v))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -137,7 +137,7 @@ func TestGetAcrossARotation(t *testing.T) {
 	s, recs, _ := newStore(t)
 	ctx := context.Background()
 	v := canary()
-	if _, err := s.Set(ctx, "x", config.Secret(v)); err != nil {
+	if _, err := s.Set(ctx, "x", secret.Value(v)); err != nil {
 		t.Fatal(err)
 	}
 	inGet, rotated := make(chan struct{}), make(chan struct{})
@@ -149,7 +149,7 @@ func TestGetAcrossARotation(t *testing.T) {
 			<-rotated
 		}
 	}
-	var got config.Secret
+	var got secret.Value
 	var err error
 	var wg sync.WaitGroup
 	wg.Go(func() { got, _, err = s.Get(ctx, "x", 0) })
@@ -184,7 +184,7 @@ func TestRotateMasterWritesNothingWhenAVersionIsUnreadable(t *testing.T) {
 		}, secrets.ErrCorrupt},
 		{"version under an unknown key", func(t *testing.T, recs *memRecords) {
 			other := secrets.NewStore(recs, newKey(t), nil)
-			if _, err := other.Set(context.Background(), "foreign", config.Secret(canary())); err != nil {
+			if _, err := other.Set(context.Background(), "foreign", secret.Value(canary())); err != nil {
 				t.Fatal(err)
 			}
 		}, secrets.ErrWrongMasterKey},
@@ -241,7 +241,7 @@ func TestRotateMasterResumes(t *testing.T) {
 		t.Fatalf("the store seals with %s", s.MasterKeyID())
 	}
 	v := canary()
-	num, err := s.Set(ctx, "s00.key", config.Secret(v))
+	num, err := s.Set(ctx, "s00.key", secret.Value(v))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestRotateMasterRetriesOnConflict(t *testing.T) {
 		}
 		fired = true
 		v := canary()
-		num, err := other.Set(ctx, "s00.key", config.Secret(v))
+		num, err := other.Set(ctx, "s00.key", secret.Value(v))
 		if err != nil {
 			return err
 		}
@@ -305,7 +305,7 @@ func TestSetDuringRotation(t *testing.T) {
 	var setErr error
 	recs.beforeUpdate = func(string) error {
 		once.Do(func() {
-			wg.Go(func() { num, setErr = s.Set(ctx, "s00.key", config.Secret(v)) })
+			wg.Go(func() { num, setErr = s.Set(ctx, "s00.key", secret.Value(v)) })
 		})
 		runtime.Gosched()
 		return nil

@@ -65,7 +65,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -194,7 +194,7 @@ func checkName(name string) error {
 	return fmt.Errorf("%w: a name is 1 to %d letters, digits, '_', '.' or '-', starting with a letter", ErrInvalidName, MaxNameLen)
 }
 
-func checkValue(v config.Secret) error {
+func checkValue(v secret.Value) error {
 	switch {
 	case len(v) == 0:
 		return fmt.Errorf("%w: the value is empty", ErrInvalidValue)
@@ -221,7 +221,7 @@ func nameOf(key string) (name string, ok bool) {
 
 // Set stores value as a new version of the secret name, creating the secret
 // if needed, and returns the new version's number (1 for a new secret).
-func (s *Store) Set(ctx context.Context, name string, value config.Secret) (version int, err error) {
+func (s *Store) Set(ctx context.Context, name string, value secret.Value) (version int, err error) {
 	if err := checkName(name); err != nil {
 		return 0, err
 	}
@@ -322,7 +322,7 @@ func encodeCapped(rec *record) ([]byte, error) {
 // Get returns version of the secret name, or its latest version when
 // version is 0, and the number of the version it returns. It fails with
 // ErrNotFound, ErrCorrupt or ErrWrongMasterKey, never with a wrong value.
-func (s *Store) Get(ctx context.Context, name string, version int) (config.Secret, int, error) {
+func (s *Store) Get(ctx context.Context, name string, version int) (secret.Value, int, error) {
 	if err := checkName(name); err != nil {
 		return "", 0, err
 	}
@@ -356,7 +356,7 @@ func (s *Store) Get(ctx context.Context, name string, version int) (config.Secre
 		if err != nil {
 			return "", 0, err
 		}
-		value := config.Secret(plain)
+		value := secret.Value(plain)
 		clear(plain)
 		return value, v.Number, nil
 	}

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -29,7 +29,7 @@ func TestRoundTrip(t *testing.T) {
 		"max.value": string(randomBytes(t, secrets.MaxValueLen)),
 	}
 	for name, v := range values {
-		n, err := s.Set(ctx, name, config.Secret(v))
+		n, err := s.Set(ctx, name, secret.Value(v))
 		if err != nil || n != 1 {
 			t.Fatalf("Set(%s) = %d, %v; want 1, nil", name, n, err)
 		}
@@ -49,7 +49,7 @@ func TestVersions(t *testing.T) {
 	ctx := context.Background()
 	vals := []string{canary(), canary(), canary()}
 	for i, v := range vals {
-		n, err := s.Set(ctx, "api", config.Secret(v))
+		n, err := s.Set(ctx, "api", secret.Value(v))
 		if err != nil || n != i+1 {
 			t.Fatalf("Set #%d = %d, %v", i+1, n, err)
 		}
@@ -80,7 +80,7 @@ func TestVersionCap(t *testing.T) {
 	vals := map[int]string{}
 	for i := 1; i <= secrets.MaxVersions+5; i++ {
 		vals[i] = canary()
-		if n, err := s.Set(ctx, "rotating", config.Secret(vals[i])); err != nil || n != i {
+		if n, err := s.Set(ctx, "rotating", secret.Value(vals[i])); err != nil || n != i {
 			t.Fatalf("Set #%d = %d, %v", i, n, err)
 		}
 	}
@@ -112,7 +112,7 @@ func TestVersionCapBySize(t *testing.T) {
 	vals := map[int][]byte{}
 	for i := 1; i <= 10; i++ {
 		vals[i] = randomBytes(t, secrets.MaxValueLen)
-		if n, err := s.Set(ctx, "big", config.Secret(vals[i])); err != nil || n != i {
+		if n, err := s.Set(ctx, "big", secret.Value(vals[i])); err != nil || n != i {
 			t.Fatalf("Set #%d = %d, %v", i, n, err)
 		}
 		if l := len(recs.raw(t, "s.big")); l > 1<<20-64<<10 {
@@ -144,7 +144,7 @@ func TestNames(t *testing.T) {
 			t.Errorf("ValidName(%q) = false", name)
 		}
 		v := canary()
-		if _, err := s.Set(ctx, name, config.Secret(v)); err != nil {
+		if _, err := s.Set(ctx, name, secret.Value(v)); err != nil {
 			t.Fatalf("Set(%q): %v", name, err)
 		}
 		if got, _, err := s.Get(ctx, name, 0); err != nil || got.Reveal() != v {
@@ -205,7 +205,7 @@ func TestValues(t *testing.T) {
 		{big[:secrets.MaxValueLen+1], false},
 		{big, false},
 	} {
-		_, err := s.Set(ctx, "v", config.Secret(tt.value))
+		_, err := s.Set(ctx, "v", secret.Value(tt.value))
 		if tt.ok != (err == nil) {
 			t.Errorf("Set of %d bytes: %v", len(tt.value), err)
 		}
@@ -228,7 +228,7 @@ func TestListNeverContainsValues(t *testing.T) {
 		for range 3 {
 			v := canary()
 			values = append(values, v)
-			if _, err := s.Set(ctx, name, config.Secret(v)); err != nil {
+			if _, err := s.Set(ctx, name, secret.Value(v)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -272,11 +272,11 @@ func TestRemove(t *testing.T) {
 	s, _, _ := newStore(t)
 	ctx := context.Background()
 	for range 2 {
-		if _, err := s.Set(ctx, "gone", config.Secret(canary())); err != nil {
+		if _, err := s.Set(ctx, "gone", secret.Value(canary())); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Set(ctx, "kept", config.Secret(canary())); err != nil {
+	if _, err := s.Set(ctx, "kept", secret.Value(canary())); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Remove(ctx, "gone"); err != nil {
@@ -295,7 +295,7 @@ func TestRemove(t *testing.T) {
 		t.Errorf("List after Remove: %+v", infos)
 	}
 	// The name starts over.
-	if n, err := s.Set(ctx, "gone", config.Secret(canary())); err != nil || n != 1 {
+	if n, err := s.Set(ctx, "gone", secret.Value(canary())); err != nil || n != 1 {
 		t.Errorf("Set after Remove = %d, %v", n, err)
 	}
 }
@@ -312,7 +312,7 @@ func TestConcurrentSet(t *testing.T) {
 		wg.Go(func() {
 			for range each {
 				v := canary()
-				n, err := s.Set(ctx, "shared", config.Secret(v))
+				n, err := s.Set(ctx, "shared", secret.Value(v))
 				if err != nil {
 					t.Error(err)
 					return
@@ -344,7 +344,7 @@ func TestRecordAtRest(t *testing.T) {
 	ctx := context.Background()
 	v := canary()
 	for range 2 {
-		if _, err := s.Set(ctx, "db.password", config.Secret(v)); err != nil {
+		if _, err := s.Set(ctx, "db.password", secret.Value(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -375,11 +375,11 @@ func TestRecordAtRest(t *testing.T) {
 func TestSetLeavesCorruptRecordAlone(t *testing.T) {
 	s, recs, _ := newStore(t)
 	ctx := context.Background()
-	if _, err := s.Set(ctx, "x", config.Secret(canary())); err != nil {
+	if _, err := s.Set(ctx, "x", secret.Value(canary())); err != nil {
 		t.Fatal(err)
 	}
 	recs.put("s.x", []byte(`{"format":1,"name":"x","versions":[`))
-	if _, err := s.Set(ctx, "x", config.Secret(canary())); !errors.Is(err, secrets.ErrCorrupt) {
+	if _, err := s.Set(ctx, "x", secret.Value(canary())); !errors.Is(err, secrets.ErrCorrupt) {
 		t.Fatalf("Set over a corrupt record: %v", err)
 	}
 	if got := recs.raw(t, "s.x"); string(got) != `{"format":1,"name":"x","versions":[` {
@@ -391,7 +391,7 @@ func TestSetLeavesCorruptRecordAlone(t *testing.T) {
 	if err := s.Remove(ctx, "x"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := s.Set(ctx, "x", config.Secret(canary())); err != nil || n != 1 {
+	if n, err := s.Set(ctx, "x", secret.Value(canary())); err != nil || n != 1 {
 		t.Fatalf("Set after Remove = %d, %v", n, err)
 	}
 }
@@ -400,12 +400,12 @@ func TestStoreErrorsPassThrough(t *testing.T) {
 	s, recs, _ := newStore(t)
 	ctx := context.Background()
 	v := canary()
-	if _, err := s.Set(ctx, "x", config.Secret(v)); err != nil {
+	if _, err := s.Set(ctx, "x", secret.Value(v)); err != nil {
 		t.Fatal(err)
 	}
 	boom := errors.New("bucket unavailable")
 	recs.beforeUpdate = func(string) error { return boom }
-	_, err := s.Set(ctx, "x", config.Secret(canary()))
+	_, err := s.Set(ctx, "x", secret.Value(canary()))
 	if !errors.Is(err, boom) || errors.Is(err, store.ErrConflict) {
 		t.Fatalf("Set with a failing bucket: %v", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 )
 
@@ -37,7 +37,7 @@ func TestBitFlipsAreRejected(t *testing.T) {
 	ctx := context.Background()
 	v1, v2 := canary(), canary()
 	for _, v := range []string{v1, v2} {
-		if _, err := s.Set(ctx, "flip", config.Secret(v)); err != nil {
+		if _, err := s.Set(ctx, "flip", secret.Value(v)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -84,7 +84,7 @@ func TestMovedCiphertextsAreRejected(t *testing.T) {
 	ctx := context.Background()
 	a1, a2, b1 := canary(), canary(), canary()
 	for _, set := range []struct{ name, v string }{{"a", a1}, {"a", a2}, {"b", b1}} {
-		if _, err := s.Set(ctx, set.name, config.Secret(set.v)); err != nil {
+		if _, err := s.Set(ctx, set.name, secret.Value(set.v)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -151,7 +151,7 @@ func TestWrongMasterKey(t *testing.T) {
 	right, recs, k1 := newStore(t)
 	ctx := context.Background()
 	v := canary()
-	if _, err := right.Set(ctx, "db", config.Secret(v)); err != nil {
+	if _, err := right.Set(ctx, "db", secret.Value(v)); err != nil {
 		t.Fatal(err)
 	}
 	k2 := newKey(t)
@@ -164,7 +164,7 @@ func TestWrongMasterKey(t *testing.T) {
 	}
 	// Adding a version only the wrong key could read would fork the secret.
 	before := recs.raw(t, "s.db")
-	if _, err := wrong.Set(ctx, "db", config.Secret(canary())); !errors.Is(err, secrets.ErrWrongMasterKey) {
+	if _, err := wrong.Set(ctx, "db", secret.Value(canary())); !errors.Is(err, secrets.ErrWrongMasterKey) {
 		t.Fatalf("Set with the wrong key: %v", err)
 	}
 	if !bytes.Equal(before, recs.raw(t, "s.db")) {
@@ -190,7 +190,7 @@ func TestMalformedRecords(t *testing.T) {
 	s, recs, _ := newStore(t)
 	ctx := context.Background()
 	v := canary()
-	if _, err := s.Set(ctx, "m", config.Secret(v)); err != nil {
+	if _, err := s.Set(ctx, "m", secret.Value(v)); err != nil {
 		t.Fatal(err)
 	}
 	good := recs.raw(t, "s.m")

@@ -55,11 +55,6 @@ type Queue interface {
 	DeadLetter(ctx context.Context, j *async.Job, f async.Failure, attempts int) error
 }
 
-var (
-	_ Functions = (*registry.Registry)(nil)
-	_ Queue     = (*async.Queue)(nil)
-)
-
 // Headers a triggered function sees besides an event's CloudEvents
 // headers.
 const (

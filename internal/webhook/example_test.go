@@ -10,19 +10,19 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/webhook"
 )
 
 func ExampleVerifier_Verify_github() {
 	// The secret configured both on GitHub and for the route.
-	secret := rand.Text()
+	whsec := rand.Text()
 
 	// One cache for all routes; each route's Namespace keeps it apart.
 	cache := webhook.NewReplayCache(24*time.Hour, 100_000)
 	v, err := webhook.New(webhook.Config{
 		Scheme:    webhook.GitHub,
-		Secrets:   []config.Secret{config.Secret(secret)},
+		Secrets:   []secret.Value{secret.Value(whsec)},
 		Namespace: "deploy-bot POST /github",
 	}, cache)
 	if err != nil {
@@ -32,7 +32,7 @@ func ExampleVerifier_Verify_github() {
 
 	// What GitHub sends.
 	body := []byte(`{"action":"opened","number":7}`)
-	m := hmac.New(sha256.New, []byte(secret))
+	m := hmac.New(sha256.New, []byte(whsec))
 	m.Write(body)
 	h := http.Header{}
 	h.Set("X-Hub-Signature-256", "sha256="+hex.EncodeToString(m.Sum(nil)))

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // This file plays the senders: for each scheme it signs deliveries the way
@@ -64,14 +64,14 @@ type sender struct {
 	tsHeader string
 	idHeader string
 	// secret writes a key as the configuration gives it.
-	secret func(key []byte) config.Secret
+	secret func(key []byte) secret.Value
 	// sigs returns the signature header value carrying sigs.
 	sigs func(ts int64, sigs ...[]byte) string
 	// signed returns the content the sender signs.
 	signed func(body string, ts int64, id string) string
 }
 
-func rawSecret(key []byte) config.Secret { return config.Secret(key) }
+func rawSecret(key []byte) secret.Value { return secret.Value(key) }
 
 func unix(ts int64) string { return strconv.FormatInt(ts, 10) }
 
@@ -126,8 +126,8 @@ func standardSigs(_ int64, sigs ...[]byte) string {
 	return strings.Join(parts, " ")
 }
 
-func whsecSecret(key []byte) config.Secret {
-	return config.Secret("whsec_" + base64.StdEncoding.EncodeToString(key))
+func whsecSecret(key []byte) secret.Value {
+	return secret.Value("whsec_" + base64.StdEncoding.EncodeToString(key))
 }
 
 func bodyOnly(body string, _ int64, _ string) string { return body }

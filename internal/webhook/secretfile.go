@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"fmt"
 
-	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/keyfile"
+	"github.com/pave-dev/pave/internal/secret"
 )
 
 // MaxSecretFile bounds a file of webhook secrets.
@@ -25,16 +25,16 @@ const MaxSecretFile = 64 << 10
 type SecretFiles struct{}
 
 // WebhookSecrets returns the secrets in the file at path.
-func (SecretFiles) WebhookSecrets(path string) ([]config.Secret, error) {
+func (SecretFiles) WebhookSecrets(path string) ([]secret.Value, error) {
 	data, err := keyfile.LoadMax(path, "webhook secret file", MaxSecretFile)
 	if err != nil {
 		return nil, err
 	}
 	defer clear(data)
-	var out []config.Secret
+	var out []secret.Value
 	for line := range bytes.SplitSeq(data, []byte("\n")) {
 		if line = bytes.TrimSpace(line); len(line) > 0 {
-			out = append(out, config.Secret(line))
+			out = append(out, secret.Value(line))
 		}
 	}
 	if len(out) == 0 {

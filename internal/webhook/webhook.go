@@ -37,7 +37,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
 
@@ -151,7 +151,7 @@ type Config struct {
 	// Secrets are the shared secrets; a delivery signed with any of them
 	// is accepted, which lets a secret be rotated without downtime. At
 	// least one, at most MaxSecrets, each non-empty.
-	Secrets []config.Secret
+	Secrets []secret.Value
 	// Header is the signature header of scheme hmac; default X-Signature.
 	Header string
 	// TimestampHeader, scheme hmac only, names a header with the Unix time
@@ -252,7 +252,7 @@ func New(cfg Config, replay *ReplayCache) (*Verifier, error) {
 }
 
 // decodeSecret returns the HMAC key of secret s under scheme.
-func decodeSecret(scheme Scheme, s config.Secret) ([]byte, error) {
+func decodeSecret(scheme Scheme, s secret.Value) ([]byte, error) {
 	raw := s.Reveal()
 	if raw == "" {
 		return nil, errors.New("empty")

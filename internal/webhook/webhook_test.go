@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
 
@@ -450,15 +450,15 @@ func TestStandardWebhooks(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		secret config.Secret
+		secret secret.Value
 		id     string
 		sigs   func(id string) string
 		want   error
 	}{
 		{"whsec secret", whsecSecret(key), "msg_1", func(id string) string { return standardSigs(0, sig(key, id)) }, nil},
-		{"whsec secret, unpadded", config.Secret("whsec_" + base64.RawStdEncoding.EncodeToString(key[:23])), "msg_1",
+		{"whsec secret, unpadded", secret.Value("whsec_" + base64.RawStdEncoding.EncodeToString(key[:23])), "msg_1",
 			func(id string) string { return standardSigs(0, sig(key[:23], id)) }, nil},
-		{"raw secret", config.Secret(key), "msg_1", func(id string) string { return standardSigs(0, sig(key, id)) }, nil},
+		{"raw secret", secret.Value(key), "msg_1", func(id string) string { return standardSigs(0, sig(key, id)) }, nil},
 		{"whsec secret used as raw bytes is wrong", whsecSecret(key), "msg_1", func(id string) string {
 			return standardSigs(0, sig([]byte(whsecSecret(key).Reveal()), id))
 		}, ErrBadSignature},
@@ -479,7 +479,7 @@ func TestStandardWebhooks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			v, err := New(Config{Scheme: StandardWebhooks, Secrets: []config.Secret{c.secret}, Namespace: "ns"}, NewReplayCache(time.Hour, 10))
+			v, err := New(Config{Scheme: StandardWebhooks, Secrets: []secret.Value{c.secret}, Namespace: "ns"}, NewReplayCache(time.Hour, 10))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -508,7 +508,7 @@ func TestHMACForms(t *testing.T) {
 		{"sha1=" + sum[:40], ErrMalformedSignature},
 		{"sha256=" + hex.EncodeToString(mac(key, body+" ")), ErrBadSignature},
 	} {
-		v, err := New(Config{Scheme: HMAC, Secrets: []config.Secret{config.Secret(key)}}, nil)
+		v, err := New(Config{Scheme: HMAC, Secrets: []secret.Value{secret.Value(key)}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -525,7 +525,7 @@ func TestNamespaces(t *testing.T) {
 	key := newKey(t)
 	cache := NewReplayCache(time.Hour, 10)
 	mk := func(ns string) *Verifier {
-		v, err := New(Config{Scheme: GitHub, Secrets: []config.Secret{config.Secret(key)}, Namespace: ns}, cache)
+		v, err := New(Config{Scheme: GitHub, Secrets: []secret.Value{secret.Value(key)}, Namespace: ns}, cache)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -542,7 +542,7 @@ func TestNamespaces(t *testing.T) {
 		}
 	}
 
-	noCache, err := New(Config{Scheme: GitHub, Secrets: []config.Secret{config.Secret(key)}}, nil)
+	noCache, err := New(Config{Scheme: GitHub, Secrets: []secret.Value{secret.Value(key)}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -579,30 +579,30 @@ func TestVerifyCacheFull(t *testing.T) {
 }
 
 func TestNewConfigErrors(t *testing.T) {
-	s := config.Secret("s3")
+	s := secret.Value("s3")
 	cases := []struct {
 		name  string
 		cfg   Config
 		cache bool
 	}{
-		{"no scheme", Config{Secrets: []config.Secret{s}}, false},
-		{"unknown scheme", Config{Scheme: "GitHub", Secrets: []config.Secret{s}}, false},
+		{"no scheme", Config{Secrets: []secret.Value{s}}, false},
+		{"unknown scheme", Config{Scheme: "GitHub", Secrets: []secret.Value{s}}, false},
 		{"no secret", Config{Scheme: GitHub}, false},
-		{"empty secret", Config{Scheme: GitHub, Secrets: []config.Secret{s, ""}}, false},
+		{"empty secret", Config{Scheme: GitHub, Secrets: []secret.Value{s, ""}}, false},
 		{"too many secrets", Config{Scheme: GitHub, Secrets: repeatSecret(s, MaxSecrets+1)}, false},
-		{"negative tolerance", Config{Scheme: Stripe, Secrets: []config.Secret{s}, Tolerance: -time.Second}, false},
-		{"tolerance above an hour", Config{Scheme: Stripe, Secrets: []config.Secret{s}, Tolerance: MaxTolerance + time.Second}, false},
-		{"header on github", Config{Scheme: GitHub, Secrets: []config.Secret{s}, Header: "X-Sig"}, false},
-		{"timestamp header on slack", Config{Scheme: Slack, Secrets: []config.Secret{s}, TimestampHeader: "X-Ts"}, false},
-		{"id header on stripe", Config{Scheme: Stripe, Secrets: []config.Secret{s}, IDHeader: "X-Id"}, false},
-		{"invalid header name", Config{Scheme: HMAC, Secrets: []config.Secret{s}, Header: "X Sig"}, false},
-		{"invalid timestamp header name", Config{Scheme: HMAC, Secrets: []config.Secret{s}, TimestampHeader: "X-Ts:"}, false},
-		{"invalid id header name", Config{Scheme: HMAC, Secrets: []config.Secret{s}, IDHeader: strings.Repeat("x", 65)}, false},
-		{"same header twice", Config{Scheme: HMAC, Secrets: []config.Secret{s}, TimestampHeader: "x-signature"}, false},
-		{"id header is the timestamp header", Config{Scheme: HMAC, Secrets: []config.Secret{s}, TimestampHeader: "X-T", IDHeader: "x-t"}, false},
-		{"whsec not base64", Config{Scheme: StandardWebhooks, Secrets: []config.Secret{"whsec_!!!!"}}, false},
-		{"whsec empty", Config{Scheme: StandardWebhooks, Secrets: []config.Secret{"whsec_"}}, false},
-		{"cache without namespace", Config{Scheme: GitHub, Secrets: []config.Secret{s}}, true},
+		{"negative tolerance", Config{Scheme: Stripe, Secrets: []secret.Value{s}, Tolerance: -time.Second}, false},
+		{"tolerance above an hour", Config{Scheme: Stripe, Secrets: []secret.Value{s}, Tolerance: MaxTolerance + time.Second}, false},
+		{"header on github", Config{Scheme: GitHub, Secrets: []secret.Value{s}, Header: "X-Sig"}, false},
+		{"timestamp header on slack", Config{Scheme: Slack, Secrets: []secret.Value{s}, TimestampHeader: "X-Ts"}, false},
+		{"id header on stripe", Config{Scheme: Stripe, Secrets: []secret.Value{s}, IDHeader: "X-Id"}, false},
+		{"invalid header name", Config{Scheme: HMAC, Secrets: []secret.Value{s}, Header: "X Sig"}, false},
+		{"invalid timestamp header name", Config{Scheme: HMAC, Secrets: []secret.Value{s}, TimestampHeader: "X-Ts:"}, false},
+		{"invalid id header name", Config{Scheme: HMAC, Secrets: []secret.Value{s}, IDHeader: strings.Repeat("x", 65)}, false},
+		{"same header twice", Config{Scheme: HMAC, Secrets: []secret.Value{s}, TimestampHeader: "x-signature"}, false},
+		{"id header is the timestamp header", Config{Scheme: HMAC, Secrets: []secret.Value{s}, TimestampHeader: "X-T", IDHeader: "x-t"}, false},
+		{"whsec not base64", Config{Scheme: StandardWebhooks, Secrets: []secret.Value{"whsec_!!!!"}}, false},
+		{"whsec empty", Config{Scheme: StandardWebhooks, Secrets: []secret.Value{"whsec_"}}, false},
+		{"cache without namespace", Config{Scheme: GitHub, Secrets: []secret.Value{s}}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -618,11 +618,11 @@ func TestNewConfigErrors(t *testing.T) {
 	}
 
 	valid := []Config{
-		{Scheme: GitHub, Secrets: []config.Secret{s}},
+		{Scheme: GitHub, Secrets: []secret.Value{s}},
 		{Scheme: Stripe, Secrets: repeatSecret(s, MaxSecrets), Tolerance: MaxTolerance},
-		{Scheme: Slack, Secrets: []config.Secret{s}, Tolerance: time.Second},
-		{Scheme: StandardWebhooks, Secrets: []config.Secret{"not-whsec"}},
-		{Scheme: HMAC, Secrets: []config.Secret{s}, Header: "x-my-sig", TimestampHeader: "X-My-Time", IDHeader: "X-My-Id"},
+		{Scheme: Slack, Secrets: []secret.Value{s}, Tolerance: time.Second},
+		{Scheme: StandardWebhooks, Secrets: []secret.Value{"not-whsec"}},
+		{Scheme: HMAC, Secrets: []secret.Value{s}, Header: "x-my-sig", TimestampHeader: "X-My-Time", IDHeader: "X-My-Id"},
 	}
 	for _, cfg := range valid {
 		if _, err := New(cfg, nil); err != nil {
@@ -631,15 +631,15 @@ func TestNewConfigErrors(t *testing.T) {
 	}
 
 	// A rejected secret is never quoted.
-	secret := "whsec_" + hex.EncodeToString(randomKey(t, 16)) + "!"
-	_, err := New(Config{Scheme: StandardWebhooks, Secrets: []config.Secret{config.Secret(secret)}}, nil)
-	if err == nil || strings.Contains(err.Error(), secret[6:]) {
+	whsec := "whsec_" + hex.EncodeToString(randomKey(t, 16)) + "!"
+	_, err := New(Config{Scheme: StandardWebhooks, Secrets: []secret.Value{secret.Value(whsec)}}, nil)
+	if err == nil || strings.Contains(err.Error(), whsec[6:]) {
 		t.Fatalf("New = %v", err)
 	}
 }
 
-func repeatSecret(s config.Secret, n int) []config.Secret {
-	out := make([]config.Secret, n)
+func repeatSecret(s secret.Value, n int) []secret.Value {
+	out := make([]secret.Value, n)
 	for i := range out {
 		out[i] = s
 	}
@@ -674,8 +674,8 @@ func TestVerifierFormatting(t *testing.T) {
 	key := newKey(t)
 	std := randomKey(t, 24)
 	for _, cfg := range []Config{
-		{Scheme: HMAC, Secrets: []config.Secret{config.Secret(key)}},
-		{Scheme: StandardWebhooks, Secrets: []config.Secret{whsecSecret(std)}},
+		{Scheme: HMAC, Secrets: []secret.Value{secret.Value(key)}},
+		{Scheme: StandardWebhooks, Secrets: []secret.Value{whsecSecret(std)}},
 	} {
 		v, err := New(cfg, nil)
 		if err != nil {
@@ -701,7 +701,7 @@ func TestEverySchemeIsImplemented(t *testing.T) {
 		if got, err := ParseScheme(string(s)); err != nil || got != s {
 			t.Errorf("ParseScheme(%q) = %q, %v", s, got, err)
 		}
-		if _, err := New(Config{Scheme: s, Secrets: []config.Secret{"k"}}, nil); err != nil {
+		if _, err := New(Config{Scheme: s, Secrets: []secret.Value{"k"}}, nil); err != nil {
 			t.Errorf("New(%q): %v", s, err)
 		}
 	}
