@@ -128,7 +128,7 @@ func TestRefusedDeploysAreAudited(t *testing.T) {
 		c.Observability.DeployFailOn = "high"
 	})
 	ctx := context.Background()
-	ok := reactorModule(nil, nil, nil) // no Go build information: posture has only an info finding
+	ok := reactorModule(nil, nil) // no Go build information: posture has only an info finding
 	n.deploy(manifestFor("first", route("GET", "/first"), ""), ok)
 	const canary = "canary-7f3a"
 	unknownDigest := "sha256:" + strings.Repeat("0", 64)
@@ -142,7 +142,7 @@ func TestRefusedDeploysAreAudited(t *testing.T) {
 			return err
 		}, "invalid_manifest", ""},
 		{"invalid module", func() error {
-			_, err := n.tryDeploy(manifestFor("huge", route("GET", "/huge"), ""), reactorModule(nil, nil, wasmVec([]byte{0x70, 0x00, 0x80, 0x80, 0x80, 0x08})))
+			_, err := n.tryDeploy(manifestFor("huge", route("GET", "/huge"), ""), reactorModule(nil, nil, []byte{0x70, 0x00, 0x80, 0x80, 0x80, 0x08}))
 			return err
 		}, "invalid_module", "function:huge"},
 		{"posture", func() error {

@@ -16,6 +16,7 @@ import (
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/daemon"
 	"github.com/pave-dev/pave/internal/testguests"
+	"github.com/pave-dev/pave/internal/wasmbin/wasmtest"
 )
 
 func manifestFor(name string, routes string, limits string) string {
@@ -262,7 +263,7 @@ func TestDeployRefusals(t *testing.T) {
 		{"timeout above maximum", manifestFor("slowpoke", "", "  timeout: 901s\n"), testguests.Build(t, "counter"), "invalid_manifest", "limits.timeout"},
 		{"memory below the module's needs", manifestFor("tiny", "", "  memory: 1MiB\n"), testguests.Build(t, "counter"), "invalid_module", "memory"},
 		{"granted import with the wrong signature", manifestFor("badsig", route("GET", "/badsig"), "") + "capabilities:\n  kv: {notes: write}\n",
-			commandImporting("pave_kv_v1", "get", []byte{0x60, 0x01, 0x7f, 0x01, 0x7f}), "invalid_module", "pave provides pave_kv_v1.get(i32, i32, i32, i32) -> i32"},
+			wasmtest.Importing("pave_kv_v1", "get", []byte{0x60, 0x01, 0x7f, 0x01, 0x7f}), "invalid_module", "pave provides pave_kv_v1.get(i32, i32, i32, i32) -> i32"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

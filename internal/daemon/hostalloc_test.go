@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/wasmbin/wasmtest"
 )
 
 // procStatus returns a field of /proc/self/status in bytes.
@@ -56,11 +57,11 @@ func TestTablesAreBounded(t *testing.T) {
 	}
 	n := start(t, "")
 	// ref.null func; i32.const 16 Mi; table.grow 0
-	grow := concat([]byte{0xd0, 0x70}, i32Const(1<<24), []byte{0xfc, 0x0f, 0x00})
+	grow := wasmtest.Cat([]byte{0xd0, 0x70}, wasmtest.I32Const(1<<24), []byte{0xfc, 0x0f, 0x00})
 	// ... and trap unless it answered -1, as the spec says a refused grow does.
-	growOrTrap := concat(grow, i32Const(-1), []byte{0x47, 0x04, 0x40, 0x00, 0x0b})
-	unbounded := wasmVec([]byte{0x70, 0x00, 0x00}) // funcref, min 0, no maximum
-	huge := wasmVec(concat([]byte{0x70, 0x00}, uleb(nil, 1<<24)))
+	growOrTrap := wasmtest.Cat(grow, wasmtest.I32Const(-1), []byte{0x47, 0x04, 0x40, 0x00, 0x0b})
+	unbounded := []byte{0x70, 0x00, 0x00} // funcref, min 0, no maximum
+	huge := wasmtest.Cat([]byte{0x70, 0x00}, wasmtest.ULEB(1<<24))
 	limits := "  memory: 32MiB\n"
 
 	before := settledRSS(t)
@@ -68,8 +69,8 @@ func TestTablesAreBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, module := range map[string][]byte{
-		"grow-handle": reactorModule(concat(growOrTrap, growOrTrap, growOrTrap, growOrTrap), nil, unbounded),
-		"grow-start":  reactorModule(nil, concat(grow, []byte{0x1a}, grow, []byte{0x1a}, grow, []byte{0x1a}, grow, []byte{0x1a}), unbounded),
+		"grow-handle": reactorModule(wasmtest.Cat(growOrTrap, growOrTrap, growOrTrap, growOrTrap), nil, unbounded),
+		"grow-start":  reactorModule(nil, wasmtest.Cat(grow, []byte{0x1a}, grow, []byte{0x1a}, grow, []byte{0x1a}, grow, []byte{0x1a}), unbounded),
 	} {
 		if _, err := n.tryDeploy(manifestFor(name, route("GET", "/"+name), limits), module); err != nil {
 			t.Errorf("deploy %s: %v", name, err)
@@ -83,11 +84,12 @@ func TestTablesAreBounded(t *testing.T) {
 			}
 		}
 	}
-	for name, table := range map[string][]byte{
-		"a table of 16 Mi elements": huge,
-		"two tables of 1 Mi":        wasmVec(concat([]byte{0x70, 0x00}, uleb(nil, 1<<20)), concat([]byte{0x70, 0x00}, uleb(nil, 1<<20))),
+	oneMi := wasmtest.Cat([]byte{0x70, 0x00}, wasmtest.ULEB(1<<20))
+	for name, tables := range map[string][][]byte{
+		"a table of 16 Mi elements": {huge},
+		"two tables of 1 Mi":        {oneMi, oneMi},
 	} {
-		_, err := n.tryDeploy(manifestFor("huge", route("GET", "/huge"), limits), reactorModule(nil, nil, table))
+		_, err := n.tryDeploy(manifestFor("huge", route("GET", "/huge"), limits), reactorModule(nil, nil, tables...))
 		var apiErr *client.Error
 		if !errors.As(err, &apiErr) || apiErr.Code != "invalid_module" || !strings.Contains(apiErr.Message, "tables of") {
 			t.Errorf("deploy of %s: %v, want invalid_module naming the tables", name, err)

@@ -7,36 +7,36 @@ import (
 	"github.com/tetratelabs/wazero"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/wasmbin/wasmtest"
 )
-
-// section encodes a section of a module short enough for one-byte
-// lengths.
-func section(id byte, count int, items ...string) string {
-	body := string(rune(count))
-	for _, it := range items {
-		body += it
-	}
-	return string([]byte{id, byte(len(body))}) + body
-}
-
-// name encodes a short name.
-func name(s string) string { return string([]byte{byte(len(s))}) + s }
 
 // rangeGuest imports request_read, result_read (both (i32, i32) -> i32)
 // and log, and exports functions of the same names that pass their
 // arguments on, with one page of memory.
-var rangeGuest = []byte("\x00asm\x01\x00\x00\x00" +
-	section(1, 2, "\x60\x02\x7f\x7f\x01\x7f", "\x60\x03\x7f\x7f\x7f\x00") +
-	section(2, 3, name(abi.ImportModule)+name(abi.FuncRequestRead)+"\x00\x00",
-		name(abi.ImportModule)+name(abi.FuncResultRead)+"\x00\x00",
-		name(abi.ImportModule)+name(abi.FuncLog)+"\x00\x01") +
-	section(3, 3, "\x00", "\x00", "\x01") +
-	section(5, 1, "\x00\x01") +
-	section(7, 3, name("request_read")+"\x00\x03", name("result_read")+"\x00\x04", name("log")+"\x00\x05") +
-	section(10, 3,
-		"\x08\x00\x20\x00\x20\x01\x10\x00\x0b",
-		"\x08\x00\x20\x00\x20\x01\x10\x01\x0b",
-		"\x0a\x00\x20\x00\x20\x01\x20\x02\x10\x02\x0b"))
+var rangeGuest = func() []byte {
+	var m wasmtest.Module
+	read := m.Type(wasmtest.FuncType([]byte{wasmtest.I32, wasmtest.I32}, wasmtest.I32))
+	logLine := m.Type(wasmtest.FuncType([]byte{wasmtest.I32, wasmtest.I32, wasmtest.I32}))
+	fns := []struct {
+		name string
+		typ  uint32
+		args byte
+	}{{abi.FuncRequestRead, read, 2}, {abi.FuncResultRead, read, 2}, {abi.FuncLog, logLine, 3}}
+	var imported []uint32
+	for _, f := range fns {
+		imported = append(imported, m.ImportFunc(abi.ImportModule, f.name, f.typ))
+	}
+	m.Memory(1)
+	for i, f := range fns {
+		var code []byte
+		for a := range f.args {
+			code = append(code, 0x20, a) // local.get a
+		}
+		code = append(code, 0x10, byte(imported[i])) // call
+		m.Export(f.name, wasmtest.KindFunc, m.Func(f.typ, code))
+	}
+	return m.Bytes()
+}()
 
 // TestRangesMustBeInsideMemory calls the core functions with ranges that
 // hold what the host writes or reads but run past the end of memory:

@@ -9,57 +9,22 @@ import (
 
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/wasmbin"
+	"github.com/pave-dev/pave/internal/wasmbin/wasmtest"
 )
 
-// Builders of WebAssembly binaries, for tests that need a module with
-// exactly the data they are about.
-
-// wasmHeader starts every WebAssembly 1.0 binary.
-var wasmHeader = []byte("\x00asm\x01\x00\x00\x00")
-
-func uleb(v uint64) []byte {
-	return binary.AppendUvarint(nil, v) // LEB128 and uvarint are the same
-}
-
-func sleb(v int64) []byte {
-	var out []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
-}
-
-func cat(parts ...[]byte) []byte {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-func section(id byte, body []byte) []byte {
-	return cat([]byte{id}, uleb(uint64(len(body))), body)
-}
-
-func vec(items ...[]byte) []byte {
-	return cat(uleb(uint64(len(items))), cat(items...))
-}
-
-func name(s string) []byte { return cat(uleb(uint64(len(s))), []byte(s)) }
-
-// active is an active data segment for memory 0 at addr.
-func active(addr uint32, data []byte) []byte {
-	return cat([]byte{0x00, 0x41}, sleb(int64(int32(addr))), []byte{0x0b}, uleb(uint64(len(data))), data)
-}
-
-// passive is a passive data segment.
-func passive(data []byte) []byte {
-	return cat([]byte{0x01}, uleb(uint64(len(data))), data)
-}
+// The tests write WebAssembly binaries with the encoders of package
+// wasmtest, under short names: their tables use them on almost every line.
+var (
+	wasmHeader = []byte(wasmtest.Header)
+	uleb       = wasmtest.ULEB
+	sleb       = wasmtest.SLEB
+	cat        = wasmtest.Cat
+	section    = wasmtest.Section
+	vec        = wasmtest.Vec
+	name       = wasmtest.Name
+	active     = wasmtest.Active
+	passive    = wasmtest.Passive
+)
 
 // module returns a binary with a memory of 2 pages and, after it, the
 // given sections.
@@ -75,10 +40,10 @@ func moduleWithData(segments ...[]byte) []byte {
 
 // producers is a producers custom section naming Go at version.
 func producers(version string) []byte {
-	return section(wasmbin.SectionCustom, cat(name("producers"), vec(
+	return wasmtest.CustomSection("producers", vec(
 		cat(name("language"), vec(cat(name("Go"), name(version)))),
 		cat(name("processed-by"), vec(cat(name("Go cmd/compile"), name(version)))),
-	)))
+	))
 }
 
 // framed wraps a module list in the go command's sentinels.

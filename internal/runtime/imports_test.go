@@ -7,24 +7,8 @@ import (
 	"testing"
 
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/wasmbin/wasmtest"
 )
-
-// importing is a WASI command that imports module.name with the given
-// type, encoded as a type section entry (0x60, params, results), and never
-// calls it.
-func importing(module, name string, typ []byte) []byte {
-	out := []byte("\x00asm\x01\x00\x00\x00")
-	types := append([]byte{0x02}, typ...)
-	types = append(types, 0x60, 0x00, 0x00) // () -> () for _start
-	out = append(append(out, 0x01), sized(types)...)
-	imp := append([]byte{0x01}, sized([]byte(module))...)
-	imp = append(append(imp, sized([]byte(name))...), 0x00, 0x00)
-	out = append(append(out, 0x02), sized(imp)...)
-	out = append(out, 0x03, 0x02, 0x01, 0x01)       // _start has type 1
-	out = append(out, 0x05, 0x03, 0x01, 0x00, 0x01) // memory, 1 page
-	out = append(append(out, 0x07), sized(append(append([]byte{0x01}, sized([]byte("_start"))...), 0x00, 0x01))...)
-	return append(out, 0x0a, 0x04, 0x01, 0x02, 0x00, 0x0b)
-}
 
 // TestImportSignaturesAreCheckedAtDeploy deploys modules that import host
 // functions with the wrong types, or functions the host does not have: each
@@ -53,7 +37,7 @@ func TestImportSignaturesAreCheckedAtDeploy(t *testing.T) {
 		{"log as documented", "pave_v1", "log", []byte{0x60, 0x03, 0x7f, 0x7f, 0x7f, 0x00}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := engine.Prepare(ctx, "test:imports-"+tc.name, importing(tc.module, tc.fn, tc.typ), all, limits)
+			_, err := engine.Prepare(ctx, "test:imports-"+tc.name, wasmtest.Importing(tc.module, tc.fn, tc.typ), all, limits)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)

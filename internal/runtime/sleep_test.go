@@ -10,6 +10,7 @@ import (
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/testguests"
+	"github.com/pave-dev/pave/internal/wasmbin/wasmtest"
 )
 
 // TestSleepEndsWithTheCall runs guests that sleep, on every path an
@@ -98,60 +99,19 @@ func lateAnswer(d time.Duration) []byte {
 	sub := make([]byte, 48) // userdata 0, tag 0 (clock), relative timeout
 	binary.LittleEndian.PutUint64(sub[24:], uint64(d))
 	resp := abi.AppendResponse(nil, &abi.Response{Status: 200, Body: []byte("late")})
-	i32 := func(v int) []byte { return append([]byte{0x41}, sleb(int64(v))...) }
-	code := cat(
-		i32(subAt), i32(eventAt), i32(1), i32(neventsAt), []byte{0x10, 0x00, 0x1a}, // call poll_oneoff; drop
-		i32(respAt), i32(len(resp)), []byte{0x10, 0x01, 0x1a}, // call response_write; drop
-		i32(0), []byte{0x0b},
+	i32 := func(v int) []byte { return wasmtest.I32Const(int32(v)) }
+	const i32t = wasmtest.I32
+	var m wasmtest.Module
+	poll := m.ImportFunc("wasi_snapshot_preview1", "poll_oneoff", m.Type(wasmtest.FuncType([]byte{i32t, i32t, i32t, i32t}, i32t)))
+	write := m.ImportFunc(abi.ImportModule, abi.FuncResponseWrite, m.Type(wasmtest.FuncType([]byte{i32t, i32t}, i32t)))
+	handle := m.Func(m.Type(wasmtest.FuncType(nil, i32t)),
+		i32(subAt), i32(eventAt), i32(1), i32(neventsAt), []byte{0x10, byte(poll), 0x1a}, // call poll_oneoff; drop
+		i32(respAt), i32(len(resp)), []byte{0x10, byte(write), 0x1a}, // call response_write; drop
+		i32(0),
 	)
-	i32t := byte(0x7f)
-	return cat(
-		[]byte("\x00asm\x01\x00\x00\x00"),
-		section(1, vec( // types
-			[]byte{0x60, 4, i32t, i32t, i32t, i32t, 1, i32t},
-			[]byte{0x60, 2, i32t, i32t, 1, i32t},
-			[]byte{0x60, 0, 1, i32t},
-		)),
-		section(2, vec( // imports
-			cat(name("wasi_snapshot_preview1"), name("poll_oneoff"), []byte{0x00, 0}),
-			cat(name(abi.ImportModule), name(abi.FuncResponseWrite), []byte{0x00, 1}),
-		)),
-		section(3, vec([]byte{2})),       // functions
-		section(5, vec([]byte{0x00, 1})), // one page of memory
-		section(7, vec( // exports
-			cat(name("memory"), []byte{0x02, 0}),
-			cat(name(abi.ExportHandle), []byte{0x00, 2}),
-		)),
-		section(10, vec(cat(uleb(nil, uint64(len(code)+1)), []byte{0}, code))), // code: no locals
-		section(11, vec( // data
-			cat([]byte{0x00}, i32(subAt), []byte{0x0b}, uleb(nil, uint64(len(sub))), sub),
-			cat([]byte{0x00}, i32(respAt), []byte{0x0b}, uleb(nil, uint64(len(resp))), resp),
-		)),
-	)
-}
-
-func cat(parts ...[]byte) []byte {
-	var out []byte
-	for _, p := range parts {
-		out = append(out, p...)
-	}
-	return out
-}
-
-func section(id byte, body []byte) []byte { return cat([]byte{id}, uleb(nil, uint64(len(body))), body) }
-
-func vec(items ...[]byte) []byte { return cat(uleb(nil, uint64(len(items))), cat(items...)) }
-
-func name(s string) []byte { return cat(uleb(nil, uint64(len(s))), []byte(s)) }
-
-func sleb(v int64) []byte {
-	var out []byte
-	for {
-		c := byte(v & 0x7f)
-		v >>= 7
-		if (v == 0 && c&0x40 == 0) || (v == -1 && c&0x40 != 0) {
-			return append(out, c)
-		}
-		out = append(out, c|0x80)
-	}
+	m.Export("memory", wasmtest.KindMemory, m.Memory(1)) // one page
+	m.Export(abi.ExportHandle, wasmtest.KindFunc, handle)
+	m.Data(subAt, sub)
+	m.Data(respAt, resp)
+	return m.Bytes()
 }
