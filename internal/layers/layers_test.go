@@ -27,9 +27,7 @@ const module = "github.com/pave-dev/pave/"
 var layers = []layer{
 	// Values, formats and parsers that others share, importing none of
 	// pave's packages: a verifier of HMACs must not pull in a YAML
-	// parser. internal/secret is to come, taking config.Secret (as
-	// secret.Value); apierror is to take gateway.NewRequestID, and limits
-	// manifest.Rate and manifest.Budget. None of that changes a layer.
+	// parser.
 	{"leaves", []string{
 		"abi",
 		"client",
@@ -44,20 +42,20 @@ var layers = []layer{
 		"internal/wasmbin",
 		"internal/webhook/scheme",
 	}},
-	// What a function and a node are declared to be. config imports
-	// manifest only for rates and budgets; once they live in limits,
-	// config can have a layer of its own below this one, so that the
-	// import cannot come back.
-	{"definitions", []string{
+	// The daemon's settings, read from flags and the environment. They
+	// are made of leaves' values (limits.Rate, secret.Value), not of a
+	// manifest's, so the daemon's configuration does not depend on the
+	// manifest's YAML parser.
+	{"settings", []string{
 		"internal/config",
+	}},
+	// What a function is declared to be.
+	{"definitions", []string{
 		"internal/graph",
 		"internal/hostapi",
 		"internal/manifest",
 	}},
-	// What pave keeps, and the engine that runs modules. webhook,
-	// identity, audit and secrets (and capability, above) import config
-	// only for config.Secret; after its move they import internal/secret
-	// instead, and keep their layers.
+	// What pave keeps, and the engine that runs modules.
 	{"state and engines", []string{
 		"internal/audit",
 		"internal/budgets",
@@ -78,11 +76,12 @@ var layers = []layer{
 		"internal/posture",
 		"internal/triggers",
 	}},
-	// The HTTP servers. adminapi imports gateway only for NewRequestID;
-	// once that is apierror's, adminapi can have a layer below gateway's,
-	// so that the import cannot come back.
-	{"edges", []string{
+	// The HTTP servers. The admin API reaches the gateway only through
+	// its own Invoker interface, so it sits below it.
+	{"admin API", []string{
 		"internal/adminapi",
+	}},
+	{"gateway", []string{
 		"internal/gateway",
 	}},
 	{"wiring", []string{
