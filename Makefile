@@ -51,8 +51,10 @@ up:
 	$(GO) run ./cmd/pave up
 
 # Benchmark: pave's gateway against a bare net/http handler, in one run.
+# Warns, without failing, of each ratio more than 20% below the recorded
+# one; pave bench --json internal/bench/testdata/recorded.json records anew.
 bench:
-	$(GO) run ./cmd/pave bench
+	$(GO) run ./cmd/pave bench --compare internal/bench/testdata/recorded.json
 
 # Kills the daemon with SIGKILL 20 times while asynchronous calls and events
 # are in flight, and checks that nothing accepted is lost or run twice

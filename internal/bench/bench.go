@@ -7,12 +7,18 @@
 // the same run are the figures to compare across runs, because absolute
 // numbers on a shared machine drift.
 //
-// The same default daemon then serves hello behind two POST routes with a
-// JSON body, one guarded by an API key only and one by a JWT, a JSON Schema
-// and a rate limit, and the report gives the difference of their latencies:
-// what the gateway's checks cost per request.
+// The same default daemon then serves a function that uses a secret,
+// outbound HTTP to a loopback upstream and a bucket in every call, and
+// hello deployed with those grants unused; and hello behind two POST
+// routes with a JSON body, one guarded by an API key only and one by a
+// JWT, a JSON Schema and a rate limit, whose difference of latencies is
+// what the gateway's checks cost per request. The bare handler, hello and
+// the checks are measured with one client too, where a request's latency
+// is its own cost alone.
 //
 // It reports; it asserts nothing. Tests never depend on its timings.
+// Record and Compare keep a run's ratios in a file and warn when a later
+// run's fall well below them.
 package bench
 
 import (
@@ -22,8 +28,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -37,6 +45,7 @@ import (
 // Options configure a run.
 type Options struct {
 	// Requests per target, after Warmup requests that are not measured.
+	// A target stops early once it has run for targetLimit.
 	Requests int
 	Warmup   int
 	// Concurrency is the number of client workers, each with its own
@@ -46,11 +55,30 @@ type Options struct {
 	Hello []byte
 	// Body is what hello answers, which the bare handler returns too.
 	Body string
+	// Grants is the module of testdata/grants, which uses a secret,
+	// outbound HTTP and a bucket in every call.
+	Grants []byte
+	// Only, when not empty, names the targets to measure by ID;
+	// the others are skipped.
+	Only []string
+	// ProfileTarget, when not empty, names the one target whose measured
+	// requests are written to Profile as a CPU profile. The profile holds
+	// the client's work as well as the daemon's: both run in this process.
+	ProfileTarget string
+	Profile       io.Writer
 }
+
+// targetLimit bounds the measured requests of one target, and its
+// warm-up: a target on the fresh path would otherwise take minutes.
+const targetLimit = 10 * time.Second
 
 // Result is one target's figures.
 type Result struct {
+	// ID names the target in Options.Only, in recorded figures and in
+	// the ratios.
+	ID       string
 	Name     string
+	Clients  int
 	Requests int
 	Errors   int
 	Elapsed  time.Duration
@@ -61,15 +89,70 @@ type Result struct {
 	// per invocation, as the daemon measured it (pave targets only).
 	Isolation    time.Duration
 	IsolationP99 time.Duration
+	// OverBare and OverHello are the target's requests/s over those of
+	// the bare handler and of hello on the snapshot path with as many
+	// clients, when both were measured in the run; 0 otherwise.
+	OverBare, OverHello float64
 }
 
 // RPS is requests per second.
 func (r Result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds() }
 
-// Run measures the three targets and writes a report to out.
+// The targets' IDs. A target ending in "-1" is the one-client variant of
+// the target without the suffix.
+const (
+	idBare     = "bare"
+	idFresh    = "fresh"
+	idHello    = "hello"
+	idUsed     = "grants-used"
+	idUnused   = "grants-unused"
+	idKey      = "key"
+	idChecked  = "checked"
+	idBare1    = "bare-1"
+	idHello1   = "hello-1"
+	idKey1     = "key-1"
+	idChecked1 = "checked-1"
+)
+
+// targetIDs are the targets in the order a run measures them.
+var targetIDs = []string{idBare, idFresh, idHello, idUsed, idUnused, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
+
+// CheckSelection checks the targets named by Options.Only and
+// Options.ProfileTarget: each must be a target, and the profiled one must
+// be measured.
+func CheckSelection(only []string, profileTarget string) error {
+	for _, id := range only {
+		if !slices.Contains(targetIDs, id) {
+			return fmt.Errorf("no target %q; the targets are %s", id, strings.Join(targetIDs, ", "))
+		}
+	}
+	if profileTarget == "" {
+		return nil
+	}
+	if !slices.Contains(targetIDs, profileTarget) {
+		return fmt.Errorf("no target %q to profile; the targets are %s", profileTarget, strings.Join(targetIDs, ", "))
+	}
+	if len(only) > 0 && !slices.Contains(only, profileTarget) {
+		return fmt.Errorf("the profiled target %q is not among the targets measured (%s)", profileTarget, strings.Join(only, ", "))
+	}
+	return nil
+}
+
+// upstreamBody is what the loopback upstream answers the grants function,
+// which answers "Hello, " upstreamBody "!\n".
+const upstreamBody = "upstream"
+
+// Run measures the targets and writes a report to out.
 func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	if opts.Requests <= 0 || opts.Concurrency <= 0 {
 		return nil, fmt.Errorf("requests and concurrency must be positive")
+	}
+	if err := CheckSelection(opts.Only, opts.ProfileTarget); err != nil {
+		return nil, err
+	}
+	selected := func(id string) bool { return len(opts.Only) == 0 || slices.Contains(opts.Only, id) }
+	if selected(idUsed) && len(opts.Grants) == 0 {
+		return nil, fmt.Errorf("the %s target needs the grants function's module", idUsed)
 	}
 	dir, err := os.MkdirTemp("", "pave-bench-")
 	if err != nil {
@@ -89,13 +172,27 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	go bare.Serve(ln)
 	defer bare.Close()
 
-	fresh, err := startPave(ctx, filepath.Join(dir, "fresh"), config.IsolationFresh, opts)
+	// The upstream the grants function calls.
+	upLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	defer fresh.stop(ctx)
-	snap, err := startPave(ctx, filepath.Join(dir, "snapshot"), config.IsolationSnapshot, opts)
-	if err != nil {
+	upstream := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, upstreamBody)
+	})}
+	go upstream.Serve(upLn)
+	defer upstream.Close()
+	upPort := upLn.Addr().(*net.TCPAddr).Port
+
+	var fresh, snap *pave
+	if selected(idFresh) {
+		if fresh, err = startPave(ctx, filepath.Join(dir, "fresh"), config.IsolationFresh, opts, upPort); err != nil {
+			return nil, err
+		}
+		defer fresh.stop(ctx)
+	}
+	if snap, err = startPave(ctx, filepath.Join(dir, "snapshot"), config.IsolationSnapshot, opts, upPort); err != nil {
 		return nil, err
 	}
 	defer snap.stop(ctx)
@@ -106,64 +203,132 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	}
 	// The checks are compared twice: with the run's clients, where their
 	// cost shows as lost throughput and queueing, and with one client,
-	// where a request's latency is its own cost alone.
-	one := max(opts.Requests/4, 1)
-	targets := []struct {
-		name     string
-		req      request
-		pave     *pave
-		requests int
-		clients  int
-	}{
-		{"bare net/http", get("http://"+ln.Addr().String()+"/hello", ""), nil, opts.Requests, opts.Concurrency},
+	// where a request's latency is its own cost alone; and so are bare and
+	// hello, the references.
+	n, one, c := opts.Requests, max(opts.Requests/4, 1), opts.Concurrency
+	hello := opts.Body
+	targets := []target{
+		{idBare, "bare net/http", get("http://"+ln.Addr().String()+"/hello", ""), hello, nil, n, c},
 		// The naive mode is an order of magnitude slower; a tenth of the
 		// requests measures it as well in a tenth of the time.
-		{"pave, fresh instance per call", get(fresh.url, fresh.key), fresh, max(opts.Requests/10, 1), opts.Concurrency},
-		{"pave, snapshot (default)", get(snap.url, snap.key), snap, opts.Requests, opts.Concurrency},
-		{"POST JSON, API key only", post(snap.keyURL, snap.checksKey), snap, opts.Requests, opts.Concurrency},
-		{"POST JSON, JWT + schema + rate limit", post(snap.checkedURL, snap.token), snap, opts.Requests, opts.Concurrency},
-		{"POST JSON, API key only, 1 client", post(snap.keyURL, snap.checksKey), snap, one, 1},
-		{"POST JSON, JWT + schema + rate limit, 1 client", post(snap.checkedURL, snap.token), snap, one, 1},
+		{idFresh, "pave, fresh instance per call", request{}, hello, fresh, max(opts.Requests/10, 1), c},
+		{idHello, "pave, snapshot (default)", get(snap.url, snap.key), hello, snap, n, c},
+		{idUsed, "grants used: secret + outbound HTTP + KV put", get(snap.grantsURL, snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
+		{idUnused, "grants unused: hello granted all three", get(snap.unusedURL, snap.unusedKey), hello, snap, n, c},
+		{idKey, "POST JSON, API key only", post(snap.keyURL, snap.checksKey), hello, snap, n, c},
+		{idChecked, "POST JSON, JWT + schema + rate limit", post(snap.checkedURL, snap.token), hello, snap, n, c},
+		{idBare1, "bare net/http, 1 client", get("http://"+ln.Addr().String()+"/hello", ""), hello, nil, one, 1},
+		{idHello1, "pave, snapshot (default), 1 client", get(snap.url, snap.key), hello, snap, one, 1},
+		{idKey1, "POST JSON, API key only, 1 client", post(snap.keyURL, snap.checksKey), hello, snap, one, 1},
+		{idChecked1, "POST JSON, JWT + schema + rate limit, 1 client", post(snap.checkedURL, snap.token), hello, snap, one, 1},
+	}
+	if fresh != nil {
+		targets[1].req = get(fresh.url, fresh.key)
 	}
 	var results []Result
 	for _, t := range targets {
-		if _, err := drive(ctx, t.req, opts.Body, opts.Warmup, t.clients); err != nil {
-			return nil, fmt.Errorf("%s warm-up: %w", t.name, err)
+		if !selected(t.id) {
+			continue
 		}
-		if t.pave != nil {
-			t.pave.costs.reset()
-		}
-		r, err := drive(ctx, t.req, opts.Body, t.requests, t.clients)
+		r, err := t.run(ctx, opts)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", t.name, err)
-		}
-		r.Name = t.name
-		if t.pave != nil {
-			r.Isolation, r.IsolationP99 = t.pave.costs.summary()
+			return nil, err
 		}
 		results = append(results, r)
 	}
+	setRatios(results)
 	report(out, opts, results)
 	return results, nil
 }
 
+// target is one thing measured: a request, the body every answer must
+// have, and the daemon it goes to (nil for the bare handler).
+type target struct {
+	id, name string
+	req      request
+	want     string
+	pave     *pave
+	requests int
+	clients  int
+}
+
+// run warms the target up, then measures it, profiling it if it is
+// opts.ProfileTarget.
+func (t target) run(ctx context.Context, opts Options) (Result, error) {
+	if _, err := drive(ctx, t.req, t.want, opts.Warmup, t.clients, targetLimit); err != nil {
+		return Result{}, fmt.Errorf("%s warm-up: %w", t.name, err)
+	}
+	if t.pave != nil {
+		t.pave.costs.reset()
+	}
+	if t.id == opts.ProfileTarget && opts.Profile != nil {
+		if err := pprof.StartCPUProfile(opts.Profile); err != nil {
+			return Result{}, err
+		}
+	}
+	r, err := drive(ctx, t.req, t.want, t.requests, t.clients, targetLimit)
+	if t.id == opts.ProfileTarget && opts.Profile != nil {
+		pprof.StopCPUProfile()
+	}
+	if err != nil {
+		return Result{}, fmt.Errorf("%s: %w", t.name, err)
+	}
+	r.ID, r.Name, r.Clients = t.id, t.name, t.clients
+	if t.pave != nil {
+		r.Isolation, r.IsolationP99 = t.pave.costs.summary()
+	}
+	return r, nil
+}
+
+// setRatios sets each result's OverBare and OverHello from the results
+// of the bare handler and of hello: their one-client variants for a
+// one-client target.
+func setRatios(results []Result) {
+	rps := map[string]float64{}
+	for _, r := range results {
+		rps[r.ID] = r.RPS()
+	}
+	for i, r := range results {
+		bare, hello := idBare, idHello
+		if strings.HasSuffix(r.ID, "-1") {
+			bare, hello = idBare1, idHello1
+		}
+		if b := rps[bare]; b > 0 && r.ID != bare {
+			results[i].OverBare = r.RPS() / b
+		}
+		if h := rps[hello]; h > 0 && r.ID != bare && r.ID != hello {
+			results[i].OverHello = r.RPS() / h
+		}
+	}
+}
+
 // pave is one daemon under test, with hello deployed and a key for it;
 // on the default daemon also behind the checks' two routes, with a JWT
-// for the checked one.
+// for the checked one, and the grants function and hello with unused
+// grants, each with its key.
 type pave struct {
 	*node
 	url, key                             string
 	keyURL, checksKey, checkedURL, token string
+	grantsURL, grantsKey                 string
+	unusedURL, unusedKey                 string
 	costs                                *costRecorder
 }
 
-func startPave(ctx context.Context, dir, isolation string, opts Options) (p *pave, err error) {
+// loopback are the networks the daemons' http capability may reach,
+// for the upstream on 127.0.0.1; ::1 too, where localhost resolves to it.
+var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+
+func startPave(ctx context.Context, dir, isolation string, opts Options, upstreamPort int) (p *pave, err error) {
 	costs := &costRecorder{}
 	signer, issuer, err := newJWTSigner()
 	if err != nil {
 		return nil, err
 	}
-	n, err := startNode(ctx, dir, isolation, slog.New(costs), issuer)
+	n, err := startNode(ctx, dir, isolation, slog.New(costs), func(c *config.Config) {
+		c.Defenses.Issuers = []config.Issuer{issuer}
+		c.Defenses.EgressAllow = loopback
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -188,7 +353,48 @@ func startPave(ctx context.Context, dir, isolation string, opts Options) (p *pav
 		return nil, err
 	}
 	p.keyURL, p.checkedURL = n.d.GatewayURL()+"/key/checks", n.d.GatewayURL()+"/checked/checks"
+
+	upstream := fmt.Sprintf("http://localhost:%d/", upstreamPort)
+	if _, err := n.admin.SetSecret(ctx, upstreamSecret, []byte(upstream)); err != nil {
+		return nil, err
+	}
+	if p.unusedKey, err = n.deployText(ctx, "unused", grantsManifest("unused", upstreamPort, concurrency), opts.Hello); err != nil {
+		return nil, fmt.Errorf("deploy hello with grants: %w", err)
+	}
+	p.unusedURL = n.d.GatewayURL() + "/unused"
+	if len(opts.Grants) > 0 {
+		if p.grantsKey, err = n.deployText(ctx, "grants", grantsManifest("grants", upstreamPort, concurrency), opts.Grants); err != nil {
+			return nil, fmt.Errorf("deploy the grants function: %w", err)
+		}
+		p.grantsURL = n.d.GatewayURL() + "/grants"
+	}
 	return p, nil
+}
+
+// upstreamSecret holds the upstream's URL for the grants function.
+const upstreamSecret = "BENCH_UPSTREAM_URL"
+
+// grantsManifest deploys a function on GET /name with a secret, a bucket
+// and the loopback upstream granted. The http grant names localhost: a
+// grant of an IP address counts only where the operator allows IP grants,
+// which the daemon does not; the daemon's --egress-allow lets the name's
+// loopback addresses through.
+func grantsManifest(name string, upstreamPort, concurrency int) string {
+	return fmt.Sprintf(`name: %s
+owner: bench
+capabilities:
+  secrets: [%s]
+  kv: {bench: write}
+  http: ["localhost:%d"]
+routes:
+  - method: GET
+    path: /%s
+rate_limit:
+  function: {rate: 1000000/s, burst: 1000000}
+  caller: {rate: 1000000/s, burst: 1000000}
+limits:
+  concurrency: %d
+`, name, upstreamSecret, upstreamPort, name, concurrency)
 }
 
 // costRecorder is a slog.Handler that keeps the isolation cost of every
@@ -247,9 +453,10 @@ type request struct {
 	body, contentType string
 }
 
-// drive sends n requests from workers goroutines and measures each one. A
-// response other than 200 with body want counts as an error.
-func drive(ctx context.Context, rq request, want string, n, workers int) (Result, error) {
+// drive sends n requests from workers goroutines and measures each one,
+// or as many as it sends in limit. A response other than 200 with body
+// want counts as an error.
+func drive(ctx context.Context, rq request, want string, n, workers int, limit time.Duration) (Result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -258,14 +465,17 @@ func drive(ctx context.Context, rq request, want string, n, workers int) (Result
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	begin := time.Now()
+	deadline := begin.Add(limit)
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			buf := make([]byte, 0, 512)
-			for {
+			for ctx.Err() == nil && time.Now().Before(deadline) {
+				// Every index taken below n is measured, so the first
+				// min(next, n) entries of lat are filled.
 				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
+				if i >= n {
 					return
 				}
 				var body io.Reader
@@ -284,8 +494,8 @@ func drive(ctx context.Context, rq request, want string, n, workers int) (Result
 				if err == nil {
 					buf, err = readAll(resp.Body, buf[:0])
 					resp.Body.Close()
-					if err == nil && (resp.StatusCode != http.StatusOK || string(buf) != want) {
-						err = fmt.Errorf("status %d body %q", resp.StatusCode, buf)
+					if err == nil {
+						err = checkResponse(resp.StatusCode, buf, want)
 					}
 				}
 				lat[i] = time.Since(t0)
@@ -301,12 +511,33 @@ func drive(ctx context.Context, rq request, want string, n, workers int) (Result
 	if err := ctx.Err(); err != nil {
 		return Result{}, err
 	}
-	if e := errs.Load(); e > int64(n)/100 {
-		return Result{}, fmt.Errorf("%d of %d requests failed, first: %v", e, n, firstErr.Load())
+	lat = lat[:min(int(next.Load()), n)]
+	if len(lat) == 0 {
+		return Result{}, fmt.Errorf("no request was sent in %s", limit)
+	}
+	if e := errs.Load(); e > int64(len(lat))/100 {
+		return Result{}, fmt.Errorf("%d of %d requests failed, first: %v", e, len(lat), firstErr.Load())
 	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	return Result{Requests: n, Errors: int(errs.Load()), Elapsed: elapsed, P50: pct(0.50), P99: pct(0.99), P999: pct(0.999)}, nil
+	return Result{Requests: len(lat), Errors: int(errs.Load()), Elapsed: elapsed, P50: pct(0.50), P99: pct(0.99), P999: pct(0.999)}, nil
+}
+
+// checkResponse returns an error unless a response has status 200 and
+// body want.
+func checkResponse(status int, body []byte, want string) error {
+	if status != http.StatusOK || string(body) != want {
+		return fmt.Errorf("status %d body %q, want 200 %q", status, clip(body), want)
+	}
+	return nil
+}
+
+// clip shortens a body quoted in an error.
+func clip(b []byte) []byte {
+	if len(b) > 200 {
+		return b[:200]
+	}
+	return b
 }
 
 func readAll(r io.Reader, buf []byte) ([]byte, error) {
@@ -326,29 +557,47 @@ func readAll(r io.Reader, buf []byte) ([]byte, error) {
 }
 
 func report(out io.Writer, opts Options, results []Result) {
-	fmt.Fprintf(out, "%d warm-up requests per target, %d concurrent keep-alive clients, loopback\n\n", opts.Warmup, opts.Concurrency)
+	fmt.Fprintf(out, "%d warm-up requests per target, %d concurrent keep-alive clients unless the name says 1, loopback; at most %s per target\n\n",
+		opts.Warmup, opts.Concurrency, targetLimit)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\trequests\trequests/s\tp50\tp99\tp99.9\tisolation mean\tisolation p99\t")
+	fmt.Fprintln(tw, "target\tid\trequests\trequests/s\tover bare\tover hello\tp50\tp99\tp99.9\tisolation mean\tisolation p99\t")
+	ratio := func(v float64) string {
+		if v == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.3f", v)
+	}
 	for _, r := range results {
 		iso, isoP99 := "-", "-"
 		if r.Isolation > 0 {
 			iso, isoP99 = us(r.Isolation), us(r.IsolationP99)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Requests, r.RPS(), ms(r.P50), ms(r.P99), ms(r.P999), iso, isoP99)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.ID, r.Requests, r.RPS(),
+			ratio(r.OverBare), ratio(r.OverHello), ms(r.P50), ms(r.P99), ms(r.P999), iso, isoP99)
 	}
 	tw.Flush()
-	if len(results) >= 3 && results[0].RPS() > 0 && results[1].RPS() > 0 {
-		bare, fresh, snap := results[0], results[1], results[2]
-		fmt.Fprintf(out, "\nsnapshot / bare:  %.3f of the bare handler's requests/s\n", snap.RPS()/bare.RPS())
-		fmt.Fprintf(out, "snapshot / fresh: %.1fx the fresh mode's requests/s\n", snap.RPS()/fresh.RPS())
+	byID := map[string]Result{}
+	for _, r := range results {
+		byID[r.ID] = r
 	}
-	if len(results) == 7 {
-		key, checked := results[3], results[4]
+	if fresh, snap := byID[idFresh], byID[idHello]; fresh.Requests > 0 && snap.Requests > 0 {
+		fmt.Fprintf(out, "\nsnapshot / fresh: %.1fx the fresh mode's requests/s\n", snap.RPS()/fresh.RPS())
+	}
+	if key, checked := byID[idKey], byID[idChecked]; key.Requests > 0 && checked.Requests > 0 {
 		fmt.Fprintf(out, "checks (JWT + schema + rate limit) over the API key alone, %d clients: p50 %s, p99 %s; requests/s %.3f of the key-only route's\n",
 			opts.Concurrency, signedUS(checked.P50-key.P50), signedUS(checked.P99-key.P99), checked.RPS()/key.RPS())
-		key, checked = results[5], results[6]
-		fmt.Fprintf(out, "checks (JWT + schema + rate limit) over the API key alone, 1 client:  p50 %s, p99 %s\n",
-			signedUS(checked.P50-key.P50), signedUS(checked.P99-key.P99))
+	}
+	if goals := Goals(results); len(goals) > 0 {
+		fmt.Fprintln(out, "\nfigures with goals:")
+		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		for _, g := range goals {
+			met := "met"
+			if !g.Met() {
+				met = "not met"
+			}
+			fmt.Fprintf(tw, "  %s\t%s\tgoal %s\t%s\n", g.Figure, g.value(), g.goal(), met)
+		}
+		tw.Flush()
 	}
 }
 

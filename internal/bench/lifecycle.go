@@ -197,12 +197,15 @@ type node struct {
 	admin *client.Client
 }
 
-// startNode runs a daemon on dir, on random loopback ports, logging to log.
-func startNode(ctx context.Context, dir, isolation string, log *slog.Logger, issuers ...config.Issuer) (*node, error) {
+// startNode runs a daemon on dir, on random loopback ports, logging to
+// log, with its configuration changed by configure.
+func startNode(ctx context.Context, dir, isolation string, log *slog.Logger, configure ...func(*config.Config)) (*node, error) {
 	cfg := config.Default()
 	cfg.DataDir, cfg.GatewayAddr, cfg.AdminAddr = dir, "127.0.0.1:0", "127.0.0.1:0"
 	cfg.Isolation = isolation
-	cfg.Defenses.Issuers = issuers
+	for _, f := range configure {
+		f(&cfg)
+	}
 	d, err := daemon.New(cfg, log)
 	if err != nil {
 		return nil, err
