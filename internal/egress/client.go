@@ -116,11 +116,15 @@ func New(p Policy) *Client {
 		DialContext: c.dialContext,
 		// The system roots; no client certificate, no way to skip
 		// verification.
-		TLSClientConfig:        &tls.Config{MinVersion: tls.VersionTLS12},
-		TLSHandshakeTimeout:    p.Timeout,
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           64,
-		MaxIdleConnsPerHost:    4,
+		TLSClientConfig:     &tls.Config{MinVersion: tls.VersionTLS12},
+		TLSHandshakeTimeout: p.Timeout,
+		ForceAttemptHTTP2:   true,
+		// Enough idle connections per host for a function's default
+		// concurrency (32): with fewer, a busy function's calls to one
+		// upstream dial and tear down a connection each, which on
+		// loopback cost more than the request.
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    32,
 		IdleConnTimeout:        90 * time.Second,
 		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 	}
