@@ -431,6 +431,16 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
+// digits returns the end of the run of decimal digits starting at i, and
+// how many there are.
+func (d *decoder) digits(i int) (end, n int) {
+	end = i
+	for end < len(d.data) && d.data[end] >= '0' && d.data[end] <= '9' {
+		end++
+	}
+	return end, end - i
+}
+
 // number parses a number literal, keeping its text as a json.Number so
 // that validation compares the exact decimal value.
 func (d *decoder) number() (any, *decodeError) {
@@ -446,21 +456,14 @@ func (d *decoder) number() (any, *decodeError) {
 		i++
 		digits++
 	case i < len(d.data) && d.data[i] >= '1' && d.data[i] <= '9':
-		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
-			i++
-			digits++
-		}
+		i, digits = d.digits(i)
 	default:
 		return nil, d.fail(i, ErrSyntax, "has an invalid number")
 	}
 	exp := false
 	if i < len(d.data) && d.data[i] == '.' {
-		i++
-		n := 0
-		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
-			i++
-			n++
-		}
+		var n int
+		i, n = d.digits(i + 1)
 		if n == 0 {
 			return nil, d.fail(i, ErrSyntax, "has an invalid number (no digits after the decimal point)")
 		}
@@ -472,11 +475,8 @@ func (d *decoder) number() (any, *decodeError) {
 		if i < len(d.data) && (d.data[i] == '+' || d.data[i] == '-') {
 			i++
 		}
-		n := 0
-		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
-			i++
-			n++
-		}
+		var n int
+		i, n = d.digits(i)
 		if n == 0 {
 			return nil, d.fail(i, ErrSyntax, "has an invalid number (no digits in the exponent)")
 		}
