@@ -164,20 +164,13 @@ func AppendOutbound(dst []byte, o *Outbound) []byte {
 
 // DecodeOutbound decodes an outbound request. The result does not alias b.
 func DecodeOutbound(b []byte) (*Outbound, error) {
-	if len(b) > MaxOutboundSize {
-		return nil, ErrTooLarge
-	}
-	d := decoder{buf: b}
-	d.format()
+	d := message(b, MaxOutboundSize)
 	var o Outbound
 	o.Method = d.method()
 	o.URL = d.string()
 	o.Headers = d.headers()
 	o.Body = d.body()
-	if err := d.finish(); err != nil {
-		return nil, err
-	}
-	return &o, nil
+	return result(&d, &o)
 }
 
 // Calling other functions: pave_invoke_v1.

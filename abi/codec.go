@@ -44,11 +44,7 @@ func AppendResponse(dst []byte, r *Response) []byte {
 // DecodeRequest decodes a request encoded by AppendRequest. The result does
 // not alias b.
 func DecodeRequest(b []byte) (*Request, error) {
-	if len(b) > MaxRequestSize {
-		return nil, ErrTooLarge
-	}
-	d := decoder{buf: b}
-	d.format()
+	d := message(b, MaxRequestSize)
 	var r Request
 	r.Method = d.method()
 	r.Path = d.string()
@@ -59,28 +55,18 @@ func DecodeRequest(b []byte) (*Request, error) {
 	r.Body = d.body()
 	r.Caller = d.string()
 	r.RequestID = d.string()
-	if err := d.finish(); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return result(&d, &r)
 }
 
 // DecodeResponse decodes a response encoded by AppendResponse. The result
 // does not alias b, so b may be a view of guest memory.
 func DecodeResponse(b []byte) (*Response, error) {
-	if len(b) > MaxResponseSize {
-		return nil, ErrTooLarge
-	}
-	d := decoder{buf: b}
-	d.format()
+	d := message(b, MaxResponseSize)
 	var r Response
 	r.Status = d.status()
 	r.Headers = d.headers()
 	r.Body = d.body()
-	if err := d.finish(); err != nil {
-		return nil, err
-	}
-	return &r, nil
+	return result(&d, &r)
 }
 
 // Validate reports the error DecodeRequest would return for the encoding of
@@ -229,6 +215,26 @@ func isFieldValue[T string | []byte](s T) bool {
 type decoder struct {
 	buf []byte // the unread input
 	err error
+}
+
+// message returns a decoder of the message b, which may be at most max
+// bytes long, past its format byte.
+func message(b []byte, max int) decoder {
+	d := decoder{buf: b}
+	if len(b) > max {
+		d.fail(ErrTooLarge)
+	}
+	d.format()
+	return d
+}
+
+// result returns m, the message d decoded, or the error of d, which
+// includes input left after m.
+func result[M any](d *decoder, m *M) (*M, error) {
+	if err := d.finish(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 func (d *decoder) fail(err error) {

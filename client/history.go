@@ -11,34 +11,45 @@ import (
 	"time"
 )
 
-// Invocation is the record pave keeps of one call of a function.
+// Invocation is the record pave keeps of one call of a function: the
+// daemon keeps it (internal/observe) and sends it as it is.
 type Invocation struct {
-	Time         time.Time                  `json:"time"`
-	RequestID    string                     `json:"request_id"`
-	Parent       string                     `json:"parent_request_id,omitempty"`
-	Function     string                     `json:"function"`
-	Version      int                        `json:"version,omitempty"`
-	Digest       string                     `json:"module_digest,omitempty"`
-	Route        string                     `json:"route,omitempty"`
-	Caller       string                     `json:"caller,omitempty"`
-	Source       string                     `json:"source,omitempty"` // the caller's address; empty for calls from a function or the operator
-	Status       int                        `json:"status"`
-	Code         string                     `json:"error_code,omitempty"`
-	DurationMS   float64                    `json:"duration_ms"`
-	MemoryBytes  uint64                     `json:"memory_bytes,omitempty"`
+	Time      time.Time `json:"time"`
+	RequestID string    `json:"request_id"`
+	// Parent is the calling invocation's request id, for a call made by
+	// another function.
+	Parent   string `json:"parent_request_id,omitempty"`
+	Function string `json:"function"`
+	Version  int    `json:"version,omitempty"`
+	Digest   string `json:"module_digest,omitempty"`
+	// Route is the route ("GET /hello") or what else started the call
+	// ("admin invoke", "invoke from orders").
+	Route  string `json:"route,omitempty"`
+	Caller string `json:"caller,omitempty"`
+	// Source is the address the request came from; empty for calls from
+	// a function or the operator.
+	Source string `json:"source,omitempty"`
+	Status int    `json:"status"`
+	// Code is the error code of a call that failed or was refused.
+	Code        string  `json:"error_code,omitempty"`
+	DurationMS  float64 `json:"duration_ms"`
+	MemoryBytes uint64  `json:"memory_bytes,omitempty"`
+	// Capabilities counts the capability calls the invocation made, by
+	// capability group.
 	Capabilities map[string]CapabilityCount `json:"capabilities,omitempty"`
 	Logs         []LogLine                  `json:"logs,omitempty"`
 	DroppedLogs  int                        `json:"dropped_logs,omitempty"`
 }
 
-// CapabilityCount is how many calls of a capability an invocation made.
+// CapabilityCount is how many calls of one capability group an invocation
+// made, and how many of them were denied.
 type CapabilityCount struct {
 	Calls    int `json:"calls"`
 	Denials  int `json:"denials,omitempty"`
 	Failures int `json:"failures,omitempty"` // granted, and failed
 }
 
-// LogLine is one line a function logged.
+// LogLine is one line the function logged.
 type LogLine struct {
 	Level string `json:"level"`
 	Msg   string `json:"msg"`

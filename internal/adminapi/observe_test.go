@@ -18,8 +18,8 @@ import (
 
 // TestHistoryRecordRoundTrips sends an observe.Record with every field set
 // through the history endpoint and reads it with the Go client: the
-// client's Invocation must carry every field the daemon sends, so that the
-// two types cannot drift apart (client.Invocation once dropped source).
+// client's Invocation must carry every field the daemon sends (it once
+// dropped source; now the record is the client's type).
 func TestHistoryRecordRoundTrips(t *testing.T) {
 	var rec observe.Record
 	fill(t, reflect.ValueOf(&rec).Elem(), "record")

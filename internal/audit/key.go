@@ -3,14 +3,10 @@ package audit
 import (
 	"crypto/hkdf"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/pave-dev/pave/internal/keyfile"
 	"github.com/pave-dev/pave/internal/secret"
@@ -35,14 +31,11 @@ const macInfo = "pave audit: seal and head mac, format 1"
 // parseKey reads a sealing key: 32 bytes in base64 (standard or URL
 // alphabet, padding optional, surrounding white space ignored).
 func parseKey(s secret.Value) (*sealKey, error) {
-	raw, err := decodeKey(strings.TrimSpace(s.Reveal()))
+	raw, err := keyfile.DecodeKey(s.Reveal(), KeyLen)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadKey, err)
 	}
 	defer clear(raw)
-	if subtle.ConstantTimeCompare(raw, make([]byte, KeyLen)) == 1 {
-		return nil, fmt.Errorf("%w: it is all zero bytes, not random", ErrBadKey)
-	}
 	mac, err := hkdf.Key(sha256.New, raw, nil, macInfo, 32)
 	if err != nil {
 		return nil, err
@@ -50,28 +43,6 @@ func parseKey(s secret.Value) (*sealKey, error) {
 	m := hmac.New(sha256.New, mac)
 	m.Write([]byte("key id"))
 	return &sealKey{id: hex.EncodeToString(m.Sum(nil)[:8]), mac: mac}, nil
-}
-
-func decodeKey(s string) ([]byte, error) {
-	if s == "" {
-		return nil, fmt.Errorf("%w: it is empty", ErrBadKey)
-	}
-	enc := base64.StdEncoding
-	if strings.ContainsAny(s, "-_") {
-		enc = base64.URLEncoding
-	}
-	if !strings.HasSuffix(s, "=") {
-		enc = enc.WithPadding(base64.NoPadding)
-	}
-	raw, err := enc.Strict().DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: it is not base64", ErrBadKey)
-	}
-	if len(raw) != KeyLen {
-		clear(raw)
-		return nil, fmt.Errorf("%w: it must be %d bytes, not %d", ErrBadKey, KeyLen, len(raw))
-	}
-	return raw, nil
 }
 
 // KeyID identifies a sealing key without revealing it, as seals and heads
@@ -86,12 +57,9 @@ func KeyID(key secret.Value) (string, error) {
 
 // GenerateKey returns a new random sealing key in base64.
 func GenerateKey() (secret.Value, error) {
-	raw := make([]byte, KeyLen)
-	defer clear(raw)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	return secret.Value(base64.StdEncoding.EncodeToString(raw)), nil
+	line, err := keyfile.NewKey(KeyLen)
+	defer clear(line)
+	return secret.Value(line), err
 }
 
 // LoadOrCreateKey reads the sealing key from the file at path or, if there

@@ -79,25 +79,11 @@ fail the same way. The retry is recorded in the audit log.`,
 }
 
 func runCallGet(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of text")
-	pos, err := inv.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	call, err := c.Call(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return printJSON(inv.stdout, call)
-	}
+	return runShow(ctx, inv, args, (*client.Client).Call, printCall)
+}
 
-	w := inv.stdout
+// printCall prints a call record in detail.
+func printCall(w io.Writer, call *client.Call) error {
 	tw := newTable(w)
 	field := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
 	field("id", call.ID)

@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"slices"
-	"strings"
 	"testing"
 )
 
@@ -45,18 +43,7 @@ var (
 )
 
 func TestAsyncCommands(t *testing.T) {
-	tests := []struct {
-		name         string
-		args         []string
-		responses    map[string]fakeResponse
-		wantRequests []string
-		// wantQueries, if set, are the requests' query strings.
-		wantQueries    []string
-		wantStdout     string
-		wantStdoutJSON string
-		wantStderr     string
-		wantCode       int
-	}{
+	tests := []apiCase{
 		{
 			name:         "call get of a call that succeeded",
 			args:         []string{"call", "get", "c_01jq"},
@@ -248,42 +235,14 @@ func TestAsyncCommands(t *testing.T) {
 			wantCode:     1,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api, env := startFakeAPI(t, tt.responses)
-			stdout, stderr, code := runPave(t, env, "", tt.args...)
-
-			if got := api.recorded(); !slices.Equal(got, tt.wantRequests) {
-				t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantRequests, "\n"))
-			}
-			if got := api.recordedQueries(); tt.wantQueries != nil && !slices.Equal(got, tt.wantQueries) {
-				t.Errorf("queries %q, want %q", got, tt.wantQueries)
-			}
-			if tt.wantStdoutJSON != "" {
-				if !jsonEqual(t, stdout, tt.wantStdoutJSON) {
-					t.Errorf("stdout:\n%s\nwant the JSON\n%s", stdout, tt.wantStdoutJSON)
-				}
-			} else if stdout != tt.wantStdout {
-				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.wantStdout)
-			}
-			if stderr != tt.wantStderr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", stderr, tt.wantStderr)
-			}
-			if code != tt.wantCode {
-				t.Errorf("exit status %d, want %d", code, tt.wantCode)
-			}
-		})
-	}
+	runAPICases(t, tests)
 }
 
 // TestAsyncCommandLineErrors checks that a wrong command line is refused
 // with exit status 2 before anything is sent to the daemon.
 func TestAsyncCommandLineErrors(t *testing.T) {
 	const seeRetry = " (see 'pave dlq retry --help')"
-	tests := []struct {
-		args       []string
-		wantStderr string
-	}{
+	tests := []usageCase{
 		{[]string{"call", "nope"}, `unknown command "call nope" (see 'pave call --help')`},
 		{[]string{"call", "get"}, `call get: want ID, got 0 arguments (see 'pave call get --help')`},
 		{[]string{"call", "get", "a", "b"}, `call get: want ID, got 2 arguments (see 'pave call get --help')`},
@@ -302,19 +261,7 @@ func TestAsyncCommandLineErrors(t *testing.T) {
 		{[]string{"dlq", "retry", "hello", "1.5"}, `dlq retry: SEQ "1.5": want a sequence number, 1 or more` + seeRetry},
 		{[]string{"dlq", "retry", "hello", "18446744073709551616"}, `dlq retry: SEQ "18446744073709551616": want a sequence number, 1 or more` + seeRetry},
 	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			api, env := startFakeAPI(t, nil)
-			stdout, stderr, code := runPave(t, env, "", tt.args...)
-			want := "pave: " + tt.wantStderr + "\n"
-			if code != 2 || stderr != want || stdout != "" {
-				t.Errorf("exit %d, stdout %q, stderr\n%s\nwant exit 2, nothing on stdout, stderr\n%s", code, stdout, stderr, want)
-			}
-			if got := api.recorded(); len(got) > 0 {
-				t.Errorf("requests made: %q", got)
-			}
-		})
-	}
+	runUsageErrors(t, tests)
 }
 
 func TestClip(t *testing.T) {

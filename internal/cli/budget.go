@@ -1,11 +1,9 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -37,31 +35,13 @@ cap of "-" is no cap. RESETS is when the current window ends (UTC).`,
 }
 
 func runBudgetLs(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
-	if _, err := inv.parse(args, 0, 0); err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	budgets, err := c.ListBudgets(ctx)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(budgets, func(a, b client.BudgetStatus) int { return cmp.Compare(a.Subject, b.Subject) })
-	if *asJSON {
-		if budgets == nil {
-			budgets = []client.BudgetStatus{}
-		}
-		return printJSON(inv.stdout, client.BudgetList{Budgets: budgets})
-	}
-	if len(budgets) == 0 {
-		fmt.Fprintln(inv.stderr, "no budgets; deploy a function, or set one with 'pave budget set NAME --invocations N'")
-		return nil
-	}
-	return printBudgets(inv, budgets)
+	return runList(ctx, inv, args, list[client.BudgetStatus]{
+		fetch: (*client.Client).ListBudgets,
+		key:   func(st client.BudgetStatus) string { return st.Subject },
+		wire:  func(budgets []client.BudgetStatus) any { return client.BudgetList{Budgets: budgets} },
+		none:  "no budgets; deploy a function, or set one with 'pave budget set NAME --invocations N'",
+		table: printBudgets,
+	})
 }
 
 // printBudgets prints budgets as a table.

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -24,16 +23,7 @@ var (
 )
 
 func TestBudgetCommands(t *testing.T) {
-	tests := []struct {
-		name           string
-		args           []string
-		responses      map[string]fakeResponse
-		wantRequests   []string
-		wantStdout     string
-		wantStdoutJSON string
-		wantStderr     string
-		wantCode       int
-	}{
+	tests := []apiCase{
 		{
 			name:         "ls",
 			args:         []string{"budget", "ls"},
@@ -126,39 +116,14 @@ func TestBudgetCommands(t *testing.T) {
 			wantCode:     1,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api, env := startFakeAPI(t, tt.responses)
-			stdout, stderr, code := runPave(t, env, "", tt.args...)
-
-			if got := api.recorded(); !slices.Equal(got, tt.wantRequests) {
-				t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantRequests, "\n"))
-			}
-			if tt.wantStdoutJSON != "" {
-				if !jsonEqual(t, stdout, tt.wantStdoutJSON) {
-					t.Errorf("stdout:\n%s\nwant the JSON\n%s", stdout, tt.wantStdoutJSON)
-				}
-			} else if stdout != tt.wantStdout {
-				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.wantStdout)
-			}
-			if stderr != tt.wantStderr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", stderr, tt.wantStderr)
-			}
-			if code != tt.wantCode {
-				t.Errorf("exit status %d, want %d", code, tt.wantCode)
-			}
-		})
-	}
+	runAPICases(t, tests)
 }
 
 // TestBudgetCommandLineErrors checks that a wrong command line is refused
 // with exit status 2 before anything is sent to the daemon.
 func TestBudgetCommandLineErrors(t *testing.T) {
 	const seeSet = " (see 'pave budget set --help')"
-	tests := []struct {
-		args       []string
-		wantStderr string
-	}{
+	tests := []usageCase{
 		{[]string{"budget", "nope"}, `unknown command "budget nope" (see 'pave budget --help')`},
 		{[]string{"budget", "ls", "extra"}, `budget ls: takes no arguments, got "extra" (see 'pave budget ls --help')`},
 		{[]string{"budget", "rm"}, `budget rm: want SUBJECT, got 0 arguments (see 'pave budget rm --help')`},
@@ -185,19 +150,7 @@ func TestBudgetCommandLineErrors(t *testing.T) {
 		{[]string{"budget", "set", "function:", "--invocations", "5"}, `budget set: SUBJECT "function:": want a function NAME, function:NAME or owner:NAME` + seeSet},
 		{[]string{"budget", "set", "team:x", "--invocations", "5"}, `budget set: SUBJECT "team:x": want a function NAME, function:NAME or owner:NAME` + seeSet},
 	}
-	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
-			api, env := startFakeAPI(t, nil)
-			stdout, stderr, code := runPave(t, env, "", tt.args...)
-			want := "pave: " + tt.wantStderr + "\n"
-			if code != 2 || stderr != want || stdout != "" {
-				t.Errorf("exit %d, stdout %q, stderr\n%s\nwant exit 2, nothing on stdout, stderr\n%s", code, stdout, stderr, want)
-			}
-			if got := api.recorded(); len(got) > 0 {
-				t.Errorf("requests made: %q", got)
-			}
-		})
-	}
+	runUsageErrors(t, tests)
 }
 
 func TestBudgetSetHelp(t *testing.T) {

@@ -305,19 +305,7 @@ var (
 )
 
 func TestClientCommands(t *testing.T) {
-	tests := []struct {
-		name      string
-		args      []string
-		stdin     string
-		responses map[string]fakeResponse
-		// wantRequests are the requests made, as fakeAPI records them.
-		wantRequests []string
-		wantStdout   string
-		// wantStdoutJSON, if set, is compared to stdout as JSON instead.
-		wantStdoutJSON string
-		wantStderr     string
-		wantCode       int
-	}{
+	tests := []apiCase{
 		{
 			name: "ls",
 			args: []string{"ls"},
@@ -624,29 +612,7 @@ func TestClientCommands(t *testing.T) {
 			wantCode:     1,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			api, env := startFakeAPI(t, tt.responses)
-			stdout, stderr, code := runPave(t, env, tt.stdin, tt.args...)
-
-			if got := api.recorded(); !slices.Equal(got, tt.wantRequests) {
-				t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantRequests, "\n"))
-			}
-			if tt.wantStdoutJSON != "" {
-				if !jsonEqual(t, stdout, tt.wantStdoutJSON) {
-					t.Errorf("stdout:\n%s\nwant the JSON\n%s", stdout, tt.wantStdoutJSON)
-				}
-			} else if stdout != tt.wantStdout {
-				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.wantStdout)
-			}
-			if stderr != tt.wantStderr {
-				t.Errorf("stderr:\n%s\nwant:\n%s", stderr, tt.wantStderr)
-			}
-			if code != tt.wantCode {
-				t.Errorf("exit status %d, want %d", code, tt.wantCode)
-			}
-		})
-	}
+	runAPICases(t, tests)
 }
 
 func jsonEqual(t *testing.T, a, b string) bool {
@@ -814,5 +780,78 @@ func TestReadBody(t *testing.T) {
 		if (err != nil) != tt.wantErr || string(got) != tt.want {
 			t.Errorf("readBody(%q) = %q, %v; want %q (error: %v)", tt.data, got, err, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// apiCase is a command run against the fake admin API, and what it should
+// send and print.
+type apiCase struct {
+	name      string
+	args      []string
+	stdin     string
+	responses map[string]fakeResponse
+	// wantRequests are the requests made, as fakeAPI records them.
+	wantRequests []string
+	// wantQueries, if set, are the requests' query strings.
+	wantQueries []string
+	wantStdout  string
+	// wantStdoutJSON, if set, is compared to stdout as JSON instead.
+	wantStdoutJSON string
+	wantStderr     string
+	wantCode       int
+}
+
+func runAPICases(t *testing.T, tests []apiCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api, env := startFakeAPI(t, tt.responses)
+			stdout, stderr, code := runPave(t, env, tt.stdin, tt.args...)
+
+			if got := api.recorded(); !slices.Equal(got, tt.wantRequests) {
+				t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tt.wantRequests, "\n"))
+			}
+			if got := api.recordedQueries(); tt.wantQueries != nil && !slices.Equal(got, tt.wantQueries) {
+				t.Errorf("queries %q, want %q", got, tt.wantQueries)
+			}
+			if tt.wantStdoutJSON != "" {
+				if !jsonEqual(t, stdout, tt.wantStdoutJSON) {
+					t.Errorf("stdout:\n%s\nwant the JSON\n%s", stdout, tt.wantStdoutJSON)
+				}
+			} else if stdout != tt.wantStdout {
+				t.Errorf("stdout:\n%s\nwant:\n%s", stdout, tt.wantStdout)
+			}
+			if stderr != tt.wantStderr {
+				t.Errorf("stderr:\n%s\nwant:\n%s", stderr, tt.wantStderr)
+			}
+			if code != tt.wantCode {
+				t.Errorf("exit status %d, want %d", code, tt.wantCode)
+			}
+		})
+	}
+}
+
+// usageCase is a wrong command line and the error it gets, after "pave: ".
+type usageCase struct {
+	args       []string
+	wantStderr string
+}
+
+// runUsageErrors checks that each wrong command line is refused with exit
+// status 2 and its error, before anything is sent to the daemon.
+func runUsageErrors(t *testing.T, tests []usageCase) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			api, env := startFakeAPI(t, nil)
+			stdout, stderr, code := runPave(t, env, "", tt.args...)
+			want := "pave: " + tt.wantStderr + "\n"
+			if code != 2 || stderr != want || stdout != "" {
+				t.Errorf("exit %d, stdout %q, stderr\n%s\nwant exit 2, nothing on stdout, stderr\n%s", code, stdout, stderr, want)
+			}
+			if got := api.recorded(); len(got) > 0 {
+				t.Errorf("requests made: %q", got)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,6 +37,96 @@ func (inv *invocation) client(dataDir string) (*client.Client, error) {
 	return client.New(cfg.AdminURL, cfg.Token.Reveal()), nil
 }
 
+// list is what an ls command shows: the items the admin API lists, sorted
+// by key unless key is nil.
+type list[T any] struct {
+	fetch func(*client.Client, context.Context) ([]T, error)
+	key   func(T) string
+	// wire makes the admin API's JSON document of the items for --json.
+	wire func([]T) any
+	// none is said on stderr, in place of a table, when there are no
+	// items.
+	none  string
+	table func(*invocation, []T) error
+}
+
+// runList runs an ls command: no arguments, and --json for the admin API's
+// JSON instead of a table.
+func runList[T any](ctx context.Context, inv *invocation, args []string, l list[T]) error {
+	dataDir := inv.dataDirFlag("data")
+	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
+	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	items, err := l.fetch(c, ctx)
+	if err != nil {
+		return err
+	}
+	if l.key != nil {
+		slices.SortFunc(items, func(a, b T) int { return cmp.Compare(l.key(a), l.key(b)) })
+	}
+	if *asJSON {
+		if items == nil {
+			items = []T{}
+		}
+		return printJSON(inv.stdout, l.wire(items))
+	}
+	if len(items) == 0 {
+		fmt.Fprintln(inv.stderr, l.none)
+		return nil
+	}
+	return l.table(inv, items)
+}
+
+// runShow runs a command that shows one thing, named by its one argument,
+// as get fetches it: print writes it as text, or --json as the admin
+// API's JSON.
+func runShow[T any](ctx context.Context, inv *invocation, args []string,
+	get func(*client.Client, context.Context, string) (T, error), print func(io.Writer, T) error) error {
+	dataDir := inv.dataDirFlag("data")
+	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of text")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	v, err := get(c, ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(inv.stdout, v)
+	}
+	return print(inv.stdout, v)
+}
+
+// runOnName runs a command that does one thing to what its one argument
+// names, and says done (a format of the name) when it is done.
+func runOnName(ctx context.Context, inv *invocation, args []string,
+	do func(*client.Client, context.Context, string) error, done string) error {
+	dataDir := inv.dataDirFlag("data")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	if err := do(c, ctx, pos[0]); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, done, pos[0])
+	return err
+}
+
 var lsCommand = &command{
 	name:    "ls",
 	summary: "list functions",
@@ -48,30 +139,17 @@ invocations ran them over the last 7 and 30 days.`,
 }
 
 func runLs(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
-	if _, err := inv.parse(args, 0, 0); err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	fns, err := c.ListFunctions(ctx)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(fns, func(a, b client.Function) int { return cmp.Compare(a.Name, b.Name) })
-	if *asJSON {
-		if fns == nil {
-			fns = []client.Function{}
-		}
-		return printJSON(inv.stdout, client.FunctionList{Functions: fns})
-	}
-	if len(fns) == 0 {
-		fmt.Fprintln(inv.stderr, "no functions deployed; deploy one with 'pave deploy DIR'")
-		return nil
-	}
+	return runList(ctx, inv, args, list[client.Function]{
+		fetch: (*client.Client).ListFunctions,
+		key:   func(fn client.Function) string { return fn.Name },
+		wire:  func(fns []client.Function) any { return client.FunctionList{Functions: fns} },
+		none:  "no functions deployed; deploy one with 'pave deploy DIR'",
+		table: printFunctions,
+	})
+}
+
+// printFunctions prints functions as a table.
+func printFunctions(inv *invocation, fns []client.Function) error {
 	tw := newTable(inv.stdout)
 	fmt.Fprintln(tw, "NAME\tOWNER\tVERSION\tROUTES\tPUBLIC\tCAPABILITIES\tTRIGGERS\tLAST-INVOKED\t7D\t30D")
 	for _, fn := range fns {
@@ -148,25 +226,11 @@ limits, routes, and every version deployed.`,
 }
 
 func runGet(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of text")
-	pos, err := inv.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	fn, err := c.GetFunction(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		return printJSON(inv.stdout, fn)
-	}
+	return runShow(ctx, inv, args, (*client.Client).GetFunction, printFunction)
+}
 
-	w := inv.stdout
+// printFunction prints a function in detail.
+func printFunction(w io.Writer, fn *client.Function) error {
 	tw := newTable(w)
 	field := func(name, value string) { fmt.Fprintf(tw, "%s\t%s\n", name, value) }
 	field("name", fn.Name)
@@ -232,20 +296,7 @@ function must be named exactly: one name, no patterns.`,
 }
 
 func runRm(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	pos, err := inv.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	if err := c.RemoveFunction(ctx, pos[0]); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(inv.stdout, "removed %s\n", pos[0])
-	return err
+	return runOnName(ctx, inv, args, (*client.Client).RemoveFunction, "removed %s\n")
 }
 
 var rollbackCommand = &command{

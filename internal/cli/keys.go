@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -86,30 +85,17 @@ Secrets are never listed; the daemon does not have them.`,
 }
 
 func runKeysLs(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
-	if _, err := inv.parse(args, 0, 0); err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	keys, err := c.ListKeys(ctx)
-	if err != nil {
-		return err
-	}
-	slices.SortFunc(keys, func(a, b client.Key) int { return cmp.Compare(a.Name, b.Name) })
-	if *asJSON {
-		if keys == nil {
-			keys = []client.Key{}
-		}
-		return printJSON(inv.stdout, client.KeyList{Keys: keys})
-	}
-	if len(keys) == 0 {
-		fmt.Fprintln(inv.stderr, "no API keys; create one with 'pave keys create NAME --functions FN'")
-		return nil
-	}
+	return runList(ctx, inv, args, list[client.Key]{
+		fetch: (*client.Client).ListKeys,
+		key:   func(k client.Key) string { return k.Name },
+		wire:  func(keys []client.Key) any { return client.KeyList{Keys: keys} },
+		none:  "no API keys; create one with 'pave keys create NAME --functions FN'",
+		table: printKeys,
+	})
+}
+
+// printKeys prints keys as a table.
+func printKeys(inv *invocation, keys []client.Key) error {
 	joinOrDash := func(list []string) string {
 		if len(list) == 0 {
 			return "-"
@@ -159,20 +145,7 @@ The key stays listed, as revoked, for the record.`,
 }
 
 func runKeysRevoke(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	pos, err := inv.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	if err := c.RevokeKey(ctx, pos[0]); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(inv.stdout, "revoked key %s\n", pos[0])
-	return err
+	return runOnName(ctx, inv, args, (*client.Client).RevokeKey, "revoked key %s\n")
 }
 
 // splitList splits a comma-separated flag value, dropping empty entries.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/pave-dev/pave/client"
 )
 
 var quarantineCommand = &command{
@@ -51,18 +53,9 @@ func runQuarantine(ctx context.Context, inv *invocation, args []string) error {
 }
 
 func runRestore(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	pos, err := inv.parse(args, 1, 1)
-	if err != nil {
+	restore := func(c *client.Client, ctx context.Context, name string) error {
+		_, err := c.Restore(ctx, name)
 		return err
 	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	if _, err := c.Restore(ctx, pos[0]); err != nil {
-		return err
-	}
-	fmt.Fprintf(inv.stdout, "restored %s\n", pos[0])
-	return nil
+	return runOnName(ctx, inv, args, restore, "restored %s\n")
 }

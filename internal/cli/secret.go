@@ -114,29 +114,17 @@ and the functions whose manifests grant them. Values are never listed.`,
 }
 
 func runSecretLs(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
-	if _, err := inv.parse(args, 0, 0); err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	list, err := c.ListSecrets(ctx)
-	if err != nil {
-		return err
-	}
-	if *asJSON {
-		if list == nil {
-			list = []client.SecretInfo{}
-		}
-		return printJSON(inv.stdout, client.SecretList{Secrets: list})
-	}
-	if len(list) == 0 {
-		fmt.Fprintln(inv.stderr, "no secrets; set one with 'pave secret set NAME < value.txt'")
-		return nil
-	}
+	return runList(ctx, inv, args, list[client.SecretInfo]{
+		fetch: (*client.Client).ListSecrets,
+		wire:  func(secrets []client.SecretInfo) any { return client.SecretList{Secrets: secrets} },
+		none:  "no secrets; set one with 'pave secret set NAME < value.txt'",
+		table: printSecrets,
+	})
+}
+
+// printSecrets prints secrets as a table, in the order the daemon lists
+// them.
+func printSecrets(inv *invocation, list []client.SecretInfo) error {
 	tw := newTable(inv.stdout)
 	fmt.Fprintln(tw, "NAME\tVERSIONS\tLATEST\tCREATED\tLAST ROTATED\tGRANTED TO")
 	for _, s := range list {
@@ -165,20 +153,7 @@ Removes secret NAME and every version of it. Functions granted it get
 }
 
 func runSecretRm(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	pos, err := inv.parse(args, 1, 1)
-	if err != nil {
-		return err
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	if err := c.RemoveSecret(ctx, pos[0]); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(inv.stdout, "removed secret %s\n", pos[0])
-	return err
+	return runOnName(ctx, inv, args, (*client.Client).RemoveSecret, "removed secret %s\n")
 }
 
 var secretRotateCommand = &command{

@@ -215,14 +215,12 @@ func (d *decoder) literal(word string) *decodeError {
 }
 
 func (d *decoder) object(depth int) (any, *decodeError) {
-	if depth > d.lim.MaxDepth {
-		return nil, d.fail(d.pos, ErrTooDeep, "nests deeper than "+strconv.Itoa(d.lim.MaxDepth)+" levels")
+	empty, err := d.open(depth, '}')
+	if err != nil {
+		return nil, err
 	}
-	d.pos++ // {
 	m := make(map[string]any)
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
-		d.pos++
+	if empty {
 		return m, nil
 	}
 	for {
@@ -248,32 +246,23 @@ func (d *decoder) object(depth int) (any, *decodeError) {
 			return nil, err.in(k)
 		}
 		m[k] = v
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.fail(d.pos, ErrSyntax, "ends inside an object")
+		done, err := d.next('}', "object")
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case '}':
-			d.pos++
+		if done {
 			return m, nil
-		default:
-			return nil, d.fail(d.pos, ErrSyntax, "expected ',' or '}' in object")
 		}
 	}
 }
 
 func (d *decoder) array(depth int) (any, *decodeError) {
-	if depth > d.lim.MaxDepth {
-		return nil, d.fail(d.pos, ErrTooDeep, "nests deeper than "+strconv.Itoa(d.lim.MaxDepth)+" levels")
+	empty, err := d.open(depth, ']')
+	if err != nil {
+		return nil, err
 	}
-	d.pos++ // [
 	a := make([]any, 0, 4)
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
-		d.pos++
+	if empty {
 		return a, nil
 	}
 	for {
@@ -282,21 +271,49 @@ func (d *decoder) array(depth int) (any, *decodeError) {
 			return nil, err.in(strconv.Itoa(len(a)))
 		}
 		a = append(a, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.fail(d.pos, ErrSyntax, "ends inside an array")
+		done, err := d.next(']', "array")
+		if err != nil {
+			return nil, err
 		}
-		switch d.data[d.pos] {
-		case ',':
-			d.pos++
-			d.skipSpace()
-		case ']':
-			d.pos++
+		if done {
 			return a, nil
-		default:
-			return nil, d.fail(d.pos, ErrSyntax, "expected ',' or ']' in array")
 		}
 	}
+}
+
+// open enters the object or array at d.pos, whose closing bracket is
+// close, refusing one nested deeper than the limit, and reports whether it
+// is empty (and then read whole).
+func (d *decoder) open(depth int, close byte) (empty bool, err *decodeError) {
+	if depth > d.lim.MaxDepth {
+		return false, d.fail(d.pos, ErrTooDeep, "nests deeper than "+strconv.Itoa(d.lim.MaxDepth)+" levels")
+	}
+	d.pos++ // { or [
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == close {
+		d.pos++
+		return true, nil
+	}
+	return false, nil
+}
+
+// next reads what follows a member of an object or of an array (what),
+// whose closing bracket is close: a comma, or close, which ends it (done).
+func (d *decoder) next(close byte, what string) (done bool, err *decodeError) {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return false, d.fail(d.pos, ErrSyntax, "ends inside an "+what)
+	}
+	switch d.data[d.pos] {
+	case ',':
+		d.pos++
+		d.skipSpace()
+		return false, nil
+	case close:
+		d.pos++
+		return true, nil
+	}
+	return false, d.fail(d.pos, ErrSyntax, "expected ',' or '"+string(close)+"' in "+what)
 }
 
 // str parses the string starting at the quote at d.pos.
@@ -414,6 +431,16 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
+// digits returns the end of the run of decimal digits starting at i, and
+// how many there are.
+func (d *decoder) digits(i int) (end, n int) {
+	end = i
+	for end < len(d.data) && d.data[end] >= '0' && d.data[end] <= '9' {
+		end++
+	}
+	return end, end - i
+}
+
 // number parses a number literal, keeping its text as a json.Number so
 // that validation compares the exact decimal value.
 func (d *decoder) number() (any, *decodeError) {
@@ -429,21 +456,14 @@ func (d *decoder) number() (any, *decodeError) {
 		i++
 		digits++
 	case i < len(d.data) && d.data[i] >= '1' && d.data[i] <= '9':
-		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
-			i++
-			digits++
-		}
+		i, digits = d.digits(i)
 	default:
 		return nil, d.fail(i, ErrSyntax, "has an invalid number")
 	}
 	exp := false
 	if i < len(d.data) && d.data[i] == '.' {
-		i++
-		n := 0
-		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
-			i++
-			n++
-		}
+		var n int
+		i, n = d.digits(i + 1)
 		if n == 0 {
 			return nil, d.fail(i, ErrSyntax, "has an invalid number (no digits after the decimal point)")
 		}
@@ -455,11 +475,8 @@ func (d *decoder) number() (any, *decodeError) {
 		if i < len(d.data) && (d.data[i] == '+' || d.data[i] == '-') {
 			i++
 		}
-		n := 0
-		for i < len(d.data) && d.data[i] >= '0' && d.data[i] <= '9' {
-			i++
-			n++
-		}
+		var n int
+		i, n = d.digits(i)
 		if n == 0 {
 			return nil, d.fail(i, ErrSyntax, "has an invalid number (no digits in the exponent)")
 		}

@@ -3,6 +3,7 @@ package hostapi
 import (
 	"context"
 	"errors"
+	"math"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -117,47 +118,93 @@ func resultRead(ctx context.Context, m api.Module, stack []uint64) {
 	stack[0] = uint64(len(c.result))
 }
 
-// readArg copies a guest string argument, refusing oversized or
-// out-of-bounds ones.
-func readArg(m api.Module, ptr, n uint32, max uint32) (string, bool) {
-	if n > max {
-		return "", false
-	}
-	b, ok := m.Memory().Read(ptr, n)
-	if !ok {
-		return "", false
-	}
-	return string(b), true
+// guestArgs reads the arguments of a capability host function: ranges of
+// guest memory named by (pointer, length) pairs on the stack. A range that
+// is too long or outside memory marks the call bad and reads as empty.
+type guestArgs struct {
+	m     api.Module
+	stack []uint64
+	bad   bool
 }
 
-// readBytes copies a guest byte argument.
-func readBytes(m api.Module, ptr, n uint32, max uint32) ([]byte, bool) {
+// read returns the range named by stack[i:i+2], if it is at most max
+// bytes long, without copying it.
+func (a *guestArgs) read(i int, max uint32) []byte {
+	n := api.DecodeU32(a.stack[i+1])
 	if n > max {
-		return nil, false
+		a.bad = true
+		return nil
 	}
-	b, ok := m.Memory().Read(ptr, n)
+	b, ok := a.m.Memory().Read(api.DecodeU32(a.stack[i]), n)
 	if !ok {
-		return nil, false
+		a.bad = true
+		return nil
 	}
-	return append([]byte(nil), b...), true
+	return b
 }
 
-// capCall is the preamble of every capability host function: the
-// invocation state and its capabilities, or a failure already answered.
-func capCall(ctx context.Context, stack []uint64) (*Call, Capabilities, bool) {
-	c := CallFrom(ctx)
-	if c == nil {
-		// Not inside an invocation (module initialisation): nothing is
-		// granted then.
-		stack[0] = api.EncodeI32(abi.ErrCodeDenied)
-		return nil, nil, false
+// name copies a string argument (a secret, bucket, key, prefix, topic or
+// function name).
+func (a *guestArgs) name(i int) string {
+	return string(a.read(i, maxNameArg))
+}
+
+// bytes copies a byte argument of at most max bytes.
+func (a *guestArgs) bytes(i int, max uint32) []byte {
+	return append([]byte(nil), a.read(i, max)...)
+}
+
+// outbound decodes an encoded request argument; the arguments read before
+// it must be good too.
+func (a *guestArgs) outbound(i int) (*abi.Outbound, error) {
+	b := a.read(i, math.MaxUint32)
+	if a.bad {
+		return nil, ErrInvalid
 	}
-	caps := CapabilitiesFrom(ctx)
-	if caps == nil {
-		stack[0] = c.fail(abi.ErrCodeDenied, ErrDenied)
-		return nil, nil, false
+	req, err := abi.DecodeOutbound(b)
+	if err != nil {
+		return nil, guestError{abi.ErrCodeInvalid, err}
 	}
-	return c, caps, true
+	return req, nil
+}
+
+// guestError is a failure whose code and message the host function chose,
+// passed to the guest as it is.
+type guestError struct {
+	code int32
+	err  error
+}
+
+func (e guestError) Error() string { return e.err.Error() }
+
+// capability makes f a host function: the preamble every capability call
+// shares (the invocation and its capabilities), then f's result, or its
+// error as an ABI error code and message.
+func capability(f func(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error)) api.GoModuleFunc {
+	return func(ctx context.Context, m api.Module, stack []uint64) {
+		c := CallFrom(ctx)
+		if c == nil {
+			// Not inside an invocation (module initialisation): nothing is
+			// granted then.
+			stack[0] = api.EncodeI32(abi.ErrCodeDenied)
+			return
+		}
+		caps := CapabilitiesFrom(ctx)
+		if caps == nil {
+			stack[0] = c.fail(abi.ErrCodeDenied, ErrDenied)
+			return
+		}
+		b, err := f(ctx, caps, &guestArgs{m: m, stack: stack})
+		var ge guestError
+		switch {
+		case errors.As(err, &ge):
+			stack[0] = c.fail(ge.code, ge.err)
+		case err != nil:
+			stack[0] = c.failErr(err)
+		default:
+			stack[0] = c.setResult(b)
+		}
+	}
 }
 
 // InstantiateCapabilities adds the capability modules pave implements to r.
@@ -169,236 +216,133 @@ func InstantiateCapabilities(ctx context.Context, r wazero.Runtime) error {
 		b.NewFunctionBuilder().WithGoModuleFunction(f, params, []api.ValueType{i32}).Export(name)
 	}
 	sec := r.NewHostModuleBuilder(abi.ImportModuleSecrets)
-	fn(sec, abi.FuncSecretGet, secretGet, i32, i32)
+	fn(sec, abi.FuncSecretGet, capability(secretGet), i32, i32)
 	if _, err := sec.Instantiate(ctx); err != nil {
 		return err
 	}
 	kv := r.NewHostModuleBuilder(abi.ImportModuleKV)
-	fn(kv, abi.FuncKVGet, kvGet, i32, i32, i32, i32)
-	fn(kv, abi.FuncKVPut, kvPut, i32, i32, i32, i32, i32, i32)
-	fn(kv, abi.FuncKVCAS, kvCAS, i32, i32, i32, i32, i32, i32, i64)
-	fn(kv, abi.FuncKVDelete, kvDelete, i32, i32, i32, i32)
-	fn(kv, abi.FuncKVList, kvList, i32, i32, i32, i32)
+	fn(kv, abi.FuncKVGet, capability(kvGet), i32, i32, i32, i32)
+	fn(kv, abi.FuncKVPut, capability(kvPut), i32, i32, i32, i32, i32, i32)
+	fn(kv, abi.FuncKVCAS, capability(kvCAS), i32, i32, i32, i32, i32, i32, i64)
+	fn(kv, abi.FuncKVDelete, capability(kvDelete), i32, i32, i32, i32)
+	fn(kv, abi.FuncKVList, capability(kvList), i32, i32, i32, i32)
 	if _, err := kv.Instantiate(ctx); err != nil {
 		return err
 	}
 	h := r.NewHostModuleBuilder(abi.ImportModuleHTTP)
-	fn(h, abi.FuncHTTPFetch, httpFetch, i32, i32)
+	fn(h, abi.FuncHTTPFetch, capability(httpFetch), i32, i32)
 	if _, err := h.Instantiate(ctx); err != nil {
 		return err
 	}
 	inv := r.NewHostModuleBuilder(abi.ImportModuleInvoke)
-	fn(inv, abi.FuncInvokeCall, invokeCall, i32, i32, i32, i32)
+	fn(inv, abi.FuncInvokeCall, capability(invokeCall), i32, i32, i32, i32)
 	if _, err := inv.Instantiate(ctx); err != nil {
 		return err
 	}
 	pub := r.NewHostModuleBuilder(abi.ImportModulePublish)
-	fn(pub, abi.FuncPublish, publish, i32, i32, i32, i32)
+	fn(pub, abi.FuncPublish, capability(publish), i32, i32, i32, i32)
 	_, err := pub.Instantiate(ctx)
 	return err
 }
 
-func invokeCall(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
-	}
-	name, ok := readArg(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), maxNameArg)
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	b, ok := m.Memory().Read(api.DecodeU32(stack[2]), api.DecodeU32(stack[3]))
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	req, err := abi.DecodeOutbound(b)
+func invokeCall(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	name := a.name(0)
+	req, err := a.outbound(2)
 	if err != nil {
-		stack[0] = c.fail(abi.ErrCodeInvalid, err)
-		return
+		return nil, err
 	}
-	resp, err := caps.Invoke(ctx, name, req)
-	if err != nil {
-		stack[0] = c.failErr(err)
-		return
-	}
-	if err := resp.Validate(); err != nil {
-		stack[0] = c.fail(abi.ErrCodeUnavailable, errors.New("the response cannot be passed to the function"))
-		return
-	}
-	stack[0] = c.setResult(abi.AppendResponse(nil, resp))
+	return response(caps.Invoke(ctx, name, req))
 }
 
-func publish(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
-	}
-	topic, ok := readArg(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), maxNameArg)
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	data, ok := readBytes(m, api.DecodeU32(stack[2]), api.DecodeU32(stack[3]), abi.MaxEventData)
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
+func publish(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	topic, data := a.name(0), a.bytes(2, abi.MaxEventData)
+	if a.bad {
+		return nil, ErrInvalid
 	}
 	id, err := caps.Publish(ctx, topic, data)
-	if err != nil {
-		stack[0] = c.failErr(err)
-		return
-	}
-	stack[0] = c.setResult([]byte(id))
+	return []byte(id), err
 }
 
-func httpFetch(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
-	}
-	b, ok := m.Memory().Read(api.DecodeU32(stack[0]), api.DecodeU32(stack[1]))
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	req, err := abi.DecodeOutbound(b)
+func httpFetch(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	req, err := a.outbound(0)
 	if err != nil {
-		stack[0] = c.fail(abi.ErrCodeInvalid, err)
-		return
+		return nil, err
 	}
-	resp, err := caps.HTTP(ctx, req)
+	return response(caps.HTTP(ctx, req))
+}
+
+// response encodes the answer of an outbound request or an invocation for
+// the guest.
+func response(resp *abi.Response, err error) ([]byte, error) {
 	if err != nil {
-		stack[0] = c.failErr(err)
-		return
+		return nil, err
 	}
 	if err := resp.Validate(); err != nil {
-		stack[0] = c.fail(abi.ErrCodeUnavailable, errors.New("the response cannot be passed to the function"))
-		return
+		return nil, guestError{abi.ErrCodeUnavailable, errors.New("the response cannot be passed to the function")}
 	}
-	stack[0] = c.setResult(abi.AppendResponse(nil, resp))
+	return abi.AppendResponse(nil, resp), nil
 }
 
-func secretGet(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
+func secretGet(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	name := a.name(0)
+	if a.bad {
+		return nil, ErrInvalid
 	}
-	name, ok := readArg(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), maxNameArg)
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	v, err := caps.Secret(ctx, name)
-	if err != nil {
-		stack[0] = c.failErr(err)
-		return
-	}
-	stack[0] = c.setResult(v)
+	return caps.Secret(ctx, name)
 }
 
-// bucketKey reads the (bucket, key) pair of a kv call from stack[0:4].
-func bucketKey(c *Call, m api.Module, stack []uint64) (bucket, key string, ok bool) {
-	bucket, ok1 := readArg(m, api.DecodeU32(stack[0]), api.DecodeU32(stack[1]), maxNameArg)
-	key, ok2 := readArg(m, api.DecodeU32(stack[2]), api.DecodeU32(stack[3]), maxNameArg)
-	if !ok1 || !ok2 {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return "", "", false
-	}
-	return bucket, key, true
-}
-
-func kvGet(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
-	}
-	bucket, key, ok := bucketKey(c, m, stack)
-	if !ok {
-		return
+func kvGet(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	bucket, key := a.name(0), a.name(2)
+	if a.bad {
+		return nil, ErrInvalid
 	}
 	v, rev, err := caps.KVGet(ctx, bucket, key)
 	if err != nil {
-		stack[0] = c.failErr(err)
-		return
+		return nil, err
 	}
-	stack[0] = c.setResult(abi.AppendKVEntry(nil, rev, v))
+	return abi.AppendKVEntry(nil, rev, v), nil
 }
 
-func kvPut(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
+func kvPut(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	bucket, key, value := a.name(0), a.name(2), a.bytes(4, abi.MaxKVValue)
+	if a.bad {
+		return nil, ErrInvalid
 	}
-	bucket, key, ok := bucketKey(c, m, stack)
-	if !ok {
-		return
+	return revision(caps.KVPut(ctx, bucket, key, value))
+}
+
+func kvCAS(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	bucket, key, value := a.name(0), a.name(2), a.bytes(4, abi.MaxKVValue)
+	if a.bad {
+		return nil, ErrInvalid
 	}
-	value, ok := readBytes(m, api.DecodeU32(stack[4]), api.DecodeU32(stack[5]), abi.MaxKVValue)
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	rev, err := caps.KVPut(ctx, bucket, key, value)
+	return revision(caps.KVCAS(ctx, bucket, key, value, a.stack[6]))
+}
+
+// revision encodes the answer of a kv write for the guest.
+func revision(rev uint64, err error) ([]byte, error) {
 	if err != nil {
-		stack[0] = c.failErr(err)
-		return
+		return nil, err
 	}
-	stack[0] = c.setResult(abi.AppendKVEntry(nil, rev, nil))
+	return abi.AppendKVEntry(nil, rev, nil), nil
 }
 
-func kvCAS(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
+func kvDelete(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	bucket, key := a.name(0), a.name(2)
+	if a.bad {
+		return nil, ErrInvalid
 	}
-	bucket, key, ok := bucketKey(c, m, stack)
-	if !ok {
-		return
-	}
-	value, ok := readBytes(m, api.DecodeU32(stack[4]), api.DecodeU32(stack[5]), abi.MaxKVValue)
-	if !ok {
-		stack[0] = c.fail(abi.ErrCodeInvalid, ErrInvalid)
-		return
-	}
-	rev, err := caps.KVCAS(ctx, bucket, key, value, stack[6])
-	if err != nil {
-		stack[0] = c.failErr(err)
-		return
-	}
-	stack[0] = c.setResult(abi.AppendKVEntry(nil, rev, nil))
+	return nil, caps.KVDelete(ctx, bucket, key)
 }
 
-func kvDelete(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
-	}
-	bucket, key, ok := bucketKey(c, m, stack)
-	if !ok {
-		return
-	}
-	if err := caps.KVDelete(ctx, bucket, key); err != nil {
-		stack[0] = c.failErr(err)
-		return
-	}
-	stack[0] = c.setResult(nil)
-}
-
-func kvList(ctx context.Context, m api.Module, stack []uint64) {
-	c, caps, ok := capCall(ctx, stack)
-	if !ok {
-		return
-	}
-	bucket, prefix, ok := bucketKey(c, m, stack)
-	if !ok {
-		return
+func kvList(ctx context.Context, caps Capabilities, a *guestArgs) ([]byte, error) {
+	bucket, prefix := a.name(0), a.name(2)
+	if a.bad {
+		return nil, ErrInvalid
 	}
 	keys, err := caps.KVList(ctx, bucket, prefix)
 	if err != nil {
-		stack[0] = c.failErr(err)
-		return
+		return nil, err
 	}
-	stack[0] = c.setResult(abi.AppendStrings(nil, keys))
+	return abi.AppendStrings(nil, keys), nil
 }

@@ -179,31 +179,61 @@ func (d *decoder) manifest(n *yaml.Node) *Manifest {
 // routes returns a decodeFunc for the list of routes, which also refuses
 // routes that duplicate another.
 func (d *decoder) routes(dst *[]Route) decodeFunc {
+	return uniqueList(d, dst, listRule[Route]{
+		kind:     "a list of routes",
+		max:      MaxRoutes,
+		tooMany:  "%d routes; a function has at most %d (split it into several functions)",
+		item:     d.route,
+		key:      Route.Pattern,
+		describe: Route.Pattern,
+		dup:      "duplicate route: %s is already routed by %s[%d] on line %d",
+	})
+}
+
+// listRule is the rule of a list whose items must differ: at most max of
+// them, and none with the key of a valid item before it.
+type listRule[T any] struct {
+	kind string // the list, for an error of its kind: "a list of routes"
+	max  int
+	// tooMany is the error of a longer list, a format of its length and
+	// max.
+	tooMany string
+	// item decodes one item, reporting whether it is valid.
+	item     func(n *yaml.Node, path string) (T, bool)
+	key      func(T) string
+	describe func(T) string
+	// dup is the error of an item that repeats another, a format of its
+	// description and the first one's path, index and line.
+	dup string
+}
+
+// uniqueList returns a decodeFunc for a list that follows rule.
+func uniqueList[T any](d *decoder, dst *[]T, rule listRule[T]) decodeFunc {
 	return func(n *yaml.Node, path string) {
-		if !d.kind(n, path, yaml.SequenceNode, "a list of routes") {
+		if !d.kind(n, path, yaml.SequenceNode, rule.kind) {
 			return
 		}
-		if len(n.Content) > MaxRoutes {
-			d.errorf(n, path, "%d routes; a function has at most %d (split it into several functions)", len(n.Content), MaxRoutes)
+		if len(n.Content) > rule.max {
+			d.errorf(n, path, rule.tooMany, len(n.Content), rule.max)
 			return
 		}
-		routes := make([]Route, len(n.Content))
-		claimed := make(map[string]int) // pattern to index of its first route
-		for i, item := range n.Content {
+		items := make([]T, len(n.Content))
+		claimed := make(map[string]int) // key to index of its first item
+		for i, node := range n.Content {
 			at := fmt.Sprintf("%s[%d]", path, i)
-			r, ok := d.route(item, at)
-			routes[i] = r
+			item, ok := rule.item(node, at)
+			items[i] = item
 			if !ok {
 				continue
 			}
-			if j, dup := claimed[r.Pattern()]; dup {
-				d.errorf(item, at, "duplicate route: %s is already routed by %s[%d] on line %d",
-					r.Pattern(), path, j, routes[j].Line)
+			key := rule.key(item)
+			if j, dup := claimed[key]; dup {
+				d.errorf(node, at, rule.dup, rule.describe(item), path, j, n.Content[j].Line)
 				continue
 			}
-			claimed[r.Pattern()] = i
+			claimed[key] = i
 		}
-		*dst = routes
+		*dst = items
 	}
 }
 

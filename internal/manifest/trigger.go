@@ -286,32 +286,15 @@ func checkMissed(s string) error {
 // triggers returns a decodeFunc for the list of triggers, which also
 // refuses triggers with the same key as another.
 func (d *decoder) triggers(dst *[]Trigger) decodeFunc {
-	return func(n *yaml.Node, path string) {
-		if !d.kind(n, path, yaml.SequenceNode, "a list of triggers") {
-			return
-		}
-		if len(n.Content) > MaxTriggers {
-			d.errorf(n, path, "%d triggers; a function has at most %d", len(n.Content), MaxTriggers)
-			return
-		}
-		triggers := make([]Trigger, len(n.Content))
-		claimed := make(map[string]int) // key to index of its first trigger
-		for i, item := range n.Content {
-			at := fmt.Sprintf("%s[%d]", path, i)
-			t, ok := d.trigger(item, at)
-			triggers[i] = t
-			if !ok {
-				continue
-			}
-			if j, dup := claimed[t.Key()]; dup {
-				d.errorf(item, at, "duplicate trigger: %s is already %s[%d] on line %d",
-					t.describe(), path, j, triggers[j].Line)
-				continue
-			}
-			claimed[t.Key()] = i
-		}
-		*dst = triggers
-	}
+	return uniqueList(d, dst, listRule[Trigger]{
+		kind:     "a list of triggers",
+		max:      MaxTriggers,
+		tooMany:  "%d triggers; a function has at most %d",
+		item:     d.trigger,
+		key:      Trigger.Key,
+		describe: Trigger.describe,
+		dup:      "duplicate trigger: %s is already %s[%d] on line %d",
+	})
 }
 
 // trigger decodes one trigger, reporting whether it is valid.

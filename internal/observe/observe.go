@@ -30,51 +30,19 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/store"
 )
 
-// Record is what pave keeps of one invocation.
-type Record struct {
-	Time      time.Time `json:"time"`
-	RequestID string    `json:"request_id"`
-	// Parent is the calling invocation's request id, for a call made by
-	// another function.
-	Parent   string `json:"parent_request_id,omitempty"`
-	Function string `json:"function"`
-	Version  int    `json:"version,omitempty"`
-	Digest   string `json:"module_digest,omitempty"`
-	// Route is the route ("GET /hello") or what else started the call
-	// ("admin invoke", "invoke from orders").
-	Route  string `json:"route,omitempty"`
-	Caller string `json:"caller,omitempty"`
-	// Source is the address the request came from; empty for calls from
-	// a function or the operator.
-	Source string `json:"source,omitempty"`
-	Status int    `json:"status"`
-	// Code is the error code of a call that failed or was refused.
-	Code        string  `json:"error_code,omitempty"`
-	DurationMS  float64 `json:"duration_ms"`
-	MemoryBytes uint64  `json:"memory_bytes,omitempty"`
-	// Capabilities counts the capability calls the invocation made, by
-	// capability group.
-	Capabilities map[string]CapabilityCount `json:"capabilities,omitempty"`
-	Logs         []LogLine                  `json:"logs,omitempty"`
-	DroppedLogs  int                        `json:"dropped_logs,omitempty"`
-}
+// Record is what pave keeps of one invocation, as the admin API sends it.
+type Record = client.Invocation
 
 // CapabilityCount is how many calls of one capability group an invocation
 // made, and how many of them were denied.
-type CapabilityCount struct {
-	Calls    int `json:"calls"`
-	Denials  int `json:"denials,omitempty"`
-	Failures int `json:"failures,omitempty"` // granted, and failed
-}
+type CapabilityCount = client.CapabilityCount
 
 // LogLine is one line the function logged.
-type LogLine struct {
-	Level string `json:"level"`
-	Msg   string `json:"msg"`
-}
+type LogLine = client.LogLine
 
 // RefusalReason groups an error code into the reason a call was refused
 // before its function ran; refused is false for codes of calls that ran
@@ -108,11 +76,11 @@ func RefusalReason(code string) (reason string, refused bool) {
 	return "other", true
 }
 
-// Ran reports whether the call reached the function (successfully or not),
-// rather than being refused before it. Only a call that reached the
+// Ran reports whether the call of r reached the function (successfully or
+// not), rather than being refused before it. Only a call that reached the
 // function names the module it ran (Digest): a queued call's 202 and a
 // read of its status name the function but ran nothing.
-func (r Record) Ran() bool {
+func Ran(r Record) bool {
 	_, refused := RefusalReason(r.Code)
 	return !refused && r.Function != "" && r.Digest != ""
 }

@@ -172,12 +172,12 @@ func TestParseStatus(t *testing.T) {
 
 func TestRecordRan(t *testing.T) {
 	for code, ran := range map[string]bool{"": true, "function_failed": true, "function_timeout": true, "unauthenticated": false, "rate_limited": false, "budget_exhausted": false, "invalid_input": false} {
-		if got := (observe.Record{Function: "f", Digest: "sha256:a", Code: code}).Ran(); got != ran {
+		if got := observe.Ran(observe.Record{Function: "f", Digest: "sha256:a", Code: code}); got != ran {
 			t.Errorf("code %q: Ran() = %v", code, got)
 		}
 	}
 	// A queued call's 202 and a status read name no module: nothing ran.
-	if (observe.Record{Function: "f", Status: 202}).Ran() {
+	if observe.Ran(observe.Record{Function: "f", Status: 202}) {
 		t.Error("a record without a module counts as a run")
 	}
 }

@@ -118,7 +118,7 @@ var _ interface{ Observe(observe.Record) } = (*Usage)(nil)
 // Observe counts an invocation that ran its function, and the granted
 // capability calls it made.
 func (u *Usage) Observe(r observe.Record) {
-	if !r.Ran() {
+	if !observe.Ran(r) {
 		return
 	}
 	day := r.Time.UTC().Format(time.DateOnly)

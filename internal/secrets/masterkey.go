@@ -6,14 +6,11 @@ import (
 	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 
 	"github.com/pave-dev/pave/internal/keyfile"
 )
@@ -36,14 +33,8 @@ type MasterKey struct {
 	aead cipher.AEAD // AES-256-GCM under a key derived from the master key
 }
 
-// newMasterKey builds a MasterKey from 32 bytes.
+// newMasterKey builds a MasterKey from 32 random bytes.
 func newMasterKey(raw []byte) (*MasterKey, error) {
-	if len(raw) != MasterKeyLen {
-		return nil, fmt.Errorf("%w: it must be %d bytes, not %d", ErrBadMasterKey, MasterKeyLen, len(raw))
-	}
-	if subtle.ConstantTimeCompare(raw, make([]byte, MasterKeyLen)) == 1 {
-		return nil, fmt.Errorf("%w: it is all zero bytes, not random", ErrBadMasterKey)
-	}
 	sum := sha256.Sum256(raw)
 	kek, err := hkdf.Key(sha256.New, raw, nil, wrapInfo, 32)
 	if err != nil {
@@ -62,32 +53,12 @@ func newMasterKey(raw []byte) (*MasterKey, error) {
 // daemon receives it from its environment. It must decode to exactly 32
 // bytes. Errors never include the input.
 func ParseMasterKey(b64 string) (*MasterKey, error) {
-	raw, err := decodeKey(strings.TrimSpace(b64))
+	raw, err := keyfile.DecodeKey(b64, MasterKeyLen)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %w", ErrBadMasterKey, err)
 	}
 	defer clear(raw)
 	return newMasterKey(raw)
-}
-
-func decodeKey(s string) ([]byte, error) {
-	if s == "" {
-		return nil, fmt.Errorf("%w: it is empty", ErrBadMasterKey)
-	}
-	// The two alphabets differ in two characters and padding is optional,
-	// so pick the decoder from the text rather than trying each in turn.
-	enc := base64.StdEncoding
-	if strings.ContainsAny(s, "-_") {
-		enc = base64.URLEncoding
-	}
-	if !strings.HasSuffix(s, "=") {
-		enc = enc.WithPadding(base64.NoPadding)
-	}
-	raw, err := enc.Strict().DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("%w: it is not base64 (make one with: openssl rand -base64 32)", ErrBadMasterKey)
-	}
-	return raw, nil
 }
 
 // ID identifies the key without revealing it: the first 8 bytes of the
@@ -121,12 +92,7 @@ func (k MasterKey) MarshalText() ([]byte, error) { return []byte(k.String()), ni
 // such permission bits, only the file type is checked.
 func LoadOrCreateMasterKey(path string) (k *MasterKey, created bool, err error) {
 	line, created, err := keyfile.LoadOrCreate(path, "master key file", func() ([]byte, error) {
-		raw, err := randomBytes(MasterKeyLen)
-		if err != nil {
-			return nil, err
-		}
-		defer clear(raw)
-		return []byte(base64.StdEncoding.EncodeToString(raw)), nil
+		return keyfile.NewKey(MasterKeyLen)
 	})
 	if errors.Is(err, keyfile.ErrTooLong) {
 		return nil, false, fmt.Errorf("%w: %v", ErrBadMasterKey, err)
@@ -135,12 +101,7 @@ func LoadOrCreateMasterKey(path string) (k *MasterKey, created bool, err error) 
 		return nil, false, err
 	}
 	defer clear(line)
-	raw, err := decodeKey(string(line))
-	if err != nil {
-		return nil, false, fmt.Errorf("master key file %s: %w", path, err)
-	}
-	defer clear(raw)
-	if k, err = newMasterKey(raw); err != nil {
+	if k, err = ParseMasterKey(string(line)); err != nil {
 		return nil, false, fmt.Errorf("master key file %s: %w", path, err)
 	}
 	return k, created, nil

@@ -126,11 +126,18 @@ func (s *Stream) Publish(ctx context.Context, subject, id string, header map[str
 // Last returns the newest message stored on subject, or ErrNotFound.
 func (s *Stream) Last(ctx context.Context, subject string) (Message, error) {
 	m, err := s.stream.GetLastMsgForSubject(ctx, subject)
+	return stored(m, err, "no message on %s", "read %s", subject)
+}
+
+// stored returns m, a message read by sequence or subject, or its error:
+// ErrNotFound for a message that is not there, and err otherwise, each
+// after its format (none or reading) of which.
+func stored(m *jetstream.RawStreamMsg, err error, none, reading string, which any) (Message, error) {
 	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return Message{}, fmt.Errorf("no message on %s: %w", subject, ErrNotFound)
+		return Message{}, fmt.Errorf(none+": %w", which, ErrNotFound)
 	}
 	if err != nil {
-		return Message{}, fmt.Errorf("read %s: %w", subject, err)
+		return Message{}, fmt.Errorf(reading+": %w", which, err)
 	}
 	return Message{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
 }

@@ -176,11 +176,5 @@ func (s *Stream) DeleteMessage(ctx context.Context, seq uint64) error {
 // Get returns the message with sequence number seq, or ErrNotFound.
 func (s *Stream) Get(ctx context.Context, seq uint64) (Message, error) {
 	m, err := s.stream.GetMsg(ctx, seq)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return Message{}, fmt.Errorf("message %d: %w", seq, ErrNotFound)
-	}
-	if err != nil {
-		return Message{}, fmt.Errorf("read message %d: %w", seq, err)
-	}
-	return Message{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
+	return stored(m, err, "message %d", "read message %d", seq)
 }

@@ -37,27 +37,19 @@ import (
 // errors.Is matches it, and carries the host's reason.
 var (
 	// ErrInvalid: the topic is malformed.
-	ErrInvalid = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeInvalid))
+	ErrInvalid = kinds[abi.ErrCodeInvalid]
 	// ErrDenied: the manifest does not grant the topic.
-	ErrDenied = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeDenied))
+	ErrDenied = kinds[abi.ErrCodeDenied]
 	// ErrLimit: the data is over 1 MiB, the invocation made more
 	// capability calls than the host allows, or the request it serves
 	// has caused as many invocations as it may (--max-calls-per-request).
-	ErrLimit = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeLimit))
+	ErrLimit = kinds[abi.ErrCodeLimit]
 	// ErrUnavailable: the host could not store the event, or the function
 	// is not running in pave; retrying later may help.
-	ErrUnavailable = fmt.Errorf("events: %s", hostcall.Describe(abi.ErrCodeUnavailable))
+	ErrUnavailable = kinds[abi.ErrCodeUnavailable]
 )
 
-var kinds = hostcall.Kinds{
-	abi.ErrCodeInvalid:     ErrInvalid,
-	abi.ErrCodeDenied:      ErrDenied,
-	abi.ErrCodeLimit:       ErrLimit,
-	abi.ErrCodeUnavailable: ErrUnavailable,
-}
-
-// maxTopic is the longest topic the host reads.
-const maxTopic = 512
+var kinds = hostcall.NewKinds("events", abi.ErrCodeInvalid, abi.ErrCodeDenied, abi.ErrCodeLimit, abi.ErrCodeUnavailable)
 
 // publish passes the topic and data to the host and returns the event id.
 // Tests replace it with a fake host.
@@ -67,9 +59,9 @@ var publish = func(op, topic string, data []byte) ([]byte, error) {
 
 // Publish stores data as an event on topic and returns the event's id.
 func Publish(topic string, data []byte) (string, error) {
-	op := fmt.Sprintf("events: publish %q", shorten(topic))
-	if topic == "" || len(topic) > maxTopic {
-		return "", hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "a topic is 1 to 512 bytes")
+	op := fmt.Sprintf("events: publish %q", hostcall.Shorten(topic))
+	if err := hostcall.CheckName(op, kinds, "topic", topic); err != nil {
+		return "", err
 	}
 	if len(data) > abi.MaxEventData {
 		return "", hostcall.Fail(op, kinds, abi.ErrCodeLimit, fmt.Sprintf("event data is over %d bytes", abi.MaxEventData))
@@ -79,12 +71,4 @@ func Publish(topic string, data []byte) (string, error) {
 		return "", err
 	}
 	return string(id), nil
-}
-
-// shorten bounds a topic quoted in an error.
-func shorten(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

@@ -57,7 +57,7 @@ func TestPublishRefusesBeforeTheHost(t *testing.T) {
 	if _, err := Publish("", nil); !only(err, ErrInvalid) {
 		t.Errorf("empty topic: %v", err)
 	}
-	if _, err := Publish(strings.Repeat("t", maxTopic+1), nil); !only(err, ErrInvalid) {
+	if _, err := Publish(strings.Repeat("t", hostcall.MaxName+1), nil); !only(err, ErrInvalid) {
 		t.Errorf("long topic: %v", err)
 	}
 	if _, err := Publish("big", make([]byte, abi.MaxEventData+1)); !only(err, ErrLimit) {

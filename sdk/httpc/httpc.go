@@ -48,7 +48,6 @@ package httpc
 import (
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/sdk/internal/hostcall"
@@ -59,30 +58,21 @@ import (
 var (
 	// ErrInvalid: the request is malformed: no absolute http or https URL,
 	// an invalid method or header field, or larger than the host reads.
-	ErrInvalid = fmt.Errorf("httpc: %s", hostcall.Describe(abi.ErrCodeInvalid))
+	ErrInvalid = kinds[abi.ErrCodeInvalid]
 	// ErrDenied: the manifest does not grant the URL's host and port, the
 	// host resolves to an address that is not allowed, or a redirect was
 	// refused for either reason or for going on too long.
-	ErrDenied = fmt.Errorf("httpc: %s", hostcall.Describe(abi.ErrCodeDenied))
+	ErrDenied = kinds[abi.ErrCodeDenied]
 	// ErrLimit: the invocation has used up its requests or capability
 	// calls, or a body or the headers are over the host's limits.
-	ErrLimit = fmt.Errorf("httpc: %s", hostcall.Describe(abi.ErrCodeLimit))
+	ErrLimit = kinds[abi.ErrCodeLimit]
 	// ErrUnavailable: the remote host could not be reached, timed out or
 	// did not answer valid HTTP, or the function is not running in pave;
 	// retrying later may help.
-	ErrUnavailable = fmt.Errorf("httpc: %s", hostcall.Describe(abi.ErrCodeUnavailable))
+	ErrUnavailable = kinds[abi.ErrCodeUnavailable]
 )
 
-var kinds = hostcall.Kinds{
-	abi.ErrCodeInvalid:     ErrInvalid,
-	abi.ErrCodeDenied:      ErrDenied,
-	abi.ErrCodeLimit:       ErrLimit,
-	abi.ErrCodeUnavailable: ErrUnavailable,
-}
-
-// errDecode is the message of a result the SDK cannot decode, which means
-// the host and the SDK disagree about the ABI.
-const errDecode = "malformed result from the host"
+var kinds = hostcall.NewKinds("httpc", abi.ErrCodeInvalid, abi.ErrCodeDenied, abi.ErrCodeLimit, abi.ErrCodeUnavailable)
 
 // Request is an outbound HTTP request.
 type Request struct {
@@ -163,25 +153,14 @@ func encode(op string, r *Request) ([]byte, error) {
 	if r.URL == "" {
 		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "the URL is empty")
 	}
-	// The rules for the method and header fields are those of an ABI
-	// message; the abi errors never contain the offending bytes.
-	check := abi.Request{Method: r.method(), Headers: r.Header}
-	if err := check.Validate(); err != nil {
-		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, strings.TrimPrefix(err.Error(), "abi: "))
-	}
-	b := abi.AppendOutbound(nil, &abi.Outbound{Method: r.method(), URL: r.URL, Headers: r.Header, Body: r.Body})
-	if len(b) > abi.MaxOutboundSize {
-		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid,
-			fmt.Sprintf("the encoded request is over %d bytes", abi.MaxOutboundSize))
-	}
-	return b, nil
+	return hostcall.EncodeOutbound(op, kinds, &abi.Outbound{Method: r.method(), URL: r.URL, Headers: r.Header, Body: r.Body})
 }
 
 // decode decodes the result of fetch.
 func decode(op string, res []byte) (*Response, error) {
-	r, err := abi.DecodeResponse(res)
+	r, err := hostcall.DecodeResponse(op, kinds, res)
 	if err != nil {
-		return nil, &hostcall.Error{Op: op, Code: abi.ErrCodeUnavailable, Kind: ErrUnavailable, Message: errDecode + ": " + err.Error()}
+		return nil, err
 	}
 	return &Response{Status: r.Status, Header: Header(r.Headers), Body: r.Body}, nil
 }
@@ -207,13 +186,5 @@ func hostOf(s string) string {
 	if err != nil || u.Scheme == "" || u.Opaque != "" {
 		return ""
 	}
-	return shorten(u.Host)
-}
-
-// shorten bounds a host quoted in an error.
-func shorten(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
+	return hostcall.Shorten(u.Host)
 }

@@ -218,7 +218,7 @@ func TestMalformedResult(t *testing.T) {
 	} {
 		installHost(t, func(string, *abi.Outbound) ([]byte, error) { return res, nil })
 		resp, err := Get("https://api.example.com/")
-		if !only(err, ErrUnavailable) || resp != nil || !strings.Contains(err.Error(), errDecode) {
+		if !only(err, ErrUnavailable) || resp != nil || !strings.Contains(err.Error(), hostcall.ErrDecode) {
 			t.Errorf("%s: %v, %v; want a malformed-result %v", name, resp, err, ErrUnavailable)
 		}
 	}

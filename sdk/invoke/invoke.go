@@ -51,29 +51,20 @@ var (
 	// ErrInvalid: the request is malformed: a path that does not start
 	// with '/', an invalid method or header field, or larger than the
 	// host reads.
-	ErrInvalid = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeInvalid))
+	ErrInvalid = kinds[abi.ErrCodeInvalid]
 	// ErrDenied: the manifest does not grant the function.
-	ErrDenied = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeDenied))
+	ErrDenied = kinds[abi.ErrCodeDenied]
 	// ErrNotFound: the function is granted but not deployed.
-	ErrNotFound = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeNotFound))
+	ErrNotFound = kinds[abi.ErrCodeNotFound]
 	// ErrLimit: the invocation made more capability calls than the host
 	// allows.
-	ErrLimit = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeLimit))
+	ErrLimit = kinds[abi.ErrCodeLimit]
 	// ErrUnavailable: the host failed, or the function is not running in
 	// pave; retrying later may help.
-	ErrUnavailable = fmt.Errorf("invoke: %s", hostcall.Describe(abi.ErrCodeUnavailable))
+	ErrUnavailable = kinds[abi.ErrCodeUnavailable]
 )
 
-var kinds = hostcall.Kinds{
-	abi.ErrCodeInvalid:     ErrInvalid,
-	abi.ErrCodeDenied:      ErrDenied,
-	abi.ErrCodeNotFound:    ErrNotFound,
-	abi.ErrCodeLimit:       ErrLimit,
-	abi.ErrCodeUnavailable: ErrUnavailable,
-}
-
-// maxName is the longest function name the host reads.
-const maxName = 512
+var kinds = hostcall.NewKinds("invoke", abi.ErrCodeInvalid, abi.ErrCodeDenied, abi.ErrCodeNotFound, abi.ErrCodeLimit, abi.ErrCodeUnavailable)
 
 // call passes the function name and an encoded abi.Outbound to the host
 // and returns the encoded abi.Response. Tests replace it with a fake host.
@@ -85,9 +76,9 @@ var call = func(op, function string, req []byte) ([]byte, error) {
 // (default POST), path (default "/"), query, header fields and body are
 // sent; the caller and request id are the host's to set.
 func Call(function string, req *pave.Request) (*pave.Response, error) {
-	op := fmt.Sprintf("invoke: call %q", shorten(function))
-	if function == "" || len(function) > maxName {
-		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "a function name is 1 to 512 bytes")
+	op := fmt.Sprintf("invoke: call %q", hostcall.Shorten(function))
+	if err := hostcall.CheckName(op, kinds, "function name", function); err != nil {
+		return nil, err
 	}
 	if req == nil {
 		req = &pave.Request{}
@@ -102,33 +93,21 @@ func Call(function string, req *pave.Request) (*pave.Response, error) {
 	if !strings.HasPrefix(path, "/") || strings.ContainsAny(path, "?#") {
 		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "the path must start with '/' and hold no '?' or '#': put the query in RawQuery")
 	}
-	check := abi.Request{Method: method, Headers: req.Header}
-	if err := check.Validate(); err != nil {
-		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, strings.TrimPrefix(err.Error(), "abi: "))
-	}
 	url := path
 	if req.RawQuery != "" {
 		url += "?" + req.RawQuery
 	}
-	b := abi.AppendOutbound(nil, &abi.Outbound{Method: method, URL: url, Headers: req.Header, Body: req.Body})
-	if len(b) > abi.MaxOutboundSize {
-		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, fmt.Sprintf("the encoded request is over %d bytes", abi.MaxOutboundSize))
+	b, err := hostcall.EncodeOutbound(op, kinds, &abi.Outbound{Method: method, URL: url, Headers: req.Header, Body: req.Body})
+	if err != nil {
+		return nil, err
 	}
 	res, err := call(op, function, b)
 	if err != nil {
 		return nil, err
 	}
-	r, err := abi.DecodeResponse(res)
+	r, err := hostcall.DecodeResponse(op, kinds, res)
 	if err != nil {
-		return nil, &hostcall.Error{Op: op, Code: abi.ErrCodeUnavailable, Kind: ErrUnavailable, Message: "malformed result from the host: " + err.Error()}
+		return nil, err
 	}
 	return &pave.Response{Status: r.Status, Header: pave.Header(r.Headers), Body: r.Body}, nil
-}
-
-// shorten bounds a name quoted in an error.
-func shorten(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

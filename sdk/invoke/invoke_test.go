@@ -87,7 +87,7 @@ func TestCallRefusesBeforeTheHost(t *testing.T) {
 		req *pave.Request
 	}{
 		"empty name":       {"", nil},
-		"long name":        {strings.Repeat("f", maxName+1), nil},
+		"long name":        {strings.Repeat("f", hostcall.MaxName+1), nil},
 		"relative path":    {"billing", &pave.Request{Path: "charge"}},
 		"query in path":    {"billing", &pave.Request{Path: "/charge?x=1"}},
 		"bad method":       {"billing", &pave.Request{Method: "PO ST"}},

@@ -46,35 +46,24 @@ import (
 var (
 	// ErrInvalid: a bucket name, key, prefix or value is malformed or too
 	// large.
-	ErrInvalid = fmt.Errorf("kv: %s", hostcall.Describe(abi.ErrCodeInvalid))
+	ErrInvalid = kinds[abi.ErrCodeInvalid]
 	// ErrDenied: the manifest does not grant the bucket, or grants it
 	// read-only to a write.
-	ErrDenied = fmt.Errorf("kv: %s", hostcall.Describe(abi.ErrCodeDenied))
+	ErrDenied = kinds[abi.ErrCodeDenied]
 	// ErrNotFound: no such key.
-	ErrNotFound = fmt.Errorf("kv: %s", hostcall.Describe(abi.ErrCodeNotFound))
+	ErrNotFound = kinds[abi.ErrCodeNotFound]
 	// ErrConflict: CAS found the key at another revision, or, with
 	// revision 0, found that it exists.
-	ErrConflict = fmt.Errorf("kv: %s", hostcall.Describe(abi.ErrCodeConflict))
+	ErrConflict = kinds[abi.ErrCodeConflict]
 	// ErrLimit: the invocation made more capability calls than the host
 	// allows.
-	ErrLimit = fmt.Errorf("kv: %s", hostcall.Describe(abi.ErrCodeLimit))
+	ErrLimit = kinds[abi.ErrCodeLimit]
 	// ErrUnavailable: the store failed, or the function is not running in
 	// pave; retrying later may help.
-	ErrUnavailable = fmt.Errorf("kv: %s", hostcall.Describe(abi.ErrCodeUnavailable))
+	ErrUnavailable = kinds[abi.ErrCodeUnavailable]
 )
 
-var kinds = hostcall.Kinds{
-	abi.ErrCodeInvalid:     ErrInvalid,
-	abi.ErrCodeDenied:      ErrDenied,
-	abi.ErrCodeNotFound:    ErrNotFound,
-	abi.ErrCodeConflict:    ErrConflict,
-	abi.ErrCodeLimit:       ErrLimit,
-	abi.ErrCodeUnavailable: ErrUnavailable,
-}
-
-// errDecode is the message of a result the SDK cannot decode, which means
-// the host and the SDK disagree about the ABI.
-const errDecode = "malformed result from the host"
+var kinds = hostcall.NewKinds("kv", abi.ErrCodeInvalid, abi.ErrCodeDenied, abi.ErrCodeNotFound, abi.ErrCodeConflict, abi.ErrCodeLimit, abi.ErrCodeUnavailable)
 
 // Bucket is a key-value bucket granted to the function. Its methods are
 // safe for concurrent use.
@@ -92,7 +81,7 @@ func Open(name string) *Bucket {
 func (b *Bucket) Name() string { return b.name }
 
 func (b *Bucket) op(verb string) string {
-	return fmt.Sprintf("kv: %s in bucket %q", verb, shorten(b.name))
+	return fmt.Sprintf("kv: %s in bucket %q", verb, hostcall.Shorten(b.name))
 }
 
 // checkKey refuses a key the store would refuse, before calling the host.
@@ -193,7 +182,7 @@ func (b *Bucket) List(prefix string) ([]string, error) {
 func decodeEntry(op string, res []byte) ([]byte, uint64, error) {
 	rev, value, err := abi.DecodeKVEntry(res)
 	if err != nil {
-		return nil, 0, malformed(op, err)
+		return nil, 0, hostcall.Malformed(op, kinds, err)
 	}
 	return value, rev, nil
 }
@@ -205,7 +194,7 @@ func decodeRevision(op string, res []byte) (uint64, error) {
 		err = abi.ErrTrailingData
 	}
 	if err != nil {
-		return 0, malformed(op, err)
+		return 0, hostcall.Malformed(op, kinds, err)
 	}
 	return rev, nil
 }
@@ -214,19 +203,7 @@ func decodeRevision(op string, res []byte) (uint64, error) {
 func decodeList(op string, res []byte) ([]string, error) {
 	keys, err := abi.DecodeStrings(res)
 	if err != nil {
-		return nil, malformed(op, err)
+		return nil, hostcall.Malformed(op, kinds, err)
 	}
 	return keys, nil
-}
-
-func malformed(op string, err error) error {
-	return &hostcall.Error{Op: op, Code: abi.ErrCodeUnavailable, Kind: ErrUnavailable, Message: errDecode + ": " + err.Error()}
-}
-
-// shorten bounds a name quoted in an error.
-func shorten(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

@@ -119,7 +119,7 @@ func TestDecodeEntry(t *testing.T) {
 	if err != nil || rev != 3 || len(value) != 0 {
 		t.Errorf("decodeEntry of an empty value = %q, %d, %v", value, rev, err)
 	}
-	if _, _, err := decodeEntry("op", []byte{1, 2, 3}); !only(err, ErrUnavailable) || !strings.Contains(err.Error(), errDecode) {
+	if _, _, err := decodeEntry("op", []byte{1, 2, 3}); !only(err, ErrUnavailable) || !strings.Contains(err.Error(), hostcall.ErrDecode) {
 		t.Errorf("decodeEntry of 3 bytes: %v, want a malformed-result %v", err, ErrUnavailable)
 	}
 }

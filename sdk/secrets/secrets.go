@@ -38,37 +38,27 @@ import (
 var (
 	// ErrInvalid: the name is malformed (empty or longer than the host
 	// accepts).
-	ErrInvalid = fmt.Errorf("secrets: %s", hostcall.Describe(abi.ErrCodeInvalid))
+	ErrInvalid = kinds[abi.ErrCodeInvalid]
 	// ErrDenied: the manifest does not grant the secret.
-	ErrDenied = fmt.Errorf("secrets: %s", hostcall.Describe(abi.ErrCodeDenied))
+	ErrDenied = kinds[abi.ErrCodeDenied]
 	// ErrNotFound: the secret is granted but has not been set.
-	ErrNotFound = fmt.Errorf("secrets: %s", hostcall.Describe(abi.ErrCodeNotFound))
+	ErrNotFound = kinds[abi.ErrCodeNotFound]
 	// ErrLimit: the invocation made more capability calls than the host
 	// allows.
-	ErrLimit = fmt.Errorf("secrets: %s", hostcall.Describe(abi.ErrCodeLimit))
+	ErrLimit = kinds[abi.ErrCodeLimit]
 	// ErrUnavailable: the host could not read the secret, or the function
 	// is not running in pave; retrying later may help.
-	ErrUnavailable = fmt.Errorf("secrets: %s", hostcall.Describe(abi.ErrCodeUnavailable))
+	ErrUnavailable = kinds[abi.ErrCodeUnavailable]
 )
 
-var kinds = hostcall.Kinds{
-	abi.ErrCodeInvalid:     ErrInvalid,
-	abi.ErrCodeDenied:      ErrDenied,
-	abi.ErrCodeNotFound:    ErrNotFound,
-	abi.ErrCodeLimit:       ErrLimit,
-	abi.ErrCodeUnavailable: ErrUnavailable,
-}
-
-// maxName is the longest name the host reads; names in a manifest are
-// shorter still.
-const maxName = 512
+var kinds = hostcall.NewKinds("secrets", abi.ErrCodeInvalid, abi.ErrCodeDenied, abi.ErrCodeNotFound, abi.ErrCodeLimit, abi.ErrCodeUnavailable)
 
 // Get returns the latest value of the secret name, which the manifest must
 // grant. The error never contains the value.
 func Get(name string) (string, error) {
-	op := fmt.Sprintf("secrets: get %q", shorten(name))
-	if name == "" || len(name) > maxName {
-		return "", hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "a secret name is 1 to 512 bytes")
+	op := fmt.Sprintf("secrets: get %q", hostcall.Shorten(name))
+	if err := hostcall.CheckName(op, kinds, "secret name", name); err != nil {
+		return "", err
 	}
 	b, err := hostcall.Call(op, kinds, func() int32 { return hostGet(name) })
 	if err != nil {
@@ -77,12 +67,4 @@ func Get(name string) (string, error) {
 	v := string(b)
 	clear(b) // leave one copy of the value in memory, not two
 	return v, nil
-}
-
-// shorten bounds a name quoted in an error.
-func shorten(s string) string {
-	if len(s) > 64 {
-		return s[:64] + "..."
-	}
-	return s
 }

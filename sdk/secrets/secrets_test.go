@@ -25,7 +25,7 @@ func TestGetOutsideWebAssembly(t *testing.T) {
 }
 
 func TestGetInvalidNames(t *testing.T) {
-	for _, name := range []string{"", strings.Repeat("n", maxName+1)} {
+	for _, name := range []string{"", strings.Repeat("n", hostcall.MaxName+1)} {
 		v, err := Get(name)
 		if v != "" || !errors.Is(err, ErrInvalid) {
 			t.Errorf("Get of a %d-byte name = %q, %v; want %v", len(name), v, err, ErrInvalid)
