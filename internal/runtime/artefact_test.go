@@ -205,3 +205,48 @@ func TestPreloadLoadsWithoutADeploy(t *testing.T) {
 		t.Fatal("a closed engine preloads")
 	}
 }
+
+// A registry change evicts the modules no function uses, but not one still
+// loading, such as one uploaded for a deploy not recorded yet: its work
+// would be lost, and the eviction would wait for it.
+func TestRetainLeavesModulesStillLoading(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Config{CacheDir: TestCacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	wasm := testguests.Build(t, "counter")
+	fetching, release := make(chan struct{}), make(chan struct{})
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := e.Load(ctx, "sha256:loading", func(context.Context) ([]byte, error) {
+			close(fetching)
+			<-release
+			return wasm, nil
+		})
+		loaded <- err
+	}()
+	<-fetching
+	retained := make(chan struct{})
+	go func() {
+		e.Retain(ctx, func(string) bool { return false })
+		close(retained)
+	}()
+	select {
+	case <-retained:
+	case <-time.After(time.Minute):
+		t.Error("Retain waited for a module still loading")
+	}
+	close(release)
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	if !e.loaded("sha256:loading") {
+		t.Fatal("Retain evicted a module while it loaded")
+	}
+	e.Retain(ctx, func(string) bool { return false })
+	if e.loaded("sha256:loading") {
+		t.Fatal("Retain kept a loaded module it was told to drop")
+	}
+}

@@ -366,13 +366,19 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 }
 
 // Retain evicts every loaded module whose digest keep does not report,
-// for example after a function was removed.
+// for example after a function was removed. A module still loading stays:
+// it is one uploaded for a deploy not recorded yet (see Preload), or one
+// a call or deploy waits for; the idle unload frees it if nothing uses it.
 func (e *Engine) Retain(ctx context.Context, keep func(digest string) bool) {
 	e.mu.Lock()
 	var drop []string
-	for digest := range e.modules {
-		if !keep(digest) {
-			drop = append(drop, digest)
+	for digest, ent := range e.modules {
+		select {
+		case <-ent.ready:
+			if !keep(digest) {
+				drop = append(drop, digest)
+			}
+		default: // still loading
 		}
 	}
 	e.mu.Unlock()
