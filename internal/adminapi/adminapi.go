@@ -45,6 +45,9 @@ type Registry interface {
 // Preparer validates and compiles a module before it is deployed.
 type Preparer interface {
 	Prepare(ctx context.Context, digest string, wasm []byte, granted func(string) bool, lim runtime.Limits) (*runtime.Module, error)
+	// Preload starts compiling an uploaded module in the background, for
+	// the Prepare of the deploy that follows.
+	Preload(digest string, wasm []byte)
 }
 
 // Keys manages API keys.

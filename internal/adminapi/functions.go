@@ -1,6 +1,7 @@
 package adminapi
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -31,6 +32,9 @@ func (h *Handler) hasBlob(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// wasmMagic starts every WebAssembly module.
+var wasmMagic = []byte("\x00asm")
+
 func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) error {
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxModuleSize))
 	var tooLarge *http.MaxBytesError
@@ -39,6 +43,13 @@ func (h *Handler) putBlob(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "the upload could not be read")
+	}
+	// The module compiles while it is stored and until the deploy that
+	// follows asks for it (see Preparer.Preload). Only the bytes the
+	// digest names, and only a WebAssembly module: blobs are content
+	// addressed, and the compiled module is keyed by the digest.
+	if digest := r.PathValue("digest"); bytes.HasPrefix(data, wasmMagic) && registry.Digest(data) == digest {
+		h.prep.Preload(digest, data)
 	}
 	created, err := h.reg.PutBlob(r.Context(), r.PathValue("digest"), data)
 	if errors.Is(err, registry.ErrBadDigest) {

@@ -68,6 +68,11 @@ an API key named "examples" that may call them (revoking an earlier one),
 and prints the gateway's address, the key, and a curl command for each
 route. The key is shown this once only. Ctrl-C stops pave.
 
+The first build of an example compiles Go's standard library for
+WebAssembly, which can take minutes on a fresh machine: up prints each
+example it builds, "still building ..." every ten seconds while a build
+runs, and how long a build or deploy took when it took over two seconds.
+
 up takes every flag of 'pave serve' (see 'pave serve --help') and the one
 below. The daemon logs to stderr as JSON, warnings and errors only unless
 --verbose is set.`,
@@ -107,9 +112,13 @@ func runUp(ctx context.Context, inv *invocation, args []string) (err error) {
 
 	// Build everything before starting anything: a broken example is
 	// found without a daemon to stop.
+	// The first build of each compiles Go's standard library for
+	// WebAssembly, and its first deploy compiles it to machine code: both
+	// report that they are still going.
+	prog := newProgress(inv.stderr)
 	for _, src := range srcs {
-		fmt.Fprintf(inv.stderr, "building %s\n", src.dir)
-		if err := src.build(ctx, inv.stderr); err != nil {
+		built := func(w io.Writer) error { return src.build(ctx, w) }
+		if err := prog.step(task{doing: "building", done: "built", what: src.dir, announce: true}, built); err != nil {
 			return err
 		}
 	}
@@ -133,7 +142,7 @@ func runUp(ctx context.Context, inv *invocation, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fns, key, err := deployExamples(ctx, client.New(d.AdminURL(), token.Reveal()), srcs)
+	fns, key, err := deployExamples(ctx, client.New(d.AdminURL(), token.Reveal()), srcs, prog)
 	if err != nil {
 		return err
 	}
@@ -146,13 +155,18 @@ func runUp(ctx context.Context, inv *invocation, args []string) (err error) {
 // examplesKey is the name of the API key that up creates.
 const examplesKey = "examples"
 
-// deployExamples deploys the built examples and replaces the key that may
-// call them. It returns the functions deployed and the key's secret.
-func deployExamples(ctx context.Context, c *client.Client, srcs []*source) ([]*client.Function, string, error) {
+// deployExamples deploys the built examples, reporting a slow deploy to
+// prog, and replaces the key that may call them. It returns the functions
+// deployed and the key's secret.
+func deployExamples(ctx context.Context, c *client.Client, srcs []*source, prog *progress) ([]*client.Function, string, error) {
 	fns := make([]*client.Function, 0, len(srcs))
 	names := make([]string, 0, len(srcs))
 	for _, src := range srcs {
-		fn, err := src.deploy(ctx, c)
+		var fn *client.Function
+		err := prog.step(task{doing: "deploying", done: "deployed", what: src.m.Name}, func(io.Writer) (err error) {
+			fn, err = src.deploy(ctx, c)
+			return err
+		})
 		if err != nil {
 			return nil, "", err
 		}

@@ -40,6 +40,7 @@ type artefact struct {
 
 func (a *artefact) encode() []byte {
 	var b bytes.Buffer
+	b.Grow(len(artefactMagic) + len(a.image) + len(a.module) + 64*(len(a.imports)+len(a.globals)+4)) // once, not by doubling
 	b.Write(artefactMagic)
 	put := func(v uint64) { b.Write(binary.AppendUvarint(nil, v)) }
 	putBytes := func(p []byte) { put(uint64(len(p))); b.Write(p) }

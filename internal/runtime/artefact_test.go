@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,4 +114,139 @@ func FuzzDecodeArtefact(f *testing.F) {
 			t.Fatalf("re-encoded artefact differs: %v", err)
 		}
 	})
+}
+
+// countingArtefacts counts the snapshots stored: one per initialisation.
+type countingArtefacts struct {
+	memArtefacts
+	puts int
+}
+
+func (c *countingArtefacts) Put(ctx context.Context, name string, b []byte) error {
+	c.mu.Lock()
+	c.puts++
+	c.mu.Unlock()
+	return c.memArtefacts.Put(ctx, name, b)
+}
+
+func TestPreloadIsTheCompilationTheDeployUses(t *testing.T) {
+	ctx := context.Background()
+	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
+	counter := testguests.Build(t, "counter")
+	fetchFails := func(context.Context) ([]byte, error) { return nil, errors.New("fetched again") }
+	tests := []struct {
+		name    string
+		wasm    []byte
+		granted func(string) bool
+		refused string // what Prepare's error says; "" when it succeeds
+	}{
+		{"reactor", counter, nil, ""},
+		{"command", testguests.Build(t, "cmd-upper"), nil, ""},
+		{"not granted", testguests.Build(t, "kvimport"), nil, "capability is not granted"},
+		{"granted", testguests.Build(t, "kvimport"), func(string) bool { return true }, ""},
+		{"not a module", []byte("\x00asm\x01\x00\x00\x00garbage"), nil, "not a valid WebAssembly module"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &countingArtefacts{memArtefacts: memArtefacts{data: map[string][]byte{}}}
+			e, err := New(ctx, Config{Artefacts: store, CacheDir: TestCacheDir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.Close(ctx)
+			digest := "sha256:preload-" + tt.name
+			e.Preload(digest, tt.wasm)
+			m, err := e.Prepare(ctx, digest, tt.wasm, tt.granted, lim)
+			if tt.refused != "" {
+				var bad *InvalidModuleError
+				if !errors.As(err, &bad) || !strings.Contains(err.Error(), tt.refused) {
+					t.Fatalf("Prepare: %v, want a refusal saying %q", err, tt.refused)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Prepare: %v", err)
+			}
+			// One compilation and initialisation, shared: the module is
+			// loaded without fetching its bytes again, and its snapshot was
+			// stored once.
+			again, err := e.Load(ctx, digest, fetchFails)
+			if err != nil || again != m {
+				t.Fatalf("Load after Prepare: %v, same module %v", err, again == m)
+			}
+			if want := map[Mode]int{Reactor: 1, Command: 0}[m.Mode]; m.Isolation == Snapshot && store.puts != want {
+				t.Fatalf("%d snapshots stored, want %d", store.puts, want)
+			}
+		})
+	}
+}
+
+func TestPreloadLoadsWithoutADeploy(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Config{CacheDir: TestCacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wasm := testguests.Build(t, "counter")
+	e.Preload("sha256:preloaded", wasm)
+	m, err := e.Load(ctx, "sha256:preloaded", func(context.Context) ([]byte, error) { return nil, errors.New("not preloaded") })
+	if err != nil || m.snap == nil {
+		t.Fatalf("Load of a preloaded module: %v %+v", err, m)
+	}
+
+	// Close waits for a preload in progress, and a preload after Close
+	// does nothing.
+	e.Preload("sha256:closing", wasm)
+	if err := e.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.Preload("sha256:closed", wasm)
+	if e.loaded("sha256:closed") {
+		t.Fatal("a closed engine preloads")
+	}
+}
+
+// A registry change evicts the modules no function uses, but not one still
+// loading, such as one uploaded for a deploy not recorded yet: its work
+// would be lost, and the eviction would wait for it.
+func TestRetainLeavesModulesStillLoading(t *testing.T) {
+	ctx := context.Background()
+	e, err := New(ctx, Config{CacheDir: TestCacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	wasm := testguests.Build(t, "counter")
+	fetching, release := make(chan struct{}), make(chan struct{})
+	loaded := make(chan error, 1)
+	go func() {
+		_, err := e.Load(ctx, "sha256:loading", func(context.Context) ([]byte, error) {
+			close(fetching)
+			<-release
+			return wasm, nil
+		})
+		loaded <- err
+	}()
+	<-fetching
+	retained := make(chan struct{})
+	go func() {
+		e.Retain(ctx, func(string) bool { return false })
+		close(retained)
+	}()
+	select {
+	case <-retained:
+	case <-time.After(time.Minute):
+		t.Error("Retain waited for a module still loading")
+	}
+	close(release)
+	if err := <-loaded; err != nil {
+		t.Fatal(err)
+	}
+	if !e.loaded("sha256:loading") {
+		t.Fatal("Retain evicted a module while it loaded")
+	}
+	e.Retain(ctx, func(string) bool { return false })
+	if e.loaded("sha256:loading") {
+		t.Fatal("Retain kept a loaded module it was told to drop")
+	}
 }

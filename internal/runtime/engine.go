@@ -103,6 +103,12 @@ type Engine struct {
 
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
+	// Preload's loads run on life, which Close cancels, and are counted in
+	// preloads, which Close waits for; closed refuses new ones.
+	life     context.Context
+	stop     context.CancelFunc
+	preloads sync.WaitGroup
+	closed   bool
 }
 
 type moduleEntry struct {
@@ -157,9 +163,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if maxLoaded <= 0 {
 		maxLoaded = DefaultMaxLoaded
 	}
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	return &Engine{rt: rt, flagged: flagged, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
 		initTimeout: initTimeout, poolMemory: poolMemory, maxLoaded: maxLoaded, artefacts: cfg.Artefacts,
-		pages: processPageTracker(), modules: make(map[string]*moduleEntry)}, nil
+		pages: processPageTracker(), modules: make(map[string]*moduleEntry), life: life, stop: stop}, nil
 }
 
 // compiling returns ctx for a compilation to machine code, which then uses
@@ -190,8 +197,14 @@ func hostRuntime(ctx context.Context, rc wazero.RuntimeConfig) (wazero.Runtime, 
 	return rt, nil
 }
 
-// Close releases every compiled module and the runtimes.
+// Close releases every compiled module and the runtimes, once the loads
+// that Preload started have ended.
 func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.stop()
+	e.preloads.Wait()
 	return errors.Join(e.rt.Close(ctx), e.flagged.Close(ctx), e.probe.Close(ctx), e.cache.Close(ctx))
 }
 
@@ -215,6 +228,12 @@ func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Con
 			return nil, ctx.Err()
 		}
 	}
+	return e.fill(ctx, digest, ent, fetch)
+}
+
+// fill loads the module of the new entry ent for digest, and makes it
+// ready.
+func (e *Engine) fill(ctx context.Context, digest string, ent *moduleEntry, fetch func(context.Context) ([]byte, error)) (*Module, error) {
 	ent.mod, ent.err = e.load(ctx, digest, fetch)
 	if ent.mod != nil {
 		ent.mod.lastUsed.Store(time.Now().UnixNano())
@@ -231,6 +250,28 @@ func (e *Engine) Load(ctx context.Context, digest string, fetch func(context.Con
 		e.shed(ctx, digest)
 	}
 	return ent.mod, ent.err
+}
+
+// Preload starts loading the module wasm, whose digest the caller has
+// checked, in the background, unless it is loaded or loading already: the
+// upload of a module starts its compilation, and the deploy that follows
+// (Prepare) or a call (Load) waits for that one instead of starting its
+// own. A failure is forgotten, as Load forgets it, for the deploy to
+// report.
+func (e *Engine) Preload(digest string, wasm []byte) {
+	e.mu.Lock()
+	if _, known := e.modules[digest]; known || e.closed {
+		e.mu.Unlock()
+		return
+	}
+	ent := &moduleEntry{ready: make(chan struct{})}
+	e.modules[digest] = ent
+	e.preloads.Add(1)
+	e.mu.Unlock()
+	go func() {
+		defer e.preloads.Done()
+		_, _ = e.fill(e.life, digest, ent, func(context.Context) ([]byte, error) { return wasm, nil })
+	}()
 }
 
 // Full reports whether as many modules are loaded as the engine keeps, so
@@ -325,13 +366,19 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 }
 
 // Retain evicts every loaded module whose digest keep does not report,
-// for example after a function was removed.
+// for example after a function was removed. A module still loading stays:
+// it is one uploaded for a deploy not recorded yet (see Preload), or one
+// a call or deploy waits for; the idle unload frees it if nothing uses it.
 func (e *Engine) Retain(ctx context.Context, keep func(digest string) bool) {
 	e.mu.Lock()
 	var drop []string
-	for digest := range e.modules {
-		if !keep(digest) {
-			drop = append(drop, digest)
+	for digest, ent := range e.modules {
+		select {
+		case <-ent.ready:
+			if !keep(digest) {
+				drop = append(drop, digest)
+			}
+		default: // still loading
 		}
 	}
 	e.mu.Unlock()

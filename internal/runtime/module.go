@@ -73,7 +73,19 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		return nil, invalid("not a valid WebAssembly module, or one pave cannot check: %v", err)
 	}
 	wasm = parsed.Bytes()
-	meta, err := e.probe.CompileModule(ctx, wasm)
+	// The interpreter compiles the module once, for validation and for the
+	// snapshot's initialisation both: with its mutable globals exported
+	// when the snapshot can take it, which changes nothing validation
+	// checks (see snapshotSource).
+	probeWasm, globals, whyFresh := wasm, []int(nil), error(nil)
+	if e.fresh {
+		whyFresh = errors.New("the daemon runs every module fresh")
+	} else if exporting, idx, err := snapshotSource(parsed); err != nil {
+		whyFresh = err
+	} else {
+		probeWasm, globals = exporting.Bytes(), idx
+	}
+	meta, err := e.probe.CompileModule(ctx, probeWasm)
 	if err != nil {
 		return nil, invalid("not a valid WebAssembly module: %v", err)
 	}
@@ -115,9 +127,9 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 	}
 	m.Isolation = Fresh
 	if m.Mode == Reactor {
-		if e.fresh {
-			m.FallbackReason = "the daemon runs every module fresh"
-		} else if snap, err := e.prepareSnapshot(ctx, digest, parsed, m.imports); err != nil {
+		if whyFresh != nil {
+			m.FallbackReason = whyFresh.Error()
+		} else if snap, err := e.prepareSnapshot(ctx, digest, parsed, meta, globals, m.imports); err != nil {
 			var ierr *initError
 			if errors.As(err, &ierr) {
 				return nil, invalid("%s", ierr.Error())

@@ -76,25 +76,25 @@ func (m *Module) PoolStats() PoolStats {
 	return PoolStats{Created: m.snap.created.Load(), Reused: m.snap.reused.Load(), Discarded: m.snap.discarded.Load()}
 }
 
+// snapshotSource returns mod with its mutable globals exported, and their
+// indexes, or why the snapshot cannot take mod. The export is all it adds:
+// a module is valid exactly when this copy is.
+func snapshotSource(mod *wasmbin.Module) (*wasmbin.Module, []int, error) {
+	if err := mod.CheckStateless(); err != nil {
+		return nil, nil, err
+	}
+	return wasmbin.ExportGlobals(mod)
+}
+
 // prepareSnapshot initialises one instance of the module mod, captures
 // its memory and globals, and compiles a module that starts in that state.
+// probe is mod as snapshotSource returns it, compiled for the interpreter,
+// and globals its exported globals.
 // Note what a snapshot freezes: state the guest's runtime seeded during
 // initialisation from non-crypto sources (Go's map hash seeds and the
 // math/rand state) is the same in every invocation of one deploy. Reads of
 // crypto randomness (WASI random_get) are unaffected.
-func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbin.Module, imports []importRef) (*snapshot, error) {
-	if err := mod.CheckStateless(); err != nil {
-		return nil, err
-	}
-	exporting, globals, err := wasmbin.ExportGlobals(mod)
-	if err != nil {
-		return nil, err
-	}
-	probe, err := e.probe.CompileModule(ctx, exporting.Bytes())
-	if err != nil {
-		return nil, fmt.Errorf("compile with exported globals: %w", err)
-	}
-	defer probe.Close(ctx)
+func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbin.Module, probe wazero.CompiledModule, globals []int, imports []importRef) (*snapshot, error) {
 	ictx, cancel := context.WithTimeout(ctx, e.initTimeout)
 	defer cancel()
 	mem := &cappedMemory{limit: maxInitMemory}
@@ -129,11 +129,21 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	globals = append(globals, flag-1, flag)
 	values = append(values, wasmbin.InterruptFuel, 0)
 	preBytes := pre.Bytes()
+	// The artefact is stored while the module compiles: the store's
+	// writes wait mostly on I/O, the compilation on the processors. It is
+	// stored by the time the module serves, so a restart finds it. (Should
+	// the compilation fail, loading the artefact fails the same way, and
+	// the module is prepared again from the original.)
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: img.Memory, module: preBytes})
+	}()
 	compiled, err := e.flagged.CompileModule(compiling(ctx), preBytes)
+	<-saved
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
-	e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: img.Memory, module: preBytes})
 	return e.newSnapshot(compiled, img.Memory, globals, values), nil
 }
 
