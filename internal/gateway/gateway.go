@@ -190,7 +190,7 @@ func (g *Gateway) Reload() {
 			if p.broken != nil {
 				g.log.Error("route fails closed", "function", f.Name, "path", rt.Path, "err", p.broken)
 			}
-			if err := r.add(&target{Function: f.Name, Route: rt, policy: p}); err != nil {
+			if err := r.add(&target{Function: f.Name, Route: rt, policy: p, name: rt.Method + " " + rt.Path}); err != nil {
 				g.log.Error("route skipped", "function", f.Name, "path", rt.Path, "err", err)
 			}
 		}
@@ -344,7 +344,7 @@ func (g *Gateway) match(r *http.Request, inv *invocation, path string) (*target,
 	if !methodOK {
 		return nil, nil, apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
-	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
+	inv.function, inv.route = t.Function, t.name
 	inv.unredacted = t.Route.Unredacted != ""
 	return t, params, nil
 }
@@ -560,12 +560,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if r.ContentLength > limit {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
+		}
 		return nil, apierror.Wrap(err, apierror.BadRequest, "the request body could not be read")
 	}
 	return body, nil
@@ -622,17 +625,30 @@ var reservedResponse = map[string]bool{
 
 func writeResponse(w http.ResponseWriter, resp *abi.Response) {
 	h := w.Header()
+	// A header's first value takes a one-element slice of values, which
+	// Add would allocate for each header: these share one array.
+	values := make([]string, 0, len(resp.Headers)+2)
+	add := func(name, v string) {
+		if old, ok := h[name]; ok {
+			h[name] = append(old, v)
+			return
+		}
+		values = append(values, v)
+		h[name] = values[len(values)-1 : len(values) : len(values)]
+	}
 	for _, hd := range resp.Headers {
 		name := http.CanonicalHeaderKey(hd.Name)
 		if hopByHop[name] || reservedResponse[name] {
 			continue
 		}
-		h.Add(name, hd.Value)
+		add(name, hd.Value)
 	}
 	if h.Get("X-Content-Type-Options") == "" {
-		h.Set("X-Content-Type-Options", "nosniff")
+		delete(h, "X-Content-Type-Options")
+		add("X-Content-Type-Options", "nosniff")
 	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	delete(h, "Content-Length")
+	add("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
 }
@@ -712,11 +728,15 @@ func (g *Gateway) logGuest(ctx context.Context, inv *invocation, lines []hostapi
 	}
 }
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// idEncoding is base32 in lower case, without padding.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
-// newRequestID returns a random, URL-safe request id.
+// NewRequestID returns a random, URL-safe request id: 16 characters of
+// lower-case base32.
 func NewRequestID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+	var id [16]byte
+	idEncoding.Encode(id[:], b[:])
+	return string(id[:])
 }
