@@ -662,6 +662,8 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 			level = slog.LevelWarn
 		}
 	}
+	// The log line and the record give the same duration.
+	ms := float64(g.now().Sub(inv.start).Microseconds()) / 1000
 	attrs := []slog.Attr{
 		slog.String("request_id", inv.requestID),
 		slog.String("function", inv.function),
@@ -669,7 +671,7 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		slog.String("route", inv.route),
 		slog.String("caller", inv.caller),
 		slog.Int("status", inv.status),
-		slog.Float64("duration_ms", float64(g.now().Sub(inv.start).Microseconds())/1000),
+		slog.Float64("duration_ms", ms),
 		slog.Uint64("memory_bytes", inv.memory),
 		slog.Float64("isolation_us", float64(inv.isolation.Nanoseconds())/1000),
 		slog.String("outcome", outcome),
@@ -686,7 +688,7 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 	}
 	g.log.LogAttrs(ctx, level, "invocation", attrs...)
 	if g.deps.Observer != nil {
-		g.deps.Observer.Observe(g.record(inv))
+		g.deps.Observer.Observe(record(inv, ms))
 	}
 }
 
@@ -698,13 +700,14 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-// record is what the history and the metrics keep of inv.
-func (g *Gateway) record(inv *invocation) observe.Record {
+// record is what the history and the metrics keep of inv, which took
+// durationMS.
+func record(inv *invocation, durationMS float64) observe.Record {
 	r := observe.Record{
 		Time: inv.start, RequestID: inv.requestID, Parent: inv.parent,
 		Function: inv.function, Version: inv.version, Digest: inv.digest,
 		Route: inv.route, Caller: inv.caller, Source: addrString(inv.source), Status: inv.status, Code: string(inv.code),
-		DurationMS:  float64(g.now().Sub(inv.start).Microseconds()) / 1000,
+		DurationMS:  durationMS,
 		MemoryBytes: inv.memory, DroppedLogs: inv.dropped,
 	}
 	if len(inv.caps) > 0 {
