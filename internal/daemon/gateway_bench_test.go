@@ -23,6 +23,11 @@ import (
 // through the same driver. The daemon logs as pave serve does, one JSON
 // line per invocation (discarded), and keeps every record and metric.
 //
+// Besides the time and allocations per call it reports cpu-ns/op, the
+// process's CPU time (user and system, background work included) per
+// call: on a shared machine the wall time per call varies with the other
+// load, the CPU time much less.
+//
 // It reports; it asserts nothing but that each call succeeds. Profile one
 // target with, for example:
 //
@@ -74,6 +79,12 @@ limits:
 	} {
 		b.Run(tt.name, func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := processCPU()
+			defer func() {
+				if used := processCPU() - cpu; used > 0 {
+					b.ReportMetric(float64(used.Nanoseconds())/float64(b.N), "cpu-ns/op")
+				}
+			}()
 			b.RunParallel(func(pb *testing.PB) {
 				r := &http.Request{
 					Method: tt.method, URL: &url.URL{Path: tt.path}, RequestURI: tt.path, Host: "127.0.0.1",
