@@ -686,10 +686,23 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		}
 		attrs = append(attrs, slog.String("cause", cause))
 	}
-	g.log.LogAttrs(ctx, level, "invocation", attrs...)
+	g.logAttrs(ctx, level, "invocation", attrs)
 	if g.deps.Observer != nil {
 		g.deps.Observer.Observe(record(inv, ms))
 	}
+}
+
+// logAttrs logs as g.log.LogAttrs does, but without the caller's program
+// counter, which Logger finds with runtime.Callers on every line: a
+// microsecond or more per invocation, for a source location the daemon's
+// handlers never print (none sets AddSource).
+func (g *Gateway) logAttrs(ctx context.Context, level slog.Level, msg string, attrs []slog.Attr) {
+	if !g.log.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = g.log.Handler().Handle(ctx, r)
 }
 
 // addrString is a's text, or "" if a is not set.
@@ -724,10 +737,10 @@ func record(inv *invocation, durationMS float64) observe.Record {
 
 func (g *Gateway) logGuest(ctx context.Context, inv *invocation, lines []hostapi.LogLine) {
 	for _, l := range lines {
-		g.log.LogAttrs(ctx, l.Level, l.Msg,
+		g.logAttrs(ctx, l.Level, l.Msg, []slog.Attr{
 			slog.String("source", "guest"),
 			slog.String("request_id", inv.requestID),
-			slog.String("function", inv.function))
+			slog.String("function", inv.function)})
 	}
 }
 
