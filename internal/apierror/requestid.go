@@ -3,10 +3,10 @@ package apierror
 import (
 	"crypto/rand"
 	"encoding/base32"
-	"strings"
 )
 
-var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+// idEncoding is base32 in lower case, without padding.
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 // NewRequestID returns a random, URL-safe request id: 16 lower-case base32
 // characters (80 bits). Every response carries one in X-Request-Id and in
@@ -14,5 +14,7 @@ var idEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
 func NewRequestID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return strings.ToLower(idEncoding.EncodeToString(b[:]))
+	var id [16]byte
+	idEncoding.Encode(id[:], b[:])
+	return string(id[:])
 }

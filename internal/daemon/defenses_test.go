@@ -268,7 +268,7 @@ func TestBudgetsEndToEnd(t *testing.T) {
 // testIssuer makes an OIDC issuer for a test: an ES256 key generated for
 // it, the issuer's name, and the change to a daemon's configuration that
 // trusts it (audience "pave", the key under kid "k").
-func testIssuer(t *testing.T) (key *ecdsa.PrivateKey, issuer string, trust func(*config.Config)) {
+func testIssuer(t testing.TB) (key *ecdsa.PrivateKey, issuer string, trust func(*config.Config)) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"sync"
 	"time"
 
@@ -30,6 +31,10 @@ func (d *Daemon) EventConsumers(ctx context.Context) ([]string, error) {
 func (d *Daemon) CollectGarbage(ctx context.Context, grace time.Duration) (registry.GCReport, error) {
 	return d.collectGarbage(ctx, grace)
 }
+
+// GatewayHandler is the gateway's handler, for benchmarks that call it
+// without a connection.
+func (d *Daemon) GatewayHandler() http.Handler { return d.gateway.Handler }
 
 // FlushHistory writes the queued invocation records now.
 func (d *Daemon) FlushHistory(ctx context.Context) error { return d.history.Flush(ctx) }

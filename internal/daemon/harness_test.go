@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 // node is a daemon started in-process on random loopback ports, with an
 // admin client and a capture of its log.
 type node struct {
-	t      *testing.T
+	t      testing.TB
 	d      *daemon.Daemon
 	cfg    config.Config
 	admin  *client.Client
@@ -178,7 +178,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.body, &v); err != nil {

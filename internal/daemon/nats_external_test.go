@@ -23,7 +23,17 @@ import (
 // the configuration. The admin client uses the token file the daemon wrote;
 // when it wrote none (it found a token already stored), n.admin is nil and
 // the caller supplies a client.
-func startWith(t *testing.T, configure func(*config.Config)) *node {
+func startWith(t testing.TB, configure func(*config.Config)) *node {
+	t.Helper()
+	logs := &syncBuffer{}
+	n := startLogged(t, configure, slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	n.logs = logs
+	return n
+}
+
+// startLogged is startWith with the daemon's log going to h; n.logs is
+// nil.
+func startLogged(t testing.TB, configure func(*config.Config), h slog.Handler) *node {
 	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
@@ -32,9 +42,7 @@ func startWith(t *testing.T, configure func(*config.Config)) *node {
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.CacheDir = sharedCache
 	configure(&cfg)
-	logs := &syncBuffer{}
-	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	d, err := daemon.New(cfg, log)
+	d, err := daemon.New(cfg, slog.New(h))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +51,7 @@ func startWith(t *testing.T, configure func(*config.Config)) *node {
 	if err := d.Start(ctx); err != nil {
 		t.Fatalf("start: %v", err)
 	}
-	n := &node{t: t, d: d, cfg: cfg, logs: logs}
+	n := &node{t: t, d: d, cfg: cfg}
 	t.Cleanup(n.stop)
 	token, err := os.ReadFile(cfg.AdminTokenFile())
 	switch {

@@ -75,6 +75,7 @@ type admitted struct {
 	budget  bool
 	queued  bool
 	release []func()
+	slots   [2]func() // release's array: the owner's slot and the function's
 }
 
 // admit takes a call of a.function, at depth inv.depth, through the
@@ -110,6 +111,7 @@ func (g *Gateway) admit(inv *invocation, a admission) (*admitted, error) {
 		}
 	}
 	c := &admitted{g: g, f: f, inv: inv, budget: !a.noBudget, queued: a.queueOnly}
+	c.release = c.slots[:0]
 	if a.queueOnly {
 		return c, nil
 	}

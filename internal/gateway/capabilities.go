@@ -40,6 +40,9 @@ func hasGrants(c manifest.Capabilities) bool {
 func (g *Gateway) withCapabilities(ctx context.Context, f *registry.Function, inv *invocation) (context.Context, *capability.Session) {
 	grants := f.Current().Capabilities
 	if g.deps.Capabilities == nil || !hasGrants(grants) {
+		if hostapi.CapabilitiesFrom(ctx) == nil {
+			return ctx, nil // none to hide: a call from outside
+		}
 		return hostapi.WithCapabilities(ctx, nil), nil
 	}
 	s := g.deps.Capabilities.Session(capability.Invocation{

@@ -142,14 +142,14 @@ func (g *Gateway) webhookVerifier(fn string, rt manifest.Route) (*webhook.Verifi
 func (g *Gateway) checkCallDepth(r *http.Request) (int, error) {
 	header := r.Header.Get(limits.HeaderCallDepth)
 	depth, err := limits.CallDepth(header, g.deps.Defenses.MaxCallDepth)
+	if err == nil {
+		return depth, nil
+	}
 	if n, perr := strconv.ParseUint(header, 10, 32); errors.Is(err, limits.ErrCallDepth) || (err != nil && perr == nil && n > 0) {
 		// A well-formed depth beyond any cap is a loop too.
 		return 0, callDepthExceeded(g.deps.Defenses.MaxCallDepth, err)
 	}
-	if err != nil {
-		return 0, apierror.Wrap(err, apierror.BadRequest, "the %s header must be a small whole number", limits.HeaderCallDepth)
-	}
-	return depth, nil
+	return 0, apierror.Wrap(err, apierror.BadRequest, "the %s header must be a small whole number", limits.HeaderCallDepth)
 }
 
 // bearer reads the bearer token of r, refusing a request with more than
@@ -328,6 +328,9 @@ func (g *Gateway) checkInput(r *http.Request, t *target, body []byte) error {
 			return invalidInput(err, []apierror.Violation{{In: "body", Reason: fmt.Sprintf("nests deeper than %d levels", maxJSONDepth)}})
 		}
 	}
+	if r.URL.RawQuery == "" && p.query == nil {
+		return nil
+	}
 	// Every route: a query that parsers read differently never reaches a
 	// function, whether or not the route has a contract for it today.
 	query, err := abi.ParseQuery(r.URL.RawQuery)
@@ -384,11 +387,19 @@ func violations(in string, vs []contract.Violation) []apierror.Violation {
 // budgets.
 func (g *Gateway) reserveBudget(f *registry.Function, requestBytes int64) (*limits.Reservation, error) {
 	v := f.Current()
-	subjects := []limits.Subject{{Name: "function:" + f.Name, Budget: g.budgetOf("function:"+f.Name, v.Budget)}}
-	if b, ok := g.override("owner:" + f.Owner); ok {
-		subjects = append(subjects, limits.Subject{Name: "owner:" + f.Owner, Budget: b})
+	fn := "function:" + f.Name
+	var buf [2]limits.Subject
+	subjects := append(buf[:0], limits.Subject{Name: fn, Budget: g.budgetOf(fn, v.Budget)})
+	if g.deps.Budgets != nil {
+		owner := "owner:" + f.Owner
+		if b, ok := g.override(owner); ok {
+			subjects = append(subjects, limits.Subject{Name: owner, Budget: b})
+		}
 	}
 	res, err := g.deps.Ledger.Reserve(subjects, requestBytes, v.Limits.Memory, v.Limits.Timeout)
+	if err == nil {
+		return res, nil
+	}
 	var ex *limits.ExhaustedError
 	if errors.As(err, &ex) {
 		retry := int(ex.ResetAt.Sub(g.now()).Seconds()) + 1
@@ -403,10 +414,7 @@ func (g *Gateway) reserveBudget(f *registry.Function, requestBytes int64) (*limi
 			RetryAfter: max(1, retry),
 		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	return res, nil
+	return nil, err
 }
 
 // budgetOf is a function's budget: the operator's override, else its

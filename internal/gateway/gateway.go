@@ -181,7 +181,7 @@ func (g *Gateway) Reload() {
 			if p.broken != nil {
 				g.log.Error("route fails closed", "function", f.Name, "path", rt.Path, "err", p.broken)
 			}
-			if err := r.add(&target{Function: f.Name, Route: rt, policy: p}); err != nil {
+			if err := r.add(&target{Function: f.Name, Route: rt, policy: p, name: rt.Method + " " + rt.Path}); err != nil {
 				g.log.Error("route skipped", "function", f.Name, "path", rt.Path, "err", err)
 			}
 		}
@@ -335,7 +335,7 @@ func (g *Gateway) match(r *http.Request, inv *invocation, path string) (*target,
 	if !methodOK {
 		return nil, nil, apierror.New(apierror.MethodNotAllowed, "this method is not allowed on this path")
 	}
-	inv.function, inv.route = t.Function, t.Route.Method+" "+t.Route.Path
+	inv.function, inv.route = t.Function, t.name
 	inv.unredacted = t.Route.Unredacted != ""
 	return t, params, nil
 }
@@ -551,12 +551,15 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	if r.ContentLength > limit {
 		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
-		return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
 	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return nil, apierror.New(apierror.BodyTooLarge, "request body is larger than this function's limit of %d bytes", limit)
+		}
 		return nil, apierror.Wrap(err, apierror.BadRequest, "the request body could not be read")
 	}
 	return body, nil
@@ -613,17 +616,30 @@ var reservedResponse = map[string]bool{
 
 func writeResponse(w http.ResponseWriter, resp *abi.Response) {
 	h := w.Header()
+	// A header's first value takes a one-element slice of values, which
+	// Add would allocate for each header: these share one array.
+	values := make([]string, 0, len(resp.Headers)+2)
+	add := func(name, v string) {
+		if old, ok := h[name]; ok {
+			h[name] = append(old, v)
+			return
+		}
+		values = append(values, v)
+		h[name] = values[len(values)-1 : len(values) : len(values)]
+	}
 	for _, hd := range resp.Headers {
 		name := http.CanonicalHeaderKey(hd.Name)
 		if hopByHop[name] || reservedResponse[name] {
 			continue
 		}
-		h.Add(name, hd.Value)
+		add(name, hd.Value)
 	}
 	if h.Get("X-Content-Type-Options") == "" {
-		h.Set("X-Content-Type-Options", "nosniff")
+		delete(h, "X-Content-Type-Options")
+		add("X-Content-Type-Options", "nosniff")
 	}
-	h.Set("Content-Length", strconv.Itoa(len(resp.Body)))
+	delete(h, "Content-Length")
+	add("Content-Length", strconv.Itoa(len(resp.Body)))
 	w.WriteHeader(resp.Status)
 	_, _ = w.Write(resp.Body)
 }
@@ -637,6 +653,8 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 			level = slog.LevelWarn
 		}
 	}
+	// The log line and the record give the same duration.
+	ms := float64(g.now().Sub(inv.start).Microseconds()) / 1000
 	attrs := []slog.Attr{
 		slog.String("request_id", inv.requestID),
 		slog.String("function", inv.function),
@@ -644,7 +662,7 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		slog.String("route", inv.route),
 		slog.String("caller", inv.caller),
 		slog.Int("status", inv.status),
-		slog.Float64("duration_ms", float64(g.now().Sub(inv.start).Microseconds())/1000),
+		slog.Float64("duration_ms", ms),
 		slog.Uint64("memory_bytes", inv.memory),
 		slog.Float64("isolation_us", float64(inv.isolation.Nanoseconds())/1000),
 		slog.String("outcome", outcome),
@@ -659,10 +677,23 @@ func (g *Gateway) logInvocation(ctx context.Context, inv *invocation) {
 		}
 		attrs = append(attrs, slog.String("cause", cause))
 	}
-	g.log.LogAttrs(ctx, level, "invocation", attrs...)
+	g.logAttrs(ctx, level, "invocation", attrs)
 	if g.deps.Observer != nil {
-		g.deps.Observer.Observe(g.record(inv))
+		g.deps.Observer.Observe(record(inv, ms))
 	}
+}
+
+// logAttrs logs as g.log.LogAttrs does, but without the caller's program
+// counter, which Logger finds with runtime.Callers on every line: a
+// microsecond or more per invocation, for a source location the daemon's
+// handlers never print (none sets AddSource).
+func (g *Gateway) logAttrs(ctx context.Context, level slog.Level, msg string, attrs []slog.Attr) {
+	if !g.log.Enabled(ctx, level) {
+		return
+	}
+	r := slog.NewRecord(time.Now(), level, msg, 0)
+	r.AddAttrs(attrs...)
+	_ = g.log.Handler().Handle(ctx, r)
 }
 
 // addrString is a's text, or "" if a is not set.
@@ -673,13 +704,14 @@ func addrString(a netip.Addr) string {
 	return a.String()
 }
 
-// record is what the history and the metrics keep of inv.
-func (g *Gateway) record(inv *invocation) observe.Record {
+// record is what the history and the metrics keep of inv, which took
+// durationMS.
+func record(inv *invocation, durationMS float64) observe.Record {
 	r := observe.Record{
 		Time: inv.start, RequestID: inv.requestID, Parent: inv.parent,
 		Function: inv.function, Version: inv.version, Digest: inv.digest,
 		Route: inv.route, Caller: inv.caller, Source: addrString(inv.source), Status: inv.status, Code: string(inv.code),
-		DurationMS:  float64(g.now().Sub(inv.start).Microseconds()) / 1000,
+		DurationMS:  durationMS,
 		MemoryBytes: inv.memory, DroppedLogs: inv.dropped,
 	}
 	if len(inv.caps) > 0 {
@@ -696,9 +728,9 @@ func (g *Gateway) record(inv *invocation) observe.Record {
 
 func (g *Gateway) logGuest(ctx context.Context, inv *invocation, lines []hostapi.LogLine) {
 	for _, l := range lines {
-		g.log.LogAttrs(ctx, l.Level, l.Msg,
+		g.logAttrs(ctx, l.Level, l.Msg, []slog.Attr{
 			slog.String("source", "guest"),
 			slog.String("request_id", inv.requestID),
-			slog.String("function", inv.function))
+			slog.String("function", inv.function)})
 	}
 }

@@ -14,6 +14,8 @@ type target struct {
 	Function string
 	Route    manifest.Route
 	policy   *routePolicy
+	// name is the route as records name it: "GET /hello".
+	name string
 	// params are the route's parameter names in path order.
 	params []string
 }
@@ -96,9 +98,18 @@ func (r *router) match(method, escapedPath string) (t *target, params []abi.Para
 	if escapedPath == "" || escapedPath[0] != '/' {
 		return nil, nil, false, false
 	}
-	var segs []string
+	// The segments of most paths fit in buf: no allocation.
+	var buf [8]string
+	segs := buf[:0]
 	if escapedPath != "/" {
-		segs = strings.Split(escapedPath[1:], "/")
+		for rest := escapedPath[1:]; ; {
+			seg, after, more := strings.Cut(rest, "/")
+			segs = append(segs, seg)
+			if !more {
+				break
+			}
+			rest = after
+		}
 	}
 	for i, raw := range segs {
 		seg, err := url.PathUnescape(raw)

@@ -43,8 +43,15 @@ func newSecret(prefix string) secret.Value {
 
 // hashOf is the stored form of a credential.
 func hashOf(s string) string {
+	h := appendHash(nil, s)
+	return string(h[:])
+}
+
+// appendHash appends the stored form of credential s to b, which a
+// caller can keep on its stack.
+func appendHash(b []byte, s string) []byte {
 	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+	return hex.AppendEncode(b, sum[:])
 }
 
 // ErrRepeatedAuthorization is returned by Bearer for a request with more

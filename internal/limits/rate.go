@@ -152,12 +152,18 @@ type Decision struct {
 // A Decision without a policy (Limit 0) adds no RateLimit fields, only
 // Retry-After if it refused.
 func (d Decision) Headers(h http.Header, name string) {
+	// The names are written in canonical form, as Add would write them, so
+	// that they are not canonicalized on every call.
+	const headerPolicy, headerRateLimit = "Ratelimit-Policy", "Ratelimit"
 	retry := ceilSeconds(d.RetryAfter)
 	if retry < 1 {
 		retry = 1
 	}
 	if d.Limit > 0 {
-		item := sfString(name)
+		// Both values are built in one buffer on the stack, so that each
+		// costs only its string.
+		var buf [128]byte
+		item := appendSFString(buf[:0], name)
 		w := ceilSeconds(d.Window)
 		if w < 1 {
 			w = 1 // the draft requires a non-zero window
@@ -167,8 +173,12 @@ func (d Decision) Headers(h http.Header, name string) {
 		if !d.Allowed {
 			t, remaining = retry, 0
 		}
-		h.Add("RateLimit-Policy", item+";q="+strconv.Itoa(d.Limit)+";w="+strconv.FormatInt(w, 10))
-		h.Add("RateLimit", item+";r="+strconv.Itoa(remaining)+";t="+strconv.FormatInt(t, 10))
+		v := strconv.AppendInt(append(item, ";q="...), int64(d.Limit), 10)
+		v = strconv.AppendInt(append(v, ";w="...), w, 10)
+		h[headerPolicy] = append(h[headerPolicy], string(v))
+		v = strconv.AppendInt(append(v[:len(item)], ";r="...), int64(remaining), 10)
+		v = strconv.AppendInt(append(v, ";t="...), t, 10)
+		h[headerRateLimit] = append(h[headerRateLimit], string(v))
 	}
 	if !d.Allowed {
 		if old, err := strconv.ParseInt(h.Get("Retry-After"), 10, 64); err == nil && old > retry {
@@ -190,27 +200,23 @@ func ceilSeconds(d time.Duration) int64 {
 	return s
 }
 
-// sfString renders s as a Structured Field String (RFC 9651, 3.3.3): in
+// appendSFString appends s as a Structured Field String (RFC 9651, 3.3.3): in
 // double quotes, with '"' and '\' escaped. Bytes outside printable ASCII
 // cannot appear in a String and become '?'.
-func sfString(s string) string {
-	var b strings.Builder
-	b.Grow(len(s) + 2)
-	b.WriteByte('"')
+func appendSFString(b []byte, s string) []byte {
+	b = append(b, '"')
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		case c < 0x20 || c > 0x7e:
-			b.WriteByte('?')
+			b = append(b, '?')
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	b.WriteByte('"')
-	return b.String()
+	return append(b, '"')
 }
 
 // Defaults of a Limiter's bounds.

@@ -29,6 +29,14 @@ type Usage struct {
 	mu    sync.Mutex
 	use   map[string]*FunctionUse
 	dirty map[string]bool
+	// today is the key of the day of the last invocation Observe counted,
+	// kept so that the key is not formatted for every invocation.
+	today struct {
+		y   int
+		m   time.Month
+		d   int
+		key string
+	}
 }
 
 // FunctionUse is what Usage knows of one function.
@@ -121,11 +129,15 @@ func (u *Usage) Observe(r observe.Record) {
 	if !observe.Ran(r) {
 		return
 	}
-	day := r.Time.UTC().Format(time.DateOnly)
+	t := r.Time.UTC()
+	y, m, d := t.Date()
 	u.mu.Lock()
 	defer u.mu.Unlock()
+	if u.today.key == "" || u.today.y != y || u.today.m != m || u.today.d != d {
+		u.today.y, u.today.m, u.today.d, u.today.key = y, m, d, t.Format(time.DateOnly)
+	}
 	f := u.get(r.Function)
-	f.Days[day]++
+	f.Days[u.today.key]++
 	for c, n := range r.Capabilities {
 		if n.Calls > n.Denials && r.Time.After(f.Grants[c]) {
 			f.Grants[c] = r.Time

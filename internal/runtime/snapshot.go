@@ -223,6 +223,11 @@ type instance struct {
 
 	idleBytes int64  // what the instance counts against PoolMemory while idle
 	entries   []byte // page map scratch for restore
+
+	// interrupt sets the interrupt flag when a call's context is done,
+	// then sends on interrupted; both are made once, for every call.
+	interrupt   func()
+	interrupted chan struct{}
 }
 
 // get returns an idle instance, or a new one.
@@ -299,15 +304,21 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 // the call failed).
 func (in *instance) call(ctx context.Context) ([]uint64, error) {
 	in.sleep.bind(ctx)
-	flag := in.globals[len(in.globals)-1]
-	set := make(chan struct{})
-	stop := context.AfterFunc(ctx, func() {
-		flag.Set(1)
-		close(set)
-	})
+	if in.interrupt == nil {
+		flag := in.globals[len(in.globals)-1]
+		in.interrupted = make(chan struct{}, 1)
+		in.interrupt = func() {
+			flag.Set(1)
+			in.interrupted <- struct{}{}
+		}
+	}
+	stop := context.AfterFunc(ctx, in.interrupt)
 	out, err := in.handle.Call(ctx)
 	if !stop() {
-		<-set // never touch the flag while the deadline's goroutine does
+		// The deadline's goroutine runs interrupt, once: never touch the
+		// flag while it does, and leave the channel empty for the next
+		// call.
+		<-in.interrupted
 	}
 	return out, err
 }
