@@ -35,6 +35,7 @@ var guests = []string{
 	"counter",      // counts invocations: always count 1 on a fresh instance
 	"fdclose",      // tries to close stderr so later invocations lose it
 	"flow",         // invokes functions and publishes events as the request asks
+	"initinput",    // answers with what its initialisation read on stdin
 	"initloop",     // loops forever in its package initialisation
 	"jobs",         // counts async calls, events and schedule ticks in kv
 	"kvimport",     // imports pave_kv_v1.get, a capability never granted
