@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -53,6 +54,8 @@ func newEngine(bundle string) (*engine, error) {
 	must(n.Set("encode", e.encode))
 	must(n.Set("decode", e.decode))
 	must(n.Set("percentDecode", percentDecode))
+	must(n.Set("headerName", headerName))
+	must(n.Set("headerValue", headerValue))
 	must(n.Set("parseURL", e.parseURL))
 	must(vm.Set("__pave_native", n))
 	if _, err := vm.RunScript("pave:prelude.js", prelude); err != nil {
@@ -165,7 +168,7 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	var hdr pave.Header
 	pairs := parts.Get("1").ToObject(vm)
 	for i, n := int64(0), pairs.Get("length").ToInteger(); i+1 < n; i += 2 {
-		hdr = append(hdr, pave.HeaderField{Name: pairs.Get(fmt.Sprint(i)).String(), Value: pairs.Get(fmt.Sprint(i + 1)).String()})
+		hdr = append(hdr, pave.HeaderField{Name: pairs.Get(strconv.FormatInt(i, 10)).String(), Value: pairs.Get(strconv.FormatInt(i+1, 10)).String()})
 	}
 	body := parts.Get("2").Export().(goja.ArrayBuffer).Bytes()
 	return &pave.Response{Status: status, Header: hdr, Body: body}, nil
@@ -261,6 +264,38 @@ func (e *engine) decode(b goja.ArrayBuffer, fatal bool) string {
 		panic(e.vm.NewTypeError("TextDecoder: the data is not valid UTF-8"))
 	}
 	return strings.TrimPrefix(strings.ToValidUTF8(string(data), "\uFFFD"), "\uFEFF")
+}
+
+// headerName returns the header name s in lower case, or nil if it is not
+// an HTTP token.
+func headerName(s string) any {
+	if s == "" {
+		return nil
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || !isTokenChar[c] {
+			return nil
+		}
+	}
+	return strings.ToLower(s)
+}
+
+// isTokenChar reports the characters of an HTTP token (RFC 9110).
+var isTokenChar = func() (t [128]bool) {
+	for _, c := range "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" {
+		t[c] = true
+	}
+	return t
+}()
+
+// headerValue returns the header value s without leading and trailing
+// whitespace, or nil if it holds NUL, CR or LF.
+func headerValue(s string) any {
+	s = strings.Trim(s, "\t\n\r ")
+	if strings.ContainsAny(s, "\x00\r\n") {
+		return nil
+	}
+	return s
 }
 
 // percentDecode decodes %XX sequences, leaving malformed ones as they are
