@@ -93,6 +93,19 @@ func TestJavaScriptFunctions(t *testing.T) {
 		}
 	})
 
+	t.Run("randomness is drawn per call", func(t *testing.T) {
+		// The snapshot must not fix crypto randomness: every call
+		// reads the host's.
+		seen := map[string]bool{}
+		for range 3 {
+			r := n.call("GET", "/js/uuid", key, nil)
+			if r.status != 200 || len(r.body) != 36 || seen[string(r.body)] {
+				t.Fatalf("uuid: %d %q, after %v", r.status, r.body, seen)
+			}
+			seen[string(r.body)] = true
+		}
+	})
+
 	t.Run("failures", func(t *testing.T) {
 		for _, tt := range []struct {
 			path, code string

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"crypto/rand"
 	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
@@ -55,6 +58,10 @@ func newEngine(bundle string) (*engine, error) {
 	must(n.Set("decode", e.decode))
 	must(n.Set("percentDecode", percentDecode))
 	must(n.Set("headerName", headerName))
+	must(n.Set("randomFill", randomFill))
+	must(n.Set("randomUUID", randomUUID))
+	must(n.Set("base64", func(b goja.ArrayBuffer) string { return base64.StdEncoding.EncodeToString(b.Bytes()) }))
+	must(n.Set("unbase64", e.unbase64))
 	must(n.Set("headerValue", headerValue))
 	must(n.Set("parseURL", e.parseURL))
 	must(vm.Set("__pave_native", n))
@@ -264,6 +271,48 @@ func (e *engine) decode(b goja.ArrayBuffer, fatal bool) string {
 		panic(e.vm.NewTypeError("TextDecoder: the data is not valid UTF-8"))
 	}
 	return strings.TrimPrefix(strings.ToValidUTF8(string(data), "\uFFFD"), "\uFEFF")
+}
+
+// randomFill fills n bytes of b from offset with crypto randomness, which
+// is the host's random_get.
+func randomFill(b goja.ArrayBuffer, offset, n int) {
+	if _, err := rand.Read(b.Bytes()[offset : offset+n]); err != nil {
+		panic(err)
+	}
+}
+
+// randomUUID returns a random (version 4) UUID.
+func randomUUID() string {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		panic(err)
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// unbase64 is atob's forgiving base64 decoding: ASCII whitespace is
+// ignored and padding is optional. It returns nil for anything else.
+func (e *engine) unbase64(s string) any {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s)%4 == 0 && strings.HasSuffix(s, "=") {
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "="), "=")
+	}
+	if len(s)%4 == 1 {
+		return nil
+	}
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return e.vm.NewArrayBuffer(b)
 }
 
 // headerName returns the header name s in lower case, or nil if it is not

@@ -102,6 +102,22 @@ func TestWebAPIs(t *testing.T) {
 		{`(() => { try { new TextDecoder("latin1") } catch (e) { return e.name } })()`, "RangeError"},
 		{`new TextDecoder().decode(new Uint8Array([0x61, 0x62, 0x63]).subarray(1))`, "bc"},
 
+		// crypto, atob, btoa, queueMicrotask.
+		{`crypto.getRandomValues(new Uint8Array(32)).some(b => b !== 0)`, "true"},
+		{`(() => { const a = new Uint32Array(8); return crypto.getRandomValues(a) === a })()`, "true"},
+		{`(() => { try { crypto.getRandomValues(new Float64Array(1)) } catch (e) { return e.name } })()`, "TypeError"},
+		{`(() => { try { crypto.getRandomValues(new Uint8Array(65537)) } catch (e) { return e.name } })()`, "QuotaExceededError"},
+		{`/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID())`, "true"},
+		{`crypto.randomUUID() !== crypto.randomUUID()`, "true"},
+		{`btoa("hello\xff")`, "aGVsbG//"},
+		{`atob("aGVsbG//")`, "hello\u00ff"},
+		{`atob(" aGVs bG8 ")`, "hello"},
+		{`atob("aGVsbG8=")`, "hello"},
+		{`(() => { try { btoa("€") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
+		{`(() => { try { atob("a") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
+		{`(() => { try { atob("a$bc") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
+		{`new Promise(r => queueMicrotask(() => r("ran")))`, "ran"},
+
 		// The environment.
 		{`typeof env.kv`, "function"},
 		{`typeof __pave_native`, "undefined"},

@@ -69,6 +69,57 @@
   define("TextEncoder", TextEncoder);
   define("TextDecoder", TextDecoder);
 
+  // ---- crypto, atob and btoa ---------------------------------------------
+
+  // The randomness is the host's (WASI random_get), read during the call:
+  // nothing of it is in the snapshot.
+  var integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
+    Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+  define("crypto", {
+    getRandomValues: function (a) {
+      if (!integerArrays.some(function (T) { return a instanceof T; })) {
+        throw new TypeError("crypto.getRandomValues: expected an integer typed array");
+      }
+      if (a.byteLength > 65536) {
+        var e = new Error("crypto.getRandomValues: at most 65536 bytes at a time");
+        e.name = "QuotaExceededError";
+        throw e;
+      }
+      native.randomFill(a.buffer, a.byteOffset, a.byteLength);
+      return a;
+    },
+    randomUUID: function () { return native.randomUUID(); },
+  });
+
+  function invalidCharacter(msg) {
+    var e = new Error(msg);
+    e.name = "InvalidCharacterError";
+    return e;
+  }
+  define("btoa", function (s) {
+    s = String(s);
+    var b = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c > 0xff) throw invalidCharacter("btoa: the string has a character outside Latin-1");
+      b[i] = c;
+    }
+    return native.base64(b.buffer);
+  });
+  define("atob", function (s) {
+    var b = native.unbase64(String(s));
+    if (b === null) throw invalidCharacter("atob: the string is not valid base64");
+    var u = new Uint8Array(b), out = "";
+    for (var i = 0; i < u.length; i += 8192) {
+      out += String.fromCharCode.apply(null, u.subarray(i, i + 8192));
+    }
+    return out;
+  });
+  define("queueMicrotask", function (fn) {
+    if (typeof fn !== "function") throw new TypeError("queueMicrotask: expected a function");
+    Promise.resolve().then(function () { fn(); });
+  });
+
   // ---- Headers ----------------------------------------------------------
 
   var token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

@@ -17,6 +17,8 @@ export default {
         seen.push(request.headers.get("x-call"));
         globalThis.leaked = (globalThis.leaked || 0) + 1;
         return Response.json({ count, seen, leaked: globalThis.leaked });
+      case "uuid":
+        return new Response(crypto.randomUUID());
       case "throw":
         throw new Error("a detail only the log may see");
       case "reject":
