@@ -66,6 +66,13 @@ const (
 	FuncLog = "log"
 )
 
+// InitSection is the name of the custom section whose contents a reactor
+// reads as its standard input while it initialises: data built into the
+// module, such as the bundle of a JavaScript function, that its
+// initialisation evaluates before the host takes the snapshot. Standard
+// input is empty during invocations.
+const InitSection = "pave.init"
+
 // Log levels of the log import.
 const (
 	LogDebug = 0

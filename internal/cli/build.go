@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 
+	"github.com/pave-dev/pave/internal/jsbuild"
 	"github.com/pave-dev/pave/internal/manifest"
 )
 
@@ -20,13 +21,18 @@ const buildDir = ".pave"
 // BuildModule returns the path of the WebAssembly module of the function
 // that m, read from directory dir, describes.
 //
-// A module ending in .wasm is prebuilt: its path, relative to dir unless
-// absolute, is returned as is. Anything else is a Go package, relative to
-// dir unless it is an import path, which is built for GOOS=wasip1
-// GOARCH=wasm as a reactor (-buildmode=c-shared) into
+// A JavaScript function (runtime: js) is bundled from its main file and
+// appended to pave's JavaScript engine (see package jsbuild) into
+// dir/.pave/<name>.wasm. A module ending in .wasm is prebuilt: its path,
+// relative to dir unless absolute, is returned as is. Anything else is a
+// Go package, relative to dir unless it is an import path, which is built
+// for GOOS=wasip1 GOARCH=wasm as a reactor (-buildmode=c-shared) into
 // dir/.pave/<name>.wasm. The go command's output goes to stderr, where
 // its compile errors explain a failed build.
 func BuildModule(ctx context.Context, m *manifest.Manifest, dir string, stderr io.Writer) (wasmPath string, err error) {
+	if m.Runtime == manifest.RuntimeJS {
+		return buildJS(ctx, m, dir, stderr)
+	}
 	if m.IsWasmFile() {
 		path := m.Module
 		if !filepath.IsAbs(path) {
@@ -61,6 +67,22 @@ func BuildModule(ctx context.Context, m *manifest.Manifest, dir string, stderr i
 			return "", fmt.Errorf("building %s needs the Go toolchain (https://go.dev/dl/): %w", m.Name, err)
 		}
 		return "", fmt.Errorf("building %s: go build: %w", m.Name, err)
+	}
+	return out, nil
+}
+
+// buildJS builds a JavaScript function into dir/.pave/<name>.wasm.
+func buildJS(ctx context.Context, m *manifest.Manifest, dir string, stderr io.Writer) (string, error) {
+	module, err := jsbuild.Build(ctx, m, dir, stderr)
+	if err != nil {
+		return "", fmt.Errorf("building %s: %w", m.Name, err)
+	}
+	out := filepath.Join(dir, buildDir, m.Name+".wasm")
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(out, module, 0o644); err != nil {
+		return "", err
 	}
 	return out, nil
 }

@@ -127,3 +127,40 @@ func TestBuildModuleGo(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildModuleJSErrors checks that a JavaScript function's build fails
+// with the bundler's error, or the engine build's, naming what to fix.
+func TestBuildModuleJSErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	tests := []struct {
+		name, source, wantErr string
+	}{
+		{"node built-in", "import { exec } from 'child_process';\nexport default {};\n",
+			`building fn: index.js:1:22: index.js imports the Node.js built-in module "child_process"`},
+		{"syntax error", "export default {\n  fetch() { return new Response( }\n};\n",
+			"building fn: index.js:2:"},
+		// The temporary directory is in no Go module that could provide
+		// the engine's source.
+		{"no engine source", "export default { fetch() { return new Response('hi'); } };\n",
+			"building fn: building the JavaScript engine (github.com/pave-dev/pave/runtime/js, from the Go module of "},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(tt.source), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m := &manifest.Manifest{Name: "fn", Runtime: manifest.RuntimeJS, Main: "index.js"}
+			var stderr bytes.Buffer
+			_, err := BuildModule(context.Background(), m, dir, &stderr)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Errorf("error %v, want one starting %q", err, tt.wantErr)
+			}
+		})
+	}
+}

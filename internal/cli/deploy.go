@@ -26,7 +26,10 @@ current directory by default) and prints its path, size and digest.
 
 A Go package is compiled with 'GOOS=wasip1 GOARCH=wasm go build
 -buildmode=c-shared' into DIR/.pave/NAME.wasm, so the go command must be
-installed. A module ending in .wasm is prebuilt and only looked up. Deploy
+installed. A JavaScript or TypeScript function (runtime: js) has its main
+file and imports bundled into one script, which is appended to pave's
+JavaScript engine, built by the go command too. A module ending in .wasm
+is prebuilt and only looked up. Deploy
 builds by itself: build is for looking at the result, or for finding
 compile errors without a daemon.`,
 	run: runBuild,

@@ -90,6 +90,7 @@ var layers = []layer{
 	{"command line", []string{
 		"internal/bench",
 		"internal/cli",
+		"internal/jsbuild",
 	}},
 	{"program", []string{
 		"cmd/pave",
@@ -103,6 +104,7 @@ var layers = []layer{
 		"internal/layers",
 		"internal/testguests",
 		"internal/wasmbin/wasmtest",
+		"runtime/js",
 		"sdk",
 		"sdk/...",
 	}},

@@ -56,6 +56,45 @@ func checkModule(s string) error {
 	return nil
 }
 
+// runtimes are the values of runtime.
+var runtimes = []string{RuntimeGo, RuntimeJS}
+
+func checkRuntime(s string) error {
+	if !slices.Contains(runtimes, s) {
+		return fmt.Errorf("unsupported runtime %s: use one of %s", quote(s), strings.Join(runtimes, ", "))
+	}
+	return nil
+}
+
+// mainExtensions are the file name extensions of a JavaScript function's
+// entry point.
+var mainExtensions = []string{".js", ".mjs", ".cjs", ".jsx", ".ts", ".mts", ".cts", ".tsx"}
+
+// checkMain accepts a JavaScript or TypeScript file inside the function's
+// directory: a relative, slash-separated path without empty, "." or ".."
+// segments.
+func checkMain(s string) error {
+	switch {
+	case s == "":
+		return errors.New("main is empty; name the entry point, such as src/index.ts")
+	case len(s) > MaxMainLength:
+		return fmt.Errorf("main is %d bytes long; the maximum is %d", len(s), MaxMainLength)
+	case !utf8.ValidString(s) || strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }):
+		return fmt.Errorf("main %s contains a control character, a backslash or invalid UTF-8; separate directories with /", quote(s))
+	case strings.HasPrefix(s, "/"):
+		return fmt.Errorf("main %s is absolute; give a path relative to the manifest's directory", quote(s))
+	}
+	for seg := range strings.SplitSeq(s, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return fmt.Errorf("main %s has an empty, \".\" or \"..\" segment; give a path inside the function's directory", quote(s))
+		}
+	}
+	if !slices.ContainsFunc(mainExtensions, func(ext string) bool { return strings.HasSuffix(s, ext) }) {
+		return fmt.Errorf("main %s is not a JavaScript or TypeScript file: its name ends in one of %s", quote(s), strings.Join(mainExtensions, ", "))
+	}
+	return nil
+}
+
 // checkMethod accepts a method in any case; the caller upper-cases it.
 func checkMethod(s string) error {
 	for _, m := range methods {

@@ -160,11 +160,14 @@ func indentedWithTab(data []byte, line int) bool {
 // manifest decodes the root of the document.
 func (d *decoder) manifest(n *yaml.Node) *Manifest {
 	m := &Manifest{Module: DefaultModule, Limits: DefaultLimits(), Async: DefaultAsync(), File: d.file}
+	var module, runtime, main *yaml.Node
 	d.object(n, "", []field{
 		{name: "name", required: true, decode: d.text(&m.Name, checkName)},
 		{name: "owner", required: true, decode: d.text(&m.Owner, checkOwner)},
 		{name: "description", decode: d.text(&m.Description, checkDescription)},
-		{name: "module", decode: d.text(&m.Module, checkModule)},
+		{name: "module", decode: d.keep(&module, d.text(&m.Module, checkModule))},
+		{name: "runtime", decode: d.keep(&runtime, d.text(&m.Runtime, checkRuntime))},
+		{name: "main", decode: d.keep(&main, d.text(&m.Main, checkMain))},
 		{name: "routes", decode: d.routes(&m.Routes)},
 		{name: "limits", decode: d.limits(&m.Limits)},
 		{name: "rate_limit", decode: d.rateLimits(&m.RateLimit)},
@@ -173,7 +176,37 @@ func (d *decoder) manifest(n *yaml.Node) *Manifest {
 		{name: "triggers", decode: d.triggers(&m.Triggers)},
 		{name: "async", decode: d.async(&m.Async)},
 	})
+	switch {
+	case runtime == nil:
+		m.Runtime = RuntimeGo
+	case m.Runtime == "":
+		// Invalid, and reported: what goes with it is not checked.
+		return m
+	}
+	switch m.Runtime {
+	case RuntimeJS:
+		if module != nil {
+			d.errorf(module, "module", "a function with runtime %s is built from main, not module", RuntimeJS)
+		}
+		if main == nil && n.Kind == yaml.MappingNode {
+			d.errorf(n, "", "missing required field \"main\": runtime %s needs the entry point, such as main: src/index.ts", RuntimeJS)
+		}
+	default:
+		if main != nil {
+			d.errorf(main, "main", "main is the entry point of a JavaScript function; set runtime: %s, or name a Go package with module", RuntimeJS)
+			m.Main = ""
+		}
+	}
 	return m
+}
+
+// keep returns a decodeFunc that records the node it is given in *n and
+// then decodes it with decode, for checks that involve several fields.
+func (d *decoder) keep(n **yaml.Node, decode decodeFunc) decodeFunc {
+	return func(v *yaml.Node, path string) {
+		*n = v
+		decode(v, path)
+	}
 }
 
 // routes returns a decodeFunc for the list of routes, which also refuses

@@ -24,6 +24,7 @@ var (
 	fuzzHost      = regexp.MustCompile(`^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:([1-9][0-9]{0,4}))?$`)
 	fuzzSecret    = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_.-]{0,127}$`)
 	fuzzMissed    = map[string]bool{"skip": true, "run-once": true}
+	fuzzMain      = regexp.MustCompile(`^[^/\x00-\x1f\x7f\\][^\x00-\x1f\x7f\\]*\.(js|mjs|cjs|jsx|ts|mts|cts|tsx)$`)
 )
 
 var fuzzManifests = []string{
@@ -89,6 +90,9 @@ async:
 	head + "triggers:\n  - {schedule: \"@daily\", timezone: Local}\n  - {schedule: \"@daily\", timezone: ../x}\n  - {schedule: \"@daily\"}\n  - {schedule: \" @daily \", timezone: UTC}\n  - {topic: t}\n  - {topic: t}\n",
 	head + "async: {retries: -1, backoff: 5ms, callbacks: [\"*\", \"a.example:0\", a.example, a.example], callback_secret: 1x}\n",
 	head + "async: {callback_secret: K}\n",
+	head + "runtime: js\nmain: src/index.ts\n",
+	head + "runtime: js\nmain: ../x.js\nmodule: a.wasm\n",
+	head + "runtime: go\nmain: index.mjs\n",
 	head + "async: {callbacks: [hooks.example.com]}\n",
 	head + "routes:\n  - method: GET\n    path: /c\n    auth: jwt\n    jwt: {claims: {a: {equals: \"1\"}, b: {equals: 1}, c: {equals: 1.5e3}, d: {equals: true}, e: {contains: -0.5}, f: {contains: \"x y\"}}}\n",
 	head + "routes:\n  - method: GET\n    path: /c\n    auth: jwt\n    jwt: {claims: {a: {equals: 0x10}, b: {equals: 010}, c: {equals: .inf}, d: {equals: null}, e: {contains: 1_000}, f: {equals: yes}, g: {equals: !!float 1}}}\n",
@@ -152,6 +156,19 @@ func checkManifest(t *testing.T, m *Manifest) {
 	}
 	if m.Module == "" || strings.ContainsRune(m.Module, 0) {
 		t.Errorf("accepted module %q", m.Module)
+	}
+	switch m.Runtime {
+	case "go":
+		if m.Main != "" {
+			t.Errorf("accepted main %q for runtime go", m.Main)
+		}
+	case "js":
+		if !fuzzMain.MatchString(m.Main) || len(m.Main) > 256 || m.Module != "." ||
+			slices.ContainsFunc(strings.Split(m.Main, "/"), func(s string) bool { return s == "" || s == "." || s == ".." }) {
+			t.Errorf("accepted main %q with module %q for runtime js", m.Main, m.Module)
+		}
+	default:
+		t.Errorf("accepted runtime %q", m.Runtime)
 	}
 	l := m.Limits
 	if l.Timeout < MinTimeout || l.Timeout > MaxTimeout ||

@@ -36,10 +36,16 @@ type Manifest struct {
 	Owner       string
 	Description string
 	Module      string // as written; DefaultModule if absent
-	Routes      []Route
-	Limits      Limits
-	RateLimit   RateLimits
-	Budget      *limits.Budget // nil: the daemon's default budget
+	// Runtime is the language the function is written in: RuntimeGo
+	// (the default), or RuntimeJS for JavaScript and TypeScript.
+	Runtime string
+	// Main is the entry point of a RuntimeJS function, a slash-separated
+	// path relative to the manifest's directory; empty for RuntimeGo.
+	Main      string
+	Routes    []Route
+	Limits    Limits
+	RateLimit RateLimits
+	Budget    *limits.Budget // nil: the daemon's default budget
 	// Capabilities are the function's grants; none by default.
 	Capabilities Capabilities
 	// Triggers run the function on events other than HTTP requests.
@@ -148,6 +154,16 @@ const (
 	// DefaultModule is the module of a manifest that names none: the Go
 	// package in the manifest's own directory.
 	DefaultModule = "."
+
+	// RuntimeGo is a function built from a Go package with the pave SDK,
+	// or a prebuilt .wasm module: the default runtime.
+	RuntimeGo = "go"
+	// RuntimeJS is a JavaScript or TypeScript function: its main file and
+	// what it imports are bundled and run by pave's JavaScript engine.
+	RuntimeJS = "js"
+
+	// MaxMainLength is the longest main path, in bytes.
+	MaxMainLength = 256
 
 	// AuthAPIKey is the authentication every non-public route requires.
 	AuthAPIKey = "api-key"

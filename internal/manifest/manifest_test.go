@@ -223,6 +223,47 @@ func TestParseErrors(t *testing.T) {
 			{3, "module", "module contains a NUL byte"},
 		}},
 
+		// Runtimes.
+		{"unknown runtime", head + "runtime: python\nmain: main.js\n", []wantErr{
+			{3, "runtime", `unsupported runtime "python": use one of go, js`},
+		}},
+		{"js without main", head + "runtime: js\n", []wantErr{
+			{1, "", `missing required field "main": runtime js needs the entry point, such as main: src/index.ts`},
+		}},
+		{"js with module", head + "runtime: js\nmain: index.js\nmodule: fn.wasm\n", []wantErr{
+			{5, "module", "a function with runtime js is built from main, not module"},
+		}},
+		{"main without js", head + "main: index.js\n", []wantErr{
+			{3, "main", "main is the entry point of a JavaScript function; set runtime: js, or name a Go package with module"},
+		}},
+		{"main with go", head + "runtime: go\nmain: index.js\n", []wantErr{
+			{4, "main", "main is the entry point of a JavaScript function; set runtime: js, or name a Go package with module"},
+		}},
+		{"main empty", head + "runtime: js\nmain: \"\"\n", []wantErr{
+			{4, "main", "main is empty; name the entry point, such as src/index.ts"},
+		}},
+		{"main absolute", head + "runtime: js\nmain: /src/index.ts\n", []wantErr{
+			{4, "main", `main "/src/index.ts" is absolute; give a path relative to the manifest's directory`},
+		}},
+		{"main outside", head + "runtime: js\nmain: ../index.ts\n", []wantErr{
+			{4, "main", `main "../index.ts" has an empty, "." or ".." segment; give a path inside the function's directory`},
+		}},
+		{"main empty segment", head + "runtime: js\nmain: src//index.ts\n", []wantErr{
+			{4, "main", `main "src//index.ts" has an empty, "." or ".." segment; give a path inside the function's directory`},
+		}},
+		{"main backslash", head + "runtime: js\nmain: 'src\\index.ts'\n", []wantErr{
+			{4, "main", `main "src\\index.ts" contains a control character, a backslash or invalid UTF-8; separate directories with /`},
+		}},
+		{"main not a script", head + "runtime: js\nmain: src/index.py\n", []wantErr{
+			{4, "main", `main "src/index.py" is not a JavaScript or TypeScript file: its name ends in one of .js, .mjs, .cjs, .jsx, .ts, .mts, .cts, .tsx`},
+		}},
+		{"main too long", head + "runtime: js\nmain: " + strings.Repeat("a", 254) + ".js\n", []wantErr{
+			{4, "main", "main is 257 bytes long; the maximum is 256"},
+		}},
+		{"runtime not a string", head + "runtime: [js]\n", []wantErr{
+			{3, "runtime", "expected a string, found a list"},
+		}},
+
 		// Routes.
 		{"route missing method and path", head + "routes:\n  - public: true\n", []wantErr{
 			{4, "routes[0]", `missing required field "method"`},
@@ -409,10 +450,11 @@ func TestParseDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &Manifest{
-		Name:   "hello",
-		Owner:  "team-web",
-		Module: ".",
-		Routes: []Route{{Method: "GET", Path: "/", Auth: "api-key", Line: 4}},
+		Name:    "hello",
+		Owner:   "team-web",
+		Module:  ".",
+		Runtime: "go",
+		Routes:  []Route{{Method: "GET", Path: "/", Auth: "api-key", Line: 4}},
 		Limits: Limits{
 			Timeout:     10 * time.Second,
 			Memory:      64 << 20,
@@ -431,6 +473,19 @@ func TestParseDefaults(t *testing.T) {
 	}
 	if m.IsWasmFile() {
 		t.Error(`IsWasmFile() = true for module "."`)
+	}
+}
+
+func TestParseRuntimeJS(t *testing.T) {
+	m, err := Parse("pave.yaml", []byte(head+"runtime: js\nmain: src/index.ts\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Runtime != RuntimeJS || m.Main != "src/index.ts" || m.Module != DefaultModule {
+		t.Errorf("Runtime, Main, Module = %q, %q, %q; want js, src/index.ts, %q", m.Runtime, m.Main, m.Module, DefaultModule)
+	}
+	if line := m.Line("main"); line != 4 {
+		t.Errorf(`Line("main") = %d, want 4`, line)
 	}
 }
 
@@ -482,6 +537,7 @@ limits:
 		Owner:       "ops@example.com",
 		Description: "Says hello, in several languages",
 		Module:      "build/hello.wasm",
+		Runtime:     "go",
 		Routes: []Route{
 			{Method: "GET", Path: "/hello/{name}", Public: true, Line: 7},
 			{Method: "POST", Path: "/hello/{name}", Auth: "api-key", Line: 10},

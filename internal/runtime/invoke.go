@@ -134,6 +134,7 @@ func (e *Engine) invokeReactor(ctx context.Context, m *Module, req *abi.Request)
 	began := time.Now()
 	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig(sleepUntil(ctx)).
 		WithStartFunctions("_initialize").
+		WithStdin(bytes.NewReader(m.initInput)).
 		WithStdout(stdio).
 		WithStderr(stdio))
 	res.Isolation = time.Since(began)
@@ -222,7 +223,9 @@ func (e *Engine) trial(ctx context.Context, m *Module, lim Limits) error {
 	}
 	mem := &cappedMemory{limit: uint64(lim.Memory)}
 	ctx = experimental.WithMemoryAllocator(ctx, mem)
-	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig(sleepUntil(ctx)).WithStartFunctions("_initialize"))
+	inst, err := e.rt.InstantiateModule(ctx, m.compiled, moduleConfig(sleepUntil(ctx)).
+		WithStartFunctions("_initialize").
+		WithStdin(bytes.NewReader(m.initInput)))
 	if err != nil && m.unloaded.Load() {
 		return ErrUnloaded
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/wasmbin"
 )
@@ -38,6 +39,9 @@ type Module struct {
 	unloaded atomic.Bool           // evicted: its code is freed once no call runs it
 	compiled wazero.CompiledModule // for fresh instantiation; nil with a snapshot
 	snap     *snapshot
+	// initInput is the standard input of _initialize: the module's
+	// abi.InitSection custom section, for fresh instantiation.
+	initInput []byte
 }
 
 // InvalidModuleError explains why a module cannot be deployed. Its message
@@ -127,6 +131,7 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 	}
 	m.Isolation = Fresh
 	if m.Mode == Reactor {
+		m.initInput, _ = parsed.CustomSection(abi.InitSection)
 		if whyFresh != nil {
 			m.FallbackReason = whyFresh.Error()
 		} else if snap, err := e.prepareSnapshot(ctx, digest, parsed, meta, globals, m.imports); err != nil {

@@ -7,14 +7,17 @@ import (
 	"fmt"
 	goruntime "runtime"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/wasmbin"
 )
@@ -99,9 +102,14 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	defer cancel()
 	mem := &cappedMemory{limit: maxInitMemory}
 	ictx = experimental.WithMemoryAllocator(ictx, mem)
-	inst, err := e.probe.InstantiateModule(ictx, probe, moduleConfig(sleepUntil(ictx)).WithStartFunctions("_initialize"))
+	input, _ := mod.CustomSection(abi.InitSection)
+	stderr := &boundedBuffer{max: maxInitOutput}
+	inst, err := e.probe.InstantiateModule(ictx, probe, moduleConfig(sleepUntil(ictx)).
+		WithStartFunctions("_initialize").
+		WithStdin(bytes.NewReader(input)).
+		WithStderr(stderr))
 	if err != nil {
-		return nil, &initError{cause: classify(ictx, mem, err), timeout: e.initTimeout}
+		return nil, &initError{cause: classify(ictx, mem, err), timeout: e.initTimeout, output: stderr.buf.String()}
 	}
 	defer inst.Close(ctx)
 	live := inst.Memory()
@@ -171,7 +179,14 @@ const maxInitMemory = 1 << 30
 type initError struct {
 	cause   error
 	timeout time.Duration
+	// output is what the guest wrote to standard error, such as the
+	// reason a JavaScript bundle did not evaluate.
+	output string
 }
+
+// maxInitOutput bounds the standard error of an initialisation kept for
+// its error message.
+const maxInitOutput = 4 << 10
 
 func (e *initError) Error() string {
 	var gerr *GuestError
@@ -183,7 +198,19 @@ func (e *initError) Error() string {
 			return fmt.Sprintf("module initialisation needs more than %d MiB of memory", maxInitMemory>>20)
 		}
 	}
-	return fmt.Sprintf("module initialisation failed: %v", e.cause)
+	msg := fmt.Sprintf("module initialisation failed: %v", e.cause)
+	// The deployer's own module wrote it, but it is printed on their
+	// terminal: no control characters but line breaks and tabs.
+	out := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) && r != '\n' && r != '\t' {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(e.output, "\uFFFD"))
+	if out = strings.TrimSpace(out); out != "" {
+		msg += "; it wrote: " + out
+	}
+	return msg
 }
 
 // maxIdle caps the idle instances kept per pool. Each holds a copy of the

@@ -12,6 +12,7 @@
 package testguests
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,10 +23,15 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pave-dev/pave/internal/jsbuild"
+	"github.com/pave-dev/pave/internal/manifest"
 )
 
 // guests are the guests under testdata/, sorted. A guest whose name starts
-// with "cmd-" is a WASI command module; the others are reactors.
+// with "cmd-" is a WASI command module; one whose name starts with "js-" is
+// a JavaScript function (runtime: js in its pave.yaml), built by package
+// jsbuild; the others are Go reactors.
 var guests = []string{
 	"abuse",        // speaks pave_v1 by hand to attack the host functions
 	"alloc",        // allocates 1 MiB after 1 MiB until memory runs out
@@ -35,8 +41,10 @@ var guests = []string{
 	"counter",      // counts invocations: always count 1 on a fresh instance
 	"fdclose",      // tries to close stderr so later invocations lose it
 	"flow",         // invokes functions and publishes events as the request asks
+	"initinput",    // answers with what its initialisation read on stdin
 	"initloop",     // loops forever in its package initialisation
 	"jobs",         // counts async calls, events and schedule ticks in kv
+	"js-probe",     // JavaScript: state, exceptions, loops and logs, as the path asks
 	"kvimport",     // imports pave_kv_v1.get, a capability never granted
 	"loop",         // spins forever without host calls
 	"memscan",      // scans its whole memory for other invocations' secrets
@@ -60,6 +68,9 @@ func Names() []string {
 // fails. The caller owns the returned slice.
 func Build(t testing.TB, name string) []byte {
 	t.Helper()
+	if strings.HasPrefix(name, "js-") {
+		return buildJS(t, guestPackage(t, name))
+	}
 	return build(t, guestPackage(t, name), !strings.HasPrefix(name, "cmd-"))
 }
 
@@ -72,10 +83,15 @@ func Dir(t testing.TB, name string) string {
 }
 
 // Example returns the WebAssembly module of the example function name,
-// examples/<name>, building it as Build builds a reactor guest.
+// examples/<name>, building it as Build builds a reactor guest, or a
+// JavaScript guest when its pave.yaml says runtime: js.
 func Example(t testing.TB, name string) []byte {
 	t.Helper()
-	return build(t, examplePackage(t, name), true)
+	pkg := examplePackage(t, name)
+	if isJS(root(t), pkg) {
+		return buildJS(t, pkg)
+	}
+	return build(t, pkg, true)
 }
 
 // ExampleDir returns the absolute path of the directory of the example
@@ -103,11 +119,69 @@ func examplePackage(t testing.TB, name string) string {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		t.Fatalf("testguests: invalid example name %q", name)
 	}
-	if _, err := os.Stat(filepath.Join(root(t), filepath.FromSlash(pkg), "main.go")); err != nil {
+	if _, err := os.Stat(filepath.Join(root(t), filepath.FromSlash(pkg), "pave.yaml")); err != nil {
 		t.Fatalf("testguests: no example %q: %v", name, err)
 	}
 	return pkg
 }
+
+// isJS reports whether the function in directory pkg of the module root
+// is a JavaScript function.
+func isJS(root, pkg string) bool {
+	m, err := manifest.ParseFile(filepath.Join(root, filepath.FromSlash(pkg), "pave.yaml"))
+	return err == nil && m.Runtime == manifest.RuntimeJS
+}
+
+// buildJS returns the module of the JavaScript function in directory pkg,
+// building it the first time it is asked for. The engine is built once
+// per set of build tags.
+func buildJS(t testing.TB, pkg string) []byte {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("compiles a guest; skipped with -short")
+	}
+	v, _ := modules.LoadOrStore(pkg, new(module))
+	m := v.(*module)
+	m.once.Do(func() { m.wasm, m.err = compileJS(pkg) })
+	if m.err != nil {
+		t.Fatal(m.err)
+	}
+	return slices.Clone(m.wasm)
+}
+
+func compileJS(pkg string) ([]byte, error) {
+	dir, err := moduleRoot()
+	if err != nil {
+		return nil, err
+	}
+	fnDir := filepath.Join(dir, filepath.FromSlash(pkg))
+	man, err := manifest.ParseFile(filepath.Join(fnDir, "pave.yaml"))
+	if err != nil {
+		return nil, fmt.Errorf("testguests: %w", err)
+	}
+	bundle, err := jsbuild.Bundle(fnDir, man.Main)
+	if err != nil {
+		return nil, fmt.Errorf("testguests: bundling %s: %w", pkg, err)
+	}
+	tags := jsbuild.Tags(man)
+	v, _ := engines.LoadOrStore(strings.Join(tags, ","), new(module))
+	e := v.(*module)
+	e.once.Do(func() {
+		var out strings.Builder
+		e.wasm, e.err = jsbuild.BuildEngine(context.Background(), dir, tags, &out)
+		if e.err != nil {
+			e.err = fmt.Errorf("testguests: %w\n%s", e.err, out.String())
+		}
+	})
+	if e.err != nil {
+		return nil, e.err
+	}
+	return jsbuild.Module(e.wasm, bundle), nil
+}
+
+// engines maps the comma-separated build tags of a JavaScript engine
+// build to its *module.
+var engines sync.Map
 
 // A module is one package's build, shared by every test in the process.
 type module struct {

@@ -1,0 +1,127 @@
+package jsbuild
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/wasmbin"
+)
+
+// writeTree writes files (slash-separated paths to contents) under a new
+// directory and returns it.
+func writeTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, text := range files {
+		path := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestBundle(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"src/index.ts": `import { greet } from "./greet";
+import { shout } from "shout";
+interface Env { name?: string }
+export default {
+  async fetch(request: Request, env: Env): Promise<Response> {
+    return new Response(shout(greet("ts")));
+  },
+};`,
+		"src/greet.ts":                    `export const greet = (n: string): string => "hello " + n;`,
+		"node_modules/shout/package.json": `{"name": "shout", "main": "index.js"}`,
+		"node_modules/shout/index.js":     `exports.shout = (s) => s.toUpperCase() + "!";`,
+		// A polyfill named like a Node built-in is the package, not the
+		// built-in.
+		"src/events.ts":                    `import { EventEmitter } from "events"; export const e = new EventEmitter();`,
+		"node_modules/events/package.json": `{"name": "events", "main": "events.js"}`,
+		"node_modules/events/events.js":    `exports.EventEmitter = function () {};`,
+	})
+	out, err := Bundle(dir, "src/index.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"var " + GlobalName + " =", `"hello " + n`, "toUpperCase()"} {
+		if !bytes.Contains(out, []byte(want)) {
+			t.Errorf("bundle lacks %q:\n%s", want, out)
+		}
+	}
+	if bytes.Contains(out, []byte("interface")) {
+		t.Errorf("bundle kept TypeScript types:\n%s", out)
+	}
+	if _, err := Bundle(dir, "src/events.ts"); err != nil {
+		t.Errorf("an installed package named like a built-in: %v", err)
+	}
+}
+
+func TestBundleErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{"node built-in", map[string]string{
+			"index.js": "import { readFileSync } from \"fs\";\nexport default { fetch() { return new Response(readFileSync('x')); } };",
+		}, []string{`index.js:1:30: index.js imports the Node.js built-in module "fs", which pave does not provide`}},
+		{"node: prefix in an imported file", map[string]string{
+			"index.js":   `import "./lib/run.js"; export default {};`,
+			"lib/run.js": "\n\nimport { exec } from 'node:child_process';",
+		}, []string{`lib/run.js:3:22: lib/run.js imports the Node.js built-in module "node:child_process"`}},
+		{"subpath of a built-in", map[string]string{
+			"index.js": `import { readFile } from "fs/promises"; export default {};`,
+		}, []string{`"fs/promises", which pave does not provide`}},
+		{"syntax error", map[string]string{
+			"index.ts": "export default {\n  fetch( {\n};",
+		}, []string{`index.ts:3:2: Expected ")" but found ";"`}},
+		{"missing import", map[string]string{
+			"index.js": `import x from "./nope"; export default x;`,
+		}, []string{`index.js:1:15: Could not resolve "./nope"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			main := "index.js"
+			if _, ok := tt.files["index.ts"]; ok {
+				main = "index.ts"
+			}
+			_, err := Bundle(writeTree(t, tt.files), main)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(err.Error(), want) {
+					t.Errorf("error\n%v\ndoes not contain\n%s", err, want)
+				}
+			}
+		})
+	}
+}
+
+func TestBundleMissingMain(t *testing.T) {
+	if _, err := Bundle(t.TempDir(), "src/index.ts"); err == nil || !strings.Contains(err.Error(), "main:") {
+		t.Errorf("err = %v, want one about main", err)
+	}
+}
+
+func TestModule(t *testing.T) {
+	// The smallest module: the header alone.
+	engine := []byte("\x00asm\x01\x00\x00\x00")
+	bundle := bytes.Repeat([]byte("x"), 300) // a size of two bytes in LEB128
+	m, err := wasmbin.Parse(Module(engine, bundle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := m.CustomSection(abi.InitSection)
+	if !ok || !bytes.Equal(got, bundle) {
+		t.Errorf("CustomSection(%q) = %q, %v; want the bundle", abi.InitSection, got, ok)
+	}
+}

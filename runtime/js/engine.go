@@ -1,0 +1,430 @@
+package main
+
+import (
+	"crypto/rand"
+	_ "embed"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/dop251/goja"
+
+	pave "github.com/pave-dev/pave/sdk"
+)
+
+//go:embed prelude.js
+var prelude string
+
+// bundleName is the file name the bundle's stack traces carry.
+const bundleName = "bundle.js"
+
+// maxCallStack bounds JavaScript recursion: past it the invocation fails
+// (goja's stack overflow cannot be caught by the script), instead of
+// growing the Go heap until the function runs out of memory.
+const maxCallStack = 10000
+
+// engine is the evaluated bundle: the VM, the default export's fetch and
+// the env object passed to it.
+type engine struct {
+	vm     *goja.Runtime
+	native *goja.Object
+	this   goja.Value // the default export
+	fetch  goja.Callable
+	env    goja.Value
+
+	makeRequest  goja.Callable
+	takeResponse goja.Callable
+}
+
+// capabilities add the granted capabilities to env; each file built under
+// a capability's tag appends to it when its package variables are
+// initialised, before any init function runs.
+var capabilities []func(vm *goja.Runtime, env *goja.Object)
+
+// newEngine evaluates the prelude and then bundle, and finds the default
+// export's fetch method.
+func newEngine(bundle string) (*engine, error) {
+	vm := goja.New()
+	vm.SetMaxCallStackSize(maxCallStack)
+	e := &engine{vm: vm, native: vm.NewObject()}
+	n := e.native
+	must(n.Set("log", e.log))
+	must(n.Set("encode", e.encode))
+	must(n.Set("decode", e.decode))
+	must(n.Set("percentDecode", percentDecode))
+	must(n.Set("headerName", headerName))
+	must(n.Set("randomFill", randomFill))
+	must(n.Set("randomUUID", randomUUID))
+	must(n.Set("base64", func(b goja.ArrayBuffer) string { return base64.StdEncoding.EncodeToString(b.Bytes()) }))
+	must(n.Set("unbase64", e.unbase64))
+	must(n.Set("headerValue", headerValue))
+	must(n.Set("parseURL", e.parseURL))
+	must(vm.Set("__pave_native", n))
+	if _, err := vm.RunScript("pave:prelude.js", prelude); err != nil {
+		return nil, fmt.Errorf("prelude: %w", err)
+	}
+	must(vm.GlobalObject().Delete("__pave_native"))
+	var ok bool
+	if e.makeRequest, ok = goja.AssertFunction(n.Get("makeRequest")); !ok {
+		return nil, errors.New("prelude: no makeRequest")
+	}
+	if e.takeResponse, ok = goja.AssertFunction(n.Get("takeResponse")); !ok {
+		return nil, errors.New("prelude: no takeResponse")
+	}
+
+	env := vm.NewObject()
+	for _, add := range capabilities {
+		add(vm, env)
+	}
+	for _, name := range []string{"kv"} {
+		if env.Get(name) == nil {
+			must(env.Set(name, func(goja.FunctionCall) goja.Value {
+				panic(vm.NewTypeError("env.%s: the manifest grants no %s capability", name, name))
+			}))
+		}
+	}
+	e.env = env
+
+	prog, err := goja.Compile(bundleName, bundle, false)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := vm.RunProgram(prog); err != nil {
+		return nil, describe(err)
+	}
+	mod := vm.Get(bundleGlobal)
+	if mod == nil || goja.IsUndefined(mod) || goja.IsNull(mod) {
+		return nil, fmt.Errorf("the bundle does not define %s; build it with pave build", bundleGlobal)
+	}
+	def := mod.ToObject(vm).Get("default")
+	if def == nil || goja.IsUndefined(def) || goja.IsNull(def) {
+		return nil, errors.New("the entry point has no default export; export default { fetch(request, env) { ... } }")
+	}
+	obj, isObj := def.(*goja.Object)
+	if !isObj {
+		return nil, errors.New("the default export must be an object with a fetch method")
+	}
+	if e.fetch, ok = goja.AssertFunction(obj.Get("fetch")); !ok {
+		return nil, errors.New("the default export has no fetch method; export default { fetch(request, env) { ... } }")
+	}
+	e.this = obj
+	return e, nil
+}
+
+// bundleGlobal is the global that pave build's bundle assigns the entry
+// point's exports to.
+const bundleGlobal = "__pave_main"
+
+func must(err error) {
+	if err != nil {
+		panic(err)
+	}
+}
+
+// logLine writes a line to the function's log; tests replace it.
+var logLine = pave.Log
+
+// errFailed fails an invocation whose cause has been logged already.
+var errFailed = errors.New("the handler failed; see the log line before this one")
+
+// serve runs one invocation.
+func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
+	vm := e.vm
+	headers := make([]any, 0, 2*len(r.Header))
+	for _, h := range r.Header {
+		headers = append(headers, h.Name, h.Value)
+	}
+	params := vm.NewObject()
+	for _, p := range r.Params {
+		must(params.Set(p.Name, p.Value))
+	}
+	req, err := e.makeRequest(goja.Undefined(),
+		vm.ToValue(r.Method), vm.ToValue(requestURL(r)), vm.ToValue(headers),
+		vm.ToValue(vm.NewArrayBuffer(r.Body)), params)
+	if err != nil {
+		return nil, fmt.Errorf("building the request: %w", err)
+	}
+	res, err := e.fetch(e.this, req, e.env)
+	if err != nil {
+		return nil, e.fail(err)
+	}
+	// Calling fetch ran the promise jobs it queued; a promise still
+	// pending waits for something that will never happen, as the engine
+	// has no timers or I/O of its own yet.
+	if p, ok := res.Export().(*goja.Promise); ok {
+		switch p.State() {
+		case goja.PromiseStatePending:
+			logLine(pave.LevelError, "fetch returned a promise that never settled")
+			return nil, errFailed
+		case goja.PromiseStateRejected:
+			return nil, e.fail(reason(p.Result()))
+		}
+		res = p.Result()
+	}
+	out, err := e.takeResponse(goja.Undefined(), res)
+	if err != nil {
+		return nil, e.fail(err)
+	}
+	parts := out.ToObject(vm)
+	status := int(parts.Get("0").ToInteger())
+	var hdr pave.Header
+	pairs := parts.Get("1").ToObject(vm)
+	for i, n := int64(0), pairs.Get("length").ToInteger(); i+1 < n; i += 2 {
+		hdr = append(hdr, pave.HeaderField{Name: pairs.Get(strconv.FormatInt(i, 10)).String(), Value: pairs.Get(strconv.FormatInt(i+1, 10)).String()})
+	}
+	body := parts.Get("2").Export().(goja.ArrayBuffer).Bytes()
+	return &pave.Response{Status: status, Header: hdr, Body: body}, nil
+}
+
+// fail logs an uncaught exception with its stack, which goes to the
+// function's log and never to the caller.
+func (e *engine) fail(err error) error {
+	logLine(pave.LevelError, "uncaught "+describe(err).Error())
+	return errFailed
+}
+
+// jsError is a thrown value, described with its stack when it has one.
+type jsError struct{ msg string }
+
+func (e *jsError) Error() string { return e.msg }
+
+// maxStackLines is the most lines of a stack trace logged: a stack
+// overflow's trace holds every frame.
+const maxStackLines = 24
+
+// shorten cuts the stack trace s to maxStackLines lines.
+func shorten(s string) string {
+	s = strings.TrimSpace(s)
+	lines := strings.SplitN(s, "\n", maxStackLines+1)
+	if len(lines) <= maxStackLines {
+		return s
+	}
+	more := strings.Count(lines[maxStackLines], "\n") + 1
+	return strings.Join(lines[:maxStackLines], "\n") + fmt.Sprintf("\n\t... %d more lines", more)
+}
+
+// describe turns an error from goja into one whose message is the thrown
+// value's stack or, for a value that is not an Error, the value itself.
+func describe(err error) error {
+	var so *goja.StackOverflowError
+	if errors.As(err, &so) {
+		return &jsError{msg: shorten(fmt.Sprintf("RangeError: Maximum call stack size exceeded (%d nested calls)\n\t%s",
+			maxCallStack, strings.TrimSpace(so.String())))}
+	}
+	var exc *goja.Exception
+	if errors.As(err, &exc) {
+		return &jsError{msg: shorten(exc.String())}
+	}
+	var syn *goja.CompilerSyntaxError
+	if errors.As(err, &syn) {
+		return &jsError{msg: "SyntaxError: " + syn.Error()}
+	}
+	return err
+}
+
+// reason turns a rejected promise's value into an error.
+func reason(v goja.Value) error {
+	if o, ok := v.(*goja.Object); ok {
+		if stack := o.Get("stack"); stack != nil && !goja.IsUndefined(stack) {
+			return &jsError{msg: shorten(stack.String())}
+		}
+	}
+	return &jsError{msg: v.String()}
+}
+
+// requestURL is the absolute URL of the request: the Host header's
+// authority, or localhost, with the path and query. The gateway speaks
+// plain HTTP, so the scheme is http.
+func requestURL(r *pave.Request) string {
+	host := r.Header.Get("Host")
+	if host == "" || strings.ContainsAny(host, "/?#@ ") {
+		host = "localhost"
+	}
+	u := url.URL{Scheme: "http", Host: host, Path: r.Path, RawQuery: r.RawQuery}
+	return u.String()
+}
+
+// log writes one console line to the function's log.
+func (e *engine) log(level int, msg string) {
+	logLine(pave.Level(level), msg)
+}
+
+// encode is TextEncoder's encode: the UTF-8 bytes of s, with unpaired
+// surrogates as U+FFFD.
+func (e *engine) encode(s goja.Value) goja.ArrayBuffer {
+	return e.vm.NewArrayBuffer([]byte(s.String()))
+}
+
+// decode is TextDecoder's decode: invalid UTF-8 becomes U+FFFD, or an
+// error when fatal.
+func (e *engine) decode(b goja.ArrayBuffer, fatal bool) string {
+	data := b.Bytes()
+	if utf8.Valid(data) {
+		return strings.TrimPrefix(string(data), "\uFEFF")
+	}
+	if fatal {
+		panic(e.vm.NewTypeError("TextDecoder: the data is not valid UTF-8"))
+	}
+	return strings.TrimPrefix(strings.ToValidUTF8(string(data), "\uFFFD"), "\uFEFF")
+}
+
+// randomFill fills n bytes of b from offset with crypto randomness, which
+// is the host's random_get.
+func randomFill(b goja.ArrayBuffer, offset, n int) {
+	if _, err := rand.Read(b.Bytes()[offset : offset+n]); err != nil {
+		panic(err)
+	}
+}
+
+// randomUUID returns a random (version 4) UUID.
+func randomUUID() string {
+	var u [16]byte
+	if _, err := rand.Read(u[:]); err != nil {
+		panic(err)
+	}
+	u[6] = u[6]&0x0f | 0x40
+	u[8] = u[8]&0x3f | 0x80
+	h := hex.EncodeToString(u[:])
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+// unbase64 is atob's forgiving base64 decoding: ASCII whitespace is
+// ignored and padding is optional. It returns nil for anything else.
+func (e *engine) unbase64(s string) any {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' || r == '\f' || r == '\r' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s)%4 == 0 && strings.HasSuffix(s, "=") {
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "="), "=")
+	}
+	if len(s)%4 == 1 {
+		return nil
+	}
+	b, err := base64.RawStdEncoding.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	return e.vm.NewArrayBuffer(b)
+}
+
+// headerName returns the header name s in lower case, or nil if it is not
+// an HTTP token.
+func headerName(s string) any {
+	if s == "" {
+		return nil
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || !isTokenChar[c] {
+			return nil
+		}
+	}
+	return strings.ToLower(s)
+}
+
+// isTokenChar reports the characters of an HTTP token (RFC 9110).
+var isTokenChar = func() (t [128]bool) {
+	for _, c := range "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz" {
+		t[c] = true
+	}
+	return t
+}()
+
+// headerValue returns the header value s without leading and trailing
+// whitespace, or nil if it holds NUL, CR or LF.
+func headerValue(s string) any {
+	s = strings.Trim(s, "\t\n\r ")
+	if strings.ContainsAny(s, "\x00\r\n") {
+		return nil
+	}
+	return s
+}
+
+// percentDecode decodes %XX sequences, leaving malformed ones as they are
+// (decodeURIComponent throws on them, URLSearchParams must not).
+func percentDecode(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && ishex(s[i+1]) && ishex(s[i+2]) {
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return strings.ToValidUTF8(b.String(), "\uFFFD")
+}
+
+func ishex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
+}
+
+// parseURL parses raw, relative to base if given, and returns its parts,
+// or the reason it is not a URL as a string.
+func (e *engine) parseURL(raw string, base goja.Value) any {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err.Error()
+	}
+	if base != nil && !goja.IsUndefined(base) {
+		b, err := url.Parse(base.String())
+		if err != nil || b.Scheme == "" {
+			return "invalid base URL " + base.String()
+		}
+		u = b.ResolveReference(u)
+	}
+	if u.Scheme == "" {
+		return "no scheme in " + raw
+	}
+	special := u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ws" || u.Scheme == "wss" || u.Scheme == "file"
+	if special && u.Host == "" && u.Scheme != "file" {
+		return "no host in " + raw
+	}
+	path := u.EscapedPath()
+	if special && path == "" {
+		path = "/"
+	}
+	if u.Opaque != "" {
+		path = u.Opaque
+	}
+	port := u.Port()
+	if port == "80" && (u.Scheme == "http" || u.Scheme == "ws") || port == "443" && (u.Scheme == "https" || u.Scheme == "wss") {
+		port = ""
+	}
+	password, _ := u.User.Password()
+	parts := map[string]any{
+		"protocol": strings.ToLower(u.Scheme) + ":",
+		"username": u.User.Username(),
+		"password": password,
+		"hostname": strings.ToLower(u.Hostname()),
+		"port":     port,
+		"pathname": path,
+		"search":   "",
+		"hash":     "",
+		"special":  special,
+	}
+	if u.RawQuery != "" {
+		parts["search"] = "?" + u.RawQuery
+	}
+	if f := u.EscapedFragment(); f != "" {
+		parts["hash"] = "#" + f
+	}
+	return parts
+}

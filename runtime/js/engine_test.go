@@ -1,0 +1,256 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	pave "github.com/pave-dev/pave/sdk"
+)
+
+// current is the engine the registered handler runs, set by each test.
+var current *engine
+
+func TestMain(m *testing.M) {
+	pave.Handle(func(r *pave.Request) (*pave.Response, error) { return current.serve(r) })
+	os.Exit(m.Run())
+}
+
+// load evaluates src as the body of an entry point, wrapped as pave build
+// wraps one: its exports object becomes the bundle's global.
+func load(t *testing.T, src string) {
+	t.Helper()
+	e, err := newEngine("var " + bundleGlobal + " = (function () { var exports = {};\n" + src + "\nreturn exports; })();")
+	if err != nil {
+		t.Fatal(err)
+	}
+	current = e
+}
+
+// TestWebAPIs is the conformance table of the web APIs: each expression is
+// evaluated inside an async fetch handler, on the request below, and the
+// handler answers with String() of its value.
+func TestWebAPIs(t *testing.T) {
+	load(t, `exports.default = { async fetch(request, env) {
+		const expr = await request.text();
+		return new Response(String(await (0, eval)("(async (request, env) => (" + expr + "))")(request, env)));
+	} };`)
+	tests := []struct{ expr, want string }{
+		// Request.
+		{`request.method`, "POST"},
+		{`request.url`, "http://fn.example/a%20b/c?x=1&y=%C3%A9"},
+		{`request.headers.get("X-Multi")`, "1, 2"},
+		{`request.headers.get("content-type")`, "text/plain"},
+		{`request.headers.get("missing")`, "null"},
+		{`request.headers.has("X-MULTI")`, "true"},
+		{`[...request.headers.keys()].join()`, "content-type,host,x-multi"},
+		{`request.params.id`, "7"},
+		{`request.bodyUsed`, "true"},
+		{`request.text().then(() => "read twice", e => e.name)`, "TypeError"},
+		{`new Request("https://a.example/p", {method: "post", body: "{\"a\":1}"}).json().then(v => v.a)`, "1"},
+		{`new Request("https://a.example/p", {method: "PUT", body: new Uint8Array([104, 105])}).text()`, "hi"},
+		{`(() => { try { new Request("https://a.example", {method: "GET", body: "x"}) } catch (e) { return e.name } })()`, "TypeError"},
+		{`new Request("https://a.example/p").headers.get("content-type")`, "null"},
+		{`new Request("https://a.example/p", {method: "POST", body: "x"}).headers.get("content-type")`, "text/plain;charset=UTF-8"},
+
+		// Response.
+		{`new Response("x").status`, "200"},
+		{`new Response(null, {status: 204}).status`, "204"},
+		{`new Response("x").headers.get("content-type")`, "text/plain;charset=UTF-8"},
+		{`Response.json({a: [1, "b"]}).text()`, `{"a":[1,"b"]}`},
+		{`Response.json({}, {status: 201, headers: {"X-A": "b"}}).headers.get("x-a")`, "b"},
+		{`Response.json({}).headers.get("content-type")`, "application/json"},
+		{`new Response("x", {status: 404}).ok`, "false"},
+		{`Response.redirect("https://a.example/b", 301).headers.get("location")`, "https://a.example/b"},
+		{`(() => { try { new Response("x", {status: 99}) } catch (e) { return e.name } })()`, "RangeError"},
+		{`(() => { try { new Response("x", {status: 204}) } catch (e) { return e.name } })()`, "TypeError"},
+		{`new Response(new TextEncoder().encode("é")).arrayBuffer().then(b => b.byteLength)`, "2"},
+		{`new Response("abc").clone().text()`, "abc"},
+
+		// Headers.
+		{`(() => { const h = new Headers({A: "1"}); h.append("a", "2"); return h.get("A") })()`, "1, 2"},
+		{`(() => { const h = new Headers([["b", "1"], ["a", "2"]]); return [...h].join(";") })()`, "a,2;b,1"},
+		{`(() => { const h = new Headers({"Set-Cookie": "a=1"}); h.append("set-cookie", "b=2"); return h.getSetCookie().length })()`, "2"},
+		{`(() => { const h = new Headers({a: "1"}); h.set("a", "2"); h.delete("b"); return h.get("a") })()`, "2"},
+		{`(() => { try { new Headers({"bad name": "x"}) } catch (e) { return e.name } })()`, "TypeError"},
+		{`(() => { try { new Headers({a: "x\ny"}) } catch (e) { return e.name } })()`, "TypeError"},
+		{`new Headers({a: "  padded  "}).get("a")`, "padded"},
+
+		// URL and URLSearchParams.
+		{`new URL("https://user:pw@Example.COM:8443/a/b?c=d#e").host`, "example.com:8443"},
+		{`new URL("https://example.com:443/x").href`, "https://example.com/x"},
+		{`new URL("https://example.com").pathname`, "/"},
+		{`new URL("../c?d", "https://a.example/x/y/z").href`, "https://a.example/x/c?d"},
+		{`new URL("https://a.example/p?a=1&b=2&a=3").searchParams.getAll("a").join()`, "1,3"},
+		{`new URL("http://a.example/").origin`, "http://a.example"},
+		{`(() => { const u = new URL("https://a.example/p"); u.searchParams.set("q", "a b"); return u.href })()`, "https://a.example/p?q=a+b"},
+		{`(() => { try { new URL("/relative") } catch (e) { return e.name } })()`, "TypeError"},
+		{`URL.canParse("https://a.example")`, "true"},
+		{`JSON.stringify({u: new URL("https://a.example/x")})`, `{"u":"https://a.example/x"}`},
+		{`new URLSearchParams("a=1&b=%20x+y&c").toString()`, "a=1&b=+x+y&c="},
+		{`new URLSearchParams({a: "é&="}).toString()`, "a=%C3%A9%26%3D"},
+		{`new URLSearchParams("?a=%zz").get("a")`, "%zz"},
+		{`(() => { const p = new URLSearchParams("b=2&a=1"); p.sort(); return p.toString() })()`, "a=1&b=2"},
+		{`new URLSearchParams([["a", "1"]]).size`, "1"},
+
+		// TextEncoder and TextDecoder.
+		{`new TextEncoder().encode("aé€😀").length`, "10"},
+		{`new TextDecoder().decode(new TextEncoder().encode("aé€😀"))`, "aé€😀"},
+		{`new TextDecoder().decode(new Uint8Array([0x61, 0xff, 0x62]))`, "a\uFFFDb"},
+		{`(() => { try { new TextDecoder("utf-8", {fatal: true}).decode(new Uint8Array([0xff])) } catch (e) { return e.name } })()`, "TypeError"},
+		{`new TextDecoder().decode(new Uint8Array([0xef, 0xbb, 0xbf, 0x61]))`, "a"},
+		{`(() => { try { new TextDecoder("latin1") } catch (e) { return e.name } })()`, "RangeError"},
+		{`new TextDecoder().decode(new Uint8Array([0x61, 0x62, 0x63]).subarray(1))`, "bc"},
+
+		// crypto, atob, btoa, queueMicrotask.
+		{`crypto.getRandomValues(new Uint8Array(32)).some(b => b !== 0)`, "true"},
+		{`(() => { const a = new Uint32Array(8); return crypto.getRandomValues(a) === a })()`, "true"},
+		{`(() => { try { crypto.getRandomValues(new Float64Array(1)) } catch (e) { return e.name } })()`, "TypeError"},
+		{`(() => { try { crypto.getRandomValues(new Uint8Array(65537)) } catch (e) { return e.name } })()`, "QuotaExceededError"},
+		{`/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(crypto.randomUUID())`, "true"},
+		{`crypto.randomUUID() !== crypto.randomUUID()`, "true"},
+		{`btoa("hello\xff")`, "aGVsbG//"},
+		{`atob("aGVsbG//")`, "hello\u00ff"},
+		{`atob(" aGVs bG8 ")`, "hello"},
+		{`atob("aGVsbG8=")`, "hello"},
+		{`(() => { try { btoa("€") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
+		{`(() => { try { atob("a") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
+		{`(() => { try { atob("a$bc") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
+		{`new Promise(r => queueMicrotask(() => r("ran")))`, "ran"},
+
+		// The environment.
+		{`typeof env.kv`, "function"},
+		{`typeof __pave_native`, "undefined"},
+		{`typeof console.log`, "function"},
+		{`(async () => { await null; await Promise.resolve(); return "settled" })()`, "settled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.expr, func(t *testing.T) {
+			resp, err := pave.Call(&pave.Request{
+				Method: "POST", Path: "/a b/c", RawQuery: "x=1&y=%C3%A9",
+				Params: []pave.Param{{Name: "id", Value: "7"}},
+				Header: pave.Header{{Name: "Host", Value: "fn.example"}, {Name: "X-Multi", Value: "1"}, {Name: "x-multi", Value: "2"}, {Name: "Content-Type", Value: "text/plain"}},
+				Body:   []byte(tt.expr),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := string(resp.Body); resp.Status != 200 || got != tt.want {
+				t.Errorf("%d %q, want %q", resp.Status, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestResponses(t *testing.T) {
+	load(t, `exports.default = { fetch(request) {
+		switch (new URL(request.url).pathname) {
+		case "/sync": return new Response("sync", {status: 418, headers: [["X-A", "1"], ["x-a", "2"]]});
+		case "/empty": return new Response(null, {status: 204});
+		case "/bytes": return new Response(new Uint8Array([0, 1, 255]));
+		}
+	} };`)
+	tests := []struct {
+		path   string
+		status int
+		header pave.Header
+		body   string
+	}{
+		{"/sync", 418, pave.Header{{Name: "x-a", Value: "1"}, {Name: "x-a", Value: "2"}, {Name: "content-type", Value: "text/plain;charset=UTF-8"}}, "sync"},
+		{"/empty", 204, nil, ""},
+		{"/bytes", 200, nil, "\x00\x01\xff"},
+	}
+	for _, tt := range tests {
+		resp, err := pave.Call(&pave.Request{Path: tt.path})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.path, err)
+		}
+		if resp.Status != tt.status || string(resp.Body) != tt.body || len(resp.Header) != len(tt.header) {
+			t.Errorf("%s = %d %v %q, want %d %v %q", tt.path, resp.Status, resp.Header, resp.Body, tt.status, tt.header, tt.body)
+			continue
+		}
+		for i := range tt.header {
+			if resp.Header[i] != tt.header[i] {
+				t.Errorf("%s: header %d = %v, want %v", tt.path, i, resp.Header[i], tt.header[i])
+			}
+		}
+	}
+}
+
+func TestFailures(t *testing.T) {
+	load(t, `exports.default = { async fetch(request) {
+		switch (new URL(request.url).pathname) {
+		case "/throw": throw new Error("boom");
+		case "/pending": return new Promise(() => {});
+		case "/string": return "x";
+		case "/recurse": const f = n => f(n + 1) + 1; return new Response(String(f(0)));
+		case "/bad-header": return new Response("x", {headers: {"x": "a"}}).headers.set("y z", "b");
+		}
+	} };`)
+	for _, path := range []string{"/throw", "/pending", "/string", "/recurse", "/bad-header"} {
+		if path == "/recurse" {
+			var b strings.Builder
+			logLine = func(_ pave.Level, msg string) { b.WriteString(msg) }
+			_, err := pave.Call(&pave.Request{Path: path})
+			logLine = pave.Log
+			want := "uncaught RangeError: Maximum call stack size exceeded (10000 nested calls)\n\tat f (bundle.js:"
+			if err == nil || !strings.Contains(b.String(), want) {
+				t.Errorf("%s logged %q, want %q", path, b.String(), want)
+			}
+			continue
+		}
+		resp, err := pave.Call(&pave.Request{Path: path})
+		if err == nil || resp != nil {
+			t.Errorf("%s = %v, %v; want an error", path, resp, err)
+		}
+	}
+}
+
+func TestShorten(t *testing.T) {
+	long := "Error: x" + strings.Repeat("\n\tat f (bundle.js:1:1(1))", 100)
+	got := shorten(long)
+	if n := strings.Count(got, "\n"); n != maxStackLines {
+		t.Errorf("shorten kept %d line breaks, want %d:\n%s", n, maxStackLines, got)
+	}
+	if !strings.HasSuffix(got, "\n\t... 77 more lines") {
+		t.Errorf("shorten = ...%q", got[len(got)-40:])
+	}
+	if short := "Error: x\n\tat f"; shorten(short) != short {
+		t.Errorf("shorten(%q) = %q", short, shorten(short))
+	}
+}
+
+func TestNewEngineErrors(t *testing.T) {
+	tests := []struct{ bundle, want string }{
+		{"var " + bundleGlobal + " = {};", "no default export"},
+		{"var " + bundleGlobal + " = {default: 1};", "must be an object with a fetch method"},
+		{"var " + bundleGlobal + " = {default: {}};", "has no fetch method"},
+		{"var x = 1;", "does not define " + bundleGlobal},
+		{"throw new TypeError('at the top')", "TypeError: at the top"},
+		{"var x = ;", "SyntaxError"},
+	}
+	for _, tt := range tests {
+		_, err := newEngine(tt.bundle)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("newEngine(%q) = %v, want an error containing %q", tt.bundle, err, tt.want)
+		}
+	}
+}
+
+// BenchmarkServe is one call of a small handler, natively: the engine's
+// own cost, without WebAssembly.
+func BenchmarkServe(b *testing.B) {
+	e, err := newEngine("var " + bundleGlobal + ` = {default: {fetch(request) {
+		return new Response("Hello, " + (new URL(request.url).searchParams.get("name") || "world") + "!\n");
+	}}};`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	current = e
+	req := &pave.Request{Method: "GET", Path: "/hello", RawQuery: "name=Ada"}
+	for b.Loop() {
+		if _, err := pave.Call(req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

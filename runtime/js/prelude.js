@@ -1,0 +1,475 @@
+// The web APIs of pave's JavaScript engine, evaluated once at
+// initialisation, before the function's bundle. Native helpers are
+// passed in as the object `native` and are not reachable afterwards.
+(function (global, native) {
+  "use strict";
+
+  function define(name, value) {
+    Object.defineProperty(global, name, { value: value, writable: true, configurable: true, enumerable: false });
+  }
+
+  // ---- console ----------------------------------------------------------
+
+  function inspect(v, depth) {
+    if (typeof v === "string") return v;
+    if (v instanceof Error) return v.stack || String(v);
+    if (v === undefined || v === null || typeof v !== "object") {
+      if (typeof v === "function") return "[Function" + (v.name ? ": " + v.name : "") + "]";
+      return String(v);
+    }
+    try {
+      var s = JSON.stringify(v);
+      if (s !== undefined) return s;
+    } catch (e) {}
+    return Object.prototype.toString.call(v);
+  }
+  function logger(level) {
+    return function () {
+      var parts = [];
+      for (var i = 0; i < arguments.length; i++) parts.push(inspect(arguments[i]));
+      native.log(level, parts.join(" "));
+    };
+  }
+  define("console", {
+    debug: logger(0), log: logger(1), info: logger(1), warn: logger(2), error: logger(3),
+    trace: logger(0),
+  });
+
+  // ---- TextEncoder / TextDecoder -----------------------------------------
+
+  class TextEncoder {
+    get encoding() { return "utf-8"; }
+    encode(s) { return new Uint8Array(native.encode(s === undefined ? "" : String(s))); }
+  }
+  function bytesOf(v) {
+    if (v instanceof ArrayBuffer) return new Uint8Array(v);
+    if (ArrayBuffer.isView(v)) return new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    throw new TypeError("expected an ArrayBuffer or a view of one");
+  }
+  // copyBuffer returns an ArrayBuffer holding exactly the bytes of v.
+  function copyBuffer(v) {
+    var b = bytesOf(v);
+    return b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength);
+  }
+  class TextDecoder {
+    constructor(label, options) {
+      label = label === undefined ? "utf-8" : String(label).trim().toLowerCase();
+      if (label !== "utf-8" && label !== "utf8" && label !== "unicode-1-1-utf-8") {
+        throw new RangeError("TextDecoder: only utf-8 is supported, not " + label);
+      }
+      this._fatal = !!(options && options.fatal);
+    }
+    get encoding() { return "utf-8"; }
+    get fatal() { return this._fatal; }
+    decode(v) {
+      if (v === undefined) return "";
+      return native.decode(copyBuffer(v), this._fatal);
+    }
+  }
+  define("TextEncoder", TextEncoder);
+  define("TextDecoder", TextDecoder);
+
+  // ---- crypto, atob and btoa ---------------------------------------------
+
+  // The randomness is the host's (WASI random_get), read during the call:
+  // nothing of it is in the snapshot.
+  var integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
+    Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+  define("crypto", {
+    getRandomValues: function (a) {
+      if (!integerArrays.some(function (T) { return a instanceof T; })) {
+        throw new TypeError("crypto.getRandomValues: expected an integer typed array");
+      }
+      if (a.byteLength > 65536) {
+        var e = new Error("crypto.getRandomValues: at most 65536 bytes at a time");
+        e.name = "QuotaExceededError";
+        throw e;
+      }
+      native.randomFill(a.buffer, a.byteOffset, a.byteLength);
+      return a;
+    },
+    randomUUID: function () { return native.randomUUID(); },
+  });
+
+  function invalidCharacter(msg) {
+    var e = new Error(msg);
+    e.name = "InvalidCharacterError";
+    return e;
+  }
+  define("btoa", function (s) {
+    s = String(s);
+    var b = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) {
+      var c = s.charCodeAt(i);
+      if (c > 0xff) throw invalidCharacter("btoa: the string has a character outside Latin-1");
+      b[i] = c;
+    }
+    return native.base64(b.buffer);
+  });
+  define("atob", function (s) {
+    var b = native.unbase64(String(s));
+    if (b === null) throw invalidCharacter("atob: the string is not valid base64");
+    var u = new Uint8Array(b), out = "";
+    for (var i = 0; i < u.length; i += 8192) {
+      out += String.fromCharCode.apply(null, u.subarray(i, i + 8192));
+    }
+    return out;
+  });
+  define("queueMicrotask", function (fn) {
+    if (typeof fn !== "function") throw new TypeError("queueMicrotask: expected a function");
+    Promise.resolve().then(function () { fn(); });
+  });
+
+  // ---- Headers ----------------------------------------------------------
+
+  var token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+  // headerName and headerValue check in Go: regular expressions are slow
+  // in the engine, and every header set goes through them.
+  function headerName(n) {
+    n = native.headerName(String(n));
+    if (n === null) throw new TypeError("invalid header name");
+    return n;
+  }
+  function headerValue(v) {
+    v = native.headerValue(String(v));
+    if (v === null) throw new TypeError("invalid header value");
+    return v;
+  }
+  class Headers {
+    constructor(init) {
+      this._list = []; // [lower-case name, value], in the order added
+      if (init === undefined || init === null) return;
+      if (init instanceof Headers) {
+        this._list = init._list.map(function (p) { return [p[0], p[1]]; });
+      } else if (typeof init[Symbol.iterator] === "function") {
+        for (var pair of init) {
+          pair = Array.from(pair);
+          if (pair.length !== 2) throw new TypeError("Headers: each entry must be a [name, value] pair");
+          this.append(pair[0], pair[1]);
+        }
+      } else if (typeof init === "object") {
+        for (var k of Object.keys(init)) this.append(k, init[k]);
+      } else {
+        throw new TypeError("Headers: invalid init");
+      }
+    }
+    append(name, value) { this._list.push([headerName(name), headerValue(value)]); }
+    delete(name) { name = headerName(name); this._list = this._list.filter(function (p) { return p[0] !== name; }); }
+    get(name) {
+      name = headerName(name);
+      var vals = [];
+      for (var p of this._list) if (p[0] === name) vals.push(p[1]);
+      return vals.length ? vals.join(", ") : null;
+    }
+    getSetCookie() {
+      var vals = [];
+      for (var p of this._list) if (p[0] === "set-cookie") vals.push(p[1]);
+      return vals;
+    }
+    has(name) { name = headerName(name); return this._list.some(function (p) { return p[0] === name; }); }
+    set(name, value) {
+      name = headerName(name); value = headerValue(value);
+      var i = this._list.findIndex(function (p) { return p[0] === name; });
+      if (i < 0) { this._list.push([name, value]); return; }
+      this._list[i][1] = value;
+      this._list = this._list.filter(function (p, j) { return j <= i || p[0] !== name; });
+    }
+    // Iteration is sorted by name, with the values of a name combined,
+    // except set-cookie, as the Fetch standard says.
+    *entries() {
+      var names = Array.from(new Set(this._list.map(function (p) { return p[0]; }))).sort();
+      for (var n of names) {
+        if (n === "set-cookie") {
+          for (var c of this.getSetCookie()) yield [n, c];
+        } else {
+          yield [n, this.get(n)];
+        }
+      }
+    }
+    *keys() { for (var e of this.entries()) yield e[0]; }
+    *values() { for (var e of this.entries()) yield e[1]; }
+    forEach(fn, thisArg) { for (var e of this.entries()) fn.call(thisArg, e[1], e[0], this); }
+    [Symbol.iterator]() { return this.entries(); }
+    get [Symbol.toStringTag]() { return "Headers"; }
+  }
+  define("Headers", Headers);
+
+  // ---- URLSearchParams and URL ------------------------------------------
+
+  function formDecode(s) {
+    if (s.indexOf("%") < 0 && s.indexOf("+") < 0) return s;
+    s = s.split("+").join(" ");
+    try { return decodeURIComponent(s); } catch (e) { return native.percentDecode(s); }
+  }
+  function formEncode(s) {
+    return encodeURIComponent(s).replace(/%20/g, "+").replace(/[!'()~]/g, function (c) {
+      return "%" + c.charCodeAt(0).toString(16).toUpperCase();
+    });
+  }
+  class URLSearchParams {
+    constructor(init) {
+      this._list = [];
+      this._url = null;
+      if (init === undefined || init === null) return;
+      if (init instanceof URLSearchParams) {
+        this._list = init._list.map(function (p) { return [p[0], p[1]]; });
+      } else if (typeof init === "object" && typeof init[Symbol.iterator] === "function") {
+        for (var pair of init) {
+          pair = Array.from(pair);
+          if (pair.length !== 2) throw new TypeError("URLSearchParams: each entry must be a [name, value] pair");
+          this._list.push([String(pair[0]), String(pair[1])]);
+        }
+      } else if (typeof init === "object") {
+        for (var k of Object.keys(init)) this._list.push([k, String(init[k])]);
+      } else {
+        this._parse(String(init));
+      }
+    }
+    _parse(s) {
+      this._list = [];
+      if (s.charAt(0) === "?") s = s.slice(1);
+      for (var part of s.split("&")) {
+        if (part === "") continue;
+        var i = part.indexOf("=");
+        var k = i < 0 ? part : part.slice(0, i);
+        var v = i < 0 ? "" : part.slice(i + 1);
+        this._list.push([formDecode(k), formDecode(v)]);
+      }
+    }
+    _update() { if (this._url) this._url._setSearch(this.toString()); }
+    get size() { return this._list.length; }
+    append(k, v) { this._list.push([String(k), String(v)]); this._update(); }
+    delete(k) { k = String(k); this._list = this._list.filter(function (p) { return p[0] !== k; }); this._update(); }
+    get(k) { k = String(k); var p = this._list.find(function (p) { return p[0] === k; }); return p ? p[1] : null; }
+    getAll(k) { k = String(k); return this._list.filter(function (p) { return p[0] === k; }).map(function (p) { return p[1]; }); }
+    has(k) { k = String(k); return this._list.some(function (p) { return p[0] === k; }); }
+    set(k, v) {
+      k = String(k); v = String(v);
+      var i = this._list.findIndex(function (p) { return p[0] === k; });
+      if (i < 0) this._list.push([k, v]);
+      else {
+        this._list[i][1] = v;
+        this._list = this._list.filter(function (p, j) { return j <= i || p[0] !== k; });
+      }
+      this._update();
+    }
+    sort() { this._list.sort(function (a, b) { return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0; }); this._update(); }
+    *entries() { for (var p of this._list.slice()) yield [p[0], p[1]]; }
+    *keys() { for (var p of this._list.slice()) yield p[0]; }
+    *values() { for (var p of this._list.slice()) yield p[1]; }
+    forEach(fn, thisArg) { for (var p of this._list.slice()) fn.call(thisArg, p[1], p[0], this); }
+    [Symbol.iterator]() { return this.entries(); }
+    toString() { return this._list.map(function (p) { return formEncode(p[0]) + "=" + formEncode(p[1]); }).join("&"); }
+    get [Symbol.toStringTag]() { return "URLSearchParams"; }
+  }
+  define("URLSearchParams", URLSearchParams);
+
+  // URL parses with Go's net/url and normalises as it does; it is a
+  // subset of the WHATWG URL standard (see docs/JAVASCRIPT.md).
+  class URL {
+    constructor(url, base) {
+      var parts = native.parseURL(String(url), base === undefined ? undefined : String(base));
+      if (typeof parts === "string") throw new TypeError("Invalid URL: " + parts);
+      this._p = parts; // protocol, username, password, hostname, port, pathname, search, hash
+      this._sp = new URLSearchParams(parts.search);
+      this._sp._url = this;
+    }
+    static canParse(url, base) {
+      return typeof native.parseURL(String(url), base === undefined ? undefined : String(base)) !== "string";
+    }
+    _setSearch(s) { this._p.search = s ? "?" + s : ""; }
+    get protocol() { return this._p.protocol; }
+    get username() { return this._p.username; }
+    get password() { return this._p.password; }
+    get hostname() { return this._p.hostname; }
+    get port() { return this._p.port; }
+    get host() { return this._p.hostname + (this._p.port ? ":" + this._p.port : ""); }
+    get origin() {
+      var p = this._p.protocol;
+      if (p === "http:" || p === "https:" || p === "ws:" || p === "wss:") return p + "//" + this.host;
+      return "null";
+    }
+    get pathname() { return this._p.pathname; }
+    set pathname(v) { v = String(v); this._p.pathname = v.charAt(0) === "/" ? v : "/" + v; }
+    get search() { return this._p.search; }
+    set search(v) {
+      v = String(v);
+      if (v.charAt(0) === "?") v = v.slice(1);
+      this._p.search = v ? "?" + v : "";
+      this._sp._list = new URLSearchParams(v)._list;
+    }
+    get searchParams() { return this._sp; }
+    get hash() { return this._p.hash; }
+    set hash(v) { v = String(v); if (v.charAt(0) === "#") v = v.slice(1); this._p.hash = v ? "#" + v : ""; }
+    get href() {
+      var p = this._p, auth = "";
+      if (p.username || p.password) auth = p.username + (p.password ? ":" + p.password : "") + "@";
+      var authority = p.special || this.host ? "//" + auth + this.host : "";
+      return p.protocol + authority + p.pathname + p.search + p.hash;
+    }
+    toString() { return this.href; }
+    toJSON() { return this.href; }
+    get [Symbol.toStringTag]() { return "URL"; }
+  }
+  define("URL", URL);
+
+  // ---- Bodies, Request and Response --------------------------------------
+
+  // bodyInit turns a body given to Request or Response into bytes and the
+  // content type it implies.
+  function bodyInit(body) {
+    if (body === undefined || body === null) return { bytes: null, type: null };
+    if (typeof body === "string") return { bytes: native.encode(body), type: "text/plain;charset=UTF-8" };
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) return { bytes: copyBuffer(body), type: null };
+    if (body instanceof URLSearchParams) {
+      return { bytes: native.encode(body.toString()), type: "application/x-www-form-urlencoded;charset=UTF-8" };
+    }
+    if (typeof body === "object" && typeof body.getReader === "function") {
+      throw new TypeError("streaming bodies are not supported yet; pass a string, an ArrayBuffer or a typed array");
+    }
+    return { bytes: native.encode(String(body)), type: "text/plain;charset=UTF-8" };
+  }
+
+  var empty = new ArrayBuffer(0);
+  function Body() {}
+  Body.prototype._take = function () {
+    if (this._used) throw new TypeError("body already used");
+    if (this._bytes !== null) this._used = true;
+    return this._bytes === null ? empty : this._bytes;
+  };
+  Object.defineProperty(Body.prototype, "bodyUsed", { get: function () { return !!this._used; } });
+  Object.defineProperty(Body.prototype, "body", {
+    get: function () { return this._bytes === null ? null : new Uint8Array(this._bytes); },
+  });
+  Body.prototype.arrayBuffer = function () {
+    try { return Promise.resolve(this._take().slice(0)); } catch (e) { return Promise.reject(e); }
+  };
+  Body.prototype.bytes = function () {
+    try { return Promise.resolve(new Uint8Array(this._take().slice(0))); } catch (e) { return Promise.reject(e); }
+  };
+  Body.prototype.text = function () {
+    try { return Promise.resolve(native.decode(this._take(), false)); } catch (e) { return Promise.reject(e); }
+  };
+  Body.prototype.json = function () {
+    try { return Promise.resolve(JSON.parse(native.decode(this._take(), false))); } catch (e) { return Promise.reject(e); }
+  };
+
+  var methods = ["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH"];
+  class Request {
+    constructor(input, init) {
+      init = init || {};
+      var src = input instanceof Request ? input : null;
+      this._url = src ? src._url : new URL(String(input)).href;
+      var m = init.method !== undefined ? String(init.method) : src ? src.method : "GET";
+      if (!token.test(m)) throw new TypeError("invalid method: " + JSON.stringify(m));
+      this._method = methods.indexOf(m.toUpperCase()) >= 0 ? m.toUpperCase() : m;
+      this._headers = new Headers(init.headers !== undefined ? init.headers : src ? src._headers : undefined);
+      var b;
+      if (init.body !== undefined) b = bodyInit(init.body);
+      else if (src) b = { bytes: src._take(), type: null };
+      else b = { bytes: null, type: null };
+      if (b.bytes !== null && (this._method === "GET" || this._method === "HEAD")) {
+        throw new TypeError("a " + this._method + " request cannot have a body");
+      }
+      if (b.type && !this._headers.has("content-type")) this._headers.set("content-type", b.type);
+      this._bytes = b.bytes;
+      this._used = false;
+      this.params = src ? src.params : {};
+    }
+    get method() { return this._method; }
+    get url() { return this._url; }
+    get headers() { return this._headers; }
+    clone() {
+      if (this._used) throw new TypeError("body already used");
+      var r = new Request(this._url, { method: this._method, headers: this._headers });
+      r._bytes = this._bytes;
+      r.params = this.params;
+      return r;
+    }
+    get [Symbol.toStringTag]() { return "Request"; }
+  }
+  Object.setPrototypeOf(Request.prototype, Body.prototype);
+  define("Request", Request);
+
+  class Response {
+    constructor(body, init) {
+      init = init || {};
+      var status = init.status === undefined ? 200 : Number(init.status);
+      if (!Number.isInteger(status) || status < 200 || status > 599) {
+        throw new RangeError("Response status must be an integer from 200 to 599, not " + init.status);
+      }
+      this._status = status;
+      this._statusText = init.statusText === undefined ? "" : String(init.statusText);
+      this._headers = new Headers(init.headers);
+      var b = bodyInit(body);
+      if (b.bytes !== null && (status === 204 || status === 205 || status === 304)) {
+        throw new TypeError("a response with status " + status + " cannot have a body");
+      }
+      if (b.type && !this._headers.has("content-type")) this._headers.set("content-type", b.type);
+      this._bytes = b.bytes;
+      this._used = false;
+    }
+    static json(data, init) {
+      var s = JSON.stringify(data);
+      if (s === undefined) throw new TypeError("Response.json: the value cannot be serialised as JSON");
+      var r = new Response(s, init);
+      r._headers.set("content-type", "application/json");
+      if (init && init.headers && new Headers(init.headers).has("content-type")) {
+        r._headers.set("content-type", new Headers(init.headers).get("content-type"));
+      }
+      return r;
+    }
+    static redirect(url, status) {
+      status = status === undefined ? 302 : status;
+      if ([301, 302, 303, 307, 308].indexOf(status) < 0) throw new RangeError("invalid redirect status " + status);
+      var r = new Response(null, { status: status });
+      r._headers.set("location", new URL(String(url)).href);
+      return r;
+    }
+    static error() { throw new TypeError("Response.error() is not supported"); }
+    get status() { return this._status; }
+    get statusText() { return this._statusText; }
+    get ok() { return this._status >= 200 && this._status < 300; }
+    get headers() { return this._headers; }
+    get type() { return "default"; }
+    get redirected() { return false; }
+    get url() { return ""; }
+    clone() {
+      if (this._used) throw new TypeError("body already used");
+      var r = new Response(null, { status: this._status, statusText: this._statusText, headers: this._headers });
+      r._bytes = this._bytes;
+      return r;
+    }
+    get [Symbol.toStringTag]() { return "Response"; }
+  }
+  Object.setPrototypeOf(Response.prototype, Body.prototype);
+  define("Response", Response);
+
+  // ---- the engine's side -------------------------------------------------
+
+  // makeRequest builds the Request of an invocation.
+  native.makeRequest = function (method, url, headers, body, params) {
+    var r = Object.create(Request.prototype);
+    r._method = method;
+    r._url = url;
+    var h = Object.create(Headers.prototype);
+    h._list = [];
+    for (var i = 0; i < headers.length; i += 2) h._list.push([headers[i].toLowerCase(), headers[i + 1]]);
+    r._headers = h;
+    r._bytes = body.byteLength === 0 && (method === "GET" || method === "HEAD") ? null : body;
+    r._used = false;
+    r.params = params;
+    return r;
+  };
+
+  // takeResponse returns the status, flattened header pairs and body of
+  // what fetch returned, which must be a Response.
+  native.takeResponse = function (r) {
+    if (!(r instanceof Response)) {
+      throw new TypeError("fetch must return a Response (or a promise of one), not " + inspect(r));
+    }
+    var pairs = [];
+    for (var p of r._headers._list) pairs.push(p[0], p[1]);
+    return [r._status, pairs, r._bytes === null ? empty : r._bytes];
+  };
+})(globalThis, __pave_native);
