@@ -3,9 +3,11 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,8 +29,8 @@ type LifecycleOptions struct {
 	// Hello is the examples/hello module.
 	Hello []byte
 	// Functions is how many distinct functions to deploy for the idle
-	// memory figure. Each is hello with a different custom section, so each
-	// is compiled and snapshotted on its own, as distinct functions are.
+	// memory figure. Each is hello with a global of its own, so each is
+	// compiled and snapshotted on its own, as distinct functions are.
 	Functions int
 }
 
@@ -156,18 +158,31 @@ func idleMemory(ctx context.Context, dir string, opts LifecycleOptions, res *Lif
 // measures.
 const idleSettle = 30 * time.Second
 
-// variant returns module with a custom section that makes its digest
-// unique to i.
+// variant returns module with one more global, an immutable f64 holding i:
+// a module of its own, compiled to machine code of its own. (A custom
+// section would not do: the runtime drops them from the module it
+// compiles, and wazero shares one compilation among identical modules.)
 func variant(module []byte, i int) ([]byte, error) {
 	m, err := wasmbin.Parse(module)
 	if err != nil {
 		return nil, err
 	}
-	name := "pave.bench"
-	body := append([]byte{byte(len(name))}, name...)
-	body = append(body, strconv.Itoa(i)...)
-	m.Sections = append(m.Sections, wasmbin.Section{ID: wasmbin.SectionCustom, Body: body})
-	return m.Bytes(), nil
+	global := binary.LittleEndian.AppendUint64([]byte{byte(wasmbin.F64), 0x00, 0x44}, math.Float64bits(float64(i)))
+	global = append(global, 0x0b) // end
+	for j, s := range m.Sections {
+		if s.ID != wasmbin.SectionGlobal {
+			continue
+		}
+		n, size := binary.Uvarint(s.Body) // LEB128, as wasm encodes counts
+		if size <= 0 {
+			return nil, fmt.Errorf("malformed global section")
+		}
+		body := binary.AppendUvarint(nil, n+1)
+		body = append(body, s.Body[size:]...)
+		m.Sections[j].Body = append(body, global...)
+		return m.Bytes(), nil
+	}
+	return nil, fmt.Errorf("module has no global section")
 }
 
 // settledRSS returns resident memory after a garbage collection that
