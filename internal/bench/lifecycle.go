@@ -3,9 +3,11 @@ package bench
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,8 +29,8 @@ type LifecycleOptions struct {
 	// Hello is the examples/hello module.
 	Hello []byte
 	// Functions is how many distinct functions to deploy for the idle
-	// memory figure. Each is hello with a different custom section, so each
-	// is compiled and snapshotted on its own, as distinct functions are.
+	// memory figure. Each is hello with a global of its own, so each is
+	// compiled and snapshotted on its own, as distinct functions are.
 	Functions int
 }
 
@@ -38,18 +40,48 @@ type Lifecycle struct {
 	RestartToServing      time.Duration // Start of a daemon on existing data
 	FirstResponseAfter    time.Duration // from Start returning to the first 200
 	Functions             int
-	// Resident memory per deployed function once all are idle, with as
-	// many modules loaded as the daemon keeps (LoadedModules), and after
-	// the daemon's idle unload; and what each loaded module adds.
+	// Memory per deployed function once all are idle, with as many
+	// modules loaded as the daemon keeps (LoadedModules), and after the
+	// daemon's idle unload; and what each loaded module adds, split into
+	// its kinds. Memory is the resident set plus the pages of snapshot
+	// images, which live in memory files the resident set counts only
+	// where a mapping has read them.
 	IdleBytesPerFunction     int64
 	UnloadedBytesPerFunction int64
 	LoadedModules            int
 	BytesPerLoadedModule     int64
+	PerLoadedModule          Memory
 
 	// DeployProcessorTime is the processor time the process (client and
 	// daemon) used from deploy to first response, on every core: unlike
 	// the elapsed time, it hardly depends on what else the machine runs.
 	DeployProcessorTime time.Duration
+}
+
+// Memory is what the process holds, by kind.
+type Memory struct {
+	// Code is resident anonymous executable memory: wazero's machine code.
+	Code int64
+	// Images is the pages of sealed snapshot images.
+	Images int64
+	// Heap is the Go heap in use: wazero's decoded modules, pave's own
+	// structures.
+	Heap int64
+	// Other is the rest of the resident set (Go heap pages not in use,
+	// stacks, the binary), without the pages of images, which Images
+	// counts in full.
+	Other int64
+}
+
+// Total is all the memory m counts.
+func (m Memory) Total() int64 { return m.Code + m.Images + m.Heap + m.Other }
+
+func (m Memory) sub(o Memory) Memory {
+	return Memory{Code: m.Code - o.Code, Images: m.Images - o.Images, Heap: m.Heap - o.Heap, Other: m.Other - o.Other}
+}
+
+func (m Memory) div(n int64) Memory {
+	return Memory{Code: m.Code / n, Images: m.Images / n, Heap: m.Heap / n, Other: m.Other / n}
 }
 
 // RunLifecycle measures deploy and restart latency and idle memory per
@@ -108,9 +140,11 @@ func RunLifecycle(ctx context.Context, opts LifecycleOptions, out io.Writer) (*L
 	fmt.Fprintf(out, "restart: then first response:            %s\n", res.FirstResponseAfter.Round(time.Microsecond))
 	if opts.Functions > 0 {
 		mib := func(b int64) float64 { return float64(b) / (1 << 20) }
-		fmt.Fprintf(out, "memory per idle function (%d deployed, %d modules loaded): %.1f MiB resident\n", opts.Functions, res.LoadedModules, mib(res.IdleBytesPerFunction))
-		fmt.Fprintf(out, "memory per idle function (%d deployed, all unloaded):     %.1f MiB resident\n", opts.Functions, mib(res.UnloadedBytesPerFunction))
-		fmt.Fprintf(out, "memory per loaded module:                                  %.1f MiB resident\n", mib(res.BytesPerLoadedModule))
+		fmt.Fprintf(out, "memory per idle function (%d deployed, %d modules loaded): %.1f MiB\n", opts.Functions, res.LoadedModules, mib(res.IdleBytesPerFunction))
+		fmt.Fprintf(out, "memory per idle function (%d deployed, all unloaded):     %.1f MiB\n", opts.Functions, mib(res.UnloadedBytesPerFunction))
+		m := res.PerLoadedModule
+		fmt.Fprintf(out, "memory per loaded module:                                  %.1f MiB: %.1f machine code, %.1f snapshot image, %.1f Go heap, %.1f other\n",
+			mib(res.BytesPerLoadedModule), mib(m.Code), mib(m.Images), mib(m.Heap), mib(m.Other))
 	}
 	return res, nil
 }
@@ -128,7 +162,7 @@ func idleMemory(ctx context.Context, dir string, opts LifecycleOptions, res *Lif
 		return err
 	}
 	defer n.stop(ctx)
-	before := settledRSS()
+	before := settledMemory()
 	keys := make([]string, opts.Functions)
 	for i := range keys {
 		module, err := variant(opts.Hello, i)
@@ -150,13 +184,14 @@ func idleMemory(ctx context.Context, dir string, opts LifecycleOptions, res *Lif
 		return ctx.Err()
 	}
 	res.LoadedModules = n.d.LoadedModules()
-	idle := settledRSS()
+	idle := settledMemory()
 	n.d.UnloadModules(ctx, 0)
-	unloaded := settledRSS()
-	res.IdleBytesPerFunction = (idle - before) / int64(opts.Functions)
-	res.UnloadedBytesPerFunction = (unloaded - before) / int64(opts.Functions)
+	unloaded := settledMemory()
+	res.IdleBytesPerFunction = idle.sub(before).Total() / int64(opts.Functions)
+	res.UnloadedBytesPerFunction = unloaded.sub(before).Total() / int64(opts.Functions)
 	if res.LoadedModules > 0 {
-		res.BytesPerLoadedModule = (idle - unloaded) / int64(res.LoadedModules)
+		res.PerLoadedModule = idle.sub(unloaded).div(int64(res.LoadedModules))
+		res.BytesPerLoadedModule = res.PerLoadedModule.Total()
 	}
 	return nil
 }
@@ -165,39 +200,125 @@ func idleMemory(ctx context.Context, dir string, opts LifecycleOptions, res *Lif
 // measures.
 const idleSettle = 30 * time.Second
 
-// variant returns module with a custom section that makes its digest
-// unique to i.
+// variant returns module with one more global, an immutable f64 holding i:
+// a module of its own, compiled to machine code of its own. (A custom
+// section would not do: the runtime drops them from the module it
+// compiles, and wazero shares one compilation among identical modules.)
 func variant(module []byte, i int) ([]byte, error) {
 	m, err := wasmbin.Parse(module)
 	if err != nil {
 		return nil, err
 	}
-	name := "pave.bench"
-	body := append([]byte{byte(len(name))}, name...)
-	body = append(body, strconv.Itoa(i)...)
-	m.Sections = append(m.Sections, wasmbin.Section{ID: wasmbin.SectionCustom, Body: body})
-	return m.Bytes(), nil
+	global := binary.LittleEndian.AppendUint64([]byte{byte(wasmbin.F64), 0x00, 0x44}, math.Float64bits(float64(i)))
+	global = append(global, 0x0b) // end
+	for j, s := range m.Sections {
+		if s.ID != wasmbin.SectionGlobal {
+			continue
+		}
+		n, size := binary.Uvarint(s.Body) // LEB128, as wasm encodes counts
+		if size <= 0 {
+			return nil, fmt.Errorf("malformed global section")
+		}
+		body := binary.AppendUvarint(nil, n+1)
+		body = append(body, s.Body[size:]...)
+		m.Sections[j].Body = append(body, global...)
+		return m.Bytes(), nil
+	}
+	return nil, fmt.Errorf("module has no global section")
 }
 
-// settledRSS returns resident memory after a garbage collection that
-// returns freed memory to the operating system.
-func settledRSS() int64 {
-	debug.FreeOSMemory()
-	f, err := os.Open("/proc/self/status")
+// settledMemory returns the process's memory once garbage is collected,
+// freed memory is returned to the operating system, and the finalizers
+// that unmap wazero's machine code and snapshot images have run: when
+// three collections in a row change neither.
+func settledMemory() Memory {
+	var last Memory
+	for i, same := 0, 0; i < 50 && same < 3; i++ {
+		goruntime.GC()
+		time.Sleep(200 * time.Millisecond) // the finalizers run on their own goroutine
+		debug.FreeOSMemory()
+		m := currentMemory()
+		if i > 0 && m.Code == last.Code && m.Images == last.Images {
+			same++
+		} else {
+			same = 0
+		}
+		last = m
+	}
+	return last
+}
+
+// currentMemory returns the process's memory now.
+func currentMemory() Memory {
+	var ms goruntime.MemStats
+	goruntime.ReadMemStats(&ms)
+	m := Memory{Heap: int64(ms.HeapInuse)}
+	resident, code, mapped, ok := smaps()
+	if !ok {
+		// No /proc: what the Go runtime obtained is all that is known.
+		m.Other = int64(ms.Sys) - m.Heap
+		return m
+	}
+	m.Code, m.Images = code, imageBytes()
+	m.Other = resident - code - mapped - m.Heap
+	return m
+}
+
+// snapshotFile is the name of the memory files of snapshot images
+// (runtime.sealImage), as /proc shows them.
+const snapshotFile = "/memfd:pave-snapshot"
+
+// smaps sums the process's resident memory from /proc/self/smaps: all of
+// it, that of anonymous executable mappings, and that of mappings of
+// snapshot images.
+func smaps() (resident, code, images int64, ok bool) {
+	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
-		var ms goruntime.MemStats
-		goruntime.ReadMemStats(&ms)
-		return int64(ms.Sys)
+		return 0, 0, 0, false
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)
+	var exec, anon, image bool
 	for s.Scan() {
-		if rest, ok := strings.CutPrefix(s.Text(), "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10
+		fields := strings.Fields(s.Text())
+		if len(fields) >= 5 && strings.Contains(fields[0], "-") && len(fields[1]) == 4 {
+			// A mapping: address range, permissions, offset, device, inode, name.
+			exec, anon = fields[1][2] == 'x', len(fields) == 5
+			image = len(fields) > 5 && fields[5] == snapshotFile
+			continue
+		}
+		if len(fields) != 3 || fields[0] != "Rss:" {
+			continue
+		}
+		kb, _ := strconv.ParseInt(fields[1], 10, 64)
+		resident += kb << 10
+		switch {
+		case exec && anon:
+			code += kb << 10
+		case image:
+			images += kb << 10
 		}
 	}
-	return 0
+	return resident, code, images, s.Err() == nil
+}
+
+// imageBytes is the memory the process's snapshot image files hold.
+func imageBytes() int64 {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, e := range entries {
+		fd := filepath.Join("/proc/self/fd", e.Name())
+		if target, err := os.Readlink(fd); err != nil || !strings.HasPrefix(target, snapshotFile) {
+			continue
+		}
+		if fi, err := os.Stat(fd); err == nil {
+			total += allocated(fi)
+		}
+	}
+	return total
 }
 
 // node is a daemon on a data directory, with an admin client.

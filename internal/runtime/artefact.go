@@ -19,7 +19,7 @@ type ArtefactStore interface {
 
 // snapshotFormat versions the artefact encoding and the rewrite that
 // produced it; changing either bumps it, and old artefacts are ignored.
-const snapshotFormat = 3 // 2: modules carry the interrupt flag; 3: bounded tables
+const snapshotFormat = 4 // 2: modules carry the interrupt flag; 3: bounded tables; 4: no custom sections but the name section
 
 var artefactMagic = []byte("pave-snapshot\x00")
 

@@ -1,9 +1,11 @@
 package runtime
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/testguests"
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 type memArtefacts struct {
@@ -248,5 +251,58 @@ func TestRetainLeavesModulesStillLoading(t *testing.T) {
 	e.Retain(ctx, func(string) bool { return false })
 	if e.loaded("sha256:loading") {
 		t.Fatal("Retain kept a loaded module it was told to drop")
+	}
+}
+
+// TestSnapshotModuleKeepsOnlyTheNameSection deploys two modules that differ
+// in a custom section of 1 MiB: the module that serves each keeps no custom
+// section but the name section (wazero would hold the others in memory for
+// as long as the module is loaded), so the two compile to one module.
+func TestSnapshotModuleKeepsOnlyTheNameSection(t *testing.T) {
+	ctx := context.Background()
+	store := &memArtefacts{data: map[string][]byte{}}
+	e, err := New(ctx, Config{Artefacts: store, CacheDir: TestCacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	lim := Limits{Timeout: 5 * time.Second, Memory: 64 << 20}
+	var served [][]byte
+	for _, fill := range []byte{'a', 'b'} {
+		m, err := wasmbin.Parse(testguests.Build(t, "counter"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := append([]byte{byte(len("pave.test"))}, "pave.test"...)
+		m.Sections = append(m.Sections, wasmbin.Section{ID: wasmbin.SectionCustom, Body: append(body, bytes.Repeat([]byte{fill}, 1<<20)...)})
+		digest := "sha256:custom-" + string(fill)
+		mod, err := e.Prepare(ctx, digest, m.Bytes(), nil, lim)
+		if err != nil || mod.snap == nil {
+			t.Fatalf("prepare: %v %+v", err, mod)
+		}
+		if cs := mod.snap.compiled.CustomSections(); len(cs) != 0 {
+			t.Fatalf("the snapshot module keeps %d custom sections, the first %q", len(cs), cs[0].Name())
+		}
+		a, err := decodeArtefact(store.data[artefactName(digest)], digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pre, err := wasmbin.Parse(a.module)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, s := range pre.Sections {
+			if s.ID == wasmbin.SectionCustom {
+				names = append(names, string(s.Body[1:1+s.Body[0]]))
+			}
+		}
+		if !slices.Equal(names, []string{"name"}) {
+			t.Fatalf("custom sections of the snapshot module: %q, want the name section only", names)
+		}
+		served = append(served, a.module)
+	}
+	if !bytes.Equal(served[0], served[1]) {
+		t.Fatal("modules that differ only in a custom section compile to different modules")
 	}
 }

@@ -1,9 +1,6 @@
 package wasmbin
 
-import (
-	"fmt"
-	"strings"
-)
+import "fmt"
 
 // InterruptFuel is how many checks a guest passes between two exits to the
 // host (see AddInterrupt): about a tenth of a millisecond of a tight loop.
@@ -29,8 +26,12 @@ const InterruptFuel = 1 << 16
 // a global decrement and a branch, where wazero's own termination check is
 // a call into the runtime at every loop iteration.
 //
-// Code section bytes move, so DWARF custom sections (which point into it)
-// are dropped. AddInterrupt decodes instructions with the decoder
+// Custom sections other than the name section, which names functions in
+// stack traces, are dropped: DWARF sections point into the code section,
+// whose bytes move, and the others mean nothing to running the module,
+// while wazero would keep them in memory for as long as it is loaded.
+// Modules that differ only in those sections then compile to one module,
+// whose machine code wazero shares. AddInterrupt decodes instructions with the decoder
 // CheckStateless uses and refuses the same ones; the module must have a
 // memory of its own.
 func AddInterrupt(m *Module) (*Module, int, error) {
@@ -65,7 +66,7 @@ func AddInterrupt(m *Module) (*Module, int, error) {
 
 	out := &Module{}
 	for _, s := range m.Sections {
-		if s.ID == SectionCustom && isDebugSection(s.Body) {
+		if s.ID == SectionCustom && !isNameSection(s.Body) {
 			continue
 		}
 		out.Sections = append(out.Sections, s)
@@ -97,11 +98,12 @@ func AddInterrupt(m *Module) (*Module, int, error) {
 	return out, flag, nil
 }
 
-// isDebugSection reports whether a custom section's body is named .debug_*.
-func isDebugSection(body []byte) bool {
+// isNameSection reports whether a custom section's body is the name
+// section's.
+func isNameSection(body []byte) bool {
 	r := &reader{b: body}
 	name := r.name()
-	return r.err == nil && strings.HasPrefix(name, ".debug_")
+	return r.err == nil && name == "name"
 }
 
 // addChecks returns the code section body with check inserted at the start
