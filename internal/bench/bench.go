@@ -105,6 +105,7 @@ const (
 	idFresh    = "fresh"
 	idHello    = "hello"
 	idUsed     = "grants-used"
+	idWrite    = "grants-write"
 	idUnused   = "grants-unused"
 	idKey      = "key"
 	idChecked  = "checked"
@@ -115,7 +116,7 @@ const (
 )
 
 // targetIDs are the targets in the order a run measures them.
-var targetIDs = []string{idBare, idFresh, idHello, idUsed, idUnused, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
+var targetIDs = []string{idBare, idFresh, idHello, idUsed, idWrite, idUnused, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
 
 // CheckSelection checks the targets named by Options.Only and
 // Options.ProfileTarget: each must be a target, and the profiled one must
@@ -151,8 +152,8 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		return nil, err
 	}
 	selected := func(id string) bool { return len(opts.Only) == 0 || slices.Contains(opts.Only, id) }
-	if selected(idUsed) && len(opts.Grants) == 0 {
-		return nil, fmt.Errorf("the %s target needs the grants function's module", idUsed)
+	if (selected(idUsed) || selected(idWrite)) && len(opts.Grants) == 0 {
+		return nil, fmt.Errorf("the %s and %s targets need the grants function's module", idUsed, idWrite)
 	}
 	dir, err := os.MkdirTemp("", "pave-bench-")
 	if err != nil {
@@ -213,7 +214,10 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		// requests measures it as well in a tenth of the time.
 		{idFresh, "pave, fresh instance per call", request{}, hello, fresh, max(opts.Requests/10, 1), c},
 		{idHello, "pave, snapshot (default)", get(snap.url, snap.key), hello, snap, n, c},
-		{idUsed, "grants used: secret + outbound HTTP + KV put", get(snap.grantsURL, snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
+		{idUsed, "grants used: secret + outbound HTTP + KV get", get(snap.grantsURL, snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
+		// The same with a KV put instead of the get: writes to one bucket
+		// go at the disk's sync rate, whatever the gateway does.
+		{idWrite, "grants used, KV put instead of get", get(snap.grantsURL+"?write=1", snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
 		{idUnused, "grants unused: hello granted all three", get(snap.unusedURL, snap.unusedKey), hello, snap, n, c},
 		{idKey, "POST JSON, API key only", post(snap.keyURL, snap.checksKey), hello, snap, n, c},
 		{idChecked, "POST JSON, JWT + schema + rate limit", post(snap.checkedURL, snap.token), hello, snap, n, c},

@@ -35,7 +35,9 @@ The targets, by id:
                   (a tenth of the requests)
   hello           hello on the default snapshot path
   grants-used     a function that reads a secret, calls a loopback upstream
-                  through the http capability and writes to a bucket
+                  through the http capability and reads a bucket
+  grants-write    the same function writing to the bucket instead: writes
+                  go at the disk's sync rate
   grants-unused   hello deployed with those three grants, never called
   key, checked    hello on a POST route with a JSON body, behind an API key
                   only, and behind a JWT, a JSON Schema and a rate limit

@@ -147,7 +147,13 @@ func (n *node) deploy(manifest string, module []byte) *client.Function {
 	n.t.Helper()
 	f, err := n.tryDeploy(manifest, module)
 	if err != nil {
-		n.t.Fatalf("deploy: %v", err)
+		// The error a client sees may be internal; the daemon's log says why.
+		var why []string
+		for _, l := range n.logs.lines(map[string]any{"level": "ERROR"}) {
+			b, _ := json.Marshal(l)
+			why = append(why, string(b))
+		}
+		n.t.Fatalf("deploy: %v; the daemon logged:\n%s", err, strings.Join(why, "\n"))
 	}
 	return f
 }

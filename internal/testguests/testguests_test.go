@@ -14,6 +14,7 @@ import (
 	"github.com/tetratelabs/wazero/api"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -46,10 +47,18 @@ func TestDirs(t *testing.T) {
 		if !filepath.IsAbs(dir) {
 			t.Errorf("Dir(%q) = %q, want an absolute path", name, dir)
 		}
-		for _, file := range []string{"main.go", "pave.yaml"} {
-			if _, err := os.Stat(filepath.Join(dir, file)); err != nil {
-				t.Errorf("Dir(%q): %v", name, err)
-			}
+		m, err := manifest.ParseFile(filepath.Join(dir, "pave.yaml"))
+		if err != nil {
+			t.Errorf("Dir(%q): %v", name, err)
+			continue
+		}
+		// A Go guest's source is main.go, a JavaScript one's its main.
+		entry := "main.go"
+		if m.Runtime == manifest.RuntimeJS {
+			entry = filepath.FromSlash(m.Main)
+		}
+		if _, err := os.Stat(filepath.Join(dir, entry)); err != nil {
+			t.Errorf("Dir(%q): %v", name, err)
 		}
 	}
 	for _, name := range []string{"hello", "echo"} {
@@ -153,6 +162,14 @@ func TestModuleShapes(t *testing.T) {
 			imports: append([]string{"pave_invoke_v1.call", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
 		"initloop": sdkShape,
+		// initinput reads its init input on stdin, through WASI alone.
+		"initinput": sdkShape,
+		// js-probe is the JavaScript engine, built with the kv group its
+		// manifest grants.
+		"js-probe": {
+			exports: sdkShape.exports,
+			imports: append([]string{"pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
+		},
 		"jobs": {
 			exports: sdkShape.exports,
 			imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.get", "pave_kv_v1.put", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
