@@ -128,11 +128,11 @@ func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool
 	if err != nil {
 		return nil, false
 	}
-	compiled, err := e.flagged.CompileModule(compiling(ctx), a.module)
+	served, err := e.compileServed(ctx, a.module)
 	if err != nil {
 		return nil, false
 	}
-	snap := e.newSnapshot(compiled, a.image, a.globals, a.values)
+	snap := e.newSnapshot(served, a.image, a.globals, a.values)
 	return &Module{
 		Digest:    digest,
 		Mode:      Reactor,

@@ -87,9 +87,9 @@ func withInit(module, data []byte) []byte {
 // their init input, and so in everything their snapshots hold (memory
 // image, its size, globals), run one compiled module: the compilation
 // cache holds a single module for both, so wazero, which keys compiled
-// modules by their bytes in memory and on disk, compiled once. Each still
-// answers from its own state, also on instances made after the other was
-// unloaded.
+// modules by their bytes in memory and on disk, compiled once, and the
+// engine keeps one wazero module for both. Each still answers from its own
+// state, also on instances made after the other was unloaded.
 func TestSnapshotsShareCompilation(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -126,6 +126,9 @@ func TestSnapshotsShareCompilation(t *testing.T) {
 	})
 	if err != nil || len(compiled) != 1 {
 		t.Fatalf("compilation cache holds %q (%v), want one module", compiled, err)
+	}
+	if !mods["test:share:small"].SharesCode(mods["test:share:large"]) {
+		t.Fatal("the two snapshots run two compiled modules")
 	}
 	check := func(digest string, lim runtime.Limits) {
 		t.Helper()

@@ -42,12 +42,12 @@ const (
 
 // snapshot is a reactor pre-initialised at load time.
 type snapshot struct {
-	// compiled starts in the original module's state, without its data
+	// served starts in the original module's state, without its data
 	// segments (wasmbin.Preinitialize): it is the same for every snapshot of
-	// one code, which wazero compiles once. start brings each instance to
-	// image and values.
-	compiled wazero.CompiledModule
-	image    []byte // linear memory right after _initialize
+	// one code, which share it. start brings each instance to image and
+	// values.
+	served *servedModule
+	image  []byte // linear memory right after _initialize
 	// sealed holds image when the platform has sealed memory files;
 	// instances then map it instead of copying it. It is released when the
 	// snapshot is garbage, so whatever reads image or sealed keeps the
@@ -153,20 +153,20 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 		defer close(saved)
 		e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: image, module: preBytes})
 	}()
-	compiled, err := e.flagged.CompileModule(compiling(ctx), preBytes)
+	served, err := e.compileServed(ctx, preBytes)
 	<-saved
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
-	return e.newSnapshot(compiled, image, globals, values), nil
+	return e.newSnapshot(served, image, globals, values), nil
 }
 
-// newSnapshot returns the snapshot of compiled with the given image and
+// newSnapshot returns the snapshot of served with the given image and
 // globals. The image moves into a sealed memory file when the platform has
 // them: instances then share the pages they only read, and restore learns
 // from the kernel which pages an invocation wrote.
-func (e *Engine) newSnapshot(compiled wazero.CompiledModule, image []byte, globals []int, values []uint64) *snapshot {
-	s := &snapshot{engine: e, compiled: compiled, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
+func (e *Engine) newSnapshot(served *servedModule, image []byte, globals []int, values []uint64) *snapshot {
+	s := &snapshot{engine: e, served: served, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
 	if !e.heapImages {
 		if sealed, err := sealImage(image); err == nil {
 			s.sealed, s.image = sealed, sealed.bytes
@@ -285,6 +285,14 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		p.snap.reused.Add(1)
 		return in, nil
 	}
+	p.snap.mu.Lock()
+	closed := p.snap.closed
+	p.snap.mu.Unlock()
+	if closed {
+		// Unloaded since the caller got the module. Its compiled module
+		// may still be open for another snapshot: refuse here.
+		return nil, ErrUnloaded
+	}
 	mem := &cappedMemory{limit: uint64(p.limit), image: p.snap.image, inUse: true}
 	if p.snap.sealed != nil {
 		// Without a mapping the memory is a copy on the heap: slower to
@@ -298,7 +306,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	// The instance outlives this invocation's context: instantiate it
 	// without the caller's deadline, which each call brings on its own.
 	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), mem)
-	mod, err := e.flagged.InstantiateModule(ictx, p.snap.compiled, moduleConfig(sleep).
+	mod, err := e.flagged.InstantiateModule(ictx, p.snap.served.compiled, moduleConfig(sleep).
 		WithStartFunctions().
 		WithStdout(stdio).
 		WithStderr(stdio))
