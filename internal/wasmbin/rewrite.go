@@ -93,9 +93,11 @@ func (m *Module) insert(s Section) {
 // host can set them (see runtime). Its memory's limits and its globals'
 // initial values are m's own, so the result depends on m's code and
 // layout only, and not on any one initialised state: modules that differ
-// only in their data segments, or in what their initialisation read,
-// rewrite to the same bytes, which wazero compiles once. Only numeric
-// mutable globals are supported, which the host can set as 64 bits.
+// only in their data segments rewrite to the same bytes, and so, once
+// AddInterrupt has dropped their custom sections, do modules that differ
+// only in the input their initialisation reads from one; wazero compiles
+// those bytes once. Only numeric mutable globals are supported, which the
+// host can set as 64 bits.
 func Preinitialize(m *Module) (*Module, error) {
 	l, err := m.Inspect()
 	if err != nil {
