@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/testguests"
+	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
 // readManifest returns the pave.yaml in dir.
@@ -20,6 +23,25 @@ func readManifest(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// replaceInBundle returns the JavaScript function module with old replaced
+// by new in its bundle, the abi.InitSection custom section.
+func replaceInBundle(t *testing.T, module []byte, old, new string) []byte {
+	t.Helper()
+	m, err := wasmbin.Parse(module)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := append([]byte{byte(len(abi.InitSection))}, abi.InitSection...)
+	for i, s := range m.Sections {
+		if s.ID == wasmbin.SectionCustom && bytes.HasPrefix(s.Body, name) && bytes.Contains(s.Body, []byte(old)) {
+			m.Sections[i].Body = bytes.ReplaceAll(s.Body, []byte(old), []byte(new))
+			return m.Bytes()
+		}
+	}
+	t.Fatalf("no %q in the module's bundle", old)
+	return nil
 }
 
 // TestJavaScriptFunctions deploys JavaScript functions through the admin
@@ -34,7 +56,15 @@ func TestJavaScriptFunctions(t *testing.T) {
 	fn := n.deploy(readManifest(t, testguests.ExampleDir(t, "hello-ts")), hello)
 	t.Logf("deployed hello-ts (%d bytes) in %s, isolation %q", len(hello), time.Since(began), fn.Isolation)
 	n.deploy(readManifest(t, testguests.Dir(t, "js-probe")), probe)
-	key := n.key("js", "hello-ts", "js-probe")
+	// A second function on the same engine, with a bundle of its own: its
+	// snapshot differs, its compiled module is hello-ts's.
+	howdy := replaceInBundle(t, hello, "Hello, ", "Howdy, ")
+	manifest := strings.NewReplacer("name: hello-ts", "name: howdy-ts", "path: /hello-ts", "path: /howdy-ts").
+		Replace(readManifest(t, testguests.ExampleDir(t, "hello-ts")))
+	began = time.Now()
+	n.deploy(manifest, howdy)
+	t.Logf("deployed howdy-ts, the same engine with another bundle, in %s", time.Since(began))
+	key := n.key("js", "hello-ts", "howdy-ts", "js-probe")
 
 	t.Run("hello", func(t *testing.T) {
 		for _, tt := range []struct{ query, want string }{
@@ -47,6 +77,16 @@ func TestJavaScriptFunctions(t *testing.T) {
 			r := n.call("GET", "/hello-ts"+tt.query, key, nil)
 			if r.status != 200 || string(r.body) != tt.want || r.header.Get("Content-Type") != "text/plain; charset=utf-8" {
 				t.Errorf("GET /hello-ts%s = %d %q (%s), want 200 %q", tt.query, r.status, r.body, r.header.Get("Content-Type"), tt.want)
+			}
+		}
+	})
+
+	t.Run("two functions on one engine", func(t *testing.T) {
+		for range 2 {
+			for path, want := range map[string]string{"/hello-ts": "Hello, Ada!\n", "/howdy-ts": "Howdy, Ada!\n"} {
+				if r := n.call("GET", path+"?name=Ada", key, nil); r.status != 200 || string(r.body) != want {
+					t.Errorf("GET %s = %d %q, want 200 %q", path, r.status, r.body, want)
+				}
 			}
 		}
 	})

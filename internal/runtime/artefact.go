@@ -19,7 +19,10 @@ type ArtefactStore interface {
 
 // snapshotFormat versions the artefact encoding and the rewrite that
 // produced it; changing either bumps it, and old artefacts are ignored.
-const snapshotFormat = 4 // 2: modules carry the interrupt flag; 3: bounded tables; 4: no custom sections but the name section
+// 2: modules carry the interrupt flag; 3: bounded tables; 4: no custom
+// sections but the name section; 5: the module starts in the original's
+// state, not the image's, and the host brings each instance to the image.
+const snapshotFormat = 5
 
 var artefactMagic = []byte("pave-snapshot\x00")
 
@@ -35,7 +38,7 @@ type artefact struct {
 	globals []int
 	values  []uint64
 	image   []byte
-	module  []byte // the pre-initialised module
+	module  []byte // the module instances run (wasmbin.Preinitialize, then AddInterrupt)
 }
 
 func (a *artefact) encode() []byte {
@@ -125,11 +128,11 @@ func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool
 	if err != nil {
 		return nil, false
 	}
-	compiled, err := e.flagged.CompileModule(compiling(ctx), a.module)
+	served, err := e.compileServed(ctx, a.module)
 	if err != nil {
 		return nil, false
 	}
-	snap := e.newSnapshot(compiled, a.image, a.globals, a.values)
+	snap := e.newSnapshot(served, a.image, a.globals, a.values)
 	return &Module{
 		Digest:    digest,
 		Mode:      Reactor,

@@ -19,6 +19,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	goruntime "runtime"
@@ -101,6 +102,11 @@ type Engine struct {
 	pages       *pageTracker // nil where the page map cannot be read
 	heapImages  bool         // keep images on the heap (tests of that path)
 
+	// served holds the compiled modules snapshots run, by the digest of
+	// their bytes (see compileServed).
+	servedMu sync.Mutex
+	served   map[[sha256.Size]byte]*servedModule
+
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
 	// Preload's loads run on life, which Close cancels, and are counted in
@@ -166,7 +172,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	return &Engine{rt: rt, flagged: flagged, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
 		initTimeout: initTimeout, poolMemory: poolMemory, maxLoaded: maxLoaded, artefacts: cfg.Artefacts,
-		pages: processPageTracker(), modules: make(map[string]*moduleEntry), life: life, stop: stop}, nil
+		pages: processPageTracker(), served: map[[sha256.Size]byte]*servedModule{},
+		modules: make(map[string]*moduleEntry), life: life, stop: stop}, nil
 }
 
 // compiling returns ctx for a compilation to machine code, which then uses
@@ -176,6 +183,56 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 // the function serves.
 func compiling(ctx context.Context) context.Context {
 	return experimental.WithCompilationWorkers(ctx, goruntime.GOMAXPROCS(0))
+}
+
+// servedModule is a compiled module that snapshots run, shared by the
+// snapshots whose modules have the same bytes: every JavaScript function on
+// one engine build, for one. wazero would share the machine code of equal
+// modules anyway, but each of its CompiledModules keeps a decoded copy of
+// the module, about 15 MiB of heap for the JavaScript engine.
+type servedModule struct {
+	key      [sha256.Size]byte
+	compiled wazero.CompiledModule
+	refs     int // snapshots using it; guarded by Engine.servedMu
+}
+
+// compileServed returns the compiled module for wasm, compiling it unless
+// a loaded snapshot already runs the same bytes. releaseServed gives it
+// back.
+func (e *Engine) compileServed(ctx context.Context, wasm []byte) (*servedModule, error) {
+	key := sha256.Sum256(wasm)
+	e.servedMu.Lock()
+	if s := e.served[key]; s != nil {
+		s.refs++
+		e.servedMu.Unlock()
+		return s, nil
+	}
+	e.servedMu.Unlock()
+	compiled, err := e.flagged.CompileModule(compiling(ctx), wasm)
+	if err != nil {
+		return nil, err
+	}
+	e.servedMu.Lock()
+	defer e.servedMu.Unlock()
+	if s := e.served[key]; s != nil { // compiled meanwhile for another
+		s.refs++
+		_ = compiled.Close(ctx)
+		return s, nil
+	}
+	s := &servedModule{key: key, compiled: compiled, refs: 1}
+	e.served[key] = s
+	return s, nil
+}
+
+// releaseServed gives back a module from compileServed, and closes it when
+// no snapshot uses it any more.
+func (e *Engine) releaseServed(ctx context.Context, s *servedModule) {
+	e.servedMu.Lock()
+	defer e.servedMu.Unlock()
+	if s.refs--; s.refs == 0 {
+		delete(e.served, s.key)
+		_ = s.compiled.Close(ctx)
+	}
 }
 
 // hostRuntime returns a runtime with the WASI, pave_v1 and capability host
@@ -356,7 +413,7 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 			ent.mod.unloaded.Store(true)
 			if ent.mod.snap != nil {
 				ent.mod.snap.close(ctx)
-				_ = ent.mod.snap.compiled.Close(ctx)
+				e.releaseServed(ctx, ent.mod.snap.served)
 			}
 			if ent.mod.compiled != nil {
 				_ = ent.mod.compiled.Close(ctx)

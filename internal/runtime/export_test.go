@@ -23,3 +23,9 @@ func (e *Engine) loaded(digest string) bool {
 	_, ok := e.modules[digest]
 	return ok
 }
+
+// SharesCode reports whether the snapshots of m and o run one compiled
+// module.
+func (m *Module) SharesCode(o *Module) bool {
+	return m.snap != nil && o.snap != nil && m.snap.served == o.snap.served
+}

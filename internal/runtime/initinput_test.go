@@ -2,6 +2,8 @@ package runtime_test
 
 import (
 	"context"
+	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -79,4 +81,73 @@ func withInit(module, data []byte) []byte {
 	payload = append(payload, data...)
 	out := append(append([]byte(nil), module...), 0) // custom section
 	return append(leb(out, len(payload)), payload...)
+}
+
+// TestSnapshotsShareCompilation checks that modules differing only in
+// their init input, and so in everything their snapshots hold (memory
+// image, its size, globals), run one compiled module: the compilation
+// cache holds a single module for both, so wazero, which keys compiled
+// modules by their bytes in memory and on disk, compiled once, and the
+// engine keeps one wazero module for both. Each still answers from its own
+// state, also on instances made after the other was unloaded.
+func TestSnapshotsShareCompilation(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	e, err := runtime.New(ctx, runtime.Config{CacheDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close(ctx)
+	guest := testguests.Build(t, "initinput")
+	inputs := map[string]string{
+		"test:share:small": "small",
+		"test:share:large": strings.Repeat("large", 1<<20), // a larger image
+	}
+	mods := map[string]*runtime.Module{}
+	for digest, input := range inputs {
+		m, err := e.Prepare(ctx, digest, withInit(guest, []byte(input)), nil, limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.Isolation != runtime.Snapshot {
+			t.Fatalf("isolation %s (%s)", m.Isolation, m.FallbackReason)
+		}
+		mods[digest] = m
+	}
+	if a, b := mods["test:share:small"].MinMemory, mods["test:share:large"].MinMemory; a == b {
+		t.Fatalf("both images are %d bytes: the test needs them to differ", a)
+	}
+	var compiled []string
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			compiled = append(compiled, path)
+		}
+		return err
+	})
+	if err != nil || len(compiled) != 1 {
+		t.Fatalf("compilation cache holds %q (%v), want one module", compiled, err)
+	}
+	if !mods["test:share:small"].SharesCode(mods["test:share:large"]) {
+		t.Fatal("the two snapshots run two compiled modules")
+	}
+	check := func(digest string, lim runtime.Limits) {
+		t.Helper()
+		for i := range 2 {
+			res, err := e.Invoke(ctx, mods[digest], lim, &abi.Request{Method: "GET", Path: "/initinput"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := "init=" + inputs[digest] + " handle="; string(res.Response.Body) != want {
+				t.Fatalf("%s call %d answered %d bytes %.40q, want %d bytes %.40q", digest, i, len(res.Response.Body), res.Response.Body, len(want), want)
+			}
+		}
+	}
+	check("test:share:small", limits)
+	check("test:share:large", limits)
+	// Unloading one releases its hold on the shared code only: the other
+	// still makes new instances (under another limit, another pool).
+	e.Evict(ctx, "test:share:small")
+	other := limits
+	other.Memory *= 2
+	check("test:share:large", other)
 }

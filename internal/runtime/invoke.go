@@ -264,9 +264,10 @@ func classify(ctx context.Context, mem *cappedMemory, err error) error {
 // cappedMemory backs one instance's linear memory and refuses to grow it
 // past limit. The Go runtime in the guest turns a refused grow into an
 // out-of-memory crash, which classify reports as such. When image is set,
-// the memory starts as a copy of it (a snapshot instance); when region is
-// set, the memory lives in that mapping (from sealedImage.mapInstance),
-// which already holds the image and is unmapped by Free.
+// the memory holds a copy of it up to its size (a snapshot instance); when
+// region is set, the memory lives in that mapping (from
+// sealedImage.mapInstance), which already holds the image and is unmapped
+// by Free.
 type cappedMemory struct {
 	limit   uint64
 	image   []byte
@@ -302,8 +303,12 @@ func (m *cappedMemory) Reallocate(size uint64) []byte {
 		m.refused = true
 		return nil
 	case m.buf == nil:
-		m.buf = make([]byte, size)
+		// A snapshot instance starts at its module's own minimum and
+		// grows to the image's size before any guest code runs (see
+		// instance.start): that growth finds the image already here.
+		m.buf = make([]byte, max(size, uint64(len(m.image))))
 		copy(m.buf, m.image)
+		m.buf = m.buf[:size]
 	case size <= uint64(cap(m.buf)):
 		m.buf = m.buf[:size]
 	default:

@@ -42,8 +42,12 @@ const (
 
 // snapshot is a reactor pre-initialised at load time.
 type snapshot struct {
-	compiled wazero.CompiledModule // starts in the image's state, no data segments
-	image    []byte                // linear memory right after _initialize
+	// served starts in the original module's state, without its data
+	// segments (wasmbin.Preinitialize): it is the same for every snapshot of
+	// one code, which share it. start brings each instance to image and
+	// values.
+	served *servedModule
+	image  []byte // linear memory right after _initialize
 	// sealed holds image when the platform has sealed memory files;
 	// instances then map it instead of copying it. It is released when the
 	// snapshot is garbage, so whatever reads image or sealed keeps the
@@ -90,7 +94,10 @@ func snapshotSource(mod *wasmbin.Module) (*wasmbin.Module, []int, error) {
 }
 
 // prepareSnapshot initialises one instance of the module mod, captures
-// its memory and globals, and compiles a module that starts in that state.
+// its memory and globals, and compiles the module its instances run, which
+// does not depend on that state: functions with the same code (every
+// JavaScript function, which differ only in their abi.InitSection) share
+// one compilation, in memory and in the compilation cache.
 // probe is mod as snapshotSource returns it, compiled for the interpreter,
 // and globals its exported globals.
 // Note what a snapshot freezes: state the guest's runtime seeded during
@@ -117,13 +124,12 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 		return nil, errors.New("no memory to snapshot")
 	}
 	view, _ := live.Read(0, live.Size())
-	img := &wasmbin.Image{Memory: append([]byte(nil), view...), Globals: make(map[int]uint64, len(globals))}
+	image := append([]byte(nil), view...)
 	values := make([]uint64, len(globals))
 	for j, i := range globals {
 		values[j] = inst.ExportedGlobal(wasmbin.GlobalExportName(i)).Get()
-		img.Globals[i] = values[j]
 	}
-	pre, err := wasmbin.Preinitialize(mod, img)
+	pre, err := wasmbin.Preinitialize(mod)
 	if err != nil {
 		return nil, err
 	}
@@ -145,22 +151,22 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	saved := make(chan struct{})
 	go func() {
 		defer close(saved)
-		e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: img.Memory, module: preBytes})
+		e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: image, module: preBytes})
 	}()
-	compiled, err := e.flagged.CompileModule(compiling(ctx), preBytes)
+	served, err := e.compileServed(ctx, preBytes)
 	<-saved
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
-	return e.newSnapshot(compiled, img.Memory, globals, values), nil
+	return e.newSnapshot(served, image, globals, values), nil
 }
 
-// newSnapshot returns the snapshot of compiled with the given image and
+// newSnapshot returns the snapshot of served with the given image and
 // globals. The image moves into a sealed memory file when the platform has
 // them: instances then share the pages they only read, and restore learns
 // from the kernel which pages an invocation wrote.
-func (e *Engine) newSnapshot(compiled wazero.CompiledModule, image []byte, globals []int, values []uint64) *snapshot {
-	s := &snapshot{engine: e, compiled: compiled, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
+func (e *Engine) newSnapshot(served *servedModule, image []byte, globals []int, values []uint64) *snapshot {
+	s := &snapshot{engine: e, served: served, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
 	if !e.heapImages {
 		if sealed, err := sealImage(image); err == nil {
 			s.sealed, s.image = sealed, sealed.bytes
@@ -279,6 +285,14 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		p.snap.reused.Add(1)
 		return in, nil
 	}
+	p.snap.mu.Lock()
+	closed := p.snap.closed
+	p.snap.mu.Unlock()
+	if closed {
+		// Unloaded since the caller got the module. Its compiled module
+		// may still be open for another snapshot: refuse here.
+		return nil, ErrUnloaded
+	}
 	mem := &cappedMemory{limit: uint64(p.limit), image: p.snap.image, inUse: true}
 	if p.snap.sealed != nil {
 		// Without a mapping the memory is a copy on the heap: slower to
@@ -292,11 +306,10 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	// The instance outlives this invocation's context: instantiate it
 	// without the caller's deadline, which each call brings on its own.
 	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), mem)
-	mod, err := e.flagged.InstantiateModule(ictx, p.snap.compiled, moduleConfig(sleep).
+	mod, err := e.flagged.InstantiateModule(ictx, p.snap.served.compiled, moduleConfig(sleep).
 		WithStartFunctions().
 		WithStdout(stdio).
 		WithStderr(stdio))
-	goruntime.KeepAlive(p.snap) // the first allocation read its image
 	if err != nil {
 		mem.Free()
 		mem.done()
@@ -321,7 +334,44 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		}
 		in.globals = append(in.globals, g)
 	}
+	err = in.start(p.snap)
+	goruntime.KeepAlive(p.snap) // the allocations read its image
+	if err != nil {
+		mod.Close(ctx)
+		mem.done()
+		return nil, err
+	}
 	return in, nil
+}
+
+// start brings a new instance to the snapshot state, as restore does after
+// every call: its memory grows from the module's own minimum to the
+// image's size, which the allocator fills with the image (mapped from the
+// sealed file, or copied), and its globals take the snapshot's values. No
+// guest code runs before.
+func (in *instance) start(s *snapshot) error {
+	mem := in.mod.Memory()
+	if mem == nil {
+		return errors.New("no memory to restore the image to")
+	}
+	pages, have := uint32(len(s.image)/65536), mem.Size()/65536
+	if have < pages {
+		if _, ok := mem.Grow(pages - have); !ok {
+			return fmt.Errorf("memory cannot grow to the image's %d MiB", len(s.image)>>20)
+		}
+	}
+	if len(in.mem.buf) != len(s.image) {
+		return fmt.Errorf("memory of %d bytes, want the image's %d", len(in.mem.buf), len(s.image))
+	}
+	in.resetGlobals(s)
+	return nil
+}
+
+// resetGlobals sets every mutable global to its snapshot value.
+func (in *instance) resetGlobals(s *snapshot) {
+	for j, g := range in.globals {
+		g.Set(s.values[j])
+	}
 }
 
 // call runs handle until it returns or ctx is done, whichever comes first:
@@ -448,9 +498,7 @@ func (in *instance) restore(s *snapshot) (private int64, ok bool) {
 			copy(buf[off:end], img[off:end])
 		}
 	}
-	for j, g := range in.globals {
-		g.Set(s.values[j])
-	}
+	in.resetGlobals(s)
 	return private, true
 }
 

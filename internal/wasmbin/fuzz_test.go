@@ -3,6 +3,7 @@ package wasmbin
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -55,12 +56,7 @@ func FuzzRewrite(f *testing.F) {
 				}
 			}
 		}
-		pages := l.Memory.Min % 4
-		img := &Image{Memory: make([]byte, int(pages)*65536), Globals: map[int]uint64{}}
-		for j := range l.Globals {
-			img.Globals[l.ImportedGlobals+j] = uint64(j) * 0x9e3779b97f4a7c15
-		}
-		pre, err := Preinitialize(m, img)
+		pre, err := Preinitialize(m)
 		if err != nil {
 			return
 		}
@@ -68,8 +64,13 @@ func FuzzRewrite(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Preinitialize output does not inspect: %v", err)
 		}
-		if !pl.HasMemory || pl.Memory.Min != pages || len(pl.Globals) != len(l.Globals) {
-			t.Fatalf("Preinitialize output layout %+v, want %d pages and %d globals", pl, pages, len(l.Globals))
+		if !pl.HasMemory || pl.Memory != l.Memory || !slices.Equal(pl.Globals, l.Globals) {
+			t.Fatalf("Preinitialize output layout %+v, want the memory and globals of %+v", pl, l)
+		}
+		for j, g := range l.Globals {
+			if g.Mutable && !pl.Exports[GlobalExportName(l.ImportedGlobals+j)] {
+				t.Fatalf("mutable global %d not exported", l.ImportedGlobals+j)
+			}
 		}
 		if at := pre.section(SectionData); at >= 0 && !bytes.Equal(pre.Sections[at].Body, []byte{0}) {
 			t.Fatal("Preinitialize left data segments")

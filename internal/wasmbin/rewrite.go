@@ -1,7 +1,6 @@
 package wasmbin
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -87,19 +86,19 @@ func (m *Module) insert(s Section) {
 	m.Sections = slices.Insert(m.Sections, pos, s)
 }
 
-// Image is the state of an initialised instance: its memory and the values
-// of its mutable globals, by global index.
-type Image struct {
-	Memory  []byte
-	Globals map[int]uint64
-}
-
-// Preinitialize returns a module that starts where the instance of m that
-// produced img stood: its memory's minimum is the image's size, its mutable
-// globals start at the image's values (and stay exported, for resets), and
-// its data segments are gone, because the host supplies the memory contents
-// itself (see runtime). Instantiating it runs no initialisation code.
-func Preinitialize(m *Module, img *Image) (*Module, error) {
+// Preinitialize returns a copy of m that a host brings to the state of an
+// initialised instance of m itself, rather than by running its
+// initialisation: its data segments are gone, because the host supplies
+// the memory's contents, and its mutable globals are exported, so that the
+// host can set them (see runtime). Its memory's limits and its globals'
+// initial values are m's own, so the result depends on m's code and
+// layout only, and not on any one initialised state: modules that differ
+// only in their data segments rewrite to the same bytes, and so, once
+// AddInterrupt has dropped their custom sections, do modules that differ
+// only in the input their initialisation reads from one; wazero compiles
+// those bytes once. Only numeric mutable globals are supported, which the
+// host can set as 64 bits.
+func Preinitialize(m *Module) (*Module, error) {
 	l, err := m.Inspect()
 	if err != nil {
 		return nil, err
@@ -109,33 +108,24 @@ func Preinitialize(m *Module, img *Image) (*Module, error) {
 		return nil, fmt.Errorf("%w: no memory of its own", ErrUnsupported)
 	case l.HasStart:
 		return nil, fmt.Errorf("%w: start section", ErrUnsupported)
-	case len(img.Memory)%65536 != 0:
-		return nil, fmt.Errorf("image memory of %d bytes is not whole pages", len(img.Memory))
 	}
-	pages := uint32(len(img.Memory) / 65536)
-	if l.Memory.HasMax && l.Memory.Max < pages {
-		return nil, fmt.Errorf("image memory of %d pages is above the module's maximum of %d", pages, l.Memory.Max)
+	var exported []int
+	for j, g := range l.Globals {
+		if !g.Mutable {
+			continue
+		}
+		switch g.Type {
+		case I32, I64, F32, F64:
+		default:
+			return nil, fmt.Errorf("%w: mutable global of type %#x", ErrUnsupported, byte(g.Type))
+		}
+		i := l.ImportedGlobals + j
+		if l.Exports[GlobalExportName(i)] {
+			return nil, fmt.Errorf("%w: export name %q already used", ErrUnsupported, GlobalExportName(i))
+		}
+		exported = append(exported, i)
 	}
 	out := &Module{Sections: slices.Clone(m.Sections)}
-
-	mem := appendU32(nil, 1)
-	if l.Memory.HasMax {
-		mem = append(mem, 0x01)
-		mem = appendU32(appendU32(mem, pages), l.Memory.Max)
-	} else {
-		mem = appendU32(append(mem, 0x00), pages)
-	}
-	out.Sections[out.section(SectionMemory)].Body = mem
-
-	var exported []int
-	if at := out.section(SectionGlobal); at >= 0 {
-		body, idx, err := rewriteGlobals(out.Sections[at].Body, l, img.Globals)
-		if err != nil {
-			return nil, err
-		}
-		out.Sections[at].Body = body
-		exported = idx
-	}
 	for i := range out.Sections {
 		switch out.Sections[i].ID {
 		case SectionData, SectionDataCount:
@@ -146,47 +136,4 @@ func Preinitialize(m *Module, img *Image) (*Module, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-// rewriteGlobals sets every mutable global's initialiser to its value in
-// values, and returns the indexes of the globals rewritten.
-func rewriteGlobals(body []byte, l *Layout, values map[int]uint64) ([]byte, []int, error) {
-	r := &reader{b: body}
-	n := r.u32()
-	out := appendU32(nil, n)
-	var idx []int
-	for j := 0; j < int(n) && r.err == nil; j++ {
-		start := r.off
-		g := Global{Type: ValType(r.byte()), Mutable: r.byte() == 1}
-		exprStart := r.off
-		r.initExpr()
-		if !g.Mutable {
-			out = append(out, body[start:r.off]...)
-			continue
-		}
-		i := l.ImportedGlobals + j
-		v, ok := values[i]
-		if !ok {
-			return nil, nil, fmt.Errorf("no image value for global %d", i)
-		}
-		out = append(out, body[start:exprStart]...)
-		switch g.Type {
-		case I32:
-			out = appendS64(append(out, 0x41), int64(int32(uint32(v))))
-		case I64:
-			out = appendS64(append(out, 0x42), int64(v))
-		case F32:
-			out = binary.LittleEndian.AppendUint32(append(out, 0x43), uint32(v))
-		case F64:
-			out = binary.LittleEndian.AppendUint64(append(out, 0x44), v)
-		default:
-			return nil, nil, fmt.Errorf("%w: mutable global of type %#x", ErrUnsupported, byte(g.Type))
-		}
-		out = append(out, 0x0b)
-		idx = append(idx, i)
-	}
-	if err := r.end(); err != nil {
-		return nil, nil, err
-	}
-	return out, idx, nil
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
 )
 
 // module assembles a binary from sections.
@@ -83,10 +84,11 @@ func TestInspect(t *testing.T) {
 	}
 }
 
-// TestPreinitializeRunsFromTheImage checks the rewrite end to end under
-// wazero: the rewritten module validates, starts with the image's global
-// values and memory size, exports its mutable globals, and has no data.
-func TestPreinitializeRunsFromTheImage(t *testing.T) {
+// TestPreinitialize checks the rewrite end to end under wazero: the
+// rewritten module validates, starts with the original's memory size and
+// global values, exports its mutable globals so that the host can bring it
+// to an image's state, and has no data.
+func TestPreinitialize(t *testing.T) {
 	ctx := context.Background()
 	rt := wazero.NewRuntime(ctx)
 	defer rt.Close(ctx)
@@ -98,8 +100,7 @@ func TestPreinitializeRunsFromTheImage(t *testing.T) {
 	if _, err := rt.CompileModule(ctx, exp.Bytes()); err != nil {
 		t.Fatalf("module with exported globals does not validate: %v", err)
 	}
-	img := &Image{Memory: make([]byte, 2*65536), Globals: map[int]uint64{0: uint64(uint32(0xfffffff0))}}
-	pre, err := Preinitialize(m, img)
+	pre, err := Preinitialize(m)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,30 +108,63 @@ func TestPreinitializeRunsFromTheImage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pre-initialised module does not instantiate: %v", err)
 	}
-	out, err := inst.ExportedFunction("get").Call(ctx)
-	if err != nil || int32(out[0]) != -16 {
-		t.Fatalf("global starts at %v, want the image's -16 (%v)", out, err)
-	}
-	if g := inst.ExportedGlobal(GlobalExportName(0)); g == nil || int32(g.Get()) != -16 {
-		t.Fatal("mutable global is not exported with the image's value")
-	}
-	if size := inst.Memory().Size(); size != 2*65536 {
-		t.Fatalf("memory starts at %d bytes, want the image's %d", size, 2*65536)
+	if size := inst.Memory().Size(); size != 65536 {
+		t.Fatalf("memory starts at %d bytes, want the module's own %d", size, 65536)
 	}
 	if b, _ := inst.Memory().Read(16, 2); string(b) != "\x00\x00" {
 		t.Fatalf("data segment still applied: %q", b)
 	}
+	g, ok := inst.ExportedGlobal(GlobalExportName(0)).(api.MutableGlobal)
+	if !ok || int32(g.Get()) != 7 {
+		t.Fatal("mutable global is not exported, mutable, with its own initial value")
+	}
+	// What the host does to bring an instance to an image's state.
+	if _, ok := inst.Memory().Grow(1); !ok {
+		t.Fatal("memory does not grow to the image's size")
+	}
+	g.Set(uint64(uint32(0xfffffff0)))
+	out, err := inst.ExportedFunction("get").Call(ctx)
+	if err != nil || int32(out[0]) != -16 {
+		t.Fatalf("global reads %v after the host set it to -16 (%v)", out, err)
+	}
+}
+
+// TestPreinitializeIgnoresData checks that modules differing only in their
+// data segments rewrite to the same bytes: the serving module of a snapshot
+// depends on the code, not on the state.
+func TestPreinitializeIgnoresData(t *testing.T) {
+	a, _ := Parse(smallModule())
+	b, _ := Parse(bytes.Replace(smallModule(), []byte("hi"), []byte("yo"), 1))
+	if bytes.Equal(a.Bytes(), b.Bytes()) {
+		t.Fatal("the two modules are the same")
+	}
+	pa, err := Preinitialize(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pb, err := Preinitialize(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(pa.Bytes(), pb.Bytes()) {
+		t.Fatal("modules differing only in data rewrite to different modules")
+	}
 }
 
 func TestPreinitializeRefusals(t *testing.T) {
-	m, _ := Parse(smallModule())
-	for name, img := range map[string]*Image{
-		"above max":       {Memory: make([]byte, 5*65536), Globals: map[int]uint64{0: 1}},
-		"not whole pages": {Memory: make([]byte, 100), Globals: map[int]uint64{0: 1}},
-		"missing global":  {Memory: make([]byte, 65536)},
-	} {
-		if _, err := Preinitialize(m, img); err == nil {
-			t.Errorf("%s: accepted", name)
+	noMemory := module(Section{ID: SectionType, Body: vec([]byte{0x60, 0x00, 0x00})})
+	start := module(Section{ID: SectionType, Body: vec([]byte{0x60, 0x00, 0x00})}, Section{ID: SectionFunction, Body: vec([]byte{0x00})},
+		Section{ID: SectionMemory, Body: vec([]byte{0x00, 0x01})}, Section{ID: SectionStart, Body: []byte{0x00}},
+		Section{ID: SectionCode, Body: vec([]byte{0x02, 0x00, 0x0b})})
+	taken, _ := Parse(smallModule())
+	taken.Sections[taken.section(SectionExport)].Body = vec(append(appendName(nil, GlobalExportName(0)), 0x00, 0x00))
+	for name, b := range map[string][]byte{"no memory": noMemory, "start section": start, "export name taken": taken.Bytes()} {
+		m, err := Parse(b)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := Preinitialize(m); !errors.Is(err, ErrUnsupported) {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }
