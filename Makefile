@@ -35,8 +35,11 @@ $(STATICCHECK):
 $(DEADCODE):
 	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
+# The JavaScript tests of the daemon are left out of race builds (see
+# internal/daemon/js_test.go), so they run once more without the detector.
 test:
 	$(GO) test -race -timeout 20m ./...
+	$(GO) test -timeout 10m -run 'JavaScript' ./internal/daemon/
 
 # The fast lane: skips the tests that compile guest functions or run a
 # daemon (testing.Short), for an answer in about a minute. CI runs `test`.

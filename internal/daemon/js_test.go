@@ -1,3 +1,12 @@
+// The JavaScript engine is an 11 MB module of machine code, which wazero
+// compiles in seconds but, built with the race detector, in minutes: this
+// file is left out of race builds, and make check runs it in a build
+// without the detector (see the Makefile's test target). The host code it
+// exercises is the one every guest goes through, which the race-enabled
+// tests cover with Go guests.
+
+//go:build !race
+
 package daemon_test
 
 import (

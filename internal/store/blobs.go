@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -16,9 +17,26 @@ type Blobs struct {
 	bucket string
 }
 
+// blobTimeout bounds a blob's write or read when the caller's context sets
+// no deadline. Without one, JetStream gives the whole transfer its default
+// of 5 s, which is meant for one API request: a module of tens of MiB,
+// written or read chunk by chunk on a loaded machine, failed a deploy with
+// "nats: timeout" that way.
+const blobTimeout = 2 * time.Minute
+
+// bounded returns ctx with blobTimeout as its deadline if it has none.
+func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, blobTimeout)
+}
+
 // Put stores data under name. Storing the same name twice replaces it; the
 // registry names blobs by their digest, so a replacement is identical.
 func (b *Blobs) Put(ctx context.Context, name string, data []byte) error {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	if _, err := b.obs.PutBytes(ctx, name, data); err != nil {
 		return fmt.Errorf("put blob: %w", err)
 	}
@@ -27,6 +45,8 @@ func (b *Blobs) Put(ctx context.Context, name string, data []byte) error {
 
 // Get returns the blob name, or ErrNotFound.
 func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
+	ctx, cancel := bounded(ctx)
+	defer cancel()
 	data, err := b.obs.GetBytes(ctx, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, fmt.Errorf("blob %s: %w", name, ErrNotFound)
