@@ -58,6 +58,9 @@ type Options struct {
 	// Grants is the module of testdata/grants, which uses a secret,
 	// outbound HTTP and a bucket in every call.
 	Grants []byte
+	// HelloJS is the examples/hello-ts module: hello in TypeScript, on the
+	// JavaScript engine. It answers as hello does.
+	HelloJS []byte
 	// Only, when not empty, names the targets to measure by ID;
 	// the others are skipped.
 	Only []string
@@ -107,6 +110,7 @@ const (
 	idUsed     = "grants-used"
 	idWrite    = "grants-write"
 	idUnused   = "grants-unused"
+	idHelloJS  = "hello-js"
 	idKey      = "key"
 	idChecked  = "checked"
 	idBare1    = "bare-1"
@@ -116,7 +120,7 @@ const (
 )
 
 // targetIDs are the targets in the order a run measures them.
-var targetIDs = []string{idBare, idFresh, idHello, idUsed, idWrite, idUnused, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
+var targetIDs = []string{idBare, idFresh, idHello, idUsed, idWrite, idUnused, idHelloJS, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
 
 // CheckSelection checks the targets named by Options.Only and
 // Options.ProfileTarget: each must be a target, and the profiled one must
@@ -154,6 +158,9 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	selected := func(id string) bool { return len(opts.Only) == 0 || slices.Contains(opts.Only, id) }
 	if (selected(idUsed) || selected(idWrite)) && len(opts.Grants) == 0 {
 		return nil, fmt.Errorf("the %s and %s targets need the grants function's module", idUsed, idWrite)
+	}
+	if selected(idHelloJS) && len(opts.HelloJS) == 0 {
+		return nil, fmt.Errorf("the %s target needs the hello-ts module", idHelloJS)
 	}
 	dir, err := os.MkdirTemp("", "pave-bench-")
 	if err != nil {
@@ -219,6 +226,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		// go at the disk's sync rate, whatever the gateway does.
 		{idWrite, "grants used, KV put instead of get", get(snap.grantsURL+"?write=1", snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
 		{idUnused, "grants unused: hello granted all three", get(snap.unusedURL, snap.unusedKey), hello, snap, n, c},
+		{idHelloJS, "hello in TypeScript, snapshot", get(snap.jsURL, snap.jsKey), hello, snap, n, c},
 		{idKey, "POST JSON, API key only", post(snap.keyURL, snap.checksKey), hello, snap, n, c},
 		{idChecked, "POST JSON, JWT + schema + rate limit", post(snap.checkedURL, snap.token), hello, snap, n, c},
 		{idBare1, "bare net/http, 1 client", get("http://"+ln.Addr().String()+"/hello", ""), hello, nil, one, 1},
@@ -316,6 +324,7 @@ type pave struct {
 	keyURL, checksKey, checkedURL, token string
 	grantsURL, grantsKey                 string
 	unusedURL, unusedKey                 string
+	jsURL, jsKey                         string
 	costs                                *costRecorder
 }
 
@@ -372,7 +381,31 @@ func startPave(ctx context.Context, dir, isolation string, opts Options, upstrea
 		}
 		p.grantsURL = n.d.GatewayURL() + "/grants"
 	}
+	if len(opts.HelloJS) > 0 {
+		if p.jsKey, err = n.deployText(ctx, "hellojs", helloJSManifest(concurrency), opts.HelloJS); err != nil {
+			return nil, fmt.Errorf("deploy hello in TypeScript: %w", err)
+		}
+		p.jsURL = n.d.GatewayURL() + "/hellojs"
+	}
 	return p, nil
+}
+
+// helloJSManifest deploys the JavaScript hello on GET /hellojs, with the
+// rate limits out of the way as for the other targets.
+func helloJSManifest(concurrency int) string {
+	return fmt.Sprintf(`name: hellojs
+owner: bench
+runtime: js
+main: src/index.ts
+routes:
+  - method: GET
+    path: /hellojs
+rate_limit:
+  function: {rate: 1000000/s, burst: 1000000}
+  caller: {rate: 1000000/s, burst: 1000000}
+limits:
+  concurrency: %d
+`, concurrency)
 }
 
 // upstreamSecret holds the upstream's URL for the grants function.

@@ -69,6 +69,9 @@ func Goals(results []Result) []Goal {
 	if have(idUnused, idHello) {
 		goals = append(goals, Goal{Figure: "grants unused / hello, requests/s", Value: byID[idUnused].OverHello, Bound: 0.95, AtLeast: true})
 	}
+	if have(idHelloJS, idHello) {
+		goals = append(goals, Goal{Figure: "hello in TypeScript / hello, requests/s", Value: byID[idHelloJS].OverHello, Bound: 0.5, AtLeast: true})
+	}
 	if have(idHello, idBare) {
 		goals = append(goals, Goal{Figure: fmt.Sprintf("hello / bare, requests/s, %d clients", byID[idHello].Clients), Value: byID[idHello].OverBare, Bound: 0.5, AtLeast: true})
 	}

@@ -39,6 +39,8 @@ The targets, by id:
   grants-write    the same function writing to the bucket instead: writes
                   go at the disk's sync rate
   grants-unused   hello deployed with those three grants, never called
+  hello-js        examples/hello-ts: hello in TypeScript, on the
+                  JavaScript engine
   key, checked    hello on a POST route with a JSON body, behind an API key
                   only, and behind a JWT, a JSON Schema and a rate limit
   bare-1, hello-1, key-1, checked-1
@@ -132,6 +134,9 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 		return err
 	}
 	if opts.Grants, err = buildExample(ctx, inv, benchGrantsDir); err != nil {
+		return err
+	}
+	if opts.HelloJS, err = buildExample(ctx, inv, filepath.Join(examplesDir, "hello-ts")); err != nil {
 		return err
 	}
 	results, err := bench.Run(ctx, opts, inv.stdout)
