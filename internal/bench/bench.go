@@ -207,7 +207,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 
 	get := func(url, key string) request { return request{method: http.MethodGet, url: url, key: key} }
 	post := func(url, key string) request {
-		return request{method: http.MethodPost, url: url, key: key, body: checkedBody, contentType: "application/json"}
+		return request{method: http.MethodPost, url: url, key: key, body: CheckedBody, contentType: "application/json"}
 	}
 	// The checks are compared twice: with the run's clients, where their
 	// cost shows as lost throughput and queueing, and with one client,
@@ -359,7 +359,7 @@ func startPave(ctx context.Context, dir, isolation string, opts Options, upstrea
 	if isolation != config.IsolationSnapshot {
 		return p, nil
 	}
-	if p.checksKey, err = n.deployText(ctx, "checks", checksManifest("checks", concurrency), opts.Hello); err != nil {
+	if p.checksKey, err = n.deployText(ctx, "checks", ChecksManifest("checks", concurrency), opts.Hello); err != nil {
 		return nil, fmt.Errorf("deploy the checks' routes: %w", err)
 	}
 	if p.token, err = signer.token(); err != nil {

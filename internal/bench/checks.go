@@ -20,10 +20,10 @@ import (
 // never to refuse. The difference of their latencies is what the gateway's
 // checks cost per request.
 
-// checkedBody is the JSON body both routes receive.
-const checkedBody = `{"order":{"id":12345,"items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}],"note":"leave at the door"}}`
+// CheckedBody is the JSON body both routes receive.
+const CheckedBody = `{"order":{"id":12345,"items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}],"note":"leave at the door"}}`
 
-// checkedSchema describes checkedBody.
+// checkedSchema describes CheckedBody.
 const checkedSchema = `type: object
         required: [order]
         additionalProperties: false
@@ -47,8 +47,11 @@ const checkedSchema = `type: object
 // benchIssuer is the URL of the bench's own JWT issuer.
 const benchIssuer = "https://issuer.bench.invalid/"
 
-// checksManifest deploys hello on both routes.
-func checksManifest(name string, concurrency int) string {
+// ChecksManifest deploys hello on both routes, POST /key/NAME behind an API
+// key only and POST /checked/NAME behind a JWT with the scope bench, a JSON
+// Schema that CheckedBody passes and a rate limit that never refuses. The
+// daemon's BenchmarkGateway uses the same routes.
+func ChecksManifest(name string, concurrency int) string {
 	return fmt.Sprintf(`name: %s
 owner: bench
 routes:

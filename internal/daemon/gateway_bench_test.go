@@ -12,6 +12,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"github.com/pave-dev/pave/internal/bench"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -47,7 +48,7 @@ rate_limit:
 limits:
   concurrency: 64
 `, hello)
-	n.deploy(benchChecksManifest, hello)
+	n.deploy(bench.ChecksManifest("checks", 64), hello)
 	helloKey, checksKey := n.key("hello", "hello"), n.key("checks", "checks")
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: signing}, (&jose.SignerOptions{}).WithHeader("kid", "k"))
 	if err != nil {
@@ -97,12 +98,12 @@ limits:
 				var in bytes.Reader
 				if tt.json {
 					r.Header.Set("Content-Type", "application/json")
-					r.ContentLength = int64(len(benchChecksBody))
+					r.ContentLength = int64(len(bench.CheckedBody))
 				}
 				w := &benchWriter{h: http.Header{}}
 				for pb.Next() {
 					if tt.json {
-						in.Reset([]byte(benchChecksBody))
+						in.Reset([]byte(bench.CheckedBody))
 						r.Body = io.NopCloser(&in)
 					} else {
 						r.Body = http.NoBody
@@ -144,45 +145,3 @@ func (w *benchWriter) reset() {
 	w.status = 0
 	w.body.Reset()
 }
-
-// benchChecksBody and benchChecksManifest are pave bench's checks
-// targets: hello behind a POST route with an API key only, and one with a
-// JWT, a JSON Schema for this body and a rate limit that never refuses.
-const benchChecksBody = `{"order":{"id":12345,"items":[{"sku":"A-1","qty":2},{"sku":"B-7","qty":1}],"note":"leave at the door"}}`
-
-const benchChecksManifest = `name: checks
-owner: bench
-routes:
-  - method: POST
-    path: /key/checks
-  - method: POST
-    path: /checked/checks
-    auth: jwt
-    scopes: [bench]
-    schema:
-      body:
-        type: object
-        required: [order]
-        additionalProperties: false
-        properties:
-          order:
-            type: object
-            required: [id, items]
-            properties:
-              id: {type: integer, minimum: 1}
-              note: {type: string, maxLength: 200}
-              items:
-                type: array
-                maxItems: 50
-                items:
-                  type: object
-                  required: [sku, qty]
-                  properties:
-                    sku: {type: string, pattern: "^[A-Z]-[0-9]+$"}
-                    qty: {type: integer, minimum: 1, maximum: 99}
-rate_limit:
-  function: {rate: 1000000/s, burst: 1000000}
-  caller: {rate: 1000000/s, burst: 1000000}
-limits:
-  concurrency: 64
-`
