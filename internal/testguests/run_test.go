@@ -43,7 +43,10 @@ func invocationFrom(ctx context.Context) *invocation {
 }
 
 // host runs guests. One host serves all tests, so that each module is
-// compiled once.
+// compiled once, by wazero's interpreter: these tests check what the guests
+// and the SDK inside them do, which the interpreter runs as the compiler
+// does, and compiling to machine code under the race detector takes
+// seconds a module. The runtime and daemon tests run guests as machine code.
 type host struct {
 	rt      wazero.Runtime
 	modules sync.Map // build key -> *compiled
@@ -69,7 +72,7 @@ func hostFor(t *testing.T) *host {
 
 func newHost() (*host, error) {
 	ctx := context.Background()
-	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfig().
+	rt := wazero.NewRuntimeWithConfig(ctx, wazero.NewRuntimeConfigInterpreter().
 		WithCloseOnContextDone(true).
 		WithMemoryLimitPages(memoryLimitPages))
 	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
