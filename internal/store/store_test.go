@@ -19,7 +19,7 @@ const waitTimeout = 10 * time.Second
 
 // open starts an embedded server on dir. The caller closes it (see
 // openCleanup) so that tests can close and re-open the same directory.
-func open(t *testing.T, dir string) *store.NATS {
+func open(t testing.TB, dir string) *store.NATS {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -42,7 +42,7 @@ func openCleanup(t *testing.T) *store.NATS {
 	return n
 }
 
-func kv(t *testing.T, n *store.NATS, bucket string) *store.KV {
+func kv(t testing.TB, n *store.NATS, bucket string) *store.KV {
 	t.Helper()
 	b, err := n.KV(context.Background(), bucket)
 	if err != nil {
