@@ -515,6 +515,10 @@ func (d *Daemon) SweepPools(ctx context.Context, idle time.Duration) { d.engine.
 // MaxLoadedModules.
 func (d *Daemon) LoadedModules() int { return d.engine.Loaded() }
 
+// InterpretedModules is how many loaded modules the interpreter serves
+// while their machine code compiles.
+func (d *Daemon) InterpretedModules() int { return d.engine.Interpreted() }
+
 // UnloadModules unloads modules not invoked for longer than idle now,
 // instead of at the next periodic sweep.
 func (d *Daemon) UnloadModules(ctx context.Context, idle time.Duration) { d.engine.Unload(ctx, idle) }

@@ -34,6 +34,7 @@ func (d *Daemon) openObservability(ctx context.Context, reg *registry.Registry, 
 	m.GaugeFunc("pave_functions", "Functions deployed.", func() float64 { return float64(len(reg.List())) })
 	m.GaugeFunc("pave_idle_instance_memory_bytes", "Linear memory held by pooled, idle instances.", func() float64 { return float64(d.engine.IdleMemory()) })
 	m.GaugeFunc("pave_loaded_modules", "Modules compiled and held in memory, at most --max-loaded-modules.", func() float64 { return float64(d.engine.Loaded()) })
+	m.GaugeFunc("pave_interpreted_modules", "Loaded modules served by the interpreter while their machine code compiles.", func() float64 { return float64(d.engine.Interpreted()) })
 	m.GaugeFunc("pave_jetstream_connected", "1 while the connection to NATS JetStream is up.", func() float64 {
 		if d.nats.Connected() {
 			return 1

@@ -128,7 +128,7 @@ func (e *Engine) loadArtefact(ctx context.Context, digest string) (*Module, bool
 	if err != nil {
 		return nil, false
 	}
-	served, err := e.compileServed(ctx, a.module)
+	served, err := e.compileServed(ctx, a.module, false)
 	if err != nil {
 		return nil, false
 	}

@@ -280,7 +280,7 @@ func TestSnapshotModuleKeepsOnlyTheNameSection(t *testing.T) {
 		if err != nil || mod.snap == nil {
 			t.Fatalf("prepare: %v %+v", err, mod)
 		}
-		if cs := mod.snap.served.compiled.CustomSections(); len(cs) != 0 {
+		if cs := mod.snap.current().compiled.CustomSections(); len(cs) != 0 {
 			t.Fatalf("the snapshot module keeps %d custom sections, the first %q", len(cs), cs[0].Name())
 		}
 		a, err := decodeArtefact(store.data[artefactName(digest)], digest)

@@ -5,7 +5,9 @@
 // pooled instances restored after each call (snapshot.go); on Linux the
 // snapshot's memory is a sealed file the instances map, and the kernel's
 // page map tells restore which pages a call wrote (image_linux.go). Modules
-// the snapshot cannot vouch for run on a fresh instance per call.
+// the snapshot cannot vouch for run on a fresh instance per call. A new
+// snapshot is served by wazero's interpreter while its machine code
+// compiles, and by the machine code from then on (Engine.upgrade).
 //
 // Guests get no filesystem, no environment variables and no arguments; their
 // randomness comes from crypto/rand and their clocks are the real ones. Each
@@ -90,8 +92,12 @@ type Engine struct {
 	// flag (wasmbin.AddInterrupt) that stops them at their deadline for
 	// less than wazero's checks cost; it has none of its own.
 	flagged wazero.Runtime
-	probe   wazero.Runtime // interprets; validates and initialises snapshots
-	cache   wazero.CompilationCache
+	// interp runs snapshot instances too, on wazero's interpreter, while
+	// their module's machine code compiles (see firstServed); like flagged,
+	// it leaves deadlines to the interrupt flag.
+	interp wazero.Runtime
+	probe  wazero.Runtime // interprets; validates and initialises snapshots
+	cache  wazero.CompilationCache
 
 	fresh       bool // never snapshot
 	initTimeout time.Duration
@@ -101,11 +107,19 @@ type Engine struct {
 	idleBytes   atomic.Int64 // memory held by idle pooled instances
 	pages       *pageTracker // nil where the page map cannot be read
 	heapImages  bool         // keep images on the heap (tests of that path)
+	// upgradeGate, when set, holds every upgrade to machine code until it
+	// is closed (tests of the interpreter's turn).
+	upgradeGate chan struct{}
 
 	// served holds the compiled modules snapshots run, by the digest of
-	// their bytes (see compileServed).
+	// their bytes and how they run (see compileServed).
 	servedMu sync.Mutex
-	served   map[[sha256.Size]byte]*servedModule
+	served   map[servedKey]*servedModule
+	// interpreted counts the loaded snapshots served by the interpreter
+	// while their machine code compiles; upgrades counts those
+	// compilations, which Close waits for.
+	interpreted atomic.Int64
+	upgrades    sync.WaitGroup
 
 	mu      sync.Mutex
 	modules map[string]*moduleEntry // by digest
@@ -151,10 +165,17 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		rt.Close(ctx)
 		return nil, err
 	}
+	interp, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter().WithCompilationCache(cache))
+	if err != nil {
+		rt.Close(ctx)
+		flagged.Close(ctx)
+		return nil, err
+	}
 	probe, err := hostRuntime(ctx, wazero.NewRuntimeConfigInterpreter().WithCloseOnContextDone(true))
 	if err != nil {
 		rt.Close(ctx)
 		flagged.Close(ctx)
+		interp.Close(ctx)
 		return nil, err
 	}
 	initTimeout := cfg.InitTimeout
@@ -170,9 +191,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		maxLoaded = DefaultMaxLoaded
 	}
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
-	return &Engine{rt: rt, flagged: flagged, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
+	return &Engine{rt: rt, flagged: flagged, interp: interp, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
 		initTimeout: initTimeout, poolMemory: poolMemory, maxLoaded: maxLoaded, artefacts: cfg.Artefacts,
-		pages: processPageTracker(), served: map[[sha256.Size]byte]*servedModule{},
+		pages: processPageTracker(), served: map[servedKey]*servedModule{},
 		modules: make(map[string]*moduleEntry), life: life, stop: stop}, nil
 }
 
@@ -191,45 +212,135 @@ func compiling(ctx context.Context) context.Context {
 // modules anyway, but each of its CompiledModules keeps a decoded copy of
 // the module, about 15 MiB of heap for the JavaScript engine.
 type servedModule struct {
-	key      [sha256.Size]byte
+	key  servedKey
+	refs int // snapshots using it; guarded by Engine.servedMu
+	// ready is closed when compiled, or err, is set.
+	ready    chan struct{}
 	compiled wazero.CompiledModule
-	refs     int // snapshots using it; guarded by Engine.servedMu
+	err      error
 }
 
-// compileServed returns the compiled module for wasm, compiling it unless
-// a loaded snapshot already runs the same bytes. releaseServed gives it
-// back.
-func (e *Engine) compileServed(ctx context.Context, wasm []byte) (*servedModule, error) {
-	key := sha256.Sum256(wasm)
+// servedKey tells served modules apart: by their bytes, and whether they
+// run on the interpreter or as machine code.
+type servedKey struct {
+	sum         [sha256.Size]byte
+	interpreted bool
+}
+
+// runtime returns the runtime that instantiates s.
+func (e *Engine) runtimeFor(s *servedModule) wazero.Runtime {
+	if s.key.interpreted {
+		return e.interp
+	}
+	return e.flagged
+}
+
+// sharedServed returns the served module for key, with one more reference,
+// if a loaded snapshot runs it already.
+func (e *Engine) sharedServed(key servedKey) *servedModule {
+	e.servedMu.Lock()
+	defer e.servedMu.Unlock()
+	s := e.served[key]
+	if s == nil {
+		return nil
+	}
+	select {
+	case <-s.ready:
+		if s.err != nil {
+			return nil
+		}
+		s.refs++
+		return s
+	default: // still compiling
+		return nil
+	}
+}
+
+// compileServed returns the compiled module for wasm, as machine code or
+// for the interpreter, compiling it unless a loaded snapshot runs the same
+// bytes the same way or one is being compiled already, which it then waits
+// for. releaseServed gives it back.
+func (e *Engine) compileServed(ctx context.Context, wasm []byte, interpreted bool) (*servedModule, error) {
+	key := servedKey{sum: sha256.Sum256(wasm), interpreted: interpreted}
 	e.servedMu.Lock()
 	if s := e.served[key]; s != nil {
 		s.refs++
 		e.servedMu.Unlock()
+		<-s.ready
+		if s.err != nil {
+			return nil, s.err // forgotten by the compilation that failed
+		}
 		return s, nil
 	}
-	e.servedMu.Unlock()
-	compiled, err := e.flagged.CompileModule(compiling(ctx), wasm)
-	if err != nil {
-		return nil, err
-	}
-	e.servedMu.Lock()
-	defer e.servedMu.Unlock()
-	if s := e.served[key]; s != nil { // compiled meanwhile for another
-		s.refs++
-		_ = compiled.Close(ctx)
-		return s, nil
-	}
-	s := &servedModule{key: key, compiled: compiled, refs: 1}
+	s := &servedModule{key: key, refs: 1, ready: make(chan struct{})}
 	e.served[key] = s
+	e.servedMu.Unlock()
+	if interpreted {
+		s.compiled, s.err = e.interp.CompileModule(ctx, wasm)
+	} else {
+		s.compiled, s.err = e.flagged.CompileModule(compiling(ctx), wasm)
+	}
+	if s.err != nil {
+		e.servedMu.Lock()
+		delete(e.served, key)
+		e.servedMu.Unlock()
+		close(s.ready)
+		return nil, s.err
+	}
+	close(s.ready)
 	return s, nil
 }
+
+// firstServed returns the module a new snapshot of wasm serves with first,
+// and whether it is the interpreter's. Compiling a Go module of a few
+// megabytes to machine code takes most of a second on two cores, and the
+// JavaScript engine many seconds; wazero's interpreter compiles it about
+// five times faster and runs it, with the same checks, limits and clean
+// state, several times slower. So a deploy answers as soon as the
+// interpreter's compilation is done, and upgrade moves the snapshot to
+// machine code when that is ready. Machine code another snapshot runs
+// already is used at once.
+func (e *Engine) firstServed(ctx context.Context, wasm []byte) (*servedModule, error) {
+	if s := e.sharedServed(servedKey{sum: sha256.Sum256(wasm)}); s != nil {
+		return s, nil
+	}
+	return e.compileServed(ctx, wasm, true)
+}
+
+// upgrade compiles wasm, the module snap serves on the interpreter, to
+// machine code in the background, and moves snap to it. Instances of the
+// interpreter's module finish their call and are then closed.
+func (e *Engine) upgrade(snap *snapshot, wasm []byte) {
+	e.interpreted.Add(1)
+	e.upgrades.Add(1)
+	go func() {
+		defer e.upgrades.Done()
+		defer e.interpreted.Add(-1)
+		if e.upgradeGate != nil {
+			<-e.upgradeGate
+		}
+		served, err := e.compileServed(e.life, wasm, false)
+		if err != nil {
+			// The interpreter goes on serving: the module validated, so
+			// this is the engine's own failure, and it is as correct.
+			return
+		}
+		if !snap.replaceServed(e.life, served) {
+			e.releaseServed(e.life, served)
+		}
+	}()
+}
+
+// Interpreted returns how many loaded modules the interpreter serves while
+// their machine code compiles.
+func (e *Engine) Interpreted() int { return int(e.interpreted.Load()) }
 
 // releaseServed gives back a module from compileServed, and closes it when
 // no snapshot uses it any more.
 func (e *Engine) releaseServed(ctx context.Context, s *servedModule) {
 	e.servedMu.Lock()
 	defer e.servedMu.Unlock()
-	if s.refs--; s.refs == 0 {
+	if s.refs--; s.refs == 0 && e.served[s.key] == s {
 		delete(e.served, s.key)
 		_ = s.compiled.Close(ctx)
 	}
@@ -262,7 +373,8 @@ func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Unlock()
 	e.stop()
 	e.preloads.Wait()
-	return errors.Join(e.rt.Close(ctx), e.flagged.Close(ctx), e.probe.Close(ctx), e.cache.Close(ctx))
+	e.upgrades.Wait()
+	return errors.Join(e.rt.Close(ctx), e.flagged.Close(ctx), e.interp.Close(ctx), e.probe.Close(ctx), e.cache.Close(ctx))
 }
 
 // Load returns the compiled module for digest, compiling the bytes that fetch
@@ -413,7 +525,7 @@ func (e *Engine) Evict(ctx context.Context, digest string) {
 			ent.mod.unloaded.Store(true)
 			if ent.mod.snap != nil {
 				ent.mod.snap.close(ctx)
-				e.releaseServed(ctx, ent.mod.snap.served)
+				e.releaseServed(ctx, ent.mod.snap.current())
 			}
 			if ent.mod.compiled != nil {
 				_ = ent.mod.compiled.Close(ctx)

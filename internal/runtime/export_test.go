@@ -27,5 +27,9 @@ func (e *Engine) loaded(digest string) bool {
 // SharesCode reports whether the snapshots of m and o run one compiled
 // module.
 func (m *Module) SharesCode(o *Module) bool {
-	return m.snap != nil && o.snap != nil && m.snap.served == o.snap.served
+	return m.snap != nil && o.snap != nil && m.snap.current() == o.snap.current()
 }
+
+// WaitForMachineCode returns once every module prepared so far serves as
+// machine code.
+func (e *Engine) WaitForMachineCode() { e.upgrades.Wait() }

@@ -114,6 +114,7 @@ func TestSnapshotsShareCompilation(t *testing.T) {
 		}
 		mods[digest] = m
 	}
+	e.WaitForMachineCode()
 	if a, b := mods["test:share:small"].MinMemory, mods["test:share:large"].MinMemory; a == b {
 		t.Fatalf("both images are %d bytes: the test needs them to differ", a)
 	}

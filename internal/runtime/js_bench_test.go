@@ -43,6 +43,7 @@ func BenchmarkHelloGoAndJS(b *testing.B) {
 			b.Fatal(err)
 		}
 		prepared := time.Since(began)
+		e.WaitForMachineCode()
 		b.Run(tt.name, func(b *testing.B) {
 			before := m.PoolStats()
 			req := &abi.Request{Method: "GET", Path: tt.path, Route: tt.path, RawQuery: "name=Ada"}

@@ -45,8 +45,9 @@ type snapshot struct {
 	// served starts in the original module's state, without its data
 	// segments (wasmbin.Preinitialize): it is the same for every snapshot of
 	// one code, which share it. start brings each instance to image and
-	// values.
-	served *servedModule
+	// values. It changes once at most, from the interpreter's compilation
+	// to machine code (Engine.upgrade); current reads it.
+	served atomic.Pointer[servedModule]
 	image  []byte // linear memory right after _initialize
 	// sealed holds image when the platform has sealed memory files;
 	// instances then map it instead of copying it. It is released when the
@@ -66,6 +67,32 @@ type snapshot struct {
 	closed bool
 
 	created, reused, discarded atomic.Int64
+}
+
+// current returns the module new instances of s run.
+func (s *snapshot) current() *servedModule { return s.served.Load() }
+
+// replaceServed makes served the module new instances run, gives back the
+// one it replaces, and closes the idle instances of that one; an instance
+// in a call is closed when its call ends (pool.put). It reports false,
+// changing nothing, once s is closed.
+func (s *snapshot) replaceServed(ctx context.Context, served *servedModule) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	old := s.served.Swap(served)
+	pools := make([]*pool, 0, len(s.pools))
+	for _, p := range s.pools {
+		pools = append(pools, p)
+	}
+	s.mu.Unlock()
+	for _, p := range pools {
+		p.retire(ctx, served)
+	}
+	s.engine.releaseServed(ctx, old)
+	return true
 }
 
 // PoolStats counts what the instance pools of a module did.
@@ -99,12 +126,13 @@ func snapshotSource(mod *wasmbin.Module) (*wasmbin.Module, []int, error) {
 // JavaScript function, which differ only in their abi.InitSection) share
 // one compilation, in memory and in the compilation cache.
 // probe is mod as snapshotSource returns it, compiled for the interpreter,
-// and globals its exported globals.
+// which release closes once initialisation is over, and globals its
+// exported globals.
 // Note what a snapshot freezes: state the guest's runtime seeded during
 // initialisation from non-crypto sources (Go's map hash seeds and the
 // math/rand state) is the same in every invocation of one deploy. Reads of
 // crypto randomness (WASI random_get) are unaffected.
-func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbin.Module, probe wazero.CompiledModule, globals []int, imports []importRef) (*snapshot, error) {
+func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbin.Module, probe wazero.CompiledModule, release func(), globals []int, imports []importRef) (*snapshot, error) {
 	ictx, cancel := context.WithTimeout(ctx, e.initTimeout)
 	defer cancel()
 	mem := &cappedMemory{limit: maxInitMemory}
@@ -118,9 +146,9 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	if err != nil {
 		return nil, &initError{cause: classify(ictx, mem, err), timeout: e.initTimeout, output: stderr.buf.String()}
 	}
-	defer inst.Close(ctx)
 	live := inst.Memory()
 	if live == nil {
+		inst.Close(ctx)
 		return nil, errors.New("no memory to snapshot")
 	}
 	view, _ := live.Read(0, live.Size())
@@ -129,6 +157,8 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	for j, i := range globals {
 		values[j] = inst.ExportedGlobal(wasmbin.GlobalExportName(i)).Get()
 	}
+	inst.Close(ctx)
+	release()
 	pre, err := wasmbin.Preinitialize(mod)
 	if err != nil {
 		return nil, err
@@ -153,12 +183,16 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 		defer close(saved)
 		e.saveSnapshot(ctx, &artefact{digest: digest, imports: imports, globals: globals, values: values, image: image, module: preBytes})
 	}()
-	served, err := e.compileServed(ctx, preBytes)
+	served, err := e.firstServed(ctx, preBytes)
 	<-saved
 	if err != nil {
 		return nil, fmt.Errorf("compile the pre-initialised module: %w", err)
 	}
-	return e.newSnapshot(served, image, globals, values), nil
+	snap := e.newSnapshot(served, image, globals, values)
+	if served.key.interpreted {
+		e.upgrade(snap, preBytes)
+	}
+	return snap, nil
 }
 
 // newSnapshot returns the snapshot of served with the given image and
@@ -166,7 +200,8 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 // them: instances then share the pages they only read, and restore learns
 // from the kernel which pages an invocation wrote.
 func (e *Engine) newSnapshot(served *servedModule, image []byte, globals []int, values []uint64) *snapshot {
-	s := &snapshot{engine: e, served: served, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
+	s := &snapshot{engine: e, image: image, globals: globals, values: values, pools: map[int64]*pool{}}
+	s.served.Store(served)
 	if !e.heapImages {
 		if sealed, err := sealImage(image); err == nil {
 			s.sealed, s.image = sealed, sealed.bytes
@@ -248,6 +283,7 @@ type instance struct {
 	lastUsed time.Time
 
 	mod     api.Module
+	served  *servedModule // what mod was instantiated from
 	handle  api.Function
 	mem     *cappedMemory
 	globals []api.MutableGlobal
@@ -306,7 +342,8 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 	// The instance outlives this invocation's context: instantiate it
 	// without the caller's deadline, which each call brings on its own.
 	ictx := experimental.WithMemoryAllocator(context.WithoutCancel(ctx), mem)
-	mod, err := e.flagged.InstantiateModule(ictx, p.snap.served.compiled, moduleConfig(sleep).
+	served := p.snap.current()
+	mod, err := e.runtimeFor(served).InstantiateModule(ictx, served.compiled, moduleConfig(sleep).
 		WithStartFunctions().
 		WithStdout(stdio).
 		WithStderr(stdio))
@@ -324,7 +361,7 @@ func (p *pool) get(ctx context.Context) (*instance, error) {
 		return nil, err
 	}
 	p.snap.created.Add(1)
-	in := &instance{mod: mod, handle: mod.ExportedFunction("handle"), mem: mem, stdio: stdio, sleep: sleep}
+	in := &instance{mod: mod, served: served, handle: mod.ExportedFunction("handle"), mem: mem, stdio: stdio, sleep: sleep}
 	for _, i := range p.snap.globals {
 		g, ok := mod.ExportedGlobal(wasmbin.GlobalExportName(i)).(api.MutableGlobal)
 		if !ok {
@@ -427,7 +464,9 @@ func (p *pool) put(ctx context.Context, in *instance, ok bool, keep int) {
 	closed := p.snap.closed
 	p.snap.mu.Unlock()
 	p.mu.Lock()
-	if !closed && len(p.idle) < min(keep, maxIdle) {
+	// An instance of a module that machine code replaced is not kept:
+	// checked under p.mu, which retire holds while it closes the others.
+	if !closed && in.served == p.snap.current() && len(p.idle) < min(keep, maxIdle) {
 		if e.idleBytes.Add(size) <= e.poolMemory {
 			in.lastUsed = time.Now()
 			p.idle = append(p.idle, in)
@@ -439,6 +478,24 @@ func (p *pool) put(ctx context.Context, in *instance, ok bool, keep int) {
 	p.mu.Unlock()
 	if !kept {
 		in.mod.Close(context.WithoutCancel(ctx))
+	}
+}
+
+// retire closes the idle instances that do not run served.
+func (p *pool) retire(ctx context.Context, served *servedModule) {
+	p.mu.Lock()
+	var old []*instance
+	p.idle = slices.DeleteFunc(p.idle, func(in *instance) bool {
+		if in.served != served {
+			old = append(old, in)
+			return true
+		}
+		return false
+	})
+	p.mu.Unlock()
+	for _, in := range old {
+		p.snap.engine.idleBytes.Add(-in.idleBytes)
+		in.mod.Close(ctx)
 	}
 }
 
