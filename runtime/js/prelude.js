@@ -366,7 +366,7 @@
       this._headers = new Headers(init.headers !== undefined ? init.headers : src ? src._headers : undefined);
       var b;
       if (init.body !== undefined) b = bodyInit(init.body);
-      else if (src) b = { bytes: src._take(), type: null };
+      else if (src) b = { bytes: src._bytes === null ? null : src._take(), type: null };
       else b = { bytes: null, type: null };
       if (b.bytes !== null && (this._method === "GET" || this._method === "HEAD")) {
         throw new TypeError("a " + this._method + " request cannot have a body");
