@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
 
 	pave "github.com/pave-dev/pave/sdk"
+	"github.com/pave-dev/pave/sdk/events"
 )
 
 //go:embed prelude.js
@@ -145,7 +147,7 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	}
 	req, err := e.makeRequest(goja.Undefined(),
 		vm.ToValue(r.Method), vm.ToValue(requestURL(r)), vm.ToValue(headers),
-		vm.ToValue(vm.NewArrayBuffer(r.Body)), params)
+		vm.ToValue(vm.NewArrayBuffer(r.Body)), params, e.queued(r))
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}
@@ -179,6 +181,45 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	}
 	body := parts.Get("2").Export().(goja.ArrayBuffer).Bytes()
 	return &pave.Response{Status: status, Header: hdr, Body: body}, nil
+}
+
+// queued returns what the host says of a call from its queue (docs/ABI.md,
+// calls from the queue), which becomes the request's callId, event and
+// scheduledAt: the call's id, the CloudEvent a topic trigger delivered, as
+// events.Received reads it, and the tick of a schedule. It is null for a
+// synchronous call.
+func (e *engine) queued(r *pave.Request) goja.Value {
+	id := r.CallID()
+	if id == "" && r.Header.Get("Pave-Trigger") == "" {
+		return goja.Null()
+	}
+	vm := e.vm
+	o := vm.NewObject()
+	must(o.Set("callId", id))
+	if ev, ok := events.Received(r); ok {
+		ce := vm.NewObject()
+		must(ce.Set("topic", ev.Topic))
+		must(ce.Set("specversion", "1.0"))
+		must(ce.Set("id", ev.ID))
+		must(ce.Set("source", ev.Source))
+		must(ce.Set("type", ev.Type))
+		if ev.Subject != "" {
+			must(ce.Set("subject", ev.Subject))
+		}
+		if !ev.Time.IsZero() {
+			must(ce.Set("time", ev.Time.UTC().Format(time.RFC3339Nano)))
+		}
+		if ev.ContentType != "" {
+			must(ce.Set("datacontenttype", ev.ContentType))
+		}
+		must(o.Set("event", ce))
+	}
+	if t, ok := r.ScheduledAt(); ok {
+		d, err := vm.New(vm.Get("Date"), vm.ToValue(t.UnixMilli()))
+		must(err)
+		must(o.Set("scheduledAt", d))
+	}
+	return o
 }
 
 // fail logs an uncaught exception with its stack, which goes to the

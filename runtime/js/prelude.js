@@ -379,11 +379,20 @@
     get method() { return this._method; }
     get url() { return this._url; }
     get headers() { return this._headers; }
+    // pave's own, for a call from the host's queue (docs/JAVASCRIPT.md):
+    // its id, the CloudEvent a topic trigger delivered, a schedule's tick.
+    get callId() { return this._queued ? this._queued.callId : null; }
+    get event() { return this._queued && this._queued.event || null; }
+    get scheduledAt() {
+      var t = this._queued && this._queued.scheduledAt;
+      return t ? new Date(t.getTime()) : null;
+    }
     clone() {
       if (this._used) throw new TypeError("body already used");
       var r = new Request(this._url, { method: this._method, headers: this._headers });
       r._bytes = this._bytes;
       r.params = this.params;
+      r._queued = this._queued;
       return r;
     }
     get [Symbol.toStringTag]() { return "Request"; }
@@ -448,7 +457,7 @@
   // ---- the engine's side -------------------------------------------------
 
   // makeRequest builds the Request of an invocation.
-  native.makeRequest = function (method, url, headers, body, params) {
+  native.makeRequest = function (method, url, headers, body, params, queued) {
     var r = Object.create(Request.prototype);
     r._method = method;
     r._url = url;
@@ -459,6 +468,7 @@
     r._bytes = body.byteLength === 0 && (method === "GET" || method === "HEAD") ? null : body;
     r._used = false;
     r.params = params;
+    r._queued = queued;
     return r;
   };
 
