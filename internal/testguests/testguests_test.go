@@ -168,7 +168,7 @@ func TestModuleShapes(t *testing.T) {
 		// manifest grants.
 		"js-probe": {
 			exports: sdkShape.exports,
-			imports: append([]string{"pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
+			imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
 		"jobs": {
 			exports: sdkShape.exports,

@@ -442,7 +442,7 @@
     get headers() { return this._headers; }
     get type() { return "default"; }
     get redirected() { return false; }
-    get url() { return ""; }
+    get url() { return this._url || ""; }
     clone() {
       if (this._used) throw new TypeError("body already used");
       var r = new Response(null, { status: this._status, statusText: this._statusText, headers: this._headers });
@@ -469,6 +469,48 @@
     r._used = false;
     r.params = params;
     r._queued = queued;
+    return r;
+  };
+
+  // outbound returns what fetch(input, init) sends, checked and converted
+  // as Request's constructor does it: [method, absolute URL, flattened
+  // header pairs, body (an ArrayBuffer, or null)]. For env.invoke
+  // (forInvoke), input is a path with an optional query, "/" by default,
+  // or a Request, and the method is POST unless init or the Request says.
+  var invokeBase = "http://function.invalid";
+  native.outbound = function (input, init, forInvoke) {
+    if (forInvoke && !(input instanceof Request)) {
+      input = new URL(input === undefined ? "/" : String(input), invokeBase).href;
+      if (init === undefined || init === null || init.method === undefined) init = Object.assign({}, init, { method: "POST" });
+    }
+    var r = new Request(input, init);
+    var pairs = [];
+    for (var p of r._headers._list) pairs.push(p[0], p[1]);
+    return [r._method, r._url, pairs, r._bytes];
+  };
+
+  // eventData returns the bytes env.publish sends for data: a string, an
+  // ArrayBuffer or a typed array as it is, anything else as its JSON.
+  native.eventData = function (data) {
+    if (data === undefined) return empty;
+    if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return bodyInit(data).bytes;
+    var s = JSON.stringify(data);
+    if (s === undefined) throw new TypeError("env.publish: the data cannot be serialised as JSON");
+    return native.encode(s);
+  };
+
+  // inbound returns the Response of fetch or env.invoke.
+  native.inbound = function (status, headers, body, url) {
+    var r = Object.create(Response.prototype);
+    r._status = status;
+    r._statusText = "";
+    var h = Object.create(Headers.prototype);
+    h._list = [];
+    for (var i = 0; i < headers.length; i += 2) h._list.push([headers[i].toLowerCase(), headers[i + 1]]);
+    r._headers = h;
+    r._bytes = body;
+    r._used = false;
+    r._url = url;
     return r;
   };
 
