@@ -381,7 +381,7 @@
     get headers() { return this._headers; }
     // pave's own, for a call from the host's queue (docs/JAVASCRIPT.md):
     // its id, the CloudEvent a topic trigger delivered, a schedule's tick.
-    get callId() { return this._queued ? this._queued.callId : null; }
+    get callId() { return this._queued && this._queued.callId || null; }
     get event() { return this._queued && this._queued.event || null; }
     get scheduledAt() {
       var t = this._queued && this._queued.scheduledAt;

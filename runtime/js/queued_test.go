@@ -31,6 +31,8 @@ func TestQueuedCalls(t *testing.T) {
 		{"an asynchronous call", pave.Header{callID}, `{"callId":"5f0c9d6e3b2a41f8a7c6d5e4f3a2b1c0","event":null,"scheduledAt":null,"body":"{\"id\":1}"}`},
 		{"a topic trigger", append(slices.Clone(ce), callID, pave.HeaderField{Name: "Pave-Trigger", Value: "topic orders.created"}, pave.HeaderField{Name: "ce-subject", Value: "order/1"}),
 			`{"callId":"5f0c9d6e3b2a41f8a7c6d5e4f3a2b1c0","event":{"topic":"orders.created","specversion":"1.0","id":"0123abcd","source":"/functions/shop","type":"orders.created","subject":"order/1","time":"2026-12-07T04:05:06.789Z","datacontenttype":"application/json"},"scheduledAt":null,"body":"{\"id\":1}"}`},
+		{"a schedule without a call id", pave.Header{{Name: "Pave-Trigger", Value: "schedule @hourly"}, {Name: "Pave-Schedule-Tick", Value: "2026-12-07T04:00:00Z"}},
+			`{"callId":null,"event":null,"scheduledAt":"2026-12-07T04:00:00.000Z","body":"{\"id\":1}"}`},
 		{"a schedule", pave.Header{callID, {Name: "Pave-Trigger", Value: "schedule */5 * * * *"}, {Name: "Pave-Schedule-Tick", Value: "2026-12-07T04:05:00Z"}},
 			`{"callId":"5f0c9d6e3b2a41f8a7c6d5e4f3a2b1c0","event":null,"scheduledAt":"2026-12-07T04:05:00.000Z","body":"{\"id\":1}"}`},
 	}
