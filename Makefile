@@ -1,12 +1,17 @@
 # Everything CI runs is `make check`; .ci/run calls exactly that.
 GO ?= go
 
+# The JavaScript engine compiles each capability group in by build tag
+# (runtime/js): vet, staticcheck and its tests also see it with them all.
+JS_CAPABILITY_TAGS := pave_secrets,pave_kv,pave_http,pave_invoke,pave_publish
+
 .PHONY: check vet fmt lint staticcheck deadcode test test-short build up bench fuzz soak
 
 check: vet fmt lint test
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 
 # gofmt must have nothing to say about tracked Go files.
 fmt:
@@ -24,6 +29,7 @@ lint: staticcheck deadcode
 
 staticcheck: $(STATICCHECK)
 	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 
 # Functions in internal/ that cmd/pave cannot reach; see scripts/deadcode.sh.
 deadcode: $(DEADCODE)
@@ -37,9 +43,12 @@ $(DEADCODE):
 
 # The JavaScript tests of the daemon are left out of race builds (see
 # internal/daemon/js_test.go), so they run once more without the detector.
+# The JavaScript engine's tests run once more with every capability group
+# compiled in (JS_CAPABILITY_TAGS).
 test:
 	$(GO) test -race -timeout 20m ./...
 	$(GO) test -timeout 10m -run 'JavaScript' ./internal/daemon/
+	$(GO) test -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 
 # The fast lane: skips the tests that compile guest functions or run a
 # daemon (testing.Short), for an answer in about a minute. CI runs `test`.

@@ -11,15 +11,26 @@ package daemon_test
 
 import (
 	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
 	"github.com/pave-dev/pave/internal/wasmbin"
 )
@@ -220,4 +231,244 @@ func TestJavaScriptFunctions(t *testing.T) {
 			}
 		}
 	})
+}
+
+// outcome is how js-probe reports a capability's promise: its value, or
+// the error's name, code and message.
+type outcome struct {
+	Value   json.RawMessage
+	Error   string
+	Code    string
+	Message string
+}
+
+// jsCall calls js-probe at path with body as JSON and decodes its outcome.
+func jsCall(t *testing.T, n *node, key, path string, body any) (outcome, response) {
+	t.Helper()
+	var b []byte
+	if body != nil {
+		b, _ = json.Marshal(body)
+	}
+	method := "GET"
+	if b != nil {
+		method = "POST"
+	}
+	r := n.call(method, path, key, b)
+	var o outcome
+	if err := json.Unmarshal(r.body, &o); err != nil || r.status != 200 {
+		t.Fatalf("%s %s = %d %q: %v", method, path, r.status, r.body, err)
+	}
+	return o, r
+}
+
+// TestJavaScriptCapabilities deploys js-probe, granted every capability
+// group, and uses and attacks each through the gateway: what the manifest
+// grants works as for Go, what it does not grant (a bucket, secret, host,
+// function or topic) is refused by the host with a rejection the script
+// can read, egress to addresses that are not public is refused even when
+// granted, a topic trigger delivers its CloudEvent, and no secret value
+// reaches a response or the log.
+func TestJavaScriptCapabilities(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	var seen []string
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, fmt.Sprintf("%s %s %s %s %s", r.Method, r.URL.RequestURI(), r.Header.Get("X-Probe"), r.Header.Get("Content-Type"), body))
+		mu.Unlock()
+		w.Header().Set("X-Backend", "yes")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, "backend answer")
+	}))
+	defer backend.Close()
+	port := backend.Listener.Addr().(*net.TCPAddr).Port
+
+	probe := testguests.Build(t, "js-probe")
+	// Loopback is allowed, so that the granted backend answers; the
+	// granted link-local and private addresses are still refused.
+	n := startWith(t, func(c *config.Config) { c.Defenses.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	canary := "canary-" + hex.EncodeToString(raw)
+	ctx := context.Background()
+	for name, value := range map[string]string{"PROBE_SECRET": canary, "OTHER": canary + "-other"} {
+		if _, err := n.admin.SetSecret(ctx, name, []byte(value)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.deploy(readManifest(t, testguests.Dir(t, "mirror")), testguests.Build(t, "mirror"))
+	manifest := strings.Replace(readManifest(t, testguests.Dir(t, "js-probe")),
+		"http: [", fmt.Sprintf("http: [\"localhost:%d\", ", port), 1)
+	began := time.Now()
+	n.deploy(manifest, probe)
+	t.Logf("deployed js-probe with every capability group in %s", time.Since(began))
+	key := n.key("js", "js-probe")
+	var bodies []string
+
+	t.Run("secrets", func(t *testing.T) {
+		o, r := jsCall(t, n, key, "/js/secret?name=PROBE_SECRET", nil)
+		bodies = append(bodies, string(r.body))
+		if !strings.Contains(string(o.Value), "[REDACTED]") {
+			t.Errorf("granted secret = %s, want the value redacted", r.body)
+		}
+		for _, name := range []string{"OTHER", "UNSET"} {
+			o, r := jsCall(t, n, key, "/js/secret?name="+name, nil)
+			bodies = append(bodies, string(r.body))
+			if o.Error != "Error" || o.Code != "denied" || !strings.Contains(o.Message, name) {
+				t.Errorf("ungranted secret %s = %s, want a rejection with code denied", name, r.body)
+			}
+		}
+		r = n.call("GET", "/js/secret-throw?name=PROBE_SECRET", key, nil)
+		bodies = append(bodies, string(r.body))
+		if r.status != 502 {
+			t.Errorf("secret-throw = %d %s, want 502", r.status, r.body)
+		}
+	})
+
+	t.Run("fetch", func(t *testing.T) {
+		granted := fmt.Sprintf("http://localhost:%d/in?q=1", port)
+		o, r := jsCall(t, n, key, "/js/fetch", map[string]any{"url": granted,
+			"init": map[string]any{"method": "PUT", "headers": map[string]string{"X-Probe": "p"}, "body": "ping"}})
+		var got struct {
+			Status       int
+			URL, Backend string
+			Body         string
+		}
+		if err := json.Unmarshal(o.Value, &got); err != nil || got.Status != 202 || got.URL != granted || got.Backend != "yes" || got.Body != "backend answer" {
+			t.Errorf("granted fetch = %s: %v", r.body, err)
+		}
+		mu.Lock()
+		if want := "PUT /in?q=1 p text/plain;charset=UTF-8 ping"; len(seen) != 1 || seen[0] != want {
+			t.Errorf("the backend saw %q, want %q", seen, want)
+		}
+		mu.Unlock()
+		for _, tt := range []struct{ url, code, reason string }{
+			{"http://169.254.169.254/latest/meta-data?token=t0p", "denied", "169.254.169.254"}, // granted, link-local
+			{"http://10.1.2.3/private?token=t0p", "denied", "10.1.2.3"},                        // granted, private
+			{fmt.Sprintf("http://127.0.0.1:%d/?token=t0p", port), "denied", "not granted"},     // an address, not the granted name
+			{fmt.Sprintf("http://localhost:%d/?token=t0p", port+1), "denied", "not granted"},   // another port
+			{"http://ungranted.example/?token=t0p", "denied", "not granted"},
+			{"file:///etc/passwd", "invalid", "scheme"},
+		} {
+			o, r := jsCall(t, n, key, "/js/fetch", map[string]any{"url": tt.url})
+			if o.Error != "TypeError" || o.Code != tt.code || !strings.Contains(o.Message, tt.reason) {
+				t.Errorf("fetch %s = %s, want a TypeError with code %s saying %q", tt.url, r.body, tt.code, tt.reason)
+			}
+			if strings.Contains(o.Message, "t0p") || strings.Contains(o.Message, "meta-data") || strings.Contains(o.Message, "passwd") {
+				t.Errorf("fetch %s: the rejection reveals the URL's path or query: %s", tt.url, o.Message)
+			}
+		}
+		mu.Lock()
+		if len(seen) != 1 {
+			t.Errorf("refused requests reached the backend: %q", seen)
+		}
+		mu.Unlock()
+	})
+
+	t.Run("invoke", func(t *testing.T) {
+		o, r := jsCall(t, n, key, "/js/invoke", map[string]any{"name": "mirror", "path": "/items?q=1", "init": map[string]any{"method": "GET"}})
+		var got struct {
+			Status int
+			Body   string
+		}
+		var mirrored struct {
+			Path     string
+			RawQuery string `json:"raw_query"`
+		}
+		if err := json.Unmarshal(o.Value, &got); err != nil || got.Status != 200 ||
+			json.Unmarshal([]byte(got.Body), &mirrored) != nil || mirrored.Path != "/items" || mirrored.RawQuery != "q=1" {
+			t.Errorf("invoke mirror = %s", r.body)
+		}
+		for _, tt := range []struct{ name, code string }{{"hello", "denied"}, {"absent", "not_found"}} {
+			o, r := jsCall(t, n, key, "/js/invoke", map[string]any{"name": tt.name, "path": "/"})
+			if o.Error != "Error" || o.Code != tt.code {
+				t.Errorf("invoke %s = %s, want a rejection with code %s", tt.name, r.body, tt.code)
+			}
+		}
+	})
+
+	t.Run("kv compare-and-swap", func(t *testing.T) {
+		r := n.call("GET", "/js/cas?key=counter", key, nil)
+		var steps map[string]outcome
+		if err := json.Unmarshal(r.body, &steps); err != nil || r.status != 200 {
+			t.Fatalf("cas = %d %s: %v", r.status, r.body, err)
+		}
+		type entry struct {
+			Value    any
+			Revision float64
+		}
+		entryOf := func(o outcome) (e entry) { _ = json.Unmarshal(o.Value, &e); return e }
+		created, final := steps["create"], entryOf(steps["final"])
+		if a := entryOf(steps["absent"]); a.Value != nil || a.Revision != 0 || steps["absent"].Error != "" {
+			t.Errorf("absent = %+v", steps["absent"])
+		}
+		if created.Error != "" || entryOf(steps["read"]).Value != "one" || string(created.Value) != fmt.Sprint(entryOf(steps["read"]).Revision) {
+			t.Errorf("create = %+v, read = %+v", created, steps["read"])
+		}
+		for _, step := range []string{"createAgain", "stale"} {
+			if steps[step].Code != "conflict" {
+				t.Errorf("%s = %+v, want a conflict", step, steps[step])
+			}
+		}
+		if final.Value != "two" || string(steps["update"].Value) != fmt.Sprint(final.Revision) {
+			t.Errorf("update = %+v, final = %+v", steps["update"], final)
+		}
+		if d := steps["denied"]; d.Code != "denied" || !strings.Contains(d.Message, `bucket "other" is not granted`) {
+			t.Errorf("ungranted bucket = %+v", d)
+		}
+	})
+
+	t.Run("publish and the topic trigger", func(t *testing.T) {
+		o, r := jsCall(t, n, key, "/js/publish", map[string]any{"topic": "probe.events", "data": map[string]any{"n": 7}})
+		var id string
+		if err := json.Unmarshal(o.Value, &id); err != nil || !regexp.MustCompile(`^[0-9a-f]{32}$`).MatchString(id) {
+			t.Fatalf("publish = %s: %v", r.body, err)
+		}
+		o, r = jsCall(t, n, key, "/js/publish", map[string]any{"topic": "other.events", "data": "x"})
+		if o.Code != "denied" {
+			t.Errorf("ungranted topic = %s", r.body)
+		}
+		// The trigger's call stores what it received under event-<id>.
+		var record struct {
+			Event  map[string]any
+			CallID string
+			Data   map[string]any
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			o, r := jsCall(t, n, key, "/js/kv-get?key=event-"+id, nil)
+			if o.Error != "" {
+				t.Fatalf("kv-get = %s", r.body)
+			}
+			if string(o.Value) != "null" {
+				if err := json.Unmarshal(o.Value, &record); err != nil {
+					t.Fatal(err)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the topic trigger did not deliver the event")
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		ev := record.Event
+		if ev["topic"] != "probe.events" || ev["id"] != id || ev["type"] != "probe.events" || ev["source"] != "/functions/js-probe" ||
+			ev["specversion"] != "1.0" || ev["datacontenttype"] != "application/json" || ev["time"] == nil ||
+			len(record.CallID) != 32 || record.Data["n"] != float64(7) {
+			t.Errorf("the trigger received %+v", record)
+		}
+	})
+
+	for _, b := range bodies {
+		if strings.Contains(b, canary) {
+			t.Errorf("a secret's value left in a response: %s", b)
+		}
+	}
+	if strings.Contains(n.logs.String(), canary) {
+		t.Error("a secret's value reached the daemon's log")
+	}
+	if lines := n.logs.lines(map[string]any{"source": "guest", "function": "js-probe", "msg": "read the secret: {\"value\":\"[REDACTED]\"}"}); len(lines) != 1 {
+		t.Errorf("the console line with the secret is not in the log, redacted:\n%s", n.logs.String())
+	}
 }

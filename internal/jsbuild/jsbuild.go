@@ -58,12 +58,16 @@ func Build(ctx context.Context, m *manifest.Manifest, dir string, stderr io.Writ
 	return Module(engine, bundle), nil
 }
 
-// Tags returns the build tags of the engine for m: one per capability
-// group the engine supports and m grants.
+// Tags returns the build tags of the engine for m: pave_ and the group's
+// name (pave_kv, pave_http, ...) for each capability group m grants, in
+// the order of abi.CapabilityGroups, so that the engine imports only the
+// groups m grants.
 func Tags(m *manifest.Manifest) []string {
 	var tags []string
-	if len(m.Capabilities.KV) > 0 {
-		tags = append(tags, "pave_kv")
+	for _, g := range abi.CapabilityGroups {
+		if m.Capabilities.Granted(g.Name) {
+			tags = append(tags, "pave_"+g.Name)
+		}
 	}
 	return tags
 }

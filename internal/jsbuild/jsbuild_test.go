@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/wasmbin"
 )
 
@@ -123,5 +125,26 @@ func TestModule(t *testing.T) {
 	got, ok := m.CustomSection(abi.InitSection)
 	if !ok || !bytes.Equal(got, bundle) {
 		t.Errorf("CustomSection(%q) = %q, %v; want the bundle", abi.InitSection, got, ok)
+	}
+}
+
+// TestTags: the engine is built with one tag per granted capability group,
+// and none for a group granted nothing.
+func TestTags(t *testing.T) {
+	tests := []struct {
+		caps manifest.Capabilities
+		want []string
+	}{
+		{manifest.Capabilities{}, nil},
+		{manifest.Capabilities{KV: map[string]string{"orders": manifest.KVWrite}}, []string{"pave_kv"}},
+		{manifest.Capabilities{HTTP: []string{"api.example.com"}, Publish: []string{"orders.created"}}, []string{"pave_http", "pave_publish"}},
+		{manifest.Capabilities{Secrets: []string{"KEY"}, KV: map[string]string{"a": manifest.KVRead}, HTTP: []string{"a.example"},
+			Invoke: []string{"billing"}, Publish: []string{"t"}}, []string{"pave_secrets", "pave_kv", "pave_http", "pave_invoke", "pave_publish"}},
+		{manifest.Capabilities{Invoke: []string{}}, nil},
+	}
+	for _, tt := range tests {
+		if got := Tags(&manifest.Manifest{Capabilities: tt.caps}); !slices.Equal(got, tt.want) {
+			t.Errorf("Tags(%+v) = %q, want %q", tt.caps, got, tt.want)
+		}
 	}
 }

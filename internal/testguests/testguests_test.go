@@ -164,11 +164,12 @@ func TestModuleShapes(t *testing.T) {
 		"initloop": sdkShape,
 		// initinput reads its init input on stdin, through WASI alone.
 		"initinput": sdkShape,
-		// js-probe is the JavaScript engine, built with the kv group its
-		// manifest grants.
+		// js-probe is the JavaScript engine, built with every capability
+		// group, as its manifest grants them all.
 		"js-probe": {
 			exports: sdkShape.exports,
-			imports: append([]string{"pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
+			imports: append([]string{"pave_http_v1.fetch", "pave_invoke_v1.call", "pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put",
+				"pave_publish_v1.publish", "pave_secrets_v1.get"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
 		"jobs": {
 			exports: sdkShape.exports,

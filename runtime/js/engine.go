@@ -10,11 +10,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/dop251/goja"
 
 	pave "github.com/pave-dev/pave/sdk"
+	"github.com/pave-dev/pave/sdk/events"
 )
 
 //go:embed prelude.js
@@ -39,12 +41,30 @@ type engine struct {
 
 	makeRequest  goja.Callable
 	takeResponse goja.Callable
+	outbound     goja.Callable
+	inbound      goja.Callable
 }
 
-// capabilities add the granted capabilities to env; each file built under
-// a capability's tag appends to it when its package variables are
-// initialised, before any init function runs.
-var capabilities []func(vm *goja.Runtime, env *goja.Object)
+// capabilities add the granted capabilities to env, or to the global
+// object (fetch); each file built under a capability's tag appends to it
+// when its package variables are initialised, before any init function
+// runs.
+var capabilities []func(e *engine, env *goja.Object)
+
+// ungranted are the names each capability group defines, on env or, for
+// fetch, globally: a group not compiled in leaves them throwing (kv) or
+// rejecting (the others) with a TypeError that names the missing grant.
+var ungranted = []struct {
+	name, group string
+	global      bool // defined on the global object, not on env
+	promise     bool // returns a promise, so rejects rather than throws
+}{
+	{"kv", "kv", false, false},
+	{"secret", "secrets", false, true},
+	{"invoke", "invoke", false, true},
+	{"publish", "publish", false, true},
+	{"fetch", "http", true, true},
+}
 
 // newEngine evaluates the prelude and then bundle, and finds the default
 // export's fetch method.
@@ -76,16 +96,36 @@ func newEngine(bundle string) (*engine, error) {
 	if e.takeResponse, ok = goja.AssertFunction(n.Get("takeResponse")); !ok {
 		return nil, errors.New("prelude: no takeResponse")
 	}
+	if e.outbound, ok = goja.AssertFunction(n.Get("outbound")); !ok {
+		return nil, errors.New("prelude: no outbound")
+	}
+	if e.inbound, ok = goja.AssertFunction(n.Get("inbound")); !ok {
+		return nil, errors.New("prelude: no inbound")
+	}
 
 	env := vm.NewObject()
 	for _, add := range capabilities {
-		add(vm, env)
+		add(e, env)
 	}
-	for _, name := range []string{"kv"} {
-		if env.Get(name) == nil {
-			must(env.Set(name, func(goja.FunctionCall) goja.Value {
-				panic(vm.NewTypeError("env.%s: the manifest grants no %s capability", name, name))
-			}))
+	for _, u := range ungranted {
+		obj, what := env, "env."+u.name
+		if u.global {
+			obj, what = vm.GlobalObject(), u.name
+		}
+		if obj.Get(u.name) != nil {
+			continue
+		}
+		msg := fmt.Sprintf("%s: the manifest grants no %s capability", what, u.group)
+		fn := func(goja.FunctionCall) goja.Value { panic(vm.NewTypeError(msg)) }
+		if u.promise {
+			fn = func(goja.FunctionCall) goja.Value {
+				return e.settle(func() (goja.Value, error) { return nil, e.thrown(vm.NewTypeError(msg)) })
+			}
+		}
+		if u.global {
+			e.defineGlobal(u.name, fn)
+		} else {
+			must(env.Set(u.name, fn))
 		}
 	}
 	e.env = env
@@ -126,6 +166,111 @@ func must(err error) {
 	}
 }
 
+// defineGlobal defines the global name as the prelude defines its own:
+// writable and configurable, not enumerable.
+func (e *engine) defineGlobal(name string, v any) {
+	must(e.vm.GlobalObject().DefineDataProperty(name, e.vm.ToValue(v), goja.FLAG_TRUE, goja.FLAG_TRUE, goja.FLAG_FALSE))
+}
+
+// settle returns a promise settled with what fn returns: capability calls
+// are synchronous host calls, so the promise is settled before it is
+// returned. An error rejects it with the value thrown (see thrown) or, for
+// any other error, with an Error carrying its message.
+func (e *engine) settle(fn func() (goja.Value, error)) goja.Value {
+	p, resolve, reject := e.vm.NewPromise()
+	v, err := fn()
+	if err != nil {
+		must(reject(e.errorValue(err)))
+	} else {
+		must(resolve(v))
+	}
+	return e.vm.ToValue(p)
+}
+
+// thrownValue is an error that is a JavaScript value to throw or reject
+// with.
+type thrownValue struct{ v *goja.Object }
+
+func (t *thrownValue) Error() string { return t.v.String() }
+
+// thrown returns the error that rejects a promise with v.
+func (e *engine) thrown(v *goja.Object) error { return &thrownValue{v} }
+
+// errorValue returns the JavaScript value of err: the value a script
+// threw, or a new Error with err's message.
+func (e *engine) errorValue(err error) goja.Value {
+	var t *thrownValue
+	if errors.As(err, &t) {
+		return t.v
+	}
+	var exc *goja.Exception
+	if errors.As(err, &exc) {
+		return exc.Value()
+	}
+	return e.newError("Error", err.Error(), "")
+}
+
+// newError returns a new Error, or TypeError when class says so, with msg
+// and, if code is not empty, the property code.
+func (e *engine) newError(class, msg, code string) *goja.Object {
+	ctor, ok := goja.AssertConstructor(e.vm.Get(class))
+	if !ok {
+		panic("no constructor " + class)
+	}
+	o, err := ctor(nil, e.vm.ToValue(msg))
+	must(err)
+	if code != "" {
+		must(o.Set("code", code))
+	}
+	return o
+}
+
+// bytesOf returns the bytes of v, an ArrayBuffer or null as outbound
+// returns a body.
+func bytesOf(v goja.Value) []byte {
+	if b, ok := v.Export().(goja.ArrayBuffer); ok {
+		return b.Bytes()
+	}
+	return nil
+}
+
+// request is a request as outbound returns it: the method, the absolute
+// URL, the header fields and the body.
+type request struct {
+	method, url string
+	header      pave.Header
+	body        []byte
+}
+
+// newRequest builds the request fetch(input, init) would send, with the
+// prelude's Request: what the script passes is checked and converted as a
+// Request's constructor does it. forInvoke makes input a path and the
+// method POST by default, as for env.invoke.
+func (e *engine) newRequest(input, init goja.Value, forInvoke bool) (*request, error) {
+	out, err := e.outbound(goja.Undefined(), input, init, e.vm.ToValue(forInvoke))
+	if err != nil {
+		return nil, err
+	}
+	parts := out.ToObject(e.vm)
+	r := &request{method: parts.Get("0").String(), url: parts.Get("1").String(), body: bytesOf(parts.Get("3"))}
+	pairs := parts.Get("2").ToObject(e.vm)
+	for i, n := int64(0), pairs.Get("length").ToInteger(); i+1 < n; i += 2 {
+		r.header = append(r.header, pave.HeaderField{Name: pairs.Get(strconv.FormatInt(i, 10)).String(), Value: pairs.Get(strconv.FormatInt(i+1, 10)).String()})
+	}
+	return r, nil
+}
+
+// newResponse returns a Response with the given parts, for fetch and
+// env.invoke; url is the URL it answers, or "".
+func (e *engine) newResponse(status int, header pave.Header, body []byte, url string) (goja.Value, error) {
+	pairs := make([]any, 0, 2*len(header))
+	for _, h := range header {
+		pairs = append(pairs, h.Name, h.Value)
+	}
+	vm := e.vm
+	return e.inbound(goja.Undefined(), vm.ToValue(status), vm.ToValue(pairs), vm.ToValue(vm.NewArrayBuffer(body)), vm.ToValue(url))
+}
+
 // logLine writes a line to the function's log; tests replace it.
 var logLine = pave.Log
 
@@ -145,7 +290,7 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	}
 	req, err := e.makeRequest(goja.Undefined(),
 		vm.ToValue(r.Method), vm.ToValue(requestURL(r)), vm.ToValue(headers),
-		vm.ToValue(vm.NewArrayBuffer(r.Body)), params)
+		vm.ToValue(vm.NewArrayBuffer(r.Body)), params, e.queued(r))
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}
@@ -179,6 +324,45 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	}
 	body := parts.Get("2").Export().(goja.ArrayBuffer).Bytes()
 	return &pave.Response{Status: status, Header: hdr, Body: body}, nil
+}
+
+// queued returns what the host says of a call from its queue (docs/ABI.md,
+// calls from the queue), which becomes the request's callId, event and
+// scheduledAt: the call's id, the CloudEvent a topic trigger delivered, as
+// events.Received reads it, and the tick of a schedule. It is null for a
+// synchronous call.
+func (e *engine) queued(r *pave.Request) goja.Value {
+	id := r.CallID()
+	if id == "" && r.Header.Get("Pave-Trigger") == "" {
+		return goja.Null()
+	}
+	vm := e.vm
+	o := vm.NewObject()
+	must(o.Set("callId", id))
+	if ev, ok := events.Received(r); ok {
+		ce := vm.NewObject()
+		must(ce.Set("topic", ev.Topic))
+		must(ce.Set("specversion", "1.0"))
+		must(ce.Set("id", ev.ID))
+		must(ce.Set("source", ev.Source))
+		must(ce.Set("type", ev.Type))
+		if ev.Subject != "" {
+			must(ce.Set("subject", ev.Subject))
+		}
+		if !ev.Time.IsZero() {
+			must(ce.Set("time", ev.Time.UTC().Format(time.RFC3339Nano)))
+		}
+		if ev.ContentType != "" {
+			must(ce.Set("datacontenttype", ev.ContentType))
+		}
+		must(o.Set("event", ce))
+	}
+	if t, ok := r.ScheduledAt(); ok {
+		d, err := vm.New(vm.Get("Date"), vm.ToValue(t.UnixMilli()))
+		must(err)
+		must(o.Set("scheduledAt", d))
+	}
+	return o
 }
 
 // fail logs an uncaught exception with its stack, which goes to the

@@ -51,6 +51,8 @@ func TestWebAPIs(t *testing.T) {
 		{`new Request("https://a.example/p", {method: "PUT", body: new Uint8Array([104, 105])}).text()`, "hi"},
 		{`(() => { try { new Request("https://a.example", {method: "GET", body: "x"}) } catch (e) { return e.name } })()`, "TypeError"},
 		{`new Request("https://a.example/p").headers.get("content-type")`, "null"},
+		{`new Request(new Request("https://a.example/p"), {method: "HEAD"}).method`, "HEAD"},
+		{`new Request(new Request("https://a.example/p", {method: "POST", body: "x"})).text()`, "x"},
 		{`new Request("https://a.example/p", {method: "POST", body: "x"}).headers.get("content-type")`, "text/plain;charset=UTF-8"},
 
 		// Response.

@@ -17,8 +17,9 @@
 // docs/JAVASCRIPT.md lists the web APIs the engine provides.
 //
 // Capabilities are compiled in by build tag, one per group the manifest
-// grants (pave_kv), so that an engine never imports a capability group its
-// function is not granted: the host refuses such a module at deploy.
+// grants (pave_secrets, pave_kv, pave_http, pave_invoke, pave_publish),
+// so that an engine never imports a capability group its function is not
+// granted: the host refuses such a module at deploy.
 package main
 
 func main() {}

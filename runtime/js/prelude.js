@@ -366,7 +366,7 @@
       this._headers = new Headers(init.headers !== undefined ? init.headers : src ? src._headers : undefined);
       var b;
       if (init.body !== undefined) b = bodyInit(init.body);
-      else if (src) b = { bytes: src._take(), type: null };
+      else if (src) b = { bytes: src._bytes === null ? null : src._take(), type: null };
       else b = { bytes: null, type: null };
       if (b.bytes !== null && (this._method === "GET" || this._method === "HEAD")) {
         throw new TypeError("a " + this._method + " request cannot have a body");
@@ -379,11 +379,20 @@
     get method() { return this._method; }
     get url() { return this._url; }
     get headers() { return this._headers; }
+    // pave's own, for a call from the host's queue (docs/JAVASCRIPT.md):
+    // its id, the CloudEvent a topic trigger delivered, a schedule's tick.
+    get callId() { return this._queued && this._queued.callId || null; }
+    get event() { return this._queued && this._queued.event || null; }
+    get scheduledAt() {
+      var t = this._queued && this._queued.scheduledAt;
+      return t ? new Date(t.getTime()) : null;
+    }
     clone() {
       if (this._used) throw new TypeError("body already used");
       var r = new Request(this._url, { method: this._method, headers: this._headers });
       r._bytes = this._bytes;
       r.params = this.params;
+      r._queued = this._queued;
       return r;
     }
     get [Symbol.toStringTag]() { return "Request"; }
@@ -433,7 +442,7 @@
     get headers() { return this._headers; }
     get type() { return "default"; }
     get redirected() { return false; }
-    get url() { return ""; }
+    get url() { return this._url || ""; }
     clone() {
       if (this._used) throw new TypeError("body already used");
       var r = new Response(null, { status: this._status, statusText: this._statusText, headers: this._headers });
@@ -448,7 +457,7 @@
   // ---- the engine's side -------------------------------------------------
 
   // makeRequest builds the Request of an invocation.
-  native.makeRequest = function (method, url, headers, body, params) {
+  native.makeRequest = function (method, url, headers, body, params, queued) {
     var r = Object.create(Request.prototype);
     r._method = method;
     r._url = url;
@@ -459,6 +468,49 @@
     r._bytes = body.byteLength === 0 && (method === "GET" || method === "HEAD") ? null : body;
     r._used = false;
     r.params = params;
+    r._queued = queued;
+    return r;
+  };
+
+  // outbound returns what fetch(input, init) sends, checked and converted
+  // as Request's constructor does it: [method, absolute URL, flattened
+  // header pairs, body (an ArrayBuffer, or null)]. For env.invoke
+  // (forInvoke), input is a path with an optional query, "/" by default,
+  // or a Request, and the method is POST unless init or the Request says.
+  var invokeBase = "http://function.invalid";
+  native.outbound = function (input, init, forInvoke) {
+    if (forInvoke && !(input instanceof Request)) {
+      input = new URL(input === undefined ? "/" : String(input), invokeBase).href;
+      if (init === undefined || init === null || init.method === undefined) init = Object.assign({}, init, { method: "POST" });
+    }
+    var r = new Request(input, init);
+    var pairs = [];
+    for (var p of r._headers._list) pairs.push(p[0], p[1]);
+    return [r._method, r._url, pairs, r._bytes];
+  };
+
+  // eventData returns the bytes env.publish sends for data: a string, an
+  // ArrayBuffer or a typed array as it is, anything else as its JSON.
+  native.eventData = function (data) {
+    if (data === undefined) return empty;
+    if (typeof data === "string" || data instanceof ArrayBuffer || ArrayBuffer.isView(data)) return bodyInit(data).bytes;
+    var s = JSON.stringify(data);
+    if (s === undefined) throw new TypeError("env.publish: the data cannot be serialised as JSON");
+    return native.encode(s);
+  };
+
+  // inbound returns the Response of fetch or env.invoke.
+  native.inbound = function (status, headers, body, url) {
+    var r = Object.create(Response.prototype);
+    r._status = status;
+    r._statusText = "";
+    var h = Object.create(Headers.prototype);
+    h._list = [];
+    for (var i = 0; i < headers.length; i += 2) h._list.push([headers[i].toLowerCase(), headers[i + 1]]);
+    r._headers = h;
+    r._bytes = body;
+    r._used = false;
+    r._url = url;
     return r;
   };
 

@@ -8,10 +8,70 @@ function recurse(n) {
   return recurse(n + 1) + 1;
 }
 
+// outcome is what a capability's promise settled to, as JSON: its value,
+// or the error's name, code and message.
+async function outcome(promise, describe = (v) => v) {
+  try {
+    return { value: await describe(await promise) };
+  } catch (e) {
+    return { error: e.name, code: e.code, message: e.message };
+  }
+}
+
+// response describes a Response that fetch or env.invoke resolved to.
+async function response(r) {
+  return { status: r.status, url: r.url, backend: r.headers.get("x-backend"), body: await r.text() };
+}
+
 export default {
   async fetch(request, env) {
-    const what = new URL(request.url).pathname.replace(/^\/js\//, "");
+    // A topic trigger's call: keep the event where the test can read it.
+    if (request.event) {
+      const record = { event: request.event, callId: request.callId, data: await request.json() };
+      await env.kv("probe").put("event-" + request.event.id, JSON.stringify(record));
+      return new Response(null, { status: 204 });
+    }
+    const url = new URL(request.url);
+    const what = url.pathname.replace(/^\/js\//, "");
     switch (what) {
+      case "secret": {
+        // The value goes to the response and the log: the host must
+        // redact it from both.
+        const got = await outcome(env.secret(url.searchParams.get("name")));
+        console.log("read the secret:", got);
+        return Response.json(got);
+      }
+      case "secret-throw":
+        throw new Error("the secret is " + (await env.secret(url.searchParams.get("name"))));
+      case "fetch": {
+        const spec = await request.json();
+        return Response.json(await outcome(fetch(spec.url, spec.init), response));
+      }
+      case "invoke": {
+        const spec = await request.json();
+        return Response.json(await outcome(env.invoke(spec.name, spec.path, spec.init), response));
+      }
+      case "publish": {
+        const spec = await request.json();
+        return Response.json(await outcome(env.publish(spec.topic, spec.data)));
+      }
+      case "kv-get":
+        return Response.json(await outcome(env.kv("probe").get(url.searchParams.get("key"), "json")));
+      case "cas": {
+        // Compare-and-swap, step by step, on a key of the request's.
+        const b = env.kv("probe");
+        const key = url.searchParams.get("key");
+        const steps = {};
+        steps.absent = await outcome(b.getWithRevision(key));
+        steps.create = await outcome(b.put(key, "one", { ifRevision: 0 }));
+        steps.createAgain = await outcome(b.put(key, "two", { ifRevision: 0 }));
+        steps.read = await outcome(b.getWithRevision(key));
+        steps.update = await outcome(b.put(key, "two", { ifRevision: steps.read.value.revision }));
+        steps.stale = await outcome(b.put(key, "three", { ifRevision: steps.read.value.revision }));
+        steps.final = await outcome(b.getWithRevision(key));
+        steps.denied = await outcome(env.kv("other").put(key, "x", { ifRevision: 0 }));
+        return Response.json(steps);
+      }
       case "count":
         count++;
         seen.push(request.headers.get("x-call"));
