@@ -24,12 +24,14 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/testguests"
 	"github.com/pave-dev/pave/internal/wasmbin"
@@ -471,4 +473,242 @@ func TestJavaScriptCapabilities(t *testing.T) {
 	if lines := n.logs.lines(map[string]any{"source": "guest", "function": "js-probe", "msg": "read the secret: {\"value\":\"[REDACTED]\"}"}); len(lines) != 1 {
 		t.Errorf("the console line with the secret is not in the log, redacted:\n%s", n.logs.String())
 	}
+}
+
+// TestJavaScriptExamples deploys the TypeScript examples beside their Go
+// twins and calls both the same way: the same answers, status codes and
+// stored notes (the twins share the bucket notes), and the same posture,
+// graph, logs and budgets.
+func TestJavaScriptExamples(t *testing.T) {
+	t.Parallel()
+	names := []string{"echo", "echo-ts", "notes", "notes-ts"}
+	modules := map[string][]byte{}
+	for _, name := range names {
+		modules[name] = testguests.Example(t, name)
+	}
+	n := start(t, "")
+	for _, name := range names {
+		began := time.Now()
+		n.deploy(readManifest(t, testguests.ExampleDir(t, name)), modules[name])
+		t.Logf("deployed %s in %s", name, time.Since(began))
+	}
+	key := n.key("twins", names...)
+	jsonHeaders := map[string]string{"Authorization": "Bearer " + key, "Content-Type": "application/json"}
+
+	t.Run("echo", func(t *testing.T) {
+		type reply struct {
+			Received  json.RawMessage `json:"received"`
+			Method    string          `json:"method"`
+			Path      string          `json:"path"`
+			RequestID string          `json:"request_id"`
+			Caller    string          `json:"caller"`
+		}
+		for _, body := range []string{
+			`{"a": [1, 2.50, 1e3, 12345678901234567890], "b": {"c": null, "d": "\u00e9\"\\ x"}}`,
+			" \"s\" ", `true`, `[]`, `not json`, ``, `{"a":`,
+		} {
+			var got [2]response
+			var replies [2]reply
+			for i, path := range []string{"/echo", "/echo-ts"} {
+				got[i] = n.call("POST", path, key, []byte(body))
+				r := got[i]
+				if r.header.Get("Content-Type") != "application/json" || !bytes.HasSuffix(r.body, []byte("\n")) {
+					t.Errorf("POST %s %q: %s %q", path, body, r.header.Get("Content-Type"), r.body)
+				}
+				if r.status != 200 {
+					continue
+				}
+				if err := json.Unmarshal(r.body, &replies[i]); err != nil {
+					t.Fatalf("POST %s %q: %s: %v", path, body, r.body, err)
+				}
+				if rp := replies[i]; rp.Path != path || rp.RequestID != r.header.Get("X-Request-Id") || rp.Method != "POST" || rp.Caller == "" {
+					t.Errorf("POST %s %q = %s (X-Request-Id %s)", path, body, r.body, r.header.Get("X-Request-Id"))
+				}
+			}
+			if got[0].status != got[1].status {
+				t.Errorf("POST %q: echo %d %s, echo-ts %d %s", body, got[0].status, got[0].body, got[1].status, got[1].body)
+				continue
+			}
+			if got[0].status != 200 {
+				if !bytes.Equal(got[0].body, got[1].body) {
+					t.Errorf("POST %q: echo %s, echo-ts %s", body, got[0].body, got[1].body)
+				}
+				continue
+			}
+			if g, ts := replies[0], replies[1]; !bytes.Equal(g.Received, ts.Received) || g.Caller != ts.Caller {
+				t.Errorf("POST %q: echo %s, echo-ts %s", body, got[0].body, got[1].body)
+			}
+		}
+	})
+
+	t.Run("notes", func(t *testing.T) {
+		post := func(path, body string) string {
+			t.Helper()
+			r := n.send("POST", path, jsonHeaders, []byte(body))
+			a := r.json(t)
+			id, _ := a["id"].(string)
+			if r.status != 201 || len(id) != 16 || a["announced"] != false || a["detail"] == "" {
+				t.Fatalf("POST %s: %d %s", path, r.status, r.body)
+			}
+			return id
+		}
+		fromTS := post("/notes-ts", `{"text": "buy milk", "a": [1, {"b": 2}]}`)
+		fromGo := post("/notes", `{"z": 1, "a": "tea"}`)
+		// Each reads the other's note, stored the same way: compact,
+		// keys sorted.
+		for _, tt := range []struct{ id, want string }{
+			{fromTS, `{"a":[1,{"b":2}],"text":"buy milk"}`},
+			{fromGo, `{"a":"tea","z":1}`},
+		} {
+			for _, prefix := range []string{"/notes/", "/notes-ts/"} {
+				r := n.call("GET", prefix+tt.id, key, nil)
+				if r.status != 200 || string(r.body) != tt.want || r.header.Get("Content-Type") != "application/json" {
+					t.Errorf("GET %s%s = %d %q (%s), want %s", prefix, tt.id, r.status, r.body, r.header.Get("Content-Type"), tt.want)
+				}
+			}
+		}
+		ids := map[string]string{}
+		for _, path := range []string{"/notes", "/notes-ts"} {
+			r := n.call("GET", path, key, nil)
+			ids[path] = string(r.body)
+			var got struct{ IDs []string }
+			if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 || len(got.IDs) != 2 {
+				t.Errorf("GET %s = %d %s", path, r.status, r.body)
+			}
+		}
+		if ids["/notes"] != ids["/notes-ts"] {
+			t.Errorf("the twins list %s and %s", ids["/notes"], ids["/notes-ts"])
+		}
+		var props []string
+		for i := range 33 {
+			props = append(props, fmt.Sprintf(`"k%d": %d`, i, i))
+		}
+		tooManyProperties := "{" + strings.Join(props, ", ") + "}"
+		for _, tt := range []struct {
+			method, path, body string
+			status             int
+		}{
+			{"GET", "/0123456789abcdef", "", 404},
+			{"GET", "/not-an-id", "", 404},
+			{"POST", "", `["not", "an object"]`, 400},
+			{"POST", "", `not json`, 400},
+			{"POST", "", tooManyProperties, 400},
+		} {
+			var got [2]response
+			for i, prefix := range []string{"/notes", "/notes-ts"} {
+				got[i] = n.send(tt.method, prefix+tt.path, jsonHeaders, []byte(tt.body))
+			}
+			// A body the schema refuses is the gateway's answer, with the
+			// request's own id: compare the codes.
+			g, ts := got[0], got[1]
+			same := g.status == tt.status && ts.status == tt.status
+			if same && g.status == 404 {
+				same = string(g.body) == string(ts.body)
+			} else if same && g.status == 400 {
+				same = g.errorCode(t) == ts.errorCode(t)
+			}
+			if !same {
+				t.Errorf("%s %s %q: notes %d %s, notes-ts %d %s", tt.method, tt.path, tt.body, g.status, g.body, ts.status, ts.body)
+			}
+		}
+	})
+
+	ctx := context.Background()
+	t.Run("posture", func(t *testing.T) {
+		b, err := n.admin.Posture(ctx, "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rep struct {
+			Functions int `json:"functions"`
+			Findings  []struct{ Rule, Function string }
+		}
+		if err := json.Unmarshal(b, &rep); err != nil {
+			t.Fatal(err)
+		}
+		rules := map[string][]string{}
+		for _, f := range rep.Findings {
+			rules[f.Function] = append(rules[f.Function], f.Rule)
+		}
+		if rep.Functions != len(names) || fmt.Sprint(rules["echo-ts"]) != fmt.Sprint(rules["echo"]) {
+			t.Errorf("posture: %s", b)
+		}
+		for _, r := range rules["notes-ts"] {
+			if !slices.Contains(rules["notes"], r) {
+				t.Errorf("notes-ts has the finding %s, notes does not: %s", r, b)
+			}
+		}
+	})
+
+	t.Run("graph", func(t *testing.T) {
+		raw, err := n.admin.Graph(ctx, "json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g struct {
+			Edges []struct{ From, To, Kind string } `json:"edges"`
+		}
+		if err := json.Unmarshal(raw, &g); err != nil {
+			t.Fatal(err)
+		}
+		edges := map[string]bool{}
+		for _, e := range g.Edges {
+			edges[e.From+" "+e.Kind+" "+e.To] = true
+		}
+		for _, want := range []string{
+			"route:POST /echo-ts route function:echo-ts",
+			"route:POST /notes-ts route function:notes-ts",
+			"route:GET /notes-ts route function:notes-ts",
+			"route:GET /notes-ts/{id} route function:notes-ts",
+		} {
+			if !edges[want] {
+				t.Errorf("the graph lacks %s: %s", want, raw)
+			}
+		}
+	})
+
+	t.Run("logs", func(t *testing.T) {
+		for _, route := range []string{"POST /notes-ts", "GET /notes-ts", "GET /notes-ts/{id}"} {
+			lines := n.logs.lines(map[string]any{"msg": "invocation", "function": "notes-ts", "route": route, "outcome": "ok"})
+			if len(lines) == 0 {
+				t.Errorf("no invocation of %s logged:\n%s", route, n.logs.String())
+				continue
+			}
+			if l := lines[0]; l["request_id"] == "" || l["caller"] == "" || l["memory_bytes"] == 0.0 {
+				t.Errorf("an invocation of %s logged as %v", route, l)
+			}
+		}
+	})
+
+	t.Run("budgets", func(t *testing.T) {
+		spent := func() int64 {
+			t.Helper()
+			list, err := n.admin.ListBudgets(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, b := range list {
+				if b.Subject == "function:echo-ts" && b.Spent != nil {
+					return b.Spent.Invocations
+				}
+			}
+			return 0
+		}
+		before := spent()
+		if before == 0 {
+			t.Fatal("echo-ts has spent nothing")
+		}
+		if _, err := n.admin.SetBudget(ctx, "function:echo-ts", client.Budget{Window: "day", Invocations: before + 1}); err != nil {
+			t.Fatal(err)
+		}
+		if r := n.call("POST", "/echo-ts", key, []byte(`{}`)); r.status != 200 {
+			t.Fatalf("the last call of the budget: %d %s", r.status, r.body)
+		}
+		if r := n.call("POST", "/echo-ts", key, []byte(`{}`)); r.status != 429 || r.errorCode(t) != "budget_exhausted" {
+			t.Errorf("over the budget: %d %s", r.status, r.body)
+		}
+		if got := spent(); got != before+1 {
+			t.Errorf("spent %d invocations, want %d", got, before+1)
+		}
+	})
 }

@@ -234,10 +234,13 @@ func TestModuleShapes(t *testing.T) {
 			check(t, testguests.Build(t, name), want)
 		})
 	}
-	for _, name := range []string{"hello", "echo"} {
+	// The TypeScript examples are the JavaScript engine, built with kv
+	// for notes-ts alone, as js-probe is.
+	examples := map[string]shape{"hello": sdkShape, "echo": sdkShape, "hello-ts": sdkShape, "echo-ts": sdkShape, "notes-ts": want["js-probe"]}
+	for name, want := range examples {
 		t.Run("example/"+name, func(t *testing.T) {
 			t.Parallel()
-			check(t, testguests.Example(t, name), sdkShape)
+			check(t, testguests.Example(t, name), want)
 		})
 	}
 }

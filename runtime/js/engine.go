@@ -290,7 +290,8 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	}
 	req, err := e.makeRequest(goja.Undefined(),
 		vm.ToValue(r.Method), vm.ToValue(requestURL(r)), vm.ToValue(headers),
-		vm.ToValue(vm.NewArrayBuffer(r.Body)), params, e.queued(r))
+		vm.ToValue(vm.NewArrayBuffer(r.Body)), params,
+		vm.ToValue(r.Route), vm.ToValue(r.Caller), vm.ToValue(r.RequestID), e.queued(r))
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}

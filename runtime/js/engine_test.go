@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -29,7 +30,8 @@ func load(t *testing.T, src string) {
 
 // TestWebAPIs is the conformance table of the web APIs: each expression is
 // evaluated inside an async fetch handler, on the request below, and the
-// handler answers with String() of its value.
+// handler answers with String() of its value. What the call logs follows,
+// a line "level message" each.
 func TestWebAPIs(t *testing.T) {
 	load(t, `exports.default = { async fetch(request, env) {
 		const expr = await request.text();
@@ -45,6 +47,11 @@ func TestWebAPIs(t *testing.T) {
 		{`request.headers.has("X-MULTI")`, "true"},
 		{`[...request.headers.keys()].join()`, "content-type,host,x-multi"},
 		{`request.params.id`, "7"},
+		{`request.route`, "/a b/{id}"},
+		{`request.caller`, "key:ci"},
+		{`request.requestId`, "req-1"},
+		{`(() => { const r = new Request(request, {body: "x"}).clone(); return [r.params.id, r.route, r.caller, r.requestId].join() })()`, "7,/a b/{id},key:ci,req-1"},
+		{`JSON.stringify([new Request("https://a.example/").params, new Request("https://a.example/").route])`, `[{},""]`},
 		{`request.bodyUsed`, "true"},
 		{`request.text().then(() => "read twice", e => e.name)`, "TypeError"},
 		{`new Request("https://a.example/p", {method: "post", body: "{\"a\":1}"}).json().then(v => v.a)`, "1"},
@@ -120,28 +127,75 @@ func TestWebAPIs(t *testing.T) {
 		{`(() => { try { atob("a$bc") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
 		{`new Promise(r => queueMicrotask(() => r("ran")))`, "ran"},
 
+		// structuredClone.
+		{`structuredClone(1) + structuredClone("s") + structuredClone(null) + structuredClone(undefined) + structuredClone(2n)`, "1snullundefined2"},
+		{`JSON.stringify(structuredClone({a: [1, {b: "c"}], d: null}))`, `{"a":[1,{"b":"c"}],"d":null}`},
+		{`(() => { const o = {a: {}}; const c = structuredClone(o); return c !== o && c.a !== o.a })()`, "true"},
+		{`(() => { const o = {}; o.self = o; const c = structuredClone(o); return c.self === c && c !== o })()`, "true"},
+		{`(() => { const s = {}; const c = structuredClone([s, s]); return c[0] === c[1] && c[0] !== s })()`, "true"},
+		{`(() => { const a = [1, , 3]; const c = structuredClone(a); return c.length + ":" + (1 in c) })()`, "3:false"},
+		{`structuredClone(new Date(86400000)).toISOString()`, "1970-01-02T00:00:00.000Z"},
+		{`(() => { const r = structuredClone(/a+b/gi); return r.source + r.flags + r.test("AAB") })()`, "a+bgitrue"},
+		{`(() => { const m = structuredClone(new Map([[{k: 1}, new Set([1, 2])]])); const [[k, v]] = m; return k.k + ":" + [...v] })()`, "1:1,2"},
+		{`(() => { const b = new Uint8Array([1, 2, 3]); const c = structuredClone(b); b[0] = 9; return c + ":" + (c.buffer !== b.buffer) })()`, "1,2,3:true"},
+		{`(() => { const buf = new ArrayBuffer(8); const [a, b] = structuredClone([new Uint8Array(buf, 2, 2), new DataView(buf)]); return (a.buffer === b.buffer) + ":" + a.byteOffset + ":" + (b instanceof DataView) })()`, "true:2:true"},
+		{`(() => { const e = structuredClone(new RangeError("r", {cause: 1})); return e instanceof RangeError && e.message + e.cause })()`, "r1"},
+		{`(() => { class E extends TypeError {}; const e = structuredClone(new E("x")); return e.constructor.name })()`, "TypeError"},
+		{`(() => { class P { constructor() { this.x = 1 } m() {} }; const c = structuredClone(new P()); return (c instanceof P) + ":" + c.x })()`, "false:1"},
+		{`typeof structuredClone(new Number(1))`, "object"},
+		{`(() => { const c = structuredClone({get g() { return "read" }}); return Object.getOwnPropertyDescriptor(c, "g").value })()`, "read"},
+		{`(() => { try { structuredClone({f() {}}) } catch (e) { return e.name } })()`, "DataCloneError"},
+		{`(() => { try { structuredClone(Symbol("s")) } catch (e) { return e.name } })()`, "DataCloneError"},
+		{`(() => { try { structuredClone(Promise.resolve()) } catch (e) { return e.name } })()`, "DataCloneError"},
+		{`(() => { try { structuredClone(new Headers()) } catch (e) { return e.name } })()`, "DataCloneError"},
+		{`(() => { try { structuredClone(request) } catch (e) { return e.name } })()`, "DataCloneError"},
+		{`(() => { try { structuredClone(new ArrayBuffer(1), {transfer: [new ArrayBuffer(1)]}) } catch (e) { return e.name } })()`, "DataCloneError"},
+		{`(() => { try { structuredClone() } catch (e) { return e.name } })()`, "TypeError"},
+
+		// console: a line each in the function's log.
+		{`console.log("a", 1, {b: [2]}, null, undefined)`, "undefined\ninfo a 1 {\"b\":[2]} null undefined"},
+		{`(console.debug("d"), console.info("i"), console.warn("w"), console.error("e"), console.trace("t"), "")`, "\ndebug d\ninfo i\nwarn w\nerror e\ndebug t"},
+		{`console.log(function named() {}, () => 1, Symbol.iterator === Symbol.iterator)`, "undefined\ninfo [Function: named] [Function] true"},
+		{`(() => { const o = {}; o.o = o; console.log(o) })()`, "undefined\ninfo [object Object]"},
+		{`console.error(new TypeError("bad"))`, "undefined\nerror TypeError: bad\n\tat <eval>"},
+
 		// The environment.
 		{`typeof env.kv`, "function"},
 		{`typeof __pave_native`, "undefined"},
 		{`typeof console.log`, "function"},
 		{`(async () => { await null; await Promise.resolve(); return "settled" })()`, "settled"},
 	}
+	var logged strings.Builder
+	logLine = func(level pave.Level, msg string) { fmt.Fprintf(&logged, "\n%s %s", level, msg) }
+	defer func() { logLine = pave.Log }()
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {
+			logged.Reset()
 			resp, err := pave.Call(&pave.Request{
 				Method: "POST", Path: "/a b/c", RawQuery: "x=1&y=%C3%A9",
-				Params: []pave.Param{{Name: "id", Value: "7"}},
+				Route: "/a b/{id}", Params: []pave.Param{{Name: "id", Value: "7"}},
+				Caller: "key:ci", RequestID: "req-1",
 				Header: pave.Header{{Name: "Host", Value: "fn.example"}, {Name: "X-Multi", Value: "1"}, {Name: "x-multi", Value: "2"}, {Name: "Content-Type", Value: "text/plain"}},
 				Body:   []byte(tt.expr),
 			})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := string(resp.Body); resp.Status != 200 || got != tt.want {
+			if got := string(resp.Body) + logged.String(); resp.Status != 200 || !matches(got, tt.want) {
 				t.Errorf("%d %q, want %q", resp.Status, got, tt.want)
 			}
 		})
 	}
+}
+
+// matches reports whether got is want or, for a want that ends in a stack
+// frame ("\tat name"), whether got starts with it: the rest of a stack
+// has positions in the evaluated code.
+func matches(got, want string) bool {
+	if i := strings.LastIndex(want, "\tat "); i >= 0 && !strings.Contains(want[i:], "\n") {
+		return strings.HasPrefix(got, want)
+	}
+	return got == want
 }
 
 func TestResponses(t *testing.T) {

@@ -120,6 +120,90 @@
     Promise.resolve().then(function () { fn(); });
   });
 
+  // ---- structuredClone --------------------------------------------------
+
+  // structuredClone copies what the HTML standard's structured clone
+  // copies: primitives, plain objects and arrays (own enumerable string
+  // keys), Date, RegExp, Map, Set, ArrayBuffer and its views, errors and
+  // the wrappers of primitives, keeping shared and circular references.
+  // Functions, symbols, promises, weak collections and the web API objects
+  // above and below are refused with a DataCloneError. Transferring is not
+  // supported: the engine cannot detach a buffer.
+  function dataCloneError(what) {
+    var e = new Error("structuredClone: " + what + " cannot be cloned");
+    e.name = "DataCloneError";
+    return e;
+  }
+  var viewTypes = integerArrays.concat([Float32Array, Float64Array, DataView]);
+  var errorTypes = { Error: Error, EvalError: EvalError, RangeError: RangeError, ReferenceError: ReferenceError,
+    SyntaxError: SyntaxError, TypeError: TypeError, URIError: URIError };
+  // uncloneable are the classes whose instances are refused; the web API
+  // classes are added as they are defined.
+  var uncloneable = [Promise, WeakMap, WeakSet, TextEncoder, TextDecoder];
+  if (typeof WeakRef === "function") uncloneable.push(WeakRef);
+  function cloneInto(out, v, memo) {
+    memo.set(v, out);
+    for (var k of Object.keys(v)) out[k] = cloneValue(v[k], memo);
+    return out;
+  }
+  function cloneValue(v, memo) {
+    var t = typeof v;
+    if (t === "function") throw dataCloneError("a function" + (v.name ? " (" + v.name + ")" : ""));
+    if (t === "symbol") throw dataCloneError("a symbol");
+    if (t !== "object" || v === null) return v;
+    if (memo.has(v)) return memo.get(v);
+    var out;
+    if (v instanceof Boolean) out = new Boolean(v.valueOf());
+    else if (v instanceof Number) out = new Number(v.valueOf());
+    else if (v instanceof String) out = new String(v.valueOf());
+    else if (typeof BigInt === "function" && v instanceof BigInt) out = Object(v.valueOf());
+    else if (v instanceof Date) out = new Date(v.getTime());
+    else if (v instanceof RegExp) out = new RegExp(v.source, v.flags);
+    else if (v instanceof ArrayBuffer) out = v.slice(0);
+    else if (ArrayBuffer.isView(v)) {
+      var T = viewTypes.find(function (T) { return v instanceof T; });
+      var buf = cloneValue(v.buffer, memo);
+      out = T === DataView ? new DataView(buf, v.byteOffset, v.byteLength) : new T(buf, v.byteOffset, v.length);
+    } else if (v instanceof Map) {
+      out = new Map();
+      memo.set(v, out);
+      for (var e of v) out.set(cloneValue(e[0], memo), cloneValue(e[1], memo));
+      return out;
+    } else if (v instanceof Set) {
+      out = new Set();
+      memo.set(v, out);
+      for (var m of v) out.add(cloneValue(m, memo));
+      return out;
+    } else if (v instanceof Error) {
+      var name = String(v.name);
+      var E = Object.prototype.hasOwnProperty.call(errorTypes, name) ? errorTypes[name] : Error;
+      out = new E(v.message === undefined ? "" : String(v.message));
+      memo.set(v, out);
+      if (typeof v.stack === "string") Object.defineProperty(out, "stack", { value: v.stack, writable: true, configurable: true });
+      if (Object.prototype.hasOwnProperty.call(v, "cause")) {
+        Object.defineProperty(out, "cause", { value: cloneValue(v.cause, memo), writable: true, configurable: true });
+      }
+      return out;
+    } else if (Array.isArray(v)) {
+      return cloneInto(new Array(v.length), v, memo);
+    } else {
+      for (var U of uncloneable) {
+        if (v instanceof U) throw dataCloneError("a " + (U.name || "platform object"));
+      }
+      return cloneInto({}, v, memo);
+    }
+    memo.set(v, out);
+    return out;
+  }
+  define("structuredClone", function structuredClone(value, options) {
+    if (arguments.length === 0) throw new TypeError("structuredClone: a value is required");
+    if (options !== undefined && options !== null && options.transfer !== undefined &&
+        Array.from(options.transfer).length > 0) {
+      throw dataCloneError("a transfer list (transferring is not supported)");
+    }
+    return cloneValue(value, new Map());
+  });
+
   // ---- Headers ----------------------------------------------------------
 
   var token = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -193,6 +277,7 @@
     get [Symbol.toStringTag]() { return "Headers"; }
   }
   define("Headers", Headers);
+  uncloneable.push(Headers);
 
   // ---- URLSearchParams and URL ------------------------------------------
 
@@ -263,6 +348,7 @@
     get [Symbol.toStringTag]() { return "URLSearchParams"; }
   }
   define("URLSearchParams", URLSearchParams);
+  uncloneable.push(URLSearchParams);
 
   // URL parses with Go's net/url and normalises as it does; it is a
   // subset of the WHATWG URL standard (see docs/JAVASCRIPT.md).
@@ -312,6 +398,7 @@
     get [Symbol.toStringTag]() { return "URL"; }
   }
   define("URL", URL);
+  uncloneable.push(URL);
 
   // ---- Bodies, Request and Response --------------------------------------
 
@@ -375,6 +462,9 @@
       this._bytes = b.bytes;
       this._used = false;
       this.params = src ? src.params : {};
+      this.route = src ? src.route : "";
+      this.caller = src ? src.caller : "";
+      this.requestId = src ? src.requestId : "";
     }
     get method() { return this._method; }
     get url() { return this._url; }
@@ -393,12 +483,16 @@
       r._bytes = this._bytes;
       r.params = this.params;
       r._queued = this._queued;
+      r.route = this.route;
+      r.caller = this.caller;
+      r.requestId = this.requestId;
       return r;
     }
     get [Symbol.toStringTag]() { return "Request"; }
   }
   Object.setPrototypeOf(Request.prototype, Body.prototype);
   define("Request", Request);
+  uncloneable.push(Request);
 
   class Response {
     constructor(body, init) {
@@ -453,11 +547,12 @@
   }
   Object.setPrototypeOf(Response.prototype, Body.prototype);
   define("Response", Response);
+  uncloneable.push(Response);
 
   // ---- the engine's side -------------------------------------------------
 
   // makeRequest builds the Request of an invocation.
-  native.makeRequest = function (method, url, headers, body, params, queued) {
+  native.makeRequest = function (method, url, headers, body, params, route, caller, requestId, queued) {
     var r = Object.create(Request.prototype);
     r._method = method;
     r._url = url;
@@ -469,6 +564,9 @@
     r._used = false;
     r.params = params;
     r._queued = queued;
+    r.route = route;
+    r.caller = caller;
+    r.requestId = requestId;
     return r;
   };
 

@@ -9,4 +9,4 @@ export default {
       headers: { "content-type": "text/plain; charset=utf-8" },
     });
   },
-};
+} satisfies Handler;
