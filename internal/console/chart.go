@@ -68,6 +68,9 @@ func trafficChart(id, title string, s *series) chart {
 	top := niceCeil(float64(peak))
 	bw := plotW / float64(len(s.buckets))
 	for i, b := range s.buckets {
+		if b.Calls == 0 {
+			continue
+		}
 		x := padLeft + float64(i)*bw
 		start := s.start().Add(time.Duration(i) * s.step)
 		tip := fmt.Sprintf("%s: %d calls, %d refused, %d errors", start.UTC().Format("15:04"), b.Calls, b.Refused, b.Errors)
@@ -103,26 +106,32 @@ func durationChart(id, title string, s *series) chart {
 		class string
 		at    func(b *bucket) float64
 	}{{"p50", (*bucket).P50}, {"p99", (*bucket).P99}} {
-		var pts []string
+		// A run of buckets with calls is one line; a lone bucket, a short
+		// level one across its middle, so that it shows.
+		var run [][2]float64
+		flush := func() {
+			if len(run) == 1 {
+				p := run[0]
+				run = [][2]float64{{p[0] - bw/4, p[1]}, {p[0] + bw/4, p[1]}}
+			}
+			if len(run) > 0 {
+				pts := make([]string, len(run))
+				for i, p := range run {
+					pts[i] = fmt.Sprintf("%.1f,%.1f", p[0], p[1])
+				}
+				c.Lines = append(c.Lines, line{Points: strings.Join(pts, " "), Class: q.class})
+			}
+			run = nil
+		}
 		for i := range s.buckets {
 			v := q.at(&s.buckets[i])
 			if math.IsNaN(v) {
-				if len(pts) > 0 {
-					c.Lines = append(c.Lines, line{Points: strings.Join(pts, " "), Class: q.class})
-					pts = nil
-				}
+				flush()
 				continue
 			}
-			x := padLeft + (float64(i)+0.5)*bw
-			y := padTop + plotH - v/top*plotH
-			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x, y))
+			run = append(run, [2]float64{padLeft + (float64(i)+0.5)*bw, padTop + plotH - v/top*plotH})
 		}
-		if len(pts) == 1 { // a lone point: a short line so it shows
-			pts = append(pts, pts[0])
-		}
-		if len(pts) > 0 {
-			c.Lines = append(c.Lines, line{Points: strings.Join(pts, " "), Class: q.class})
-		}
+		flush()
 	}
 	c.Labels = append(c.Labels, yAxis(top, " ms")...)
 	c.Labels = append(c.Labels, timeAxis(s)...)

@@ -30,6 +30,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/pave-dev/pave/internal/apierror"
@@ -305,12 +307,10 @@ func (c *Console) checkOrigin(r *http.Request) error {
 	if origin == "" {
 		return nil
 	}
-	scheme := "http://"
-	if r.TLS != nil {
-		scheme = "https://"
-	}
-	if origin != scheme+r.Host {
-		return apierror.New(apierror.Forbidden, "this form was sent from another site (%s)", origin)
+	// The host, not the scheme: behind a proxy that ends TLS, the page
+	// is https and the request it sends here is not.
+	if u, err := url.Parse(origin); err != nil || !strings.EqualFold(u.Host, r.Host) {
+		return apierror.New(apierror.Forbidden, "this form was sent from another site (%.100s)", origin)
 	}
 	return nil
 }

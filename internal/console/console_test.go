@@ -122,6 +122,8 @@ func TestAccess(t *testing.T) {
 		{"an action without a CSRF token", signed, "POST", "/ui/keys/ci/revoke", url.Values{}, nil, 403},
 		{"an action with a wrong CSRF token", signed, "POST", "/ui/keys/ci/revoke", url.Values{"csrf": {csrf + "x"}}, nil, 403},
 		{"an action from another origin", signed, "POST", "/ui/keys/ci/revoke", url.Values{"csrf": {csrf}}, map[string]string{"Origin": "http://evil.example"}, 403},
+		{"an action from an origin that is not a URL", signed, "POST", "/ui/keys/ci/revoke", url.Values{"csrf": {csrf}}, map[string]string{"Origin": "null"}, 403},
+		{"a login from another origin", anon, "POST", "/ui/login", url.Values{}, map[string]string{"Origin": "http://evil.example"}, 403},
 		{"a logout without a CSRF token", signed, "POST", "/ui/logout", url.Values{}, nil, 403},
 		{"an action by GET", signed, "GET", "/ui/logout", nil, nil, 404},
 		{"a forged session", anon, "GET", "/ui/", nil, map[string]string{"Cookie": sessionCookie + "=" + strings.Repeat("A", 43)}, 303},
@@ -282,7 +284,8 @@ func TestRevokeKey(t *testing.T) {
 	if confirm.status != 200 || !strings.Contains(confirm.body, `action="/ui/keys/ci/revoke"`) || fx.keys.List()[0].RevokedAt != nil {
 		t.Fatalf("the confirm page = %d, or it revoked", confirm.status)
 	}
-	if p := b.post("/ui/keys/ci/revoke", url.Values{"csrf": {csrf}}); p.status != http.StatusSeeOther {
+	// As a browser sends it: with the console's own origin.
+	if p := b.do("POST", "/ui/keys/ci/revoke", url.Values{"csrf": {csrf}}, map[string]string{"Origin": fx.srv.URL}); p.status != http.StatusSeeOther {
 		t.Fatalf("revoke = %d %s", p.status, p.body)
 	}
 	if fx.keys.List()[0].RevokedAt == nil {
