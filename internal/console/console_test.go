@@ -1,9 +1,11 @@
 package console
 
 import (
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -406,4 +408,53 @@ func TestSessionsBounded(t *testing.T) {
 	if _, ok := ss.get(first); ok {
 		t.Error("the oldest session survived")
 	}
+}
+
+// TestContrast checks that the stylesheet's text colours keep a contrast
+// of at least 4.5:1 (WCAG AA) on the backgrounds they are used on, and the
+// focus outline 3:1.
+func TestContrast(t *testing.T) {
+	css, err := staticFiles.ReadFile("static/console.css")
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{}
+	for _, m := range regexp.MustCompile(`--([a-z0-9]+):\s*(#[0-9a-f]{6})`).FindAllStringSubmatch(string(css), -1) {
+		vars[m[1]] = m[2]
+	}
+	for _, tc := range []struct {
+		fg, bg string
+		min    float64
+	}{
+		{"fg", "bg", 4.5}, {"muted", "bg", 4.5}, {"muted", "alt", 4.5}, {"link", "bg", 4.5}, {"link", "alt", 4.5},
+		{"errors", "bg", 4.5}, {"refused", "bg", 4.5}, {"ok", "bg", 4.5}, {"focus", "bg", 3}, {"calls", "bg", 3},
+	} {
+		fg, bg := vars[tc.fg], vars[tc.bg]
+		if fg == "" || bg == "" {
+			t.Fatalf("--%s or --%s is not a colour of the stylesheet", tc.fg, tc.bg)
+		}
+		if r := contrast(fg, bg); r < tc.min {
+			t.Errorf("--%s on --%s: contrast %.2f, want at least %.1f", tc.fg, tc.bg, r, tc.min)
+		}
+	}
+}
+
+// contrast is the WCAG contrast ratio of two #rrggbb colours.
+func contrast(a, b string) float64 {
+	lum := func(hex string) float64 {
+		var c [3]float64
+		for i := range c {
+			var v int
+			fmt.Sscanf(hex[1+2*i:3+2*i], "%02x", &v)
+			x := float64(v) / 255
+			if x <= 0.03928 {
+				c[i] = x / 12.92
+			} else {
+				c[i] = math.Pow((x+0.055)/1.055, 2.4)
+			}
+		}
+		return 0.2126*c[0] + 0.7152*c[1] + 0.0722*c[2]
+	}
+	la, lb := lum(a), lum(b)
+	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
 }
