@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -23,10 +24,16 @@ type chart struct {
 	Empty string
 }
 
+// rect and label hold their coordinates formatted: templates call no
+// formatting function per element, which dominated a page's cost.
 type rect struct {
-	X, Y, W, H float64
+	X, Y, W, H string
 	Class      string
 	Tip        string // the value, shown as the bar's title
+}
+
+func newRect(x, y, w, h float64, class, tip string) rect {
+	return rect{X: coord(x), Y: coord(y), W: coord(w), H: coord(h), Class: class, Tip: tip}
 }
 
 type line struct {
@@ -35,10 +42,17 @@ type line struct {
 }
 
 type label struct {
-	X, Y   float64
+	X, Y   string
 	Anchor string // start, middle or end
 	Text   string
 }
+
+func newLabel(x, y float64, anchor, text string) label {
+	return label{X: coord(x), Y: coord(y), Anchor: anchor, Text: text}
+}
+
+// coord formats a coordinate to a tenth of a pixel.
+func coord(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 
 type legend struct{ Class, Text string }
 
@@ -117,7 +131,7 @@ func durationChart(id, title string, s *series) chart {
 			if len(run) > 0 {
 				pts := make([]string, len(run))
 				for i, p := range run {
-					pts[i] = fmt.Sprintf("%.1f,%.1f", p[0], p[1])
+					pts[i] = coord(p[0]) + "," + coord(p[1])
 				}
 				c.Lines = append(c.Lines, line{Points: strings.Join(pts, " "), Class: q.class})
 			}
@@ -166,10 +180,10 @@ func hbarChart(id, title string, rows []hbar, top float64, empty string) chart {
 	for i, r := range rows {
 		y := 4 + float64(i)*hbarRow
 		w := math.Min(r.Value/top, 1) * width
-		c.Rects = append(c.Rects, rect{X: hbarLabel, Y: y + 3, W: math.Max(w, 1), H: hbarRow - 8, Class: r.Class, Tip: r.Name + ": " + r.Text})
+		c.Rects = append(c.Rects, newRect(hbarLabel, y+3, math.Max(w, 1), hbarRow-8, r.Class, r.Name+": "+r.Text))
 		c.Labels = append(c.Labels,
-			label{X: hbarLabel - 6, Y: y + hbarRow/2 + 4, Anchor: "end", Text: r.Name},
-			label{X: hbarLabel + w + 6, Y: y + hbarRow/2 + 4, Anchor: "start", Text: r.Text})
+			newLabel(hbarLabel-6, y+hbarRow/2+4, "end", r.Name),
+			newLabel(hbarLabel+w+6, y+hbarRow/2+4, "start", r.Text))
 	}
 	return c
 }
@@ -191,13 +205,13 @@ func refusalChart(by map[string]int) chart {
 
 func barUp(x, bw, v, top float64, class, tip string) rect {
 	h := v / top * plotH
-	return rect{X: x + 1, Y: padTop + plotH - h, W: math.Max(bw-2, 1), H: h, Class: class, Tip: tip}
+	return newRect(x+1, padTop+plotH-h, math.Max(bw-2, 1), h, class, tip)
 }
 
 func yAxis(top float64, unit string) []label {
 	return []label{
-		{X: padLeft - 4, Y: padTop + 10, Anchor: "end", Text: trimFloat(top) + unit},
-		{X: padLeft - 4, Y: padTop + plotH, Anchor: "end", Text: "0"},
+		newLabel(padLeft-4, padTop+10, "end", trimFloat(top)+unit),
+		newLabel(padLeft-4, padTop+plotH, "end", "0"),
 	}
 }
 
@@ -210,7 +224,7 @@ func timeAxis(s *series) []label {
 		if i == len(s.buckets) {
 			anchor = "end"
 		}
-		out = append(out, label{X: padLeft + float64(i)*bw, Y: chartH - 6, Anchor: anchor, Text: t.UTC().Format("15:04")})
+		out = append(out, newLabel(padLeft+float64(i)*bw, chartH-6, anchor, t.UTC().Format("15:04")))
 	}
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/observe"
@@ -113,7 +114,7 @@ func sparkline(id, title string, s *series) chart {
 			continue
 		}
 		h := float64(b.Calls) / float64(peak) * 22
-		c.Rects = append(c.Rects, rect{X: float64(i) * bw, Y: 24 - h, W: bw - 1, H: h, Class: "calls", Tip: fmt.Sprintf("%d calls", b.Calls)})
+		c.Rects = append(c.Rects, newRect(float64(i)*bw, 24-h, bw-1, h, "calls", strconv.Itoa(b.Calls)+" calls"))
 	}
 	return c
 }
