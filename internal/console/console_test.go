@@ -317,7 +317,7 @@ func TestPages(t *testing.T) {
 	}{
 		{"/ui/", []string{"<svg", "Calls, last hour", "Refusals by reason", ">auth<", "85% (85 of 100)", `href="/ui/functions/hello"`}},
 		{"/ui/functions", []string{"team-a", "GET /hello", "public", "secrets: DB_URL", "unused grant", "capabilities.http", `scope="col"`}},
-		{"/ui/functions/hello", []string{"POST", "/orders", "orders:write", "sha256:bbbb", "(active)", "req-ok", "said hello to &lt;script&gt;", "PAVE-PUBLIC-ROUTE"}},
+		{"/ui/functions/hello", []string{"POST", "/orders", "orders:write", "sha256:bbbb", "(active)", "req-ok", "said hello to &lt;script&gt;", "PAVE-PUBLIC-ROUTE", "Duration p50 and p99 of hello, last day", "<svg"}},
 		{"/ui/posture", []string{"high (1)", "medium (1)", "Require a key.", `href="/ui/posture/sarif"`}},
 		{"/ui/audit?q=console.login&since=", []string{"The chain and its seals verify", "console.login"}},
 	} {

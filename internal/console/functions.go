@@ -138,6 +138,7 @@ type functionData struct {
 	Versions       []versionRow
 	Routes         []routeRow
 	Limits         manifest.Limits
+	Charts         []chart
 	Calls          []observe.Record
 	CallsMissing   string
 	Findings       []posture.Finding
@@ -180,6 +181,20 @@ func (c *Console) function(w http.ResponseWriter, r *http.Request, s *session) e
 		data.Routes = append(data.Routes, routeView(rt, v.RateLimit))
 	}
 	data.Calls, data.CallsMissing = c.recent(r.Context(), f.Name)
+	if c.d.History != nil {
+		t := newTraffic(data.Now)
+		if err := c.readTraffic(r.Context(), f.Name, t); err != nil {
+			c.log.Warn("console: history not read", "function", f.Name, "err", err)
+		} else {
+			data.Charts = []chart{
+				trafficChart("calls-hour", "Calls of "+f.Name+", last hour", t.hour),
+				durationChart("duration-hour", "Duration p50 and p99 of "+f.Name+", last hour", t.hour),
+				trafficChart("calls-day", "Calls of "+f.Name+", last day", t.day),
+				durationChart("duration-day", "Duration p50 and p99 of "+f.Name+", last day", t.day),
+				refusalChart(t.refusals),
+			}
+		}
+	}
 	c.render(w, http.StatusOK, "function", s, data)
 	return nil
 }
