@@ -259,7 +259,7 @@ func (c *Console) handle(pattern string, a access, fn handlerFunc) {
 		var s *session
 		err := c.checkOrigin(r)
 		if err == nil && a == signedIn {
-			s, err = c.signedIn(w, r)
+			s, err = c.signedIn(r)
 		}
 		if err == nil && a == signedIn && r.Method == http.MethodPost {
 			err = s.checkCSRF(r)
@@ -284,7 +284,7 @@ var errSignIn = errors.New("not signed in")
 
 // signedIn returns the request's session. A page asked for without one
 // redirects to the login page; an action is refused.
-func (c *Console) signedIn(_ http.ResponseWriter, r *http.Request) (*session, error) {
+func (c *Console) signedIn(r *http.Request) (*session, error) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
 		if s, ok := c.sessions.get(ck.Value); ok {
 			return s, nil
