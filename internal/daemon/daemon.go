@@ -22,6 +22,7 @@ import (
 	"github.com/pave-dev/pave/internal/budgets"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/console"
 	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/events"
 	"github.com/pave-dev/pave/internal/gateway"
@@ -30,6 +31,7 @@ import (
 	"github.com/pave-dev/pave/internal/metrics"
 	"github.com/pave-dev/pave/internal/observe"
 	"github.com/pave-dev/pave/internal/oidc"
+	"github.com/pave-dev/pave/internal/posture"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
@@ -162,7 +164,9 @@ type parts struct {
 	dispatcher *triggers.Dispatcher
 	callbacks  *async.Sender
 	gw         *gateway.Gateway
-	api        http.Handler
+	posture    *posture.Checker
+	console    *console.Console
+	api        http.Handler  // the admin API, and the console at /ui/
 	changed    chan struct{} // a registry change, for the module eviction
 }
 
@@ -310,8 +314,15 @@ func (d *Daemon) buildEdges(ctx context.Context, p *parts) (err error) {
 		default: // a sweep is already due
 		}
 	})
-	p.api, err = d.newAdminAPI(p)
-	return err
+	if p.posture, err = newPostureChecker(d, p.vault); err != nil {
+		return err
+	}
+	p.console = d.newConsole(p)
+	mux := http.NewServeMux()
+	mux.Handle(console.Prefix, p.console)
+	mux.Handle("/", d.newAdminAPI(p))
+	p.api = mux
+	return nil
 }
 
 // newGateway builds the gateway over the core and the broker.
@@ -338,12 +349,8 @@ func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
 	})
 }
 
-// newAdminAPI builds the admin API, with the posture checker it serves.
-func (d *Daemon) newAdminAPI(p *parts) (http.Handler, error) {
-	checker, err := newPostureChecker(d, p.vault)
-	if err != nil {
-		return nil, err
-	}
+// newAdminAPI builds the admin API.
+func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 	return adminapi.New(adminapi.Deps{
 		Registry:       d.reg,
 		Preparer:       d.engine,
@@ -357,13 +364,30 @@ func (d *Daemon) newAdminAPI(p *parts) (http.Handler, error) {
 		Secrets:        p.vault,
 		History:        d.history,
 		Metrics:        d.metrics.Handler(),
-		Posture:        checker,
+		Posture:        p.posture,
 		Auditor:        d.audit,
 		AuditLog:       d.audit,
 		Async:          d.queue,
 		Version:        version.String(),
 		Log:            d.log,
-	}), nil
+	})
+}
+
+// newConsole builds the web console over what the admin API reads.
+func (d *Daemon) newConsole(p *parts) *console.Console {
+	return console.New(console.Deps{
+		Functions: d.reg,
+		Usage:     d.usage,
+		Keys:      p.keys,
+		Auth:      p.admin,
+		History:   d.history,
+		AuditLog:  d.audit,
+		Auditor:   d.audit,
+		Posture:   p.posture,
+		Budgets:   d.budgets,
+		Version:   version.String(),
+		Log:       d.log,
+	})
 }
 
 // serve starts the listeners and writes the admin URL file.
@@ -401,6 +425,7 @@ func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "triggers", p.dispatcher.Run) })
 	d.background(bgCtx, d.audit.run)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, p.limiter.Sweep) })
+	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, p.console.Sweep) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, poolSweepInterval, func() { d.sweepPools(ctx) }) })
 	d.background(bgCtx, func(ctx context.Context) { d.evictUnused(ctx, d.reg, p.changed) })
 	d.background(bgCtx, func(ctx context.Context) {

@@ -77,9 +77,12 @@ var layers = []layer{
 		"internal/triggers",
 	}},
 	// The HTTP servers. The admin API reaches the gateway only through
-	// its own Invoker interface, so it sits below it.
+	// its own Invoker interface, so it sits below it; the web console,
+	// served next to it, reads the same subsystems through interfaces of
+	// its own.
 	{"admin API", []string{
 		"internal/adminapi",
+		"internal/console",
 	}},
 	{"gateway", []string{
 		"internal/gateway",
