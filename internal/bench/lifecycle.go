@@ -40,9 +40,9 @@ type Lifecycle struct {
 	// DeployToMachineCode is from the same deploy until the module runs as
 	// machine code; the interpreter serves it until then.
 	DeployToMachineCode time.Duration
-	RestartToServing      time.Duration // Start of a daemon on existing data
-	FirstResponseAfter    time.Duration // from Start returning to the first 200
-	Functions             int
+	RestartToServing    time.Duration // Start of a daemon on existing data
+	FirstResponseAfter  time.Duration // from Start returning to the first 200
+	Functions           int
 	// Memory per deployed function once all are idle, with as many
 	// modules loaded as the daemon keeps (LoadedModules), and after the
 	// daemon's idle unload; and what each loaded module adds, split into
