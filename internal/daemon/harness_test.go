@@ -158,13 +158,33 @@ func (n *node) deploy(manifest string, module []byte) *client.Function {
 	return f
 }
 
+// tryDeploy deploys, and returns once the daemon runs every module it
+// loaded as machine code: a new module is served by the interpreter until
+// then (TestInterpreterServesUntilMachineCode in internal/runtime tests
+// that turn), which under the race detector can be slower than the
+// deadlines these tests give their calls.
 func (n *node) tryDeploy(manifest string, module []byte) (*client.Function, error) {
 	ctx := context.Background()
 	digest, err := n.admin.PutBlob(ctx, module)
 	if err != nil {
 		return nil, err
 	}
-	return n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, ManifestFile: "pave.yaml", Digest: digest})
+	f, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, ManifestFile: "pave.yaml", Digest: digest})
+	n.machineCode()
+	return f, err
+}
+
+// machineCode waits until the daemon runs every module it loaded as
+// machine code.
+func (n *node) machineCode() {
+	n.t.Helper()
+	deadline := time.Now().Add(5 * time.Minute)
+	for n.d.InterpretedModules() > 0 {
+		if time.Now().After(deadline) {
+			n.t.Fatalf("modules still interpreted after five minutes")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // key creates an API key for functions and returns its secret.

@@ -235,8 +235,10 @@ func TestModuleShapes(t *testing.T) {
 		})
 	}
 	// The TypeScript examples are the JavaScript engine, built with kv
-	// for notes-ts alone, as js-probe is.
-	examples := map[string]shape{"hello": sdkShape, "echo": sdkShape, "hello-ts": sdkShape, "echo-ts": sdkShape, "notes-ts": want["js-probe"]}
+	// for notes-ts alone, which grants nothing else.
+	notesTS := shape{exports: sdkShape.exports, imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put"},
+		append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...)}
+	examples := map[string]shape{"hello": sdkShape, "echo": sdkShape, "hello-ts": sdkShape, "echo-ts": sdkShape, "notes-ts": notesTS}
 	for name, want := range examples {
 		t.Run("example/"+name, func(t *testing.T) {
 			t.Parallel()
