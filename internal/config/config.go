@@ -53,6 +53,7 @@ const (
 	EnvMasterKey       = "PAVE_MASTER_KEY"
 	EnvEgressAllow     = "PAVE_EGRESS_ALLOW"
 	EnvMaxLoaded       = "PAVE_MAX_LOADED_MODULES"
+	EnvCompileFirst    = "PAVE_COMPILE_BEFORE_SERVING"
 )
 
 // Isolation methods (see package runtime).
@@ -87,6 +88,11 @@ type Config struct {
 	// loading another unloads the least recently invoked, which loads again
 	// from its stored snapshot on its next call.
 	MaxLoadedModules int
+	// CompileBeforeServing makes a new module wait for its machine code
+	// before it serves. By default wazero's interpreter serves it while
+	// that compiles: the first response comes sooner, and the first
+	// calls are several times slower.
+	CompileBeforeServing bool
 	// Defenses configures the gateway's checks.
 	Defenses Defenses
 	// MasterKeyFile holds the key that wraps every secret's data key; it
@@ -244,6 +250,15 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		}
 		fs.IntVar(n.dst, n.name, *n.dst, n.usage+" ("+n.env+")")
 	}
+	if v := getenv(EnvCompileFirst); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s %q: want true or false", EnvCompileFirst, v)
+		}
+		c.CompileBeforeServing = b
+	}
+	fs.BoolVar(&c.CompileBeforeServing, "compile-before-serving", c.CompileBeforeServing,
+		"a new module serves only once compiled to machine code, instead of on the interpreter meanwhile ("+EnvCompileFirst+")")
 	finishObservability := c.observabilityFlags(fs, getenv)
 	finishAsync := c.asyncFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {

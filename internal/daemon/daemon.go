@@ -243,6 +243,8 @@ func (d *Daemon) openEngine(ctx context.Context, p *parts) (err error) {
 		Isolation: runtime.Isolation(d.cfg.Isolation),
 		Artefacts: artefacts,
 		MaxLoaded: d.cfg.MaxLoadedModules,
+
+		CompileBeforeServing: d.cfg.CompileBeforeServing,
 	})
 	return err
 }

@@ -46,6 +46,7 @@ func runChildDaemon(dataDir string) {
 	cfg.DataDir = dataDir
 	cfg.GatewayAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.CacheDir = os.Getenv(envChildCache)
+	cfg.CompileBeforeServing = true // as start does
 	cfg.Async.AckWait = childAckWait
 	logFile, err := os.OpenFile(filepath.Join(dataDir, "child.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {

@@ -108,6 +108,10 @@ func start(t *testing.T, dataDir string) *node {
 	cfg.AdminAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.CacheDir = sharedCache
+	// Modules serve as machine code from the deploy on, as these tests'
+	// deadlines assume; TestNewModuleServesBeforeItsMachineCode runs the
+	// default.
+	cfg.CompileBeforeServing = true
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	d, err := daemon.New(cfg, log)

@@ -41,6 +41,7 @@ func startLogged(t testing.TB, configure func(*config.Config), h slog.Handler) *
 	cfg.AdminAddr = "127.0.0.1:0"
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.CacheDir = sharedCache
+	cfg.CompileBeforeServing = true // as start does
 	configure(&cfg)
 	d, err := daemon.New(cfg, slog.New(h))
 	if err != nil {

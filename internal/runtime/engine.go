@@ -68,6 +68,9 @@ type Config struct {
 	// loading one more unloads the least recently invoked. Zero means
 	// DefaultMaxLoaded.
 	MaxLoaded int
+	// CompileBeforeServing makes a new snapshot wait for its machine code
+	// instead of serving on the interpreter meanwhile (see firstServed).
+	CompileBeforeServing bool
 }
 
 // DefaultMaxLoaded caps the loaded modules unless configured. A loaded Go
@@ -99,14 +102,15 @@ type Engine struct {
 	probe  wazero.Runtime // interprets; validates and initialises snapshots
 	cache  wazero.CompilationCache
 
-	fresh       bool // never snapshot
-	initTimeout time.Duration
-	poolMemory  int64
-	maxLoaded   int
-	artefacts   ArtefactStore
-	idleBytes   atomic.Int64 // memory held by idle pooled instances
-	pages       *pageTracker // nil where the page map cannot be read
-	heapImages  bool         // keep images on the heap (tests of that path)
+	fresh        bool // never snapshot
+	initTimeout  time.Duration
+	poolMemory   int64
+	maxLoaded    int
+	artefacts    ArtefactStore
+	idleBytes    atomic.Int64 // memory held by idle pooled instances
+	pages        *pageTracker // nil where the page map cannot be read
+	heapImages   bool         // keep images on the heap (tests of that path)
+	compileFirst bool         // Config.CompileBeforeServing
 	// upgradeGate, when set, holds every upgrade to machine code until it
 	// is closed (tests of the interpreter's turn).
 	upgradeGate chan struct{}
@@ -191,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		maxLoaded = DefaultMaxLoaded
 	}
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
-	return &Engine{rt: rt, flagged: flagged, interp: interp, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh,
+	return &Engine{rt: rt, flagged: flagged, interp: interp, probe: probe, cache: cache, fresh: cfg.Isolation == Fresh, compileFirst: cfg.CompileBeforeServing,
 		initTimeout: initTimeout, poolMemory: poolMemory, maxLoaded: maxLoaded, artefacts: cfg.Artefacts,
 		pages: processPageTracker(), served: map[servedKey]*servedModule{},
 		modules: make(map[string]*moduleEntry), life: life, stop: stop}, nil
@@ -301,6 +305,9 @@ func (e *Engine) compileServed(ctx context.Context, wasm []byte, interpreted boo
 // machine code when that is ready. Machine code another snapshot runs
 // already is used at once.
 func (e *Engine) firstServed(ctx context.Context, wasm []byte) (*servedModule, error) {
+	if e.compileFirst {
+		return e.compileServed(ctx, wasm, false)
+	}
 	if s := e.sharedServed(servedKey{sum: sha256.Sum256(wasm)}); s != nil {
 		return s, nil
 	}

@@ -23,7 +23,7 @@ var engine *runtime.Engine
 func TestMain(m *testing.M) {
 	ctx := context.Background()
 	var err error
-	if engine, err = runtime.New(ctx, runtime.Config{Artefacts: runtime.TestArtefacts, CacheDir: runtime.TestCacheDir}); err != nil {
+	if engine, err = runtime.New(ctx, runtime.Config{Artefacts: runtime.TestArtefacts, CacheDir: runtime.TestCacheDir, CompileBeforeServing: true}); err != nil {
 		panic(err)
 	}
 	code := m.Run()

@@ -20,10 +20,12 @@ import (
 var sharedArtefacts = &memArtefacts{data: map[string][]byte{}}
 
 // testEngine returns an engine on the shared snapshot store and compilation
-// cache, closed when the test ends.
+// cache, closed when the test ends, whose modules serve as machine code
+// from the start (TestInterpreterServesUntilMachineCode tests the
+// interpreter's turn).
 func testEngine(t *testing.T, cfg Config) *Engine {
 	t.Helper()
-	cfg.Artefacts, cfg.CacheDir = sharedArtefacts, TestCacheDir
+	cfg.Artefacts, cfg.CacheDir, cfg.CompileBeforeServing = sharedArtefacts, TestCacheDir, true
 	e, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -1,3 +1,11 @@
+// These tests run guests on wazero's interpreter, in one goroutine each:
+// the race detector finds nothing in them and makes the interpreter many
+// times slower, so this file is left out of race builds and make check
+// runs it in a build without the detector (see the Makefile's test
+// target).
+
+//go:build !race
+
 package testguests_test
 
 import (

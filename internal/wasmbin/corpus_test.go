@@ -1,3 +1,10 @@
+// Compiling every rewritten guest on wazero's interpreter is sequential
+// work the race detector finds nothing in and slows many times: this file
+// is left out of race builds and make check runs it in a build without the
+// detector (see the Makefile's test target).
+
+//go:build !race
+
 package wasmbin_test
 
 import (
