@@ -105,6 +105,7 @@ type Deps struct {
 	AuditLog       AuditLog       // nil: the audit endpoints answer 503
 	Posture        Posture        // nil: no posture report, deploys unchecked
 	Async          Async          // nil: the call and dead-letter endpoints answer 503
+	ConsoleUsers   ConsoleUsers   // nil: the console user endpoints answer 503
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	Metrics http.Handler // nil: no /metrics
@@ -131,6 +132,7 @@ type Handler struct {
 	auditLog    AuditLog
 	post        Posture
 	async       Async
+	users       ConsoleUsers
 	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
@@ -145,6 +147,7 @@ func New(d Deps) *Handler {
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
+		users: d.ConsoleUsers,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -169,6 +172,9 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
+	h.route("POST /v1/console/users", private, h.addConsoleUser)
+	h.route("GET /v1/console/users", private, h.listConsoleUsers)
+	h.route("DELETE /v1/console/users/{name}", private, h.removeConsoleUser)
 	h.route("PUT /v1/secrets/{name}", private, h.setSecret)
 	h.route("GET /v1/secrets", private, h.listSecrets)
 	h.route("DELETE /v1/secrets/{name}", private, h.removeSecret)

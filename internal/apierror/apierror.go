@@ -32,6 +32,7 @@ const (
 	RouteNotFound      Code = "route_not_found"
 	FunctionNotFound   Code = "function_not_found"
 	KeyNotFound        Code = "key_not_found"
+	UserNotFound       Code = "user_not_found"
 	BlobNotFound       Code = "blob_not_found"
 	MethodNotAllowed   Code = "method_not_allowed"
 	Conflict           Code = "conflict"
@@ -76,6 +77,7 @@ var statuses = map[Code]int{
 	RouteNotFound:      http.StatusNotFound,
 	FunctionNotFound:   http.StatusNotFound,
 	KeyNotFound:        http.StatusNotFound,
+	UserNotFound:       http.StatusNotFound,
 	BlobNotFound:       http.StatusNotFound,
 	MethodNotAllowed:   http.StatusMethodNotAllowed,
 	Conflict:           http.StatusConflict,

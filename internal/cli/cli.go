@@ -78,6 +78,7 @@ var commands = []*command{
 	restoreCommand,
 	rmCommand,
 	keysCommand,
+	consoleCommand,
 	budgetCommand,
 	secretCommand,
 	postureCommand,

@@ -40,7 +40,7 @@ func BenchmarkOverview(b *testing.B) {
 	}
 	c := New(Deps{Functions: fns, Usage: fakeUsage{}, Keys: &fakeKeys{}, Auth: tokenAuth("x"), History: hist,
 		Budgets: fakeBudgets{}, Now: func() time.Time { return now }})
-	_, s := c.sessions.create()
+	_, s := c.sessions.create(nil)
 	req := httptest.NewRequest("GET", "/ui/", nil)
 	b.ReportAllocs()
 	for b.Loop() {

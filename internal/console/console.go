@@ -94,6 +94,14 @@ type AdminAuth interface {
 	Check(token string) bool
 }
 
+// Users are the console's users; *identity.Users provides them.
+type Users interface {
+	// Check returns the role of user name if password is theirs.
+	Check(name, password string) (role string, ok bool)
+	// User returns user name as stored now, if there is one.
+	User(name string) (identity.User, bool)
+}
+
 var (
 	_ Functions = (*registry.Registry)(nil)
 	_ Usage     = (*registry.Usage)(nil)
@@ -101,6 +109,7 @@ var (
 	_ History   = (*observe.History)(nil)
 	_ Budgets   = (*budgets.Store)(nil)
 	_ AdminAuth = (*identity.Admin)(nil)
+	_ Users     = (*identity.Users)(nil)
 )
 
 // Deps are what the console reads and drives. Functions, Usage, Keys and
@@ -111,9 +120,12 @@ type Deps struct {
 	Usage     Usage
 	Keys      Keys
 	Auth      AdminAuth
+	Users     Users // nil: only the admin token signs in
 	History   History
 	AuditLog  AuditLog
 	Auditor   Auditor // nil: actions are logged only
+	Control   Control // nil: functions cannot be quarantined, restored or rolled back here
+	Async     Async   // nil: no asynchronous calls or dead letters to show
 	Posture   Posture
 	Budgets   Budgets
 	// Version is pave's version, named in SARIF reports.
@@ -204,8 +216,10 @@ func (c *Console) routes() {
 	c.handle("GET "+Prefix+"posture/sarif", signedIn, c.sarif)
 	c.handle("GET "+Prefix+"audit", signedIn, c.auditPage)
 	c.handle("GET "+Prefix+"keys", signedIn, c.keys)
-	c.handle("GET "+Prefix+"keys/{name}/revoke", signedIn, c.confirmRevoke)
-	c.handle("POST "+Prefix+"keys/{name}/revoke", signedIn, c.revoke)
+	c.handle("GET "+Prefix+"keys/{name}/revoke", operatorOnly, c.confirmRevoke)
+	c.handle("POST "+Prefix+"keys/{name}/revoke", operatorOnly, c.revoke)
+	c.actionRoutes()
+	c.asyncRoutes()
 	c.handle(Prefix, anyone, func(http.ResponseWriter, *http.Request, *session) error {
 		return apierror.New(apierror.NotFound, "no such page")
 	})
@@ -226,6 +240,9 @@ type access int
 const (
 	anyone access = iota
 	signedIn
+	// operatorOnly is an action, or the page that confirms it, that an
+	// operator or the admin may do and a viewer may not.
+	operatorOnly
 )
 
 // handlerFunc is a page or an action; s is nil for pages open to anyone.
@@ -258,11 +275,15 @@ func (c *Console) handle(pattern string, a access, fn handlerFunc) {
 		h.Set("Cache-Control", "no-store")
 		var s *session
 		err := c.checkOrigin(r)
-		if err == nil && a == signedIn {
+		if err == nil && a != anyone {
 			s, err = c.signedIn(r)
 		}
-		if err == nil && a == signedIn && r.Method == http.MethodPost {
+		if err == nil && a != anyone && r.Method == http.MethodPost {
 			err = s.checkCSRF(r)
+		}
+		if err == nil && a == operatorOnly && !s.canAct() {
+			c.audit(r, s, ActionForbidden, "", string(audit.Denied), map[string]string{"reason": "role " + s.role, "path": r.URL.Path})
+			err = apierror.New(apierror.Forbidden, "a %s can look but not act: ask an operator or the administrator", s.role)
 		}
 		if err == nil {
 			err = fn(w, r, s)
@@ -286,14 +307,30 @@ var errSignIn = errors.New("not signed in")
 // redirects to the login page; an action is refused.
 func (c *Console) signedIn(r *http.Request) (*session, error) {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		if s, ok := c.sessions.get(ck.Value); ok {
+		if s, ok := c.sessions.get(ck.Value); ok && c.current(s) {
 			return s, nil
+		} else if ok {
+			c.sessions.drop(ck.Value)
 		}
 	}
 	if r.Method == http.MethodGet || r.Method == http.MethodHead {
 		return nil, errSignIn
 	}
 	return nil, apierror.New(apierror.Unauthenticated, "your session has ended: sign in again")
+}
+
+// current reports whether the user of session s still exists as it was
+// when the session began: removing a user ends their sessions, on every
+// node, at their next request.
+func (c *Console) current(s *session) bool {
+	if s.user == "" {
+		return true // the admin token
+	}
+	if c.d.Users == nil {
+		return false
+	}
+	u, ok := c.d.Users.User(s.user)
+	return ok && u.Role == s.role && u.CreatedAt.Equal(s.userSince)
 }
 
 // checkOrigin refuses a POST sent by a page of another origin. Browsers
@@ -363,7 +400,7 @@ func clientAddr(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// audit records an action of the admin, done through the console in
+// audit records an action of the admin or a console user, done through the console in
 // session s, in the log and, when there is one, the audit log.
 func (c *Console) audit(r *http.Request, s *session, action, target, outcome string, details map[string]string) {
 	if details == nil {
@@ -375,7 +412,13 @@ func (c *Console) audit(r *http.Request, s *session, action, target, outcome str
 	}
 	details["request_id"] = requestID(r)
 	source := clientAddr(r)
-	attrs := []any{"audit", true, "actor", audit.ActorAdmin, "action", action, "target", target, "outcome", outcome, "source", source}
+	actor := audit.ActorAdmin
+	if s != nil && s.user != "" {
+		actor = audit.Ref("user", s.user)
+	} else if s == nil && details["user"] != "" {
+		actor = audit.Ref("user", details["user"])
+	}
+	attrs := []any{"audit", true, "actor", actor, "action", action, "target", target, "outcome", outcome, "source", source}
 	for k, v := range details {
 		if v != "" {
 			attrs = append(attrs, k, v)
@@ -383,6 +426,6 @@ func (c *Console) audit(r *http.Request, s *session, action, target, outcome str
 	}
 	c.log.Log(r.Context(), slog.LevelInfo, "console action", attrs...)
 	if c.d.Auditor != nil {
-		c.d.Auditor.Audit(r.Context(), audit.ActorAdmin, action, target, outcome, source, details)
+		c.d.Auditor.Audit(r.Context(), actor, action, target, outcome, source, details)
 	}
 }

@@ -397,10 +397,10 @@ func TestNiceCeil(t *testing.T) {
 func TestSessionsBounded(t *testing.T) {
 	c := &clock{t: time.Now()}
 	ss := newSessions(c.now, time.Hour, time.Hour)
-	first, _ := ss.create()
+	first, _ := ss.create(nil)
 	for range maxSessions {
 		c.add(time.Millisecond)
-		ss.create()
+		ss.create(nil)
 	}
 	if len(ss.byID) != maxSessions {
 		t.Errorf("%d sessions held, want %d", len(ss.byID), maxSessions)

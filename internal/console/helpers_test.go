@@ -168,7 +168,7 @@ type fixture struct {
 	srv   *httptest.Server
 }
 
-func newFixture(t *testing.T, tls bool) *fixture {
+func newFixture(t *testing.T, tls bool, opts ...func(*Deps)) *fixture {
 	t.Helper()
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
@@ -194,11 +194,15 @@ func newFixture(t *testing.T, tls bool) *fixture {
 		{Rule: posture.RuleUnusedGrant, Severity: posture.SeverityMedium, Function: "hello", Subject: "capabilities.http", Evidence: "never used", Fix: "Remove the unused grant."},
 		{Rule: "PAVE-PUBLIC-ROUTE", Severity: posture.SeverityHigh, Function: "hello", Subject: "GET /hello", Evidence: "public", Fix: "Require a key."},
 	}}
-	c := New(Deps{
+	d := Deps{
 		Functions: fns, Usage: fakeUsage{last: now.Add(-3 * time.Minute)}, Keys: fx.keys, Auth: tokenAuth(fx.token),
 		History: hist, AuditLog: fx.audit, Auditor: fx.audit, Posture: fakePosture{rep}, Budgets: fakeBudgets{},
 		Version: "test", Now: fx.clock.now,
-	})
+	}
+	for _, o := range opts {
+		o(&d)
+	}
+	c := New(d)
 	if tls {
 		fx.srv = httptest.NewTLSServer(c)
 	} else {

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/identity"
 )
 
 // Audited actions of the console; an action on an object uses the admin
@@ -12,11 +13,15 @@ import (
 const (
 	ActionLogin  = "console.login"
 	ActionLogout = "console.logout"
+	// ActionForbidden is an action a viewer tried: the console offers
+	// viewers none, so the request was forged or replayed.
+	ActionForbidden = "console.forbidden"
 )
 
 type loginData struct {
 	LoginCSRF string
 	Failed    string
+	Users     bool // the form asks for a user name
 }
 
 // loginPage shows the login form, with a fresh login CSRF token in a
@@ -35,7 +40,7 @@ func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, _ *session) 
 func (c *Console) showLogin(w http.ResponseWriter, r *http.Request, status int, failed string) {
 	token := randomToken(32)
 	setCookie(w, r, loginCookie, token, Prefix+"login", int((10 * time.Minute).Seconds()))
-	c.render(w, status, "login", nil, loginData{LoginCSRF: token, Failed: failed})
+	c.render(w, status, "login", nil, loginData{LoginCSRF: token, Failed: failed, Users: c.d.Users != nil})
 }
 
 // login checks the admin token and opens a session. Attempts are rate
@@ -55,17 +60,40 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *session) erro
 		c.audit(r, nil, ActionLogin, "", "denied", map[string]string{"reason": "csrf"})
 		return apierror.New(apierror.Forbidden, "this login form has expired or did not come from the console: reload the page and try again")
 	}
-	if !c.d.Auth.Check(r.PostFormValue("token")) {
+	var user *identity.User
+	if name := r.PostFormValue("user"); name != "" && c.d.Users != nil {
+		name = truncate(name, 64)
+		if _, ok := c.d.Users.Check(name, r.PostFormValue("token")); !ok {
+			c.audit(r, nil, ActionLogin, "", "denied", map[string]string{"reason": "wrong user or password", "user": name})
+			c.showLogin(w, r, http.StatusUnauthorized, "That user name and password do not match.")
+			return nil
+		}
+		u, ok := c.d.Users.User(name)
+		if !ok { // removed meanwhile
+			c.audit(r, nil, ActionLogin, "", "denied", map[string]string{"reason": "wrong user or password", "user": name})
+			c.showLogin(w, r, http.StatusUnauthorized, "That user name and password do not match.")
+			return nil
+		}
+		user = &u
+	} else if !c.d.Auth.Check(r.PostFormValue("token")) {
 		c.audit(r, nil, ActionLogin, "", "denied", map[string]string{"reason": "wrong admin token"})
 		c.showLogin(w, r, http.StatusUnauthorized, "That is not the admin token. It is in the daemon's data directory, in admin.token.")
 		return nil
 	}
-	id, s := c.sessions.create()
+	id, s := c.sessions.create(user)
 	setCookie(w, r, loginCookie, "", Prefix+"login", -1)
 	setCookie(w, r, sessionCookie, id, Prefix, 0)
 	c.audit(r, s, ActionLogin, "", "ok", nil)
 	http.Redirect(w, r, Prefix, http.StatusSeeOther)
 	return nil
+}
+
+// truncate cuts s to at most n bytes, for what a form sends to the logs.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }
 
 // logout ends the session.

@@ -11,13 +11,15 @@ import (
 
 // pageNames are the templates in templates/, one per page; each defines
 // "title" and "content" and is rendered inside layout.html.
-var pageNames = []string{"login", "error", "overview", "functions", "function", "posture", "audit", "keys", "revoke"}
+var pageNames = []string{"login", "error", "overview", "functions", "function", "posture", "audit", "keys", "revoke",
+	"confirm", "async", "call", "dead", "letter"}
 
 var funcs = template.FuncMap{
 	"when":  when,
 	"ago":   ago,
 	"ms":    func(v float64) string { return fmt.Sprintf("%.1f ms", v) },
 	"bytes": byteSize,
+	"len64": func(b []byte) int64 { return int64(len(b)) },
 	"join":  strings.Join,
 	"pct":   func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
 }
@@ -37,7 +39,11 @@ type view struct {
 	Page     string
 	SignedIn bool
 	CSRF     string
-	Data     any
+	// Who is who is signed in; CanAct is whether they may act (the admin
+	// and operators), so that pages offer viewers no action.
+	Who    string
+	CanAct bool
+	Data   any
 }
 
 // render writes page with data; a template that fails writes nothing of
@@ -45,7 +51,7 @@ type view struct {
 func (c *Console) render(w http.ResponseWriter, status int, page string, s *session, data any) {
 	v := view{Page: page, Data: data}
 	if s != nil {
-		v.SignedIn, v.CSRF = true, s.csrf
+		v.SignedIn, v.CSRF, v.Who, v.CanAct = true, s.csrf, s.who(), s.canAct()
 	}
 	var buf bytes.Buffer
 	if err := c.pages[page].Execute(&buf, v); err != nil {

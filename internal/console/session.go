@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/apierror"
+	"github.com/pave-dev/pave/internal/identity"
 )
 
 // Cookies and form fields of the console.
@@ -35,6 +36,23 @@ type session struct {
 	handle  string
 	created time.Time
 	seen    time.Time
+	// user is the console user signed in, with their role and when the
+	// user was created; "" is the holder of the admin token.
+	user      string
+	role      string
+	userSince time.Time
+}
+
+// canAct reports whether the session may act: the admin and operators
+// may, viewers may not.
+func (s *session) canAct() bool { return s.user == "" || s.role == identity.RoleOperator }
+
+// who names the session's principal on pages.
+func (s *session) who() string {
+	if s.user == "" {
+		return "admin"
+	}
+	return s.user + " (" + s.role + ")"
 }
 
 // sessions are the console's sessions, in memory: a restart ends them.
@@ -62,11 +80,15 @@ func hashID(id string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// create opens a session and returns its id, for the cookie.
-func (ss *sessions) create() (string, *session) {
+// create opens a session of user (nil: the admin) and returns its id,
+// for the cookie.
+func (ss *sessions) create(user *identity.User) (string, *session) {
 	id := randomToken(32)
 	now := ss.now()
 	s := &session{csrf: randomToken(32), handle: randomToken(6), created: now, seen: now}
+	if user != nil {
+		s.user, s.role, s.userSince = user.Name, user.Role, user.CreatedAt
+	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	ss.sweepLocked(now)

@@ -50,6 +50,7 @@ const (
 	bucketUsage     = "pave_usage"
 	bucketBudgets   = "pave_budgets"
 	bucketSecrets   = "pave_secrets"
+	bucketUsers     = "pave_console_users"
 )
 
 // usageFlushInterval is how often last-invocation times and budget
@@ -149,10 +150,12 @@ type parts struct {
 	// storage
 	fnRecords, keyRecords, settings, usageRecords, budgetRecords, secretRecords *store.KV
 	blobs                                                                       *store.Blobs
+	userRecords                                                                 *store.KV
 
 	// core
 	admin   *identity.Admin
 	keys    *identity.Keys
+	users   *identity.Users
 	tokens  gateway.TokenVerifier
 	ledger  *limits.Ledger
 	limiter *limits.Limiter
@@ -186,6 +189,7 @@ func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 		{bucketUsage, &p.usageRecords},
 		{bucketBudgets, &p.budgetRecords},
 		{bucketSecrets, &p.secretRecords},
+		{bucketUsers, &p.userRecords},
 	} {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
@@ -211,6 +215,9 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	}
 	if p.keys, err = identity.NewKeys(bgCtx, p.keyRecords); err != nil {
 		return fmt.Errorf("keys: %w", err)
+	}
+	if p.users, err = identity.NewUsers(bgCtx, p.userRecords); err != nil {
+		return fmt.Errorf("console users: %w", err)
 	}
 	if d.usage, err = registry.NewUsage(bgCtx, p.usageRecords); err != nil {
 		return fmt.Errorf("usage: %w", err)
@@ -370,6 +377,7 @@ func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 		Auditor:        d.audit,
 		AuditLog:       d.audit,
 		Async:          d.queue,
+		ConsoleUsers:   p.users,
 		Version:        version.String(),
 		Log:            d.log,
 	})
@@ -382,9 +390,12 @@ func (d *Daemon) newConsole(p *parts) *console.Console {
 		Usage:     d.usage,
 		Keys:      p.keys,
 		Auth:      p.admin,
+		Users:     p.users,
 		History:   d.history,
 		AuditLog:  d.audit,
 		Auditor:   d.audit,
+		Control:   d.reg,
+		Async:     d.queue,
 		Posture:   p.posture,
 		Budgets:   d.budgets,
 		Version:   version.String(),

@@ -1,0 +1,103 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/pave-dev/pave/client"
+)
+
+var consoleCommand = &command{
+	name:        "console",
+	summary:     "manage the web console (user)",
+	subcommands: []*command{consoleUserCommand},
+}
+
+var consoleUserCommand = &command{
+	name:    "console user",
+	summary: "manage the web console's users (add, ls, rm)",
+	subcommands: []*command{
+		consoleUserAddCommand,
+		consoleUserLsCommand,
+		consoleUserRmCommand,
+	},
+}
+
+var consoleUserAddCommand = &command{
+	name:    "console user add",
+	args:    "NAME",
+	summary: "create a web console user and print its password",
+	help: `
+Creates a user of the web console (/ui/ on the admin listener) with a role:
+'viewer' sees every page and can do nothing; 'operator' may also
+quarantine, restore, roll back, revoke API keys and retry dead letters.
+The admin token stays the administrator. Prints the user's generated
+password alone on the first line of stdout: the daemon keeps only an
+argon2id hash of it, so it is shown this once.`,
+	run: runConsoleUserAdd,
+}
+
+func runConsoleUserAdd(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	role := inv.fs.String("role", "", "the user's `ROLE`: viewer or operator (required)")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *role != "viewer" && *role != "operator" {
+		return inv.usageErrorf("--role is required: viewer or operator")
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	resp, err := c.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: pos[0], Role: *role})
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(inv.stdout, resp.Password); err != nil {
+		return err
+	}
+	fmt.Fprintf(inv.stderr, "Created console user %q (%s).\nGive them the password now: it will not be shown again.\n", resp.User.Name, resp.User.Role)
+	return nil
+}
+
+var consoleUserLsCommand = &command{
+	name:    "console user ls",
+	summary: "list the web console's users",
+	help: `
+Lists the web console's users with their roles. Passwords are never
+listed; the daemon does not have them.`,
+	run: runConsoleUserLs,
+}
+
+func runConsoleUserLs(ctx context.Context, inv *invocation, args []string) error {
+	return runList(ctx, inv, args, list[client.ConsoleUser]{
+		fetch: (*client.Client).ListConsoleUsers,
+		key:   func(u client.ConsoleUser) string { return u.Name },
+		wire:  func(users []client.ConsoleUser) any { return client.ConsoleUserList{Users: users} },
+		none:  "no console users; create one with 'pave console user add NAME --role viewer'",
+		table: func(inv *invocation, users []client.ConsoleUser) error {
+			tw := newTable(inv.stdout)
+			fmt.Fprintln(tw, "NAME\tROLE\tCREATED")
+			for _, u := range users {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", u.Name, u.Role, formatTime(&u.CreatedAt))
+			}
+			return tw.Flush()
+		},
+	})
+}
+
+var consoleUserRmCommand = &command{
+	name:    "console user rm",
+	args:    "NAME",
+	summary: "remove a web console user, ending their sessions",
+	help: `
+Removes a user of the web console. Their sessions end at their next
+request, on every node.`,
+	run: runConsoleUserRm,
+}
+
+func runConsoleUserRm(ctx context.Context, inv *invocation, args []string) error {
+	return runOnName(ctx, inv, args, (*client.Client).RemoveConsoleUser, "removed console user %s\n")
+}

@@ -1,0 +1,145 @@
+package daemon_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/testguests"
+)
+
+// loginAs signs in as a console user and returns the session's CSRF token.
+func (b *consoleBrowser) loginAs(user, password string) string {
+	b.t.Helper()
+	form := b.do("GET", "/ui/login", nil, nil)
+	m := consoleLoginCSRF.FindSubmatch(form.body)
+	if m == nil {
+		b.t.Fatalf("no login form: %d", form.status)
+	}
+	r := b.do("POST", "/ui/login", url.Values{"login_csrf": {string(m[1])}, "user": {user}, "token": {password}}, nil)
+	if r.status != http.StatusSeeOther {
+		b.t.Fatalf("login as %s = %d %s", user, r.status, r.body)
+	}
+	p := b.do("GET", "/ui/", nil, nil)
+	csrf := consoleCSRF.FindSubmatch(p.body)
+	if csrf == nil {
+		b.t.Fatalf("no CSRF token on the overview: %d", p.status)
+	}
+	return string(csrf[1])
+}
+
+// TestConsoleUsers drives console users through the daemon: created by
+// the admin API, a viewer who forges actions and is refused, an operator
+// who quarantines (and the gateway refuses the function), restores and
+// rolls back, a removed user signed out, and every step audited by name.
+func TestConsoleUsers(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := start(t, "")
+	mod := testguests.Example(t, "hello")
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), mod)
+	n.deploy(manifestFor("hello", route("GET", "/hello")+route("GET", "/hi"), ""), mod)
+	key := n.key("ci", "hello")
+
+	if _, err := n.admin.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: "vera", Role: "admin"}); err == nil {
+		t.Error("a console user with role admin was created")
+	}
+	viewer, err := n.admin.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: "vera", Role: "viewer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	operator, err := n.admin.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: "otto", Role: "operator"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.admin.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: "otto", Role: "viewer"}); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("a second otto = %v", err)
+	}
+	if users, err := n.admin.ListConsoleUsers(ctx); err != nil || len(users) != 2 || users[0].Name != "otto" || users[0].Role != "operator" {
+		t.Errorf("users = %+v, %v", users, err)
+	}
+
+	// The viewer sees, and every action it forges is refused.
+	vb := n.consoleBrowser(t)
+	if r := vb.login(viewer.Password); r.status != http.StatusUnauthorized {
+		t.Errorf("a user's password as the admin token = %d", r.status)
+	}
+	vcsrf := vb.loginAs("vera", viewer.Password)
+	if r := vb.do("GET", "/ui/keys", nil, nil); r.status != 200 || strings.Contains(string(r.body), "/ui/keys/ci/revoke") {
+		t.Errorf("the viewer's keys page = %d, or offers a revoke", r.status)
+	}
+	for _, path := range []string{"/ui/keys/ci/revoke", "/ui/functions/hello/quarantine", "/ui/functions/hello/rollback/1"} {
+		if r := vb.do("POST", path, url.Values{"csrf": {vcsrf}, "reason": {"forged"}}, nil); r.status != http.StatusForbidden {
+			t.Errorf("the viewer's POST %s = %d", path, r.status)
+		}
+	}
+	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
+		t.Fatalf("after the viewer's forged actions, GET /hello = %d", r.status)
+	}
+
+	// The operator quarantines; the gateway refuses; then restores and
+	// rolls back.
+	ob := n.consoleBrowser(t)
+	ocsrf := ob.loginAs("otto", operator.Password)
+	if r := ob.do("GET", "/ui/functions/hello/quarantine", nil, nil); r.status != 200 {
+		t.Fatalf("the quarantine page = %d", r.status)
+	}
+	if r := ob.do("POST", "/ui/functions/hello/quarantine", url.Values{"csrf": {ocsrf}, "reason": {"suspected leak"}}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("quarantine = %d %s", r.status, r.body)
+	}
+	if r := n.call("GET", "/hello", key, nil); r.status != http.StatusForbidden {
+		t.Errorf("a quarantined function = %d", r.status)
+	}
+	if r := ob.do("POST", "/ui/functions/hello/restore", url.Values{"csrf": {ocsrf}}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("restore = %d %s", r.status, r.body)
+	}
+	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
+		t.Errorf("a restored function = %d", r.status)
+	}
+	if r := ob.do("POST", "/ui/functions/hello/rollback/1", url.Values{"csrf": {ocsrf}}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("rollback = %d %s", r.status, r.body)
+	}
+	if f, err := n.admin.GetFunction(ctx, "hello"); err != nil || f.Version != 1 {
+		t.Errorf("after the rollback: %+v, %v", f, err)
+	}
+	if r := ob.do("GET", "/ui/async", nil, nil); r.status != 200 || !strings.Contains(string(r.body), "hello") {
+		t.Errorf("the async page = %d", r.status)
+	}
+
+	// Removing the operator ends its session.
+	if err := n.admin.RemoveConsoleUser(ctx, "otto"); err != nil {
+		t.Fatal(err)
+	}
+	if r := ob.do("POST", "/ui/functions/hello/quarantine", url.Values{"csrf": {ocsrf}, "reason": {"x"}}, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("a removed operator's action = %d", r.status)
+	}
+	if err := n.admin.RemoveConsoleUser(ctx, "otto"); err == nil || !strings.Contains(err.Error(), "user_not_found") {
+		t.Errorf("removing otto twice = %v", err)
+	}
+
+	counts := map[string]int{}
+	for _, e := range n.auditEvents(t) {
+		for _, v := range e.Details {
+			if strings.Contains(v, viewer.Password) || strings.Contains(v, operator.Password) {
+				t.Errorf("an audit event holds a password: %+v", e)
+			}
+		}
+		switch {
+		case e.Action == "console.forbidden" && e.Actor == "user:vera" && e.Outcome == "denied":
+			counts["forbidden"]++
+		case e.Actor == "user:otto" && e.Details["via"] == "console" && e.Outcome == "ok" &&
+			(e.Action == "function.quarantine" || e.Action == "function.restore" || e.Action == "function.rollback"):
+			counts["acted"]++
+		case e.Action == "console.user_add" && e.Outcome == "ok":
+			counts["added"]++
+		case e.Action == "console.user_remove" && e.Target == "user:otto":
+			counts["removed"]++
+		}
+	}
+	if counts["forbidden"] != 3 || counts["acted"] != 3 || counts["added"] != 2 || counts["removed"] != 1 {
+		t.Errorf("audited: %v", counts)
+	}
+}

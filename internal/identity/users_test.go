@@ -1,0 +1,92 @@
+package identity
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// memUserRecords adds Delete to memRecords.
+type memUserRecords struct{ *memRecords }
+
+func (m memUserRecords) Delete(_ context.Context, key string, rev uint64) error {
+	e, ok := m.data[key]
+	if !ok {
+		return store.ErrNotFound
+	}
+	if e.Revision != rev {
+		return store.ErrConflict
+	}
+	delete(m.data, key)
+	return nil
+}
+
+func TestUsers(t *testing.T) {
+	ctx := context.Background()
+	recs := memUserRecords{newMem()}
+	users, err := NewUsers(ctx, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pw, u, err := users.Add(ctx, "alice", RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(pw.Reveal(), UserPrefix) || u.Role != RoleOperator {
+		t.Fatalf("Add = %q, %+v", pw.Reveal()[:7], u)
+	}
+	if strings.Contains(string(recs.data["alice"].Value), pw.Reveal()) {
+		t.Fatal("the password is stored in clear")
+	}
+	for _, tc := range []struct {
+		name, pw string
+		ok       bool
+	}{
+		{"alice", pw.Reveal(), true},
+		{"alice", pw.Reveal() + "x", false},
+		{"alice", "", false},
+		{"bob", pw.Reveal(), false},
+		{"", pw.Reveal(), false},
+	} {
+		role, ok := users.Check(tc.name, tc.pw)
+		if ok != tc.ok || (ok && role != RoleOperator) {
+			t.Errorf("Check(%q, …) = %q, %v; want ok=%v", tc.name, role, ok, tc.ok)
+		}
+	}
+	for _, tc := range []struct{ name, role string }{
+		{"Alice", RoleViewer}, {"admin", RoleViewer}, {"", RoleViewer}, {"carol", "admin"}, {"carol", ""},
+	} {
+		if _, _, err := users.Add(ctx, tc.name, tc.role); !errors.Is(err, ErrInvalidUser) {
+			t.Errorf("Add(%q, %q) = %v, want ErrInvalidUser", tc.name, tc.role, err)
+		}
+	}
+	if _, _, err := users.Add(ctx, "alice", RoleViewer); !errors.Is(err, ErrUserExists) {
+		t.Errorf("Add of an existing name = %v", err)
+	}
+	// A second node sees the users stored.
+	other, err := NewUsers(ctx, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role, ok := other.Check("alice", pw.Reveal()); !ok || role != RoleOperator {
+		t.Errorf("another node: Check = %q, %v", role, ok)
+	}
+	if list := users.List(); len(list) != 1 || list[0].Name != "alice" || list[0].Hash != (PassHash{}) {
+		t.Errorf("List = %+v", list)
+	}
+	if err := users.Remove(ctx, "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := users.User("alice"); ok {
+		t.Error("a removed user is still there")
+	}
+	if _, ok := users.Check("alice", pw.Reveal()); ok {
+		t.Error("a removed user signs in")
+	}
+	if err := users.Remove(ctx, "alice"); !errors.Is(err, ErrUserNotFound) {
+		t.Errorf("Remove twice = %v", err)
+	}
+}
