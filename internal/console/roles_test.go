@@ -364,3 +364,37 @@ func TestAsyncPages(t *testing.T) {
 		}
 	}
 }
+
+// TestActionPagesHeaders renders the pages of actions and asynchronous
+// calls with the security headers, and nothing the CSP would block.
+func TestActionPagesHeaders(t *testing.T) {
+	rf := newRoleFixture(t)
+	b := rf.browser()
+	b.signInAs("otto", "operator-password")
+	for _, path := range []string{
+		"/ui/functions/hello/quarantine", "/ui/functions/hello/rollback/1", "/ui/async", "/ui/async/calls/call-1",
+		"/ui/async/dead/hello", "/ui/async/dead/hello/7", "/ui/async/dead/hello/7/retry",
+	} {
+		p := b.get(path)
+		if p.status != 200 {
+			t.Errorf("%s = %d", path, p.status)
+			continue
+		}
+		if got := p.header.Get("Content-Security-Policy"); got != contentSecurityPolicy || p.header.Get("X-Frame-Options") != "DENY" || p.header.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s: headers %v", path, p.header)
+		}
+		for _, bad := range []string{"<script>", "style=", "<style", " onclick=", " onsubmit=", "javascript:", "http://", "https://"} {
+			if strings.Contains(p.body, bad) {
+				t.Errorf("%s contains %q", path, bad)
+			}
+		}
+	}
+	// An operator revokes keys too, audited with their name.
+	csrf := b.csrf()
+	if p := b.do("POST", "/ui/keys/ci/revoke", url.Values{"csrf": {csrf}}, map[string]string{"Origin": rf.srv.URL}); p.status != http.StatusSeeOther {
+		t.Fatalf("an operator's revoke = %d", p.status)
+	}
+	if ev := rf.audit.find(audit.ActionKeyRevoke, "ok"); len(ev) != 1 || ev[0].Actor != "user:otto" {
+		t.Errorf("revoke audited = %+v", ev)
+	}
+}

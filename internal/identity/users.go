@@ -105,13 +105,19 @@ type Users struct {
 	byName map[string]*User
 	revs   map[string]uint64
 
-	dummy PassHash // checked against when the name is unknown
+	dummy PassHash      // checked against when the name is unknown
+	slots chan struct{} // bounds the hashes computed at once
 }
+
+// maxHashing bounds the password hashes computed at once: each takes
+// argonMemory, and a flood of logins from many addresses must not take
+// the daemon's memory with it. A login beyond it waits its turn.
+const maxHashing = 2
 
 // NewUsers loads every console user and follows changes until ctx is done.
 func NewUsers(ctx context.Context, records UserRecords) (*Users, error) {
 	u := &Users{records: records, now: time.Now, byName: map[string]*User{}, revs: map[string]uint64{},
-		dummy: hashPassword(string(newSecret(UserPrefix)))}
+		dummy: hashPassword(string(newSecret(UserPrefix))), slots: make(chan struct{}, maxHashing)}
 	if err := records.Watch(ctx, u.apply, func() {}); err != nil {
 		return nil, err
 	}
@@ -224,6 +230,8 @@ func (u *Users) Check(name, password string) (role string, ok bool) {
 	u.mu.RLock()
 	user := u.byName[name]
 	u.mu.RUnlock()
+	u.slots <- struct{}{}
+	defer func() { <-u.slots }()
 	if user == nil || password == "" {
 		u.dummy.matches(password)
 		return "", false
