@@ -2,10 +2,12 @@ package daemon_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/testguests"
@@ -141,5 +143,78 @@ func TestConsoleUsers(t *testing.T) {
 	}
 	if counts["forbidden"] != 3 || counts["acted"] != 3 || counts["added"] != 2 || counts["removed"] != 1 {
 		t.Errorf("audited: %v", counts)
+	}
+}
+
+// TestConsoleDeadLetterRetry: a call given up shows in the console, a
+// viewer's forged retry is refused, and an operator's retry runs it again.
+func TestConsoleDeadLetterRetry(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := start(t, "")
+	n.deploy(jobsManifest("team-a", ""), testguests.Build(t, "jobs"))
+	key := n.key("ci", "jobs")
+	id, _ := n.submit("/work?id=f&fail=always", auth(key), "")
+	if c := n.finalCall(id); c.State != "dead" {
+		t.Fatalf("the failing call: %+v", c)
+	}
+	dead, err := n.admin.DeadLetters(ctx, "jobs", 0)
+	if err != nil || len(dead) != 1 {
+		t.Fatalf("dead letters %+v, %v", dead, err)
+	}
+	seq := fmt.Sprint(dead[0].Sequence)
+	users := map[string]string{}
+	for name, role := range map[string]string{"vera": "viewer", "otto": "operator"} {
+		u, err := n.admin.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: name, Role: role})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[name] = u.Password
+	}
+
+	vb := n.consoleBrowser(t)
+	vcsrf := vb.loginAs("vera", users["vera"])
+	for path, want := range map[string]string{
+		"/ui/async/dead/jobs":        "function_failed",
+		"/ui/async/calls/" + id:      "dead",
+		"/ui/async/dead/jobs/" + seq: id,
+	} {
+		if r := vb.do("GET", path, nil, nil); r.status != 200 || !strings.Contains(string(r.body), want) {
+			t.Errorf("%s = %d, without %q", path, r.status, want)
+		}
+	}
+	if r := vb.do("POST", "/ui/async/dead/jobs/"+seq+"/retry", url.Values{"csrf": {vcsrf}}, nil); r.status != http.StatusForbidden {
+		t.Errorf("the viewer's retry = %d", r.status)
+	}
+	if d, _ := n.admin.DeadLetters(ctx, "jobs", 0); len(d) != 1 {
+		t.Fatalf("after the viewer's retry, %d dead letters", len(d))
+	}
+
+	ob := n.consoleBrowser(t)
+	ocsrf := ob.loginAs("otto", users["otto"])
+	if r := ob.do("GET", "/ui/async/dead/jobs/"+seq+"/retry", nil, nil); r.status != 200 {
+		t.Fatalf("the retry page = %d", r.status)
+	}
+	if r := ob.do("POST", "/ui/async/dead/jobs/"+seq+"/retry", url.Values{"csrf": {ocsrf}}, nil); r.status != http.StatusSeeOther {
+		t.Fatalf("retry = %d %s", r.status, r.body)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for runs, _ := n.runs(key, "work.f"); runs < 6; runs, _ = n.runs(key, "work.f") {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the retry work.f ran %d times in all, want 6", runs)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var retried, forbidden int
+	for _, e := range n.auditEvents(t) {
+		if e.Action == "dlq.retry" && e.Actor == "user:otto" && e.Outcome == "ok" && e.Target == "function:jobs" {
+			retried++
+		}
+		if e.Action == "console.forbidden" && e.Actor == "user:vera" {
+			forbidden++
+		}
+	}
+	if retried != 1 || forbidden != 1 {
+		t.Errorf("audited %d retries by otto, %d refusals of vera", retried, forbidden)
 	}
 }
