@@ -13,6 +13,7 @@ import (
 
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/async"
+	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/registry"
 )
 
@@ -192,10 +193,10 @@ func (c *Console) retry(w http.ResponseWriter, r *http.Request, s *session) erro
 		return err
 	}
 	name := r.PathValue("name")
-	target := "function:" + name
+	target := audit.Ref("function", name)
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
 	if err != nil {
-		c.audit(r, s, ActionDeadLetterRetry, target, "denied", map[string]string{"reason": string(apierror.BadRequest)})
+		c.audit(r, s, ActionDeadLetterRetry, target, string(audit.Denied), map[string]string{"reason": string(apierror.BadRequest)})
 		return apierror.New(apierror.BadRequest, "a dead letter is named by its sequence number")
 	}
 	details := map[string]string{"sequence": fmt.Sprint(seq)}
@@ -203,15 +204,15 @@ func (c *Console) retry(w http.ResponseWriter, r *http.Request, s *session) erro
 	details["redriven"] = fmt.Sprint(n)
 	if errors.Is(err, async.ErrNotDead) {
 		details["reason"] = string(apierror.NotFound)
-		c.audit(r, s, ActionDeadLetterRetry, target, "denied", details)
+		c.audit(r, s, ActionDeadLetterRetry, target, string(audit.Denied), details)
 		return apierror.New(apierror.NotFound, "%s has no dead letter %d (retried, or never one of its own)", name, seq)
 	}
 	if err != nil {
 		details["reason"] = string(apierror.Internal)
-		c.audit(r, s, ActionDeadLetterRetry, target, "failed", details)
+		c.audit(r, s, ActionDeadLetterRetry, target, string(audit.Failed), details)
 		return err
 	}
-	c.audit(r, s, ActionDeadLetterRetry, target, "ok", details)
+	c.audit(r, s, ActionDeadLetterRetry, target, string(audit.OK), details)
 	http.Redirect(w, r, Prefix+"async/dead/"+name, http.StatusSeeOther)
 	return nil
 }

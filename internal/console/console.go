@@ -8,16 +8,20 @@
 //
 // # Who gets in
 //
-// The holder of the admin token. A login compares the token in constant
-// time (identity.Admin) and opens a session: a random id in a cookie
+// The holder of the admin token, and console users (identity.Users), each
+// a viewer, who sees, or an operator, who may also act on functions, keys
+// and dead letters. A login compares the token in constant time
+// (identity.Admin), or checks a user's password against its argon2id
+// hash, and opens a session: a random id in a cookie
 // (HttpOnly, SameSite=Strict, Secure under TLS), held in memory with an
 // absolute and an idle expiry, so a restart logs everyone out. Every
 // state-changing request is a POST carrying the session's CSRF token, and
 // a POST whose Origin is another site is refused. Logins are rate limited
 // per client address and audited, failures included; every action is
-// audited with who did it. Every response carries a strict
-// Content-Security-Policy (no inline script or style), and pages are
-// never cached. No page shows a secret value: the console reads none.
+// audited with who did it. Roles are checked by the server on every
+// action, and a user's session ends when the user is removed. Every
+// response carries a strict Content-Security-Policy (no inline script or
+// style), and pages are never cached. No page shows a secret value: the console reads none.
 package console
 
 import (
