@@ -21,7 +21,8 @@
 // audited with who did it. Roles are checked by the server on every
 // action, and a user's session ends when the user is removed. Every
 // response carries a strict Content-Security-Policy (no inline script or
-// style), and pages are never cached. No page shows a secret value: the console reads none.
+// style), and pages are never cached. No page shows a secret value: the
+// console reads none.
 package console
 
 import (

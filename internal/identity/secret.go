@@ -1,8 +1,12 @@
 // Package identity authenticates callers and decides what they may call: API
-// keys for the gateway and the admin token for the admin API.
+// keys for the gateway, the admin token for the admin API, and the web
+// console's users.
 //
 // Only a SHA-256 hash of every credential is stored. Credentials are 256-bit
 // random values, so a fast hash is enough: there is nothing to brute-force.
+// Console users' passwords (users.go) are generated the same way but kept
+// as argon2id hashes: a password is what people write down, copy and
+// reuse, so its stored form is made costly to attack whatever it is.
 // Every credential starts with a fixed prefix ("pave_") so secret scanners
 // can find leaked ones in code and logs.
 package identity
