@@ -97,13 +97,14 @@ func TestRecordRedactsCredentials(t *testing.T) {
 		With("db_password", "opaque-value-2").
 		With("note", "called with "+apiKey+" and Bearer opaque-value-3").
 		With("claims", jwt).
+		With("login", "typed pave_u_3ytnamovp3iykptm into the name box").
 		From("10.0.0.1:1 " + apiKey).
 		Fail(errors.New("upstream said: Authorization: Bearer opaque-value-4"))
 	if err := f.a.Record(context.Background(), ev); err != nil {
 		t.Fatal(err)
 	}
 	stored := string(f.log.entries[0].Data)
-	for _, leaked := range []string{"hunter2", "opaque-value", apiKey, "pave_k_", jwt, "eyJ"} {
+	for _, leaked := range []string{"hunter2", "opaque-value", apiKey, "pave_k_", "pave_u_", jwt, "eyJ"} {
 		if strings.Contains(stored, leaked) {
 			t.Errorf("the stored record contains %q: %s", leaked, stored)
 		}

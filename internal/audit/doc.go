@@ -14,7 +14,8 @@
 // second line of defence Record replaces with "[REDACTED]" the value of any
 // detail whose key names a credential (password, token, authorization,
 // cookie, credential, private, api_key, ...) and, in every free-form
-// field, anything that looks like a pave API key (pave_k_...), a bearer or
+// field, anything that looks like a pave API key, admin token or console
+// password (pave_k_..., pave_a_..., pave_u_...), a bearer or
 // basic credential, or a JWT.
 //
 // # The chain

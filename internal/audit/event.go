@@ -152,9 +152,10 @@ var (
 // credential. Name the thing (key_name, secret) instead.
 var credentialKeys = []string{"password", "passwd", "passphrase", "token", "authorization", "cookie", "credential", "private", "api_key", "apikey", "secret_value", "master_key"}
 
-// credentialRE finds credentials in free text: pave API keys, bearer
-// tokens and JWTs (three base64url parts, the first a JSON header).
-var credentialRE = regexp.MustCompile(`pave_k_[A-Za-z0-9_-]+|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
+// credentialRE finds credentials in free text: pave API keys, admin tokens
+// and console passwords, bearer tokens and JWTs (three base64url parts, the
+// first a JSON header).
+var credentialRE = regexp.MustCompile(`pave_[aku]_[A-Za-z0-9_-]+|(?i:bearer|basic)\s+[A-Za-z0-9._~+/=-]+|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*`)
 
 // clean checks e and returns the form Record stores: valid UTF-8, lengths
 // bounded, credentials redacted.

@@ -24,9 +24,10 @@ import (
 	"github.com/pave-dev/pave/internal/secret"
 )
 
-// Credential prefixes. Keys look like pave_k_<52 base32 chars> and admin
-// tokens like pave_a_<52 base32 chars>; a scanner matches
-// `pave_[ak]_[a-z2-7]{52}`.
+// Credential prefixes. Keys look like pave_k_<52 base32 chars>, admin
+// tokens like pave_a_<52 base32 chars> and console passwords like
+// pave_u_<52 base32 chars> (UserPrefix); a scanner matches
+// `pave_[aku]_[a-z2-7]{52}`.
 const (
 	KeyPrefix   = "pave_k_"
 	AdminPrefix = "pave_a_"
@@ -89,7 +90,7 @@ func BearerToken(header string) string {
 }
 
 // ContainsCredential reports whether s holds something that looks like a
-// pave API key or admin token, under any scheme or none.
+// pave API key, admin token or console password, under any scheme or none.
 func ContainsCredential(s string) bool {
-	return strings.Contains(s, KeyPrefix) || strings.Contains(s, AdminPrefix)
+	return strings.Contains(s, KeyPrefix) || strings.Contains(s, AdminPrefix) || strings.Contains(s, UserPrefix)
 }
