@@ -24,6 +24,7 @@ const (
 	LeakPEMKey       = "PEM private key"
 	LeakPaveAPIKey   = "pave API key"
 	LeakPaveAdmin    = "pave admin token"
+	LeakPaveConsole  = "pave console password"
 	LeakGitHubToken  = "GitHub token"
 	LeakSlackToken   = "Slack token"
 	LeakAssigned     = "high-entropy value assigned to a secret name"
@@ -98,10 +99,11 @@ func isBase32Lower(c byte) bool {
 
 var tokenFormats = []tokenFormat{
 	{kind: LeakAWSAccessKey, prefixes: []string{"AKIA", "ASIA"}, body: isUpperAlnum, min: 16, max: 16},
-	// identity.KeyPrefix and identity.AdminPrefix, then 256 bits in
+	// identity.KeyPrefix, AdminPrefix and UserPrefix, then 256 bits in
 	// lower-case unpadded base32.
 	{kind: LeakPaveAPIKey, prefixes: []string{"pave_k_"}, body: isBase32Lower, min: 52, max: 52},
 	{kind: LeakPaveAdmin, prefixes: []string{"pave_a_"}, body: isBase32Lower, min: 52, max: 52},
+	{kind: LeakPaveConsole, prefixes: []string{"pave_u_"}, body: isBase32Lower, min: 52, max: 52},
 	{kind: LeakGitHubToken, prefixes: []string{"ghp_", "gho_", "ghs_", "ghu_", "ghr_"}, body: isAlnum, min: 36, max: 36},
 	{kind: LeakGitHubToken, prefixes: []string{"github_pat_"}, body: func(c byte) bool { return isAlnum(c) || c == '_' }, min: 82, max: 82},
 	{kind: LeakSlackToken, prefixes: []string{"xoxa-", "xoxb-", "xoxp-", "xoxr-"},

@@ -41,6 +41,7 @@ func TestScanSecretsFinds(t *testing.T) {
 		{name: "AWS temporary key id", kind: LeakAWSAccessKey},
 		{name: "pave API key", kind: LeakPaveAPIKey},
 		{name: "pave admin token", kind: LeakPaveAdmin},
+		{name: "pave console password", kind: LeakPaveConsole},
 		{name: "GitHub token", kind: LeakGitHubToken},
 		{name: "GitHub fine-grained token", kind: LeakGitHubToken},
 		{name: "Slack token", kind: LeakSlackToken},
@@ -60,6 +61,8 @@ func TestScanSecretsFinds(t *testing.T) {
 				tc.token = paveKey(t)
 			case "pave admin token":
 				tc.token = "pave" + "_a_" + random(t, base32Lower, 52)
+			case "pave console password":
+				tc.token = "pave" + "_u_" + random(t, base32Lower, 52)
 			case "GitHub token":
 				tc.token = githubToken(t)
 			case "GitHub fine-grained token":
