@@ -405,8 +405,9 @@ func clientAddr(r *http.Request) string {
 	return r.RemoteAddr
 }
 
-// audit records an action of the admin or a console user, done through the console in
-// session s, in the log and, when there is one, the audit log.
+// audit records an action of the admin or a console user, done through
+// the console in session s, in the log and, when there is one, the audit
+// log.
 func (c *Console) audit(r *http.Request, s *session, action, target, outcome string, details map[string]string) {
 	if details == nil {
 		details = map[string]string{}

@@ -28,7 +28,7 @@ type loginData struct {
 // cookie and the form.
 func (c *Console) loginPage(w http.ResponseWriter, r *http.Request, _ *session) error {
 	if ck, err := r.Cookie(sessionCookie); err == nil {
-		if _, ok := c.sessions.get(ck.Value); ok {
+		if s, ok := c.sessions.get(ck.Value); ok && c.current(s) {
 			http.Redirect(w, r, Prefix, http.StatusSeeOther)
 			return nil
 		}
