@@ -90,3 +90,22 @@ func TestUsers(t *testing.T) {
 		t.Errorf("Remove twice = %v", err)
 	}
 }
+
+// BenchmarkUserCheck is the cost of one console sign-in's hash:
+// go test -run '^$' -bench UserCheck -benchmem ./internal/identity/
+func BenchmarkUserCheck(b *testing.B) {
+	ctx := context.Background()
+	users, err := NewUsers(ctx, memUserRecords{newMem()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pw, _, err := users.Add(ctx, "alice", RoleViewer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, ok := users.Check("alice", pw.Reveal()); !ok {
+			b.Fatal("not signed in")
+		}
+	}
+}
