@@ -315,9 +315,11 @@ func TestPages(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/ui/", []string{"<svg", "Calls, last hour", "Refusals by reason", ">auth<", "85% (85 of 100)", `href="/ui/functions/hello"`}},
+		{"/ui/", []string{"<svg", "Calls, last hour", "Refusals by reason", ">auth<", "85% (85 of 100)", `href="/ui/functions/hello"`,
+			"Top callers by calls, last day", ">key:ci<", "Top callers by refusals, last day", ">address 203.0.113.9<"}},
 		{"/ui/functions", []string{"team-a", "GET /hello", "public", "secrets: DB_URL", "unused grant", "capabilities.http", `scope="col"`}},
-		{"/ui/functions/hello", []string{"POST", "/orders", "orders:write", "sha256:bbbb", "(active)", "req-ok", "said hello to &lt;script&gt;", "PAVE-PUBLIC-ROUTE", "Duration p50 and p99 of hello, last day", "<svg"}},
+		{"/ui/functions/hello", []string{"POST", "/orders", "orders:write", "sha256:bbbb", "(active)", "req-ok", "said hello to &lt;script&gt;", "PAVE-PUBLIC-ROUTE", "Duration p50 and p99 of hello, last day", "<svg",
+			"Errors by kind", "order &lt;n&gt; not found", "order 4242 not found", "req-fail-2"}},
 		{"/ui/posture", []string{"high (1)", "medium (1)", "Require a key.", `href="/ui/posture/sarif"`}},
 		{"/ui/audit?q=console.login&since=", []string{"The chain and its seals verify", "console.login"}},
 	} {

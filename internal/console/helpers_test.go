@@ -187,7 +187,11 @@ func newFixture(t *testing.T, tls bool) *fixture {
 	hist := fakeHistory{"hello": {
 		{Time: now.Add(-3 * time.Minute), Function: "hello", Route: "GET /hello", Status: 200, DurationMS: 2, Digest: "sha256:bbbb",
 			RequestID: "req-ok", Logs: []observe.LogLine{{Level: "info", Msg: "said hello to <script>"}}},
-		{Time: now.Add(-2 * time.Minute), Function: "hello", Route: "POST /orders", Status: 401, Code: "unauthenticated"},
+		{Time: now.Add(-2 * time.Minute), Function: "hello", Route: "POST /orders", Status: 401, Code: "unauthenticated", Source: "203.0.113.9"},
+		{Time: now.Add(-100 * time.Minute), Function: "hello", Route: "GET /hello", Caller: "key:ci", Status: 500, Code: "function_failed", Digest: "sha256:bbbb",
+			RequestID: "req-fail-1", Logs: []observe.LogLine{{Level: "error", Msg: "order 17 not found"}}},
+		{Time: now.Add(-80 * time.Minute), Function: "hello", Route: "GET /hello", Caller: "key:ci", Status: 500, Code: "function_failed", Digest: "sha256:bbbb",
+			RequestID: "req-fail-2", Logs: []observe.LogLine{{Level: "error", Msg: "order 4242 not found"}}},
 		{Time: now.Add(-90 * time.Minute), Function: "hello", Route: "GET /hello", Status: 500, Code: "function_failed", DurationMS: 40, Digest: "sha256:bbbb"},
 	}}
 	rep := posture.Report{Generated: now, Functions: 1, Findings: []posture.Finding{
