@@ -206,6 +206,7 @@ func (c *Console) routes() {
 	c.handle("GET "+Prefix+"keys", signedIn, c.keys)
 	c.handle("GET "+Prefix+"keys/{name}/revoke", signedIn, c.confirmRevoke)
 	c.handle("POST "+Prefix+"keys/{name}/revoke", signedIn, c.revoke)
+	c.handle("GET "+Prefix+"map", signedIn, c.surfaceMap)
 	c.handle(Prefix, anyone, func(http.ResponseWriter, *http.Request, *session) error {
 		return apierror.New(apierror.NotFound, "no such page")
 	})

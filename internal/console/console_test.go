@@ -40,6 +40,7 @@ func TestSecurityHeaders(t *testing.T) {
 		{"sarif", signed, "GET", "/ui/posture/sarif", nil, 200, true},
 		{"audit", signed, "GET", "/ui/audit?q=login", nil, 200, true},
 		{"keys", signed, "GET", "/ui/keys", nil, 200, true},
+		{"map", signed, "GET", "/ui/map", nil, 200, true},
 		{"no such page", signed, "GET", "/ui/nope", nil, 404, true},
 		{"action without CSRF", signed, "POST", "/ui/keys/ci/revoke", url.Values{}, 403, true},
 		{"confirm page", signed, "GET", "/ui/keys/ci/revoke", nil, 200, true},
@@ -83,7 +84,8 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 	fx := newFixture(t, false)
 	b := fx.browser()
 	b.signIn()
-	for _, path := range []string{"/ui/", "/ui/functions", "/ui/functions/hello", "/ui/posture", "/ui/audit", "/ui/keys", "/ui/keys/ci/revoke", "/ui/nope"} {
+	for _, path := range []string{"/ui/", "/ui/functions", "/ui/functions/hello", "/ui/posture", "/ui/audit", "/ui/keys", "/ui/keys/ci/revoke", "/ui/nope",
+		"/ui/map"} {
 		p := b.get(path)
 		for _, bad := range []string{"<script>", "style=", "<style", " on", "javascript:", "http://", "https://"} {
 			body := strings.ReplaceAll(p.body, `xmlns="http://www.w3.org/2000/svg"`, "")

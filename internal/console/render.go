@@ -11,7 +11,8 @@ import (
 
 // pageNames are the templates in templates/, one per page; each defines
 // "title" and "content" and is rendered inside layout.html.
-var pageNames = []string{"login", "error", "overview", "functions", "function", "posture", "audit", "keys", "revoke"}
+var pageNames = []string{"login", "error", "overview", "functions", "function", "posture", "audit", "keys", "revoke",
+	"map"}
 
 var funcs = template.FuncMap{
 	"when":  when,
