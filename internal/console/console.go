@@ -116,6 +116,7 @@ type Deps struct {
 	Auditor   Auditor // nil: actions are logged only
 	Posture   Posture
 	Budgets   Budgets
+	Live      Live // nil: no live tail
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	// LoginRate bounds login attempts per client address; zero means
@@ -157,6 +158,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	mux      *http.ServeMux
+	streams  *liveStreams
 }
 
 // New returns the console.
@@ -187,6 +189,7 @@ func New(d Deps) *Console {
 		pages:    parsePages(),
 		static:   http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)),
 		mux:      http.NewServeMux(),
+		streams:  newLiveStreams(),
 	}
 	c.routes()
 	return c
@@ -207,6 +210,8 @@ func (c *Console) routes() {
 	c.handle("GET "+Prefix+"keys/{name}/revoke", signedIn, c.confirmRevoke)
 	c.handle("POST "+Prefix+"keys/{name}/revoke", signedIn, c.revoke)
 	c.handle("GET "+Prefix+"map", signedIn, c.surfaceMap)
+	c.handle("GET "+Prefix+"live", signedIn, c.live)
+	c.handle("GET "+Prefix+"live/events", signedIn, c.liveEvents)
 	c.handle(Prefix, anyone, func(http.ResponseWriter, *http.Request, *session) error {
 		return apierror.New(apierror.NotFound, "no such page")
 	})

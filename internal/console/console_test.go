@@ -41,6 +41,8 @@ func TestSecurityHeaders(t *testing.T) {
 		{"audit", signed, "GET", "/ui/audit?q=login", nil, 200, true},
 		{"keys", signed, "GET", "/ui/keys", nil, 200, true},
 		{"map", signed, "GET", "/ui/map", nil, 200, true},
+		{"live", signed, "GET", "/ui/live", nil, 200, true},
+		{"live events without a session", anon, "GET", "/ui/live/events", nil, 303, true},
 		{"no such page", signed, "GET", "/ui/nope", nil, 404, true},
 		{"action without CSRF", signed, "POST", "/ui/keys/ci/revoke", url.Values{}, 403, true},
 		{"confirm page", signed, "GET", "/ui/keys/ci/revoke", nil, 200, true},
@@ -85,7 +87,7 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 	b := fx.browser()
 	b.signIn()
 	for _, path := range []string{"/ui/", "/ui/functions", "/ui/functions/hello", "/ui/posture", "/ui/audit", "/ui/keys", "/ui/keys/ci/revoke", "/ui/nope",
-		"/ui/map"} {
+		"/ui/map", "/ui/live"} {
 		p := b.get(path)
 		for _, bad := range []string{"<script>", "style=", "<style", " on", "javascript:", "http://", "https://"} {
 			body := strings.ReplaceAll(p.body, `xmlns="http://www.w3.org/2000/svg"`, "")

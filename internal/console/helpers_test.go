@@ -165,6 +165,7 @@ type fixture struct {
 	clock *clock
 	keys  *fakeKeys
 	audit *fakeAudit
+	live  *fakeLive
 	srv   *httptest.Server
 }
 
@@ -173,7 +174,7 @@ func newFixture(t *testing.T, tls bool) *fixture {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	fx := &fixture{t: t, token: hex.EncodeToString(b), clock: &clock{t: now}, audit: &fakeAudit{},
+	fx := &fixture{t: t, token: hex.EncodeToString(b), clock: &clock{t: now}, audit: &fakeAudit{}, live: newFakeLive(),
 		keys: &fakeKeys{keys: []identity.Key{{Name: "ci", Functions: []string{"hello"}, Hash: "sha256-of-the-secret", CreatedAt: now}}}}
 	fns := fakeFunctions{{
 		Name: "hello", Owner: "team-a", Active: 2, Versions: []registry.Version{
@@ -201,7 +202,7 @@ func newFixture(t *testing.T, tls bool) *fixture {
 	c := New(Deps{
 		Functions: fns, Usage: fakeUsage{last: now.Add(-3 * time.Minute)}, Keys: fx.keys, Auth: tokenAuth(fx.token),
 		History: hist, AuditLog: fx.audit, Auditor: fx.audit, Posture: fakePosture{rep}, Budgets: fakeBudgets{},
-		Version: "test", Now: fx.clock.now,
+		Live: fx.live, Version: "test", Now: fx.clock.now,
 	})
 	if tls {
 		fx.srv = httptest.NewTLSServer(c)
