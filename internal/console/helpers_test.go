@@ -166,6 +166,7 @@ type fixture struct {
 	keys  *fakeKeys
 	audit *fakeAudit
 	live  *fakeLive
+	cons  *Console
 	srv   *httptest.Server
 }
 
@@ -204,6 +205,7 @@ func newFixture(t *testing.T, tls bool) *fixture {
 		History: hist, AuditLog: fx.audit, Auditor: fx.audit, Posture: fakePosture{rep}, Budgets: fakeBudgets{},
 		Live: fx.live, Version: "test", Now: fx.clock.now,
 	})
+	fx.cons = c
 	if tls {
 		fx.srv = httptest.NewTLSServer(c)
 	} else {

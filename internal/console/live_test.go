@@ -233,3 +233,29 @@ func TestLiveDropsForASlowBrowser(t *testing.T) {
 		t.Error("the browser was not told of the dropped records")
 	}
 }
+
+// TestLiveEndsOnClose ends the open streams when the daemon shuts the
+// console down; heartbeats keep an idle stream open until then.
+func TestLiveEndsOnClose(t *testing.T) {
+	defer func(d time.Duration) { liveHeartbeat = d }(liveHeartbeat)
+	liveHeartbeat = 10 * time.Millisecond
+	fx := newFixture(t, false)
+	b := fx.browser()
+	b.signIn()
+	s, _ := b.stream("/ui/live/events")
+	fx.live.waitOpen(t, 1)
+	heartbeats := 0
+	for heartbeats < 2 && s.sc.Scan() {
+		if s.sc.Text() == ": heartbeat" {
+			heartbeats++
+		}
+	}
+	if heartbeats < 2 {
+		t.Fatal("no heartbeat")
+	}
+	fx.cons.Close()
+	if ev, data := s.next(t); ev != "end" || !strings.Contains(data, "shutting down") {
+		t.Errorf("after Close = %s %s", ev, data)
+	}
+	fx.live.waitOpen(t, 0)
+}
