@@ -10,18 +10,33 @@ import (
 // callerName is who made a call: its identity ("key:ci", "jwt:alice"),
 // or for a call refused before anyone was identified, the address it
 // came from.
-func callerName(r observe.Record) string {
+func callerName(r observe.Record) string { return keyOf(r).String() }
+
+// callerKey names a caller without building a string per record.
+type callerKey struct {
+	id   string
+	addr bool // id is an address
+}
+
+func keyOf(r observe.Record) callerKey {
 	switch {
 	case r.Caller != "":
-		return r.Caller
+		return callerKey{id: r.Caller}
 	case r.Source != "":
-		return "address " + r.Source
+		return callerKey{id: r.Source, addr: true}
 	}
-	return "unidentified"
+	return callerKey{id: "unidentified"}
+}
+
+func (k callerKey) String() string {
+	if k.addr {
+		return "address " + k.id
+	}
+	return k.id
 }
 
 // callerTally counts calls and refusals by caller.
-type callerTally map[string]*callerCount
+type callerTally map[callerKey]*callerCount
 
 type callerCount struct{ Calls, Refused int }
 
@@ -31,35 +46,20 @@ type callerCount struct{ Calls, Refused int }
 const maxCallers = 10000
 
 func (t callerTally) add(r observe.Record) {
-	name := callerName(r)
-	cc, ok := t[name]
+	k := keyOf(r)
+	cc, ok := t[k]
 	if !ok {
 		if len(t) >= maxCallers {
-			name = "others"
-			if cc = t[name]; cc == nil {
-				cc = &callerCount{}
-				t[name] = cc
-			}
-		} else {
+			k = callerKey{id: "others"}
+		}
+		if cc = t[k]; cc == nil {
 			cc = &callerCount{}
-			t[name] = cc
+			t[k] = cc
 		}
 	}
 	cc.Calls++
 	if _, refused := observe.RefusalReason(r.Code); refused {
 		cc.Refused++
-	}
-}
-
-func (t callerTally) merge(o callerTally) {
-	for name, n := range o {
-		cc, ok := t[name]
-		if !ok {
-			cc = &callerCount{}
-			t[name] = cc
-		}
-		cc.Calls += n.Calls
-		cc.Refused += n.Refused
 	}
 }
 
@@ -75,24 +75,24 @@ func (t callerTally) top(n int, byRefusals bool) []hbar {
 		}
 		return c.Calls
 	}
-	names := make([]string, 0, len(t))
-	for name, c := range t {
+	keys := make([]callerKey, 0, len(t))
+	for k, c := range t {
 		if count(c) > 0 {
-			names = append(names, name)
+			keys = append(keys, k)
 		}
 	}
-	sort.Slice(names, func(i, j int) bool {
-		a, b := count(t[names[i]]), count(t[names[j]])
-		return a > b || a == b && names[i] < names[j]
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := count(t[keys[i]]), count(t[keys[j]])
+		return a > b || a == b && keys[i].String() < keys[j].String()
 	})
 	class := "calls"
 	if byRefusals {
 		class = "refused"
 	}
 	var out []hbar
-	for _, name := range names[:min(n, len(names))] {
-		v := count(t[name])
-		out = append(out, hbar{Name: name, Value: float64(v), Text: strconv.Itoa(v), Class: class})
+	for _, k := range keys[:min(n, len(keys))] {
+		v := count(t[k])
+		out = append(out, hbar{Name: k.String(), Value: float64(v), Text: strconv.Itoa(v), Class: class})
 	}
 	return out
 }

@@ -60,8 +60,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	total := newTraffic(now)
 	fns := c.d.Functions.List()
 	sort.Slice(fns, func(i, j int) bool { return fns[i].Name < fns[j].Name })
+	callers := callerTally{} // of every function: the traffic of each counts into it
 	for _, f := range fns {
 		t := newTraffic(now)
+		t.callers = callers
 		if c.d.History != nil {
 			if err := c.readTraffic(r.Context(), f.Name, t); err != nil && data.HistoryError == "" {
 				data.HistoryError = f.Name
@@ -83,8 +85,8 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	}
 	data.Refusals = refusalChart(total.refusals)
 	data.TopCallers = []chart{
-		hbarChart("callers-calls", "Top callers by calls, last day", total.callers.top(topCallers, false), 0, "No calls in the last day."),
-		hbarChart("callers-refused", "Top callers by refusals, last day", total.callers.top(topCallers, true), 0, "No refusals in the last day."),
+		hbarChart("callers-calls", "Top callers by calls, last day", callers.top(topCallers, false), 0, "No calls in the last day."),
+		hbarChart("callers-refused", "Top callers by refusals, last day", callers.top(topCallers, true), 0, "No refusals in the last day."),
 	}
 	data.BudgetsMissing = c.d.Budgets == nil
 	if c.d.Budgets != nil {

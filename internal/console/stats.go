@@ -101,18 +101,20 @@ func (s *series) start() time.Time { return s.end.Add(-time.Duration(len(s.bucke
 type traffic struct {
 	hour, day *series
 	refusals  map[string]int // by reason, over the day
-	callers   callerTally    // over the day
+	callers   callerTally    // over the day; nil: not counted
 }
 
 func newTraffic(now time.Time) *traffic {
-	return &traffic{hour: newSeries(now, hourSpan, hourStep), day: newSeries(now, daySpan, dayStep), refusals: map[string]int{}, callers: callerTally{}}
+	return &traffic{hour: newSeries(now, hourSpan, hourStep), day: newSeries(now, daySpan, dayStep), refusals: map[string]int{}}
 }
 
 func (t *traffic) add(r observe.Record) {
 	t.hour.add(r)
 	t.day.add(r)
 	if r.Time.After(t.day.start()) && !r.Time.After(t.day.end) {
-		t.callers.add(r)
+		if t.callers != nil {
+			t.callers.add(r)
+		}
 		if reason, refused := observe.RefusalReason(r.Code); refused {
 			t.refusals[reason]++
 		}
@@ -125,5 +127,4 @@ func (t *traffic) merge(o *traffic) {
 	for k, v := range o.refusals {
 		t.refusals[k] += v
 	}
-	t.callers.merge(o.callers)
 }
