@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/pave-dev/pave/internal/observe"
 )
@@ -108,9 +109,7 @@ const maxKind = 200
 // normaliseError reduces an error message to its kind: quoted values
 // become "…", ids and words with digits in them <id>, numbers <n>.
 func normaliseError(msg string) string {
-	if len(msg) > 4*maxKind {
-		msg = msg[:4*maxKind]
-	}
+	msg = cut(msg, 4*maxKind, "")
 	s := quotedValue.ReplaceAllString(msg, `"…"`)
 	s = uuidValue.ReplaceAllString(s, "<id>")
 	s = hexValue.ReplaceAllStringFunc(s, func(v string) string {
@@ -122,8 +121,17 @@ func normaliseError(msg string) string {
 	s = tokenValue.ReplaceAllString(s, "<id>")
 	s = numberValue.ReplaceAllString(s, "<n>")
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > maxKind {
-		s = s[:maxKind] + "…"
+	return cut(s, maxKind, "…")
+}
+
+// cut shortens s to at most n bytes, on a character boundary, and adds
+// more when it did.
+func cut(s string, n int, more string) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + more
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ func TestNormaliseError(t *testing.T) {
 		{"took 12.5 ms", "took <n> ms"},
 		{"  spaced\tout  ", "spaced out"},
 		{"plain words stay", "plain words stay"},
+		{strings.Repeat("é", 150), strings.Repeat("é", 100) + "…"}, // cut on a character, not a byte
 	} {
 		if got := normaliseError(tc.in); got != tc.want {
 			t.Errorf("normaliseError(%q) = %q, want %q", tc.in, got, tc.want)

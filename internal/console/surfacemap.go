@@ -231,8 +231,5 @@ func nodeLook(n graph.Node, exposed bool) (lbl, class, tip string) {
 	if exposed {
 		class += " exposed"
 	}
-	if len(lbl) > mapMaxLabel {
-		lbl = lbl[:mapMaxLabel-1] + "…"
-	}
-	return lbl, class, tip
+	return cut(lbl, mapMaxLabel, "…"), class, tip
 }
