@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -29,12 +30,12 @@ func BenchmarkOverview(b *testing.B) {
 	for i := range records {
 		name := fns[i%functions].Name
 		r := observe.Record{Time: now.Add(-time.Duration(i) * (24 * time.Hour / records)), Function: name, Digest: "sha256:x",
-			Status: 200, DurationMS: float64(i%97) / 3}
+			Status: 200, DurationMS: float64(i%97) / 3, Caller: "key:k" + strconv.Itoa(i%50)}
 		switch i % 20 {
 		case 0:
 			r.Status, r.Code = 500, "function_failed"
 		case 1:
-			r.Status, r.Code, r.Digest = 401, "unauthenticated", ""
+			r.Status, r.Code, r.Digest, r.Caller, r.Source = 401, "unauthenticated", "", "", "198.51.100."+strconv.Itoa(i%250)
 		}
 		hist[name] = append(hist[name], r)
 	}

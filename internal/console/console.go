@@ -133,6 +133,7 @@ type Deps struct {
 	Async     Async   // nil: no asynchronous calls or dead letters to show
 	Posture   Posture
 	Budgets   Budgets
+	Live      Live // nil: no live tail
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	// LoginRate bounds login attempts per client address; zero means
@@ -174,6 +175,7 @@ type Console struct {
 	pages    map[string]*template.Template
 	static   http.Handler
 	mux      *http.ServeMux
+	streams  *liveStreams
 }
 
 // New returns the console.
@@ -204,6 +206,7 @@ func New(d Deps) *Console {
 		pages:    parsePages(),
 		static:   http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)),
 		mux:      http.NewServeMux(),
+		streams:  newLiveStreams(),
 	}
 	c.routes()
 	return c
@@ -225,6 +228,9 @@ func (c *Console) routes() {
 	c.handle("POST "+Prefix+"keys/{name}/revoke", operatorOnly, c.revoke)
 	c.actionRoutes()
 	c.asyncRoutes()
+	c.handle("GET "+Prefix+"map", signedIn, c.surfaceMap)
+	c.handle("GET "+Prefix+"live", signedIn, c.live)
+	c.handle("GET "+Prefix+"live/events", signedIn, c.liveEvents)
 	c.handle(Prefix, anyone, func(http.ResponseWriter, *http.Request, *session) error {
 		return apierror.New(apierror.NotFound, "no such page")
 	})

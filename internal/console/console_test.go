@@ -40,6 +40,9 @@ func TestSecurityHeaders(t *testing.T) {
 		{"sarif", signed, "GET", "/ui/posture/sarif", nil, 200, true},
 		{"audit", signed, "GET", "/ui/audit?q=login", nil, 200, true},
 		{"keys", signed, "GET", "/ui/keys", nil, 200, true},
+		{"map", signed, "GET", "/ui/map", nil, 200, true},
+		{"live", signed, "GET", "/ui/live", nil, 200, true},
+		{"live events without a session", anon, "GET", "/ui/live/events", nil, 303, true},
 		{"no such page", signed, "GET", "/ui/nope", nil, 404, true},
 		{"action without CSRF", signed, "POST", "/ui/keys/ci/revoke", url.Values{}, 403, true},
 		{"confirm page", signed, "GET", "/ui/keys/ci/revoke", nil, 200, true},
@@ -83,7 +86,8 @@ func TestNoInlineScriptOrStyle(t *testing.T) {
 	fx := newFixture(t, false)
 	b := fx.browser()
 	b.signIn()
-	for _, path := range []string{"/ui/", "/ui/functions", "/ui/functions/hello", "/ui/posture", "/ui/audit", "/ui/keys", "/ui/keys/ci/revoke", "/ui/nope"} {
+	for _, path := range []string{"/ui/", "/ui/functions", "/ui/functions/hello", "/ui/posture", "/ui/audit", "/ui/keys", "/ui/keys/ci/revoke", "/ui/nope",
+		"/ui/map", "/ui/live"} {
 		p := b.get(path)
 		for _, bad := range []string{"<script>", "style=", "<style", " on", "javascript:", "http://", "https://"} {
 			body := strings.ReplaceAll(p.body, `xmlns="http://www.w3.org/2000/svg"`, "")
@@ -315,9 +319,11 @@ func TestPages(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/ui/", []string{"<svg", "Calls, last hour", "Refusals by reason", ">auth<", "85% (85 of 100)", `href="/ui/functions/hello"`}},
+		{"/ui/", []string{"<svg", "Calls, last hour", "Refusals by reason", ">auth<", "85% (85 of 100)", `href="/ui/functions/hello"`,
+			"Top callers by calls, last day", ">key:ci<", "Top callers by refusals, last day", ">address 203.0.113.9<"}},
 		{"/ui/functions", []string{"team-a", "GET /hello", "public", "secrets: DB_URL", "unused grant", "capabilities.http", `scope="col"`}},
-		{"/ui/functions/hello", []string{"POST", "/orders", "orders:write", "sha256:bbbb", "(active)", "req-ok", "said hello to &lt;script&gt;", "PAVE-PUBLIC-ROUTE", "Duration p50 and p99 of hello, last day", "<svg"}},
+		{"/ui/functions/hello", []string{"POST", "/orders", "orders:write", "sha256:bbbb", "(active)", "req-ok", "said hello to &lt;script&gt;", "PAVE-PUBLIC-ROUTE", "Duration p50 and p99 of hello, last day", "<svg",
+			"Errors by kind", "order &lt;n&gt; not found", "order 4242 not found", "req-fail-2"}},
 		{"/ui/posture", []string{"high (1)", "medium (1)", "Require a key.", `href="/ui/posture/sarif"`}},
 		{"/ui/audit?q=console.login&since=", []string{"The chain and its seals verify", "console.login"}},
 	} {

@@ -141,6 +141,7 @@ type functionData struct {
 	Charts         []chart
 	Calls          []observe.Record
 	CallsMissing   string
+	Errors         []errorGroup // the week's failures, grouped by kind
 	Findings       []posture.Finding
 	PostureMissing string
 }
@@ -180,7 +181,9 @@ func (c *Console) function(w http.ResponseWriter, r *http.Request, s *session) e
 	for _, rt := range v.Routes {
 		data.Routes = append(data.Routes, routeView(rt, v.RateLimit))
 	}
-	data.Calls, data.CallsMissing = c.recent(r.Context(), f.Name)
+	errs := newErrorGroups()
+	data.Calls, data.CallsMissing = c.recent(r.Context(), f.Name, errs.add)
+	data.Errors = errs.list()
 	if c.d.History != nil {
 		t := newTraffic(data.Now)
 		if err := c.readTraffic(r.Context(), f.Name, t); err != nil {
@@ -229,14 +232,16 @@ func routeView(rt manifest.Route, rl manifest.RateLimits) routeRow {
 }
 
 // recent returns the function's newest calls of the last week, newest
-// first, or why there are none to show.
-func (c *Console) recent(ctx context.Context, name string) ([]observe.Record, string) {
+// first, or why there are none to show; each call of the week is also
+// passed to also.
+func (c *Console) recent(ctx context.Context, name string, also func(observe.Record)) ([]observe.Record, string) {
 	if c.d.History == nil {
 		return nil, "This daemon keeps no invocation history."
 	}
 	ring := make([]observe.Record, 0, recentCalls)
 	next := 0
 	err := c.d.History.Read(ctx, observe.Query{Function: name, Since: c.now().Add(-7 * 24 * time.Hour)}, func(rec observe.Record) error {
+		also(rec)
 		if len(ring) < recentCalls {
 			ring = append(ring, rec)
 			return nil

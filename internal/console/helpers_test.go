@@ -165,6 +165,8 @@ type fixture struct {
 	clock *clock
 	keys  *fakeKeys
 	audit *fakeAudit
+	live  *fakeLive
+	cons  *Console
 	srv   *httptest.Server
 }
 
@@ -173,7 +175,7 @@ func newFixture(t *testing.T, tls bool, opts ...func(*Deps)) *fixture {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
-	fx := &fixture{t: t, token: hex.EncodeToString(b), clock: &clock{t: now}, audit: &fakeAudit{},
+	fx := &fixture{t: t, token: hex.EncodeToString(b), clock: &clock{t: now}, audit: &fakeAudit{}, live: newFakeLive(),
 		keys: &fakeKeys{keys: []identity.Key{{Name: "ci", Functions: []string{"hello"}, Hash: "sha256-of-the-secret", CreatedAt: now}}}}
 	fns := fakeFunctions{{
 		Name: "hello", Owner: "team-a", Active: 2, Versions: []registry.Version{
@@ -187,7 +189,11 @@ func newFixture(t *testing.T, tls bool, opts ...func(*Deps)) *fixture {
 	hist := fakeHistory{"hello": {
 		{Time: now.Add(-3 * time.Minute), Function: "hello", Route: "GET /hello", Status: 200, DurationMS: 2, Digest: "sha256:bbbb",
 			RequestID: "req-ok", Logs: []observe.LogLine{{Level: "info", Msg: "said hello to <script>"}}},
-		{Time: now.Add(-2 * time.Minute), Function: "hello", Route: "POST /orders", Status: 401, Code: "unauthenticated"},
+		{Time: now.Add(-2 * time.Minute), Function: "hello", Route: "POST /orders", Status: 401, Code: "unauthenticated", Source: "203.0.113.9"},
+		{Time: now.Add(-100 * time.Minute), Function: "hello", Route: "GET /hello", Caller: "key:ci", Status: 500, Code: "function_failed", Digest: "sha256:bbbb",
+			RequestID: "req-fail-1", Logs: []observe.LogLine{{Level: "error", Msg: "order 17 not found"}}},
+		{Time: now.Add(-80 * time.Minute), Function: "hello", Route: "GET /hello", Caller: "key:ci", Status: 500, Code: "function_failed", Digest: "sha256:bbbb",
+			RequestID: "req-fail-2", Logs: []observe.LogLine{{Level: "error", Msg: "order 4242 not found"}}},
 		{Time: now.Add(-90 * time.Minute), Function: "hello", Route: "GET /hello", Status: 500, Code: "function_failed", DurationMS: 40, Digest: "sha256:bbbb"},
 	}}
 	rep := posture.Report{Generated: now, Functions: 1, Findings: []posture.Finding{
@@ -197,12 +203,13 @@ func newFixture(t *testing.T, tls bool, opts ...func(*Deps)) *fixture {
 	d := Deps{
 		Functions: fns, Usage: fakeUsage{last: now.Add(-3 * time.Minute)}, Keys: fx.keys, Auth: tokenAuth(fx.token),
 		History: hist, AuditLog: fx.audit, Auditor: fx.audit, Posture: fakePosture{rep}, Budgets: fakeBudgets{},
-		Version: "test", Now: fx.clock.now,
+		Live: fx.live, Version: "test", Now: fx.clock.now,
 	}
 	for _, o := range opts {
 		o(&d)
 	}
 	c := New(d)
+	fx.cons = c
 	if tls {
 		fx.srv = httptest.NewTLSServer(c)
 	} else {

@@ -20,6 +20,7 @@ type overviewData struct {
 	Functions      []trafficRow
 	Charts         []chart
 	Refusals       chart
+	TopCallers     []chart // by calls and by refusals, over the day
 	Owners         []ownerBudget
 	BudgetsMissing bool
 }
@@ -59,8 +60,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	total := newTraffic(now)
 	fns := c.d.Functions.List()
 	sort.Slice(fns, func(i, j int) bool { return fns[i].Name < fns[j].Name })
+	callers := callerTally{} // of every function: the traffic of each counts into it
 	for _, f := range fns {
 		t := newTraffic(now)
+		t.callers = callers
 		if c.d.History != nil {
 			if err := c.readTraffic(r.Context(), f.Name, t); err != nil && data.HistoryError == "" {
 				data.HistoryError = f.Name
@@ -81,6 +84,10 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 		durationChart("duration-day", "Duration p50 and p99, last day", total.day),
 	}
 	data.Refusals = refusalChart(total.refusals)
+	data.TopCallers = []chart{
+		hbarChart("callers-calls", "Top callers by calls, last day", callers.top(topCallers, false), 0, "No calls in the last day."),
+		hbarChart("callers-refused", "Top callers by refusals, last day", callers.top(topCallers, true), 0, "No refusals in the last day."),
+	}
 	data.BudgetsMissing = c.d.Budgets == nil
 	if c.d.Budgets != nil {
 		data.Owners = c.ownerBudgets(fns)

@@ -12,7 +12,7 @@ import (
 // pageNames are the templates in templates/, one per page; each defines
 // "title" and "content" and is rendered inside layout.html.
 var pageNames = []string{"login", "error", "overview", "functions", "function", "posture", "audit", "keys", "revoke",
-	"confirm", "async", "call", "dead", "letter"}
+	"confirm", "async", "call", "dead", "letter", "map", "live"}
 
 var funcs = template.FuncMap{
 	"when":  when,

@@ -101,6 +101,7 @@ func (s *series) start() time.Time { return s.end.Add(-time.Duration(len(s.bucke
 type traffic struct {
 	hour, day *series
 	refusals  map[string]int // by reason, over the day
+	callers   callerTally    // over the day; nil: not counted
 }
 
 func newTraffic(now time.Time) *traffic {
@@ -111,6 +112,9 @@ func (t *traffic) add(r observe.Record) {
 	t.hour.add(r)
 	t.day.add(r)
 	if r.Time.After(t.day.start()) && !r.Time.After(t.day.end) {
+		if t.callers != nil {
+			t.callers.add(r)
+		}
 		if reason, refused := observe.RefusalReason(r.Code); refused {
 			t.refusals[reason]++
 		}

@@ -398,6 +398,7 @@ func (d *Daemon) newConsole(p *parts) *console.Console {
 		Async:     d.queue,
 		Posture:   p.posture,
 		Budgets:   d.budgets,
+		Live:      d.history,
 		Version:   version.String(),
 		Log:       d.log,
 	})
@@ -415,6 +416,7 @@ func (d *Daemon) serve(p *parts) (err error) {
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
+	d.admin.RegisterOnShutdown(p.console.Close) // the console's live streams would hold the shutdown up
 	if addr := d.cfg.Observability.MetricsAddr; addr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", d.metrics.Handler())

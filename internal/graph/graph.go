@@ -62,6 +62,9 @@ type Node struct {
 	Public   bool `json:"public,omitempty"`
 	Internal bool `json:"internal,omitempty"`
 	Missing  bool `json:"missing,omitempty"`
+	// Auth is how a route's callers prove who they are: manifest.AuthAPIKey,
+	// AuthJWT or AuthWebhook; "" for a public route.
+	Auth string `json:"auth,omitempty"`
 }
 
 // Edge is an allowed flow from one node to another.
@@ -114,7 +117,7 @@ func Build(fns []Function) *Graph {
 		fn := "function:" + f.Name
 		for _, r := range f.Routes {
 			name := r.Method + " " + r.Path
-			rt := add(Node{ID: "route:" + name, Kind: KindRoute, Name: name, Public: r.Public})
+			rt := add(Node{ID: "route:" + name, Kind: KindRoute, Name: name, Public: r.Public, Auth: r.Auth})
 			g.Edges = append(g.Edges, Edge{From: rt, To: fn, Kind: EdgeRoute})
 		}
 		for _, callee := range f.Capabilities.Invoke {

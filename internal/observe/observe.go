@@ -275,6 +275,12 @@ func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) erro
 	if !q.Since.IsZero() {
 		opts.Since = q.Since.Add(-2 * h.interval)
 	}
+	return h.scan(ctx, opts, q.Since, q.Status, fn)
+}
+
+// scan calls fn with each record of the batches opts selects that
+// happened at or after since and whose status matches.
+func (h *History) scan(ctx context.Context, opts store.ScanOptions, since time.Time, status StatusFilter, fn func(Record) error) error {
 	return h.stream.Scan(ctx, opts, func(m store.Message) error {
 		sc := bufio.NewScanner(bytes.NewReader(m.Data))
 		sc.Buffer(make([]byte, 0, 64<<10), store.MaxPayload)
@@ -283,7 +289,7 @@ func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) erro
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				continue // a record this version cannot read
 			}
-			if r.Time.Before(q.Since) || !q.Status.Match(r.Status) {
+			if r.Time.Before(since) || !status.Match(r.Status) {
 				continue
 			}
 			if err := fn(r); err != nil {
