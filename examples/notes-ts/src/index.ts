@@ -1,5 +1,8 @@
 // notes-ts is examples/notes in TypeScript: it keeps JSON notes in the
-// key-value bucket notes, the one capability its pave.yaml grants.
+// key-value bucket notes and announces each new note to a chat webhook,
+// with the three capabilities its pave.yaml grants and nothing more: the
+// bucket, the secret NOTES_WEBHOOK_URL (the webhook's URL, which carries
+// its token) and the one host that URL may point at.
 //
 // Routes:
 //
@@ -8,19 +11,22 @@
 //   GET  /notes-ts/{id}   the note, as stored; 404 if there is none
 //
 // It shares the bucket, and so the notes, with examples/notes when both
-// are deployed under the same owner. Unlike it, it does not announce new
-// notes to a webhook: JavaScript functions have no secrets or outbound
-// HTTP yet, so "announced" is always false and "detail" says why.
+// are deployed under the same owner. Announcing is best effort: a note is
+// stored whether or not the webhook is set or answers, and the response
+// says which.
 
 // keyPrefix is where notes live in the bucket.
 const keyPrefix = "note/";
+
+// webhookSecret names the secret that holds the webhook's URL.
+const webhookSecret = "NOTES_WEBHOOK_URL";
 
 export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const bucket = env.kv("notes");
     switch (request.method + " " + request.route) {
       case "POST /notes-ts":
-        return create(request, bucket);
+        return create(request, env, bucket);
       case "GET /notes-ts":
         return list(bucket);
       case "GET /notes-ts/{id}":
@@ -30,11 +36,16 @@ export default {
   },
 } satisfies Handler;
 
-// A failing bucket call rejects, and the call fails with 502 and the error
-// in the function's log: env.kv's errors do not yet tell a store that is
-// briefly unavailable (examples/notes answers 503 for it) from a bug.
+// storeFailure answers a failed bucket call: the store may be briefly
+// unavailable; anything else is a bug, rethrown for a 502 and a log line.
+function storeFailure(err: unknown): Response {
+  if ((err as CapabilityError).code === "unavailable") {
+    return json(503, { error: "notes are unavailable right now; retry later" });
+  }
+  throw err;
+}
 
-async function create(request: Request, bucket: KVBucket): Promise<Response> {
+async function create(request: Request, env: Env, bucket: KVBucket): Promise<Response> {
   let note: unknown;
   try {
     note = await request.json();
@@ -45,19 +56,56 @@ async function create(request: Request, bucket: KVBucket): Promise<Response> {
     return json(400, { error: "the body must be a JSON object" });
   }
   const id = newID();
-  // Compact, with the keys sorted, as examples/notes stores a note. The
-  // id is 64 random bits: it does not repeat in practice (env.kv has no
-  // compare-and-set yet to make sure).
-  await bucket.put(keyPrefix + id, JSON.stringify(sortKeys(note as Record<string, unknown>)));
-  return json(201, {
-    id,
-    announced: false,
-    detail: "announcing new notes needs secrets and outbound HTTP, which JavaScript functions do not have yet",
-  });
+  // Compact, with the keys sorted, as examples/notes stores a note. A put
+  // at revision 0 creates the key only if it is new: two notes can never
+  // overwrite each other, however unlikely a repeated id is.
+  try {
+    await bucket.put(keyPrefix + id, JSON.stringify(sortKeys(note as Record<string, unknown>)), { ifRevision: 0 });
+  } catch (err) {
+    return storeFailure(err);
+  }
+  const [announced, detail] = await announce(env, id);
+  return json(201, { id, announced, detail });
+}
+
+// announce posts a message about note id to the webhook, if one is set.
+async function announce(env: Env, id: string): Promise<[boolean, string]> {
+  let url: string;
+  try {
+    url = await env.secret(webhookSecret);
+  } catch (err) {
+    if ((err as CapabilityError).code === "not_found") {
+      return [false, `set the ${webhookSecret} secret to announce new notes`];
+    }
+    console.warn("reading the webhook URL:", (err as Error).message);
+    return [false, "the webhook URL cannot be read right now"];
+  }
+  let res: Response;
+  try {
+    res = await fetch(url.trim(), {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ text: "New note " + id }),
+    });
+  } catch (err) {
+    // The message names the host at most, never the URL's path, which
+    // holds the webhook's token.
+    console.warn(`announcing note ${id}:`, (err as Error).message);
+    return [false, "the webhook could not be reached"];
+  }
+  if (res.status < 200 || res.status > 299) {
+    return [false, `the webhook answered ${res.status}`];
+  }
+  return [true, "announced"];
 }
 
 async function list(bucket: KVBucket): Promise<Response> {
-  const keys = await bucket.list(keyPrefix);
+  let keys: string[];
+  try {
+    keys = await bucket.list(keyPrefix);
+  } catch (err) {
+    return storeFailure(err);
+  }
   return json(200, { ids: keys.map((k) => k.slice(keyPrefix.length)) });
 }
 
@@ -65,7 +113,12 @@ async function get(bucket: KVBucket, id: string): Promise<Response> {
   if (!validID(id)) {
     return json(404, { error: "no such note" });
   }
-  const note = await bucket.get(keyPrefix + id);
+  let note: string | null;
+  try {
+    note = await bucket.get(keyPrefix + id);
+  } catch (err) {
+    return storeFailure(err);
+  }
   if (note === null) {
     return json(404, { error: "no such note" });
   }
