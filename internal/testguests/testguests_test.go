@@ -234,10 +234,10 @@ func TestModuleShapes(t *testing.T) {
 			check(t, testguests.Build(t, name), want)
 		})
 	}
-	// The TypeScript examples are the JavaScript engine, built with kv
-	// for notes-ts alone, which grants nothing else.
-	notesTS := shape{exports: sdkShape.exports, imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put"},
-		append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...)}
+	// The TypeScript examples are the JavaScript engine, built with the
+	// groups notes-ts grants (kv, secrets, http) for notes-ts alone.
+	notesTS := shape{exports: sdkShape.exports, imports: append([]string{"pave_http_v1.fetch", "pave_kv_v1.cas", "pave_kv_v1.delete", "pave_kv_v1.get", "pave_kv_v1.list", "pave_kv_v1.put",
+		"pave_secrets_v1.get"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...)}
 	examples := map[string]shape{"hello": sdkShape, "echo": sdkShape, "hello-ts": sdkShape, "echo-ts": sdkShape, "notes-ts": notesTS}
 	for name, want := range examples {
 		t.Run("example/"+name, func(t *testing.T) {
