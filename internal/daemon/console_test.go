@@ -115,7 +115,7 @@ func TestConsole(t *testing.T) {
 
 	login := b.do("GET", "/ui/login", nil, nil)
 	for k, v := range map[string]string{
-		"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+		"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
 	} {
 		if got := login.header.Get(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
