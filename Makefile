@@ -5,9 +5,15 @@ GO ?= go
 # (runtime/js): vet, staticcheck and its tests also see it with them all.
 JS_CAPABILITY_TAGS := pave_secrets,pave_kv,pave_http,pave_invoke,pave_publish
 
-.PHONY: check vet fmt lint staticcheck deadcode test test-short build up bench fuzz soak
+.PHONY: check vet fmt lint staticcheck deadcode browser test test-short build up bench fuzz soak screenshots
 
-check: vet fmt lint test
+check: vet fmt lint browser test
+
+# Debian's chromium for the web console's browser test, installed once where
+# the machine allows it (root, or sudo without a password); never fails:
+# without it, TestConsoleInBrowser skips and says why.
+browser:
+	@./scripts/browser.sh
 
 vet:
 	$(GO) vet ./...
@@ -69,6 +75,11 @@ up:
 # one; pave bench --json internal/bench/testdata/recorded.json records anew.
 bench:
 	$(GO) run ./cmd/pave bench --compare internal/bench/testdata/recorded.json
+
+# Screenshots of each page of the web console into docs/console/, taken by
+# its browser test at a fixed viewport.
+screenshots: browser
+	PAVE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/daemon/
 
 # Kills the daemon with SIGKILL 20 times while asynchronous calls and events
 # are in flight, and checks that nothing accepted is lost or run twice
