@@ -18,12 +18,12 @@ import (
 // consoleBrowser is a browser on the console of n's admin listener: its
 // own cookies, redirects not followed.
 type consoleBrowser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func (n *node) consoleBrowser(t *testing.T) *consoleBrowser {
+func (n *node) consoleBrowser(t testing.TB) *consoleBrowser {
 	jar, _ := cookiejar.New(nil)
 	return &consoleBrowser{t: t, base: n.d.AdminURL(), c: &http.Client{
 		Jar: jar, Timeout: 30 * time.Second,
