@@ -17,7 +17,6 @@
 package observe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -252,8 +251,17 @@ func encodeBatch(recs []Record) ([]byte, int) {
 
 // Query selects records.
 type Query struct {
-	// Function whose records to read; required.
+	// Function whose records to read; required unless AllFunctions.
 	Function string
+	// AllFunctions reads every function's records, in the order they
+	// were stored, in one pass over the stream: reading each function's
+	// in turn makes the store walk the stream once per function.
+	AllFunctions bool
+	// Brief decodes only what counts a call: its time, function, digest,
+	// status, error code and duration; the other fields are left empty.
+	// Reading many records, it allocates a fraction of what whole ones
+	// take.
+	Brief bool
 	// Since is the earliest time to read from; zero means the whole
 	// history.
 	Since time.Time
@@ -266,21 +274,40 @@ type Query struct {
 // Read calls fn with each record of q, oldest first. An error from fn
 // stops it and is returned.
 func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) error {
-	if q.Function == "" || strings.ContainsAny(q.Function, ".*> \t") {
-		return fmt.Errorf("invalid function name")
+	subject := SubjectPrefix + ">"
+	if !q.AllFunctions {
+		if q.Function == "" || strings.ContainsAny(q.Function, ".*> \t") {
+			return fmt.Errorf("invalid function name")
+		}
+		subject = SubjectPrefix + q.Function
 	}
-	opts := store.ScanOptions{Subjects: []string{SubjectPrefix + q.Function}, Since: q.Since, Follow: q.Follow}
+	opts := store.ScanOptions{Subjects: []string{subject}, Since: q.Since, Follow: q.Follow}
 	// A batch is stored when it is flushed, after its records happened:
 	// start one interval early and filter by the records' own times.
 	if !q.Since.IsZero() {
 		opts.Since = q.Since.Add(-2 * h.interval)
 	}
 	return h.stream.Scan(ctx, opts, func(m store.Message) error {
-		sc := bufio.NewScanner(bytes.NewReader(m.Data))
-		sc.Buffer(make([]byte, 0, 64<<10), store.MaxPayload)
-		for sc.Scan() {
+		// A batch is JSON lines; split it in place (a bufio.Scanner's
+		// buffer would be one allocation of 64 KiB per message).
+		for data := m.Data; len(data) > 0; {
+			line := data
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				line, data = data[:i], data[i+1:]
+			} else {
+				data = nil
+			}
+			if len(line) == 0 {
+				continue
+			}
 			var r Record
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			if q.Brief {
+				var b briefRecord
+				if err := json.Unmarshal(line, &b); err != nil {
+					continue
+				}
+				r = Record{Time: b.Time, Function: b.Function, Digest: b.Digest, Status: b.Status, Code: b.Code, DurationMS: b.DurationMS}
+			} else if err := json.Unmarshal(line, &r); err != nil {
 				continue // a record this version cannot read
 			}
 			if r.Time.Before(q.Since) || !q.Status.Match(r.Status) {
@@ -292,6 +319,16 @@ func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) erro
 		}
 		return nil
 	})
+}
+
+// briefRecord is the part of a Record that Query.Brief decodes.
+type briefRecord struct {
+	Time       time.Time `json:"time"`
+	Function   string    `json:"function"`
+	Digest     string    `json:"module_digest"`
+	Status     int       `json:"status"`
+	Code       string    `json:"error_code"`
+	DurationMS float64   `json:"duration_ms"`
 }
 
 // StatusFilter matches response statuses; the zero value matches all.
