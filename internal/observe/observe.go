@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -139,7 +140,25 @@ type History struct {
 
 	dropped atomic.Int64
 	stored  atomic.Int64
+
+	// briefs holds the batches Query.Brief read, decoded: a stored batch
+	// never changes, and the console's overview reads a day of every
+	// function's records on each view.
+	briefMu      sync.Mutex
+	briefs       map[batchID][]briefRecord
+	briefRecords int
 }
+
+// batchID names a stored batch: its sequence, and its time in case the
+// stream was made anew and numbers its messages from 1 again.
+type batchID struct {
+	seq  uint64
+	time int64
+}
+
+// maxBriefRecords bounds the decoded records History keeps (about 100
+// bytes each); past it, it forgets them all and starts again.
+const maxBriefRecords = 250_000
 
 // New returns a History over s, a stream opened with StreamConfig. Call
 // Run to write the queue in the background, or Flush.
@@ -288,26 +307,29 @@ func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) erro
 		opts.Since = q.Since.Add(-2 * h.interval)
 	}
 	return h.stream.Scan(ctx, opts, func(m store.Message) error {
+		if q.Brief {
+			for _, b := range h.briefBatch(m) {
+				r := Record{Time: b.Time, Function: b.Function, Digest: b.Digest, Status: b.Status, Code: b.Code, DurationMS: b.DurationMS}
+				if r.Time.Before(q.Since) || !q.Status.Match(r.Status) {
+					continue
+				}
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		// A batch is JSON lines. One decoder reads them all: it scans
 		// each once and reuses its state, where json.Unmarshal per line
 		// scans each twice and allocates anew.
 		dec := json.NewDecoder(bytes.NewReader(m.Data))
 		for dec.More() {
 			var r Record
-			var err error
-			if q.Brief {
-				var b briefRecord
-				err = dec.Decode(&b)
-				r = Record{Time: b.Time, Function: b.Function, Digest: b.Digest, Status: b.Status, Code: b.Code, DurationMS: b.DurationMS}
-			} else {
-				err = dec.Decode(&r)
-			}
-			var syntax *json.SyntaxError
-			switch {
-			case errors.As(err, &syntax):
-				return nil // a batch cut short: what follows cannot be read
-			case err != nil:
-				continue // a record this version cannot read
+			if err := dec.Decode(&r); err != nil {
+				if stop := decodeStops(err); stop {
+					return nil
+				}
+				continue
 			}
 			if r.Time.Before(q.Since) || !q.Status.Match(r.Status) {
 				continue
@@ -318,6 +340,47 @@ func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) erro
 		}
 		return nil
 	})
+}
+
+// decodeStops says whether a decoding error ends the batch: a syntax
+// error does (what follows cannot be read), a record this version cannot
+// read does not.
+func decodeStops(err error) bool {
+	var syntax *json.SyntaxError
+	return errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// briefBatch returns m's records decoded as Query.Brief reads them, from
+// the cache when they are in it.
+func (h *History) briefBatch(m store.Message) []briefRecord {
+	id := batchID{m.Sequence, m.Time.UnixNano()}
+	h.briefMu.Lock()
+	recs, ok := h.briefs[id]
+	h.briefMu.Unlock()
+	if ok {
+		return recs
+	}
+	dec := json.NewDecoder(bytes.NewReader(m.Data))
+	for dec.More() {
+		var b briefRecord
+		if err := dec.Decode(&b); err != nil {
+			if decodeStops(err) {
+				break
+			}
+			continue
+		}
+		recs = append(recs, b)
+	}
+	h.briefMu.Lock()
+	defer h.briefMu.Unlock()
+	if h.briefs == nil || h.briefRecords+len(recs) > maxBriefRecords {
+		h.briefs, h.briefRecords = map[batchID][]briefRecord{}, 0
+	}
+	if _, ok := h.briefs[id]; !ok {
+		h.briefs[id] = recs
+		h.briefRecords += len(recs)
+	}
+	return recs
 }
 
 // briefRecord is the part of a Record that Query.Brief decodes.
