@@ -24,7 +24,8 @@ const envScreenshots = "PAVE_SCREENSHOTS"
 // signs in with the admin token, walks every page the navigation links to,
 // finds a deployed function and its call, revokes a key and sees the
 // gateway refuse it. On every page it checks the accessibility tree (a name
-// for every control and link, headings in order) and the keyboard (Tab
+// for every control and link, headings in order), the contrast of its
+// text, and the keyboard (Tab
 // reaches every link and control in document order, each visibly
 // focused); over the whole visit, that every document carried the
 // Content-Security-Policy and that the browser asked no other origin for
@@ -66,6 +67,7 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 		checkAccessibility(t, b, name)
+		checkContrast(t, b, name)
 		checkKeyboard(t, b, name)
 	}
 	location := func() string {
@@ -206,6 +208,40 @@ func checkAccessibility(t *testing.T, b *browsertest.Browser, page string) {
 	}
 	if level == 0 || controls == 0 {
 		t.Errorf("%s: the accessibility tree has %d controls and no heading", page, controls)
+	}
+}
+
+// lowContrast lists the visible text whose colour against its background
+// is below WCAG's AA ratio: 4.5, or 3 for large text (24px, or 18.66px
+// bold). The background is the nearest opaque one of the element or its
+// ancestors; SVG text (the charts' labels) is left out.
+const lowContrast = `(() => {
+	const rgb = s => { const m = s.match(/[\d.]+/g) || ["0","0","0","0"]; return m.map(Number).concat(m.length < 4 ? [1] : []); };
+	const lum = c => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+		return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]); };
+	const background = e => { for (; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c[3] > 0.5) return c; } return [255, 255, 255, 1]; };
+	const out = [];
+	for (const e of document.querySelectorAll("body *")) {
+		if (e.closest("svg") || e.getClientRects().length === 0) continue;
+		if (![...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim() !== "")) continue;
+		const s = getComputedStyle(e);
+		if (s.visibility === "hidden" || parseFloat(s.opacity) === 0) continue;
+		const fg = rgb(s.color), bg = background(e);
+		const mix = fg.slice(0, 3).map((v, i) => v * fg[3] + bg[i] * (1 - fg[3]));
+		const [a, b] = [lum(mix), lum(bg)];
+		const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+		const size = parseFloat(s.fontSize), bold = parseInt(s.fontWeight) >= 700;
+		const need = size >= 24 || (bold && size >= 18.66) ? 3 : 4.5;
+		if (ratio < need) out.push(e.tagName.toLowerCase() + (e.className ? "." + e.className : "") + " " + JSON.stringify(e.textContent.trim().slice(0, 30)) + " " + ratio.toFixed(2) + " < " + need);
+	}
+	return out;
+})()`
+
+// checkContrast fails for the text of the page that lowContrast finds.
+func checkContrast(t *testing.T, b *browsertest.Browser, page string) {
+	t.Helper()
+	for _, low := range browsertest.Eval[[]string](t, b, lowContrast) {
+		t.Errorf("%s: text of low contrast: %s", page, low)
 	}
 }
 
