@@ -48,13 +48,14 @@ $(DEADCODE):
 	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 # Tests the race detector only slows are left out of race builds (files
-# marked //go:build !race: the daemon's JavaScript tests, the guests run on
-# the interpreter, the rewritten guest corpus), so they run once more
+# marked //go:build !race: the daemon's JavaScript tests, the console's
+# browser test, the guests run on the interpreter, the rewritten guest
+# corpus), so they run once more
 # without the detector. The JavaScript engine's tests run once more with
 # every capability group compiled in (JS_CAPABILITY_TAGS).
 test:
 	$(GO) test -race -timeout 20m ./...
-	$(GO) test -timeout 10m -run 'JavaScript' ./internal/daemon/
+	$(GO) test -timeout 10m -run 'JavaScript|ConsoleInBrowser' ./internal/daemon/
 	$(GO) test -timeout 10m ./internal/testguests/ ./internal/wasmbin/
 	$(GO) test -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 

@@ -1,3 +1,10 @@
+// The browser test is left out of race builds: the race detector slows
+// the daemon under it several times over, and TestConsole, which runs
+// with the detector, goes through the same console code. make check runs
+// it in a build without the detector (see the Makefile's test target).
+
+//go:build !race
+
 package daemon_test
 
 import (
