@@ -5,9 +5,15 @@ GO ?= go
 # (runtime/js): vet, staticcheck and its tests also see it with them all.
 JS_CAPABILITY_TAGS := pave_secrets,pave_kv,pave_http,pave_invoke,pave_publish
 
-.PHONY: check vet fmt lint staticcheck deadcode test test-short build up bench fuzz soak
+.PHONY: check vet fmt lint staticcheck deadcode browser test test-short build up bench fuzz soak screenshots
 
-check: vet fmt lint test
+check: vet fmt lint browser test
+
+# Debian's chromium for the web console's browser test, installed once where
+# the machine allows it (root, or sudo without a password); never fails:
+# without it, TestConsoleInBrowser skips and says why.
+browser:
+	@./scripts/browser.sh
 
 vet:
 	$(GO) vet ./...
@@ -42,13 +48,14 @@ $(DEADCODE):
 	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 # Tests the race detector only slows are left out of race builds (files
-# marked //go:build !race: the daemon's JavaScript tests, the guests run on
-# the interpreter, the rewritten guest corpus), so they run once more
+# marked //go:build !race: the daemon's JavaScript tests, the console's
+# browser test, the guests run on the interpreter, the rewritten guest
+# corpus), so they run once more
 # without the detector. The JavaScript engine's tests run once more with
 # every capability group compiled in (JS_CAPABILITY_TAGS).
 test:
 	$(GO) test -race -timeout 20m ./...
-	$(GO) test -timeout 10m -run 'JavaScript' ./internal/daemon/
+	$(GO) test -timeout 10m -run 'JavaScript|ConsoleInBrowser' ./internal/daemon/
 	$(GO) test -timeout 10m ./internal/testguests/ ./internal/wasmbin/
 	$(GO) test -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 
@@ -69,6 +76,11 @@ up:
 # one; pave bench --json internal/bench/testdata/recorded.json records anew.
 bench:
 	$(GO) run ./cmd/pave bench --compare internal/bench/testdata/recorded.json
+
+# Screenshots of each page of the web console into docs/console/, taken by
+# its browser test at a fixed viewport.
+screenshots: browser
+	PAVE_SCREENSHOTS=$(CURDIR)/docs/console $(GO) test -count=1 -run '^TestConsoleInBrowser$$' ./internal/daemon/
 
 # Kills the daemon with SIGKILL 20 times while asynchronous calls and events
 # are in flight, and checks that nothing accepted is lost or run twice

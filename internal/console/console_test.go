@@ -60,7 +60,7 @@ func TestSecurityHeaders(t *testing.T) {
 				"Content-Security-Policy": contentSecurityPolicy,
 				"X-Frame-Options":         "DENY",
 				"X-Content-Type-Options":  "nosniff",
-				"Referrer-Policy":         "no-referrer",
+				"Referrer-Policy":         "same-origin",
 			}
 			if tc.noStore {
 				want["Cache-Control"] = "no-store"

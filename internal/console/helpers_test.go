@@ -87,7 +87,14 @@ func (k *fakeKeys) Revoke(_ context.Context, name string) error {
 type fakeHistory map[string][]observe.Record
 
 func (h fakeHistory) Read(_ context.Context, q observe.Query, fn func(observe.Record) error) error {
-	for _, r := range h[q.Function] {
+	recs := h[q.Function]
+	if q.AllFunctions {
+		recs = nil
+		for _, rs := range h {
+			recs = append(recs, rs...)
+		}
+	}
+	for _, r := range recs {
 		if r.Time.Before(q.Since) {
 			continue
 		}

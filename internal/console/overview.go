@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/observe"
@@ -14,13 +15,13 @@ import (
 
 type overviewData struct {
 	HistoryMissing bool
-	// HistoryError names a function whose history could not be read.
-	HistoryError   string
+	// HistoryError is set when the history could not be read.
+	HistoryError   bool
+	TopCallers     []chart // by calls and by refusals, over the day
 	Total          trafficRow
 	Functions      []trafficRow
 	Charts         []chart
 	Refusals       chart
-	TopCallers     []chart // by calls and by refusals, over the day
 	Owners         []ownerBudget
 	BudgetsMissing bool
 }
@@ -60,16 +61,21 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 	total := newTraffic(now)
 	fns := c.d.Functions.List()
 	sort.Slice(fns, func(i, j int) bool { return fns[i].Name < fns[j].Name })
+	byName := make(map[string]*traffic, len(fns))
 	callers := callerTally{} // of every function: the traffic of each counts into it
 	for _, f := range fns {
 		t := newTraffic(now)
 		t.callers = callers
-		if c.d.History != nil {
-			if err := c.readTraffic(r.Context(), f.Name, t); err != nil && data.HistoryError == "" {
-				data.HistoryError = f.Name
-				c.log.Warn("console: history not read", "function", f.Name, "err", err)
-			}
+		byName[f.Name] = t
+	}
+	if c.d.History != nil {
+		if err := c.readAllTraffic(r.Context(), byName, total.day.start()); err != nil {
+			data.HistoryError = true
+			c.log.Warn("console: history not read", "err", err)
 		}
+	}
+	for _, f := range fns {
+		t := byName[f.Name]
 		total.merge(t)
 		data.Functions = append(data.Functions, trafficRow{
 			Name: f.Name, Hour: summarize(t.hour.total()), Day: summarize(t.day.total()),
@@ -98,8 +104,20 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) e
 
 // readTraffic counts fn's records of the last day into t.
 func (c *Console) readTraffic(ctx context.Context, fn string, t *traffic) error {
-	return c.d.History.Read(ctx, observe.Query{Function: fn, Since: t.day.start()}, func(rec observe.Record) error {
+	return c.d.History.Read(ctx, observe.Query{Function: fn, Brief: true, Since: t.day.start()}, func(rec observe.Record) error {
 		t.add(rec)
+		return nil
+	})
+}
+
+// readAllTraffic counts the records since since of each function of
+// byName into its traffic, in one pass over the history; the records of
+// functions no longer deployed are left out.
+func (c *Console) readAllTraffic(ctx context.Context, byName map[string]*traffic, since time.Time) error {
+	return c.d.History.Read(ctx, observe.Query{AllFunctions: true, Brief: true, Since: since}, func(rec observe.Record) error {
+		if t := byName[rec.Function]; t != nil {
+			t.add(rec)
+		}
 		return nil
 	})
 }

@@ -18,12 +18,12 @@ import (
 // consoleBrowser is a browser on the console of n's admin listener: its
 // own cookies, redirects not followed.
 type consoleBrowser struct {
-	t    *testing.T
+	t    testing.TB
 	base string
 	c    *http.Client
 }
 
-func (n *node) consoleBrowser(t *testing.T) *consoleBrowser {
+func (n *node) consoleBrowser(t testing.TB) *consoleBrowser {
 	jar, _ := cookiejar.New(nil)
 	return &consoleBrowser{t: t, base: n.d.AdminURL(), c: &http.Client{
 		Jar: jar, Timeout: 30 * time.Second,
@@ -115,7 +115,7 @@ func TestConsole(t *testing.T) {
 
 	login := b.do("GET", "/ui/login", nil, nil)
 	for k, v := range map[string]string{
-		"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+		"X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin", "Cache-Control": "no-store",
 	} {
 		if got := login.header.Get(k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/metrics"
+	"github.com/pave-dev/pave/internal/observe"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 	"github.com/pave-dev/pave/internal/store"
@@ -142,3 +143,7 @@ func (a sharedArtefacts) Put(ctx context.Context, name string, data []byte) erro
 
 // MetricDefinitions returns the definitions of the daemon's metrics.
 func (d *Daemon) MetricDefinitions() []metrics.Definition { return d.metrics.Definitions() }
+
+// ObserveInvocation queues r for the invocation history, as the gateway
+// does after a call; FlushHistory writes it.
+func (d *Daemon) ObserveInvocation(r observe.Record) { d.history.Observe(r) }

@@ -94,7 +94,7 @@ func (b *syncBuffer) lines(match map[string]any) []map[string]any {
 
 // start runs a daemon on dataDir ("" for a fresh one) and stops it when the
 // test ends.
-func start(t *testing.T, dataDir string) *node {
+func start(t testing.TB, dataDir string) *node {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a daemon; skipped with -short")

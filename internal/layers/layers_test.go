@@ -103,6 +103,7 @@ var layers = []layer{
 	{"guests and tests", []string{
 		"docs",
 		"examples/...",
+		"internal/browsertest",
 		"internal/keyfile/keyfiletest",
 		"internal/layers",
 		"internal/testguests",

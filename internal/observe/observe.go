@@ -17,12 +17,12 @@
 package observe
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -140,7 +140,25 @@ type History struct {
 
 	dropped atomic.Int64
 	stored  atomic.Int64
+
+	// briefs holds the batches Query.Brief read, decoded: a stored batch
+	// never changes, and the console's overview reads a day of every
+	// function's records on each view.
+	briefMu      sync.Mutex
+	briefs       map[batchID][]briefRecord
+	briefRecords int
 }
+
+// batchID names a stored batch: its sequence, and its time in case the
+// stream was made anew and numbers its messages from 1 again.
+type batchID struct {
+	seq  uint64
+	time int64
+}
+
+// maxBriefRecords bounds the decoded records History keeps (about 100
+// bytes each); past it, it forgets them all and starts again.
+const maxBriefRecords = 250_000
 
 // New returns a History over s, a stream opened with StreamConfig. Call
 // Run to write the queue in the background, or Flush.
@@ -252,8 +270,18 @@ func encodeBatch(recs []Record) ([]byte, int) {
 
 // Query selects records.
 type Query struct {
-	// Function whose records to read; required.
+	// Function whose records to read; required unless AllFunctions.
 	Function string
+	// AllFunctions reads every function's records, in the order they
+	// were stored, in one pass over the stream: reading each function's
+	// in turn makes the store walk the stream once per function.
+	AllFunctions bool
+	// Brief decodes only what counts a call: its time, function, digest,
+	// status, error code, duration, caller and source; the other fields
+	// are left empty.
+	// Reading many records, it allocates a fraction of what whole ones
+	// take.
+	Brief bool
 	// Since is the earliest time to read from; zero means the whole
 	// history.
 	Since time.Time
@@ -266,28 +294,51 @@ type Query struct {
 // Read calls fn with each record of q, oldest first. An error from fn
 // stops it and is returned.
 func (h *History) Read(ctx context.Context, q Query, fn func(Record) error) error {
-	if q.Function == "" || strings.ContainsAny(q.Function, ".*> \t") {
-		return fmt.Errorf("invalid function name")
+	subject := SubjectPrefix + ">"
+	if !q.AllFunctions {
+		if q.Function == "" || strings.ContainsAny(q.Function, ".*> \t") {
+			return fmt.Errorf("invalid function name")
+		}
+		subject = SubjectPrefix + q.Function
 	}
-	opts := store.ScanOptions{Subjects: []string{SubjectPrefix + q.Function}, Since: q.Since, Follow: q.Follow}
+	opts := store.ScanOptions{Subjects: []string{subject}, Since: q.Since, Follow: q.Follow}
 	// A batch is stored when it is flushed, after its records happened:
 	// start one interval early and filter by the records' own times.
 	if !q.Since.IsZero() {
 		opts.Since = q.Since.Add(-2 * h.interval)
 	}
-	return h.scan(ctx, opts, q.Since, q.Status, fn)
+	return h.scan(ctx, opts, q.Since, q.Status, q.Brief, fn)
 }
 
 // scan calls fn with each record of the batches opts selects that
-// happened at or after since and whose status matches.
-func (h *History) scan(ctx context.Context, opts store.ScanOptions, since time.Time, status StatusFilter, fn func(Record) error) error {
+// happened at or after since and whose status matches, decoded whole or,
+// when brief, as Query.Brief says.
+func (h *History) scan(ctx context.Context, opts store.ScanOptions, since time.Time, status StatusFilter, brief bool, fn func(Record) error) error {
 	return h.stream.Scan(ctx, opts, func(m store.Message) error {
-		sc := bufio.NewScanner(bytes.NewReader(m.Data))
-		sc.Buffer(make([]byte, 0, 64<<10), store.MaxPayload)
-		for sc.Scan() {
+		if brief {
+			for _, b := range h.briefBatch(m) {
+				r := Record{Time: b.Time, Function: b.Function, Digest: b.Digest, Status: b.Status, Code: b.Code, DurationMS: b.DurationMS,
+					Caller: b.Caller, Source: b.Source}
+				if r.Time.Before(since) || !status.Match(r.Status) {
+					continue
+				}
+				if err := fn(r); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		// A batch is JSON lines. One decoder reads them all: it scans
+		// each once and reuses its state, where json.Unmarshal per line
+		// scans each twice and allocates anew.
+		dec := json.NewDecoder(bytes.NewReader(m.Data))
+		for dec.More() {
 			var r Record
-			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-				continue // a record this version cannot read
+			if err := dec.Decode(&r); err != nil {
+				if stop := decodeStops(err); stop {
+					return nil
+				}
+				continue
 			}
 			if r.Time.Before(since) || !status.Match(r.Status) {
 				continue
@@ -298,6 +349,59 @@ func (h *History) scan(ctx context.Context, opts store.ScanOptions, since time.T
 		}
 		return nil
 	})
+}
+
+// decodeStops says whether a decoding error ends the batch: a syntax
+// error does (what follows cannot be read), a record this version cannot
+// read does not.
+func decodeStops(err error) bool {
+	var syntax *json.SyntaxError
+	return errors.As(err, &syntax) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// briefBatch returns m's records decoded as Query.Brief reads them, from
+// the cache when they are in it.
+func (h *History) briefBatch(m store.Message) []briefRecord {
+	id := batchID{m.Sequence, m.Time.UnixNano()}
+	h.briefMu.Lock()
+	recs, ok := h.briefs[id]
+	h.briefMu.Unlock()
+	if ok {
+		return recs
+	}
+	dec := json.NewDecoder(bytes.NewReader(m.Data))
+	for dec.More() {
+		var b briefRecord
+		if err := dec.Decode(&b); err != nil {
+			if decodeStops(err) {
+				break
+			}
+			continue
+		}
+		recs = append(recs, b)
+	}
+	h.briefMu.Lock()
+	defer h.briefMu.Unlock()
+	if h.briefs == nil || h.briefRecords+len(recs) > maxBriefRecords {
+		h.briefs, h.briefRecords = map[batchID][]briefRecord{}, 0
+	}
+	if _, ok := h.briefs[id]; !ok {
+		h.briefs[id] = recs
+		h.briefRecords += len(recs)
+	}
+	return recs
+}
+
+// briefRecord is the part of a Record that Query.Brief decodes.
+type briefRecord struct {
+	Time       time.Time `json:"time"`
+	Function   string    `json:"function"`
+	Digest     string    `json:"module_digest"`
+	Status     int       `json:"status"`
+	Code       string    `json:"error_code"`
+	DurationMS float64   `json:"duration_ms"`
+	Caller     string    `json:"caller"`
+	Source     string    `json:"source"`
 }
 
 // StatusFilter matches response statuses; the zero value matches all.

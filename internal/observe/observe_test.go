@@ -74,6 +74,58 @@ func TestHistoryWritesAndReads(t *testing.T) {
 	}
 }
 
+// Every function's records in one read, and brief records, read twice
+// (the second time from the decoded batches kept) and after more arrive:
+// the same as whole ones, but for the fields Brief leaves out.
+func TestHistoryReadsAllFunctionsAndBrief(t *testing.T) {
+	h := openHistory(t, observe.Options{})
+	ctx := context.Background()
+	start := time.Now().Add(-time.Minute)
+	add := func(fn, id string, status int, code string, at time.Duration) {
+		h.Observe(observe.Record{Function: fn, RequestID: id, Status: status, Code: code, Digest: "sha256:x", DurationMS: 1.5,
+			Route: "GET /" + fn, Logs: []observe.LogLine{{Level: "INFO", Msg: "hi"}}, Time: start.Add(at)})
+	}
+	add("orders", "a", 200, "", 0)
+	add("billing", "b", 401, "unauthenticated", time.Second)
+	add("orders", "c", 500, "function_failed", 2*time.Second)
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name string
+		q    observe.Query
+		want int
+	}{
+		{"every function", observe.Query{AllFunctions: true}, 3},
+		{"every function, brief", observe.Query{AllFunctions: true, Brief: true}, 3},
+		{"every function, brief, again", observe.Query{AllFunctions: true, Brief: true}, 3},
+		{"one function, brief", observe.Query{Function: "orders", Brief: true}, 2},
+		{"brief, since", observe.Query{AllFunctions: true, Brief: true, Since: start.Add(time.Second)}, 2},
+	} {
+		got := readAll(t, h, tt.q)
+		if len(got) != tt.want {
+			t.Errorf("%s: %d records, want %d", tt.name, len(got), tt.want)
+			continue
+		}
+		for _, r := range got {
+			if r.Function == "" || r.Digest != "sha256:x" || r.Status == 0 || r.DurationMS != 1.5 || r.Time.IsZero() ||
+				(r.Status != 200) != (r.Code != "") {
+				t.Errorf("%s: %+v", tt.name, r)
+			}
+			if brief := r.RequestID == "" && r.Route == "" && r.Logs == nil; brief != tt.q.Brief {
+				t.Errorf("%s: brief %v: %+v", tt.name, brief, r)
+			}
+		}
+	}
+	add("billing", "d", 200, "", 3*time.Second)
+	if err := h.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, h, observe.Query{AllFunctions: true, Brief: true}); len(got) != 4 || got[3].Function != "billing" {
+		t.Errorf("after one more record: %+v", got)
+	}
+}
+
 // Records too large for one message are split over several.
 func TestHistorySplitsLargeBatches(t *testing.T) {
 	h := openHistory(t, observe.Options{})

@@ -26,5 +26,5 @@ func (h *History) Tail(ctx context.Context, function string, fn func(Record) err
 	// Records are stored in batches, up to one flush interval after they
 	// happened: start that early, and keep records from since on.
 	opts := store.ScanOptions{Subjects: []string{subject}, Since: since.Add(-2 * h.interval), Follow: true}
-	return h.scan(ctx, opts, since, StatusFilter{}, fn)
+	return h.scan(ctx, opts, since, StatusFilter{}, false, fn)
 }
