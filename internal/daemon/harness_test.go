@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
+	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/daemon"
+	"github.com/pave-dev/pave/internal/testguests"
 )
 
 // sharedCache is one compilation cache for every daemon of the test run, so
@@ -37,6 +40,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	sharedCache = dir
+	flag.Parse()
+	if took, err := testguests.PrecompileInto(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "the guests compile under the race detector:", err)
+	} else if took > 0 {
+		fmt.Fprintf(os.Stderr, "guests compiled without the race detector in %s\n", took.Round(time.Second))
+	}
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)

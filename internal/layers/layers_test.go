@@ -107,6 +107,7 @@ var layers = []layer{
 		"internal/keyfile/keyfiletest",
 		"internal/layers",
 		"internal/testguests",
+		"internal/testguests/precompile",
 		"internal/wasmbin/wasmtest",
 		"runtime/js",
 		"sdk",

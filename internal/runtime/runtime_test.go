@@ -3,6 +3,8 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"flag"
+	"fmt"
 	"os"
 	goruntime "runtime"
 	"strings"
@@ -22,6 +24,12 @@ var engine *runtime.Engine
 
 func TestMain(m *testing.M) {
 	ctx := context.Background()
+	flag.Parse()
+	if took, err := testguests.PrecompileInto(runtime.TestCacheDir); err != nil {
+		fmt.Fprintln(os.Stderr, "the guests compile under the race detector:", err)
+	} else if took > 0 {
+		fmt.Fprintf(os.Stderr, "guests compiled without the race detector in %s\n", took.Round(time.Second))
+	}
 	var err error
 	if engine, err = runtime.New(ctx, runtime.Config{Artefacts: runtime.TestArtefacts, CacheDir: runtime.TestCacheDir, CompileBeforeServing: true}); err != nil {
 		panic(err)
