@@ -712,3 +712,62 @@ func TestJavaScriptExamples(t *testing.T) {
 		}
 	})
 }
+
+// TestJavaScriptNotesAnnounce is TestNotesExample for notes-ts: without the
+// secret a note is stored and not announced; with it, the note is
+// announced to the webhook the secret names, through env.secret and fetch
+// on the http grant, and the webhook's token never reaches the log.
+func TestJavaScriptNotesAnnounce(t *testing.T) {
+	t.Parallel()
+	type hook struct{ path, body string }
+	hooks := make(chan hook, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- hook{r.URL.Path, string(b)}
+	}))
+	defer backend.Close()
+	port := backend.Listener.Addr().(*net.TCPAddr).Port
+	m := strings.Replace(readManifest(t, testguests.ExampleDir(t, "notes-ts")), "http: [hooks.slack.com]", fmt.Sprintf("http: [\"localhost:%d\"]", port), 1)
+	if !strings.Contains(m, fmt.Sprintf("localhost:%d", port)) {
+		t.Fatalf("the manifest grants no http host to replace:\n%s", m)
+	}
+	n := startWith(t, func(c *config.Config) { c.Defenses.EgressAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")} })
+	n.deploy(m, testguests.Example(t, "notes-ts"))
+	key := n.key("ci", "notes-ts")
+	post := func() map[string]any {
+		t.Helper()
+		r := n.send("POST", "/notes-ts", map[string]string{"Authorization": "Bearer " + key, "Content-Type": "application/json"}, []byte(`{"text":"buy milk"}`))
+		if r.status != 201 {
+			t.Fatalf("POST /notes-ts: %d %s", r.status, r.body)
+		}
+		return r.json(t)
+	}
+	if a := post(); a["announced"] != false || !strings.Contains(fmt.Sprint(a["detail"]), "NOTES_WEBHOOK_URL") {
+		t.Errorf("without the secret: %v", a)
+	}
+	raw := make([]byte, 16)
+	_, _ = rand.Read(raw)
+	token := hex.EncodeToString(raw)
+	if _, err := n.admin.SetSecret(context.Background(), "NOTES_WEBHOOK_URL", []byte(fmt.Sprintf("http://localhost:%d/hook/%s", port, token))); err != nil {
+		t.Fatal(err)
+	}
+	a := post()
+	id, _ := a["id"].(string)
+	if a["announced"] != true || a["detail"] != "announced" || id == "" {
+		t.Fatalf("with the secret: %v", a)
+	}
+	select {
+	case h := <-hooks:
+		if h.path != "/hook/"+token || h.body != `{"text":"New note `+id+`"}` {
+			t.Errorf("the webhook received %+v", h)
+		}
+	default:
+		t.Error("the webhook received nothing")
+	}
+	if r := n.call("GET", "/notes-ts/"+id, key, nil); r.status != 200 || string(r.body) != `{"text":"buy milk"}` {
+		t.Errorf("GET /notes-ts/%s: %d %s", id, r.status, r.body)
+	}
+	if strings.Contains(n.logs.String(), token) {
+		t.Error("the webhook token reached the log")
+	}
+}
