@@ -28,6 +28,11 @@ type CreateConsoleUserResponse struct {
 	Password string      `json:"password"`
 }
 
+// UpdateConsoleUserRequest changes a console user's role.
+type UpdateConsoleUserRequest struct {
+	Role string `json:"role"`
+}
+
 // ConsoleUserList is the body of GET /v1/console/users.
 type ConsoleUserList struct {
 	Users []ConsoleUser `json:"users"`
@@ -50,6 +55,16 @@ func (c *Client) ListConsoleUsers(ctx context.Context) ([]ConsoleUser, error) {
 		return nil, err
 	}
 	return list.Users, nil
+}
+
+// SetConsoleUserRole changes a web console user's role, keeping their
+// password, and ends their sessions.
+func (c *Client) SetConsoleUserRole(ctx context.Context, name, role string) (*ConsoleUser, error) {
+	var u ConsoleUser
+	if err := c.do(ctx, http.MethodPatch, "/v1/console/users/"+url.PathEscape(name), UpdateConsoleUserRequest{Role: role}, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
 }
 
 // RemoveConsoleUser removes a web console user and ends its sessions.

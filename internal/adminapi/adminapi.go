@@ -174,6 +174,7 @@ func New(d Deps) *Handler {
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
 	h.route("POST /v1/console/users", private, h.addConsoleUser)
 	h.route("GET /v1/console/users", private, h.listConsoleUsers)
+	h.route("PATCH /v1/console/users/{name}", private, h.setConsoleUserRole)
 	h.route("DELETE /v1/console/users/{name}", private, h.removeConsoleUser)
 	h.route("PUT /v1/secrets/{name}", private, h.setSecret)
 	h.route("GET /v1/secrets", private, h.listSecrets)

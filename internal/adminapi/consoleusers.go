@@ -15,6 +15,7 @@ import (
 // ConsoleUsers are the web console's users.
 type ConsoleUsers interface {
 	Add(ctx context.Context, name, role string) (secret.Value, *identity.User, error)
+	SetRole(ctx context.Context, name, role string) (*identity.User, error)
 	Remove(ctx context.Context, name string) error
 	List() []identity.User
 }
@@ -25,6 +26,7 @@ var _ ConsoleUsers = (*identity.Users)(nil)
 const (
 	ActionConsoleUserAdd    = "console.user_add"
 	ActionConsoleUserRemove = "console.user_remove"
+	ActionConsoleUserRole   = "console.user_role"
 )
 
 // addConsoleUser creates a console user and answers with its password,
@@ -63,6 +65,34 @@ func (h *Handler) listConsoleUsers(w http.ResponseWriter, _ *http.Request) error
 		out.Users = append(out.Users, userView(&users[i]))
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// setConsoleUserRole changes a console user's role; the console ends their
+// sessions at their next request.
+//
+//	PATCH /v1/console/users/{name} {"role": "operator"}
+func (h *Handler) setConsoleUserRole(w http.ResponseWriter, r *http.Request) error {
+	if h.users == nil {
+		return apierror.New(apierror.Unavailable, "this daemon has no console users")
+	}
+	var req client.UpdateConsoleUserRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	u, err := h.users.SetRole(r.Context(), name, req.Role)
+	switch {
+	case errors.Is(err, identity.ErrInvalidUser):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case errors.Is(err, identity.ErrUserNotFound):
+		return apierror.New(apierror.UserNotFound, "no console user named %q", name)
+	case errors.Is(err, identity.ErrUserChanged):
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.audit(r, ActionConsoleUserRole, audit.Ref("user", u.Name), "ok", map[string]string{"role": u.Role})
+	return writeJSON(w, http.StatusOK, userView(u))
 }
 
 // removeConsoleUser removes a console user; the console ends its sessions

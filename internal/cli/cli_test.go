@@ -135,6 +135,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"build", "a", "b"}, `pave: build: want [DIR], got 2 arguments (see 'pave build --help')`, 2},
 		{[]string{"console", "user", "add", "alice"}, `pave: console user add: --role is required: viewer or operator (see 'pave console user add --help')`, 2},
 		{[]string{"console", "user", "add", "alice", "--role", "admin"}, `pave: console user add: --role is required: viewer or operator (see 'pave console user add --help')`, 2},
+		{[]string{"console", "user", "set", "alice"}, `pave: console user set: --role is required: viewer or operator (see 'pave console user set --help')`, 2},
 		{[]string{"keys", "create", "ci"}, `pave: keys create: --functions is required: name the functions the key may call (see 'pave keys create --help')`, 2},
 		{[]string{"keys", "create", "ci", "--functions", " , "}, `pave: keys create: --functions is required: name the functions the key may call (see 'pave keys create --help')`, 2},
 		{[]string{"keys", "create", "ci", "--functions", "a", "--expires", "soon"}, `pave: keys create: invalid value "soon" for flag -expires: parse error (see 'pave keys create --help')`, 2},
@@ -586,6 +587,13 @@ func TestClientCommands(t *testing.T) {
 			responses:    map[string]fakeResponse{"GET /v1/console/users": {200, `{"users": [{"name": "vera", "role": "viewer", "created_at": "2025-03-01T12:00:00Z"}]}`}},
 			wantRequests: []string{"GET /v1/console/users"},
 			wantStdout:   "NAME  ROLE    CREATED\nvera  viewer  2025-03-01T12:00:00Z\n",
+		},
+		{
+			name:         "console user set",
+			args:         []string{"console", "user", "set", "vera", "--role", "operator"},
+			responses:    map[string]fakeResponse{"PATCH /v1/console/users/vera": {200, `{"name":"vera","role":"operator","created_at":"2025-03-01T12:00:00Z"}`}},
+			wantRequests: []string{`PATCH /v1/console/users/vera {"role":"operator"}`},
+			wantStdout:   "console user vera is now operator\n",
 		},
 		{
 			name:         "console user rm",

@@ -15,10 +15,11 @@ var consoleCommand = &command{
 
 var consoleUserCommand = &command{
 	name:    "console user",
-	summary: "manage the web console's users (add, ls, rm)",
+	summary: "manage the web console's users (add, ls, set, rm)",
 	subcommands: []*command{
 		consoleUserAddCommand,
 		consoleUserLsCommand,
+		consoleUserSetCommand,
 		consoleUserRmCommand,
 	},
 }
@@ -86,6 +87,39 @@ func runConsoleUserLs(ctx context.Context, inv *invocation, args []string) error
 			return tw.Flush()
 		},
 	})
+}
+
+var consoleUserSetCommand = &command{
+	name:    "console user set",
+	args:    "NAME",
+	summary: "change a web console user's role, ending their sessions",
+	help: `
+Changes the role of a user of the web console, keeping their password.
+Their sessions end at their next request, on every node: they sign in
+again with the new role.`,
+	run: runConsoleUserSet,
+}
+
+func runConsoleUserSet(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	role := inv.fs.String("role", "", "the user's new `ROLE`: viewer or operator (required)")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	if *role != "viewer" && *role != "operator" {
+		return inv.usageErrorf("--role is required: viewer or operator")
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	u, err := c.SetConsoleUserRole(ctx, pos[0], *role)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "console user %s is now %s\n", u.Name, u.Role)
+	return err
 }
 
 var consoleUserRmCommand = &command{

@@ -81,6 +81,25 @@ func TestConsoleUsers(t *testing.T) {
 	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
 		t.Fatalf("after the viewer's forged actions, GET /hello = %d", r.status)
 	}
+	// A new role ends the session signed in with the old one; the next
+	// sign-in has the new role.
+	if u, err := n.admin.SetConsoleUserRole(ctx, "vera", "operator"); err != nil || u.Role != "operator" {
+		t.Fatalf("vera made operator: %+v, %v", u, err)
+	}
+	if r := vb.do("GET", "/ui/keys", nil, nil); r.status == 200 {
+		t.Error("vera's viewer session survived her new role")
+	}
+	vb2 := n.consoleBrowser(t)
+	vb2.loginAs("vera", viewer.Password)
+	if r := vb2.do("GET", "/ui/keys", nil, nil); r.status != 200 || !strings.Contains(string(r.body), "/ui/keys/ci/revoke") {
+		t.Errorf("vera as an operator: keys page = %d, or offers no revoke", r.status)
+	}
+	if _, err := n.admin.SetConsoleUserRole(ctx, "vera", "admin"); err == nil || !strings.Contains(err.Error(), "bad_request") {
+		t.Errorf("vera made admin = %v", err)
+	}
+	if _, err := n.admin.SetConsoleUserRole(ctx, "nobody", "viewer"); err == nil || !strings.Contains(err.Error(), "user_not_found") {
+		t.Errorf("an unknown user's role = %v", err)
+	}
 
 	// The operator quarantines; the gateway refuses; then restores and
 	// rolls back.

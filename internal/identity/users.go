@@ -36,6 +36,7 @@ var (
 	ErrUserExists   = errors.New("a console user with this name exists")
 	ErrUserNotFound = errors.New("no console user with this name")
 	ErrInvalidUser  = errors.New("invalid console user request")
+	ErrUserChanged  = errors.New("console user changed meanwhile")
 )
 
 // User is a console user's stored record: its password only as an
@@ -177,6 +178,42 @@ func (u *Users) Add(ctx context.Context, name, role string) (secret.Value, *User
 	}
 	u.set(name, user, rev)
 	return password, user, nil
+}
+
+// SetRole changes console user name's role, keeping their password. Their
+// sessions end at their next request: the console signs out a session
+// whose user's stored role is not the one it signed in with.
+func (u *Users) SetRole(ctx context.Context, name, role string) (*User, error) {
+	if !ValidRole(role) {
+		return nil, fmt.Errorf("%w: role %q: want %s or %s", ErrInvalidUser, role, RoleViewer, RoleOperator)
+	}
+	e, err := u.records.Get(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrUserNotFound, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var user User
+	if err := json.Unmarshal(e.Value, &user); err != nil {
+		return nil, fmt.Errorf("console user %q: %w", name, err)
+	}
+	user.Role = role
+	val, err := json.Marshal(&user)
+	if err != nil {
+		return nil, err
+	}
+	rev, err := u.records.Update(ctx, name, val, e.Revision)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w: %q; try again", ErrUserChanged, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	u.set(name, &user, rev)
+	c := user
+	c.Hash = PassHash{}
+	return &c, nil
 }
 
 // Remove deletes console user name.

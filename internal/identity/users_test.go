@@ -77,6 +77,26 @@ func TestUsers(t *testing.T) {
 	if list := users.List(); len(list) != 1 || list[0].Name != "alice" || list[0].Hash != (PassHash{}) {
 		t.Errorf("List = %+v", list)
 	}
+	// A new role keeps the password and the creation time, here and on
+	// a node that reads the store afterwards.
+	if v, err := users.SetRole(ctx, "alice", RoleViewer); err != nil || v.Role != RoleViewer || v.Hash != (PassHash{}) || !v.CreatedAt.Equal(u.CreatedAt) {
+		t.Fatalf("SetRole = %+v, %v", v, err)
+	}
+	later, err := NewUsers(ctx, recs) // a node started after the change
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*Users{users, later} {
+		if role, ok := n.Check("alice", pw.Reveal()); !ok || role != RoleViewer {
+			t.Errorf("after SetRole: Check = %q, %v", role, ok)
+		}
+	}
+	if _, err := users.SetRole(ctx, "alice", "admin"); !errors.Is(err, ErrInvalidUser) {
+		t.Errorf("SetRole to admin = %v, want ErrInvalidUser", err)
+	}
+	if _, err := users.SetRole(ctx, "bob", RoleViewer); !errors.Is(err, ErrUserNotFound) {
+		t.Errorf("SetRole of an unknown user = %v, want ErrUserNotFound", err)
+	}
 	if err := users.Remove(ctx, "alice"); err != nil {
 		t.Fatal(err)
 	}
