@@ -159,7 +159,9 @@ func TestLivePage(t *testing.T) {
 }
 
 func TestLiveEvents(t *testing.T) {
-	defer func(d time.Duration) { liveCheck = d }(liveCheck)
+	// Restored after the fixture's server has closed, which waits for the
+	// streams' handlers that read it: cleanups run last registered first.
+	t.Cleanup(func(d time.Duration) func() { return func() { liveCheck = d } }(liveCheck))
 	liveCheck = 20 * time.Millisecond
 	fx := newFixture(t, false)
 	b := fx.browser()
@@ -237,7 +239,7 @@ func TestLiveDropsForASlowBrowser(t *testing.T) {
 // TestLiveEndsOnClose ends the open streams when the daemon shuts the
 // console down; heartbeats keep an idle stream open until then.
 func TestLiveEndsOnClose(t *testing.T) {
-	defer func(d time.Duration) { liveHeartbeat = d }(liveHeartbeat)
+	t.Cleanup(func(d time.Duration) func() { return func() { liveHeartbeat = d } }(liveHeartbeat)) // as in TestLiveEvents
 	liveHeartbeat = 10 * time.Millisecond
 	fx := newFixture(t, false)
 	b := fx.browser()
