@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/identity"
 )
 
 var consoleCommand = &command{
@@ -38,21 +39,28 @@ argon2id hash of it, so it is shown this once.`,
 	run: runConsoleUserAdd,
 }
 
-func runConsoleUserAdd(ctx context.Context, inv *invocation, args []string) error {
+// userAndRole reads the arguments of a command on one console user with
+// a --role: the user's name, the role, and a client of the daemon.
+func userAndRole(inv *invocation, args []string) (name, role string, c *client.Client, err error) {
 	dataDir := inv.dataDirFlag("data")
-	role := inv.fs.String("role", "", "the user's `ROLE`: viewer or operator (required)")
+	r := inv.fs.String("role", "", "the user's `ROLE`: "+identity.RoleViewer+" or "+identity.RoleOperator+" (required)")
 	pos, err := inv.parse(args, 1, 1)
 	if err != nil {
-		return err
+		return "", "", nil, err
 	}
-	if *role != "viewer" && *role != "operator" {
-		return inv.usageErrorf("--role is required: viewer or operator")
+	if !identity.ValidRole(*r) {
+		return "", "", nil, inv.usageErrorf("--role is required: %s or %s", identity.RoleViewer, identity.RoleOperator)
 	}
-	c, err := inv.client(*dataDir)
+	c, err = inv.client(*dataDir)
+	return pos[0], *r, c, err
+}
+
+func runConsoleUserAdd(ctx context.Context, inv *invocation, args []string) error {
+	name, role, c, err := userAndRole(inv, args)
 	if err != nil {
 		return err
 	}
-	resp, err := c.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: pos[0], Role: *role})
+	resp, err := c.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: name, Role: role})
 	if err != nil {
 		return err
 	}
@@ -101,20 +109,11 @@ again with the new role.`,
 }
 
 func runConsoleUserSet(ctx context.Context, inv *invocation, args []string) error {
-	dataDir := inv.dataDirFlag("data")
-	role := inv.fs.String("role", "", "the user's new `ROLE`: viewer or operator (required)")
-	pos, err := inv.parse(args, 1, 1)
+	name, role, c, err := userAndRole(inv, args)
 	if err != nil {
 		return err
 	}
-	if *role != "viewer" && *role != "operator" {
-		return inv.usageErrorf("--role is required: viewer or operator")
-	}
-	c, err := inv.client(*dataDir)
-	if err != nil {
-		return err
-	}
-	u, err := c.SetConsoleUserRole(ctx, pos[0], *role)
+	u, err := c.SetConsoleUserRole(ctx, name, role)
 	if err != nil {
 		return err
 	}
