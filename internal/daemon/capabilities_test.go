@@ -285,6 +285,21 @@ func TestUnredactedRoute(t *testing.T) {
 	}
 }
 
+// hook is a request a test's webhook received.
+type hook struct{ path, body string }
+
+// webhook starts a loopback webhook for the test and returns its port and
+// the requests it receives.
+func webhook(t *testing.T) (int, <-chan hook) {
+	hooks := make(chan hook, 4)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		hooks <- hook{r.URL.Path, string(b)}
+	}))
+	t.Cleanup(backend.Close)
+	return backend.Listener.Addr().(*net.TCPAddr).Port, hooks
+}
+
 // TestNotesExample runs examples/notes, which uses a secret, a bucket and
 // an outbound host together: a note is stored and read back, and announced
 // to the webhook whose URL (with its token) is the secret; the token never
@@ -292,14 +307,7 @@ func TestUnredactedRoute(t *testing.T) {
 // the same.
 func TestNotesExample(t *testing.T) {
 	t.Parallel()
-	type hook struct{ path, body string }
-	hooks := make(chan hook, 4)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		hooks <- hook{r.URL.Path, string(b)}
-	}))
-	defer backend.Close()
-	port := backend.Listener.Addr().(*net.TCPAddr).Port
+	port, hooks := webhook(t)
 	text, err := os.ReadFile(filepath.Join("..", "..", "examples", "notes", "pave.yaml"))
 	if err != nil {
 		t.Fatal(err)

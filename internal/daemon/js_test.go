@@ -719,14 +719,7 @@ func TestJavaScriptExamples(t *testing.T) {
 // on the http grant, and the webhook's token never reaches the log.
 func TestJavaScriptNotesAnnounce(t *testing.T) {
 	t.Parallel()
-	type hook struct{ path, body string }
-	hooks := make(chan hook, 4)
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		hooks <- hook{r.URL.Path, string(b)}
-	}))
-	defer backend.Close()
-	port := backend.Listener.Addr().(*net.TCPAddr).Port
+	port, hooks := webhook(t)
 	m := strings.Replace(readManifest(t, testguests.ExampleDir(t, "notes-ts")), "http: [hooks.slack.com]", fmt.Sprintf("http: [\"localhost:%d\"]", port), 1)
 	if !strings.Contains(m, fmt.Sprintf("localhost:%d", port)) {
 		t.Fatalf("the manifest grants no http host to replace:\n%s", m)
