@@ -171,24 +171,18 @@ func (n *node) deploy(manifest string, module []byte) *client.Function {
 	return f
 }
 
-// tryDeploy deploys, and returns once the daemon runs every module it
-// loaded as machine code: a new module is served by the interpreter until
-// then (TestInterpreterServesUntilMachineCode in internal/runtime tests
-// that turn), which under the race detector can be slower than the
-// deadlines these tests give their calls.
 func (n *node) tryDeploy(manifest string, module []byte) (*client.Function, error) {
 	ctx := context.Background()
 	digest, err := n.admin.PutBlob(ctx, module)
 	if err != nil {
 		return nil, err
 	}
-	f, err := n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, ManifestFile: "pave.yaml", Digest: digest})
-	n.machineCode()
-	return f, err
+	return n.admin.Deploy(ctx, client.DeployRequest{Manifest: manifest, ManifestFile: "pave.yaml", Digest: digest})
 }
 
 // machineCode waits until the daemon runs every module it loaded as
-// machine code.
+// machine code, for a daemon that serves new modules on the interpreter
+// meanwhile (not start's).
 func (n *node) machineCode() {
 	n.t.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
