@@ -173,9 +173,11 @@ func (s *Store) Watch(ctx context.Context, w watcher) error {
 			return
 		}
 		var values []secret.Value
+		newest := latestEntry{revision: e.Revision}
 		if !e.Deleted {
-			values = s.open(name, e.Value)
+			values, newest = s.open(name, e)
 		}
+		s.latest.put(name, newest)
 		if replaying {
 			loaded[name] = values
 			return
@@ -183,6 +185,7 @@ func (s *Store) Watch(ctx context.Context, w watcher) error {
 		s.index.set(name, values)
 	}, func() {
 		replaying = false
+		s.latest.ready.Store(true)
 		s.index.mu.Lock()
 		defer s.index.mu.Unlock()
 		if s.index.byName == nil {
@@ -197,11 +200,13 @@ func (s *Store) Watch(ctx context.Context, w watcher) error {
 	})
 }
 
-// open returns the values of every version of a record that opens.
-func (s *Store) open(name string, data []byte) []secret.Value {
-	rec, err := decodeRecord(name, data)
+// open returns the values of every version of a stored record that opens,
+// and the record's newest version, known if it opens.
+func (s *Store) open(name string, e store.Entry) ([]secret.Value, latestEntry) {
+	newest := latestEntry{revision: e.Revision}
+	rec, err := decodeRecord(name, e.Value)
 	if err != nil {
-		return nil
+		return nil, newest
 	}
 	ring := s.ring.Load()
 	var out []secret.Value
@@ -210,8 +215,12 @@ func (s *Store) open(name string, data []byte) []secret.Value {
 		if err != nil {
 			continue
 		}
-		out = append(out, secret.Value(plain))
+		v := secret.Value(plain)
 		clear(plain)
+		out = append(out, v)
+		if i == len(rec.Versions)-1 {
+			newest = latestEntry{revision: e.Revision, known: true, number: rec.Versions[i].Number, value: v}
+		}
 	}
-	return out
+	return out, newest
 }

@@ -133,6 +133,9 @@ type Store struct {
 	writers sync.RWMutex
 	// index keeps the Redactor over every stored value (index.go).
 	index index
+	// latest keeps the newest version of each secret while a watch keeps
+	// it current (latest.go).
+	latest latest
 }
 
 // Info describes a secret without its value.
@@ -251,7 +254,7 @@ func (s *Store) Set(ctx context.Context, name string, value secret.Value) (versi
 			if err != nil {
 				return 0, err
 			}
-			_, err = s.records.Create(ctx, key, b)
+			rev, err := s.records.Create(ctx, key, b)
 			if errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrConflict) {
 				continue
 			}
@@ -259,6 +262,7 @@ func (s *Store) Set(ctx context.Context, name string, value secret.Value) (versi
 				return 0, fmt.Errorf("storing secret %q: %w", name, err)
 			}
 			s.index.add(name, value)
+			s.latest.put(name, latestEntry{revision: rev, known: true, number: 1, value: value})
 			return 1, nil
 		}
 		if err != nil {
@@ -290,7 +294,7 @@ func (s *Store) Set(ctx context.Context, name string, value secret.Value) (versi
 		if err != nil {
 			return 0, err
 		}
-		_, err = s.records.Update(ctx, key, b, e.Revision)
+		rev, err := s.records.Update(ctx, key, b, e.Revision)
 		if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrNotFound) {
 			continue
 		}
@@ -298,6 +302,7 @@ func (s *Store) Set(ctx context.Context, name string, value secret.Value) (versi
 			return 0, fmt.Errorf("storing secret %q: %w", name, err)
 		}
 		s.index.add(name, value)
+		s.latest.put(name, latestEntry{revision: rev, known: true, number: number, value: value})
 		return number, nil
 	}
 	return 0, fmt.Errorf("storing secret %q: %w after %d attempts", name, store.ErrConflict, maxAttempts)
@@ -322,9 +327,16 @@ func encodeCapped(rec *record) ([]byte, error) {
 // Get returns version of the secret name, or its latest version when
 // version is 0, and the number of the version it returns. It fails with
 // ErrNotFound, ErrCorrupt or ErrWrongMasterKey, never with a wrong value.
+// While Watch keeps the store current, the latest version is read from
+// memory.
 func (s *Store) Get(ctx context.Context, name string, version int) (secret.Value, int, error) {
 	if err := checkName(name); err != nil {
 		return "", 0, err
+	}
+	if version == 0 {
+		if v, n, ok := s.latest.get(name); ok {
+			return v, n, nil
+		}
 	}
 	if version < 0 {
 		return "", 0, fmt.Errorf("%w: secret %q has no version %d", ErrNotFound, name, version)
@@ -419,6 +431,7 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 			return fmt.Errorf("removing secret %q: %w", name, err)
 		}
 		s.index.set(name, nil)
+		s.latest.put(name, latestEntry{revision: e.Revision})
 		return nil
 	}
 	return fmt.Errorf("removing secret %q: %w after %d attempts", name, store.ErrConflict, maxAttempts)
