@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/certs"
 	"github.com/pave-dev/pave/internal/config"
 )
 
@@ -34,7 +36,21 @@ func (inv *invocation) client(dataDir string) (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return client.New(cfg.AdminURL, cfg.Token.Reveal()), nil
+	return newClient(cfg.AdminURL, cfg.Token.Reveal(), cfg.CAFile)
+}
+
+// newClient returns a client of the admin API at url that trusts the
+// certificates in caFile beside the system's, when caFile is set.
+func newClient(url, token, caFile string) (*client.Client, error) {
+	if caFile == "" {
+		return client.New(url, token), nil
+	}
+	tc, err := certs.ClientConfig(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", config.EnvCAFile, err)
+	}
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: tc, ForceAttemptHTTP2: true}}
+	return client.New(url, token, client.WithHTTPClient(hc)), nil
 }
 
 // list is what an ls command shows: the items the admin API lists, sorted

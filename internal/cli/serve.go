@@ -142,7 +142,12 @@ func runUp(ctx context.Context, inv *invocation, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	fns, key, err := deployExamples(ctx, client.New(d.AdminURL(), token.Reveal()), srcs, prog)
+	// The admin listener's own certificate is trusted, self-signed or not.
+	admin, err := newClient(d.AdminURL(), token.Reveal(), cfg.AdminTLS.CertFile)
+	if err != nil {
+		return err
+	}
+	fns, key, err := deployExamples(ctx, admin, srcs, prog)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ import (
 const (
 	EnvAdminURL = "PAVE_ADMIN_URL"
 	EnvToken    = "PAVE_TOKEN"
+	// EnvCAFile names a PEM file of certificates to trust, beside the
+	// system's, for an admin API served over HTTPS.
+	EnvCAFile = "PAVE_CA_FILE"
 )
 
 // Client is the configuration of the CLI's admin API client.
@@ -25,6 +28,8 @@ type Client struct {
 	AdminURL string
 	// Token is the admin token sent as a bearer token.
 	Token secret.Value
+	// CAFile, when set, holds certificates to trust beside the system's.
+	CAFile string
 }
 
 // ResolveClient finds the admin API of a daemon and the token to call it
@@ -62,7 +67,7 @@ func ResolveClient(dataDir string, getenv func(string) string) (Client, error) {
 			return Client{}, err
 		}
 	}
-	return Client{AdminURL: adminURL, Token: token}, nil
+	return Client{AdminURL: adminURL, Token: token, CAFile: strings.TrimSpace(getenv(EnvCAFile))}, nil
 }
 
 // MaxTokenFile bounds an admin token file: a token is a short line.

@@ -71,6 +71,9 @@ type Config struct {
 	GatewayAddr string
 	// AdminAddr is the listen address of the admin API.
 	AdminAddr string
+	// GatewayTLS and AdminTLS are the listeners' certificates; unset, they
+	// serve plain HTTP.
+	GatewayTLS, AdminTLS TLS
 	// NATSURL selects an external NATS server; empty runs one embedded
 	// in-process with no network listener.
 	NATSURL string
@@ -164,6 +167,7 @@ func (c Config) Validate() error {
 	if d := c.Defenses; d.MaxCalls < 1 || d.MaxCalls > 100_000 {
 		errs = append(errs, fmt.Errorf("--max-calls-per-request %d: want 1 to 100000", d.MaxCalls))
 	}
+	errs = append(errs, c.validateTLS()...)
 	errs = append(errs, c.Observability.validate()...)
 	errs = append(errs, c.Async.validate()...)
 	return errors.Join(errs...)
@@ -259,11 +263,13 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	}
 	fs.BoolVar(&c.CompileBeforeServing, "compile-before-serving", c.CompileBeforeServing,
 		"a new module serves only once compiled to machine code, instead of on the interpreter meanwhile ("+EnvCompileFirst+")")
+	finishTLS := c.tlsFlags(fs, getenv)
 	finishObservability := c.observabilityFlags(fs, getenv)
 	finishAsync := c.asyncFlags(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
+	finishTLS()
 	if err := finishObservability(); err != nil {
 		return Config{}, err
 	}

@@ -8,6 +8,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/pave-dev/pave/internal/async"
 	"github.com/pave-dev/pave/internal/budgets"
 	"github.com/pave-dev/pave/internal/capability"
+	"github.com/pave-dev/pave/internal/certs"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/console"
 	"github.com/pave-dev/pave/internal/egress"
@@ -408,11 +410,19 @@ func (d *Daemon) newConsole(p *parts) *console.Console {
 func (d *Daemon) serve(p *parts) (err error) {
 	// A request must arrive whole within these: a slow client cannot hold
 	// a connection (or, on the gateway, a concurrency slot) indefinitely.
-	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, p.gw, gatewayReadTimeout)
+	gwCert, err := d.certificate(d.cfg.GatewayTLS)
 	if err != nil {
 		return fmt.Errorf("gateway listener: %w", err)
 	}
-	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, p.api, adminReadTimeout)
+	adCert, err := d.certificate(d.cfg.AdminTLS)
+	if err != nil {
+		return fmt.Errorf("admin listener: %w", err)
+	}
+	d.gateway, d.gwAddr, err = d.listen(d.cfg.GatewayAddr, p.gw, gatewayReadTimeout, gwCert)
+	if err != nil {
+		return fmt.Errorf("gateway listener: %w", err)
+	}
+	d.admin, d.adAddr, err = d.listen(d.cfg.AdminAddr, p.api, adminReadTimeout, adCert)
 	if err != nil {
 		return fmt.Errorf("admin listener: %w", err)
 	}
@@ -420,7 +430,7 @@ func (d *Daemon) serve(p *parts) (err error) {
 	if addr := d.cfg.Observability.MetricsAddr; addr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("GET /metrics", d.metrics.Handler())
-		if d.metricsSrv, _, err = d.listen(addr, mux, gatewayReadTimeout); err != nil {
+		if d.metricsSrv, _, err = d.listen(addr, mux, gatewayReadTimeout, nil); err != nil {
 			return fmt.Errorf("metrics listener: %w", err)
 		}
 	}
@@ -460,11 +470,24 @@ const (
 	adminReadTimeout   = 5 * time.Minute
 )
 
-// listen binds addr and serves h on it in the background.
-func (d *Daemon) listen(addr string, h http.Handler, readTimeout time.Duration) (*http.Server, net.Addr, error) {
+// certificate loads a listener's certificate; nil when it serves plain
+// HTTP.
+func (d *Daemon) certificate(t config.TLS) (*certs.Reloader, error) {
+	if !t.Enabled() {
+		return nil, nil
+	}
+	return certs.Load(t.CertFile, t.KeyFile, d.log)
+}
+
+// listen binds addr and serves h on it in the background: over TLS, with
+// HTTP/2 offered, when cert is not nil.
+func (d *Daemon) listen(addr string, h http.Handler, readTimeout time.Duration, cert *certs.Reloader) (*http.Server, net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, nil, err
+	}
+	if cert != nil {
+		ln = tls.NewListener(ln, cert.TLSConfig())
 	}
 	srv := &http.Server{
 		Handler:           h,
@@ -625,14 +648,17 @@ func (d *Daemon) warm(ctx context.Context, reg *registry.Registry) {
 }
 
 // AdminURL is the base URL of the admin API ("http://127.0.0.1:8081").
-func (d *Daemon) AdminURL() string { return urlOf(d.adAddr) }
+func (d *Daemon) AdminURL() string { return urlOf(d.adAddr, d.cfg.AdminTLS) }
 
 // GatewayURL is the base URL of the gateway.
-func (d *Daemon) GatewayURL() string { return urlOf(d.gwAddr) }
+func (d *Daemon) GatewayURL() string { return urlOf(d.gwAddr, d.cfg.GatewayTLS) }
 
-func urlOf(a net.Addr) string {
+func urlOf(a net.Addr, t config.TLS) string {
 	if a == nil {
 		return ""
+	}
+	if t.Enabled() {
+		return "https://" + a.String()
 	}
 	return "http://" + a.String()
 }
