@@ -97,6 +97,7 @@ type Deps struct {
 	Invoker        Invoker
 	Usage          Usage
 	Auth           AdminAuth
+	AdminTokens    AdminTokens    // nil: the admin token cannot be rotated
 	WebhookSecrets WebhookSecrets // nil: deploys with webhook routes are refused
 	Budgets        Budgets        // nil: the budget endpoints answer 503
 	Secrets        Secrets        // nil: the secret endpoints answer 503
@@ -122,6 +123,7 @@ type Handler struct {
 	invoke  Invoker
 	usage   Usage
 	auth    AdminAuth
+	tokens  AdminTokens
 	secrets WebhookSecrets
 	budgets Budgets
 	log     *slog.Logger
@@ -147,7 +149,7 @@ func New(d Deps) *Handler {
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
-		users: d.ConsoleUsers,
+		users: d.ConsoleUsers, tokens: d.AdminTokens,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -180,6 +182,7 @@ func New(d Deps) *Handler {
 	h.route("GET /v1/secrets", private, h.listSecrets)
 	h.route("DELETE /v1/secrets/{name}", private, h.removeSecret)
 	h.route("POST /v1/secrets/rotate-master", private, h.rotateMaster)
+	h.route("POST /v1/admin/token/rotate", private, h.rotateAdminToken)
 	h.route("GET /v1/budgets", private, h.listBudgets)
 	h.route("PUT /v1/budgets/{subject}", private, h.setBudget)
 	h.route("DELETE /v1/budgets/{subject}", private, h.clearBudget)

@@ -43,6 +43,7 @@ const (
 	ActionSecretSet        = "secret.set"
 	ActionSecretRemove     = "secret.remove"
 	ActionMasterKeyRotate  = "secret.rotate_master_key"
+	ActionAdminTokenRotate = "admin.rotate_token"
 	ActionBudgetSet        = "budget.set"
 	ActionBudgetClear      = "budget.clear"
 	ActionCapabilityDenied = "capability.denied"

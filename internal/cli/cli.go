@@ -81,6 +81,7 @@ var commands = []*command{
 	consoleCommand,
 	budgetCommand,
 	secretCommand,
+	adminCommand,
 	postureCommand,
 	graphCommand,
 	auditCommand,

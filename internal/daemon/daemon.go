@@ -212,6 +212,9 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	if created {
 		d.log.Info("created the admin token", "file", d.cfg.AdminTokenFile())
 	}
+	if err := p.admin.Follow(bgCtx, p.settings); err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
 	if d.reg, err = registry.New(bgCtx, p.fnRecords, p.blobs); err != nil {
 		return fmt.Errorf("registry: %w", err)
 	}
@@ -369,6 +372,7 @@ func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 		Invoker:        p.gw,
 		Usage:          d.usage,
 		Auth:           p.admin,
+		AdminTokens:    p.admin,
 		WebhookSecrets: webhook.SecretFiles{},
 		Budgets:        d.budgets,
 		DefaultBudget:  d.cfg.Defenses.Budget,

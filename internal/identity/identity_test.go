@@ -290,3 +290,75 @@ func TestAuthorizeScopesAndSources(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminTokenRotation: after a rotation the new token works at once, the
+// old one until its grace period ends and not after, a daemon following
+// the store learns the new one, the token file holds the new one, and a
+// rotation without grace ends the old token at once.
+func TestAdminTokenRotation(t *testing.T) {
+	ctx := context.Background()
+	settings := newMem()
+	file := t.TempDir() + "/admin.token"
+	a, _, err := EnsureAdmin(ctx, settings, file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := EnsureAdmin(ctx, settings, t.TempDir()+"/other.token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)
+	a.now = func() time.Time { return now }
+	other.now = a.now
+	old := readFile(t, file)
+
+	for _, grace := range []time.Duration{-time.Second, MaxAdminGrace + time.Second} {
+		if _, _, err := a.Rotate(ctx, grace); !errors.Is(err, ErrInvalidGrace) {
+			t.Errorf("grace %s: %v, want ErrInvalidGrace", grace, err)
+		}
+	}
+	token, until, err := a.Rotate(ctx, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !until.Equal(now.Add(time.Hour)) {
+		t.Errorf("the old token works until %s, want %s", until, now.Add(time.Hour))
+	}
+	if got := readFile(t, file); got != token.Reveal() {
+		t.Error("the token file does not hold the new token")
+	}
+	if !a.Check(token.Reveal()) || !a.Check(old) {
+		t.Error("within the grace period, the new and the old token must both work")
+	}
+	if other.Check(token.Reveal()) {
+		t.Fatal("a daemon that did not follow the store knows the new token")
+	}
+	if err := other.Follow(ctx, settings); err != nil {
+		t.Fatal(err)
+	}
+	if !other.Check(token.Reveal()) || !other.Check(old) {
+		t.Error("a daemon following the store: the new and the old token must both work")
+	}
+	now = now.Add(time.Hour)
+	if a.Check(old) || other.Check(old) {
+		t.Error("the old token works after its grace period")
+	}
+	if !a.Check(token.Reveal()) {
+		t.Error("the new token stopped working")
+	}
+
+	next, _, err := a.Rotate(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Check(token.Reveal()) || !a.Check(next.Reveal()) {
+		t.Error("a rotation without grace: the previous token must stop at once")
+	}
+	for _, e := range settings.data {
+		for _, tok := range []string{old, token.Reveal(), next.Reveal()} {
+			if strings.Contains(string(e.Value), tok) {
+				t.Fatal("a token itself is stored")
+			}
+		}
+	}
+}
