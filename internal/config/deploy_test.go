@@ -127,3 +127,32 @@ func TestDockerfile(t *testing.T) {
 		t.Errorf("the build image is golang:%s, go.mod asks for go %s", goImage, want[1])
 	}
 }
+
+// TestTLSFlags: a certificate goes with its key, and the admin API takes the
+// gateway's pair unless it has its own.
+func TestTLSFlags(t *testing.T) {
+	none := func(string) string { return "" }
+	for _, tt := range []struct {
+		args          []string
+		gateway, admn TLS
+		err           string
+	}{
+		{nil, TLS{}, TLS{}, ""},
+		{[]string{"--tls-cert", "c", "--tls-key", "k"}, TLS{"c", "k"}, TLS{"c", "k"}, ""},
+		{[]string{"--tls-cert", "c", "--tls-key", "k", "--admin-tls-cert", "ac", "--admin-tls-key", "ak"}, TLS{"c", "k"}, TLS{"ac", "ak"}, ""},
+		{[]string{"--admin-tls-cert", "ac", "--admin-tls-key", "ak"}, TLS{}, TLS{"ac", "ak"}, ""},
+		{[]string{"--tls-cert", "c"}, TLS{}, TLS{}, "--tls-cert and --tls-key go together"},
+		{[]string{"--admin-tls-key", "k"}, TLS{}, TLS{}, "--admin-tls-cert and --admin-tls-key go together"},
+	} {
+		c, err := ParseServe(tt.args, none, io.Discard)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: %v, want %q", tt.args, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.GatewayTLS != tt.gateway || c.AdminTLS != tt.admn {
+			t.Errorf("%q: gateway %v admin %v, %v; want %v %v", tt.args, c.GatewayTLS, c.AdminTLS, err, tt.gateway, tt.admn)
+		}
+	}
+}
