@@ -67,6 +67,16 @@ func (c *Client) SetConsoleUserRole(ctx context.Context, name, role string) (*Co
 	return &u, nil
 }
 
+// ResetConsoleUserPassword gives a web console user a new generated
+// password, in the response alone, and ends their sessions.
+func (c *Client) ResetConsoleUserPassword(ctx context.Context, name string) (*CreateConsoleUserResponse, error) {
+	var r CreateConsoleUserResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/console/users/"+url.PathEscape(name)+"/password", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // RemoveConsoleUser removes a web console user and ends its sessions.
 func (c *Client) RemoveConsoleUser(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, "/v1/console/users/"+url.PathEscape(name), nil, nil)

@@ -178,6 +178,7 @@ func New(d Deps) *Handler {
 	h.route("GET /v1/console/users", private, h.listConsoleUsers)
 	h.route("PATCH /v1/console/users/{name}", private, h.setConsoleUserRole)
 	h.route("DELETE /v1/console/users/{name}", private, h.removeConsoleUser)
+	h.route("POST /v1/console/users/{name}/password", private, h.resetConsoleUserPassword)
 	h.route("PUT /v1/secrets/{name}", private, h.setSecret)
 	h.route("GET /v1/secrets", private, h.listSecrets)
 	h.route("DELETE /v1/secrets/{name}", private, h.removeSecret)

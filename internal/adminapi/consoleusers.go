@@ -16,6 +16,7 @@ import (
 type ConsoleUsers interface {
 	Add(ctx context.Context, name, role string) (secret.Value, *identity.User, error)
 	SetRole(ctx context.Context, name, role string) (*identity.User, error)
+	ResetPassword(ctx context.Context, name string) (secret.Value, *identity.User, error)
 	Remove(ctx context.Context, name string) error
 	List() []identity.User
 }
@@ -27,6 +28,7 @@ const (
 	ActionConsoleUserAdd    = "console.user_add"
 	ActionConsoleUserRemove = "console.user_remove"
 	ActionConsoleUserRole   = "console.user_role"
+	ActionConsoleUserReset  = "console.user_password"
 )
 
 // addConsoleUser creates a console user and answers with its password,
@@ -93,6 +95,29 @@ func (h *Handler) setConsoleUserRole(w http.ResponseWriter, r *http.Request) err
 	}
 	h.audit(r, ActionConsoleUserRole, audit.Ref("user", u.Name), "ok", map[string]string{"role": u.Role})
 	return writeJSON(w, http.StatusOK, userView(u))
+}
+
+// resetConsoleUserPassword gives a console user a new generated password,
+// answered this once; the console ends their sessions at their next
+// request.
+//
+//	POST /v1/console/users/{name}/password
+func (h *Handler) resetConsoleUserPassword(w http.ResponseWriter, r *http.Request) error {
+	if h.users == nil {
+		return apierror.New(apierror.Unavailable, "this daemon has no console users")
+	}
+	name := r.PathValue("name")
+	password, u, err := h.users.ResetPassword(r.Context(), name)
+	switch {
+	case errors.Is(err, identity.ErrUserNotFound):
+		return apierror.New(apierror.UserNotFound, "no console user named %q", name)
+	case errors.Is(err, identity.ErrUserChanged):
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.audit(r, ActionConsoleUserReset, audit.Ref("user", u.Name), "ok", nil)
+	return writeJSON(w, http.StatusOK, client.CreateConsoleUserResponse{User: userView(u), Password: password.Reveal()})
 }
 
 // removeConsoleUser removes a console user; the console ends its sessions

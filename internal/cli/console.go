@@ -16,11 +16,12 @@ var consoleCommand = &command{
 
 var consoleUserCommand = &command{
 	name:    "console user",
-	summary: "manage the web console's users (add, ls, set, rm)",
+	summary: "manage the web console's users (add, ls, set, reset-password, rm)",
 	subcommands: []*command{
 		consoleUserAddCommand,
 		consoleUserLsCommand,
 		consoleUserSetCommand,
+		consoleUserResetCommand,
 		consoleUserRmCommand,
 	},
 }
@@ -119,6 +120,39 @@ func runConsoleUserSet(ctx context.Context, inv *invocation, args []string) erro
 	}
 	_, err = fmt.Fprintf(inv.stdout, "console user %s is now %s\n", u.Name, u.Role)
 	return err
+}
+
+var consoleUserResetCommand = &command{
+	name:    "console user reset-password",
+	args:    "NAME",
+	summary: "give a web console user a new password, ending their sessions",
+	help: `
+Gives a user of the web console a new generated password and prints it
+alone on stdout, this once: the daemon keeps only its hash. The old
+password stops working, and the user's sessions end at their next
+request, on every node. Audited as console.user_password.`,
+	run: runConsoleUserReset,
+}
+
+func runConsoleUserReset(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	resp, err := c.ResetConsoleUserPassword(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if _, err := fmt.Fprintln(inv.stdout, resp.Password); err != nil {
+		return err
+	}
+	fmt.Fprintf(inv.stderr, "New password for console user %q.\nGive it to them now: it will not be shown again.\n", resp.User.Name)
+	return nil
 }
 
 var consoleUserRmCommand = &command{

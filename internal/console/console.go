@@ -345,7 +345,7 @@ func (c *Console) current(s *session) bool {
 		return false
 	}
 	u, ok := c.d.Users.User(s.user)
-	return ok && u.Role == s.role && u.CreatedAt.Equal(s.userSince)
+	return ok && u.Role == s.role && u.CreatedAt.Equal(s.userSince) && u.PasswordSetAt.Equal(s.passwordSince)
 }
 
 // checkOrigin refuses a POST sent by a page of another origin. Browsers

@@ -41,6 +41,9 @@ type session struct {
 	user      string
 	role      string
 	userSince time.Time
+	// passwordSince is when the user's password was set, so that a reset
+	// ends the sessions signed in with the old one.
+	passwordSince time.Time
 }
 
 // canAct reports whether the session may act: the admin and operators
@@ -87,7 +90,7 @@ func (ss *sessions) create(user *identity.User) (string, *session) {
 	now := ss.now()
 	s := &session{csrf: randomToken(32), handle: randomToken(6), created: now, seen: now}
 	if user != nil {
-		s.user, s.role, s.userSince = user.Name, user.Role, user.CreatedAt
+		s.user, s.role, s.userSince, s.passwordSince = user.Name, user.Role, user.CreatedAt, user.PasswordSetAt
 	}
 	ss.mu.Lock()
 	defer ss.mu.Unlock()

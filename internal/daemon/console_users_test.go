@@ -100,7 +100,6 @@ func TestConsoleUsers(t *testing.T) {
 	if _, err := n.admin.SetConsoleUserRole(ctx, "nobody", "viewer"); err == nil || !strings.Contains(err.Error(), "user_not_found") {
 		t.Errorf("an unknown user's role = %v", err)
 	}
-
 	// The operator quarantines; the gateway refuses; then restores and
 	// rolls back.
 	ob := n.consoleBrowser(t)
@@ -162,6 +161,61 @@ func TestConsoleUsers(t *testing.T) {
 	}
 	if counts["forbidden"] != 3 || counts["acted"] != 3 || counts["added"] != 2 || counts["removed"] != 1 {
 		t.Errorf("audited: %v", counts)
+	}
+}
+
+// TestConsoleUserPasswordReset: a console user's new password ends the
+// sessions signed in with the old one, which no longer signs in, and is
+// audited without the password.
+func TestConsoleUserPasswordReset(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := start(t, "")
+	viewer, err := n.admin.CreateConsoleUser(ctx, client.CreateConsoleUserRequest{Name: "vera", Role: "viewer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vb := n.consoleBrowser(t)
+	vb.loginAs("vera", viewer.Password)
+	if r := vb.do("GET", "/ui/keys", nil, nil); r.status != 200 {
+		t.Fatalf("vera's keys page before the reset = %d", r.status)
+	}
+	// A new password ends the sessions of the old one, which no longer
+	// signs in; the new one does.
+	reset, err := n.admin.ResetConsoleUserPassword(ctx, "vera")
+	if err != nil || reset.Password == "" || reset.Password == viewer.Password || reset.User.Role != "viewer" {
+		t.Fatalf("vera's new password: %+v, %v", reset, err)
+	}
+	if r := vb.do("GET", "/ui/keys", nil, nil); r.status == 200 {
+		t.Error("vera's session survived a new password")
+	}
+	vb3 := n.consoleBrowser(t)
+	form := vb3.do("GET", "/ui/login", nil, nil)
+	m := consoleLoginCSRF.FindSubmatch(form.body)
+	if m == nil {
+		t.Fatalf("no login form: %d", form.status)
+	}
+	if r := vb3.do("POST", "/ui/login", url.Values{"login_csrf": {string(m[1])}, "user": {"vera"}, "token": {viewer.Password}}, nil); r.status != http.StatusUnauthorized {
+		t.Errorf("vera's old password after the reset: %d, want 401", r.status)
+	}
+	vb3.loginAs("vera", reset.Password)
+	if _, err := n.admin.ResetConsoleUserPassword(ctx, "nobody"); err == nil || !strings.Contains(err.Error(), "user_not_found") {
+		t.Errorf("an unknown user's password = %v", err)
+	}
+
+	var audited int
+	for _, e := range n.auditEvents(t) {
+		if e.Action == "console.user_password" && e.Target == "user:vera" && e.Outcome == "ok" {
+			audited++
+		}
+		for _, v := range e.Details {
+			if strings.Contains(v, reset.Password) {
+				t.Errorf("an audit event holds the new password: %+v", e)
+			}
+		}
+	}
+	if audited != 1 {
+		t.Errorf("%d password resets audited, want 1", audited)
 	}
 }
 

@@ -46,6 +46,9 @@ type User struct {
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
 	Hash      PassHash  `json:"password"`
+	// PasswordSetAt is when the password was last reset; zero for the
+	// password the user was created with.
+	PasswordSetAt time.Time `json:"password_set_at,omitzero"`
 }
 
 // PassHash is an argon2id hash of a password.
@@ -187,6 +190,27 @@ func (u *Users) SetRole(ctx context.Context, name, role string) (*User, error) {
 	if !ValidRole(role) {
 		return nil, fmt.Errorf("%w: role %q: want %s or %s", ErrInvalidUser, role, RoleViewer, RoleOperator)
 	}
+	return u.update(ctx, name, func(user *User) { user.Role = role })
+}
+
+// ResetPassword gives console user name a new generated password, stored
+// only as an argon2id hash, and returns it. Their sessions end at their
+// next request, as for a new role.
+func (u *Users) ResetPassword(ctx context.Context, name string) (secret.Value, *User, error) {
+	password := newSecret(UserPrefix)
+	hash := hashPassword(password.Reveal())
+	user, err := u.update(ctx, name, func(user *User) {
+		user.Hash, user.PasswordSetAt = hash, u.now().UTC()
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	return password, user, nil
+}
+
+// update applies change to the stored user name, if no one changed it
+// meanwhile, and returns the user without their hash.
+func (u *Users) update(ctx context.Context, name string, change func(*User)) (*User, error) {
 	e, err := u.records.Get(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w: %q", ErrUserNotFound, name)
@@ -198,7 +222,7 @@ func (u *Users) SetRole(ctx context.Context, name, role string) (*User, error) {
 	if err := json.Unmarshal(e.Value, &user); err != nil {
 		return nil, fmt.Errorf("console user %q: %w", name, err)
 	}
-	user.Role = role
+	change(&user)
 	val, err := json.Marshal(&user)
 	if err != nil {
 		return nil, err

@@ -129,3 +129,33 @@ func BenchmarkUserCheck(b *testing.B) {
 		}
 	}
 }
+
+// TestResetPassword: a reset keeps the role, ends the old password, and
+// records when, so that sessions of the old one can be told apart.
+func TestResetPassword(t *testing.T) {
+	ctx := context.Background()
+	users, err := NewUsers(ctx, memUserRecords{newMem()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, _, err := users.Add(ctx, "alice", RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, u, err := users.ResetPassword(ctx, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Role != RoleOperator || u.PasswordSetAt.IsZero() || u.Hash != (PassHash{}) {
+		t.Errorf("after the reset: %+v, want the role kept, the time set and no hash", u)
+	}
+	if _, ok := users.Check("alice", old.Reveal()); ok {
+		t.Error("the old password still signs in")
+	}
+	if role, ok := users.Check("alice", next.Reveal()); !ok || role != RoleOperator {
+		t.Errorf("the new password: %q, %v", role, ok)
+	}
+	if _, _, err := users.ResetPassword(ctx, "bob"); !errors.Is(err, ErrUserNotFound) {
+		t.Errorf("an unknown user: %v", err)
+	}
+}
