@@ -168,6 +168,12 @@ func TestJavaScriptFunctions(t *testing.T) {
 		}
 	})
 
+	t.Run("timers", func(t *testing.T) {
+		if r := n.call("GET", "/js/timer", key, nil); r.status != 200 || string(r.body) != "waited" {
+			t.Errorf("GET /js/timer = %d %q, want 200 waited", r.status, r.body)
+		}
+	})
+
 	t.Run("failures", func(t *testing.T) {
 		for _, tt := range []struct {
 			path, code string
@@ -179,6 +185,7 @@ func TestJavaScriptFunctions(t *testing.T) {
 			{"/js/pending", "function_failed", 502},
 			{"/js/not-a-response", "function_failed", 502},
 			{"/js/loop", "function_timeout", 504},
+			{"/js/timer?long=1", "function_timeout", 504},
 		} {
 			r := n.call("GET", tt.path, key, nil)
 			if r.status != tt.status || r.errorCode(t) != tt.code {

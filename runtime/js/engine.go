@@ -43,6 +43,8 @@ type engine struct {
 	takeResponse goja.Callable
 	outbound     goja.Callable
 	inbound      goja.Callable
+
+	timers timers // timers.go
 }
 
 // capabilities add the granted capabilities to env, or to the global
@@ -95,6 +97,7 @@ func newEngine(bundle string) (*engine, error) {
 	must(n.Set("parseURL", func(c goja.FunctionCall) goja.Value {
 		return vm.ToValue(e.parseURL(c.Argument(0).String(), c.Argument(1)))
 	}))
+	e.defineTimers()
 	must(vm.Set("__pave_native", n))
 	if _, err := vm.RunScript("pave:prelude.js", prelude); err != nil {
 		return nil, fmt.Errorf("prelude: %w", err)
@@ -306,14 +309,16 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("building the request: %w", err)
 	}
+	defer e.resetTimers()
 	res, err := e.fetch(e.this, req, e.env)
 	if err != nil {
 		return nil, e.fail(err)
 	}
 	// Calling fetch ran the promise jobs it queued; a promise still
-	// pending waits for something that will never happen, as the engine
-	// has no timers or I/O of its own yet.
+	// pending may wait for a timer. Once none is left, it waits for
+	// something that will never happen: the engine has no I/O of its own.
 	if p, ok := res.Export().(*goja.Promise); ok {
+		e.runTimers(p)
 		switch p.State() {
 		case goja.PromiseStatePending:
 			logLine(pave.LevelError, "fetch returned a promise that never settled")

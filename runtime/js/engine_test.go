@@ -127,6 +127,18 @@ func TestWebAPIs(t *testing.T) {
 		{`(() => { try { atob("a$bc") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
 		{`new Promise(r => queueMicrotask(() => r("ran")))`, "ran"},
 
+		// Timers.
+		{`new Promise(r => setTimeout(() => r("later"), 5))`, "later"},
+		{`new Promise(r => { const out = []; setTimeout(() => out.push(2), 10); setTimeout(() => out.push(1), 1); setTimeout(() => r(out.join()), 20) })`, "1,2"},
+		{`new Promise(r => { const out = []; for (const n of [1, 2, 3]) setTimeout(() => out.push(n), 0); setTimeout(() => r(out.join()), 0) })`, "1,2,3"},
+		{`new Promise(r => { const id = setTimeout(() => r("cleared, and ran"), 1); clearTimeout(id); setTimeout(() => r("cleared"), 2) })`, "cleared"},
+		{`new Promise(r => setTimeout((a, b) => r(a + b), 0, "x", "y"))`, "xy"},
+		{`new Promise(r => { let n = 0; const id = setInterval(() => { if (++n === 3) { clearInterval(id); r(n) } }, 1) })`, "3"},
+		{`(async () => { await new Promise(r => setTimeout(r, 1)); return "awaited" })()`, "awaited"},
+		{`new Promise(r => { setTimeout(() => { throw new Error("boom") }, 0); setTimeout(() => r("went on"), 1) })`, "went on\nerror uncaught in a timer: Error: boom\n\tat <eval>"},
+		{`(() => { try { setTimeout("code", 1) } catch (e) { return e.name } })()`, "TypeError"},
+		{`typeof setTimeout(() => {}, 1)`, "number"},
+
 		// structuredClone.
 		{`structuredClone(1) + structuredClone("s") + structuredClone(null) + structuredClone(undefined) + structuredClone(2n)`, "1snullundefined2"},
 		{`JSON.stringify(structuredClone({a: [1, {b: "c"}], d: null}))`, `{"a":[1,{"b":"c"}],"d":null}`},

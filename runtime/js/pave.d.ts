@@ -261,6 +261,17 @@ declare function atob(data: string): string;
 declare function btoa(data: string): string;
 declare function queueMicrotask(callback: () => void): void;
 /**
+ * Runs callback after delay milliseconds, while the call lasts: once the
+ * response is ready, timers still queued are dropped with the call. The
+ * wait counts against the function's timeout. An exception in callback is
+ * logged and the call goes on. At most 10000 timers at once.
+ */
+declare function setTimeout<A extends unknown[]>(callback: (...args: A) => void, delay?: number, ...args: A): number;
+/** Runs callback every delay milliseconds (at least 1) while the call lasts. */
+declare function setInterval<A extends unknown[]>(callback: (...args: A) => void, delay?: number, ...args: A): number;
+declare function clearTimeout(id?: number): void;
+declare function clearInterval(id?: number): void;
+/**
  * A deep copy of value: plain objects, arrays, Date, RegExp, Map, Set,
  * ArrayBuffer and its views, errors and primitives, keeping shared and
  * circular references. Functions, symbols, promises and the web API

@@ -90,6 +90,14 @@ export default {
         return new Response(String(recurse(0)));
       case "pending":
         return new Promise(() => {});
+      case "timer": {
+        // A timer that fires within the timeout, then one far past it.
+        const waited = await new Promise((resolve) => setTimeout(() => resolve("waited"), 20));
+        if (new URL(request.url).searchParams.get("long") === "1") {
+          await new Promise((resolve) => setTimeout(resolve, 60_000));
+        }
+        return new Response(waited);
+      }
       case "not-a-response":
         return "just a string";
       case "log":
