@@ -98,6 +98,7 @@ func newEngine(bundle string) (*engine, error) {
 		return vm.ToValue(e.parseURL(c.Argument(0).String(), c.Argument(1)))
 	}))
 	e.defineTimers()
+	e.defineSubtle(n)
 	must(vm.Set("__pave_native", n))
 	if _, err := vm.RunScript("pave:prelude.js", prelude); err != nil {
 		return nil, fmt.Errorf("prelude: %w", err)

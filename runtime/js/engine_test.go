@@ -33,7 +33,9 @@ func load(t *testing.T, src string) {
 // handler answers with String() of its value. What the call logs follows,
 // a line "level message" each.
 func TestWebAPIs(t *testing.T) {
-	load(t, `exports.default = { async fetch(request, env) {
+	load(t, `globalThis.hex = b => [...new Uint8Array(b)].map(x => x.toString(16).padStart(2, "0")).join("");
+	globalThis.jefe = usages => crypto.subtle.importKey("raw", new TextEncoder().encode("Jefe"), {name: "HMAC", hash: {name: "SHA-256"}}, false, usages);
+	exports.default = { async fetch(request, env) {
 		const expr = await request.text();
 		return new Response(String(await (0, eval)("(async (request, env) => (" + expr + "))")(request, env)));
 	} };`)
@@ -126,6 +128,22 @@ func TestWebAPIs(t *testing.T) {
 		{`(() => { try { atob("a") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
 		{`(() => { try { atob("a$bc") } catch (e) { return e.name } })()`, "InvalidCharacterError"},
 		{`new Promise(r => queueMicrotask(() => r("ran")))`, "ran"},
+
+		// crypto.subtle: FIPS 180-2's "abc" and RFC 4231's test case 2.
+		{`crypto.subtle.digest("SHA-256", new TextEncoder().encode("abc")).then(hex)`, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+		{`crypto.subtle.digest({name: "sha-1"}, new TextEncoder().encode("abc")).then(hex)`, "a9993e364706816aba3e25717850c26c9cd0d89d"},
+		{`crypto.subtle.digest("SHA-384", new Uint8Array(0)).then(b => b.byteLength)`, "48"},
+		{`crypto.subtle.digest("MD5", new Uint8Array(0)).catch(e => e.name)`, "NotSupportedError"},
+		{`jefe(["sign"]).then(k => crypto.subtle.sign("HMAC", k, new TextEncoder().encode("what do ya want for nothing?"))).then(hex)`, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"},
+		{`(async () => { const k = await jefe(["sign", "verify"]); const data = new TextEncoder().encode("what do ya want for nothing?"); const sig = await crypto.subtle.sign("HMAC", k, data); const bad = new Uint8Array(sig.slice(0)); bad[0] ^= 1; return [await crypto.subtle.verify("HMAC", k, sig, data), await crypto.subtle.verify({name: "HMAC"}, k, bad, data), await crypto.subtle.verify("HMAC", k, sig.slice(1), data)].join() })()`, "true,false,false"},
+		{`jefe(["verify"]).then(k => crypto.subtle.sign("HMAC", k, new Uint8Array(1))).catch(e => e.name)`, "InvalidAccessError"},
+		{`jefe(["sign"]).then(k => [k.type, k.algorithm.name, k.algorithm.hash.name, k.algorithm.length, k.extractable, k.usages.join()].join())`, "secret,HMAC,SHA-256,32,false,sign"},
+		{`jefe(["sign"]).then(k => crypto.subtle.exportKey("raw", k)).catch(e => e.name)`, "InvalidAccessError"},
+		{`crypto.subtle.importKey("raw", new TextEncoder().encode("Jefe"), {name: "HMAC", hash: "SHA-256"}, true, ["sign"]).then(k => crypto.subtle.exportKey("raw", k)).then(b => new TextDecoder().decode(b))`, "Jefe"},
+		{`crypto.subtle.importKey("jwk", {}, {name: "HMAC", hash: "SHA-256"}, false, ["sign"]).catch(e => e.name)`, "NotSupportedError"},
+		{`crypto.subtle.importKey("raw", new Uint8Array(4), {name: "AES-GCM"}, false, ["encrypt"]).catch(e => e.name)`, "NotSupportedError"},
+		{`crypto.subtle.importKey("raw", new Uint8Array(4), {name: "HMAC", hash: "SHA-256"}, false, ["encrypt"]).catch(e => e.name)`, "SyntaxError"},
+		{`crypto.subtle.sign("HMAC", {type: "secret", usages: ["sign"], algorithm: {hash: {name: "SHA-256"}}}, new Uint8Array(1)).catch(e => e.name)`, "TypeError"},
 
 		// Timers.
 		{`new Promise(r => setTimeout(() => r("later"), 5))`, "later"},

@@ -243,7 +243,30 @@ declare class TextDecoder {
 type IntegerArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array |
   Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
+/** An HMAC key made by crypto.subtle.importKey; its bytes are not reachable. */
+interface CryptoKey {
+  readonly type: "secret";
+  readonly extractable: boolean;
+  readonly algorithm: { name: "HMAC"; hash: { name: HashName }; length: number };
+  readonly usages: ReadonlyArray<"sign" | "verify">;
+}
+type BufferSource = ArrayBuffer | ArrayBufferView;
+type HashName = "SHA-1" | "SHA-256" | "SHA-384" | "SHA-512";
+type HashAlgorithm = HashName | { name: HashName };
+/**
+ * Digests and HMAC, as Web Crypto specifies them. Keys are imported raw; other
+ * formats and algorithms reject with a NotSupportedError.
+ */
+interface SubtleCrypto {
+  digest(algorithm: HashAlgorithm, data: BufferSource): Promise<ArrayBuffer>;
+  importKey(format: "raw", keyData: BufferSource, algorithm: { name: "HMAC"; hash: HashAlgorithm }, extractable: boolean, usages: Array<"sign" | "verify">): Promise<CryptoKey>;
+  exportKey(format: "raw", key: CryptoKey): Promise<ArrayBuffer>;
+  sign(algorithm: "HMAC" | { name: "HMAC" }, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
+  /** Compares in constant time. */
+  verify(algorithm: "HMAC" | { name: "HMAC" }, key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean>;
+}
 interface Crypto {
+  readonly subtle: SubtleCrypto;
   /** Fills a with the host's randomness, at most 65,536 bytes at a time, and returns it. */
   getRandomValues<T extends IntegerArray>(a: T): T;
   /** A random (version 4) UUID. */

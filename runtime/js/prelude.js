@@ -75,7 +75,72 @@
   // nothing of it is in the snapshot.
   var integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
     Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
+  // crypto.subtle: digests, and HMAC keys imported raw. What Web Crypto
+  // specifies of these is checked here; the hashing is native. A key's
+  // bytes are kept out of reach of the script, in keyBytes.
+  function domError(name, msg) {
+    var e = new Error(msg);
+    e.name = name;
+    return e;
+  }
+  function hashName(alg, what) {
+    var name = typeof alg === "string" ? alg : alg && alg.name;
+    var upper = String(name).toUpperCase();
+    if (upper === "SHA-1" || upper === "SHA-256" || upper === "SHA-384" || upper === "SHA-512") return upper;
+    throw domError("NotSupportedError", what + ": unsupported hash " + name + "; SHA-1, SHA-256, SHA-384 and SHA-512 are");
+  }
+  function algName(alg) {
+    return String(typeof alg === "string" ? alg : alg && alg.name).toUpperCase();
+  }
+  var keyBytes = new WeakMap();
+  var usagesHMAC = ["sign", "verify"];
+  function checkKey(key, usage, what) {
+    if (!keyBytes.has(key)) throw new TypeError(what + ": not a CryptoKey");
+    if (key.usages.indexOf(usage) < 0) throw domError("InvalidAccessError", what + ": the key's usages do not include " + usage);
+  }
+  var subtle = {
+    digest: async function (alg, data) {
+      return native.digest(hashName(alg, "digest"), copyBuffer(data));
+    },
+    importKey: async function (format, keyData, alg, extractable, usages) {
+      if (format !== "raw") throw domError("NotSupportedError", "importKey: only the raw format is supported");
+      if (algName(alg) !== "HMAC") throw domError("NotSupportedError", "importKey: only HMAC keys are supported");
+      var hash = hashName(alg.hash, "importKey");
+      usages = Array.from(usages || []);
+      if (usages.length === 0) throw domError("SyntaxError", "importKey: no usages");
+      usages.forEach(function (u) {
+        if (usagesHMAC.indexOf(u) < 0) throw domError("SyntaxError", "importKey: an HMAC key cannot be used to " + u);
+      });
+      var bytes = copyBuffer(keyData);
+      if (bytes.byteLength === 0) throw domError("DataError", "importKey: an empty key");
+      var key = Object.freeze({
+        type: "secret", extractable: !!extractable,
+        algorithm: Object.freeze({ name: "HMAC", hash: Object.freeze({ name: hash }), length: bytes.byteLength * 8 }),
+        usages: Object.freeze(usages),
+      });
+      keyBytes.set(key, bytes);
+      return key;
+    },
+    exportKey: async function (format, key) {
+      if (!keyBytes.has(key)) throw new TypeError("exportKey: not a CryptoKey");
+      if (format !== "raw") throw domError("NotSupportedError", "exportKey: only the raw format is supported");
+      if (!key.extractable) throw domError("InvalidAccessError", "exportKey: the key is not extractable");
+      return keyBytes.get(key).slice(0);
+    },
+    sign: async function (alg, key, data) {
+      if (algName(alg) !== "HMAC") throw domError("NotSupportedError", "sign: only HMAC is supported");
+      checkKey(key, "sign", "sign");
+      return native.hmac(key.algorithm.hash.name, keyBytes.get(key), copyBuffer(data));
+    },
+    verify: async function (alg, key, signature, data) {
+      if (algName(alg) !== "HMAC") throw domError("NotSupportedError", "verify: only HMAC is supported");
+      checkKey(key, "verify", "verify");
+      return native.hmacEqual(native.hmac(key.algorithm.hash.name, keyBytes.get(key), copyBuffer(data)), copyBuffer(signature));
+    },
+  };
+
   define("crypto", {
+    subtle: subtle,
     getRandomValues: function (a) {
       if (!integerArrays.some(function (T) { return a instanceof T; })) {
         throw new TypeError("crypto.getRandomValues: expected an integer typed array");

@@ -106,12 +106,13 @@ var instances = map[string]string{
 
 // argumentShapes are interfaces that describe values a function is given
 // or returns, not objects of the engine: nothing to look for.
-var argumentShapes = []string{"Handler", "RequestInit", "ResponseInit", "CloudEvent", "KVEntry", "CapabilityError"}
+var argumentShapes = []string{"Handler", "RequestInit", "ResponseInit", "CloudEvent", "KVEntry", "CapabilityError", "CryptoKey"}
 
 // bindings are the interfaces checked against an object of the engine
 // other than a global: Env against the env given to fetch; KVBucket
-// against a bucket, in engines built with pave_kv (types_kv_test.go).
-var bindings = []string{"Env", "KVBucket"}
+// against a bucket, in engines built with pave_kv (types_kv_test.go);
+// SubtleCrypto against crypto.subtle.
+var bindings = []string{"Env", "KVBucket", "SubtleCrypto"}
 
 // TestDeclarationsMatchTheEngine keeps pave.d.ts in step with the engine:
 // every class, member, global and function it declares exists in the
@@ -199,6 +200,9 @@ func TestDeclarationsMatchTheEngine(t *testing.T) {
 		if !has("__env", m) {
 			t.Errorf("pave.d.ts declares Env.%s, which the engine's env lacks", m)
 		}
+	}
+	if got, want := names("Object.getOwnPropertyNames(crypto.subtle).sort()"), sorted(d.interfaces["SubtleCrypto"]); !slices.Equal(got, want) {
+		t.Errorf("the engine's crypto.subtle has %v, pave.d.ts declares %v", got, want)
 	}
 	for name := range d.interfaces {
 		bound := slices.Contains(argumentShapes, name) || slices.Contains(bindings, name)
