@@ -97,6 +97,7 @@ type Deps struct {
 	Invoker        Invoker
 	Usage          Usage
 	Auth           AdminAuth
+	Nodes          Nodes          // nil: GET /v1/nodes answers 503
 	AdminTokens    AdminTokens    // nil: the admin token cannot be rotated
 	WebhookSecrets WebhookSecrets // nil: deploys with webhook routes are refused
 	Budgets        Budgets        // nil: the budget endpoints answer 503
@@ -124,6 +125,7 @@ type Handler struct {
 	usage   Usage
 	auth    AdminAuth
 	tokens  AdminTokens
+	nodes   Nodes
 	secrets WebhookSecrets
 	budgets Budgets
 	log     *slog.Logger
@@ -149,7 +151,7 @@ func New(d Deps) *Handler {
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
-		users: d.ConsoleUsers, tokens: d.AdminTokens,
+		users: d.ConsoleUsers, tokens: d.AdminTokens, nodes: d.Nodes,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -167,6 +169,7 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/functions/{name}/dlq/retry", private, h.redrive)
 	h.route("GET /v1/calls/{id}", private, h.call)
 	h.route("GET /metrics", private, h.serveMetrics)
+	h.route("GET /v1/nodes", private, h.listNodes)
 	h.route("GET /v1/posture", private, h.posture)
 	h.route("GET /v1/graph", private, h.flowGraph)
 	h.route("GET /v1/audit", private, h.auditEvents)

@@ -82,6 +82,7 @@ var commands = []*command{
 	budgetCommand,
 	secretCommand,
 	adminCommand,
+	nodesCommand,
 	postureCommand,
 	graphCommand,
 	auditCommand,

@@ -30,6 +30,7 @@ import (
 	"github.com/pave-dev/pave/internal/gateway"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
+	"github.com/pave-dev/pave/internal/members"
 	"github.com/pave-dev/pave/internal/metrics"
 	"github.com/pave-dev/pave/internal/observe"
 	"github.com/pave-dev/pave/internal/oidc"
@@ -71,7 +72,9 @@ type Daemon struct {
 	// (see export_test.go).
 	withArtefacts func(runtime.ArtefactStore) runtime.ArtefactStore
 
-	unlock      func()             // releases the data directory
+	unlock      func() // releases the data directory
+	nodeID      string // this node's id among those sharing the store
+	started     time.Time
 	stop        context.CancelFunc // ends watches and background loops
 	bg          sync.WaitGroup
 	nats        *store.NATS
@@ -121,6 +124,10 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if d.unlock, err = lockDataDir(d.cfg.DataDir); err != nil {
 		return err
 	}
+	d.started = time.Now().UTC()
+	if d.nodeID, err = members.NodeID(d.cfg.DataDir); err != nil {
+		return fmt.Errorf("node id: %w", err)
+	}
 	bgCtx, stop := context.WithCancel(context.WithoutCancel(ctx))
 	d.stop = stop
 	defer func() {
@@ -153,6 +160,7 @@ type parts struct {
 	fnRecords, keyRecords, settings, usageRecords, budgetRecords, secretRecords *store.KV
 	blobs                                                                       *store.Blobs
 	userRecords                                                                 *store.KV
+	nodeRecords                                                                 *store.KV // heartbeats, expiring
 
 	// core
 	admin   *identity.Admin
@@ -196,6 +204,9 @@ func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
 		}
+	}
+	if p.nodeRecords, err = d.nats.ExpiringKV(ctx, members.Bucket, members.TTL); err != nil {
+		return err
 	}
 	p.blobs, err = d.nats.Blobs(ctx, bucketBlobs)
 	return err
@@ -366,6 +377,7 @@ func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
 // newAdminAPI builds the admin API.
 func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 	return adminapi.New(adminapi.Deps{
+		Nodes:          nodeList{p.nodeRecords},
 		Registry:       d.reg,
 		Preparer:       d.engine,
 		Keys:           p.keys,
@@ -446,6 +458,7 @@ func (d *Daemon) serve(p *parts) (err error) {
 
 // startLoops starts the background loops; they end when bgCtx does.
 func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
+	d.background(bgCtx, func(ctx context.Context) { members.Beat(ctx, p.nodeRecords, d.describe, d.log) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
 	d.background(bgCtx, func(ctx context.Context) {

@@ -62,6 +62,7 @@ var layers = []layer{
 		"internal/budgets",
 		"internal/events",
 		"internal/identity",
+		"internal/members",
 		"internal/metrics",
 		"internal/observe",
 		"internal/registry",
