@@ -45,6 +45,7 @@ const (
 	ActionMasterKeyRotate  = "secret.rotate_master_key"
 	ActionBudgetSet        = "budget.set"
 	ActionBudgetClear      = "budget.clear"
+	ActionPoliciesSet      = "policies.set"
 	ActionCapabilityDenied = "capability.denied"
 	ActionAuthDenied       = "auth.denied"
 )

@@ -82,6 +82,7 @@ var commands = []*command{
 	budgetCommand,
 	secretCommand,
 	postureCommand,
+	policyCommand,
 	graphCommand,
 	auditCommand,
 	benchCommand,
