@@ -89,9 +89,13 @@ func compileRule(env *cel.Env, expr string) (cel.Program, string) {
 	if iss.Err() != nil {
 		var msgs []string
 		for _, e := range iss.Errors() {
-			msgs = append(msgs, fmt.Sprintf("%d:%d: %s", e.Location.Line(), e.Location.Column()+1, e.Message))
+			if e.Location == nil || e.Location.Line() <= 0 { // such as a recursion limit
+				msgs = append(msgs, ": "+e.Message)
+				continue
+			}
+			msgs = append(msgs, fmt.Sprintf(" %d:%d: %s", e.Location.Line(), e.Location.Column()+1, e.Message))
 		}
-		return nil, "expression " + strings.Join(msgs, "; ")
+		return nil, "expression" + strings.Join(msgs, ";")
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, fmt.Sprintf("expression is of type %s; a rule must be a bool, true when the function complies", ast.OutputType())

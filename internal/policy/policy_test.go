@@ -2,6 +2,7 @@ package policy_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -250,6 +251,8 @@ func TestCompileErrors(t *testing.T) {
 		{"variable of another kind of rule", `policies:
   - {name: r, expression: "route.public", message: m}
 `, []string{`policy "r"`, `undeclared reference to 'route'`}},
+		{"nested too deeply", "policies:\n  - {name: r, expression: \"" + strings.Repeat("(", 300) + "true" + strings.Repeat(")", 300) + "\", message: m}\n",
+			[]string{`policy "r": expression: expression recursion limit exceeded`}},
 		{"every bad rule", `policies:
   - {name: a, expression: "x", message: m}
   - {name: b, expression: "true", message: m}
@@ -310,5 +313,34 @@ func TestEmptySet(t *testing.T) {
 	set, err := policy.Parse("p.json", []byte(`{"policies": []}`))
 	if err != nil || set.Len() != 0 {
 		t.Errorf("empty document: %v, %d rules", err, set.Len())
+	}
+}
+
+// BenchmarkCheck checks a function with 16 routes and 8 hosts against the
+// examples: the work a deploy adds, and a posture report per function.
+//
+//	go test -run '^$' -bench Check -benchmem ./internal/policy/
+func BenchmarkCheck(b *testing.B) {
+	set, err := policy.Parse("p.yaml", []byte(examples))
+	if err != nil {
+		b.Fatal(err)
+	}
+	text := "name: api\nowner: payments\nrate_limit: {caller: {rate: 5/s}}\nroutes:\n"
+	for i := range 16 {
+		text += fmt.Sprintf("  - {method: POST, path: /r%d, public: true, schema: {body: {type: object}}}\n", i)
+	}
+	text += "capabilities:\n  http:\n"
+	for i := range 8 {
+		text += fmt.Sprintf("    - h%d.corp.example\n", i)
+	}
+	m, err := manifest.Parse("pave.yaml", []byte(text))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if v := set.Check(m); len(v) != 0 {
+			b.Fatal(v)
+		}
 	}
 }
