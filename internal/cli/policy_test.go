@@ -40,7 +40,7 @@ func TestPolicyCheckOffline(t *testing.T) {
 	open := filepath.Join(dir, "open", "pave.yaml")
 	for _, want := range []string{
 		open + `:4: policy "public-routes-need-contract": route POST /open: public routes need an input contract and a rate limit`,
-		open + `: policy "timeout-30s": timeout at most 30s`,
+		open + `:7: policy "timeout-30s": limits.timeout 1m0s: timeout at most 30s`,
 	} {
 		if !strings.Contains(stdout, want+"\n") {
 			t.Errorf("output lacks %q:\n%s", want, stdout)

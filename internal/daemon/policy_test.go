@@ -75,7 +75,7 @@ func TestPolicies(t *testing.T) {
 	for _, want := range []string{
 		`function "breaks" violates the organisation's policies`,
 		`policy "public-routes-need-contract": route GET /breaks: public routes need an input contract and a rate limit`,
-		`policy "timeout-30s": timeout at most 30s`,
+		`policy "timeout-30s": limits.timeout 45s: timeout at most 30s`,
 	} {
 		if !isCode(err, "policy_refused") || !strings.Contains(err.Error(), want) {
 			t.Errorf("deploy of a function that violates the policies: %v; want %q", err, want)

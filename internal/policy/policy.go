@@ -19,10 +19,14 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/ext"
 
 	"github.com/pave-dev/pave/internal/manifest"
@@ -68,13 +72,17 @@ func compile(file string, rules []Rule) (*Set, error) {
 				Msg: fmt.Sprintf("policy %q: unknown each %q", r.Name, r.Each)})
 			continue
 		}
-		prg, problem := compileRule(env, r.Expression)
+		prg, field, problem := compileRule(env, r.Expression)
 		if problem != "" {
 			errs = append(errs, &manifest.Error{File: file, Line: r.Line, Field: fmt.Sprintf("policies[%d].expression", i),
 				Msg: fmt.Sprintf("policy %q: %s", r.Name, problem)})
 			continue
 		}
-		s.rules = append(s.rules, compiled{Rule: r, prg: prg})
+		c := compiled{Rule: r, prg: prg}
+		if r.Each == "" {
+			c.field = field
+		}
+		s.rules = append(s.rules, c)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -83,8 +91,10 @@ func compile(file string, rules []Rule) (*Set, error) {
 }
 
 // compileRule compiles one expression, or says what is wrong with it:
-// CEL's errors, each at its line and column in the expression.
-func compileRule(env *cel.Env, expr string) (cel.Program, string) {
+// CEL's errors, each at its line and column in the expression. field is
+// the one field of manifest the expression reads, if it reads exactly one
+// and that one holds a single value (see scalarField).
+func compileRule(env *cel.Env, expr string) (prg cel.Program, field []string, problem string) {
 	ast, iss := env.Compile(expr)
 	if iss.Err() != nil {
 		var msgs []string
@@ -95,16 +105,94 @@ func compileRule(env *cel.Env, expr string) (cel.Program, string) {
 			}
 			msgs = append(msgs, fmt.Sprintf(" %d:%d: %s", e.Location.Line(), e.Location.Column()+1, e.Message))
 		}
-		return nil, "expression" + strings.Join(msgs, ";")
+		return nil, nil, "expression" + strings.Join(msgs, ";")
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
-		return nil, fmt.Sprintf("expression is of type %s; a rule must be a bool, true when the function complies", ast.OutputType())
+		return nil, nil, fmt.Sprintf("expression is of type %s; a rule must be a bool, true when the function complies", ast.OutputType())
 	}
 	prg, err := env.Program(ast, cel.CostLimit(CostLimit))
 	if err != nil {
-		return nil, "expression " + err.Error()
+		return nil, nil, "expression " + err.Error()
 	}
-	return prg, ""
+	return prg, scalarField(ast.NativeRep().Expr()), ""
+}
+
+// scalarField returns the path of the one field of manifest that expr
+// reads ("limits", "timeout"), or nil if it reads none or several, or one
+// that is a list, a map or a structure. A violation of a rule about the
+// whole function names that field and its value: "limits.timeout 45s".
+func scalarField(expr celast.Expr) []string {
+	var paths [][]string
+	celast.PostOrderVisit(expr, celast.NewExprVisitor(func(e celast.Expr) {
+		var path []string
+		for e.Kind() == celast.SelectKind && !e.AsSelect().IsTestOnly() {
+			path = append([]string{e.AsSelect().FieldName()}, path...)
+			e = e.AsSelect().Operand()
+		}
+		if len(path) > 0 && e.Kind() == celast.IdentKind && e.AsIdent() == "manifest" {
+			paths = append(paths, path)
+		}
+	}))
+	// Keep the longest paths: visiting manifest.limits.timeout also
+	// visits manifest.limits.
+	var leaf []string
+	for _, p := range paths {
+		switch {
+		case len(p) > len(leaf) && slices.Equal(p[:len(leaf)], leaf):
+			leaf = p
+		case len(p) <= len(leaf) && slices.Equal(leaf[:len(p)], p):
+		default:
+			return nil // two fields
+		}
+	}
+	if len(leaf) == 0 {
+		return nil
+	}
+	if _, ok := fieldValue(reflect.ValueOf(Manifest{}), leaf); !ok {
+		return nil
+	}
+	return leaf
+}
+
+// fieldValue returns the field of v at path, by the fields' CEL names,
+// and whether it is one that holds a single value.
+func fieldValue(v reflect.Value, path []string) (reflect.Value, bool) {
+	for _, name := range path {
+		if v.Kind() != reflect.Struct {
+			return v, false
+		}
+		found := false
+		for i := range v.NumField() {
+			if v.Type().Field(i).Tag.Get("cel") == name {
+				v, found = v.Field(i), true
+				break
+			}
+		}
+		if !found {
+			return v, false
+		}
+	}
+	switch v.Kind() {
+	case reflect.String, reflect.Bool, reflect.Int64, reflect.Float64:
+		return v, true
+	}
+	return v, false
+}
+
+// describeField writes the value of the field at path of data as a
+// violation's subject: `owner "marketing"`, "limits.timeout 45s".
+func describeField(data *Manifest, path []string) string {
+	v, _ := fieldValue(reflect.ValueOf(data).Elem(), path)
+	var value string
+	switch x := v.Interface().(type) {
+	case string:
+		value = strconv.Quote(x)
+	case time.Duration:
+		value = x.String()
+	default:
+		value = fmt.Sprint(x)
+	}
+	return strings.Join(path, ".") + " " + value
 }
 
 var (
@@ -156,7 +244,8 @@ type Set struct {
 
 type compiled struct {
 	Rule
-	prg cel.Program
+	prg   cel.Program
+	field []string // see scalarField; nil: none
 }
 
 // Rules returns the rules of s, in order.
@@ -183,12 +272,16 @@ func (s *Set) Len() int {
 type Violation struct {
 	Rule string // the rule's name
 	// Subject is the item of a rule with each: "route GET /x", "host
-	// api.example.com", "trigger orders.created"; "" for the function.
+	// api.example.com", "trigger orders.created"; for a rule about the
+	// whole function that reads one field, the field and its value:
+	// "limits.timeout 45s", `owner "marketing"`; else "".
 	Subject string
 	// Field is the item's path in the manifest ("routes[1]",
-	// "capabilities.http[0]"); "" for the function.
+	// "capabilities.http[0]"), or the field's ("limits.timeout"); "" if
+	// none.
 	Field string
-	// Line is the item's line in the manifest; 0 if not known.
+	// Line is the item's or field's line in the manifest; 0 if not known
+	// (or not written: a default).
 	Line int
 	// Message is the rule's message, or, for a rule that could not be
 	// evaluated, why.
@@ -217,7 +310,12 @@ func (s *Set) Check(m *manifest.Manifest) []Violation {
 	for _, r := range s.rules {
 		switch r.Each {
 		case "":
-			out = r.eval(out, map[string]any{"manifest": data}, Violation{})
+			var v Violation
+			if r.field != nil {
+				v.Field = strings.Join(r.field, ".")
+				v.Subject, v.Line = describeField(data, r.field), m.Line(v.Field)
+			}
+			out = r.eval(out, map[string]any{"manifest": data}, v)
 		case manifest.PolicyEachRoute:
 			for i, route := range data.Routes {
 				out = r.eval(out, map[string]any{"manifest": data, "route": route}, Violation{

@@ -88,11 +88,11 @@ capabilities: {http: [api.corp.example, api.evil.example, corp.example]}
 name: api
 owner: search
 limits: {timeout: 31s}
-`, []string{`policy "timeout-30s": timeout at most 30s`}},
+`, []string{`policy "timeout-30s": limits.timeout 31s: timeout at most 30s`}},
 		{"unknown owner", `
 name: api
 owner: marketing
-`, []string{`policy "known-owners": owners must be one of payments, search, platform`}},
+`, []string{`policy "known-owners": owner "marketing": owners must be one of payments, search, platform`}},
 		{"unredacted route in payments", `
 name: pay
 owner: payments
@@ -173,6 +173,40 @@ triggers:
 	}
 	if v := trig.Check(m); len(v) != 1 || v[0].String() != `policy "topics-with-schema": trigger orders.created: topic triggers need a data schema` || v[0].Line != 12 {
 		t.Errorf("trigger violations %+v", v)
+	}
+}
+
+// TestFieldOfRule checks that a violation of a rule about the whole
+// function names the one field it reads, with its value and line, and no
+// field when it reads several, or a list.
+func TestFieldOfRule(t *testing.T) {
+	m := parseManifest(t, "name: api\nowner: search\nlimits:\n  memory: 256MiB\n  timeout: 45s\nroutes:\n  - {method: GET, path: /x}\n")
+	tests := []struct {
+		expr  string
+		want  string // Violation.Subject
+		field string
+		line  int
+	}{
+		{`manifest.limits.timeout <= duration("30s")`, "limits.timeout 45s", "limits.timeout", 5},
+		{`manifest.limits.memory <= 128 * 1024 * 1024 && manifest.limits.memory > 0`, "limits.memory 268435456", "limits.memory", 4},
+		{`manifest.owner == "x"`, `owner "search"`, "owner", 2},
+		{`!manifest.public == false`, "public false", "public", 0},
+		{`manifest.limits.concurrency < 10`, "limits.concurrency 32", "limits.concurrency", 3}, // a default: the line of limits
+		{`manifest.owner == "x" || manifest.name == "y"`, "", "", 0},
+		{`manifest.routes.size() == 0`, "", "", 0},
+		{`manifest.routes.all(r, r.schema)`, "", "", 0},
+		{`manifest.limits == manifest.limits && false`, "", "", 0},
+		{`false`, "", "", 0},
+	}
+	for _, tt := range tests {
+		set, err := policy.Compile([]policy.Rule{{Name: "r", Expression: tt.expr, Message: "m"}})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.expr, err)
+		}
+		v := set.Check(m)
+		if len(v) != 1 || v[0].Subject != tt.want || v[0].Field != tt.field || v[0].Line != tt.line {
+			t.Errorf("%s: violations %+v, want subject %q, field %q, line %d", tt.expr, v, tt.want, tt.field, tt.line)
+		}
 	}
 }
 

@@ -483,7 +483,7 @@ func TestPolicyFindings(t *testing.T) {
 	}
 	want := []Finding{
 		{Subject: "policy routes-need-contract: route GET /a", Line: 4, Evidence: `policy "routes-need-contract": route GET /a: routes need an input contract`},
-		{Subject: "policy timeout-30s", Line: 0, Evidence: `policy "timeout-30s": timeout at most 30s`},
+		{Subject: "policy timeout-30s: limits.timeout 45s", Line: 7, Evidence: `policy "timeout-30s": limits.timeout 45s: timeout at most 30s`},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("policy findings %+v, want %d", got, len(want))
