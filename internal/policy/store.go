@@ -67,6 +67,9 @@ func (s *Store) Current(ctx context.Context) (*Set, error) {
 // place of the one before; no rules clears it. Rules that do not compile
 // are refused with the errors of Compile and nothing is stored.
 func (s *Store) Replace(ctx context.Context, rules []Rule) (*Set, error) {
+	if rules == nil {
+		rules = []Rule{}
+	}
 	doc, err := json.Marshal(document{Policies: rules})
 	if err != nil {
 		return nil, err
