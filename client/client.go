@@ -307,6 +307,32 @@ func (c *Client) ClearBudget(ctx context.Context, subject string) error {
 	return c.do(ctx, http.MethodDelete, budgetPath(subject), nil, nil)
 }
 
+// Policies returns the organisation's policy set: the rules every deploy
+// is checked against.
+func (c *Client) Policies(ctx context.Context) ([]Policy, error) {
+	var set PolicySet
+	if err := c.do(ctx, http.MethodGet, "/v1/policies", nil, &set); err != nil {
+		return nil, err
+	}
+	return set.Policies, nil
+}
+
+// SetPolicies replaces the organisation's policy set with rules, which
+// the daemon compiles first: rules that do not compile are refused
+// (invalid_policy) and the set in force stays. No rules clears it. Deploys
+// are checked against the new set from then on; functions deployed before
+// are not, but pave posture reports their violations.
+func (c *Client) SetPolicies(ctx context.Context, rules []Policy) ([]Policy, error) {
+	if rules == nil {
+		rules = []Policy{}
+	}
+	var set PolicySet
+	if err := c.do(ctx, http.MethodPut, "/v1/policies", PolicySet{Policies: rules}, &set); err != nil {
+		return nil, err
+	}
+	return set.Policies, nil
+}
+
 func functionPath(name string) string { return "/v1/functions/" + url.PathEscape(name) }
 
 func budgetPath(subject string) string { return "/v1/budgets/" + url.PathEscape(subject) }

@@ -358,6 +358,35 @@ func TestClientCalls(t *testing.T) {
 			want: &ownerBudget,
 		},
 		{
+			name: "Policies",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.Policies(ctx) },
+			exchanges: []exchange{
+				{method: "GET", path: "/v1/policies", status: 200, respBody: `{"policies":[{"name":"t","expression":"true","message":"m"},{"name":"r","expression":"route.schema","message":"m","each":"route"}]}`},
+			},
+			want: []Policy{{Name: "t", Expression: "true", Message: "m"}, {Name: "r", Expression: "route.schema", Message: "m", Each: "route"}},
+		},
+		{
+			name: "SetPolicies",
+			call: func(ctx context.Context, c *Client) (any, error) {
+				return c.SetPolicies(ctx, []Policy{{Name: "r", Expression: "route.schema", Message: "m", Each: "route"}})
+			},
+			exchanges: []exchange{{
+				method: "PUT", path: "/v1/policies",
+				reqBody: `{"policies":[{"name":"r","expression":"route.schema","message":"m","each":"route"}]}`,
+				status:  200, respBody: `{"policies":[{"name":"r","expression":"route.schema","message":"m","each":"route"}]}`,
+			}},
+			want: []Policy{{Name: "r", Expression: "route.schema", Message: "m", Each: "route"}},
+		},
+		{
+			name: "SetPolicies with none clears them",
+			call: func(ctx context.Context, c *Client) (any, error) { return c.SetPolicies(ctx, nil) },
+			exchanges: []exchange{{
+				method: "PUT", path: "/v1/policies", reqBody: `{"policies":[]}`,
+				status: 200, respBody: `{"policies":[]}`,
+			}},
+			want: []Policy{},
+		},
+		{
 			name: "Call escapes the id",
 			call: func(ctx context.Context, c *Client) (any, error) { return c.Call(ctx, "c_01/x") },
 			exchanges: []exchange{

@@ -217,6 +217,24 @@ type BudgetList struct {
 	Budgets []BudgetStatus `json:"budgets"`
 }
 
+// Policy is one rule of the organisation's policy set: a CEL expression
+// over a function's manifest, true when the function complies (see
+// docs/POLICY.md).
+type Policy struct {
+	Name       string `json:"name"`
+	Expression string `json:"expression"`
+	Message    string `json:"message"`
+	// Each is "route", "host" or "trigger" for a rule about every item of
+	// that kind in turn; empty for a rule about the whole function.
+	Each string `json:"each,omitempty"`
+}
+
+// PolicySet is the body of GET and PUT /v1/policies: the rules every
+// deploy is checked against, in order.
+type PolicySet struct {
+	Policies []Policy `json:"policies"`
+}
+
 // SecretInfo describes a secret; values are never part of the API.
 type SecretInfo struct {
 	Name      string          `json:"name"`

@@ -108,6 +108,7 @@ type Deps struct {
 	Posture        Posture        // nil: no posture report, deploys unchecked
 	Async          Async          // nil: the call and dead-letter endpoints answer 503
 	ConsoleUsers   ConsoleUsers   // nil: the console user endpoints answer 503
+	Policies       Policies       // nil: the policy endpoints answer 503
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	Metrics http.Handler // nil: no /metrics
@@ -137,6 +138,7 @@ type Handler struct {
 	post        Posture
 	async       Async
 	users       ConsoleUsers
+	policies    Policies
 	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
@@ -151,7 +153,7 @@ func New(d Deps) *Handler {
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
-		users: d.ConsoleUsers, tokens: d.AdminTokens, nodes: d.Nodes,
+		users: d.ConsoleUsers, tokens: d.AdminTokens, nodes: d.Nodes, policies: d.Policies,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -187,6 +189,8 @@ func New(d Deps) *Handler {
 	h.route("DELETE /v1/secrets/{name}", private, h.removeSecret)
 	h.route("POST /v1/secrets/rotate-master", private, h.rotateMaster)
 	h.route("POST /v1/admin/token/rotate", private, h.rotateAdminToken)
+	h.route("GET /v1/policies", private, h.listPolicies)
+	h.route("PUT /v1/policies", private, h.setPolicies)
 	h.route("GET /v1/budgets", private, h.listBudgets)
 	h.route("PUT /v1/budgets/{subject}", private, h.setBudget)
 	h.route("DELETE /v1/budgets/{subject}", private, h.clearBudget)

@@ -12,6 +12,7 @@ import (
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/policy"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
 )
@@ -149,6 +150,10 @@ func (h *Handler) tryDeploy(w http.ResponseWriter, r *http.Request, known *deplo
 	})
 	if errors.Is(err, registry.ErrRouteConflict) || errors.Is(err, registry.ErrTopicOwned) {
 		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	}
+	if policy.IsRefusal(err) {
+		// Names the deployer's own routes, hosts and triggers.
+		return apierror.Wrap(err, apierror.PolicyRefused, "%s", err.Error())
 	}
 	if err != nil {
 		return err

@@ -60,6 +60,8 @@ const (
 	IdentityUnavailable  Code = "identity_unavailable" // issuer keys or webhook secrets cannot be read: fail closed
 	FunctionQuarantined  Code = "function_quarantined" // an operator disabled the function
 	PostureRefused       Code = "posture_refused"      // a deploy with findings at or above --deploy-fail-on
+	PolicyRefused        Code = "policy_refused"       // a deploy that violates the organisation's policies
+	InvalidPolicy        Code = "invalid_policy"       // policy rules that do not compile
 	EdgeNotAllowed       Code = "edge_not_allowed"     // a job over a route or trigger the function no longer has
 	IdempotencyReused    Code = "idempotency_key_reused"
 	InvalidEvent         Code = "invalid_event"        // not a CloudEvent, or event data that breaks a trigger's schema
@@ -103,6 +105,8 @@ var statuses = map[Code]int{
 	CallCountExceeded:    http.StatusLoopDetected, // not 429: the same request would cause as many again; a fan-out, like a loop, is the functions'
 	FunctionQuarantined:  http.StatusForbidden,
 	PostureRefused:       http.StatusUnprocessableEntity,
+	PolicyRefused:        http.StatusUnprocessableEntity,
+	InvalidPolicy:        http.StatusBadRequest,
 	EdgeNotAllowed:       http.StatusForbidden,
 	IdempotencyReused:    http.StatusUnprocessableEntity,
 	InvalidEvent:         http.StatusBadRequest,

@@ -46,6 +46,7 @@ const (
 	ActionAdminTokenRotate = "admin.rotate_token"
 	ActionBudgetSet        = "budget.set"
 	ActionBudgetClear      = "budget.clear"
+	ActionPoliciesSet      = "policies.set"
 	ActionCapabilityDenied = "capability.denied"
 	ActionAuthDenied       = "auth.denied"
 )

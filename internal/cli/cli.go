@@ -84,6 +84,7 @@ var commands = []*command{
 	adminCommand,
 	nodesCommand,
 	postureCommand,
+	policyCommand,
 	graphCommand,
 	auditCommand,
 	benchCommand,

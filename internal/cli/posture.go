@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/posture"
@@ -36,7 +35,9 @@ deploy does. The rules that need usage data do not run offline. --osv
 checks the modules against an OSV vulnerability database (a file of
 records, the zip archive the Go vulnerability database or osv.dev
 publishes, or a directory of records), as a daemon does with its
---osv-file. The rules are listed in docs/SECURITY.md.`,
+--osv-file. --policy checks them against the rules of a policy file, as a
+daemon does with the policies set by pave policy set: each violation is a
+PAVE-POLICY finding. The rules are listed in docs/SECURITY.md.`,
 	run: runPosture,
 }
 
@@ -57,6 +58,7 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	offline := inv.fs.String("offline", "", "check the manifests under `DIR` instead of a daemon")
 	osvFile := inv.fs.String("osv", "", "with --offline: an OSV vulnerability database `FILE`, zip archive or directory")
 	build := inv.fs.Bool("build", false, "with --offline: build each function's Go module first, as pave deploy does")
+	policyFile := inv.fs.String("policy", "", "with --offline: check against the rules of the policy `FILE`")
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -79,12 +81,15 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	if *build && *offline == "" {
 		return inv.usageErrorf("--build goes with --offline")
 	}
+	if *policyFile != "" && *offline == "" {
+		return inv.usageErrorf("--policy goes with --offline; a daemon reports against its own policies")
+	}
 
 	var rep *posture.Report
 	var err error
 	var root string
 	if *offline != "" {
-		rep, root, err = offlineReport(ctx, *offline, *osvFile, *build, inv.stderr)
+		rep, root, err = offlineReport(ctx, *offline, *osvFile, *policyFile, *build, inv.stderr)
 	} else {
 		rep, err = liveReport(ctx, inv, *dataDir)
 	}
@@ -129,7 +134,8 @@ func liveReport(ctx context.Context, inv *invocation, dataDir string) (*posture.
 // offlineReport checks every pave.yaml under dir and the modules they
 // deploy (see offlineModule). Manifests are named relative to root, the
 // repository that holds dir, or dir itself outside a repository.
-func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr io.Writer) (rep *posture.Report, root string, err error) {
+// A policy file adds its rules' violations (PAVE-POLICY).
+func offlineReport(ctx context.Context, dir, osvFile, policyFile string, build bool, stderr io.Writer) (rep *posture.Report, root string, err error) {
 	p := posture.DefaultPolicy()
 	if osvFile != "" {
 		db, err := posture.LoadOSV(osvFile)
@@ -138,46 +144,42 @@ func offlineReport(ctx context.Context, dir, osvFile string, build bool, stderr 
 		}
 		p.OSV = db
 	}
+	var in posture.Input
+	if policyFile != "" {
+		if in.Policies, err = loadPolicyFile(policyFile); err != nil {
+			return nil, "", err
+		}
+	}
 	if root = repoRoot(dir); root == "" {
 		if root, err = filepath.Abs(dir); err != nil {
 			return nil, "", err
 		}
 	}
-	var in posture.Input
+	paths, err := manifestPaths(dir)
+	if err != nil {
+		return nil, "", err
+	}
 	var problems []error
-	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() && path != dir && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "testdata") {
-			return filepath.SkipDir
-		}
-		if d.IsDir() || d.Name() != manifestName {
-			return nil
-		}
+	for _, path := range paths {
 		m, err := manifest.ParseFile(path)
 		if err != nil {
 			problems = append(problems, err)
-			return nil
+			continue
 		}
 		abs, err := filepath.Abs(path)
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		rel, _ := filepath.Rel(root, abs)
 		module, err := offlineModule(ctx, m, filepath.Dir(path), build, stderr)
 		if err != nil {
 			problems = append(problems, err)
-			return nil
+			continue
 		}
 		if module == nil && p.OSV != nil {
 			fmt.Fprintf(stderr, "posture: %s: no module to check for vulnerabilities; run pave build first, or pass --build\n", filepath.ToSlash(rel))
 		}
 		in.Functions = append(in.Functions, posture.Function{Manifest: m, ManifestPath: filepath.ToSlash(rel), Module: module})
-		return nil
-	})
-	if err != nil {
-		return nil, "", err
 	}
 	if len(problems) > 0 {
 		return nil, "", errors.Join(problems...)

@@ -34,6 +34,7 @@ import (
 	"github.com/pave-dev/pave/internal/metrics"
 	"github.com/pave-dev/pave/internal/observe"
 	"github.com/pave-dev/pave/internal/oidc"
+	"github.com/pave-dev/pave/internal/policy"
 	"github.com/pave-dev/pave/internal/posture"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
@@ -178,6 +179,7 @@ type parts struct {
 	callbacks  *async.Sender
 	gw         *gateway.Gateway
 	posture    *posture.Checker
+	policies   *policy.Store
 	console    *console.Console
 	api        http.Handler  // the admin API, and the console at /ui/
 	changed    chan struct{} // a registry change, for the module eviction
@@ -339,7 +341,9 @@ func (d *Daemon) buildEdges(ctx context.Context, p *parts) (err error) {
 		default: // a sweep is already due
 		}
 	})
-	if p.posture, err = newPostureChecker(d, p.vault); err != nil {
+	p.policies = policy.NewStore(p.settings)
+	d.reg.AdmitWith(admitPolicies(p.policies))
+	if p.posture, err = newPostureChecker(d, p.vault, p.policies); err != nil {
 		return err
 	}
 	p.console = d.newConsole(p)
@@ -396,6 +400,7 @@ func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 		AuditLog:       d.audit,
 		Async:          d.queue,
 		ConsoleUsers:   p.users,
+		Policies:       p.policies,
 		Version:        version.String(),
 		Log:            d.log,
 	})

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/policy"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/secrets"
 )
@@ -39,7 +40,10 @@ type CheckerDeps struct {
 	Usage     UsageRecords
 	Secrets   SecretLister  // nil: no secret is checked
 	Daemon    func() Daemon // the daemon's own state, read at each report
-	Log       *slog.Logger
+	// Policies returns the organisation's policy set, read at each
+	// report; nil: none.
+	Policies func(ctx context.Context) (*policy.Set, error)
+	Log      *slog.Logger
 }
 
 // CheckerConfig is how a Checker judges.
@@ -155,6 +159,13 @@ func (c *Checker) Report(ctx context.Context) (*Report, error) {
 		}
 	}
 	in.Daemon = c.deps.Daemon()
+	if c.deps.Policies != nil {
+		set, err := c.deps.Policies(ctx)
+		if err != nil {
+			return nil, err
+		}
+		in.Policies = set
+	}
 	r := Check(in, policy)
 	r.Findings = append(r.Findings, fromModules...)
 	sortFindings(r.Findings)

@@ -58,6 +58,7 @@
 //	PAVE-TRIGGER-NO-SCHEMA      low      SAS-1   a topic trigger without a data schema
 //	PAVE-AUDIT-TAMPERED         critical SAS-5   daemon: its audit log was tampered with
 //	PAVE-AUDIT-KEY-IN-STORE     medium   SAS-5   daemon: the audit key in the embedded store's directory
+//	PAVE-POLICY                 high     SAS-3   a violation of one of the organisation's rules (Input.Policies, package policy)
 //
 // Rules returns the same catalogue with descriptions; Policy.Ignore turns
 // rules off by id.

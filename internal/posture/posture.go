@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/policy"
 )
 
 // A Function is one deployed, or about to be deployed, function as the
@@ -56,6 +57,9 @@ type Input struct {
 	// Daemon is what a running daemon says of itself, for the rules that
 	// are about no one function; zero in an offline check.
 	Daemon Daemon
+	// Policies are the organisation's rules, each violation of which is
+	// a PAVE-POLICY finding; nil: none.
+	Policies *policy.Set
 }
 
 // Daemon is the state of a running daemon that the daemon rules judge.
@@ -180,7 +184,7 @@ func (r *Report) Count(sev Severity) int {
 // finding (PAVE-MODULE-NOT-SCANNED).
 func Check(in Input, p Policy) *Report {
 	p = p.resolved()
-	c := &checker{p: p, now: p.Now(), secrets: map[string]Secret{}}
+	c := &checker{p: p, now: p.Now(), secrets: map[string]Secret{}, rules: in.Policies}
 	for _, s := range in.Secrets {
 		c.secrets[s.Name] = s
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/policy"
 )
 
 // A Rule is one check Check runs. Its id is stable: pipelines and
@@ -47,6 +48,7 @@ const (
 	RuleTriggerNoSchema   = "PAVE-TRIGGER-NO-SCHEMA"
 	RuleAuditTampered     = "PAVE-AUDIT-TAMPERED"
 	RuleAuditKeyInStore   = "PAVE-AUDIT-KEY-IN-STORE"
+	RulePolicy            = "PAVE-POLICY"
 )
 
 var rules = []Rule{
@@ -122,6 +124,10 @@ var rules = []Rule{
 		Title:       "Audit key beside the store",
 		Description: "The audit key file lies in the data directory of the embedded JetStream store, so whoever can read or copy the store can usually read the key too, and with it forge audit records.",
 		Fix:         "Move the key out of the data directory and point --audit-key-file at it, on a disk or account the store's users cannot read."},
+	{ID: RulePolicy, Severity: SeverityHigh, Risk: "SAS-3",
+		Title:       "Organisation policy violated",
+		Description: "The function breaks a rule of the organisation's policy set (pave policy ls): a CEL expression over its manifest that must hold. Deploys are refused from the moment a rule is set; a function deployed before keeps running and is reported here.",
+		Fix:         "Change the manifest so that the rule holds, as the rule's message says, and redeploy."},
 }
 
 // Rules returns every rule, in a fixed order.
@@ -141,6 +147,7 @@ type checker struct {
 	p       Policy
 	now     time.Time
 	secrets map[string]Secret
+	rules   *policy.Set // the organisation's; nil: none
 	out     []Finding
 }
 
@@ -182,6 +189,7 @@ func (c *checker) function(in *Function) {
 		c.limits(f)
 		c.hosts(f)
 		c.rotation(f)
+		c.policies(f)
 	}
 	c.owner(f)
 	if in.Live {
@@ -189,6 +197,18 @@ func (c *checker) function(in *Function) {
 	}
 	if len(in.Module) > 0 {
 		c.module(f)
+	}
+}
+
+// policies: PAVE-POLICY, one finding per violation of the organisation's
+// rules, named in its subject.
+func (c *checker) policies(f *fn) {
+	for _, v := range c.rules.Check(f.m) {
+		subject := "policy " + v.Rule
+		if v.Subject != "" {
+			subject += ": " + v.Subject
+		}
+		c.add(f, RulePolicy, subject, v.Line, "", "%s", v.String())
 	}
 }
 

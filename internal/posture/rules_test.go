@@ -1,6 +1,7 @@
 package posture
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"os"
 	"reflect"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/policy"
 )
 
 const head = "name: fn\nowner: team-a\n"
@@ -457,5 +459,54 @@ func TestDaemonRules(t *testing.T) {
 				t.Fatalf("rules %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestPolicyFindings checks that every violation of the organisation's
+// rules is a PAVE-POLICY finding naming the rule and the item, at its
+// line, and that such findings make a schema-valid SARIF log.
+func TestPolicyFindings(t *testing.T) {
+	set, err := policy.Parse("p.yaml", []byte(`policies:
+  - {name: routes-need-contract, each: route, expression: "route.schema", message: routes need an input contract}
+  - {name: timeout-30s, expression: "manifest.limits.timeout <= duration('30s')", message: timeout at most 30s}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustParse(t, "name: api\nowner: team\nroutes:\n  - method: GET\n    path: /a\n  - {method: POST, path: /b, schema: {body: {type: object}}}\nlimits: {timeout: 45s}\n")
+	in := Input{Functions: []Function{{Manifest: m, ManifestPath: "api/pave.yaml"}}, Policies: set}
+	var got []Finding
+	for _, f := range Check(in, testPolicy()).Findings {
+		if f.Rule == RulePolicy {
+			got = append(got, f)
+		}
+	}
+	want := []Finding{
+		{Subject: "policy routes-need-contract: route GET /a", Line: 4, Evidence: `policy "routes-need-contract": route GET /a: routes need an input contract`},
+		{Subject: "policy timeout-30s: limits.timeout 45s", Line: 7, Evidence: `policy "timeout-30s": limits.timeout 45s: timeout at most 30s`},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("policy findings %+v, want %d", got, len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Subject != w.Subject || g.Line != w.Line || g.Evidence != w.Evidence || g.Severity != SeverityHigh || g.Function != "api" || g.File != "api/pave.yaml" {
+			t.Errorf("finding %d = %+v, want %+v", i, g, w)
+		}
+	}
+	var b bytes.Buffer
+	if err := WriteSARIF(&b, &Report{Findings: got}, SARIFOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	results := validateSARIF(t, b.Bytes())["runs"].([]any)[0].(map[string]any)["results"].([]any)
+	if len(results) != 2 || results[0].(map[string]any)["ruleId"] != RulePolicy {
+		t.Errorf("SARIF results %v", results)
+	}
+	// Without policies, no such finding.
+	in.Policies = nil
+	for _, f := range Check(in, testPolicy()).Findings {
+		if f.Rule == RulePolicy {
+			t.Errorf("finding %+v without policies", f)
+		}
 	}
 }

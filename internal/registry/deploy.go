@@ -13,11 +13,17 @@ import (
 )
 
 // Deploy adds d as a new version of its function and makes it active. It
-// refuses routes that collide with another function's active routes.
+// refuses a manifest that the admission function (AdmitWith) refuses, and
+// routes that collide with another function's active routes.
 func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	m := d.Manifest
+	if r.admit != nil {
+		if err := r.admit(ctx, m); err != nil {
+			return nil, err
+		}
+	}
 	if err := r.checkRoutes(m); err != nil {
 		return nil, err
 	}

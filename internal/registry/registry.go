@@ -154,6 +154,7 @@ type Registry struct {
 	fns      map[string]*Function
 	revs     map[string]uint64
 	onChange []func()
+	admit    func(context.Context, *manifest.Manifest) error
 }
 
 // New loads every function and follows changes until ctx is done.
@@ -188,6 +189,15 @@ func (r *Registry) OnChange(fn func()) {
 	r.mu.Lock()
 	r.onChange = append(r.onChange, fn)
 	r.mu.Unlock()
+}
+
+// AdmitWith makes every Deploy call admit with the manifest first, and
+// refuse the deploy with admit's error, as it is, if there is one: the
+// organisation's policies, checked where every way of deploying ends.
+func (r *Registry) AdmitWith(admit func(context.Context, *manifest.Manifest) error) {
+	r.writeMu.Lock()
+	r.admit = admit
+	r.writeMu.Unlock()
 }
 
 // set installs f (nil removes) when rev is newer than the cached one.

@@ -168,6 +168,32 @@ func TestDeployNeedsTheBlob(t *testing.T) {
 	}
 }
 
+// TestDeployAdmits checks that Deploy asks the admission function first
+// and refuses, with its error as it is and recording nothing, what it
+// refuses.
+func TestDeployAdmits(t *testing.T) {
+	r := newEnv(t).registry()
+	refusal := errors.New("refused by the test")
+	var asked []string
+	r.AdmitWith(func(_ context.Context, m *manifest.Manifest) error {
+		asked = append(asked, m.Name)
+		if m.Name == "refused" {
+			return refusal
+		}
+		return nil
+	})
+	if _, err := deploy(t, r, "refused", "module", "GET /refused"); !errors.Is(err, refusal) {
+		t.Fatalf("Deploy = %v, want the admission's error", err)
+	}
+	if _, ok := r.Get("refused"); ok {
+		t.Fatal("a refused deploy created the function")
+	}
+	mustDeploy(t, r, "admitted", "module", "GET /admitted")
+	if strings.Join(asked, ",") != "refused,admitted" {
+		t.Errorf("admission asked about %v", asked)
+	}
+}
+
 func TestVersionsAndRollback(t *testing.T) {
 	ctx := context.Background()
 	r := newEnv(t).registry()
