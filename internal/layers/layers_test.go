@@ -65,6 +65,7 @@ var layers = []layer{
 		"internal/members",
 		"internal/metrics",
 		"internal/observe",
+		"internal/policy",
 		"internal/registry",
 		"internal/runtime",
 		"internal/secrets",
