@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
@@ -54,6 +55,7 @@ type Preparer interface {
 type Keys interface {
 	Create(ctx context.Context, name string, functions []string, opt identity.KeyOptions) (secret.Value, *identity.Key, error)
 	Revoke(ctx context.Context, name string) error
+	Update(ctx context.Context, name string, c identity.KeyChange) (*identity.Key, error)
 	List() []identity.Key
 	ForgetFunction(ctx context.Context, function string) error
 }
@@ -106,6 +108,9 @@ type Deps struct {
 	Posture        Posture        // nil: no posture report, deploys unchecked
 	Async          Async          // nil: the call and dead-letter endpoints answer 503
 	ConsoleUsers   ConsoleUsers   // nil: the console user endpoints answer 503
+	// Issuers are the JWT issuers the daemon trusts, from its
+	// configuration, as GET /v1/issuers reports them.
+	Issuers []client.Issuer
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	Metrics http.Handler // nil: no /metrics
@@ -133,6 +138,8 @@ type Handler struct {
 	post        Posture
 	async       Async
 	users       ConsoleUsers
+	issuers     []client.Issuer
+	applies     applies
 	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
@@ -147,7 +154,7 @@ func New(d Deps) *Handler {
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
-		users: d.ConsoleUsers,
+		users: d.ConsoleUsers, issuers: d.Issuers,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -172,6 +179,10 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
+	h.route("PATCH /v1/keys/{name}", private, h.updateKey)
+	h.route("GET /v1/issuers", private, h.listIssuers)
+	h.route("POST /v1/applies", private, h.startApply)
+	h.route("POST /v1/applies/{id}/finish", private, h.finishApply)
 	h.route("POST /v1/console/users", private, h.addConsoleUser)
 	h.route("GET /v1/console/users", private, h.listConsoleUsers)
 	h.route("PATCH /v1/console/users/{name}", private, h.setConsoleUserRole)
@@ -209,6 +220,9 @@ func (h *Handler) route(pattern string, a access, fn handlerFunc) {
 		err := h.authorize(r, a)
 		if err == nil {
 			err = fn(w, r)
+		}
+		if err != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.applies.note(r, "", r.Method+" "+r.URL.Path+": "+string(apierror.From(err).Code))
 		}
 		h.finish(w, r, id, err)
 	}))

@@ -40,6 +40,8 @@ const (
 	ActionRestore          = "function.restore"
 	ActionKeyCreate        = "key.create"
 	ActionKeyRevoke        = "key.revoke"
+	ActionKeyUpdate        = "key.update"
+	ActionAppApply         = "app.apply"
 	ActionSecretSet        = "secret.set"
 	ActionSecretRemove     = "secret.remove"
 	ActionMasterKeyRotate  = "secret.rotate_master_key"
