@@ -292,7 +292,10 @@ func applyChanges(ctx context.Context, inv *invocation, st *appState, rep *appRe
 			rep.Env, plural(len(names)), strings.Join(names, ", "), map[bool]string{true: "it", false: "them"}[len(names) == 1])
 	}
 	if len(doable) > 0 && !yes {
-		if err := printAppReport(inv, "text", &appReport{App: rep.App, File: rep.File, Changes: rep.Changes, Unpruned: rep.Unpruned}, appPlan); err != nil {
+		// The plan asked about is part of the question, on stderr: stdout
+		// holds the report of what was done.
+		preview := &invocation{env: &env{stdout: inv.stderr}}
+		if err := printAppReport(preview, "text", &appReport{App: rep.App, File: rep.File, Changes: rep.Changes, Unpruned: rep.Unpruned}, appPlan); err != nil {
 			return err
 		}
 		fmt.Fprintf(inv.stderr, "Apply these %d change%s? Type yes to go on: ", len(doable), plural(len(doable)))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -23,6 +24,8 @@ type appDir struct {
 	t   *testing.T
 	n   *node
 	dir string
+	// stdin is what the command reads, "" by default.
+	stdin string
 }
 
 func newAppDir(t *testing.T, n *node) *appDir {
@@ -65,7 +68,7 @@ func (a *appDir) pave(args ...string) (int, string, string) {
 	env := map[string]string{config.EnvAdminURL: a.n.d.AdminURL(), config.EnvToken: strings.TrimSpace(string(token))}
 	var stdout, stderr bytes.Buffer
 	args = append(args, filepath.Join(a.dir, "pave.app.yaml"))
-	code := cli.Main(args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	code := cli.Main(args, strings.NewReader(a.stdin), &stdout, &stderr, func(k string) string { return env[k] })
 	return code, stdout.String(), stderr.String()
 }
 
@@ -173,7 +176,18 @@ environments:
 		t.Fatal(err)
 	}
 
-	r = a.report(0, "apply", "--env", "prod", "--yes")
+	// Without --yes, apply asks, and does nothing unless told yes.
+	code, out, errOut = a.pave("apply", "--env", "prod")
+	if code != 1 || !strings.Contains(errOut, "nothing applied: not confirmed") || !strings.Contains(errOut, "+ create function orders") {
+		t.Fatalf("apply not confirmed: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if fns, _ := n.admin.ListFunctions(ctx); len(fns) != 0 {
+		t.Fatalf("an apply not confirmed deployed %d functions", len(fns))
+	}
+	commit := a.git()
+	a.stdin = "yes\n"
+	r = a.report(0, "apply", "--env", "prod")
+	a.stdin = ""
 	sameList(t, "first apply", r.applied(), []string{"create function orders", "create function notes", "create key ci", "create budget function:orders"})
 	secret := strings.Fields(r.Applied[2].Result)[1]
 	if !strings.HasPrefix(secret, "pave_k_") {
@@ -185,7 +199,10 @@ environments:
 	if resp := n.call("GET", "/orders", secret, nil); resp.status != 200 {
 		t.Fatalf("the key apply created: %d %s", resp.status, resp.body)
 	}
-	checkApplyEvent(t, n, r.Digest, "ok", 4)
+	ev := checkApplyEvent(t, n, r.Digest, "ok", 4)
+	if commit != "" && (ev.Details["commit"] != commit || ev.Details["dirty"] != "false" || ev.Details["env"] != "prod") {
+		t.Errorf("the apply's event does not carry commit %s of a clean tree: %v", commit, ev.Details)
+	}
 
 	if code, out, _ := a.pave("drift", "--env", "prod"); code != 0 || !strings.Contains(out, "no drift") {
 		t.Fatalf("drift after apply: exit %d\n%s", code, out)
@@ -283,7 +300,9 @@ environments:
 	if r.Audit == nil || r.Audit.Outcome != "failed" || len(r.Audit.Done) != 1 || len(r.Audit.Refused) != 1 {
 		t.Fatalf("audit record of the failed apply: %+v", r.Audit)
 	}
-	checkApplyEvent(t, n, r.Digest, "failed", 1)
+	if ev := checkApplyEvent(t, n, r.Digest, "failed", 1); commit != "" && (ev.Details["commit"] != commit || ev.Details["dirty"] != "true") {
+		t.Errorf("the apply's event does not carry commit %s of a dirty tree: %v", commit, ev.Details)
+	}
 	code, out, errOut = a.pave("apply", "--env", "prod", "--yes")
 	// Run again, it starts where the last one stopped, and stops there.
 	if code != 1 || strings.Contains(out, "applied: create function alpha") || !strings.Contains(out, "FAILED: create function beta") ||
@@ -307,8 +326,37 @@ issuers:
 	}
 }
 
-// checkApplyEvent checks the last app.apply event of the audit log.
-func checkApplyEvent(t *testing.T, n *node, digest, outcome string, changes int) {
+// git makes the app's directory a git repository with everything
+// committed and returns the commit, or "" without git.
+func (a *appDir) git() string {
+	a.t.Helper()
+	if _, err := exec.LookPath("git"); err != nil {
+		a.t.Log("no git: the commit of an apply is not checked")
+		return ""
+	}
+	for _, args := range [][]string{
+		{"init", "-q"},
+		{"add", "-A"},
+		{"-c", "user.name=pave", "-c", "user.email=pave@example.com", "commit", "-q", "-m", "shop"},
+	} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = a.dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			a.t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	cmd := exec.Command("git", "rev-parse", "HEAD")
+	cmd.Dir = a.dir
+	out, err := cmd.Output()
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// checkApplyEvent checks the last app.apply event of the audit log and
+// returns it.
+func checkApplyEvent(t *testing.T, n *node, digest, outcome string, changes int) *client.AuditEvent {
 	t.Helper()
 	var last *client.AuditEvent
 	err := n.admin.AuditEvents(context.Background(), "", func(e client.AuditEvent) error {
@@ -323,5 +371,54 @@ func checkApplyEvent(t *testing.T, n *node, digest, outcome string, changes int)
 	if last == nil || last.Target != "app:shop" || last.Outcome != outcome || last.Details["digest"] != digest ||
 		last.Details["changes"] != strconv.Itoa(changes) || last.Details["apply"] == "" {
 		t.Fatalf("app.apply event %+v, want outcome %s, digest %s, %d changes", last, outcome, digest, changes)
+	}
+	return last
+}
+
+// TestApplyAuditRefusals checks what the daemon takes from the client
+// starting an apply, and that requests name an apply only while it is
+// open.
+func TestApplyAuditRefusals(t *testing.T) {
+	n := start(t, "")
+	ctx := context.Background()
+	digest := "sha256:" + strings.Repeat("ab", 32)
+	for _, tc := range []struct {
+		name string
+		req  client.ApplyStart
+	}{
+		{"bad app", client.ApplyStart{App: "Shop!", Digest: digest}},
+		{"bad digest", client.ApplyStart{App: "shop", Digest: "sha256:xyz"}},
+		{"bad commit", client.ApplyStart{App: "shop", Digest: digest, Commit: "HEAD"}},
+		{"bad env", client.ApplyStart{App: "shop", Digest: digest, Env: "prod env"}},
+	} {
+		if _, err := n.admin.StartApply(ctx, tc.req); err == nil || !strings.Contains(err.Error(), "bad_request") {
+			t.Errorf("%s: %v, want bad_request", tc.name, err)
+		}
+	}
+	ac, err := n.admin.StartApply(ctx, client.ApplyStart{App: "shop", Digest: digest})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.SetBudget(ctx, "owner:shop", client.Budget{Window: "day", Invocations: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.CreateKey(ctx, client.CreateKeyRequest{Name: "k", Functions: []string{"nope"}}); err == nil {
+		t.Fatal("a key for a function that does not exist")
+	}
+	rec, err := ac.FinishApply(ctx, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sameList(t, "done", rec.Done, []string{"budget.set owner:shop"})
+	sameList(t, "refused", rec.Refused, []string{"POST /v1/keys: function_not_found"})
+	if rec.Outcome != "failed" {
+		t.Errorf("outcome %q with a refusal", rec.Outcome)
+	}
+	// Finished, the apply takes no more changes and cannot be finished again.
+	if err := ac.ClearBudget(ctx, "owner:shop"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ac.FinishApply(ctx, true); !client.IsNotFound(err) {
+		t.Fatalf("finishing twice: %v", err)
 	}
 }
