@@ -137,6 +137,28 @@ func diffFunctions(ctx context.Context, s *appState) ([]*change, error) {
 		}
 		out = append(out, ch)
 	}
+	// The daemon refuses a route that another function holds, and
+	// functions not declared are removed only at the end of an apply:
+	// collisions are found now, before anything changes.
+	ms := make([]*manifest.Manifest, 0, len(s.functions))
+	for _, name := range slices.Sorted(maps.Keys(s.functions)) {
+		if slices.ContainsFunc(s.srcs, func(src *source) bool { return src.m.Name == name }) {
+			continue
+		}
+		full, err := s.c.GetFunction(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		if m, err := manifest.Parse("function "+name+" on the daemon", []byte(activeManifest(full))); err == nil {
+			ms = append(ms, m)
+		}
+	}
+	for _, src := range s.srcs {
+		ms = append(ms, src.m)
+	}
+	if err := manifest.CheckRoutes(ms); err != nil {
+		return nil, fmt.Errorf("%w\n(a function the file does not declare keeps its routes until the end of an apply that removes it)", err)
+	}
 	for _, name := range slices.Sorted(maps.Keys(s.functions)) {
 		if slices.ContainsFunc(s.srcs, func(src *source) bool { return src.m.Name == name }) {
 			continue

@@ -313,6 +313,18 @@ environments:
 		t.Fatalf("drift after a failed apply: exit %d\n%s", code, out)
 	}
 
+	// A route that collides with another function's is refused before
+	// anything changes, even one of a function apply would remove.
+	a.function("gamma", "  - method: GET\n    path: /beta/x\n")
+	a.function("delta", "  - method: GET\n    path: /orders\n")
+	a.file(`name: shop
+functions: [reports, alpha, beta, gamma, delta]
+`)
+	code, out, errOut = a.pave("plan", "--prune")
+	if code != 1 || !strings.Contains(errOut, `GET /orders of function "delta" collides with GET /orders of function "orders"`) {
+		t.Fatalf("plan with colliding routes: exit %d\n%s\n%s", code, out, errOut)
+	}
+
 	// JWT issuers are the daemon's configuration: declared, they are
 	// compared, never applied.
 	a.file(`name: shop
