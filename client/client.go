@@ -309,11 +309,11 @@ func (c *Client) ClearBudget(ctx context.Context, subject string) error {
 	return c.do(ctx, http.MethodDelete, budgetPath(subject), nil, nil)
 }
 
-// UpdateKey replaces the functions, scopes, networks and expiry of an
+// ReplaceKey replaces the functions, scopes, networks and expiry of an
 // active API key, keeping its secret, and returns the key as changed.
-func (c *Client) UpdateKey(ctx context.Context, name string, req UpdateKeyRequest) (*Key, error) {
+func (c *Client) ReplaceKey(ctx context.Context, name string, req ReplaceKeyRequest) (*Key, error) {
 	var k Key
-	if err := c.do(ctx, http.MethodPatch, "/v1/keys/"+url.PathEscape(name), req, &k); err != nil {
+	if err := c.do(ctx, http.MethodPut, "/v1/keys/"+url.PathEscape(name), req, &k); err != nil {
 		return nil, err
 	}
 	return &k, nil

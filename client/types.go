@@ -395,9 +395,10 @@ type Trigger struct {
 	Missed string `json:"missed,omitempty"`
 }
 
-// UpdateKeyRequest replaces an API key's functions, scopes, source
-// networks and expiry; the key's secret stays the same.
-type UpdateKeyRequest struct {
+// ReplaceKeyRequest replaces an API key's functions, scopes, source
+// networks and expiry: PUT /v1/keys/{name}. The key's secret stays the
+// same.
+type ReplaceKeyRequest struct {
 	Functions []string `json:"functions"`
 	Scopes    []string `json:"scopes,omitempty"`
 	CIDRs     []string `json:"cidrs,omitempty"`

@@ -55,9 +55,9 @@ type Preparer interface {
 type Keys interface {
 	Create(ctx context.Context, name string, functions []string, opt identity.KeyOptions) (secret.Value, *identity.Key, error)
 	Revoke(ctx context.Context, name string) error
-	Update(ctx context.Context, name string, c identity.KeyChange) (*identity.Key, error)
 	List() []identity.Key
 	ForgetFunction(ctx context.Context, function string) error
+	Replace(ctx context.Context, name string, c identity.KeyChange) (*identity.Key, error)
 }
 
 // Invoker runs a function for the admin.
@@ -179,10 +179,6 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
-	h.route("PATCH /v1/keys/{name}", private, h.updateKey)
-	h.route("GET /v1/issuers", private, h.listIssuers)
-	h.route("POST /v1/applies", private, h.startApply)
-	h.route("POST /v1/applies/{id}/finish", private, h.finishApply)
 	h.route("POST /v1/console/users", private, h.addConsoleUser)
 	h.route("GET /v1/console/users", private, h.listConsoleUsers)
 	h.route("PATCH /v1/console/users/{name}", private, h.setConsoleUserRole)
@@ -194,6 +190,10 @@ func New(d Deps) *Handler {
 	h.route("GET /v1/budgets", private, h.listBudgets)
 	h.route("PUT /v1/budgets/{subject}", private, h.setBudget)
 	h.route("DELETE /v1/budgets/{subject}", private, h.clearBudget)
+	h.route("PUT /v1/keys/{name}", private, h.replaceKey)
+	h.route("GET /v1/issuers", private, h.listIssuers)
+	h.route("POST /v1/applies", private, h.startApply)
+	h.route("POST /v1/applies/{id}/finish", private, h.finishApply)
 	h.route("/", public, func(http.ResponseWriter, *http.Request) error {
 		return apierror.New(apierror.NotFound, "no such endpoint")
 	})

@@ -68,9 +68,24 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
+func keyView(k *identity.Key) client.Key {
+	return client.Key{
+		Name:      k.Name,
+		Functions: k.Functions,
+		Scopes:    k.Scopes,
+		CIDRs:     k.CIDRs,
+		CreatedAt: k.CreatedAt,
+		ExpiresAt: k.ExpiresAt,
+		Revoked:   k.RevokedAt != nil,
+		RevokedAt: k.RevokedAt,
+	}
+}
+
+// replaceKey replaces an active key's functions, scopes, networks and
+// expiry, keeping its secret: what an app file declares of a key.
+func (h *Handler) replaceKey(w http.ResponseWriter, r *http.Request) error {
 	name := r.PathValue("name")
-	var req client.UpdateKeyRequest
+	var req client.ReplaceKeyRequest
 	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
 		return err
 	}
@@ -79,7 +94,7 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
 			return apierror.New(apierror.FunctionNotFound, "no function named %q", fn)
 		}
 	}
-	key, err := h.keys.Update(r.Context(), name, identity.KeyChange{Functions: req.Functions, Scopes: req.Scopes, CIDRs: req.CIDRs, ExpiresAt: req.ExpiresAt})
+	key, err := h.keys.Replace(r.Context(), name, identity.KeyChange{Functions: req.Functions, Scopes: req.Scopes, CIDRs: req.CIDRs, ExpiresAt: req.ExpiresAt})
 	switch {
 	case errors.Is(err, identity.ErrKeyNotFound):
 		return apierror.New(apierror.KeyNotFound, "no key named %q", name)
@@ -98,17 +113,4 @@ func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
 		"cidrs": strings.Join(key.CIDRs, ","), "expires": expires,
 	})
 	return writeJSON(w, http.StatusOK, keyView(key))
-}
-
-func keyView(k *identity.Key) client.Key {
-	return client.Key{
-		Name:      k.Name,
-		Functions: k.Functions,
-		Scopes:    k.Scopes,
-		CIDRs:     k.CIDRs,
-		CreatedAt: k.CreatedAt,
-		ExpiresAt: k.ExpiresAt,
-		Revoked:   k.RevokedAt != nil,
-		RevokedAt: k.RevokedAt,
-	}
 }

@@ -41,7 +41,6 @@ const (
 	ActionKeyCreate        = "key.create"
 	ActionKeyRevoke        = "key.revoke"
 	ActionKeyUpdate        = "key.update"
-	ActionAppApply         = "app.apply"
 	ActionSecretSet        = "secret.set"
 	ActionSecretRemove     = "secret.remove"
 	ActionMasterKeyRotate  = "secret.rotate_master_key"
@@ -49,6 +48,7 @@ const (
 	ActionBudgetClear      = "budget.clear"
 	ActionCapabilityDenied = "capability.denied"
 	ActionAuthDenied       = "auth.denied"
+	ActionAppApply         = "app.apply"
 )
 
 // Ref names a principal or an object as actors and targets do:

@@ -258,14 +258,14 @@ func diffKeys(ctx context.Context, s *appState) ([]*change, error) {
 		if len(details) == 0 {
 			continue
 		}
-		upd := client.UpdateKeyRequest{Functions: req.Functions, Scopes: req.Scopes, CIDRs: req.CIDRs}
+		upd := client.ReplaceKeyRequest{Functions: req.Functions, Scopes: req.Scopes, CIDRs: req.CIDRs}
 		if want.Expires > 0 {
 			at := have.CreatedAt.Add(want.Expires)
 			upd.ExpiresAt = &at
 		}
 		out = append(out, &change{Kind: "key", Name: want.Name, Action: actionUpdate, Details: details, Risks: risks,
 			apply: func(ctx context.Context, c *client.Client) (string, error) {
-				_, err := c.UpdateKey(ctx, want.Name, upd)
+				_, err := c.ReplaceKey(ctx, want.Name, upd)
 				return "", err
 			}})
 	}
