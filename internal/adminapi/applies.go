@@ -48,6 +48,8 @@ type applySession struct {
 	started time.Time
 	done    []string // "function.deploy function:orders"
 	refused []string // "POST /v1/functions: invalid_manifest"
+	// unlisted counts what was noted past maxApplyChanges.
+	unlisted int
 }
 
 // note records, for the apply in progress that r names in its header,
@@ -60,7 +62,11 @@ func (a *applies) note(r *http.Request, done, refused string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	s := a.open[id]
-	if s == nil || len(s.done)+len(s.refused) >= maxApplyChanges {
+	if s == nil {
+		return
+	}
+	if len(s.done)+len(s.refused) >= maxApplyChanges {
+		s.unlisted++
 		return
 	}
 	if done != "" {
@@ -157,6 +163,9 @@ func (h *Handler) finishApply(w http.ResponseWriter, r *http.Request) error {
 	}
 	if !req.Complete {
 		details["complete"] = "false"
+	}
+	if s.unlisted > 0 {
+		details["unlisted"] = strconv.Itoa(s.unlisted)
 	}
 	h.log.Info("app applied", "app", s.start.App, "apply", id, "changes", len(s.done), "outcome", rec.Outcome, "request_id", requestID(r))
 	h.audit(r, audit.ActionAppApply, audit.Ref("app", s.start.App), rec.Outcome, details)

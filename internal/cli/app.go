@@ -100,7 +100,7 @@ type appReport struct {
 	Env    string `json:"env,omitempty"`
 	// Changes are the changes planned; for drift, the differences.
 	Changes []*change `json:"changes"`
-	// Pruned counts the deletions left out for want of --prune.
+	// Unpruned counts the deletions left out for want of --prune.
 	Unpruned int `json:"unpruned,omitempty"`
 	// Applied, Failed and NotApplied report an apply.
 	Applied    []appliedChange `json:"applied,omitempty"`
