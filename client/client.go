@@ -45,6 +45,8 @@ type Client struct {
 	baseURL string
 	token   string
 	hc      *http.Client
+	// apply is the id of the apply the client's requests belong to.
+	apply string
 }
 
 // Option configures a Client.
@@ -333,6 +335,53 @@ func (c *Client) SetPolicies(ctx context.Context, rules []Policy) ([]Policy, err
 	return set.Policies, nil
 }
 
+// ReplaceKey replaces the functions, scopes, networks and expiry of an
+// active API key, keeping its secret, and returns the key as changed.
+func (c *Client) ReplaceKey(ctx context.Context, name string, req ReplaceKeyRequest) (*Key, error) {
+	var k Key
+	if err := c.do(ctx, http.MethodPut, "/v1/keys/"+url.PathEscape(name), req, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
+// ListIssuers returns the JWT issuers the daemon trusts.
+func (c *Client) ListIssuers(ctx context.Context) ([]Issuer, error) {
+	var list IssuerList
+	if err := c.do(ctx, http.MethodGet, "/v1/issuers", nil, &list); err != nil {
+		return nil, err
+	}
+	return list.Issuers, nil
+}
+
+// StartApply starts the apply of an app file and returns a client whose
+// requests belong to it, for the daemon to record in the apply's one
+// audit event; FinishApply on that client records the event.
+func (c *Client) StartApply(ctx context.Context, req ApplyStart) (*Client, error) {
+	var r ApplyStarted
+	if err := c.do(ctx, http.MethodPost, "/v1/applies", req, &r); err != nil {
+		return nil, err
+	}
+	ac := *c
+	ac.apply = r.ID
+	return &ac, nil
+}
+
+// FinishApply ends the apply c belongs to and returns what the daemon
+// recorded of it.
+func (c *Client) FinishApply(ctx context.Context, complete bool) (*ApplyRecord, error) {
+	if c.apply == "" {
+		return nil, errors.New("client: FinishApply on a client that belongs to no apply")
+	}
+	bare := *c
+	bare.apply = ""
+	var r ApplyRecord
+	if err := bare.do(ctx, http.MethodPost, "/v1/applies/"+url.PathEscape(c.apply)+"/finish", ApplyFinish{Complete: complete}, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 func functionPath(name string) string { return "/v1/functions/" + url.PathEscape(name) }
 
 func budgetPath(subject string) string { return "/v1/budgets/" + url.PathEscape(subject) }
@@ -371,6 +420,9 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 	req.Header.Set("User-Agent", "pave-client")
 	if path != "/v1/health" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.apply != "" {
+		req.Header.Set(ApplyHeader, c.apply)
 	}
 
 	resp, err := c.hc.Do(req)

@@ -412,3 +412,70 @@ type Trigger struct {
 	// or "run-once".
 	Missed string `json:"missed,omitempty"`
 }
+
+// ReplaceKeyRequest replaces an API key's functions, scopes, source
+// networks and expiry: PUT /v1/keys/{name}. The key's secret stays the
+// same.
+type ReplaceKeyRequest struct {
+	Functions []string `json:"functions"`
+	Scopes    []string `json:"scopes,omitempty"`
+	CIDRs     []string `json:"cidrs,omitempty"`
+	// ExpiresAt is when the key stops working; nil: it does not expire.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Issuer is a JWT issuer the daemon trusts, from its configuration.
+type Issuer struct {
+	Issuer     string   `json:"issuer"`
+	Audiences  []string `json:"audiences"`
+	Algorithms []string `json:"algorithms"`
+	// JWKS is where its keys come from: the JWKS URL, or "file".
+	JWKS string `json:"jwks"`
+}
+
+// IssuerList is the body of GET /v1/issuers.
+type IssuerList struct {
+	Issuers []Issuer `json:"issuers"`
+}
+
+// ApplyHeader carries the id of an apply in progress on every request
+// the apply makes, so that the daemon records the change in the apply's
+// audit event.
+const ApplyHeader = "X-Pave-Apply"
+
+// ApplyStart starts the apply of an app file: POST /v1/applies.
+type ApplyStart struct {
+	// App is the app file's name field.
+	App string `json:"app"`
+	// Digest is "sha256:<hex>" of the app file's bytes.
+	Digest string `json:"digest"`
+	// Commit is the git commit of the repository holding the file, if
+	// any, and Dirty whether its working tree had changes.
+	Commit string `json:"commit,omitempty"`
+	Dirty  bool   `json:"dirty,omitempty"`
+	// Env is the environment applied, if one was selected.
+	Env string `json:"env,omitempty"`
+}
+
+// ApplyStarted is the response to ApplyStart.
+type ApplyStarted struct {
+	ID string `json:"id"`
+}
+
+// ApplyFinish ends an apply: POST /v1/applies/{id}/finish. Complete is
+// false when the client stopped before making every change it planned.
+type ApplyFinish struct {
+	Complete bool `json:"complete"`
+}
+
+// ApplyRecord is what the daemon recorded of an apply, in its one
+// app.apply audit event: the changes its handlers made and the requests
+// they refused.
+type ApplyRecord struct {
+	ID      string   `json:"id"`
+	Done    []string `json:"done"`
+	Refused []string `json:"refused,omitempty"`
+	// Outcome is "ok", or "failed" when a request was refused or the
+	// apply did not complete.
+	Outcome string `json:"outcome"`
+}

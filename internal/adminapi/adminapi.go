@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/identity"
 	"github.com/pave-dev/pave/internal/limits"
@@ -56,6 +57,7 @@ type Keys interface {
 	Revoke(ctx context.Context, name string) error
 	List() []identity.Key
 	ForgetFunction(ctx context.Context, function string) error
+	Replace(ctx context.Context, name string, c identity.KeyChange) (*identity.Key, error)
 }
 
 // Invoker runs a function for the admin.
@@ -109,6 +111,9 @@ type Deps struct {
 	Async          Async          // nil: the call and dead-letter endpoints answer 503
 	ConsoleUsers   ConsoleUsers   // nil: the console user endpoints answer 503
 	Policies       Policies       // nil: the policy endpoints answer 503
+	// Issuers are the JWT issuers the daemon trusts, from its
+	// configuration, as GET /v1/issuers reports them.
+	Issuers []client.Issuer
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	Metrics http.Handler // nil: no /metrics
@@ -139,6 +144,8 @@ type Handler struct {
 	async       Async
 	users       ConsoleUsers
 	policies    Policies
+	issuers     []client.Issuer
+	applies     applies
 	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
@@ -153,7 +160,7 @@ func New(d Deps) *Handler {
 		auth: d.Auth, secrets: d.WebhookSecrets, budgets: d.Budgets, log: d.Log, mux: http.NewServeMux(),
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
-		users: d.ConsoleUsers, tokens: d.AdminTokens, nodes: d.Nodes, policies: d.Policies,
+		users: d.ConsoleUsers, tokens: d.AdminTokens, nodes: d.Nodes, policies: d.Policies, issuers: d.Issuers,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -194,6 +201,10 @@ func New(d Deps) *Handler {
 	h.route("GET /v1/budgets", private, h.listBudgets)
 	h.route("PUT /v1/budgets/{subject}", private, h.setBudget)
 	h.route("DELETE /v1/budgets/{subject}", private, h.clearBudget)
+	h.route("PUT /v1/keys/{name}", private, h.replaceKey)
+	h.route("GET /v1/issuers", private, h.listIssuers)
+	h.route("POST /v1/applies", private, h.startApply)
+	h.route("POST /v1/applies/{id}/finish", private, h.finishApply)
 	h.route("/", public, func(http.ResponseWriter, *http.Request) error {
 		return apierror.New(apierror.NotFound, "no such endpoint")
 	})
@@ -220,6 +231,9 @@ func (h *Handler) route(pattern string, a access, fn handlerFunc) {
 		err := h.authorize(r, a)
 		if err == nil {
 			err = fn(w, r)
+		}
+		if err != nil && r.Method != http.MethodGet && r.Method != http.MethodHead {
+			h.applies.note(r, "", r.Method+" "+r.URL.Path+": "+string(apierror.From(err).Code))
 		}
 		h.finish(w, r, id, err)
 	}))

@@ -25,6 +25,12 @@ func (h *Handler) audit(r *http.Request, action, target, outcome string, details
 		details = map[string]string{}
 	}
 	details["request_id"] = requestID(r)
+	if id, ok := h.applies.known(r); ok {
+		details["apply"] = id
+		if outcome == "ok" {
+			h.applies.note(r, action+" "+target, "")
+		}
+	}
 	attrs := []any{"audit", true, "action", action, "target", target, "outcome", outcome, "source", source}
 	for k, v := range details {
 		if v != "" {

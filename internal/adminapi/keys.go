@@ -80,3 +80,37 @@ func keyView(k *identity.Key) client.Key {
 		RevokedAt: k.RevokedAt,
 	}
 }
+
+// replaceKey replaces an active key's functions, scopes, networks and
+// expiry, keeping its secret: what an app file declares of a key.
+func (h *Handler) replaceKey(w http.ResponseWriter, r *http.Request) error {
+	name := r.PathValue("name")
+	var req client.ReplaceKeyRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	for _, fn := range req.Functions {
+		if _, ok := h.reg.Get(fn); !ok {
+			return apierror.New(apierror.FunctionNotFound, "no function named %q", fn)
+		}
+	}
+	key, err := h.keys.Replace(r.Context(), name, identity.KeyChange{Functions: req.Functions, Scopes: req.Scopes, CIDRs: req.CIDRs, ExpiresAt: req.ExpiresAt})
+	switch {
+	case errors.Is(err, identity.ErrKeyNotFound):
+		return apierror.New(apierror.KeyNotFound, "no key named %q", name)
+	case errors.Is(err, identity.ErrInvalidKey):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	expires := "never"
+	if key.ExpiresAt != nil {
+		expires = key.ExpiresAt.Format(time.RFC3339)
+	}
+	h.log.Info("key updated", "key", key.Name, "functions", key.Functions, "scopes", key.Scopes, "cidrs", key.CIDRs, "request_id", requestID(r))
+	h.audit(r, audit.ActionKeyUpdate, audit.Ref("key", key.Name), "ok", map[string]string{
+		"functions": strings.Join(key.Functions, ","), "scopes": strings.Join(key.Scopes, ","),
+		"cidrs": strings.Join(key.CIDRs, ","), "expires": expires,
+	})
+	return writeJSON(w, http.StatusOK, keyView(key))
+}

@@ -40,6 +40,7 @@ const (
 	ActionRestore          = "function.restore"
 	ActionKeyCreate        = "key.create"
 	ActionKeyRevoke        = "key.revoke"
+	ActionKeyUpdate        = "key.update"
 	ActionSecretSet        = "secret.set"
 	ActionSecretRemove     = "secret.remove"
 	ActionMasterKeyRotate  = "secret.rotate_master_key"
@@ -49,6 +50,7 @@ const (
 	ActionPoliciesSet      = "policies.set"
 	ActionCapabilityDenied = "capability.denied"
 	ActionAuthDenied       = "auth.denied"
+	ActionAppApply         = "app.apply"
 )
 
 // Ref names a principal or an object as actors and targets do:

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/async"
 	"github.com/pave-dev/pave/internal/budgets"
@@ -401,6 +402,7 @@ func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 		Async:          d.queue,
 		ConsoleUsers:   p.users,
 		Policies:       p.policies,
+		Issuers:        issuerViews(d.cfg.Defenses.Issuers),
 		Version:        version.String(),
 		Log:            d.log,
 	})
@@ -557,6 +559,19 @@ func issuerConfigs(in []config.Issuer) []oidc.IssuerConfig {
 			Algorithms: c.Algorithms, Type: c.Type, ClockSkew: c.ClockSkew,
 			ScopeClaim: c.ScopeClaim, RolesClaim: c.RolesClaim,
 		}
+	}
+	return out
+}
+
+// issuerViews reports the configured issuers through the admin API.
+func issuerViews(in []config.Issuer) []client.Issuer {
+	out := make([]client.Issuer, len(in))
+	for i, c := range in {
+		jwks := c.JWKSURL
+		if jwks == "" {
+			jwks = "file"
+		}
+		out[i] = client.Issuer{Issuer: c.Issuer, Audiences: c.Audiences, Algorithms: c.Algorithms, JWKS: jwks}
 	}
 	return out
 }

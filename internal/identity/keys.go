@@ -352,3 +352,49 @@ func (k *Key) AuthorizePublish(topic string, from netip.Addr, now time.Time) err
 	}
 	return nil
 }
+
+// KeyChange is what Replace sets on a key: its functions, scopes, source
+// networks and expiry all at once. The secret stays as it is.
+type KeyChange struct {
+	Functions []string
+	Scopes    []string
+	CIDRs     []string
+	ExpiresAt *time.Time // nil: the key does not expire
+}
+
+// Replace replaces the functions, scopes, networks and expiry of the
+// active key name, keeping its secret, so that callers holding it need not
+// change anything. A revoked key cannot be changed.
+func (k *Keys) Replace(ctx context.Context, name string, c KeyChange) (*Key, error) {
+	if len(c.Functions) == 0 {
+		return nil, fmt.Errorf("%w: name at least one function the key may call", ErrInvalidKey)
+	}
+	scopes, cidrs, err := KeyOptions{Scopes: c.Scopes, CIDRs: c.CIDRs}.check()
+	if err != nil {
+		return nil, err
+	}
+	fns := slices.Clone(c.Functions)
+	sort.Strings(fns)
+	fns = slices.Compact(fns)
+	var out Key
+	revoked := false
+	err = k.change(ctx, name, func(key *Key) {
+		if revoked = key.RevokedAt != nil; revoked {
+			return
+		}
+		key.Functions, key.Scopes, key.CIDRs = fns, scopes, cidrs
+		key.ExpiresAt = nil
+		if c.ExpiresAt != nil {
+			at := c.ExpiresAt.UTC()
+			key.ExpiresAt = &at
+		}
+		out = *key
+	})
+	if err != nil {
+		return nil, err
+	}
+	if revoked {
+		return nil, fmt.Errorf("%w: key %q is revoked; create it again instead", ErrInvalidKey, name)
+	}
+	return &out, nil
+}
