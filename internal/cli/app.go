@@ -199,7 +199,7 @@ func runApp(ctx context.Context, inv *invocation, args []string, mode appMode) e
 	for _, k := range resourceKinds {
 		changes, err := k.diff(ctx, st)
 		if err != nil {
-			return fmt.Errorf("comparing %ss: %w", k.name, err)
+			return fmt.Errorf("%s: comparing with the daemon: %w", k.name, err)
 		}
 		all = append(all, changes...)
 	}

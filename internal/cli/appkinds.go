@@ -13,6 +13,7 @@ import (
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
+	"github.com/pave-dev/pave/internal/policy"
 )
 
 // A resourceKind is one kind of thing an app file declares. diff compares
@@ -27,6 +28,9 @@ type resourceKind struct {
 }
 
 var resourceKinds = []resourceKind{
+	// Policies first: the functions the apply deploys are checked
+	// against the set the file declares.
+	{name: "policies", diff: diffPolicies},
 	{name: "function", diff: diffFunctions},
 	{name: "key", diff: diffKeys},
 	{name: "budget", diff: diffBudgets},
@@ -520,4 +524,80 @@ func buildAll(ctx context.Context, srcs []*source, inv *invocation) (map[string]
 		digests[src.m.Name] = client.Digest(module)
 	}
 	return digests, nil
+}
+
+// diffPolicies checks every function of the app against the policies that
+// will be in force, the file's if it declares them and otherwise the
+// daemon's, so that a violation stops plan and apply before anything
+// changes; and, when the file declares them, compares them with the
+// daemon's set, which apply replaces whole.
+func diffPolicies(ctx context.Context, s *appState) ([]*change, error) {
+	have, err := s.c.Policies(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rules := s.app.Policies
+	if !s.app.PoliciesDeclared {
+		rules = nil
+		for _, p := range have {
+			rules = append(rules, policy.Rule{Name: p.Name, Expression: p.Expression, Message: p.Message, Each: p.Each})
+		}
+	}
+	set, err := policy.Compile(rules)
+	if err != nil {
+		return nil, fmt.Errorf("%s: policies: %w", s.app.File, err)
+	}
+	var violations []string
+	for _, src := range s.srcs {
+		for _, v := range set.Check(src.m) {
+			violations = append(violations, "function "+src.m.Name+": "+v.String())
+		}
+	}
+	if len(violations) > 0 {
+		return nil, fmt.Errorf("the app's functions violate the policies:\n  %s", strings.Join(violations, "\n  "))
+	}
+	if !s.app.PoliciesDeclared {
+		return nil, nil
+	}
+	want := make([]client.Policy, 0, len(s.app.Policies))
+	for _, r := range s.app.Policies {
+		want = append(want, client.Policy{Name: r.Name, Expression: r.Expression, Message: r.Message, Each: r.Each})
+	}
+	byName := func(list []client.Policy) map[string]client.Policy {
+		m := map[string]client.Policy{}
+		for _, p := range list {
+			m[p.Name] = p
+		}
+		return m
+	}
+	haveBy, wantBy := byName(have), byName(want)
+	var details, risks []string
+	for _, p := range want {
+		old, ok := haveBy[p.Name]
+		switch {
+		case !ok:
+			details = append(details, "+ rule "+p.Name)
+		case old != p:
+			details = append(details, "~ rule "+p.Name)
+			risks = append(risks, "rule "+p.Name+" changes: what it refused may be allowed")
+		}
+	}
+	for _, p := range have {
+		if _, ok := wantBy[p.Name]; !ok {
+			details = append(details, "- rule "+p.Name)
+			risks = append(risks, "rule "+p.Name+" is removed: what it refused is allowed")
+		}
+	}
+	if len(details) == 0 {
+		return nil, nil
+	}
+	action := actionUpdate
+	if len(have) == 0 {
+		action = actionCreate
+	}
+	return []*change{{Kind: "policies", Name: s.app.Name, Action: action, Details: details, Risks: risks,
+		apply: func(ctx context.Context, c *client.Client) (string, error) {
+			_, err := c.SetPolicies(ctx, want)
+			return "", err
+		}}}, nil
 }

@@ -434,3 +434,59 @@ func TestApplyAuditRefusals(t *testing.T) {
 		t.Fatalf("finishing twice: %v", err)
 	}
 }
+
+// TestAppPolicies: an app file's policies are checked against its
+// functions before anything changes, set with the apply, and a set changed
+// by hand afterwards is drift.
+func TestAppPolicies(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	a := newAppDir(t, n)
+	a.function("orders", "limits:\n  timeout: 45s\n")
+	policies := `policies:
+  - name: short-timeouts
+    expression: manifest.limits.timeout <= duration("30s")
+    message: timeout at most 30s
+`
+	a.file("name: shop\nfunctions: [orders]\n" + policies)
+
+	// A function that breaks the file's rule stops plan and apply.
+	for _, cmd := range [][]string{{"plan"}, {"apply", "--yes"}} {
+		code, out, errOut := a.pave(cmd...)
+		if code != 1 || !strings.Contains(errOut, `function orders: policy "short-timeouts"`) || !strings.Contains(errOut, "timeout at most 30s") {
+			t.Errorf("%s with a violating function: exit %d\n%s\n%s", cmd, code, out, errOut)
+		}
+	}
+	if fns, _ := n.admin.ListFunctions(ctx); len(fns) != 0 {
+		t.Fatalf("a refused apply deployed %d functions", len(fns))
+	}
+	if set, _ := n.admin.Policies(ctx); len(set) != 0 {
+		t.Fatalf("a refused apply set %d policies", len(set))
+	}
+
+	// Within the rule: the policies come first, then the function.
+	a.function("orders", "limits:\n  timeout: 20s\n")
+	r := a.report(0, "plan")
+	sameList(t, "plan", r.changes(), []string{"create policies shop", "create function orders"})
+	if code, out, errOut := a.pave("apply", "--yes"); code != 0 {
+		t.Fatalf("apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if set, err := n.admin.Policies(ctx); err != nil || len(set) != 1 || set[0].Name != "short-timeouts" {
+		t.Fatalf("the daemon's policies after the apply: %+v, %v", set, err)
+	}
+	if code, out, errOut := a.pave("drift"); code != 0 {
+		t.Errorf("drift after the apply: exit %d\n%s\n%s", code, out, errOut)
+	}
+
+	// The rule removed by hand: drift, with the risk named.
+	if _, err := n.admin.SetPolicies(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := a.pave("drift")
+	if code == 0 || !strings.Contains(out+errOut, "policies") {
+		t.Errorf("drift after the rule was removed by hand: exit %d\n%s\n%s", code, out, errOut)
+	}
+	r = a.report(0, "plan")
+	sameList(t, "plan after the removal", r.changes(), []string{"create policies shop"})
+}

@@ -23,8 +23,8 @@ const AppFileName = "pave.app.yaml"
 // daemon, declared in one place. It names the directories of its
 // functions (each holds a pave.yaml), the API keys by name (never their
 // values), the budgets the operator overrides, the secrets each
-// environment must hold (by name) and the JWT issuers the daemon must
-// trust. pave plan, apply and drift compare it with a running daemon.
+// environment must hold (by name), the JWT issuers the daemon must
+// trust and the organisation's policies. pave plan, apply and drift compare it with a running daemon.
 type App struct {
 	Name string
 	// Functions are the directories of the functions, relative to the app
@@ -35,6 +35,11 @@ type App struct {
 	// Environments are the environments by name, in the file's order.
 	Environments []AppEnvironment
 	Issuers      []AppIssuer
+	// Policies are the organisation's rules (package policy); the set the
+	// daemon checks deploys against is the file's when it declares one
+	// (PoliciesDeclared), even an empty one.
+	Policies         []PolicyRule
+	PoliciesDeclared bool
 
 	File  string
 	lines map[string]int
@@ -163,6 +168,10 @@ func (d *decoder) app(n *yaml.Node) *App {
 			})
 			a.Environments = append(a.Environments, e)
 		})},
+		{name: "policies", decode: func(v *yaml.Node, at string) {
+			a.PoliciesDeclared = true
+			d.policies(&a.Policies)(v, at)
+		}},
 		{name: "issuers", decode: uniqueList(d, &a.Issuers, listRule[AppIssuer]{
 			kind:     "a list of issuers",
 			max:      maxAppIssuers,
