@@ -71,7 +71,7 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 	})
 	disp := triggers.New(triggers.Deps{
 		Events: d.eventStream, Schedules: schedules, Functions: reg, Queue: q, IDs: ids, Log: d.log,
-		AckWait: d.cfg.Async.AckWait,
+		AckWait: d.cfg.Async.AckWait, Leads: d.leads.Load,
 	})
 	return q, disp, cbs, nil
 }

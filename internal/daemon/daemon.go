@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pave-dev/pave/client"
@@ -74,8 +75,9 @@ type Daemon struct {
 	// (see export_test.go).
 	withArtefacts func(runtime.ArtefactStore) runtime.ArtefactStore
 
-	unlock      func() // releases the data directory
-	nodeID      string // this node's id among those sharing the store
+	unlock      func()      // releases the data directory
+	nodeID      string      // this node's id among those sharing the store
+	leads       atomic.Bool // whether this node fires the schedules (members.Leads)
 	started     time.Time
 	stop        context.CancelFunc // ends watches and background loops
 	bg          sync.WaitGroup
@@ -127,6 +129,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 		return err
 	}
 	d.started = time.Now().UTC()
+	d.leads.Store(true)
 	if d.nodeID, err = members.NodeID(d.cfg.DataDir); err != nil {
 		return fmt.Errorf("node id: %w", err)
 	}
@@ -466,6 +469,7 @@ func (d *Daemon) serve(p *parts) (err error) {
 // startLoops starts the background loops; they end when bgCtx does.
 func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) { members.Beat(ctx, p.nodeRecords, d.describe, d.log) })
+	d.background(bgCtx, func(ctx context.Context) { d.followLeadership(ctx, p.nodeRecords) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
 	d.background(bgCtx, func(ctx context.Context) {

@@ -18,6 +18,22 @@ func (d *Daemon) describe() members.Node {
 	}
 }
 
+// followLeadership keeps d.leads current with the nodes' heartbeats until
+// ctx ends. While the list cannot be read, the node keeps what it last
+// knew; at start it leads, so that a node alone fires its schedules at
+// once.
+func (d *Daemon) followLeadership(ctx context.Context, rec *store.KV) {
+	every(ctx, members.Interval, func() {
+		nodes, err := members.List(ctx, rec)
+		if err != nil {
+			return
+		}
+		if lead := members.Leads(nodes, d.nodeID); d.leads.Swap(lead) != lead {
+			d.log.Info("schedules", "fired_here", lead, "nodes", len(nodes))
+		}
+	})
+}
+
 // nodeList lists the nodes from their heartbeats, for the admin API.
 type nodeList struct{ rec *store.KV }
 

@@ -177,3 +177,17 @@ func LoadAverage() float64 {
 	}
 	return l
 }
+
+// Leads reports whether the node self leads among nodes: whether it has
+// the lowest id of them and itself, so that every node that sees the same
+// list picks the same leader, and a node that has not seen itself listed
+// yet still counts. Nodes use it for work one of them does for all, such as
+// firing schedules.
+func Leads(nodes []Node, self string) bool {
+	for _, n := range nodes {
+		if n.ID < self {
+			return false
+		}
+	}
+	return true
+}

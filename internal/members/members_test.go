@@ -113,3 +113,23 @@ func TestBeatAndList(t *testing.T) {
 		t.Error("a failed write was not reported")
 	}
 }
+
+func TestLeads(t *testing.T) {
+	nodes := []Node{{ID: "b000000000000000"}, {ID: "c000000000000000"}}
+	for _, tt := range []struct {
+		self string
+		want bool
+	}{
+		{"a000000000000000", true}, // not listed yet, and the lowest
+		{"b000000000000000", true},
+		{"c000000000000000", false},
+		{"d000000000000000", false},
+	} {
+		if got := Leads(nodes, tt.self); got != tt.want {
+			t.Errorf("Leads(%s) = %v, want %v", tt.self, got, tt.want)
+		}
+	}
+	if !Leads(nil, "c000000000000000") {
+		t.Error("a node alone does not lead")
+	}
+}

@@ -22,6 +22,12 @@ const LateGrace = time.Minute
 // maxCatchUp bounds the ticks walked to find the latest one missed.
 const maxCatchUp = 1_000_000
 
+// TakeOver is how late a tick may be before a daemon that does not lead
+// fires it itself, when the leader has not recorded it fired: the leader
+// may have stopped and not yet dropped out of the daemons' list. The
+// tick's job id makes it run once if the leader fired it after all.
+const TakeOver = 30 * time.Second
+
 // scheduler fires the schedule triggers.
 type scheduler struct {
 	d       *Dispatcher
@@ -116,10 +122,25 @@ func (s *scheduler) wait(now time.Time) time.Duration {
 	return max(d, 0)
 }
 
-// fire fires every tick that is due.
+// fire fires every tick that is due. Where several daemons share the
+// store, one leads and fires; the others look at the tick's state, move on
+// once the leader recorded it fired, and fire it themselves once it is
+// TakeOver late and still not recorded.
 func (s *scheduler) fire(ctx context.Context, now time.Time) {
+	lead := s.d.d.Leads == nil || s.d.d.Leads()
 	for _, e := range s.entries {
 		for n := 0; !e.next.IsZero() && !e.next.After(now) && !e.retry.After(now) && n < 100; n++ {
+			if !lead {
+				if last, ok := s.last(ctx, e); ok && !last.Before(e.next) {
+					e.next = e.sched.Next(e.next) // the leader fired it
+					continue
+				}
+				if now.Sub(e.next) < TakeOver {
+					e.retry = e.next.Add(TakeOver)
+					break
+				}
+				s.d.log.Info("schedule tick not fired by the leading daemon in time: fired here", "function", e.function, "tick", e.next)
+			}
 			if !s.fireTick(ctx, e, e.next) {
 				e.retry = now.Add(time.Second)
 				break

@@ -190,3 +190,44 @@ func TestScheduleSkipsQuarantined(t *testing.T) {
 		t.Errorf("a quarantined function's ticks were queued: %v", got)
 	}
 }
+
+// TestScheduleFollowersLeaveTicksToTheLeader: of two schedulers sharing the
+// store, the one that does not lead fires nothing while the leader fires
+// each tick, and takes a tick over once the leader is TakeOver late with it.
+func TestScheduleFollowersLeaveTicksToTheLeader(t *testing.T) {
+	c := newClockTest(t)
+	ctx := context.Background()
+	fns := scheduled(manifest.MissedSkip)
+	leader := c.boot(fns, t0.Add(time.Second))
+	follower := c.boot(fns, t0.Add(time.Second))
+	follower.d.d.Leads = func() bool { return false }
+	followerQueue := &fakeQueue{jobs: map[string]async.Submission{}}
+	follower.d.d.Queue = followerQueue
+
+	// 10:05: the leader fires; the follower, a little later, moves on.
+	leader.fire(ctx, t0.Add(5*time.Minute))
+	follower.fire(ctx, t0.Add(5*time.Minute+time.Second))
+	if got := followerQueue.ticks(t); len(got) != 0 {
+		t.Fatalf("the follower fired %v while the leader did", got)
+	}
+	if want := t0.Add(10 * time.Minute); !follower.entries["report/"+fns[0].Current().Triggers[0].Key()].next.Equal(want) {
+		t.Errorf("the follower's next tick is not 10:10 after the leader fired 10:05")
+	}
+
+	// 10:10: the leader is gone. Before TakeOver the follower waits; then
+	// it fires the tick itself.
+	follower.fire(ctx, t0.Add(10*time.Minute+time.Second))
+	if got := followerQueue.ticks(t); len(got) != 0 {
+		t.Fatalf("the follower fired %v before the leader was TakeOver late", got)
+	}
+	if w := follower.wait(t0.Add(10*time.Minute + time.Second)); w != TakeOver-time.Second {
+		t.Errorf("the follower waits %v, want until the tick is TakeOver late", w)
+	}
+	follower.fire(ctx, t0.Add(10*time.Minute+TakeOver))
+	if got := followerQueue.ticks(t); len(got) != 1 || got[0] != "2026-12-02T10:10:00Z" {
+		t.Errorf("the follower fired %v, want the 10:10 tick the leader missed", got)
+	}
+	if got := c.queue.ticks(t); len(got) != 1 || got[0] != "2026-12-02T10:05:00Z" {
+		t.Errorf("the leader fired %v, want 10:05 alone", got)
+	}
+}

@@ -79,6 +79,9 @@ type Deps struct {
 	// AckWait is how long an event taken by a daemon that died waits
 	// before another delivery; zero means 30 seconds.
 	AckWait time.Duration
+	// Leads reports whether this daemon fires the schedules for all the
+	// daemons sharing the store; nil means it does (one daemon alone).
+	Leads func() bool
 }
 
 // Dispatcher runs the triggers. Call Changed after every change of the
