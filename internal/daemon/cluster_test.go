@@ -1,0 +1,176 @@
+package daemon_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/pave-dev/pave/client"
+	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/store"
+	"github.com/pave-dev/pave/internal/testguests"
+)
+
+// natsCluster is three NATS servers with JetStream, clustered on loopback,
+// that run until the test ends.
+type natsCluster struct {
+	servers []*server.Server
+}
+
+// startCluster starts a three-server JetStream cluster on loopback and
+// returns once JetStream has a meta leader that answers on every server.
+func startCluster(t *testing.T) *natsCluster {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs a NATS cluster and daemons; skipped with -short")
+	}
+	const size = 3
+	// Every server routes to every other, so the cluster ports are chosen
+	// first.
+	ports := make([]int, size)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	var routes []*url.URL
+	for _, p := range ports {
+		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
+	}
+	c := &natsCluster{}
+	for i := range size {
+		srv, err := server.NewServer(&server.Options{
+			ServerName: fmt.Sprintf("n%d", i+1),
+			Host:       "127.0.0.1",
+			Port:       -1,
+			JetStream:  true,
+			StoreDir:   t.TempDir(),
+			MaxPayload: store.MaxPayload,
+			Cluster:    server.ClusterOpts{Name: "pave-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:     routes,
+			NoLog:      true,
+			NoSigs:     true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Start()
+		c.servers = append(c.servers, srv)
+	}
+	t.Cleanup(func() {
+		for _, srv := range c.servers {
+			srv.Shutdown()
+		}
+		for _, srv := range c.servers {
+			srv.WaitForShutdown()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for _, srv := range c.servers {
+		if !srv.ReadyForConnections(10 * time.Second) {
+			t.Fatalf("nats server %s not ready", srv.Name())
+		}
+	}
+	// JetStream answers once the servers have elected a meta leader.
+	for _, srv := range c.servers {
+		for !c.answers(srv) {
+			if time.Now().After(deadline) {
+				t.Fatalf("the nats cluster's JetStream did not answer on %s within 30s", srv.Name())
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	return c
+}
+
+// answers reports whether JetStream answers an account info request
+// through srv.
+func (c *natsCluster) answers(srv *server.Server) bool {
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		return false
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err == nil
+}
+
+// url is the client URL of server i.
+func (c *natsCluster) url(i int) string { return c.servers[i%len(c.servers)].ClientURL() }
+
+// startNodes starts n daemons on the cluster, node i connected to server
+// i (mod 3), each configured by configure as well, and gives every node an
+// admin client with the first node's token.
+func (c *natsCluster) startNodes(t *testing.T, n int, configure func(*config.Config)) []*node {
+	t.Helper()
+	nodes := make([]*node, n)
+	for i := range nodes {
+		nodes[i] = startWith(t, func(cfg *config.Config) {
+			cfg.NATSURL = c.url(i)
+			if configure != nil {
+				configure(cfg)
+			}
+		})
+	}
+	token, err := os.ReadFile(nodes[0].cfg.AdminTokenFile())
+	if err != nil {
+		t.Fatalf("the first node wrote no admin token: %v", err)
+	}
+	for _, nd := range nodes {
+		nd.admin = client.New(nd.d.AdminURL(), strings.TrimSpace(string(token)))
+	}
+	return nodes
+}
+
+// TestClusterPropagation runs three daemons on a three-server NATS
+// cluster, each on another server: a deploy and a key made through one
+// node serve on the others.
+func TestClusterPropagation(t *testing.T) {
+	t.Parallel()
+	began := time.Now()
+	c := startCluster(t)
+	nodes := c.startNodes(t, 3, nil)
+	t.Logf("cluster and three daemons up in %s", time.Since(began).Round(time.Millisecond))
+
+	nodes[1].deploy(helloManifest(t), helloModule(t))
+	key := nodes[2].key("shared", "hello")
+	for i, n := range nodes {
+		r := n.await(fmt.Sprintf("the deploy and the key reaching node %d", i+1), "GET", "/hello", key,
+			func(r response) bool { return r.status == 200 })
+		if string(r.body) != "Hello, world!\n" {
+			t.Errorf("node %d: %d %q", i+1, r.status, r.body)
+		}
+	}
+}
+
+// helloManifest is the pave.yaml of the hello example.
+func helloManifest(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(testguests.ExampleDir(t, "hello"), "pave.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// helloModule is the module of the hello example.
+func helloModule(t *testing.T) []byte { return testguests.Example(t, "hello") }
