@@ -2,12 +2,14 @@ package daemon_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -174,3 +176,77 @@ func helloManifest(t *testing.T) string {
 
 // helloModule is the module of the hello example.
 func helloModule(t *testing.T) []byte { return testguests.Example(t, "hello") }
+
+// claimRaces deploys, round after round, two functions of two owners that
+// claim one route, then one topic, through nodes a and b at the same
+// moment, and fails unless exactly one of each pair is deployed and the
+// other refused with 409.
+func claimRaces(t *testing.T, a, b *node, rounds int) {
+	t.Helper()
+	module := helloModule(t)
+	if _, err := a.admin.PutBlob(context.Background(), module); err != nil {
+		t.Fatal(err)
+	}
+	for round := range rounds {
+		for _, kind := range []string{"route", "topic"} {
+			errs := make([]error, 2)
+			var wg sync.WaitGroup
+			begin := make(chan struct{})
+			for i, n := range []*node{a, b} {
+				claim := fmt.Sprintf("routes:\n  - method: GET\n    path: /race/%d/{id}\n", round)
+				if kind == "topic" {
+					claim = fmt.Sprintf("routes:\n  - method: GET\n    path: /%s-%d-%d\ntriggers:\n  - topic: race.%d\n", kind, round, i, round)
+				}
+				text := fmt.Sprintf("name: %s-%d-%d\nowner: team-%d\n%s", kind, round, i, i, claim)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					<-begin
+					_, errs[i] = n.tryDeploy(text, module)
+				}()
+			}
+			close(begin)
+			wg.Wait()
+			won := 0
+			for _, err := range errs {
+				var ce *client.Error
+				switch {
+				case err == nil:
+					won++
+				case errors.As(err, &ce) && ce.Status == 409:
+				default:
+					t.Fatalf("round %d, %s: %v", round, kind, err)
+				}
+			}
+			if won != 1 {
+				t.Fatalf("round %d, %s: %d deploys won (%v), want exactly 1", round, kind, won, errs)
+			}
+		}
+	}
+}
+
+// TestClusterClaims races colliding deploys through two nodes on two
+// servers of a cluster.
+func TestClusterClaims(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
+	nodes := c.startNodes(t, 2, nil)
+	began := time.Now()
+	claimRaces(t, nodes[0], nodes[1], 4)
+	t.Logf("4 rounds of two races in %s", time.Since(began).Round(time.Millisecond))
+}
+
+// TestClaimsOneExternalNATS races colliding deploys through two nodes on
+// one external server.
+func TestClaimsOneExternalNATS(t *testing.T) {
+	t.Parallel()
+	srv := startNATS(t)
+	a := startWith(t, func(c *config.Config) { c.NATSURL = srv.ClientURL() })
+	b := startWith(t, func(c *config.Config) { c.NATSURL = srv.ClientURL() })
+	token, err := os.ReadFile(a.cfg.AdminTokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.admin = client.New(b.d.AdminURL(), strings.TrimSpace(string(token)))
+	claimRaces(t, a, b, 4)
+}

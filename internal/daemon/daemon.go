@@ -51,6 +51,7 @@ const (
 	bucketBudgets   = "pave_budgets"
 	bucketSecrets   = "pave_secrets"
 	bucketUsers     = "pave_console_users"
+	bucketClaims    = "pave_claims"
 )
 
 // usageFlushInterval is how often last-invocation times and budget
@@ -151,6 +152,7 @@ type parts struct {
 	fnRecords, keyRecords, settings, usageRecords, budgetRecords, secretRecords *store.KV
 	blobs                                                                       *store.Blobs
 	userRecords                                                                 *store.KV
+	claims                                                                      *store.KV
 
 	// core
 	admin   *identity.Admin
@@ -190,6 +192,7 @@ func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 		{bucketBudgets, &p.budgetRecords},
 		{bucketSecrets, &p.secretRecords},
 		{bucketUsers, &p.userRecords},
+		{bucketClaims, &p.claims},
 	} {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
@@ -212,6 +215,16 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	}
 	if d.reg, err = registry.New(bgCtx, p.fnRecords, p.blobs); err != nil {
 		return fmt.Errorf("registry: %w", err)
+	}
+	claims, err := d.reg.UseClaims(ctx, p.claims)
+	if err != nil {
+		return fmt.Errorf("route and topic claims: %w", err)
+	}
+	if claims.Created > 0 {
+		d.log.Info("claimed the routes and topics of deployed functions", "claims", claims.Created)
+	}
+	for _, c := range claims.Collisions {
+		d.log.Warn("a deployed function collides with another; its next deploy is refused until the collision is gone", "err", c)
 	}
 	if p.keys, err = identity.NewKeys(bgCtx, p.keyRecords); err != nil {
 		return fmt.Errorf("keys: %w", err)
