@@ -19,6 +19,7 @@ import (
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/daemon"
 	"github.com/pave-dev/pave/internal/store"
 	"github.com/pave-dev/pave/internal/testguests"
 )
@@ -249,4 +250,92 @@ func TestClaimsOneExternalNATS(t *testing.T) {
 	}
 	b.admin = client.New(b.d.AdminURL(), strings.TrimSpace(string(token)))
 	claimRaces(t, a, b, 4)
+}
+
+// streamReplicas returns the replicas of every stream on the cluster, by
+// name.
+func (c *natsCluster) streamReplicas(t *testing.T) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(c.url(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := map[string]int{}
+	list := js.ListStreams(ctx)
+	for info := range list.Info() {
+		out[info.Config.Name] = info.Config.Replicas
+	}
+	if err := list.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestClusterReplicas starts a node with one replica, then one with
+// --replicas 3 on the same cluster, which raises every stream and bucket
+// to three replicas and says so; --replicas 4 is refused, the cluster
+// having three servers.
+func TestClusterReplicas(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
+	first := c.startNodes(t, 1, nil)[0]
+	first.deploy(helloManifest(t), helloModule(t))
+	first.stop()
+	before := c.streamReplicas(t)
+	if len(before) < 10 {
+		t.Fatalf("streams after one node's start: %v", before)
+	}
+	for name, r := range before {
+		if r != 1 {
+			t.Errorf("stream %s has %d replicas by default, want 1", name, r)
+		}
+	}
+
+	began := time.Now()
+	second := startWith(t, func(cfg *config.Config) { cfg.NATSURL = c.url(1); cfg.Replicas = 3 })
+	t.Logf("a start that raises %d streams to three replicas: %s", len(before), time.Since(began).Round(time.Millisecond))
+	after := c.streamReplicas(t)
+	for name, r := range after {
+		if r != 3 {
+			t.Errorf("stream %s has %d replicas after a start with --replicas 3", name, r)
+		}
+	}
+	for name := range before {
+		if len(second.logs.lines(map[string]any{"msg": "changing the replicas of a stream", "stream": name})) != 1 {
+			t.Errorf("no log line for raising the replicas of %s", name)
+		}
+	}
+	r := second.await("the function after the raise", "GET", "/hello", "", func(r response) bool { return r.status != 503 })
+	if r.status != 401 {
+		t.Errorf("the function after the raise, without a key: %d %s, want 401", r.status, r.body)
+	}
+	second.stop()
+
+	began = time.Now()
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.GatewayAddr, cfg.AdminAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.NATSURL, cfg.Replicas = c.url(2), 4
+	d, err := daemon.New(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = d.Start(ctx)
+	if err == nil {
+		d.Shutdown(ctx)
+		t.Fatal("a node with --replicas 4 on a cluster of three started")
+	}
+	if !strings.Contains(err.Error(), "--replicas 4 needs a NATS cluster of at least 4 JetStream servers") {
+		t.Errorf("start with --replicas 4: %v", err)
+	}
+	t.Logf("a start refused for --replicas 4: %s", time.Since(began).Round(time.Millisecond))
 }

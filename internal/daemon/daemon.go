@@ -177,7 +177,7 @@ type parts struct {
 
 // openStorage connects to the store and opens its buckets.
 func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
-	d.nats, err = store.Open(ctx, store.Options{URL: d.cfg.NATSURL, DataDir: d.cfg.DataDir, Logger: d.log})
+	d.nats, err = store.Open(ctx, store.Options{URL: d.cfg.NATSURL, DataDir: d.cfg.DataDir, Replicas: d.cfg.Replicas, Logger: d.log})
 	if err != nil {
 		return err
 	}
