@@ -339,3 +339,38 @@ func TestClusterReplicas(t *testing.T) {
 	}
 	t.Logf("a start refused for --replicas 4: %s", time.Since(began).Round(time.Millisecond))
 }
+
+// TestClusterBudget calls a function with a budget of 100 invocations a
+// day 600 times, round-robin through three nodes: the nodes lease slices
+// of the budget from one counter, so 100 calls pass in all, not 100 per
+// node.
+func TestClusterBudget(t *testing.T) {
+	t.Parallel()
+	c := startCluster(t)
+	nodes := c.startNodes(t, 3, nil)
+	nodes[0].deploy("name: hello\nowner: team-test\nroutes:\n  - method: GET\n    path: /hello\nbudget:\n  invocations: 100\n", helloModule(t))
+	key := nodes[0].key("ci", "hello")
+	// Each node's first call waits for the deploy and the key to reach
+	// it; it counts.
+	passed := make([]int, len(nodes))
+	for i, n := range nodes {
+		n.await(fmt.Sprintf("the deploy and the key reaching node %d", i+1), "GET", "/hello", key, func(r response) bool { return r.status == 200 })
+		passed[i]++
+	}
+	began := time.Now()
+	for i := range 600 - len(nodes) {
+		r := nodes[i%len(nodes)].call("GET", "/hello", key, nil)
+		switch {
+		case r.status == 200:
+			passed[i%len(nodes)]++
+		case r.status == 429 && r.errorCode(t) == "budget_exhausted":
+		default:
+			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		}
+	}
+	total := passed[0] + passed[1] + passed[2]
+	t.Logf("600 calls round-robin in %s: %d passed (%v by node)", time.Since(began).Round(time.Millisecond), total, passed)
+	if total != 100 {
+		t.Errorf("%d of 600 calls passed a budget of 100 through three nodes (by node %v), want 100", total, passed)
+	}
+}

@@ -52,6 +52,9 @@ const (
 	bucketSecrets   = "pave_secrets"
 	bucketUsers     = "pave_console_users"
 	bucketClaims    = "pave_claims"
+	// bucketLeases holds the budget counters the nodes on an external
+	// server lease from.
+	bucketLeases = "pave_budget_leases"
 )
 
 // usageFlushInterval is how often last-invocation times and budget
@@ -77,6 +80,7 @@ type Daemon struct {
 	engine      *runtime.Engine
 	usage       *registry.Usage
 	budgets     *budgets.Store
+	ledger      *limits.Ledger // set when it leases its budgets from the store
 	reg         *registry.Registry
 	topics      *events.Topics
 	eventStream *store.Stream
@@ -282,6 +286,15 @@ func (d *Daemon) openDefences(bgCtx context.Context, p *parts) (err error) {
 		p.tokens = v
 	}
 	p.ledger = limits.NewLedger(time.Now, d.budgetAlert)
+	if !d.nats.Embedded() {
+		// Other nodes may share the store: budgets hold across them.
+		leases, err := d.nats.KV(bgCtx, bucketLeases)
+		if err != nil {
+			return err
+		}
+		p.ledger.ShareWith(budgets.NewLeases(leases))
+		d.ledger = p.ledger
+	}
 	if d.budgets, err = budgets.Open(bgCtx, p.budgetRecords, p.ledger); err != nil {
 		return fmt.Errorf("budgets: %w", err)
 	}
@@ -544,6 +557,11 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 }
 
 func (d *Daemon) flushUsage(ctx context.Context) {
+	if d.ledger != nil {
+		if err := d.ledger.ReturnLeases(true); err != nil {
+			d.log.Warn("returning unused budget leases failed", "err", err)
+		}
+	}
 	if err := d.budgets.Flush(ctx); err != nil {
 		d.log.Warn("budget spending flush failed", "err", err)
 	}
@@ -676,6 +694,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		d.stop()
 	}
 	d.bg.Wait()
+	if d.ledger != nil {
+		if err := d.ledger.ReturnLeases(false); err != nil {
+			d.log.Warn("returning unused budget leases failed", "err", err)
+		}
+	}
 	if d.budgets != nil {
 		if err := d.budgets.Flush(context.WithoutCancel(ctx)); err != nil {
 			d.log.Warn("budget spending flush failed", "err", err)

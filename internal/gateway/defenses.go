@@ -414,6 +414,9 @@ func (g *Gateway) reserveBudget(f *registry.Function, requestBytes int64) (*limi
 			RetryAfter: max(1, retry),
 		}
 	}
+	if errors.Is(err, limits.ErrLeaseUnavailable) {
+		return nil, apierror.Wrap(err, apierror.Unavailable, "the budget cannot be checked right now")
+	}
 	return nil, err
 }
 
