@@ -2,6 +2,10 @@ package daemon_test
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
@@ -372,5 +376,57 @@ func TestClusterBudget(t *testing.T) {
 	t.Logf("600 calls round-robin in %s: %d passed (%v by node)", time.Since(began).Round(time.Millisecond), total, passed)
 	if total != 100 {
 		t.Errorf("%d of 600 calls passed a budget of 100 through three nodes (by node %v), want 100", total, passed)
+	}
+}
+
+// TestClusterWebhookReplay sends each webhook delivery to three nodes at
+// once: exactly one node accepts it, the others refuse it as replayed.
+func TestClusterWebhookReplay(t *testing.T) {
+	t.Parallel()
+	secretFile := filepath.Join(t.TempDir(), "github.secret")
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	secret := hex.EncodeToString(raw)
+	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := startCluster(t)
+	nodes := c.startNodes(t, 3, nil)
+	nodes[0].deploy("name: hooks\nowner: team-shop\nroutes:\n  - method: POST\n    path: /hooks/github\n    auth: webhook\n    webhook: {scheme: github, secret_file: "+secretFile+"}\n",
+		testguests.Example(t, "echo"))
+	for i, n := range nodes {
+		n.await(fmt.Sprintf("the deploy reaching node %d", i+1), "POST", "/hooks/github", "", func(r response) bool { return r.status == 401 })
+	}
+	for round := range 10 {
+		// Another body each round: an unsigned delivery id does not make
+		// the same content a new delivery.
+		body := fmt.Appendf(nil, `{"action":"opened","round":%d}`, round)
+		mac := hmac.New(sha256.New, []byte(secret))
+		mac.Write(body)
+		signature := "sha256=" + hex.EncodeToString(mac.Sum(nil))
+		hook := map[string]string{"X-GitHub-Delivery": fmt.Sprintf("delivery-%d", round), "X-Hub-Signature-256": signature, "Content-Type": "application/json"}
+		answers := make([]response, len(nodes))
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				answers[i] = n.send("POST", "/hooks/github", hook, body)
+			}()
+		}
+		wg.Wait()
+		accepted := 0
+		for _, r := range answers {
+			switch {
+			case r.status == 200:
+				accepted++
+			case r.status == 401 && r.errorCode(t) == "replayed":
+			default:
+				t.Fatalf("round %d: %d %s", round, r.status, r.body)
+			}
+		}
+		if accepted != 1 {
+			t.Fatalf("round %d: the delivery was accepted by %d of three nodes, want 1", round, accepted)
+		}
 	}
 }

@@ -55,6 +55,9 @@ const (
 	// bucketLeases holds the budget counters the nodes on an external
 	// server lease from.
 	bucketLeases = "pave_budget_leases"
+	// bucketDeliveries holds the webhook deliveries the nodes on an
+	// external server accepted.
+	bucketDeliveries = "pave_webhook_deliveries"
 )
 
 // usageFlushInterval is how often last-invocation times and budget
@@ -177,6 +180,7 @@ type parts struct {
 	console    *console.Console
 	api        http.Handler  // the admin API, and the console at /ui/
 	changed    chan struct{} // a registry change, for the module eviction
+	replays    webhook.SharedReplays
 }
 
 // openStorage connects to the store and opens its buckets.
@@ -334,6 +338,15 @@ func (d *Daemon) buildEdges(ctx context.Context, p *parts) (err error) {
 	if d.queue, p.dispatcher, p.callbacks, err = d.openAsync(ctx, p.settings, d.reg, p.vault, p.outbound); err != nil {
 		return err
 	}
+	if !d.nats.Embedded() {
+		// Other nodes may share the store: a delivery is accepted once
+		// across them.
+		kv, err := d.nats.ExpiringKV(ctx, bucketDeliveries, webhook.SharedWindow)
+		if err != nil {
+			return err
+		}
+		p.replays = sharedReplays{kv}
+	}
 	p.gw = d.newGateway(p)
 	// The one dependency bound late: the gateway is built on the broker,
 	// and the broker's invoke capability runs functions through the
@@ -370,6 +383,7 @@ func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
 		Log:            d.log,
 		Tokens:         p.tokens,
 		WebhookSecrets: webhook.SecretFiles{},
+		Replays:        p.replays,
 		Budgets:        d.budgets,
 		Limiter:        p.limiter,
 		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
@@ -521,6 +535,18 @@ type natsBuckets struct{ n *store.NATS }
 
 func (b natsBuckets) Bucket(ctx context.Context, name string) (capability.Bucket, error) {
 	return b.n.KV(ctx, name)
+}
+
+// sharedReplays keeps the webhook deliveries accepted by every node in a
+// bucket whose entries expire after webhook.SharedWindow.
+type sharedReplays struct{ kv *store.KV }
+
+func (s sharedReplays) Claim(ctx context.Context, key string) (bool, error) {
+	_, err := s.kv.Create(ctx, key, []byte{1})
+	if errors.Is(err, store.ErrExists) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // budgetAlert reports a budget crossing 80% or 100% of its cap.
