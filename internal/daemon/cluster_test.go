@@ -148,16 +148,46 @@ func (c *natsCluster) startNodes(t *testing.T, n int, configure func(*config.Con
 	return nodes
 }
 
-// TestClusterPropagation runs three daemons on a three-server NATS
-// cluster, each on another server: a deploy and a key made through one
-// node serve on the others.
-func TestClusterPropagation(t *testing.T) {
+// TestCluster runs three daemons on a three-server NATS cluster, each on
+// another server, and checks what must hold across them, one subtest
+// after the other on the one cluster (starting it is most of the cost).
+func TestCluster(t *testing.T) {
 	t.Parallel()
 	began := time.Now()
 	c := startCluster(t)
 	nodes := c.startNodes(t, 3, nil)
 	t.Logf("cluster and three daemons up in %s", time.Since(began).Round(time.Millisecond))
+	for _, sub := range []struct {
+		name string
+		run  func(*testing.T, *natsCluster, []*node)
+	}{
+		{"propagation", clusterPropagation},
+		{"claims", func(t *testing.T, _ *natsCluster, nodes []*node) { claimRaces(t, nodes[0], nodes[1], 4) }},
+		{"budget", clusterBudget},
+		{"webhook replay", clusterWebhookReplay},
+		{"replicas", clusterReplicas}, // last: it changes every stream
+	} {
+		began := time.Now()
+		ok := t.Run(sub.name, func(t *testing.T) {
+			// Each subtest's nodes report to it.
+			for _, n := range nodes {
+				n.t = t
+			}
+			sub.run(t, c, nodes)
+		})
+		for _, n := range nodes {
+			n.t = t
+		}
+		t.Logf("%s: %s", sub.name, time.Since(began).Round(time.Millisecond))
+		if !ok {
+			return
+		}
+	}
+}
 
+// clusterPropagation: a deploy and a key made through one node serve on
+// the others.
+func clusterPropagation(t *testing.T, _ *natsCluster, nodes []*node) {
 	nodes[1].deploy(helloManifest(t), helloModule(t))
 	key := nodes[2].key("shared", "hello")
 	for i, n := range nodes {
@@ -230,80 +260,54 @@ func claimRaces(t *testing.T, a, b *node, rounds int) {
 	}
 }
 
-// TestClusterClaims races colliding deploys through two nodes on two
-// servers of a cluster.
-func TestClusterClaims(t *testing.T) {
-	t.Parallel()
-	c := startCluster(t)
-	nodes := c.startNodes(t, 2, nil)
+// clusterBudget calls a function with a budget of 100 invocations a
+// day 600 times, round-robin through three nodes: the nodes lease slices
+// of the budget from one counter, so 100 calls pass in all, not 100 per
+// node.
+func clusterBudget(t *testing.T, _ *natsCluster, nodes []*node) {
+	nodes[0].deploy("name: metered\nowner: team-test\nroutes:\n  - method: GET\n    path: /metered\nbudget:\n  invocations: 100\n", helloModule(t))
+	key := nodes[0].key("ci", "metered")
+	// Each node's first call waits for the deploy and the key to reach
+	// it; it counts.
+	passed := make([]int, len(nodes))
+	for i, n := range nodes {
+		n.await(fmt.Sprintf("the deploy and the key reaching node %d", i+1), "GET", "/metered", key, func(r response) bool { return r.status == 200 })
+		passed[i]++
+	}
 	began := time.Now()
-	claimRaces(t, nodes[0], nodes[1], 4)
-	t.Logf("4 rounds of two races in %s", time.Since(began).Round(time.Millisecond))
+	for i := range 600 - len(nodes) {
+		r := nodes[i%len(nodes)].call("GET", "/metered", key, nil)
+		switch {
+		case r.status == 200:
+			passed[i%len(nodes)]++
+		case r.status == 429 && r.errorCode(t) == "budget_exhausted":
+		default:
+			t.Fatalf("call %d: %d %s", i, r.status, r.body)
+		}
+	}
+	total := passed[0] + passed[1] + passed[2]
+	t.Logf("600 calls round-robin in %s: %d passed (%v by node)", time.Since(began).Round(time.Millisecond), total, passed)
+	if total != 100 {
+		t.Errorf("%d of 600 calls passed a budget of 100 through three nodes (by node %v), want 100", total, passed)
+	}
 }
 
-// TestClaimsOneExternalNATS races colliding deploys through two nodes on
-// one external server.
-func TestClaimsOneExternalNATS(t *testing.T) {
-	t.Parallel()
-	srv := startNATS(t)
-	a := startWith(t, func(c *config.Config) { c.NATSURL = srv.ClientURL() })
-	b := startWith(t, func(c *config.Config) { c.NATSURL = srv.ClientURL() })
-	token, err := os.ReadFile(a.cfg.AdminTokenFile())
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.admin = client.New(b.d.AdminURL(), strings.TrimSpace(string(token)))
-	claimRaces(t, a, b, 4)
-}
-
-// streamReplicas returns the replicas of every stream on the cluster, by
-// name.
-func (c *natsCluster) streamReplicas(t *testing.T) map[string]int {
-	t.Helper()
-	nc, err := nats.Connect(c.url(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	out := map[string]int{}
-	list := js.ListStreams(ctx)
-	for info := range list.Info() {
-		out[info.Config.Name] = info.Config.Replicas
-	}
-	if err := list.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// TestClusterReplicas starts a node with one replica, then one with
-// --replicas 3 on the same cluster, which raises every stream and bucket
-// to three replicas and says so; --replicas 4 is refused, the cluster
-// having three servers.
-func TestClusterReplicas(t *testing.T) {
-	t.Parallel()
-	c := startCluster(t)
-	first := c.startNodes(t, 1, nil)[0]
-	first.deploy(helloManifest(t), helloModule(t))
-	first.stop()
+// clusterReplicas starts a node with --replicas 3 on the cluster whose
+// streams and buckets have one replica: it raises every one to three and
+// says so, and serves; --replicas 4 is refused, the cluster having three
+// servers.
+func clusterReplicas(t *testing.T, c *natsCluster, nodes []*node) {
 	before := c.streamReplicas(t)
 	if len(before) < 10 {
-		t.Fatalf("streams after one node's start: %v", before)
+		t.Fatalf("streams after the nodes' start: %v", before)
 	}
 	for name, r := range before {
 		if r != 1 {
 			t.Errorf("stream %s has %d replicas by default, want 1", name, r)
 		}
 	}
-
 	began := time.Now()
-	second := startWith(t, func(cfg *config.Config) { cfg.NATSURL = c.url(1); cfg.Replicas = 3 })
+	raiser := startWith(t, func(cfg *config.Config) { cfg.NATSURL = c.url(1); cfg.Replicas = 3 })
 	t.Logf("a start that raises %d streams to three replicas: %s", len(before), time.Since(began).Round(time.Millisecond))
 	after := c.streamReplicas(t)
 	for name, r := range after {
@@ -312,15 +316,15 @@ func TestClusterReplicas(t *testing.T) {
 		}
 	}
 	for name := range before {
-		if len(second.logs.lines(map[string]any{"msg": "changing the replicas of a stream", "stream": name})) != 1 {
+		if len(raiser.logs.lines(map[string]any{"msg": "changing the replicas of a stream", "stream": name})) != 1 {
 			t.Errorf("no log line for raising the replicas of %s", name)
 		}
 	}
-	r := second.await("the function after the raise", "GET", "/hello", "", func(r response) bool { return r.status != 503 })
+	r := raiser.await("the function after the raise", "GET", "/hello", "", func(r response) bool { return r.status != 503 })
 	if r.status != 401 {
 		t.Errorf("the function after the raise, without a key: %d %s, want 401", r.status, r.body)
 	}
-	second.stop()
+	raiser.stop()
 
 	began = time.Now()
 	cfg := config.Default()
@@ -344,45 +348,9 @@ func TestClusterReplicas(t *testing.T) {
 	t.Logf("a start refused for --replicas 4: %s", time.Since(began).Round(time.Millisecond))
 }
 
-// TestClusterBudget calls a function with a budget of 100 invocations a
-// day 600 times, round-robin through three nodes: the nodes lease slices
-// of the budget from one counter, so 100 calls pass in all, not 100 per
-// node.
-func TestClusterBudget(t *testing.T) {
-	t.Parallel()
-	c := startCluster(t)
-	nodes := c.startNodes(t, 3, nil)
-	nodes[0].deploy("name: hello\nowner: team-test\nroutes:\n  - method: GET\n    path: /hello\nbudget:\n  invocations: 100\n", helloModule(t))
-	key := nodes[0].key("ci", "hello")
-	// Each node's first call waits for the deploy and the key to reach
-	// it; it counts.
-	passed := make([]int, len(nodes))
-	for i, n := range nodes {
-		n.await(fmt.Sprintf("the deploy and the key reaching node %d", i+1), "GET", "/hello", key, func(r response) bool { return r.status == 200 })
-		passed[i]++
-	}
-	began := time.Now()
-	for i := range 600 - len(nodes) {
-		r := nodes[i%len(nodes)].call("GET", "/hello", key, nil)
-		switch {
-		case r.status == 200:
-			passed[i%len(nodes)]++
-		case r.status == 429 && r.errorCode(t) == "budget_exhausted":
-		default:
-			t.Fatalf("call %d: %d %s", i, r.status, r.body)
-		}
-	}
-	total := passed[0] + passed[1] + passed[2]
-	t.Logf("600 calls round-robin in %s: %d passed (%v by node)", time.Since(began).Round(time.Millisecond), total, passed)
-	if total != 100 {
-		t.Errorf("%d of 600 calls passed a budget of 100 through three nodes (by node %v), want 100", total, passed)
-	}
-}
-
-// TestClusterWebhookReplay sends each webhook delivery to three nodes at
+// clusterWebhookReplay sends each webhook delivery to three nodes at
 // once: exactly one node accepts it, the others refuse it as replayed.
-func TestClusterWebhookReplay(t *testing.T) {
-	t.Parallel()
+func clusterWebhookReplay(t *testing.T, _ *natsCluster, nodes []*node) {
 	secretFile := filepath.Join(t.TempDir(), "github.secret")
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
@@ -390,8 +358,6 @@ func TestClusterWebhookReplay(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(secret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	c := startCluster(t)
-	nodes := c.startNodes(t, 3, nil)
 	nodes[0].deploy("name: hooks\nowner: team-shop\nroutes:\n  - method: POST\n    path: /hooks/github\n    auth: webhook\n    webhook: {scheme: github, secret_file: "+secretFile+"}\n",
 		testguests.Example(t, "echo"))
 	for i, n := range nodes {
@@ -429,4 +395,45 @@ func TestClusterWebhookReplay(t *testing.T) {
 			t.Fatalf("round %d: the delivery was accepted by %d of three nodes, want 1", round, accepted)
 		}
 	}
+}
+
+// TestClaimsOneExternalNATS races colliding deploys through two nodes on
+// one external server.
+func TestClaimsOneExternalNATS(t *testing.T) {
+	t.Parallel()
+	srv := startNATS(t)
+	a := startWith(t, func(c *config.Config) { c.NATSURL = srv.ClientURL() })
+	b := startWith(t, func(c *config.Config) { c.NATSURL = srv.ClientURL() })
+	token, err := os.ReadFile(a.cfg.AdminTokenFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.admin = client.New(b.d.AdminURL(), strings.TrimSpace(string(token)))
+	claimRaces(t, a, b, 3)
+}
+
+// streamReplicas returns the replicas of every stream on the cluster, by
+// name.
+func (c *natsCluster) streamReplicas(t *testing.T) map[string]int {
+	t.Helper()
+	nc, err := nats.Connect(c.url(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out := map[string]int{}
+	list := js.ListStreams(ctx)
+	for info := range list.Info() {
+		out[info.Config.Name] = info.Config.Replicas
+	}
+	if err := list.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
