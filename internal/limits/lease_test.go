@@ -137,3 +137,32 @@ func TestSharedBudgetReturnsIdleLeases(t *testing.T) {
 		t.Fatalf("Reserve with the counter down: %v, want ErrLeaseUnavailable", err)
 	}
 }
+
+// BenchmarkReserveLeased admits and settles calls on a ledger of its own and on
+// one that leases from a shared counter: the counter is asked once per
+// twentieth of the budget, so the two cost about the same per call.
+func BenchmarkReserveLeased(b *testing.B) {
+	subjects := []limits.Subject{{Name: "function:f", Budget: limits.Budget{Invocations: 1e12, ComputeGBs: 1e9}}}
+	for _, shared := range []bool{false, true} {
+		name := "local"
+		if shared {
+			name = "leased"
+		}
+		b.Run(name, func(b *testing.B) {
+			l := limits.NewLedger(time.Now, nil)
+			c := &counter{granted: map[string]limits.Amounts{}}
+			if shared {
+				l.ShareWith(c)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				r, err := l.Reserve(subjects, 100, 64<<20, time.Second)
+				if err != nil {
+					b.Fatal(err)
+				}
+				r.Settle(time.Millisecond)
+			}
+			b.ReportMetric(float64(c.calls)/float64(b.N), "leases/op")
+		})
+	}
+}
