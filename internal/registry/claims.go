@@ -138,11 +138,27 @@ func (r *Registry) claimAll(ctx context.Context, fn string, ws []want) ([]want, 
 }
 
 // releaseUnused releases the claims in old that fn's new version, which
-// needs now, does not.
+// needs now, does not, nor the version stored now: another node may have
+// deployed fn again meanwhile.
 func (r *Registry) releaseUnused(ctx context.Context, fn string, old, now []want) {
 	keep := map[string]bool{}
 	for _, w := range now {
 		keep[w.key()] = true
+	}
+	gone := false
+	for _, w := range old {
+		gone = gone || !keep[w.key()]
+	}
+	if !gone {
+		return
+	}
+	if e, err := r.records.Get(ctx, fn); err == nil {
+		var f Function
+		if json.Unmarshal(e.Value, &f) == nil {
+			for _, w := range versionWants(f.Current()) {
+				keep[w.key()] = true
+			}
+		}
 	}
 	var drop []want
 	for _, w := range old {
