@@ -235,7 +235,7 @@ func (h *Handler) rollback(w http.ResponseWriter, r *http.Request) error {
 		return apierror.New(apierror.FunctionNotFound, "no function named %q", name)
 	case errors.Is(err, registry.ErrVersion):
 		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
-	case errors.Is(err, registry.ErrRouteConflict):
+	case errors.Is(err, registry.ErrRouteConflict), errors.Is(err, registry.ErrTopicOwned):
 		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
 	case err != nil:
 		return err

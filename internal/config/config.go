@@ -40,6 +40,7 @@ const (
 	EnvGatewayAddr     = "PAVE_LISTEN"
 	EnvAdminAddr       = "PAVE_ADMIN"
 	EnvNATSURL         = "PAVE_NATS_URL"
+	EnvReplicas        = "PAVE_REPLICAS"
 	EnvShutdownTimeout = "PAVE_SHUTDOWN_TIMEOUT"
 	EnvCacheDir        = "PAVE_CACHE_DIR"
 	EnvIsolation       = "PAVE_ISOLATION"
@@ -77,6 +78,11 @@ type Config struct {
 	// NATSURL selects an external NATS server; empty runs one embedded
 	// in-process with no network listener.
 	NATSURL string
+	// Replicas is how many copies the NATS cluster keeps of every stream,
+	// key-value bucket and object store pave creates; existing ones are
+	// changed to it at start. It needs NATSURL when above 1, and a cluster
+	// of at least that many JetStream servers.
+	Replicas int
 	// ShutdownTimeout bounds how long in-flight invocations may run after a
 	// shutdown signal.
 	ShutdownTimeout time.Duration
@@ -117,6 +123,7 @@ func Default() Config {
 		DataDir:          DefaultDataDir,
 		GatewayAddr:      DefaultGatewayAddr,
 		AdminAddr:        DefaultAdminAddr,
+		Replicas:         1,
 		ShutdownTimeout:  DefaultShutdownTimeout,
 		Isolation:        IsolationSnapshot,
 		MaxLoadedModules: DefaultMaxLoadedModules,
@@ -148,6 +155,12 @@ func (c Config) Validate() error {
 		if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls") {
 			errs = append(errs, fmt.Errorf("--nats-url %q: want nats://host:port or tls://host:port", c.NATSURL))
 		}
+	}
+	switch {
+	case c.Replicas < 1 || c.Replicas > 5:
+		errs = append(errs, fmt.Errorf("--replicas %d: want 1 to 5 (JetStream's most)", c.Replicas))
+	case c.Replicas > 1 && c.NATSURL == "":
+		errs = append(errs, fmt.Errorf("--replicas %d needs a NATS cluster (--nats-url): the embedded server keeps one copy", c.Replicas))
 	}
 	if c.Isolation != IsolationSnapshot && c.Isolation != IsolationFresh {
 		errs = append(errs, fmt.Errorf("--isolation %q: want %s or %s", c.Isolation, IsolationSnapshot, IsolationFresh))
@@ -243,6 +256,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 		{"max-call-depth", EnvMaxCallDepth, "longest chain of function-to-function calls", &c.Defenses.MaxCallDepth},
 		{"max-calls-per-request", EnvMaxCalls, "invocations one request, event or tick may cause in all, its own included", &c.Defenses.MaxCalls},
 		{"max-loaded-modules", EnvMaxLoaded, "modules kept compiled in memory; beyond it the least recently invoked is unloaded", &c.MaxLoadedModules},
+		{"replicas", EnvReplicas, "copies the NATS cluster keeps of every stream and bucket pave creates, existing ones changed at start; 3 on a cluster", &c.Replicas},
 	}
 	for _, n := range ints {
 		if v := getenv(n.env); v != "" {

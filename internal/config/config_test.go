@@ -34,3 +34,35 @@ func TestParseServeMaxLoadedModules(t *testing.T) {
 		})
 	}
 }
+
+func TestParseServeReplicas(t *testing.T) {
+	cluster := map[string]string{EnvNATSURL: "nats://127.0.0.1:4222"}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want int // 0: refused
+	}{
+		{"default", nil, nil, 1},
+		{"environment", nil, map[string]string{EnvNATSURL: "nats://n1:4222", EnvReplicas: "3"}, 3},
+		{"flag over environment", []string{"--replicas", "5"}, map[string]string{EnvNATSURL: "nats://n1:4222", EnvReplicas: "3"}, 5},
+		{"embedded server", []string{"--replicas", "3"}, nil, 0},
+		{"one on the embedded server", []string{"--replicas", "1"}, nil, 1},
+		{"zero", []string{"--replicas", "0"}, cluster, 0},
+		{"more than JetStream keeps", []string{"--replicas", "6"}, cluster, 0},
+		{"not a number", nil, map[string]string{EnvNATSURL: "nats://n1:4222", EnvReplicas: "three"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseServe(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			switch {
+			case tt.want == 0 && err == nil:
+				t.Fatalf("accepted, as %d", c.Replicas)
+			case tt.want != 0 && err != nil:
+				t.Fatal(err)
+			case tt.want != 0 && c.Replicas != tt.want:
+				t.Fatalf("Replicas = %d, want %d", c.Replicas, tt.want)
+			}
+		})
+	}
+}

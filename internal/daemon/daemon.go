@@ -57,6 +57,13 @@ const (
 	bucketBudgets   = "pave_budgets"
 	bucketSecrets   = "pave_secrets"
 	bucketUsers     = "pave_console_users"
+	bucketClaims    = "pave_claims"
+	// bucketLeases holds the budget counters the nodes on an external
+	// server lease from.
+	bucketLeases = "pave_budget_leases"
+	// bucketDeliveries holds the webhook deliveries the nodes on an
+	// external server accepted.
+	bucketDeliveries = "pave_webhook_deliveries"
 )
 
 // usageFlushInterval is how often last-invocation times and budget
@@ -85,6 +92,7 @@ type Daemon struct {
 	engine      *runtime.Engine
 	usage       *registry.Usage
 	budgets     *budgets.Store
+	ledger      *limits.Ledger // set when it leases its budgets from the store
 	reg         *registry.Registry
 	topics      *events.Topics
 	eventStream *store.Stream
@@ -166,6 +174,7 @@ type parts struct {
 	blobs                                                                       *store.Blobs
 	userRecords                                                                 *store.KV
 	nodeRecords                                                                 *store.KV // heartbeats, expiring
+	claims                                                                      *store.KV
 
 	// core
 	admin   *identity.Admin
@@ -187,11 +196,12 @@ type parts struct {
 	console    *console.Console
 	api        http.Handler  // the admin API, and the console at /ui/
 	changed    chan struct{} // a registry change, for the module eviction
+	replays    webhook.SharedReplays
 }
 
 // openStorage connects to the store and opens its buckets.
 func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
-	d.nats, err = store.Open(ctx, store.Options{URL: d.cfg.NATSURL, DataDir: d.cfg.DataDir, Logger: d.log})
+	d.nats, err = store.Open(ctx, store.Options{URL: d.cfg.NATSURL, DataDir: d.cfg.DataDir, Replicas: d.cfg.Replicas, Logger: d.log})
 	if err != nil {
 		return err
 	}
@@ -206,6 +216,7 @@ func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 		{bucketBudgets, &p.budgetRecords},
 		{bucketSecrets, &p.secretRecords},
 		{bucketUsers, &p.userRecords},
+		{bucketClaims, &p.claims},
 	} {
 		if *b.kv, err = d.nats.KV(ctx, b.name); err != nil {
 			return err
@@ -234,6 +245,16 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	}
 	if d.reg, err = registry.New(bgCtx, p.fnRecords, p.blobs); err != nil {
 		return fmt.Errorf("registry: %w", err)
+	}
+	claims, err := d.reg.UseClaims(ctx, p.claims)
+	if err != nil {
+		return fmt.Errorf("route and topic claims: %w", err)
+	}
+	if claims.Created > 0 {
+		d.log.Info("claimed the routes and topics of deployed functions", "claims", claims.Created)
+	}
+	for _, c := range claims.Collisions {
+		d.log.Warn("a deployed function collides with another; its next deploy is refused until the collision is gone", "err", c)
 	}
 	if p.keys, err = identity.NewKeys(bgCtx, p.keyRecords); err != nil {
 		return fmt.Errorf("keys: %w", err)
@@ -291,6 +312,15 @@ func (d *Daemon) openDefences(bgCtx context.Context, p *parts) (err error) {
 		p.tokens = v
 	}
 	p.ledger = limits.NewLedger(time.Now, d.budgetAlert)
+	if !d.nats.Embedded() {
+		// Other nodes may share the store: budgets hold across them.
+		leases, err := d.nats.KV(bgCtx, bucketLeases)
+		if err != nil {
+			return err
+		}
+		p.ledger.ShareWith(budgets.NewLeases(leases))
+		d.ledger = p.ledger
+	}
 	if d.budgets, err = budgets.Open(bgCtx, p.budgetRecords, p.ledger); err != nil {
 		return fmt.Errorf("budgets: %w", err)
 	}
@@ -330,6 +360,15 @@ func (d *Daemon) buildEdges(ctx context.Context, p *parts) (err error) {
 	if d.queue, p.dispatcher, p.callbacks, err = d.openAsync(ctx, p.settings, d.reg, p.vault, p.outbound); err != nil {
 		return err
 	}
+	if !d.nats.Embedded() {
+		// Other nodes may share the store: a delivery is accepted once
+		// across them.
+		kv, err := d.nats.ExpiringKV(ctx, bucketDeliveries, webhook.SharedWindow)
+		if err != nil {
+			return err
+		}
+		p.replays = sharedReplays{kv}
+	}
 	p.gw = d.newGateway(p)
 	// The one dependency bound late: the gateway is built on the broker,
 	// and the broker's invoke capability runs functions through the
@@ -368,6 +407,7 @@ func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
 		Log:            d.log,
 		Tokens:         p.tokens,
 		WebhookSecrets: webhook.SecretFiles{},
+		Replays:        p.replays,
 		Budgets:        d.budgets,
 		Limiter:        p.limiter,
 		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
@@ -548,6 +588,18 @@ func (b natsBuckets) Bucket(ctx context.Context, name string) (capability.Bucket
 	return b.n.KV(ctx, name)
 }
 
+// sharedReplays keeps the webhook deliveries accepted by every node in a
+// bucket whose entries expire after webhook.SharedWindow.
+type sharedReplays struct{ kv *store.KV }
+
+func (s sharedReplays) Claim(ctx context.Context, key string) (bool, error) {
+	_, err := s.kv.Create(ctx, key, []byte{1})
+	if errors.Is(err, store.ErrExists) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
 // budgetAlert reports a budget crossing 80% or 100% of its cap.
 func (d *Daemon) budgetAlert(a limits.Alert) {
 	d.log.Warn("budget alert", "audit", true, "subject", a.Subject, "meter", string(a.Meter), "percent", a.Level,
@@ -595,6 +647,11 @@ func every(ctx context.Context, interval time.Duration, fn func()) {
 }
 
 func (d *Daemon) flushUsage(ctx context.Context) {
+	if d.ledger != nil {
+		if err := d.ledger.ReturnLeases(true); err != nil {
+			d.log.Warn("returning unused budget leases failed", "err", err)
+		}
+	}
 	if err := d.budgets.Flush(ctx); err != nil {
 		d.log.Warn("budget spending flush failed", "err", err)
 	}
@@ -730,6 +787,11 @@ func (d *Daemon) Shutdown(ctx context.Context) error {
 		d.stop()
 	}
 	d.bg.Wait()
+	if d.ledger != nil {
+		if err := d.ledger.ReturnLeases(false); err != nil {
+			d.log.Warn("returning unused budget leases failed", "err", err)
+		}
+	}
 	if d.budgets != nil {
 		if err := d.budgets.Flush(context.WithoutCancel(ctx)); err != nil {
 			d.log.Warn("budget spending flush failed", "err", err)

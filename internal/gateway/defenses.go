@@ -250,6 +250,8 @@ func (g *Gateway) verifyWebhook(r *http.Request, t *target, body []byte) (string
 		return caller, nil
 	case errors.Is(err, webhook.ErrReplay):
 		return "", apierror.Wrap(err, apierror.Replayed, "this delivery was received before")
+	case errors.Is(err, webhook.ErrReplayUnavailable):
+		return "", apierror.Wrap(err, apierror.Unavailable, "the delivery cannot be checked for replay right now")
 	case errors.Is(err, webhook.ErrReplayCacheFull):
 		return "", &apierror.Error{Code: apierror.RateLimited, Message: "too many deliveries to remember; retry later", Cause: err, RetryAfter: 1}
 	case errors.Is(err, webhook.ErrStale):
@@ -413,6 +415,9 @@ func (g *Gateway) reserveBudget(f *registry.Function, requestBytes int64) (*limi
 			Cause:      err,
 			RetryAfter: max(1, retry),
 		}
+	}
+	if errors.Is(err, limits.ErrLeaseUnavailable) {
+		return nil, apierror.Wrap(err, apierror.Unavailable, "the budget cannot be checked right now")
 	}
 	return nil, err
 }

@@ -87,6 +87,10 @@ type Deps struct {
 	// WebhookSecrets reads webhook routes' secrets; nil fails those routes
 	// closed.
 	WebhookSecrets WebhookSecrets
+	// Replays, if set, is the store of webhook deliveries shared with the
+	// other nodes, so that a delivery is accepted once across all of them;
+	// nil remembers deliveries on this node only.
+	Replays webhook.SharedReplays
 	// Budgets are operators' budget overrides; nil means none.
 	Budgets BudgetOverrides
 	// Limiter, Owners and Ledger hold the rate limits, the per-owner
@@ -161,6 +165,9 @@ func New(d Deps) *Gateway {
 		slots:   make(map[string]*slots),
 		schemas: make(map[string]*contract.Schema),
 		replay:  webhook.NewReplayCache(24*time.Hour, maxReplayEntries),
+	}
+	if d.Replays != nil {
+		g.replay.Share(d.Replays)
 	}
 	g.Reload()
 	return g

@@ -179,8 +179,9 @@ func (e *ExhaustedError) Unwrap() error { return ErrBudgetExhausted }
 // budget takes effect on the next call. Memory is one small record per
 // subject ever seen; Forget drops a deleted function's record.
 type Ledger struct {
-	now   func() time.Time
-	alert func(Alert)
+	now    func() time.Time
+	alert  func(Alert)
+	leaser Leaser // nil: the ledger's budgets are its own
 
 	mu       sync.Mutex
 	accounts map[string]*account
@@ -192,6 +193,19 @@ type account struct {
 	start, end time.Time
 	used       [numMeters]int64
 	alerted    [numMeters]uint8
+	// With a Leaser: leased is what this ledger leased of the budget in
+	// this window, and onLease what it charged against that (calls
+	// admitted, less compute given back); touched is set by every
+	// admission and cleared by ReturnLeases.
+	leased, onLease [numMeters]int64
+	touched         bool
+	// dry marks the meters the shared counter last granted less than
+	// asked for, with the limit it was asked under, until dryUntil: calls
+	// that need more are refused without asking again meanwhile.
+	dry      [numMeters]int64
+	dryUntil time.Time
+	// leasing, while a lease is asked for, is closed when it is over.
+	leasing chan struct{}
 }
 
 // NewLedger returns an empty ledger reading the time from now (time.Now in
@@ -204,6 +218,86 @@ func NewLedger(now func() time.Time, alert func(Alert)) *Ledger {
 		now = time.Now
 	}
 	return &Ledger{now: now, alert: alert, accounts: make(map[string]*account)}
+}
+
+// Amounts are quantities of the three meters in the ledger's units, in
+// the order invocations, compute (MiB x milliseconds), request bytes.
+type Amounts [numMeters]int64
+
+// Leaser is a budget counter shared by the ledgers of several nodes. A
+// ledger with a Leaser admits a call only within what it leased of each
+// budget; when its lease runs short, it leases a slice more (LeaseParts
+// of the budget, or the call's cost if larger), and it gives back what an
+// idle subject did not use (ReturnLeases). The Leaser grants at most the
+// budget in total per window, so the budget holds across all ledgers.
+type Leaser interface {
+	// Lease grants up to want of each meter of subject's budget in the
+	// window starting at start, at most limit in total per meter (a zero
+	// limit grants nothing), and returns what it granted.
+	Lease(subject string, w Window, start time.Time, limit, want Amounts) (Amounts, error)
+	// Return gives back amount leased in the window starting at start.
+	Return(subject string, w Window, start time.Time, amount Amounts) error
+}
+
+// LeaseParts is the number of slices a budget is leased in: a lease is a
+// twentieth of the budget, so a node asks the shared counter about once
+// per twentieth of a budget it spends.
+const LeaseParts = 20
+
+// ErrLeaseUnavailable means the shared budget counter could not be
+// reached; the call is refused (a budget fails closed).
+var ErrLeaseUnavailable = errors.New("budget lease unavailable")
+
+// ShareWith makes the ledger lease its budgets from leaser. Call it
+// before the first Reserve.
+func (l *Ledger) ShareWith(leaser Leaser) { l.leaser = leaser }
+
+// leaseSize is the slice of limit leased at once.
+func leaseSize(limit int64) int64 { return max(1, ceilDiv(limit, LeaseParts)) }
+
+// ReturnLeases gives back what each subject leased and has not used: with
+// idle set, only for the subjects no call was admitted for since the
+// previous ReturnLeases. The daemon calls it every 10 seconds with idle
+// set, and at shutdown without.
+func (l *Ledger) ReturnLeases(idle bool) error {
+	if l.leaser == nil {
+		return nil
+	}
+	type give struct {
+		name   string
+		window Window
+		start  time.Time
+		amount Amounts
+	}
+	var gives []give
+	now := l.now()
+	l.mu.Lock()
+	for name, a := range l.accounts {
+		a.roll(now)
+		if a.touched && idle {
+			a.touched = false
+			continue
+		}
+		var g Amounts
+		some := false
+		for m := range numMeters {
+			if d := a.leased[m] - a.onLease[m]; d > 0 {
+				g[m], some = d, true
+				a.leased[m] = a.onLease[m]
+			}
+		}
+		if some {
+			gives = append(gives, give{name, a.window, a.start, g})
+		}
+	}
+	l.mu.Unlock()
+	var errs []error
+	for _, g := range gives {
+		if err := l.leaser.Return(g.name, g.window, g.start, g.amount); err != nil {
+			errs = append(errs, fmt.Errorf("return the lease of %s: %w", g.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // policy is a Budget checked and converted to the ledger's units.
@@ -296,34 +390,141 @@ func (l *Ledger) Reserve(subjects []Subject, requestBytes int64, memoryBytes int
 	res := &Reservation{l: l, memUnits: memUnits, reserved: compute}
 	res.parts = res.buf[:0]
 	now := l.now()
-	var alerts []Alert
-
-	l.mu.Lock()
-	for i, s := range subjects {
-		a := l.account(s.Name, pols[i].window, now)
-		for m := range numMeters {
-			if pols[i].has[m] && addSat(a.used[m], cost[m]) > pols[i].limit[m] {
-				alerts = a.check(alerts, s.Name, m, &pols[i], true)
-				err := &ExhaustedError{Subject: s.Name, Meter: meterNames[m], ResetAt: a.end}
-				l.mu.Unlock()
-				l.fire(alerts)
+	for own := 0; ; {
+		alerts, asks, err := l.admit(subjects, pols, cost, now, res, own >= leaseAttempts)
+		l.fire(alerts)
+		if err != nil || asks == nil {
+			if err != nil {
 				return nil, err
 			}
+			return res, nil
 		}
-		res.parts = append(res.parts, part{acct: a, start: a.start})
+		// A lease ran short: lease more, without the lock, and try again
+		// (other calls may take what was leased in the meantime).
+		for _, ask := range asks {
+			leased, err := l.lease(subjects[ask.i].Name, pols[ask.i], ask, now)
+			if err != nil {
+				return nil, err
+			}
+			if leased {
+				own++
+			}
+		}
 	}
-	for i, s := range subjects {
-		a := res.parts[i].acct
+}
+
+// lease tops up the lease of subject name for ask, unless another call
+// on this ledger is leasing for it already: then it waits for that one,
+// and reports that it leased nothing itself. One lease at a time per
+// subject and ledger keeps the writes to the shared counter to about one
+// per node at a time, however many calls come at once.
+func (l *Ledger) lease(name string, p policy, ask leaseAsk, now time.Time) (bool, error) {
+	l.mu.Lock()
+	a := l.accounts[name]
+	if a == nil || !a.start.Equal(ask.start) || a.window != ask.window {
+		l.mu.Unlock()
+		return false, nil // another window now: try again in it
+	}
+	if wait := a.leasing; wait != nil {
+		l.mu.Unlock()
+		<-wait
+		return false, nil
+	}
+	done := make(chan struct{})
+	a.leasing = done
+	l.mu.Unlock()
+	got, err := l.leaser.Lease(name, ask.window, ask.start, Amounts(p.limit), ask.want)
+	l.mu.Lock()
+	a.leasing = nil
+	close(done)
+	// A lease of a window that ended meanwhile is worth nothing.
+	if err == nil && a.start.Equal(ask.start) && a.window == ask.window {
 		for m := range numMeters {
-			a.used[m] = addSat(a.used[m], cost[m])
-			if pols[i].has[m] {
-				alerts = a.check(alerts, s.Name, m, &pols[i], false)
+			a.leased[m] = addSat(a.leased[m], got[m])
+			if got[m] < ask.want[m] {
+				a.dry[m], a.dryUntil = p.limit[m], now.Add(dryPause)
 			}
 		}
 	}
 	l.mu.Unlock()
-	l.fire(alerts)
-	return res, nil
+	if err != nil {
+		return true, fmt.Errorf("%w: %s: %w", ErrLeaseUnavailable, name, err)
+	}
+	return true, nil
+}
+
+// dryPause is how long a ledger refuses the calls a spent budget's lease
+// cannot cover without asking the shared counter again: what idle nodes
+// give back, or a raised budget (at once), lets calls in again.
+const dryPause = time.Second
+
+// leaseAttempts is how many times a call leases more before a lease still
+// short refuses it.
+const leaseAttempts = 3
+
+// leaseAsk is a lease subject i needs before a call fits.
+type leaseAsk struct {
+	i      int
+	window Window
+	start  time.Time
+	want   Amounts
+}
+
+// admit charges cost to every subject if it fits their budgets and, with
+// a Leaser, their leases. It returns the alerts to fire, and either the
+// leases to ask for before trying again (nothing is charged then), or an
+// *ExhaustedError. leased means the leases were just topped up: a lease
+// still short refuses the call.
+func (l *Ledger) admit(subjects []Subject, pols []policy, cost [numMeters]int64, now time.Time, res *Reservation, leased bool) ([]Alert, []leaseAsk, error) {
+	var alerts []Alert
+	res.parts = res.parts[:0]
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var asks []leaseAsk
+	for i, s := range subjects {
+		a := l.account(s.Name, pols[i].window, now)
+		var want Amounts
+		short := -1
+		for m := range numMeters {
+			if !pols[i].has[m] {
+				continue
+			}
+			if addSat(a.used[m], cost[m]) > pols[i].limit[m] {
+				short = m
+				break
+			}
+			if l.leaser != nil && addSat(a.onLease[m], cost[m]) > a.leased[m] {
+				if leased || (a.dry[m] == pols[i].limit[m] && now.Before(a.dryUntil)) {
+					short = m
+					break
+				}
+				want[m] = addSat(cost[m], leaseSize(pols[i].limit[m])) - (a.leased[m] - a.onLease[m])
+			}
+		}
+		if short >= 0 {
+			alerts = a.check(alerts, s.Name, short, &pols[i], true)
+			return alerts, nil, &ExhaustedError{Subject: s.Name, Meter: meterNames[short], ResetAt: a.end}
+		}
+		if want != (Amounts{}) {
+			asks = append(asks, leaseAsk{i: i, window: a.window, start: a.start, want: want})
+		}
+		res.parts = append(res.parts, part{acct: a, start: a.start})
+	}
+	if asks != nil {
+		return nil, asks, nil
+	}
+	for i, s := range subjects {
+		a := res.parts[i].acct
+		a.touched = true
+		for m := range numMeters {
+			a.used[m] = addSat(a.used[m], cost[m])
+			if pols[i].has[m] {
+				a.onLease[m] = addSat(a.onLease[m], cost[m])
+				alerts = a.check(alerts, s.Name, m, &pols[i], false)
+			}
+		}
+	}
+	return alerts, nil, nil
 }
 
 // Settle records the end of the call, which ran for wall, and gives back
@@ -348,6 +549,7 @@ func (r *Reservation) Settle(wall time.Duration) (unusedGBs float64) {
 	for _, p := range r.parts {
 		if p.acct.start.Equal(p.start) {
 			p.acct.used[iCompute] = max(p.acct.used[iCompute]-unused, 0)
+			p.acct.onLease[iCompute] = max(p.acct.onLease[iCompute]-unused, 0)
 		}
 	}
 	r.l.mu.Unlock()
@@ -371,6 +573,8 @@ func (l *Ledger) account(name string, w Window, now time.Time) *account {
 		// would refuse because earlier usage was forgotten.
 		a.window = w
 		a.start, a.end = w.Bounds(now)
+		a.leased, a.onLease = [numMeters]int64{}, [numMeters]int64{} // leased in the other window
+		a.dry = [numMeters]int64{}
 		return a
 	}
 	a.roll(now)
@@ -386,6 +590,8 @@ func (a *account) roll(now time.Time) {
 	a.start, a.end = a.window.Bounds(now)
 	a.used = [numMeters]int64{}
 	a.alerted = [numMeters]uint8{}
+	a.leased, a.onLease = [numMeters]int64{}, [numMeters]int64{}
+	a.dry = [numMeters]int64{}
 }
 
 // check appends the alerts that usage of meter m now calls for. refused

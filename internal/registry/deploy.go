@@ -24,32 +24,56 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 			return nil, err
 		}
 	}
-	if err := r.checkRoutes(m); err != nil {
+	if err := r.checkRoutes(ctx, m); err != nil {
 		return nil, err
 	}
 	if err := r.checkTopics(m); err != nil {
 		return nil, err
 	}
-	if ok, err := r.blobs.Has(ctx, blobName(d.Digest)); err != nil {
+	next := wants(m.Routes, (&Version{Triggers: m.Triggers, Capabilities: m.Capabilities}).Topics(), m.Owner)
+	taken, err := r.claimAll(ctx, m.Name, next)
+	if err != nil {
 		return nil, err
+	}
+	f, prev, err := r.deploy(ctx, d)
+	if err != nil {
+		r.release(context.WithoutCancel(ctx), m.Name, taken)
+		return nil, err
+	}
+	r.releaseUnused(ctx, m.Name, versionWants(prev), next)
+	return f, nil
+}
+
+// deploy stores d as the new active version of its function, and returns
+// the version that was active before (nil for a new function).
+func (r *Registry) deploy(ctx context.Context, d Deployment) (*Function, *Version, error) {
+	m := d.Manifest
+	if ok, err := r.blobs.Has(ctx, blobName(d.Digest)); err != nil {
+		return nil, nil, err
 	} else if !ok {
-		return nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
+		return nil, nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
 	}
 	for digest, text := range d.Schemas {
 		if got := Digest(text); got != digest {
-			return nil, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
+			return nil, nil, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
 		}
 		if _, err := r.PutBlob(ctx, digest, text); err != nil {
-			return nil, fmt.Errorf("store schema: %w", err)
+			return nil, nil, fmt.Errorf("store schema: %w", err)
 		}
 	}
 	text := []byte(d.ManifestText)
 	manifestDigest := Digest(text)
 	if _, err := r.PutBlob(ctx, manifestDigest, text); err != nil {
-		return nil, fmt.Errorf("store manifest: %w", err)
+		return nil, nil, fmt.Errorf("store manifest: %w", err)
 	}
 	now := r.now().UTC()
-	return r.update(ctx, m.Name, true, func(f *Function) error {
+	var prev *Version
+	f, err := r.update(ctx, m.Name, true, func(f *Function) error {
+		prev = nil
+		if cur := f.Current(); cur != nil {
+			c := *cur
+			prev = &c
+		}
 		if f.CreatedAt.IsZero() {
 			f.CreatedAt = now
 		}
@@ -83,6 +107,7 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 		f.Active = number
 		return nil
 	})
+	return f, prev, err
 }
 
 // Rollback makes version the active one; version 0 means the one before
@@ -106,19 +131,36 @@ func (r *Registry) Rollback(ctx context.Context, name string, version int) (*Fun
 	if v == nil {
 		return nil, fmt.Errorf("%w: %q keeps versions %d to %d", ErrVersion, name, cur.Versions[0].Number, cur.Versions[len(cur.Versions)-1].Number)
 	}
-	if err := r.checkRoutes(&manifest.Manifest{Name: name, File: v.ManifestFile, Routes: v.Routes}); err != nil {
+	if err := r.checkRoutes(ctx, &manifest.Manifest{Name: name, File: v.ManifestFile, Routes: v.Routes}); err != nil {
 		return nil, err
 	}
 	if err := r.checkTopics(&manifest.Manifest{Name: name, Owner: cur.Owner, Triggers: v.Triggers, Capabilities: v.Capabilities}); err != nil {
 		return nil, err
 	}
-	return r.update(ctx, name, false, func(f *Function) error {
+	next := versionWants(v)
+	taken, err := r.claimAll(ctx, name, next)
+	if err != nil {
+		return nil, err
+	}
+	var prev *Version
+	f, err := r.update(ctx, name, false, func(f *Function) error {
 		if f.Version(version) == nil {
 			return fmt.Errorf("%w: %q no longer keeps version %d", ErrVersion, name, version)
+		}
+		prev = nil
+		if cur := f.Current(); cur != nil {
+			c := *cur
+			prev = &c
 		}
 		f.Active = version
 		return nil
 	})
+	if err != nil {
+		r.release(context.WithoutCancel(ctx), name, taken)
+		return nil, err
+	}
+	r.releaseUnused(ctx, name, versionWants(prev), next)
+	return f, nil
 }
 
 // ErrQuarantine is returned for quarantining a function already in
@@ -159,6 +201,10 @@ func (r *Registry) Remove(ctx context.Context, name string) error {
 	}
 	if err := r.records.Delete(ctx, name, e.Revision); err != nil {
 		return err
+	}
+	var removed Function
+	if json.Unmarshal(e.Value, &removed) == nil {
+		r.release(ctx, name, versionWants(removed.Current()))
 	}
 	// The delete marker's revision is unknown here; the watch delivers it.
 	// Drop the cache entry now so the route disappears at once.
@@ -220,18 +266,36 @@ func (r *Registry) update(ctx context.Context, name string, create bool, change 
 }
 
 // checkRoutes refuses m when one of its routes collides with an active route
-// of another function.
-func (r *Registry) checkRoutes(m *manifest.Manifest) error {
-	all := []*manifest.Manifest{m}
+// of another function, unless m holds that route's claim. Collisions
+// between other functions (stored by a version of pave without claims)
+// are not m's and do not refuse it.
+func (r *Registry) checkRoutes(ctx context.Context, m *manifest.Manifest) error {
+	if err := manifest.CheckRoutes([]*manifest.Manifest{m}); err != nil {
+		return fmt.Errorf("%w: %v", ErrRouteConflict, err)
+	}
+	var errs manifest.ErrorList
 	for _, f := range r.List() {
 		if f.Name == m.Name {
 			continue
 		}
 		v := f.Current()
-		all = append(all, &manifest.Manifest{Name: f.Name, File: v.ManifestFile, Routes: v.Routes})
+		other := &manifest.Manifest{Name: f.Name, File: v.ManifestFile, Routes: v.Routes}
+		var list manifest.ErrorList
+		if !errors.As(manifest.CheckRoutes([]*manifest.Manifest{m, other}), &list) {
+			continue
+		}
+		for _, e := range list {
+			// Each error is about a route of other, routes[i].
+			var i int
+			if _, err := fmt.Sscanf(e.Field, "routes[%d]", &i); err == nil && i < len(v.Routes) &&
+				r.holds(ctx, m.Name, want{kind: "route", name: v.Routes[i].Pattern()}) {
+				continue
+			}
+			errs = append(errs, e)
+		}
 	}
-	if err := manifest.CheckRoutes(all); err != nil {
-		return fmt.Errorf("%w: %v", ErrRouteConflict, err)
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %v", ErrRouteConflict, errs)
 	}
 	return nil
 }

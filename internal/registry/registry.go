@@ -146,7 +146,10 @@ type Deployment struct {
 type Registry struct {
 	records Records
 	blobs   BlobStore
-	now     func() time.Time
+	// claims, once UseClaims set it, holds the route and topic claims
+	// (see claims.go); without it, only the cache is checked.
+	claims Records
+	now    func() time.Time
 
 	writeMu sync.Mutex // serialises deploys so route checks see every change
 

@@ -41,6 +41,17 @@ func newEnv(t *testing.T) *env {
 // registry already did) and loads a registry from them.
 func (e *env) registry() *registry.Registry {
 	e.t.Helper()
+	r := e.unclaimed()
+	if _, err := r.UseClaims(e.ctx, e.claims()); err != nil {
+		e.t.Fatal(err)
+	}
+	return r
+}
+
+// unclaimed is registry without the claims bucket: its deploys are
+// checked against its cache only.
+func (e *env) unclaimed() *registry.Registry {
+	e.t.Helper()
 	records, err := e.nats.KV(e.ctx, "functions")
 	if err != nil {
 		e.t.Fatal(err)
@@ -54,6 +65,16 @@ func (e *env) registry() *registry.Registry {
 		e.t.Fatal(err)
 	}
 	return r
+}
+
+// claims opens the claims bucket.
+func (e *env) claims() *store.KV {
+	e.t.Helper()
+	claims, err := e.nats.KV(e.ctx, "claims")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return claims
 }
 
 // parse builds a manifest of function name with the given routes, each

@@ -29,6 +29,10 @@ type Options struct {
 	// DataDir is where the embedded server keeps its JetStream files
 	// (DataDir/jetstream).
 	DataDir string
+	// Replicas is how many copies the server keeps of every stream,
+	// bucket and object store opened through this connection; 0 means 1.
+	// Opening one that exists with another number changes it (logged).
+	Replicas int
 	// Logger receives connection events.
 	Logger *slog.Logger
 }
@@ -40,6 +44,8 @@ type NATS struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
+	// replicas of what this connection opens (Options.Replicas).
+	replicas int
 }
 
 // Open starts the embedded server (when opts.URL is empty) or connects to
@@ -49,7 +55,7 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &NATS{log: log}
+	n := &NATS{log: log, replicas: max(opts.Replicas, 1)}
 	connOpts := []nats.Option{
 		nats.Name("pave"),
 		nats.MaxReconnects(-1),
@@ -141,13 +147,15 @@ func (n *NATS) Embedded() bool { return n.srv != nil }
 // KV opens (creating or updating) the key-value bucket name, keeping only the
 // latest value of each key.
 func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
+	n.noteReplicas(ctx, kvStream(name))
 	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:  name,
-		History: 1,
-		Storage: jetstream.FileStorage,
+		Bucket:   name,
+		History:  1,
+		Storage:  jetstream.FileStorage,
+		Replicas: n.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
+		return nil, n.openErr("kv bucket", name, err)
 	}
 	return &KV{kv: kv}, nil
 }
@@ -155,32 +163,72 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 // ExpiringKV opens (creating or updating) the key-value bucket name whose
 // values are removed ttl after they were last written.
 func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (*KV, error) {
+	n.noteReplicas(ctx, kvStream(name))
 	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:  name,
-		History: 1,
-		TTL:     ttl,
-		Storage: jetstream.FileStorage,
+		Bucket:   name,
+		History:  1,
+		TTL:      ttl,
+		Storage:  jetstream.FileStorage,
+		Replicas: n.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
+		return nil, n.openErr("kv bucket", name, err)
 	}
 	return &KV{kv: kv}, nil
 }
 
 // Blobs opens (creating if needed) the object store bucket name.
 func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
+	n.noteReplicas(ctx, objectStream(name))
 	obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:  name,
-		Storage: jetstream.FileStorage,
+		Bucket:   name,
+		Storage:  jetstream.FileStorage,
+		Replicas: n.replicas,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open object store %s: %w", name, err)
+		return nil, n.openErr("object store", name, err)
 	}
 	stream, err := n.js.Stream(ctx, objectStream(name))
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
 	return &Blobs{obs: obs, stream: stream, bucket: name}, nil
+}
+
+// kvStream is the stream behind the key-value bucket name.
+func kvStream(name string) string { return "KV_" + name }
+
+// noteReplicas logs when the stream exists with another number of
+// replicas than this connection gives what it opens: opening it changes
+// the number, and the server copies the stream to the new replicas in the
+// background.
+func (n *NATS) noteReplicas(ctx context.Context, stream string) {
+	s, err := n.js.Stream(ctx, stream)
+	if err != nil {
+		return // a new one, or the open that follows reports the error
+	}
+	if have := s.CachedInfo().Config.Replicas; have != n.replicas {
+		n.log.Info("changing the replicas of a stream", "stream", stream, "from", have, "to", n.replicas)
+	}
+}
+
+// The server's error codes for more replicas than it can keep: on a
+// server that is not clustered, and on a cluster with fewer servers.
+const (
+	errCodeNoPeers               jetstream.ErrorCode = 10005
+	errCodeInsufficientResources jetstream.ErrorCode = 10023
+	errCodeReplicasNotSupported  jetstream.ErrorCode = 10074
+)
+
+// openErr is the error of opening a stream, bucket or object store; when
+// the server cannot keep the replicas asked for, it says so.
+func (n *NATS) openErr(what, name string, err error) error {
+	var api *jetstream.APIError
+	if n.replicas > 1 && errors.As(err, &api) &&
+		(api.ErrorCode == errCodeNoPeers || api.ErrorCode == errCodeReplicasNotSupported || api.ErrorCode == errCodeInsufficientResources) {
+		return fmt.Errorf("open %s %s: --replicas %d needs a NATS cluster of at least %d JetStream servers: %w", what, name, n.replicas, n.replicas, err)
+	}
+	return fmt.Errorf("open %s %s: %w", what, name, err)
 }
 
 // Close drains the connection and stops the embedded server, waiting for it

@@ -72,8 +72,10 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	if cfg.WorkQueue {
 		retention = jetstream.WorkQueuePolicy
 	}
+	n.noteReplicas(ctx, cfg.Name)
 	s, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       cfg.Name,
+		Replicas:   n.replicas,
 		Subjects:   cfg.Subjects,
 		Storage:    jetstream.FileStorage,
 		Retention:  retention,
@@ -86,7 +88,7 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		DenyPurge:  cfg.AppendOnly,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
+		return nil, n.openErr("stream", cfg.Name, err)
 	}
 	return &Stream{js: n.js, stream: s}, nil
 }

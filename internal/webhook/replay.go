@@ -2,8 +2,12 @@ package webhook
 
 import (
 	"container/heap"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -22,10 +26,12 @@ import (
 //
 // It is safe for concurrent use. Make one with NewReplayCache; the zero
 // value is not usable. The cache lives in memory: it protects one process,
-// and a restart forgets it.
+// and a restart forgets it, unless it is shared (Share): then a delivery
+// is accepted once across every cache sharing the store.
 type ReplayCache struct {
 	window time.Duration
 	max    int
+	shared SharedReplays
 
 	mu      sync.Mutex
 	entries map[replayKey]*replayEntry
@@ -38,6 +44,30 @@ type replayEntry struct {
 	key     replayKey
 	expires time.Time // the entry is live while now is not after it
 }
+
+// SharedReplays is a store of delivery keys that several caches (nodes)
+// share. Claim records key, to be kept at least SharedWindow, and
+// reports whether it was not recorded before: a create-only write, so of
+// two caches claiming one key at once exactly one gets true.
+type SharedReplays interface {
+	Claim(ctx context.Context, key string) (bool, error)
+}
+
+// SharedWindow is how long a SharedReplays must keep a key: as long as
+// any delivery is remembered (an untimed one; a timestamped one expires
+// within twice MaxTolerance).
+const SharedWindow = UntimedReplayWindow
+
+// ErrReplayUnavailable means the shared store of deliveries could not be
+// reached: the delivery is refused (fail closed).
+var ErrReplayUnavailable = errors.New("webhook: replay store unavailable")
+
+// sharedTimeout bounds the claims of one delivery in the shared store.
+const sharedTimeout = 2 * time.Second
+
+// Share makes the cache consult shared for every delivery it has not seen
+// itself. Call it before the first Seen or Verify.
+func (c *ReplayCache) Share(shared SharedReplays) { c.shared = shared }
 
 // NewReplayCache returns a cache whose Seen remembers ids for window and
 // that holds at most max entries. It panics if window or max is not
@@ -81,10 +111,48 @@ func keyOf(namespace, id string) replayKey {
 
 // record reports whether any of keys is live at now; if none is, it
 // records them all, to expire at expires. It is all or nothing: a full
-// cache records none of them.
+// cache records none of them. A shared cache then claims them in the
+// shared store; a key another cache claimed first makes the delivery
+// seen.
 func (c *ReplayCache) record(now, expires time.Time, keys ...replayKey) (bool, error) {
 	c.mu.Lock()
+	seen, err := c.check(now, keys)
+	if seen || err != nil || c.shared == nil {
+		if !seen && err == nil {
+			seen, err = c.add(now, expires, keys)
+		}
+		c.mu.Unlock()
+		return seen, err
+	}
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), sharedTimeout)
+	defer cancel()
+	// In the same order on every node, stopping at the first key claimed
+	// before: of concurrent claims of one delivery, the one that takes
+	// the first key takes them all.
+	fresh := true
+	for _, k := range keys {
+		ok, err := c.shared.Claim(ctx, "replay."+hex.EncodeToString(k[:]))
+		if err != nil {
+			return false, fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
+		}
+		if !ok {
+			fresh = false
+			break
+		}
+	}
+	c.mu.Lock()
 	defer c.mu.Unlock()
+	seen, err = c.add(now, expires, keys)
+	if err != nil && !fresh {
+		return true, nil // a replay, however full the cache
+	}
+	return seen || !fresh, err
+}
+
+// check purges expired entries and reports whether any of keys is live.
+// The caller holds c.mu.
+func (c *ReplayCache) check(now time.Time, keys []replayKey) (bool, error) {
 	for len(c.expiry) > 0 && now.After(c.expiry[0].expires) {
 		e := heap.Pop(&c.expiry).(*replayEntry)
 		delete(c.entries, e.key)
@@ -96,6 +164,15 @@ func (c *ReplayCache) record(now, expires time.Time, keys ...replayKey) (bool, e
 	}
 	if len(c.entries)+len(keys) > c.max {
 		return false, ErrReplayCacheFull
+	}
+	return false, nil
+}
+
+// add is check, then records keys if none is live. The caller holds
+// c.mu.
+func (c *ReplayCache) add(now, expires time.Time, keys []replayKey) (bool, error) {
+	if seen, err := c.check(now, keys); seen || err != nil {
+		return seen, err
 	}
 	for _, k := range keys {
 		if _, dup := c.entries[k]; dup {
