@@ -27,8 +27,8 @@ response must have; a case that fails prints what differs and the call's
 log lines, and pave test exits with status 1.
 
 The function's capabilities are faked from the file: secrets by name
-(secrets:), and the contents of its key-value buckets (kv:); events it
-publishes are printed. Its grants in pave.yaml apply as in the daemon. The
+(secrets:), the contents of its key-value buckets (kv:), and the answers to
+its outbound requests by URL (http:); events it publishes are printed. Its grants in pave.yaml apply as in the daemon. The
 gateway's checks (keys, input contracts, rate limits) do not run.
 
 A Go function without pave.test.yaml is tested with go test ./... in DIR.

@@ -3,8 +3,8 @@
 // module on the runtime pave serves it with, in-process, and the response
 // it must get. The function's capabilities go through the broker the daemon
 // uses, so its grants apply, over fake stores filled from the case file:
-// secrets by name, and key-value buckets' contents. Events it publishes are
-// kept and printed.
+// secrets by name, key-value buckets' contents, and the answers to
+// outbound requests by URL. Events it publishes are kept and printed.
 //
 // The gateway's checks (authentication, input contracts, rate limits) do
 // not run: a case tests the function's code, as go test does a Go
@@ -32,6 +32,7 @@ import (
 
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/capability"
+	"github.com/pave-dev/pave/internal/egress"
 	"github.com/pave-dev/pave/internal/events"
 	"github.com/pave-dev/pave/internal/hostapi"
 	"github.com/pave-dev/pave/internal/limits"
@@ -47,8 +48,18 @@ type Fixture struct {
 	Secrets map[string]string `yaml:"secrets"`
 	// KV is the contents of the function's buckets: bucket, key, value.
 	KV map[string]map[string]string `yaml:"kv"`
+	// HTTP answers outbound requests, by their URL; a granted request to
+	// a URL not listed fails as unavailable.
+	HTTP map[string]Answer `yaml:"http"`
 	// Tests are the cases, run in order, against one set of stores.
 	Tests []Case `yaml:"tests"`
+}
+
+// Answer is the response to an outbound request.
+type Answer struct {
+	Status  int               `yaml:"status"`
+	Headers map[string]string `yaml:"headers"`
+	Body    string            `yaml:"body"`
 }
 
 // Case is one call and what it must answer.
@@ -91,6 +102,11 @@ func ParseFixture(file string, data []byte) (*Fixture, error) {
 	if len(fx.Tests) == 0 {
 		return nil, fmt.Errorf("%s: no tests", file)
 	}
+	for u, a := range fx.HTTP {
+		if a.Status < 100 || a.Status > 599 {
+			return nil, fmt.Errorf("%s: http[%s]: status %d: want 100 to 599", file, u, a.Status)
+		}
+	}
 	for i, c := range fx.Tests {
 		what := fmt.Sprintf("%s: tests[%d]", file, i)
 		switch {
@@ -130,6 +146,14 @@ func Run(ctx context.Context, m *manifest.Manifest, wasm []byte, fx *Fixture, ca
 		return 0, fmt.Errorf("the module of %s: %w", m.Name, err)
 	}
 	pub := &publisher{}
+	// The client checks URLs against the grants; it never sends anything.
+	egressClient := egress.New(egress.Policy{})
+	var grants []egress.Grant
+	for _, g := range m.Capabilities.HTTP {
+		if pg, err := egress.ParseGrant(g); err == nil {
+			grants = append(grants, pg)
+		}
+	}
 	broker := capability.NewBroker(capability.Deps{
 		Secrets:   fakeSecrets(fx.Secrets),
 		Buckets:   newBuckets(m.Owner, fx.KV),
@@ -147,7 +171,8 @@ func Run(ctx context.Context, m *manifest.Manifest, wasm []byte, fx *Fixture, ca
 			Depth: 1, Calls: limits.NewCallTree(100),
 		}, m.Capabilities)
 		start := time.Now()
-		res, err := eng.Invoke(hostapi.WithCapabilities(ctx, session), mod, lim, req)
+		caps := &fakeHTTP{Session: session, granted: len(m.Capabilities.HTTP) > 0, egress: egressClient.Session(grants), answers: fx.HTTP}
+		res, err := eng.Invoke(hostapi.WithCapabilities(ctx, caps), mod, lim, req)
 		took := time.Since(start).Round(time.Millisecond)
 		problems := check(c, res, err)
 		if len(problems) == 0 {
@@ -410,6 +435,37 @@ func (b *bucket) Keys(_ context.Context, prefix string, limit int) ([]string, bo
 		return keys[:limit], true, nil
 	}
 	return keys, false, nil
+}
+
+// fakeHTTP is a session whose outbound requests the case file answers,
+// once the grants' check of the URL, the egress client's, has passed; a
+// function granted no host at all is denied by the session itself.
+type fakeHTTP struct {
+	*capability.Session
+	granted bool // the manifest grants any host
+	egress  *egress.Session
+	answers map[string]Answer
+}
+
+func (f *fakeHTTP) HTTP(ctx context.Context, req *abi.Outbound) (*abi.Response, error) {
+	if !f.granted {
+		return f.Session.HTTP(ctx, req) // denied, and audited as such
+	}
+	if err := f.egress.Check(req.URL); err != nil {
+		if errors.Is(err, egress.ErrBadRequest) {
+			return nil, fmt.Errorf("%w: %v", hostapi.ErrInvalid, err)
+		}
+		return nil, fmt.Errorf("%w: %v", hostapi.ErrDenied, err)
+	}
+	a, ok := f.answers[req.URL]
+	if !ok {
+		return nil, fmt.Errorf("pave.test.yaml has no answer for %s", req.URL)
+	}
+	resp := &abi.Response{Status: a.Status, Body: []byte(a.Body)}
+	for _, k := range sortedKeys(a.Headers) {
+		resp.Headers = append(resp.Headers, abi.Header{Name: k, Value: a.Headers[k]})
+	}
+	return resp, nil
 }
 
 // publisher keeps the events a case published.
