@@ -236,7 +236,7 @@ func request(m *manifest.Manifest, c Case, i int) (*abi.Request, error) {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if strings.HasPrefix(strings.ToLower(k), "pave-") {
-			return nil, fmt.Errorf("header %s: Pave-* fields are the host's; use topic: or schedule:", k)
+			return nil, fmt.Errorf("header %s: Pave-* fields are the host's; a test sends them with topic or schedule", k)
 		}
 		req.Headers = append(req.Headers, abi.Header{Name: k, Value: r.Headers[k]})
 	}
