@@ -54,7 +54,8 @@ $(DEADCODE):
 	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 # Tests the race detector only slows are left out of race builds (files
-# marked //go:build !race: the daemon's JavaScript tests, the console's
+# marked //go:build !race: the daemon's JavaScript tests and its tests of
+# the Go, JavaScript and TypeScript projects pave new writes, the console's
 # browser test, the guests run on the interpreter, the rewritten guest
 # corpus), so they run once more
 # without the detector. The JavaScript engine's tests run once more with
