@@ -93,3 +93,22 @@ func TestNewThenTest(t *testing.T) {
 		}
 	})
 }
+
+// TestNewPassesPosture checks every template's manifest as its CI does:
+// a project as pave new writes it has no finding at severity high, so its
+// first CI run is green. (The C and Rust ones name a module make builds;
+// the daemon's tests build and deploy every project.)
+func TestNewPassesPosture(t *testing.T) {
+	for _, lang := range []string{"go", "js", "ts"} {
+		for _, tmpl := range []string{"http", "webhook", "topic", "schedule"} {
+			dir := filepath.Join(t.TempDir(), "fn")
+			if _, stderr, code := runPave(t, nil, "", "new", "fn", "--lang", lang, "--template", tmpl, "--owner", "team-a", "--dir", dir); code != 0 {
+				t.Fatalf("pave new --lang %s --template %s: %s", lang, tmpl, stderr)
+			}
+			stdout, stderr, code := runPave(t, nil, "", "posture", "--offline", dir, "--format", "sarif", "--fail-on", "high")
+			if code != 0 || !strings.Contains(stdout, `"version": "2.1.0"`) || strings.Contains(stdout, `"ruleId"`) {
+				t.Errorf("%s %s: pave posture: exit %d, %s\n%s", lang, tmpl, code, stderr, stdout)
+			}
+		}
+	}
+}
