@@ -5,15 +5,21 @@ GO ?= go
 # (runtime/js): vet, staticcheck and its tests also see it with them all.
 JS_CAPABILITY_TAGS := pave_secrets,pave_kv,pave_http,pave_invoke,pave_publish
 
-.PHONY: check vet fmt lint staticcheck deadcode browser test test-short build up bench fuzz soak screenshots
+.PHONY: check vet fmt lint staticcheck deadcode browser toolchains test test-short build up bench fuzz soak screenshots
 
-check: vet fmt lint browser test
+check: vet fmt lint browser toolchains test
 
 # Debian's chromium for the web console's browser test, installed once where
 # the machine allows it (root, or sudo without a password); never fails:
 # without it, TestConsoleInBrowser skips and says why.
 browser:
 	@./scripts/browser.sh
+
+# Debian's C and Rust toolchains for WASI, for the tests that build the C
+# and Rust projects pave new writes; installed as the browser is, never
+# failing: without them, those tests skip and say why.
+toolchains:
+	@./scripts/wasm-toolchains.sh
 
 vet:
 	$(GO) vet ./...
@@ -48,7 +54,8 @@ $(DEADCODE):
 	GOBIN=$(CURDIR)/$(@D) $(GO) install golang.org/x/tools/cmd/deadcode@$(DEADCODE_VERSION)
 
 # Tests the race detector only slows are left out of race builds (files
-# marked //go:build !race: the daemon's JavaScript tests, the console's
+# marked //go:build !race: the daemon's JavaScript tests and its tests of
+# the Go, JavaScript and TypeScript projects pave new writes, the console's
 # browser test, the guests run on the interpreter, the rewritten guest
 # corpus), so they run once more
 # without the detector. The JavaScript engine's tests run once more with

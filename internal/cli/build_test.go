@@ -144,8 +144,9 @@ func TestBuildModuleJSErrors(t *testing.T) {
 			`building fn: index.js:1:22: index.js imports the Node.js built-in module "child_process"`},
 		{"syntax error", "export default {\n  fetch() { return new Response( }\n};\n",
 			"building fn: index.js:2:"},
-		// The temporary directory is in no Go module that could provide
-		// the engine's source.
+		// A Go module of its own that does not require pave cannot
+		// provide the engine's source. (A directory in no Go module
+		// builds it from this checkout: see jsbuild's TestEngineDir.)
 		{"no engine source", "export default { fetch() { return new Response('hi'); } };\n",
 			"building fn: building the JavaScript engine (github.com/pave-dev/pave/runtime/js, from the Go module of "},
 	}
@@ -153,6 +154,9 @@ func TestBuildModuleJSErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			if err := os.WriteFile(filepath.Join(dir, "index.js"), []byte(tt.source), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "go.mod"), []byte("module example.com/fn\n\ngo 1.26\n"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			m := &manifest.Manifest{Name: "fn", Runtime: manifest.RuntimeJS, Main: "index.js"}

@@ -64,7 +64,9 @@ type command struct {
 var commands = []*command{
 	upCommand,
 	serveCommand,
+	newCommand,
 	buildCommand,
+	testCommand,
 	deployCommand,
 	planCommand,
 	applyCommand,

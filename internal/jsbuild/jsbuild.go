@@ -14,12 +14,15 @@ package jsbuild
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	goruntime "runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 
@@ -74,8 +77,14 @@ func Tags(m *manifest.Manifest) []string {
 
 // BuildEngine builds the engine with the given build tags, running the go
 // command in dir, so that the pave module is the one dir's Go module
-// resolves: in a checkout of pave, the checkout itself.
+// resolves: in a checkout of pave, the checkout itself. When dir is in no
+// Go module (a function pave new wrote, say), the go command runs in the
+// pave module this program was built from instead (see engineDir).
 func BuildEngine(ctx context.Context, dir string, tags []string, stderr io.Writer) ([]byte, error) {
+	dir, err := engineDir(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	tmp, err := os.MkdirTemp("", "pave-jsengine-")
 	if err != nil {
 		return nil, err
@@ -98,6 +107,47 @@ func BuildEngine(ctx context.Context, dir string, tags []string, stderr io.Write
 		return nil, fmt.Errorf("building the JavaScript engine (%s, from the Go module of %s): %w", EnginePackage, dir, err)
 	}
 	return os.ReadFile(out)
+}
+
+// paveModule is the module path of pave, whose runtime/js is the engine.
+const paveModule = "github.com/pave-dev/pave"
+
+// engineDir returns the directory to build the engine in for a function in
+// dir: dir itself when it is in a Go module, which then decides the
+// version of pave; otherwise the checkout of pave this program was
+// compiled from, when its sources are still there (a build without
+// -trimpath, such as go run ./cmd/pave or make build), or else the module
+// cache's copy of the released pave this program is (go install
+// github.com/pave-dev/pave/cmd/pave@VERSION put it there).
+func engineDir(ctx context.Context, dir string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "env", "GOMOD")
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	if err != nil {
+		if errors.Is(err, exec.ErrNotFound) {
+			return "", fmt.Errorf("building the JavaScript engine needs the Go toolchain (https://go.dev/dl/): %w", err)
+		}
+		return "", fmt.Errorf("go env GOMOD in %s: %w", dir, err)
+	}
+	if gomod := strings.TrimSpace(string(out)); gomod != "" && gomod != os.DevNull {
+		return dir, nil
+	}
+	if _, file, _, ok := goruntime.Caller(0); ok && filepath.IsAbs(file) {
+		root := filepath.Dir(filepath.Dir(filepath.Dir(file)))
+		if mod, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil && strings.HasPrefix(string(mod), "module "+paveModule+"\n") {
+			return root, nil
+		}
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Path == paveModule && strings.HasPrefix(info.Main.Version, "v") {
+		cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", paveModule+"@"+info.Main.Version)
+		cmd.Dir = os.TempDir()
+		out, err := cmd.Output()
+		var mod struct{ Dir string }
+		if err == nil && json.Unmarshal(out, &mod) == nil && mod.Dir != "" {
+			return mod.Dir, nil
+		}
+	}
+	return "", fmt.Errorf("building the JavaScript engine: %s is in no Go module, and the sources of the pave module this pave was built from cannot be found; run a pave installed with go install %s/cmd/pave@VERSION, or one built in a checkout of pave", dir, paveModule)
 }
 
 // Module returns engine with bundle appended as its abi.InitSection custom

@@ -2,7 +2,9 @@ package jsbuild
 
 import (
 	"bytes"
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -146,5 +148,25 @@ func TestTags(t *testing.T) {
 		if got := Tags(&manifest.Manifest{Capabilities: tt.caps}); !slices.Equal(got, tt.want) {
 			t.Errorf("Tags(%+v) = %q, want %q", tt.caps, got, tt.want)
 		}
+	}
+}
+
+// A function in no Go module builds the engine in the checkout this code
+// was compiled from; one in a module, in its own directory.
+func TestEngineDir(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command")
+	}
+	ctx := context.Background()
+	outside, err := engineDir(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod, err := os.ReadFile(filepath.Join(outside, "go.mod"))
+	if err != nil || !strings.HasPrefix(string(mod), "module github.com/pave-dev/pave\n") {
+		t.Errorf("engineDir outside a module = %s, whose go.mod is %.40q (%v)", outside, mod, err)
+	}
+	if inside, err := engineDir(ctx, "."); err != nil || inside != "." {
+		t.Errorf("engineDir in the module = %q, %v; want .", inside, err)
 	}
 }
