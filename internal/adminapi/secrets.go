@@ -128,6 +128,9 @@ func (h *Handler) rotateMaster(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		h.log.Error("master key rotation failed", "audit", true, "err", err, "request_id", requestID(r))
 		h.audit(r, audit.ActionMasterKeyRotate, "", "failed", nil)
+		if apierror.IsOutage(err) {
+			return &apierror.Error{Code: apierror.Unavailable, Message: "the store cannot be reached; the rotation did not finish and the old master key still opens every secret; retry later", Cause: err, RetryAfter: 1}
+		}
 		return apierror.Wrap(err, apierror.Internal, "the rotation failed; the old master key still opens every secret")
 	}
 	h.log.Info("master key rotated", "audit", true, "old_key", oldID, "new_key", newID, "rewrapped", n, "request_id", requestID(r))

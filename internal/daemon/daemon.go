@@ -73,6 +73,7 @@ type Daemon struct {
 	stop        context.CancelFunc // ends watches and background loops
 	bg          sync.WaitGroup
 	nats        *store.NATS
+	health      *storeHealth
 	engine      *runtime.Engine
 	usage       *registry.Usage
 	budgets     *budgets.Store
@@ -136,6 +137,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.buildEdges(ctx, &p); err != nil {
 		return err
 	}
+	d.health.check(ctx) // every stream is open: the first check before serving
 	if err := d.serve(&p); err != nil {
 		return err
 	}
@@ -196,6 +198,7 @@ func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 		}
 	}
 	p.blobs, err = d.nats.Blobs(ctx, bucketBlobs)
+	d.health = &storeHealth{n: d.nats}
 	return err
 }
 
@@ -379,6 +382,7 @@ func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 		Async:          d.queue,
 		ConsoleUsers:   p.users,
 		Version:        version.String(),
+		Health:         d.health,
 		Log:            d.log,
 	})
 }
@@ -434,6 +438,7 @@ func (d *Daemon) serve(p *parts) (err error) {
 func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
+	d.background(bgCtx, d.health.run)
 	d.background(bgCtx, func(ctx context.Context) {
 		d.runLoop(ctx, "async worker", func(ctx context.Context) error { return d.queue.Run(ctx, p.gw) })
 	})

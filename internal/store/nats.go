@@ -40,6 +40,10 @@ type NATS struct {
 	nc  *nats.Conn
 	js  jetstream.JetStream
 	log *slog.Logger
+	// opened are the streams Check asks about.
+	opened streams
+	// startBy ends the time in which opening waits for JetStream.
+	startBy time.Time
 }
 
 // Open starts the embedded server (when opts.URL is empty) or connects to
@@ -49,7 +53,7 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &NATS{log: log}
+	n := &NATS{log: log, startBy: time.Now().Add(StartWait)}
 	connOpts := []nats.Option{
 		nats.Name("pave"),
 		nats.MaxReconnects(-1),
@@ -94,7 +98,10 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	n.js = js
-	if _, err := js.AccountInfo(ctx); err != nil {
+	if err := n.await(ctx, "the account", func(ctx context.Context) error {
+		_, err := js.AccountInfo(ctx)
+		return err
+	}); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("jetstream is not available on the nats server: %w", err)
 	}
@@ -141,7 +148,7 @@ func (n *NATS) Embedded() bool { return n.srv != nil }
 // KV opens (creating or updating) the key-value bucket name, keeping only the
 // latest value of each key.
 func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := n.openKV(ctx, jetstream.KeyValueConfig{
 		Bucket:  name,
 		History: 1,
 		Storage: jetstream.FileStorage,
@@ -149,13 +156,14 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
 	}
-	return &KV{kv: kv}, nil
+	n.opened.add("KV_" + name)
+	return &KV{kv: kv, n: n}, nil
 }
 
 // ExpiringKV opens (creating or updating) the key-value bucket name whose
 // values are removed ttl after they were last written.
 func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (*KV, error) {
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	kv, err := n.openKV(ctx, jetstream.KeyValueConfig{
 		Bucket:  name,
 		History: 1,
 		TTL:     ttl,
@@ -164,14 +172,35 @@ func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
 	}
-	return &KV{kv: kv}, nil
+	n.opened.add("KV_" + name)
+	return &KV{kv: kv, n: n}, nil
+}
+
+// openKV creates or updates a bucket, and waits until its stream answers
+// (see await).
+func (n *NATS) openKV(ctx context.Context, cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
+	err = n.await(ctx, "bucket "+cfg.Bucket, func(ctx context.Context) error {
+		if kv, err = n.js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
+			return err
+		}
+		// The bucket exists once its stream has a leader to read from.
+		if _, err := kv.Get(ctx, "pave-ready"); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return err
+		}
+		return nil
+	})
+	return kv, err
 }
 
 // Blobs opens (creating if needed) the object store bucket name.
 func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
-	obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:  name,
-		Storage: jetstream.FileStorage,
+	var obs jetstream.ObjectStore
+	err := n.await(ctx, "object store "+name, func(ctx context.Context) (err error) {
+		obs, err = n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:  name,
+			Storage: jetstream.FileStorage,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
@@ -180,6 +209,7 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
+	n.opened.add(objectStream(name))
 	return &Blobs{obs: obs, stream: stream, bucket: name}, nil
 }
 

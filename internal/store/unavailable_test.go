@@ -1,0 +1,96 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/pave-dev/pave/internal/store"
+)
+
+// external runs a NATS server with JetStream and connects to it; the
+// connection is closed, then the server stopped, when the test ends.
+func external(t *testing.T) (*server.Server, *store.NATS) {
+	t.Helper()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, JetStream: true, StoreDir: t.TempDir(), NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	n, err := store.Open(context.Background(), store.Options{URL: srv.ClientURL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	return srv, n
+}
+
+// TestOutageFailsFast checks that every call on a bucket fails within a
+// few seconds with ErrUnavailable, however long its context, while the
+// server is down or has no JetStream, and that Check says which part is
+// down.
+func TestOutageFailsFast(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name          string
+		outage        func(*server.Server)
+		connected, js bool
+	}{
+		{"server down", func(s *server.Server) { s.Shutdown(); s.WaitForShutdown() }, false, false},
+		{"jetstream off", func(s *server.Server) {
+			if err := s.DisableJetStream(); err != nil {
+				t.Error(err)
+			}
+		}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv, n := external(t)
+			ctx := context.Background()
+			b, err := n.KV(ctx, "outage")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Put(ctx, "a", []byte("1")); err != nil {
+				t.Fatal(err)
+			}
+			if h := n.Check(ctx); !h.OK() || len(h.Down) != 0 {
+				t.Fatalf("Check before the outage: %+v", h)
+			}
+			tc.outage(srv)
+			calls := map[string]func(context.Context) error{
+				"Get":    func(ctx context.Context) error { _, err := b.Get(ctx, "a"); return err },
+				"Put":    func(ctx context.Context) error { _, err := b.Put(ctx, "a", []byte("2")); return err },
+				"Create": func(ctx context.Context) error { _, err := b.Create(ctx, "b", []byte("2")); return err },
+				"Keys":   func(ctx context.Context) error { _, _, err := b.Keys(ctx, "", 10); return err },
+			}
+			for name, call := range calls {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+				began := time.Now()
+				err := call(ctx)
+				cancel()
+				if took := time.Since(began); took > 5*time.Second {
+					t.Errorf("%s took %s", name, took)
+				}
+				if !errors.Is(err, store.ErrUnavailable) {
+					t.Errorf("%s: %v, want ErrUnavailable", name, err)
+				}
+				var o interface{ Unavailable() bool }
+				if !errors.As(err, &o) || !o.Unavailable() {
+					t.Errorf("%s: %v does not report Unavailable()", name, err)
+				}
+			}
+			h := n.Check(ctx)
+			if h.OK() || h.Connected != tc.connected || h.JetStream != tc.js {
+				t.Errorf("Check during the outage: %+v, want connected %v, jetstream %v", h, tc.connected, tc.js)
+			}
+		})
+	}
+}
