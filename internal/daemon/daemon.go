@@ -237,7 +237,7 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	if err := d.openObservability(ctx, d.reg, p.ledger); err != nil {
 		return err
 	}
-	d.audit, err = d.openAudit(ctx, p.vault.store)
+	d.audit, err = d.openAudit(ctx, p.vault.store, p.settings)
 	return err
 }
 
@@ -283,13 +283,16 @@ func (d *Daemon) openDefences(bgCtx context.Context, p *parts) (err error) {
 // a stored secret's value.
 func (d *Daemon) openSecrets(ctx, bgCtx context.Context, p *parts) (err error) {
 	var keyCreated bool
-	if p.vault, keyCreated, err = openVault(ctx, d.cfg, p.secretRecords); err != nil {
+	if p.vault, keyCreated, err = openVault(ctx, d.cfg, p.secretRecords, p.settings, !d.nats.Embedded(), d.log); err != nil {
 		return err
 	}
 	if keyCreated {
-		d.log.Info("created the secrets master key", "file", d.cfg.MasterKeyPath())
+		d.logCreated("created the secrets master key", d.cfg.MasterKeyPath(), "--master-key-file or PAVE_MASTER_KEY")
 	}
 	if err := p.vault.store.Watch(bgCtx, p.secretRecords); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if err := p.vault.follow(bgCtx); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
 	d.log = slog.New(redactingHandler{next: d.log.Handler(), store: p.vault.store})

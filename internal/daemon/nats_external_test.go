@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -120,7 +121,27 @@ func TestTwoDaemonsOneExternalNATS(t *testing.T) {
 	if a.admin == nil {
 		t.Fatal("the first node wrote no admin token")
 	}
-	b := startWith(t, external)
+	// The first node made the keys, and says the others need a copy.
+	for _, msg := range []string{"created the secrets master key", "created the audit key"} {
+		if recs := a.logs.lines(map[string]any{"msg": msg, "level": "WARN"}); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["other_nodes"]), "every other node") {
+			t.Errorf("the first node does not say the others need a copy of its keys (%s):\n%s", msg, a.logs.String())
+		}
+	}
+	copies := t.TempDir()
+	for _, f := range []string{"master.key", "audit.key"} {
+		b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(copies, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startWith(t, func(c *config.Config) {
+		external(c)
+		c.MasterKeyFile = filepath.Join(copies, "master.key")
+		c.Observability.AuditKeyFile = filepath.Join(copies, "audit.key")
+	})
 	if _, err := os.Stat(b.cfg.AdminTokenFile()); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the second node wrote an admin token file (stat: %v); the token is the first node's", err)
 	}

@@ -19,6 +19,20 @@ var (
 	ErrConflict = errors.New("revision conflict")
 )
 
+// kvTimeout bounds one request of a bucket's call whatever the caller's
+// deadline: a request sent just before the server went away is never
+// answered, and would otherwise wait for the caller's deadline (a
+// function's whole timeout) before the call reports ErrUnavailable.
+const kvTimeout = 5 * time.Second
+
+// bound returns ctx with a deadline at most kvTimeout away.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= kvTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, kvTimeout)
+}
+
 // keysStart bounds how long Keys waits for a listing to start.
 const keysStart = 2 * time.Second
 
@@ -55,6 +69,8 @@ func (k *KV) Get(ctx context.Context, key string) (Entry, error) {
 	if err := k.down(); err != nil {
 		return Entry{}, err
 	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	e, err := k.kv.Get(ctx, key)
 	if err != nil {
 		return Entry{}, mapErr(err)
@@ -67,6 +83,8 @@ func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, erro
 	if err := k.down(); err != nil {
 		return 0, err
 	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := k.kv.Create(ctx, key, value)
 	return rev, mapErr(err)
 }
@@ -76,6 +94,8 @@ func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (
 	if err := k.down(); err != nil {
 		return 0, err
 	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := k.kv.Update(ctx, key, value, rev)
 	return rev, mapErr(err)
 }
@@ -85,6 +105,8 @@ func (k *KV) Put(ctx context.Context, key string, value []byte) (uint64, error) 
 	if err := k.down(); err != nil {
 		return 0, err
 	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := k.kv.Put(ctx, key, value)
 	return rev, mapErr(err)
 }
@@ -94,6 +116,8 @@ func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
 	if err := k.down(); err != nil {
 		return err
 	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	return mapErr(k.kv.Delete(ctx, key, jetstream.LastRevision(rev)))
 }
 
