@@ -3,6 +3,9 @@ package store_test
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -94,3 +97,52 @@ func TestOutageFailsFast(t *testing.T) {
 		})
 	}
 }
+
+// TestOpenWaitsForJetStream opens a connection to a server whose
+// JetStream is not up yet, as on a cluster that has just formed: Open
+// waits, logging, and succeeds once JetStream answers.
+func TestOpenWaitsForJetStream(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	logs := &strings.Builder{}
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), nil))
+	go func() {
+		time.Sleep(700 * time.Millisecond)
+		if err := srv.EnableJetStream(&server.JetStreamConfig{StoreDir: dir}); err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := store.Open(ctx, store.Options{URL: srv.ClientURL(), Logger: log})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer n.Close()
+	if _, err := n.KV(ctx, "after"); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "waiting for jetstream") {
+		t.Errorf("Open did not log its wait:\n%s", logs)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
