@@ -194,12 +194,13 @@ func (n *NATS) openKV(ctx context.Context, cfg jetstream.KeyValueConfig) (kv jet
 
 // Blobs opens (creating if needed) the object store bucket name.
 func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
+	cfg := jetstream.ObjectStoreConfig{
+		Bucket:  name,
+		Storage: jetstream.FileStorage,
+	}
 	var obs jetstream.ObjectStore
 	err := n.await(ctx, "object store "+name, func(ctx context.Context) (err error) {
-		obs, err = n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket:  name,
-			Storage: jetstream.FileStorage,
-		})
+		obs, err = n.js.CreateOrUpdateObjectStore(ctx, cfg)
 		return err
 	})
 	if err != nil {

@@ -72,21 +72,22 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	if cfg.WorkQueue {
 		retention = jetstream.WorkQueuePolicy
 	}
+	jcfg := jetstream.StreamConfig{
+		Name:       cfg.Name,
+		Subjects:   cfg.Subjects,
+		Storage:    jetstream.FileStorage,
+		Retention:  retention,
+		Discard:    discard,
+		MaxAge:     cfg.MaxAge,
+		MaxBytes:   orUnlimited(cfg.MaxBytes),
+		MaxMsgSize: cfg.MaxMsgSize,
+		Duplicates: cfg.Duplicates,
+		DenyDelete: cfg.AppendOnly,
+		DenyPurge:  cfg.AppendOnly,
+	}
 	var s jetstream.Stream
 	err := n.await(ctx, "stream "+cfg.Name, func(ctx context.Context) (err error) {
-		s, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name:       cfg.Name,
-			Subjects:   cfg.Subjects,
-			Storage:    jetstream.FileStorage,
-			Retention:  retention,
-			Discard:    discard,
-			MaxAge:     cfg.MaxAge,
-			MaxBytes:   orUnlimited(cfg.MaxBytes),
-			MaxMsgSize: cfg.MaxMsgSize,
-			Duplicates: cfg.Duplicates,
-			DenyDelete: cfg.AppendOnly,
-			DenyPurge:  cfg.AppendOnly,
-		})
+		s, err = n.js.CreateOrUpdateStream(ctx, jcfg)
 		return err
 	})
 	if err != nil {
