@@ -36,14 +36,15 @@ type Options struct {
 // NATS is an open connection to JetStream, owning the embedded server if
 // there is one.
 type NATS struct {
-	srv *server.Server // nil when external
-	nc  *nats.Conn
-	js  jetstream.JetStream
-	log *slog.Logger
 	// opened are the streams Check asks about.
 	opened streams
 	// startBy ends the time in which opening waits for JetStream.
 	startBy time.Time
+
+	srv *server.Server // nil when external
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	log *slog.Logger
 }
 
 // Open starts the embedded server (when opts.URL is empty) or connects to
@@ -53,7 +54,8 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &NATS{log: log, startBy: time.Now().Add(StartWait)}
+	n := &NATS{log: log}
+	n.startBy = time.Now().Add(StartWait)
 	connOpts := []nats.Option{
 		nats.Name("pave"),
 		nats.MaxReconnects(-1),
@@ -148,7 +150,7 @@ func (n *NATS) Embedded() bool { return n.srv != nil }
 // KV opens (creating or updating) the key-value bucket name, keeping only the
 // latest value of each key.
 func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
-	kv, err := n.openKV(ctx, jetstream.KeyValueConfig{
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:  name,
 		History: 1,
 		Storage: jetstream.FileStorage,
@@ -156,14 +158,13 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
 	}
-	n.opened.add("KV_" + name)
-	return &KV{kv: kv, n: n}, nil
+	return n.ready(ctx, name, kv)
 }
 
 // ExpiringKV opens (creating or updating) the key-value bucket name whose
 // values are removed ttl after they were last written.
 func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (*KV, error) {
-	kv, err := n.openKV(ctx, jetstream.KeyValueConfig{
+	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
 		Bucket:  name,
 		History: 1,
 		TTL:     ttl,
@@ -172,36 +173,32 @@ func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (
 	if err != nil {
 		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
 	}
+	return n.ready(ctx, name, kv)
+}
+
+// ready returns the bucket kv once its stream answers: on a cluster that
+// has just formed it has no leader for a moment, and reads fail with "no
+// responders" (see await).
+func (n *NATS) ready(ctx context.Context, name string, kv jetstream.KeyValue) (*KV, error) {
+	err := n.await(ctx, "bucket "+name, func(ctx context.Context) error {
+		_, err := kv.Get(ctx, "pave-ready")
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open kv bucket %s: %w", name, unavailable(err))
+	}
 	n.opened.add("KV_" + name)
 	return &KV{kv: kv, n: n}, nil
 }
 
-// openKV creates or updates a bucket, and waits until its stream answers
-// (see await).
-func (n *NATS) openKV(ctx context.Context, cfg jetstream.KeyValueConfig) (kv jetstream.KeyValue, err error) {
-	err = n.await(ctx, "bucket "+cfg.Bucket, func(ctx context.Context) error {
-		if kv, err = n.js.CreateOrUpdateKeyValue(ctx, cfg); err != nil {
-			return err
-		}
-		// The bucket exists once its stream has a leader to read from.
-		if _, err := kv.Get(ctx, "pave-ready"); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-			return err
-		}
-		return nil
-	})
-	return kv, err
-}
-
 // Blobs opens (creating if needed) the object store bucket name.
 func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
-	cfg := jetstream.ObjectStoreConfig{
+	obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:  name,
 		Storage: jetstream.FileStorage,
-	}
-	var obs jetstream.ObjectStore
-	err := n.await(ctx, "object store "+name, func(ctx context.Context) (err error) {
-		obs, err = n.js.CreateOrUpdateObjectStore(ctx, cfg)
-		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)

@@ -72,7 +72,7 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	if cfg.WorkQueue {
 		retention = jetstream.WorkQueuePolicy
 	}
-	jcfg := jetstream.StreamConfig{
+	s, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:       cfg.Name,
 		Subjects:   cfg.Subjects,
 		Storage:    jetstream.FileStorage,
@@ -84,11 +84,6 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		Duplicates: cfg.Duplicates,
 		DenyDelete: cfg.AppendOnly,
 		DenyPurge:  cfg.AppendOnly,
-	}
-	var s jetstream.Stream
-	err := n.await(ctx, "stream "+cfg.Name, func(ctx context.Context) (err error) {
-		s, err = n.js.CreateOrUpdateStream(ctx, jcfg)
-		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open stream %s: %w", cfg.Name, err)
