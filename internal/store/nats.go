@@ -55,7 +55,6 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	n := &NATS{log: log}
-	n.startBy = time.Now().Add(StartWait)
 	connOpts := []nats.Option{
 		nats.Name("pave"),
 		nats.MaxReconnects(-1),
@@ -100,6 +99,7 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	n.js = js
+	n.startBy = time.Now().Add(StartWait)
 	if err := n.await(ctx, "the account", func(ctx context.Context) error {
 		_, err := js.AccountInfo(ctx)
 		return err
