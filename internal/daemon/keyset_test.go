@@ -22,7 +22,7 @@ import (
 )
 
 // newKeyLine returns a new 32-byte key in base64, as key files hold it.
-func newKeyLine(t *testing.T) string {
+func newKeyLine(t testing.TB) string {
 	t.Helper()
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
@@ -31,7 +31,7 @@ func newKeyLine(t *testing.T) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-func writeKey(t *testing.T, path, line string) {
+func writeKey(t testing.TB, path, line string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(line+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -58,7 +58,7 @@ func auditID(t *testing.T, line string) string {
 
 // keyDir is a node's directory of key files, outside its data directory,
 // holding a copy of the cluster's keys.
-func keyDir(t *testing.T, master, auditKey string) string {
+func keyDir(t testing.TB, master, auditKey string) string {
 	t.Helper()
 	dir := t.TempDir()
 	writeKey(t, filepath.Join(dir, "master.key"), master)
