@@ -208,7 +208,7 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
 	n.opened.add(objectStream(name))
-	return &Blobs{obs: obs, stream: stream, bucket: name}, nil
+	return &Blobs{obs: obs, stream: stream, bucket: name, n: n}, nil
 }
 
 // Close drains the connection and stops the embedded server, waiting for it

@@ -114,9 +114,12 @@ func (s *Stream) Publish(ctx context.Context, subject, id string, header map[str
 	if id != "" {
 		opts = append(opts, jetstream.WithMsgID(id))
 	}
+	if !s.js.Conn().IsConnected() {
+		return 0, fmt.Errorf("publish to %s: %w: the connection to nats is down", subject, ErrUnavailable)
+	}
 	ack, err := s.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
-		return 0, fmt.Errorf("publish to %s: %w", subject, err)
+		return 0, fmt.Errorf("publish to %s: %w", subject, unavailable(err))
 	}
 	if ack.Duplicate {
 		return ack.Sequence, ErrDuplicate
@@ -138,7 +141,7 @@ func stored(m *jetstream.RawStreamMsg, err error, none, reading string, which an
 		return Message{}, fmt.Errorf(none+": %w", which, ErrNotFound)
 	}
 	if err != nil {
-		return Message{}, fmt.Errorf(reading+": %w", which, err)
+		return Message{}, fmt.Errorf(reading+": %w", which, unavailable(err))
 	}
 	return Message{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
 }
@@ -147,7 +150,7 @@ func stored(m *jetstream.RawStreamMsg, err error, none, reading string, which an
 func (s *Stream) Count(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
+		return 0, fmt.Errorf("stream info: %w", unavailable(err))
 	}
 	return info.State.Msgs, nil
 }

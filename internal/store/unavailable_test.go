@@ -86,15 +86,34 @@ func TestOutageFailsFast(t *testing.T) {
 			if _, err := b.Put(ctx, "a", []byte("1")); err != nil {
 				t.Fatal(err)
 			}
+			blobs, err := n.Blobs(ctx, "outage")
+			if err != nil {
+				t.Fatal(err)
+			}
+			events, err := n.Stream(ctx, store.StreamConfig{Name: "outage", Subjects: []string{"outage.>"}})
+			if err != nil {
+				t.Fatal(err)
+			}
 			if h := n.Check(ctx); !h.OK() || len(h.Down) != 0 {
 				t.Fatalf("Check before the outage: %+v", h)
 			}
 			tc.outage(srv)
+			// A request sent before the client sees the connection go is
+			// bounded by its own timeout (KV's 5s; a blob's transfer by
+			// the caller's deadline): the calls below start once it has.
+			for deadline := time.Now().Add(5 * time.Second); n.Connected() != tc.connected && time.Now().Before(deadline); {
+				time.Sleep(10 * time.Millisecond)
+			}
 			calls := map[string]func(context.Context) error{
-				"Get":    func(ctx context.Context) error { _, err := b.Get(ctx, "a"); return err },
-				"Put":    func(ctx context.Context) error { _, err := b.Put(ctx, "a", []byte("2")); return err },
-				"Create": func(ctx context.Context) error { _, err := b.Create(ctx, "b", []byte("2")); return err },
-				"Keys":   func(ctx context.Context) error { _, _, err := b.Keys(ctx, "", 10); return err },
+				"Get":     func(ctx context.Context) error { _, err := b.Get(ctx, "a"); return err },
+				"Put":     func(ctx context.Context) error { _, err := b.Put(ctx, "a", []byte("2")); return err },
+				"Create":  func(ctx context.Context) error { _, err := b.Create(ctx, "b", []byte("2")); return err },
+				"Keys":    func(ctx context.Context) error { _, _, err := b.Keys(ctx, "", 10); return err },
+				"BlobPut": func(ctx context.Context) error { return blobs.Put(ctx, "x", []byte("blob")) },
+				"Publish": func(ctx context.Context) error {
+					_, err := events.Publish(ctx, "outage.x", "", nil, []byte("e"))
+					return err
+				},
 			}
 			for name, call := range calls {
 				if tc.only != nil && !slices.Contains(tc.only, name) {
