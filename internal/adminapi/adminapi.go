@@ -114,6 +114,7 @@ type Deps struct {
 	// Issuers are the JWT issuers the daemon trusts, from its
 	// configuration, as GET /v1/issuers reports them.
 	Issuers []client.Issuer
+	Health  Health // nil: /v1/health reports only that the daemon answers
 	// Version is pave's version, named in SARIF reports.
 	Version string
 	Metrics http.Handler // nil: no /metrics
@@ -146,6 +147,7 @@ type Handler struct {
 	policies    Policies
 	issuers     []client.Issuer
 	applies     applies
+	healthOf    Health
 	version     string
 	metrics     http.Handler
 	mux         *http.ServeMux
@@ -161,6 +163,7 @@ func New(d Deps) *Handler {
 		defaultBudget: d.DefaultBudget, secretStore: d.Secrets, hist: d.History, metrics: d.Metrics, auditor: d.Auditor,
 		post: d.Posture, version: d.Version, auditLog: d.AuditLog, async: d.Async,
 		users: d.ConsoleUsers, tokens: d.AdminTokens, nodes: d.Nodes, policies: d.Policies, issuers: d.Issuers,
+		healthOf: d.Health,
 	}
 	h.route("GET /v1/health", public, h.health)
 	h.route("HEAD /v1/blobs/{digest}", private, h.hasBlob)
@@ -328,6 +331,25 @@ func requestID(r *http.Request) string {
 	return id
 }
 
+// Health reports the state of what the daemon depends on.
+type Health interface {
+	// Health reports whether the store answers, and its state as JSON
+	// shows it.
+	Health() (ok bool, store any)
+}
+
+// health answers 200 {"status": "ok", "store": {...}} while the store
+// answers, and 503 {"status": "unavailable", "store": {...}} (naming the
+// part that does not) while it does not, for a load balancer to take the
+// node out: it could serve nothing that reads or writes the store.
 func (h *Handler) health(w http.ResponseWriter, _ *http.Request) error {
-	return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	if h.healthOf == nil {
+		return writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	}
+	ok, st := h.healthOf.Health()
+	if !ok {
+		w.Header().Set("Retry-After", "5")
+		return writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "store": st})
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": st})
 }

@@ -60,6 +60,9 @@ func (h *Handler) setSecret(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case errors.Is(err, secrets.ErrInvalidName), errors.Is(err, secrets.ErrInvalidValue):
 		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case errors.Is(err, secrets.ErrWrongMasterKey):
+		// The message names key ids and the secret, never a value.
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
 	case err != nil:
 		return err
 	}
@@ -125,9 +128,16 @@ func (h *Handler) rotateMaster(w http.ResponseWriter, r *http.Request) error {
 	if errors.Is(err, ErrMasterKeyFromEnv) {
 		return apierror.Wrap(err, apierror.Conflict, "the master key comes from the environment; rotate it there and restart")
 	}
+	if errors.Is(err, ErrNoNextKey) || errors.Is(err, secrets.ErrWrongMasterKey) {
+		// The message names key ids and files, never a key.
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	}
 	if err != nil {
 		h.log.Error("master key rotation failed", "audit", true, "err", err, "request_id", requestID(r))
 		h.audit(r, audit.ActionMasterKeyRotate, "", "failed", nil)
+		if apierror.IsOutage(err) {
+			return &apierror.Error{Code: apierror.Unavailable, Message: "the store cannot be reached; the rotation did not finish and the old master key still opens every secret; retry later", Cause: err, RetryAfter: 1}
+		}
 		return apierror.Wrap(err, apierror.Internal, "the rotation failed; the old master key still opens every secret")
 	}
 	h.log.Info("master key rotated", "audit", true, "old_key", oldID, "new_key", newID, "rewrapped", n, "request_id", requestID(r))
@@ -138,3 +148,7 @@ func (h *Handler) rotateMaster(w http.ResponseWriter, r *http.Request) error {
 // ErrMasterKeyFromEnv is returned by RotateMaster when the daemon was given
 // its master key rather than a file it can replace.
 var ErrMasterKeyFromEnv = errors.New("master key given by the environment")
+
+// ErrNoNextKey is returned by RotateMaster when the store is shared with
+// other nodes and the new key was not given to this one first.
+var ErrNoNextKey = errors.New("no next master key")

@@ -175,14 +175,29 @@ func Wrap(cause error, code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...), Cause: cause}
 }
 
-// From returns err as an *Error, turning anything unknown into Internal with
-// a generic message.
+// From returns err as an *Error, turning an outage of the store into
+// Unavailable, retryable after a second, and anything else unknown into
+// Internal with a generic message.
 func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	if IsOutage(err) {
+		return &Error{Code: Unavailable, Message: "the store cannot be reached right now; retry later", Cause: err, RetryAfter: 1}
+	}
 	return &Error{Code: Internal, Message: "internal error", Cause: err}
+}
+
+// outage is what an error of an unreachable dependency reports, such as
+// package store's ErrUnavailable, without this package importing it.
+type outage interface{ Unavailable() bool }
+
+// IsOutage reports whether err, or an error it wraps, says a dependency
+// the request needs (the store) could not be reached.
+func IsOutage(err error) bool {
+	var o outage
+	return errors.As(err, &o) && o.Unavailable()
 }
 
 // CodeOf is From(err).Code, and "" for nil.

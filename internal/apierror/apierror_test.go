@@ -146,3 +146,35 @@ func ExampleWrap() {
 	fmt.Println(e.Code, e.Code.Status(), e.Message)
 	// Output: unavailable 503 the function cannot be loaded right now
 }
+
+// outageErr is an error of an unreachable dependency, as package store
+// reports one.
+type outageErr struct{ down bool }
+
+func (e outageErr) Error() string     { return "store unavailable" }
+func (e outageErr) Unavailable() bool { return e.down }
+
+func TestFromAnswersOutagesAsUnavailable(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		err   error
+		code  Code
+		retry int
+	}{
+		{"outage", outageErr{true}, Unavailable, 1},
+		{"wrapped outage", fmt.Errorf("listing secrets: %w", outageErr{true}), Unavailable, 1},
+		{"not an outage", outageErr{false}, Internal, 0},
+		{"anything else", errors.New("boom"), Internal, 0},
+		{"an Error wins", Wrap(outageErr{true}, Conflict, "x"), Conflict, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := From(tc.err)
+			if e.Code != tc.code || e.RetryAfter != tc.retry {
+				t.Errorf("From(%v) = %s retry %d, want %s retry %d", tc.err, e.Code, e.RetryAfter, tc.code, tc.retry)
+			}
+			if strings.Contains(e.Message, "store unavailable") && e.Code == Internal {
+				t.Errorf("message leaks the cause: %q", e.Message)
+			}
+		})
+	}
+}

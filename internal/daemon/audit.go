@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -12,7 +13,9 @@ import (
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/observe"
+	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
+	"github.com/pave-dev/pave/internal/store"
 )
 
 // auditTrail is the daemon's tamper-evident audit log (package audit),
@@ -46,18 +49,18 @@ const auditQueue = 10000
 // openAudit opens the audit stream, its key and head (next to the key,
 // outside JetStream) and the optional file sink; every value in secrets is
 // redacted from its events.
-func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store) (*auditTrail, error) {
+func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store, settings *store.KV) (*auditTrail, error) {
 	lg, err := audit.OpenStream(ctx, d.nats, audit.StreamOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	keyPath := d.cfg.AuditKeyPath()
-	key, created, err := audit.LoadOrCreateKey(keyPath)
+	key, created, err := d.auditKey(ctx, keyPath, lg, settings)
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
 	if created {
-		d.log.Info("created the audit key", "file", keyPath)
+		d.logCreated("created the audit key", keyPath, "--audit-key-file")
 	}
 	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg, secrets: secrets}
 	opts := audit.Options{Head: &audit.FileHead{Path: filepath.Join(filepath.Dir(keyPath), "audit.head")}, Logger: d.log}
@@ -84,6 +87,49 @@ func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store) (*auditT
 		return 0
 	})
 	return t, nil
+}
+
+// auditKey loads the audit key, or creates it if the store records none
+// and its log is empty, and checks its id against the one the store
+// records (recording it if none is): every node seals the one log with
+// one key.
+func (d *Daemon) auditKey(ctx context.Context, path string, lg *audit.StreamLog, settings *store.KV) (secret.Value, bool, error) {
+	exists, err := fileExists(path)
+	if err != nil {
+		return "", false, err
+	}
+	if !exists {
+		recorded := ""
+		if e, err := settings.Get(ctx, settingAuditKey); err == nil {
+			recorded = "audit key " + string(e.Value)
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return "", false, err
+		} else if _, end, err := lg.Last(ctx); err != nil {
+			return "", false, err
+		} else if end > 0 {
+			recorded = "an audit key"
+		}
+		if recorded != "" {
+			return "", false, fmt.Errorf("the store's audit log is sealed by %s, and this node has no audit key file %s: "+
+				"copy the cluster's audit key there, or name it with --audit-key-file; a node never makes a key of its own once the store has one", recorded, path)
+		}
+	}
+	key, created, err := audit.LoadOrCreateKey(path)
+	if err != nil {
+		return "", false, err
+	}
+	id, err := audit.KeyID(key)
+	if err != nil {
+		return "", false, err
+	}
+	recorded, err := claimKeyID(ctx, settings, settingAuditKey, id)
+	if err != nil {
+		return "", false, err
+	}
+	if recorded != id {
+		return "", false, fmt.Errorf("the store's audit log is sealed by audit key %s, and this node's key file %s holds audit key %s: give every node the same key", recorded, path, id)
+	}
+	return key, created, nil
 }
 
 // tampering is the tampering the Auditor found, empty if none.

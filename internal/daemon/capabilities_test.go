@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/testguests"
 )
 
@@ -179,8 +181,8 @@ func TestSecretsCapability(t *testing.T) {
 		t.Errorf("after rotation: %s", r.body)
 	}
 
-	// Restart with a different master key: reads fail closed, naming the
-	// keys in the log.
+	// Restart with a different master key: the daemon refuses to start,
+	// naming both keys, rather than fail every read.
 	n.stop()
 	wrong := make([]byte, 32)
 	_, _ = rand.Read(wrong)
@@ -188,12 +190,9 @@ func TestSecretsCapability(t *testing.T) {
 	if err := os.WriteFile(keyFile, []byte(base64.StdEncoding.EncodeToString(wrong)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	n = start(t, dir)
-	if a := n.capCall("GET", "/secret?name=GUEST_SECRET", key, ""); a.Error != "unavailable" {
-		t.Errorf("with the wrong master key: %+v", a)
-	}
-	if lines := n.logs.lines(map[string]any{"msg": "secret read failed"}); len(lines) == 0 || !strings.Contains(fmt.Sprint(lines[0]["err"]), "master key") {
-		t.Errorf("the failure does not say which key: %v", lines)
+	err = startErr(t, dir, func(*config.Config) {})
+	if !errors.Is(err, secrets.ErrWrongMasterKey) || !strings.Contains(err.Error(), rot.NewKeyID) || !strings.Contains(err.Error(), masterID(t, base64.StdEncoding.EncodeToString(wrong))) {
+		t.Errorf("with the wrong master key: %v", err)
 	}
 }
 

@@ -89,6 +89,7 @@ type Daemon struct {
 	stop        context.CancelFunc // ends watches and background loops
 	bg          sync.WaitGroup
 	nats        *store.NATS
+	health      *storeHealth
 	engine      *runtime.Engine
 	usage       *registry.Usage
 	budgets     *budgets.Store
@@ -158,6 +159,7 @@ func (d *Daemon) Start(ctx context.Context) (err error) {
 	if err := d.buildEdges(ctx, &p); err != nil {
 		return err
 	}
+	d.health.check(ctx) // every stream is open: the first check before serving
 	if err := d.serve(&p); err != nil {
 		return err
 	}
@@ -226,6 +228,7 @@ func (d *Daemon) openStorage(ctx context.Context, p *parts) (err error) {
 		return err
 	}
 	p.blobs, err = d.nats.Blobs(ctx, bucketBlobs)
+	d.health = &storeHealth{n: d.nats}
 	return err
 }
 
@@ -277,7 +280,7 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	if err := d.openObservability(ctx, d.reg, p.ledger); err != nil {
 		return err
 	}
-	d.audit, err = d.openAudit(ctx, p.vault.store)
+	d.audit, err = d.openAudit(ctx, p.vault.store, p.settings)
 	return err
 }
 
@@ -332,13 +335,16 @@ func (d *Daemon) openDefences(bgCtx context.Context, p *parts) (err error) {
 // a stored secret's value.
 func (d *Daemon) openSecrets(ctx, bgCtx context.Context, p *parts) (err error) {
 	var keyCreated bool
-	if p.vault, keyCreated, err = openVault(ctx, d.cfg, p.secretRecords); err != nil {
+	if p.vault, keyCreated, err = openVault(ctx, d.cfg, p.secretRecords, p.settings, !d.nats.Embedded(), d.log); err != nil {
 		return err
 	}
 	if keyCreated {
-		d.log.Info("created the secrets master key", "file", d.cfg.MasterKeyPath())
+		d.logCreated("created the secrets master key", d.cfg.MasterKeyPath(), "--master-key-file or PAVE_MASTER_KEY")
 	}
 	if err := p.vault.store.Watch(bgCtx, p.secretRecords); err != nil {
+		return fmt.Errorf("secrets: %w", err)
+	}
+	if err := p.vault.follow(bgCtx); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
 	d.log = slog.New(redactingHandler{next: d.log.Handler(), store: p.vault.store})
@@ -447,6 +453,7 @@ func (d *Daemon) newAdminAPI(p *parts) http.Handler {
 		Policies:       p.policies,
 		Issuers:        issuerViews(d.cfg.Defenses.Issuers),
 		Version:        version.String(),
+		Health:         d.health,
 		Log:            d.log,
 	})
 }
@@ -512,6 +519,7 @@ func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) { d.followLeadership(ctx, p.nodeRecords) })
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
+	d.background(bgCtx, d.health.run)
 	d.background(bgCtx, func(ctx context.Context) {
 		d.runLoop(ctx, "async worker", func(ctx context.Context) error { return d.queue.Run(ctx, p.gw) })
 	})

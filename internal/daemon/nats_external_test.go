@@ -3,11 +3,13 @@ package daemon_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,6 +45,9 @@ func startLogged(t testing.TB, configure func(*config.Config), h slog.Handler) *
 	cfg.CacheDir = sharedCache
 	cfg.CompileBeforeServing = true // as start does
 	configure(&cfg)
+	if cfg.NATSURL != "" && cfg.MasterKeyFile == "" && cfg.Observability.AuditKeyFile == "" && cfg.MasterKey == "" {
+		withKeys(cfg.NATSURL, clusterKeys(t))(&cfg)
+	}
 	d, err := daemon.New(cfg, slog.New(h))
 	if err != nil {
 		t.Fatal(err)
@@ -62,6 +67,22 @@ func startLogged(t testing.TB, configure func(*config.Config), h slog.Handler) *
 		t.Fatal(err)
 	}
 	return n
+}
+
+// testKeys are the key sets of the tests running, by top-level test name.
+var testKeys sync.Map // string -> [2]string{master, audit}
+
+// clusterKeys returns a new directory holding a copy of the test's one
+// master key and one audit key, made at its first call: the nodes a test
+// starts on an external store share a key set, as an operator gives a
+// cluster its keys, each node its own copy. A test that configures key
+// files itself gets none.
+func clusterKeys(t testing.TB) string {
+	t.Helper()
+	name, _, _ := strings.Cut(t.Name(), "/")
+	keys, _ := testKeys.LoadOrStore(name, [2]string{newKeyLine(t), newKeyLine(t)})
+	k := keys.([2]string)
+	return keyDir(t, k[0], k[1])
 }
 
 // startNATS runs a NATS server with JetStream on a random loopback port
@@ -116,11 +137,36 @@ func TestTwoDaemonsOneExternalNATS(t *testing.T) {
 	t.Parallel()
 	srv := startNATS(t)
 	external := func(c *config.Config) { c.NATSURL = srv.ClientURL() }
-	a := startWith(t, external)
+	a := startWith(t, func(c *config.Config) {
+		external(c)
+		// The keys in the data directory, where the first node makes them.
+		c.MasterKeyFile = filepath.Join(c.DataDir, "master.key")
+		c.Observability.AuditKeyFile = filepath.Join(c.DataDir, "audit.key")
+	})
 	if a.admin == nil {
 		t.Fatal("the first node wrote no admin token")
 	}
-	b := startWith(t, external)
+	// The first node made the keys, and says the others need a copy.
+	for _, msg := range []string{"created the secrets master key", "created the audit key"} {
+		if recs := a.logs.lines(map[string]any{"msg": msg, "level": "WARN"}); len(recs) != 1 || !strings.Contains(fmt.Sprint(recs[0]["other_nodes"]), "every other node") {
+			t.Errorf("the first node does not say the others need a copy of its keys (%s):\n%s", msg, a.logs.String())
+		}
+	}
+	copies := t.TempDir()
+	for _, f := range []string{"master.key", "audit.key"} {
+		b, err := os.ReadFile(filepath.Join(a.cfg.DataDir, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(copies, f), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := startWith(t, func(c *config.Config) {
+		external(c)
+		c.MasterKeyFile = filepath.Join(copies, "master.key")
+		c.Observability.AuditKeyFile = filepath.Join(copies, "audit.key")
+	})
 	if _, err := os.Stat(b.cfg.AdminTokenFile()); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("the second node wrote an admin token file (stat: %v); the token is the first node's", err)
 	}

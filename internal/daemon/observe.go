@@ -35,12 +35,7 @@ func (d *Daemon) openObservability(ctx context.Context, reg *registry.Registry, 
 	m.GaugeFunc("pave_idle_instance_memory_bytes", "Linear memory held by pooled, idle instances.", func() float64 { return float64(d.engine.IdleMemory()) })
 	m.GaugeFunc("pave_loaded_modules", "Modules compiled and held in memory, at most --max-loaded-modules.", func() float64 { return float64(d.engine.Loaded()) })
 	m.GaugeFunc("pave_interpreted_modules", "Loaded modules served by the interpreter while their machine code compiles.", func() float64 { return float64(d.engine.Interpreted()) })
-	m.GaugeFunc("pave_jetstream_connected", "1 while the connection to NATS JetStream is up.", func() float64 {
-		if d.nats.Connected() {
-			return 1
-		}
-		return 0
-	})
+	m.GaugeFunc("pave_jetstream_connected", "1 while the connection to NATS is up and JetStream and every stream pave opened answer (checked every 5s); 0 during a store outage.", d.health.up)
 	m.CounterFunc("pave_history_records_dropped_total", "Invocation records dropped because the history could not keep up or be written.", func() float64 { return float64(d.history.Dropped()) })
 	m.GaugeVecFunc("pave_budget_spent", "What each budget subject spent in its current window, by meter (invocations, compute_gb_seconds, request_bytes).",
 		[]string{"subject", "meter"}, func() []metrics.Sample {

@@ -45,6 +45,14 @@ type rewrapped struct {
 //
 // It returns the number of versions re-wrapped.
 func (s *Store) RotateMaster(ctx context.Context, next *MasterKey) (int, error) {
+	return s.RotateMasterWith(ctx, next, nil)
+}
+
+// RotateMasterWith is RotateMaster calling begin, if set, once every
+// version is proven readable and before anything is written: a daemon
+// sharing the bucket with others records there that the rotation has
+// begun. An error from begin stops the rotation with nothing written.
+func (s *Store) RotateMasterWith(ctx context.Context, next *MasterKey, begin func(context.Context) error) (int, error) {
 	if next == nil || next.aead == nil {
 		return 0, errors.New("rotating the master key: no new key")
 	}
@@ -59,6 +67,9 @@ func (s *Store) RotateMaster(ctx context.Context, next *MasterKey) (int, error) 
 	s.ring.Store(both)
 
 	plan, err := s.planRotation(ctx, both, next)
+	if err == nil && begin != nil {
+		err = begin(ctx)
+	}
 	if err != nil {
 		// Nothing was written.
 		s.ring.Store(old)
@@ -76,6 +87,68 @@ func (s *Store) RotateMaster(ctx context.Context, next *MasterKey) (int, error) 
 	s.ring.Store(&keyring{current: next})
 	return total, nil
 }
+
+// Rewrap re-wraps every version not under the current master key, as the
+// last pass of a rotation: a version sealed by another daemon under the
+// old key while the rotation went on. Versions under a key this Store
+// does not hold stop it, with nothing written.
+func (s *Store) Rewrap(ctx context.Context) (int, error) {
+	s.writers.Lock()
+	defer s.writers.Unlock()
+	ring := s.ring.Load()
+	plan, err := s.planRotation(ctx, ring, ring.current)
+	if err != nil {
+		return 0, fmt.Errorf("re-wrapping under master key %s: nothing was changed: %w", ring.current.id, err)
+	}
+	total := 0
+	for _, r := range plan {
+		n, err := s.commitRewrap(ctx, ring, ring.current, r)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("re-wrapping under master key %s: %w", ring.current.id, err)
+		}
+	}
+	return total, nil
+}
+
+// Hold makes the Store open versions sealed by k too, without sealing new
+// ones with it: the next master key of a rotation another daemon may
+// begin, or the old one after a rotation.
+func (s *Store) Hold(k *MasterKey) {
+	if k == nil || k.aead == nil {
+		return
+	}
+	s.writers.Lock()
+	defer s.writers.Unlock()
+	s.ring.Store(s.ring.Load().with(k))
+}
+
+// Promote makes the held key id the one that seals new versions, keeping
+// every other key it holds for reading, and reports whether it holds that
+// key. A daemon follows another's rotation with it.
+func (s *Store) Promote(id string) bool {
+	s.writers.Lock()
+	defer s.writers.Unlock()
+	ring := s.ring.Load()
+	k := ring.find(id)
+	if k == nil {
+		return false
+	}
+	if k == ring.current {
+		return true
+	}
+	others := []*MasterKey{ring.current}
+	for _, o := range ring.others {
+		if o != k {
+			others = append(others, o)
+		}
+	}
+	s.ring.Store(&keyring{current: k, others: others})
+	return true
+}
+
+// Holds reports whether the Store holds the master key id.
+func (s *Store) Holds(id string) bool { return s.ring.Load().find(id) != nil }
 
 func (s *Store) planRotation(ctx context.Context, ring *keyring, next *MasterKey) ([]rewrapped, error) {
 	keys, err := s.records.Keys(ctx)

@@ -322,3 +322,63 @@ func TestSetDuringRotation(t *testing.T) {
 	}
 	readAll(t, secrets.NewStore(recs, k2, nil), all)
 }
+
+// Two stores on one bucket, as two nodes: the second holds the next key,
+// follows the first's rotation with Promote, and seals with the new key;
+// what it sealed under the old key meanwhile is re-wrapped by Rewrap. A
+// begin that fails stops the rotation with nothing written.
+func TestRotationFollowedByAnotherStore(t *testing.T) {
+	s, recs, k1 := newStore(t)
+	ctx := context.Background()
+	all := fill(t, s, 3, 1)
+	other := secrets.NewStore(recs, k1, nil)
+	k2 := newKey(t)
+	other.Hold(k2)
+	if other.MasterKeyID() != k1.ID() || !other.Holds(k2.ID()) {
+		t.Fatalf("Hold changed the sealing key, or holds nothing: %s", other.MasterKeyID())
+	}
+
+	refused := errors.New("recorded state changed")
+	if n, err := s.RotateMasterWith(ctx, k2, func(context.Context) error { return refused }); !errors.Is(err, refused) || n != 0 {
+		t.Fatalf("RotateMasterWith with a failing begin = %d, %v", n, err)
+	}
+	if ids := masterIDs(t, recs); ids[k1.ID()] != 3 || len(ids) != 1 {
+		t.Fatalf("a refused rotation wrote: %v", ids)
+	}
+
+	began := false
+	n, err := s.RotateMasterWith(ctx, k2, func(context.Context) error { began = true; return nil })
+	if err != nil || n != 3 || !began {
+		t.Fatalf("RotateMasterWith = %d, %v, began %v", n, err, began)
+	}
+	readAll(t, other, all) // the old key's store reads the new key's records
+
+	// A version the other store sealed under the old key before it
+	// followed, then Rewrap on the rotating store.
+	v := canary()
+	num, err := other.Set(ctx, "s00.key", secret.Value(v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all["s00.key"][num] = v
+	s.Hold(k1)
+	if n, err := s.Rewrap(ctx); err != nil || n != 1 {
+		t.Fatalf("Rewrap = %d, %v; want 1", n, err)
+	}
+	if ids := masterIDs(t, recs); ids[k2.ID()] != 4 || len(ids) != 1 {
+		t.Fatalf("after Rewrap: %v", ids)
+	}
+
+	if !other.Promote(k2.ID()) || other.MasterKeyID() != k2.ID() {
+		t.Fatalf("Promote: the store seals with %s", other.MasterKeyID())
+	}
+	if other.Promote(newKey(t).ID()) {
+		t.Fatal("Promote of a key the store does not hold succeeded")
+	}
+	v = canary()
+	if num, err = other.Set(ctx, "s01.key", secret.Value(v)); err != nil {
+		t.Fatal(err)
+	}
+	all["s01.key"][num] = v
+	readAll(t, secrets.NewStore(recs, k2, nil), all)
+}

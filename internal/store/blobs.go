@@ -15,6 +15,16 @@ type Blobs struct {
 	// stream is the object store's stream, which List reads directly.
 	stream jetstream.Stream
 	bucket string
+	n      *NATS // for down
+}
+
+// down returns ErrUnavailable while the connection to NATS is down: a
+// transfer would otherwise wait for blobTimeout.
+func (b *Blobs) down() error {
+	if b.n != nil && !b.n.Connected() {
+		return fmt.Errorf("%w: object store %s: the connection to nats is down", ErrUnavailable, b.bucket)
+	}
+	return nil
 }
 
 // blobTimeout bounds a blob's write or read when the caller's context sets
@@ -35,16 +45,22 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 // Put stores data under name. Storing the same name twice replaces it; the
 // registry names blobs by their digest, so a replacement is identical.
 func (b *Blobs) Put(ctx context.Context, name string, data []byte) error {
+	if err := b.down(); err != nil {
+		return err
+	}
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	if _, err := b.obs.PutBytes(ctx, name, data); err != nil {
-		return fmt.Errorf("put blob: %w", err)
+		return fmt.Errorf("put blob: %w", unavailable(err))
 	}
 	return nil
 }
 
 // Get returns the blob name, or ErrNotFound.
 func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
+	if err := b.down(); err != nil {
+		return nil, err
+	}
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	data, err := b.obs.GetBytes(ctx, name)
@@ -52,19 +68,22 @@ func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("blob %s: %w", name, ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get blob: %w", err)
+		return nil, fmt.Errorf("get blob: %w", unavailable(err))
 	}
 	return data, nil
 }
 
 // Has reports whether blob name is stored.
 func (b *Blobs) Has(ctx context.Context, name string) (bool, error) {
+	if err := b.down(); err != nil {
+		return false, err
+	}
 	_, err := b.obs.GetInfo(ctx, name)
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("blob info: %w", err)
+		return false, fmt.Errorf("blob info: %w", unavailable(err))
 	}
 	return true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
 )
@@ -18,6 +19,26 @@ var (
 	ErrConflict = errors.New("revision conflict")
 )
 
+// kvTimeout bounds one request of a bucket's call whatever the caller's
+// deadline: a request sent just before the server went away is never
+// answered, and would otherwise wait for the caller's deadline (a
+// function's whole timeout) before the call reports ErrUnavailable.
+const kvTimeout = 5 * time.Second
+
+// bound returns ctx with a deadline at most kvTimeout away.
+func bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= kvTimeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, kvTimeout)
+}
+
+// keysStart bounds how long Keys waits for a listing to start.
+const keysStart = 2 * time.Second
+
+// errKeysSlow is why Keys gives up on a listing that does not start.
+var errKeysSlow = fmt.Errorf("%w: the listing did not start within %s", ErrUnavailable, keysStart)
+
 // Entry is one value of a key-value bucket.
 type Entry struct {
 	Key      string
@@ -27,13 +48,29 @@ type Entry struct {
 	Deleted bool
 }
 
-// KV is a JetStream key-value bucket.
+// KV is a JetStream key-value bucket. While the connection to NATS is down,
+// its calls fail at once with ErrUnavailable instead of waiting for it to
+// come back.
 type KV struct {
 	kv jetstream.KeyValue
+	n  *NATS
+}
+
+// down returns ErrUnavailable while the connection to NATS is down.
+func (k *KV) down() error {
+	if k.n != nil && !k.n.Connected() {
+		return fmt.Errorf("%w: bucket %s: the connection to nats is down", ErrUnavailable, k.kv.Bucket())
+	}
+	return nil
 }
 
 // Get returns the current value of key, or ErrNotFound.
 func (k *KV) Get(ctx context.Context, key string) (Entry, error) {
+	if err := k.down(); err != nil {
+		return Entry{}, err
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	e, err := k.kv.Get(ctx, key)
 	if err != nil {
 		return Entry{}, mapErr(err)
@@ -43,24 +80,44 @@ func (k *KV) Get(ctx context.Context, key string) (Entry, error) {
 
 // Create stores key only if it does not exist (or was deleted).
 func (k *KV) Create(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := k.down(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := k.kv.Create(ctx, key, value)
 	return rev, mapErr(err)
 }
 
 // Update stores key only if its revision is still rev.
 func (k *KV) Update(ctx context.Context, key string, value []byte, rev uint64) (uint64, error) {
+	if err := k.down(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := k.kv.Update(ctx, key, value, rev)
 	return rev, mapErr(err)
 }
 
 // Put stores key unconditionally.
 func (k *KV) Put(ctx context.Context, key string, value []byte) (uint64, error) {
+	if err := k.down(); err != nil {
+		return 0, err
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	rev, err := k.kv.Put(ctx, key, value)
 	return rev, mapErr(err)
 }
 
 // Delete removes key if its revision is still rev.
 func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
+	if err := k.down(); err != nil {
+		return err
+	}
+	ctx, cancel := bound(ctx)
+	defer cancel()
 	return mapErr(k.kv.Delete(ctx, key, jetstream.LastRevision(rev)))
 }
 
@@ -133,23 +190,47 @@ func mapErr(err error) error {
 	case errors.Is(err, jetstream.ErrKeyExists):
 		return fmt.Errorf("%w: %v", ErrExists, err)
 	}
-	return err
+	return unavailable(err)
 }
 
 // Keys returns up to limit keys that start with prefix, sorted, and whether
 // more matched. It reads the bucket's key index, so its cost grows with the
 // bucket; callers bound what they ask for.
+//
+// Listing starts with the creation of a consumer, which waits for the
+// stream's leader: with none (the server holding the stream is down) it
+// would wait for ctx. It fails with ErrUnavailable instead if the listing
+// has not started within keysStart, as Get and Put fail at once.
 func (k *KV) Keys(ctx context.Context, prefix string, limit int) ([]string, bool, error) {
-	lister, err := k.kv.ListKeys(ctx)
+	if err := k.down(); err != nil {
+		return nil, false, err
+	}
+	lctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	slow := time.AfterFunc(keysStart, func() { cancel(errKeysSlow) })
+	defer slow.Stop()
+	lister, err := k.kv.ListKeys(lctx)
+	if context.Cause(lctx) == errKeysSlow {
+		return nil, false, fmt.Errorf("listing bucket %s: %w", k.kv.Bucket(), errKeysSlow)
+	}
 	if err != nil {
 		return nil, false, mapErr(err)
 	}
 	defer lister.Stop()
 	seen := map[string]bool{}
 	for key := range lister.Keys() {
+		slow.Stop() // started
 		if strings.HasPrefix(key, prefix) {
 			seen[key] = true
 		}
+	}
+	slow.Stop()
+	if context.Cause(lctx) == errKeysSlow {
+		return nil, false, fmt.Errorf("listing bucket %s: %w", k.kv.Bucket(), errKeysSlow)
+	}
+	if err := ctx.Err(); err != nil {
+		// The listing ended with ctx, not with the last key.
+		return nil, false, mapErr(err)
 	}
 	keys := make([]string, 0, len(seen))
 	for key := range seen {

@@ -40,6 +40,11 @@ type Options struct {
 // NATS is an open connection to JetStream, owning the embedded server if
 // there is one.
 type NATS struct {
+	// opened are the streams Check asks about.
+	opened streams
+	// startBy ends the time in which opening waits for JetStream.
+	startBy time.Time
+
 	srv *server.Server // nil when external
 	nc  *nats.Conn
 	js  jetstream.JetStream
@@ -100,7 +105,11 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 		return nil, fmt.Errorf("jetstream: %w", err)
 	}
 	n.js = js
-	if _, err := js.AccountInfo(ctx); err != nil {
+	n.startBy = time.Now().Add(StartWait)
+	if err := n.await(ctx, "the account", func(ctx context.Context) error {
+		_, err := js.AccountInfo(ctx)
+		return err
+	}); err != nil {
 		n.Close()
 		return nil, fmt.Errorf("jetstream is not available on the nats server: %w", err)
 	}
@@ -157,7 +166,7 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 	if err != nil {
 		return nil, n.openErr("kv bucket", name, err)
 	}
-	return &KV{kv: kv}, nil
+	return n.ready(ctx, name, kv)
 }
 
 // ExpiringKV opens (creating or updating) the key-value bucket name whose
@@ -174,7 +183,25 @@ func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (
 	if err != nil {
 		return nil, n.openErr("kv bucket", name, err)
 	}
-	return &KV{kv: kv}, nil
+	return n.ready(ctx, name, kv)
+}
+
+// ready returns the bucket kv once its stream answers: on a cluster that
+// has just formed it has no leader for a moment, and reads fail with "no
+// responders" (see await).
+func (n *NATS) ready(ctx context.Context, name string, kv jetstream.KeyValue) (*KV, error) {
+	err := n.await(ctx, "bucket "+name, func(ctx context.Context) error {
+		_, err := kv.Get(ctx, "pave-ready")
+		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open kv bucket %s: %w", name, unavailable(err))
+	}
+	n.opened.add("KV_" + name)
+	return &KV{kv: kv, n: n}, nil
 }
 
 // Blobs opens (creating if needed) the object store bucket name.
@@ -192,7 +219,8 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
-	return &Blobs{obs: obs, stream: stream, bucket: name}, nil
+	n.opened.add(objectStream(name))
+	return &Blobs{obs: obs, stream: stream, bucket: name, n: n}, nil
 }
 
 // kvStream is the stream behind the key-value bucket name.

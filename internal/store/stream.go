@@ -90,6 +90,7 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 	if err != nil {
 		return nil, n.openErr("stream", cfg.Name, err)
 	}
+	n.opened.add(cfg.Name)
 	return &Stream{js: n.js, stream: s}, nil
 }
 
@@ -115,9 +116,12 @@ func (s *Stream) Publish(ctx context.Context, subject, id string, header map[str
 	if id != "" {
 		opts = append(opts, jetstream.WithMsgID(id))
 	}
+	if !s.js.Conn().IsConnected() {
+		return 0, fmt.Errorf("publish to %s: %w: the connection to nats is down", subject, ErrUnavailable)
+	}
 	ack, err := s.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
-		return 0, fmt.Errorf("publish to %s: %w", subject, err)
+		return 0, fmt.Errorf("publish to %s: %w", subject, unavailable(err))
 	}
 	if ack.Duplicate {
 		return ack.Sequence, ErrDuplicate
@@ -139,7 +143,7 @@ func stored(m *jetstream.RawStreamMsg, err error, none, reading string, which an
 		return Message{}, fmt.Errorf(none+": %w", which, ErrNotFound)
 	}
 	if err != nil {
-		return Message{}, fmt.Errorf(reading+": %w", which, err)
+		return Message{}, fmt.Errorf(reading+": %w", which, unavailable(err))
 	}
 	return Message{Subject: m.Subject, Sequence: m.Sequence, Header: m.Header, Data: m.Data, Time: m.Time}, nil
 }
@@ -148,7 +152,7 @@ func stored(m *jetstream.RawStreamMsg, err error, none, reading string, which an
 func (s *Stream) Count(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
+		return 0, fmt.Errorf("stream info: %w", unavailable(err))
 	}
 	return info.State.Msgs, nil
 }

@@ -24,12 +24,15 @@ var ErrWrongLastSequence = errors.New("wrong last sequence")
 // stream: several writers can keep one ordered log.
 func (s *Stream) PublishAfter(ctx context.Context, subject string, lastSeq uint64, data []byte) (uint64, error) {
 	msg := &nats.Msg{Subject: subject, Data: data}
+	if !s.js.Conn().IsConnected() {
+		return 0, fmt.Errorf("publish to %s: %w: the connection to nats is down", subject, ErrUnavailable)
+	}
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(lastSeq))
 	if isWrongLastSequence(err) {
 		return 0, fmt.Errorf("publish to %s after %d: %w (%v)", subject, lastSeq, ErrWrongLastSequence, err)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("publish to %s: %w", subject, err)
+		return 0, fmt.Errorf("publish to %s: %w", subject, unavailable(err))
 	}
 	return ack.Sequence, nil
 }
@@ -65,7 +68,7 @@ func (s *Stream) ReadFrom(ctx context.Context, start uint64, fn func(Message) er
 	}
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return fmt.Errorf("stream info: %w", err)
+		return fmt.Errorf("stream info: %w", unavailable(err))
 	}
 	end := info.State.LastSeq
 	if info.State.Msgs == 0 || end < start || end < info.State.FirstSeq {
@@ -159,7 +162,7 @@ func (s *Stream) LastMessage(ctx context.Context) (Message, error) {
 func (s *Stream) LastSequence(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("stream info: %w", err)
+		return 0, fmt.Errorf("stream info: %w", unavailable(err))
 	}
 	return info.State.LastSeq, nil
 }
