@@ -246,6 +246,22 @@ func (c *Console) Sweep() {
 	c.logins.Sweep()
 }
 
+// Warm reads the last day of every function's history once, as the
+// overview does, so that the history keeps the decoded records and the
+// first overview after a start answers as fast as later ones (with 100,000
+// records of the day, about 650 ms of decoding, spent here in the
+// background instead). The daemon calls it once at start.
+func (c *Console) Warm(ctx context.Context) {
+	if c.d.History == nil {
+		return
+	}
+	since := c.d.Now().Add(-daySpan)
+	err := c.d.History.Read(ctx, observe.Query{AllFunctions: true, Brief: true, Since: since}, func(observe.Record) error { return nil })
+	if err != nil && ctx.Err() == nil {
+		c.d.Log.Debug("console: the history was not read ahead", "err", err)
+	}
+}
+
 type access int
 
 const (

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"net/http"
@@ -463,4 +464,30 @@ func contrast(a, b string) float64 {
 	}
 	la, lb := lum(a), lum(b)
 	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
+}
+
+// recordingHistory records the queries it is asked.
+type recordingHistory struct{ queries []observe.Query }
+
+func (h *recordingHistory) Read(_ context.Context, q observe.Query, _ func(observe.Record) error) error {
+	h.queries = append(h.queries, q)
+	return nil
+}
+
+// TestWarmReadsTheOverviewsDay: Warm asks the history for what the
+// overview will, the last day of every function in brief, so that the
+// history keeps those records decoded before the first view.
+func TestWarmReadsTheOverviewsDay(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	h := &recordingHistory{}
+	c := New(Deps{Functions: fakeFunctions{}, Usage: fakeUsage{}, Keys: &fakeKeys{}, Auth: tokenAuth("x"), History: h,
+		Budgets: fakeBudgets{}, Now: func() time.Time { return now }})
+	c.Warm(context.Background())
+	if len(h.queries) != 1 {
+		t.Fatalf("Warm asked %d queries, want 1", len(h.queries))
+	}
+	if q := h.queries[0]; !q.AllFunctions || !q.Brief || !q.Since.Equal(now.Add(-24*time.Hour)) {
+		t.Errorf("Warm asked %+v, want every function's last day, brief", q)
+	}
+	New(Deps{Functions: fakeFunctions{}, Usage: fakeUsage{}, Keys: &fakeKeys{}, Auth: tokenAuth("x")}).Warm(context.Background())
 }

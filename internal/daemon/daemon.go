@@ -517,6 +517,7 @@ func (d *Daemon) serve(p *parts) (err error) {
 func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) { members.Beat(ctx, p.nodeRecords, d.describe, d.log) })
 	d.background(bgCtx, func(ctx context.Context) { d.followLeadership(ctx, p.nodeRecords) })
+	d.background(bgCtx, p.console.Warm)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })
 	d.background(bgCtx, d.history.Run)
 	d.background(bgCtx, d.health.run)
