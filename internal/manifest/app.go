@@ -125,15 +125,6 @@ func ParseApp(file string, data []byte) (*App, error) {
 	return a, nil
 }
 
-// ParseAppFile reads and parses the app file at path.
-func ParseAppFile(path string) (*App, error) {
-	data, err := ReadAppFile(path)
-	if err != nil {
-		return nil, err
-	}
-	return ParseApp(path, data)
-}
-
 // ReadAppFile reads the app file at path, at most MaxFileSize bytes and
 // one more, for ParseApp to refuse.
 func ReadAppFile(path string) ([]byte, error) {
