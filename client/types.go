@@ -145,8 +145,9 @@ type KeyList struct {
 	Keys []Key `json:"keys"`
 }
 
-// InvokeRequest calls a function through the admin API. Method and Path
-// default to the function's first route.
+// InvokeRequest calls a function through the admin API. Method and Path,
+// which is escaped as in a URL, choose the function's route as the
+// gateway would; they default to the function's first route.
 type InvokeRequest struct {
 	Method  string            `json:"method,omitempty"`
 	Path    string            `json:"path,omitempty"`

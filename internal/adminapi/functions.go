@@ -257,31 +257,13 @@ func (h *Handler) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 		Caller:    "admin",
 		RequestID: requestID(r),
 	}
-	if routes := f.Current().Routes; len(routes) > 0 {
-		first := routes[0]
-		if ar.Method == "" {
-			ar.Method = first.Method
-		}
-		if ar.Path == "" {
-			ar.Path = first.Path
-		}
-		ar.Route = first.Path
-	}
-	if ar.Method == "" {
-		ar.Method = http.MethodPost
-	}
-	if ar.Path == "" {
-		ar.Path = "/"
-	}
 	if _, err := abi.ParseQuery(ar.RawQuery); err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "query is not a valid URL query, or one that parsers read differently")
 	}
 	for k, v := range req.Headers {
 		ar.Headers = append(ar.Headers, abi.Header{Name: http.CanonicalHeaderKey(k), Value: v})
 	}
-	if err := ar.Validate(); err != nil {
-		return apierror.Wrap(err, apierror.BadRequest, "invalid invocation: %s", err.Error())
-	}
+	// The gateway finds the route, as it does for its own requests.
 	resp, err := h.invoke.Call(r.Context(), f.Name, ar)
 	if err != nil {
 		return err

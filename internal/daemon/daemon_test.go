@@ -568,6 +568,37 @@ func TestAdminInvoke(t *testing.T) {
 	}
 }
 
+// TestAdminInvokeRoutes checks that the admin API's invoke runs the route
+// the gateway would for a method and path, parameters included, and
+// refuses one no route of the function has.
+func TestAdminInvokeRoutes(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	n.deploy(mirrorManifest, testguests.Build(t, "mirror"))
+	ctx := context.Background()
+	resp, err := n.admin.Invoke(ctx, "mirror", client.InvokeRequest{Method: "GET", Path: "/users/42"})
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("invoke: %v %+v", err, resp)
+	}
+	got := response{status: resp.Status, body: resp.Body}.mirrored(t)
+	if got.Route != "/users/{id}" || got.Path != "/users/42" || len(got.Params) != 1 || got.Params[0] != [2]string{"id", "42"} {
+		t.Errorf("invoke of GET /users/42 reached %+v", got)
+	}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/nowhere", 404},
+		{"POST", "/users/42", 405},
+	} {
+		_, err := n.admin.Invoke(ctx, "mirror", client.InvokeRequest{Method: tc.method, Path: tc.path})
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != tc.status || !strings.Contains(apiErr.Message, "GET /users/{id}") {
+			t.Errorf("%s %s: %v, want %d listing the routes", tc.method, tc.path, err, tc.status)
+		}
+	}
+}
+
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	t.Parallel()
 	n := start(t, "")
