@@ -43,6 +43,10 @@ type Function struct {
 	Quarantine *Quarantine `json:"quarantine,omitempty"`
 	// Versions is filled in by GetFunction only, oldest first.
 	Versions []Version `json:"versions,omitempty"`
+	// Unchanged is set in the answer to a deploy of what the active
+	// version is already: the same module and manifest. No version was
+	// added (the answer's status is 200 rather than 201).
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // Capabilities are what a function's manifest grants.

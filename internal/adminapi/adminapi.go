@@ -32,7 +32,7 @@ import (
 type Registry interface {
 	Get(name string) (*registry.Function, bool)
 	List() []*registry.Function
-	Deploy(ctx context.Context, d registry.Deployment) (*registry.Function, error)
+	Deploy(ctx context.Context, d registry.Deployment) (f *registry.Function, added bool, err error)
 	Rollback(ctx context.Context, name string, version int) (*registry.Function, error)
 	Remove(ctx context.Context, name string) error
 	PutBlob(ctx context.Context, digest string, data []byte) (bool, error)

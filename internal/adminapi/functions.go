@@ -137,7 +137,7 @@ func (h *Handler) tryDeploy(w http.ResponseWriter, r *http.Request, known *deplo
 	if err := h.checkPosture(r.Context(), m, req.Digest, wasm); err != nil {
 		return err
 	}
-	f, err := h.reg.Deploy(r.Context(), registry.Deployment{
+	f, added, err := h.reg.Deploy(r.Context(), registry.Deployment{
 		Manifest:      m,
 		ManifestText:  req.Manifest,
 		Digest:        req.Digest,
@@ -153,9 +153,16 @@ func (h *Handler) tryDeploy(w http.ResponseWriter, r *http.Request, known *deplo
 	if err != nil {
 		return err
 	}
-	h.log.Info("deployed", "function", f.Name, "version", f.Active, "digest", req.Digest, "request_id", requestID(r))
-	h.audit(r, audit.ActionDeploy, audit.Ref("function", f.Name), "ok", map[string]string{"version": fmt.Sprint(f.Active), "digest": req.Digest, "owner": f.Owner})
-	return writeJSON(w, http.StatusCreated, h.view(f, false))
+	details := map[string]string{"version": fmt.Sprint(f.Active), "digest": req.Digest, "owner": f.Owner}
+	status, view := http.StatusCreated, h.view(f, false)
+	if !added {
+		// The same module and manifest again: nothing to add.
+		details["unchanged"] = "true"
+		status, view.Unchanged = http.StatusOK, true
+	}
+	h.log.Info("deployed", "function", f.Name, "version", f.Active, "digest", req.Digest, "unchanged", !added, "request_id", requestID(r))
+	h.audit(r, audit.ActionDeploy, audit.Ref("function", f.Name), "ok", details)
+	return writeJSON(w, status, view)
 }
 
 func (h *Handler) listFunctions(w http.ResponseWriter, _ *http.Request) error {

@@ -65,7 +65,9 @@ var deployCommand = &command{
 	summary: "build and deploy functions",
 	help: `
 Deploys a new version of each function named: a FILE is a pave.yaml, a DIR
-holds one; the default is the current directory. Every manifest is checked
+holds one; the default is the current directory. A function whose active
+version has the same module and manifest already is left as it is, and
+reported "unchanged". Every manifest is checked
 before anything is built or deployed. Each module is then built as 'pave
 build' does, uploaded unless the daemon already stores it, and deployed
 with its manifest, which the daemon checks again and keeps with the
@@ -102,12 +104,21 @@ func runDeploy(ctx context.Context, inv *invocation, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(inv.stdout, "deployed %s version %d (%s)\n", fn.Name, fn.Version, shortDigest(fn.Digest))
+		fmt.Fprintf(inv.stdout, "%s %s version %d (%s)\n", deployVerb(fn), fn.Name, fn.Version, shortDigest(fn.Digest))
 		if err := printRoutes(inv.stdout, fn.Routes); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// deployVerb says what a deploy did: "deployed" a new version, or found
+// the function "unchanged".
+func deployVerb(fn *client.Function) string {
+	if fn.Unchanged {
+		return "unchanged"
+	}
+	return "deployed"
 }
 
 // source is a function as it is on disk: its manifest and, once built,

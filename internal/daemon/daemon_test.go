@@ -229,8 +229,18 @@ func TestDeployVersionsAndRollback(t *testing.T) {
 	if got.Version != 2 || len(got.Versions) != 2 || got.Versions[0].Digest == got.Versions[1].Digest {
 		t.Fatalf("get after rollbacks: %+v", got)
 	}
-	// The same module deployed again is stored once and makes version 3.
-	if f := n.deploy(m, counter); f.Version != 3 || f.Digest != got.Versions[1].Digest {
+	// What runs already, deployed again, is unchanged: no version is added.
+	if f := n.deploy(m, counter); f.Version != 2 || !f.Unchanged {
+		t.Fatalf("deploy of the active version: %+v", f)
+	}
+	if got, err := n.admin.GetFunction(ctx, "swap"); err != nil || len(got.Versions) != 2 {
+		t.Fatalf("an unchanged deploy added a version: %v %+v", err, got)
+	}
+	// After a rollback, the same module is stored once and makes version 3.
+	if _, err := n.admin.Rollback(ctx, "swap", 1); err != nil {
+		t.Fatal(err)
+	}
+	if f := n.deploy(m, counter); f.Version != 3 || f.Unchanged || f.Digest != got.Versions[1].Digest {
 		t.Fatalf("redeploy: %+v", f)
 	}
 	if err := n.admin.RemoveFunction(ctx, "swap"); err != nil {
@@ -289,7 +299,7 @@ func TestRestartKeepsState(t *testing.T) {
 	n := start(t, dir)
 	m := manifestFor("hello", route("GET", "/hello"), "")
 	n.deploy(m, testguests.Example(t, "hello"))
-	n.deploy(m, testguests.Example(t, "hello"))
+	n.deploy(m+"description: the second version\n", testguests.Example(t, "hello"))
 	key := n.key("k", "hello")
 	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
 		t.Fatalf("before restart: %d", r.status)

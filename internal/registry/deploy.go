@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,47 +13,42 @@ import (
 	"github.com/pave-dev/pave/internal/store"
 )
 
-// Deploy adds d as a new version of its function and makes it active. It
-// refuses routes that collide with another function's active routes.
-func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) {
+// Deploy adds d as a new version of its function and makes it active,
+// and reports that with added true. A deploy of what the active version
+// is already (the same module, manifest text, schemas and compilation) is
+// a no-op: no version is added, and added is false. It refuses routes that
+// collide with another function's active routes.
+func (r *Registry) Deploy(ctx context.Context, d Deployment) (f *Function, added bool, err error) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	m := d.Manifest
 	if err := r.checkRoutes(m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := r.checkTopics(m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if ok, err := r.blobs.Has(ctx, blobName(d.Digest)); err != nil {
-		return nil, err
+		return nil, false, err
 	} else if !ok {
-		return nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
+		return nil, false, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
 	}
 	for digest, text := range d.Schemas {
 		if got := Digest(text); got != digest {
-			return nil, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
+			return nil, false, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
 		}
 		if _, err := r.PutBlob(ctx, digest, text); err != nil {
-			return nil, fmt.Errorf("store schema: %w", err)
+			return nil, false, fmt.Errorf("store schema: %w", err)
 		}
 	}
 	text := []byte(d.ManifestText)
 	manifestDigest := Digest(text)
 	if _, err := r.PutBlob(ctx, manifestDigest, text); err != nil {
-		return nil, fmt.Errorf("store manifest: %w", err)
+		return nil, false, fmt.Errorf("store manifest: %w", err)
 	}
 	now := r.now().UTC()
-	return r.update(ctx, m.Name, true, func(f *Function) error {
-		if f.CreatedAt.IsZero() {
-			f.CreatedAt = now
-		}
-		number := 1
-		if n := len(f.Versions); n > 0 {
-			number = f.Versions[n-1].Number + 1
-		}
-		f.Versions = append(f.Versions, Version{
-			Number:         number,
+	f, err = r.update(ctx, m.Name, true, func(f *Function) error {
+		v := Version{
 			Digest:         d.Digest,
 			Size:           d.Size,
 			Mode:           d.Mode,
@@ -70,13 +66,40 @@ func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) 
 			Capabilities:   m.Capabilities,
 			Triggers:       m.Triggers,
 			Async:          m.Async,
-		})
+		}
+		if cur := f.Current(); cur != nil && sameDeploy(cur, &v) {
+			return errNoChange
+		}
+		if f.CreatedAt.IsZero() {
+			f.CreatedAt = now
+		}
+		v.Number = 1
+		if n := len(f.Versions); n > 0 {
+			v.Number = f.Versions[n-1].Number + 1
+		}
+		f.Versions = append(f.Versions, v)
 		if n := len(f.Versions); n > MaxVersions {
 			f.Versions = slices.Clone(f.Versions[n-MaxVersions:])
 		}
-		f.Active = number
+		f.Active = v.Number
+		added = true
 		return nil
 	})
+	if err != nil {
+		return nil, false, err
+	}
+	return f, added, nil
+}
+
+// sameDeploy reports whether a and b are the same deploy: everything but
+// their numbers and times is the same.
+func sameDeploy(a, b *Version) bool {
+	x, y := *a, *b
+	x.Number, y.Number = 0, 0
+	x.DeployedAt, y.DeployedAt = time.Time{}, time.Time{}
+	bx, errx := json.Marshal(&x)
+	by, erry := json.Marshal(&y)
+	return errx == nil && erry == nil && bytes.Equal(bx, by)
 }
 
 // Rollback makes version the active one; version 0 means the one before
@@ -166,6 +189,9 @@ func (r *Registry) Remove(ctx context.Context, name string) error {
 	return nil
 }
 
+// errNoChange, returned by an update's change, leaves the record as it is.
+var errNoChange = errors.New("no change")
+
 // update applies change to the stored record of name under optimistic
 // concurrency, retrying when another writer got there first. create allows
 // the record not to exist yet.
@@ -185,7 +211,9 @@ func (r *Registry) update(ctx context.Context, name string, create bool, change 
 				return nil, fmt.Errorf("function record %q: %w", name, err)
 			}
 		}
-		if err := change(f); err != nil {
+		if err := change(f); errors.Is(err, errNoChange) {
+			return f, nil
+		} else if err != nil {
 			return nil, err
 		}
 		cur := f.Current()
