@@ -124,6 +124,13 @@ type Key struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
+// UpdateKeyRequest changes the functions an API key may call, keeping its
+// secret: PATCH /v1/keys/{name}.
+type UpdateKeyRequest struct {
+	AddFunctions    []string `json:"add_functions,omitempty"`
+	RemoveFunctions []string `json:"remove_functions,omitempty"`
+}
+
 // CreateKeyRequest creates an API key allowed to call Functions.
 type CreateKeyRequest struct {
 	Name      string   `json:"name"`

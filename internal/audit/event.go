@@ -40,6 +40,7 @@ const (
 	ActionRestore          = "function.restore"
 	ActionKeyCreate        = "key.create"
 	ActionKeyRevoke        = "key.revoke"
+	ActionKeyUpdate        = "key.update"
 	ActionSecretSet        = "secret.set"
 	ActionSecretRemove     = "secret.remove"
 	ActionMasterKeyRotate  = "secret.rotate_master_key"

@@ -136,6 +136,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"console", "user", "add", "alice"}, `pave: console user add: --role is required: viewer or operator (see 'pave console user add --help')`, 2},
 		{[]string{"console", "user", "add", "alice", "--role", "admin"}, `pave: console user add: --role is required: viewer or operator (see 'pave console user add --help')`, 2},
 		{[]string{"console", "user", "set", "alice"}, `pave: console user set: --role is required: viewer or operator (see 'pave console user set --help')`, 2},
+		{[]string{"keys", "update", "ci"}, `pave: keys update: name functions with --add-functions or --remove-functions (see 'pave keys update --help')`, 2},
 		{[]string{"keys", "create", "ci"}, `pave: keys create: --functions is required: name the functions the key may call (see 'pave keys create --help')`, 2},
 		{[]string{"keys", "create", "ci", "--functions", " , "}, `pave: keys create: --functions is required: name the functions the key may call (see 'pave keys create --help')`, 2},
 		{[]string{"keys", "create", "ci", "--functions", "a", "--expires", "soon"}, `pave: keys create: invalid value "soon" for flag -expires: parse error (see 'pave keys create --help')`, 2},
@@ -620,6 +621,15 @@ func TestClientCommands(t *testing.T) {
 			responses:      map[string]fakeResponse{"GET /v1/keys": {200, `{"keys": [{"name": "ci", "functions": ["hello"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}]}`}},
 			wantRequests:   []string{"GET /v1/keys"},
 			wantStdoutJSON: `{"keys": [{"name": "ci", "functions": ["hello"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}]}`,
+		},
+		{
+			name: "keys update",
+			args: []string{"keys", "update", "ci", "--add-functions", "notes, echo", "--remove-functions=hello"},
+			responses: map[string]fakeResponse{
+				"PATCH /v1/keys/ci": {200, `{"name": "ci", "functions": ["echo", "notes"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}`},
+			},
+			wantRequests: []string{`PATCH /v1/keys/ci {"add_functions":["notes","echo"],"remove_functions":["hello"]}`},
+			wantStdout:   "key ci may call echo, notes\n",
 		},
 		{
 			name:         "keys revoke",

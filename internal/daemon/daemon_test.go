@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -735,5 +736,42 @@ func TestRemovedFunctionsKeysDoNotReachItsSuccessor(t *testing.T) {
 	n.deploy(strings.Replace(m, "team-test", "other-team", 1), testguests.Example(t, "hello"))
 	if r := n.call("GET", "/hello", key, nil); r.status != 403 {
 		t.Fatalf("the removed function's key called its successor: %d %s", r.status, r.body)
+	}
+}
+
+// TestKeyUpdate adds a function to a key and removes one: the same secret
+// reaches the functions as changed, and the change is audited.
+func TestKeyUpdate(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
+	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
+	key := n.key("ci", "hello")
+	if r := n.call("POST", "/echo", key, []byte(`{}`)); r.status != 403 {
+		t.Fatalf("echo before the update: %d", r.status)
+	}
+	k, err := n.admin.UpdateKey(ctx, "ci", client.UpdateKeyRequest{AddFunctions: []string{"echo"}, RemoveFunctions: []string{"hello"}})
+	if err != nil || !slices.Equal(k.Functions, []string{"echo"}) {
+		t.Fatalf("update: %v %+v", err, k)
+	}
+	if r := n.call("POST", "/echo", key, []byte(`{}`)); r.status != 200 {
+		t.Fatalf("echo after the update: %d %s", r.status, r.body)
+	}
+	if r := n.call("GET", "/hello", key, nil); r.status != 403 {
+		t.Fatalf("hello after the update: %d", r.status)
+	}
+	var apiErr *client.Error
+	if _, err := n.admin.UpdateKey(ctx, "ci", client.UpdateKeyRequest{AddFunctions: []string{"nope"}}); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("adding a function that is not deployed: %v", err)
+	}
+	var found bool
+	for _, e := range n.auditEvents(t) {
+		if e.Action == "key.update" && e.Target == "key:ci" && e.Outcome == "ok" && e.Details["functions"] == "echo" && e.Details["added"] == "echo" && e.Details["removed"] == "hello" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no key.update event: %+v", n.auditEvents(t))
 	}
 }
