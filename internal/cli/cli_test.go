@@ -332,8 +332,8 @@ func TestClientCommands(t *testing.T) {
 			wantStderr:   "no functions deployed; deploy one with 'pave deploy DIR'\n",
 		},
 		{
-			name: "ls --json",
-			args: []string{"ls", "--json"},
+			name: "ls --format json",
+			args: []string{"ls", "--format", "json"},
 			responses: map[string]fakeResponse{
 				"GET /v1/functions": {200, `{"functions": [` + echoJSON + `]}`},
 			},
@@ -341,8 +341,8 @@ func TestClientCommands(t *testing.T) {
 			wantStdoutJSON: `{"functions": [` + echoJSON + `]}`,
 		},
 		{
-			name: "ls --json with no functions is an empty list",
-			args: []string{"ls", "--json"},
+			name: "ls --format json with no functions is an empty list",
+			args: []string{"ls", "--format", "json"},
 			responses: map[string]fakeResponse{
 				"GET /v1/functions": {200, `{}`},
 			},
@@ -460,8 +460,8 @@ func TestClientCommands(t *testing.T) {
 				"* 2        sha256:bbbbbbbbbbbb  2.2 MiB  reactor  snapshot   2025-03-02T08:30:00Z\n",
 		},
 		{
-			name: "get --json",
-			args: []string{"get", "--json", "hello"},
+			name: "get --format json",
+			args: []string{"get", "--format", "json", "hello"},
 			responses: map[string]fakeResponse{
 				"GET /v1/functions/hello": {200, helloJSON},
 			},
@@ -616,8 +616,8 @@ func TestClientCommands(t *testing.T) {
 				"old     hello       -       2024-01-01T00:00:00Z  2024-02-01T00:00:00Z  expired\n",
 		},
 		{
-			name:           "keys ls --json",
-			args:           []string{"keys", "ls", "--json"},
+			name:           "keys ls --format json",
+			args:           []string{"keys", "ls", "--format", "json"},
 			responses:      map[string]fakeResponse{"GET /v1/keys": {200, `{"keys": [{"name": "ci", "functions": ["hello"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}]}`}},
 			wantRequests:   []string{"GET /v1/keys"},
 			wantStdoutJSON: `{"keys": [{"name": "ci", "functions": ["hello"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}]}`,
