@@ -111,9 +111,12 @@ func TestTopLevelUsage(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	stdout, stderr, code := runPave(t, noDaemon(t), "", "version")
-	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "pave ") || strings.Count(stdout, "\n") != 1 {
-		t.Errorf("pave version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	want, _, _ := runPave(t, noDaemon(t), "", "version")
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		stdout, stderr, code := runPave(t, noDaemon(t), "", args...)
+		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "pave ") || strings.Count(stdout, "\n") != 1 || stdout != want {
+			t.Errorf("pave %s: exit %d, stdout %q, stderr %q", args[0], code, stdout, stderr)
+		}
 	}
 }
 
