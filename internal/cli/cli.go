@@ -85,6 +85,7 @@ var commands = []*command{
 	graphCommand,
 	auditCommand,
 	benchCommand,
+	completionCommand,
 	versionCommand,
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -139,7 +140,10 @@ func checkCommandLine(t *testing.T, args []string, flags map[string][]string) st
 	}
 	known, ok := flags[name]
 	if !ok {
-		known = commandFlags(t, name)
+		for _, f := range commandFlags(context.Background(), name) {
+			known = append(known, f.word)
+		}
+		known = append(known, "h")
 		flags[name] = known
 	}
 	for _, a := range args[i:] {
@@ -163,27 +167,6 @@ func checkCommandLine(t *testing.T, args []string, flags map[string][]string) st
 // flag.
 func looksLikeCommand(args []string) bool {
 	return len(args) == 1 || slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "-") })
-}
-
-var flagLineRE = regexp.MustCompile(`(?m)^  -([a-z0-9-]+)`)
-
-// commandFlags returns the flags 'pave NAME --help' lists, with h and help;
-// up also takes serve's.
-func commandFlags(t *testing.T, name string) []string {
-	t.Helper()
-	names := []string{"h", "help"}
-	args := append(strings.Fields(name), "--help")
-	if name == "" {
-		args = []string{"--help"}
-	}
-	stdout, _, _ := runPave(t, noDaemon(t), "", args...)
-	for _, m := range flagLineRE.FindAllStringSubmatch(stdout, -1) {
-		names = append(names, m[1])
-	}
-	if name == "up" {
-		names = append(names, commandFlags(t, "serve")...)
-	}
-	return names
 }
 
 // TestCheckCommandLine shows that the check of documented command lines
