@@ -66,6 +66,7 @@ var commands = []*command{
 	serveCommand,
 	buildCommand,
 	deployCommand,
+	devCommand,
 	lsCommand,
 	getCommand,
 	invokeCommand,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -79,16 +80,22 @@ func runLogs(ctx context.Context, inv *invocation, args []string) error {
 		if asJSON {
 			return writeJSONLine(inv, rec)
 		}
-		fmt.Fprintf(inv.stdout, "%s %s %d %s %s\n", rec.Time.UTC().Format(time.RFC3339Nano), rec.RequestID,
-			rec.Status, outcomeOf(rec), formatMS(rec.DurationMS))
-		for _, l := range rec.Logs {
-			fmt.Fprintf(inv.stdout, "  %-5s %s\n", strings.ToUpper(l.Level), l.Msg)
-		}
-		if rec.DroppedLogs > 0 {
-			fmt.Fprintf(inv.stdout, "  (%d more lines dropped: over the limit per invocation)\n", rec.DroppedLogs)
-		}
+		printInvocation(inv.stdout, rec)
 		return nil
 	})
+}
+
+// printInvocation prints an invocation as pave logs does: a line with its
+// time, request id, status, outcome and duration, then its log lines.
+func printInvocation(w io.Writer, rec client.Invocation) {
+	fmt.Fprintf(w, "%s %s %d %s %s\n", rec.Time.UTC().Format(time.RFC3339Nano), rec.RequestID,
+		rec.Status, outcomeOf(rec), formatMS(rec.DurationMS))
+	for _, l := range rec.Logs {
+		fmt.Fprintf(w, "  %-5s %s\n", strings.ToUpper(l.Level), l.Msg)
+	}
+	if rec.DroppedLogs > 0 {
+		fmt.Fprintf(w, "  (%d more lines dropped: over the limit per invocation)\n", rec.DroppedLogs)
+	}
 }
 
 func runCalls(ctx context.Context, inv *invocation, args []string) error {
