@@ -48,7 +48,9 @@ func runBuild(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := src.build(ctx, inv.stderr); err != nil {
+	// A first build compiles Go's standard library for WebAssembly.
+	built := func(w io.Writer) error { return src.build(ctx, w) }
+	if err := newProgress(inv.stderr).step(task{doing: "building", done: "built", what: src.dir}, built); err != nil {
 		return err
 	}
 	module, err := os.ReadFile(src.wasm)
