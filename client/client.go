@@ -266,6 +266,16 @@ func (c *Client) CreateKey(ctx context.Context, req CreateKeyRequest) (*CreateKe
 	return &r, nil
 }
 
+// UpdateKey changes the functions the API key name may call and returns
+// the key as changed; its secret stays the same.
+func (c *Client) UpdateKey(ctx context.Context, name string, req UpdateKeyRequest) (*Key, error) {
+	var k Key
+	if err := c.do(ctx, http.MethodPatch, "/v1/keys/"+url.PathEscape(name), req, &k); err != nil {
+		return nil, err
+	}
+	return &k, nil
+}
+
 // ListKeys returns the metadata of every API key, revoked ones included.
 func (c *Client) ListKeys(ctx context.Context) ([]Key, error) {
 	var list KeyList

@@ -43,6 +43,10 @@ type Function struct {
 	Quarantine *Quarantine `json:"quarantine,omitempty"`
 	// Versions is filled in by GetFunction only, oldest first.
 	Versions []Version `json:"versions,omitempty"`
+	// Unchanged is set in the answer to a deploy of what the active
+	// version is already: the same module and manifest. No version was
+	// added (the answer's status is 200 rather than 201).
+	Unchanged bool `json:"unchanged,omitempty"`
 }
 
 // Capabilities are what a function's manifest grants.
@@ -120,6 +124,13 @@ type Key struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
+// UpdateKeyRequest changes the functions an API key may call, keeping its
+// secret: PATCH /v1/keys/{name}.
+type UpdateKeyRequest struct {
+	AddFunctions    []string `json:"add_functions,omitempty"`
+	RemoveFunctions []string `json:"remove_functions,omitempty"`
+}
+
 // CreateKeyRequest creates an API key allowed to call Functions.
 type CreateKeyRequest struct {
 	Name      string   `json:"name"`
@@ -145,8 +156,9 @@ type KeyList struct {
 	Keys []Key `json:"keys"`
 }
 
-// InvokeRequest calls a function through the admin API. Method and Path
-// default to the function's first route.
+// InvokeRequest calls a function through the admin API. Method and Path,
+// which is escaped as in a URL, choose the function's route as the
+// gateway would; they default to the function's first route.
 type InvokeRequest struct {
 	Method  string            `json:"method,omitempty"`
 	Path    string            `json:"path,omitempty"`

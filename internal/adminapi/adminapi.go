@@ -33,7 +33,7 @@ import (
 type Registry interface {
 	Get(name string) (*registry.Function, bool)
 	List() []*registry.Function
-	Deploy(ctx context.Context, d registry.Deployment) (*registry.Function, error)
+	Deploy(ctx context.Context, d registry.Deployment) (f *registry.Function, added bool, err error)
 	Rollback(ctx context.Context, name string, version int) (*registry.Function, error)
 	Remove(ctx context.Context, name string) error
 	PutBlob(ctx context.Context, digest string, data []byte) (bool, error)
@@ -55,6 +55,7 @@ type Preparer interface {
 type Keys interface {
 	Create(ctx context.Context, name string, functions []string, opt identity.KeyOptions) (secret.Value, *identity.Key, error)
 	Revoke(ctx context.Context, name string) error
+	UpdateFunctions(ctx context.Context, name string, add, remove []string) (*identity.Key, error)
 	List() []identity.Key
 	ForgetFunction(ctx context.Context, function string) error
 	Replace(ctx context.Context, name string, c identity.KeyChange) (*identity.Key, error)
@@ -189,6 +190,7 @@ func New(d Deps) *Handler {
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)
+	h.route("PATCH /v1/keys/{name}", private, h.updateKey)
 	h.route("POST /v1/console/users", private, h.addConsoleUser)
 	h.route("GET /v1/console/users", private, h.listConsoleUsers)
 	h.route("PATCH /v1/console/users/{name}", private, h.setConsoleUserRole)

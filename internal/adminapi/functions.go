@@ -138,7 +138,7 @@ func (h *Handler) tryDeploy(w http.ResponseWriter, r *http.Request, known *deplo
 	if err := h.checkPosture(r.Context(), m, req.Digest, wasm); err != nil {
 		return err
 	}
-	f, err := h.reg.Deploy(r.Context(), registry.Deployment{
+	f, added, err := h.reg.Deploy(r.Context(), registry.Deployment{
 		Manifest:      m,
 		ManifestText:  req.Manifest,
 		Digest:        req.Digest,
@@ -158,9 +158,16 @@ func (h *Handler) tryDeploy(w http.ResponseWriter, r *http.Request, known *deplo
 	if err != nil {
 		return err
 	}
-	h.log.Info("deployed", "function", f.Name, "version", f.Active, "digest", req.Digest, "request_id", requestID(r))
-	h.audit(r, audit.ActionDeploy, audit.Ref("function", f.Name), "ok", map[string]string{"version": fmt.Sprint(f.Active), "digest": req.Digest, "owner": f.Owner})
-	return writeJSON(w, http.StatusCreated, h.view(f, false))
+	details := map[string]string{"version": fmt.Sprint(f.Active), "digest": req.Digest, "owner": f.Owner}
+	status, view := http.StatusCreated, h.view(f, false)
+	if !added {
+		// The same module and manifest again: nothing to add.
+		details["unchanged"] = "true"
+		status, view.Unchanged = http.StatusOK, true
+	}
+	h.log.Info("deployed", "function", f.Name, "version", f.Active, "digest", req.Digest, "unchanged", !added, "request_id", requestID(r))
+	h.audit(r, audit.ActionDeploy, audit.Ref("function", f.Name), "ok", details)
+	return writeJSON(w, status, view)
 }
 
 func (h *Handler) listFunctions(w http.ResponseWriter, _ *http.Request) error {
@@ -262,31 +269,13 @@ func (h *Handler) invokeFunction(w http.ResponseWriter, r *http.Request) error {
 		Caller:    "admin",
 		RequestID: requestID(r),
 	}
-	if routes := f.Current().Routes; len(routes) > 0 {
-		first := routes[0]
-		if ar.Method == "" {
-			ar.Method = first.Method
-		}
-		if ar.Path == "" {
-			ar.Path = first.Path
-		}
-		ar.Route = first.Path
-	}
-	if ar.Method == "" {
-		ar.Method = http.MethodPost
-	}
-	if ar.Path == "" {
-		ar.Path = "/"
-	}
 	if _, err := abi.ParseQuery(ar.RawQuery); err != nil {
 		return apierror.Wrap(err, apierror.BadRequest, "query is not a valid URL query, or one that parsers read differently")
 	}
 	for k, v := range req.Headers {
 		ar.Headers = append(ar.Headers, abi.Header{Name: http.CanonicalHeaderKey(k), Value: v})
 	}
-	if err := ar.Validate(); err != nil {
-		return apierror.Wrap(err, apierror.BadRequest, "invalid invocation: %s", err.Error())
-	}
+	// The gateway finds the route, as it does for its own requests.
 	resp, err := h.invoke.Call(r.Context(), f.Name, ar)
 	if err != nil {
 		return err

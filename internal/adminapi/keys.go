@@ -68,6 +68,39 @@ func (h *Handler) revokeKey(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+func (h *Handler) updateKey(w http.ResponseWriter, r *http.Request) error {
+	var req client.UpdateKeyRequest
+	if err := decodeJSON(w, r, maxJSONBody, &req); err != nil {
+		return err
+	}
+	name := r.PathValue("name")
+	// A function that is not deployed cannot be granted; one that is gone
+	// can be removed from the key all the same.
+	for _, fn := range req.AddFunctions {
+		if _, ok := h.reg.Get(fn); !ok {
+			return apierror.New(apierror.FunctionNotFound, "no function named %q", fn)
+		}
+	}
+	key, err := h.keys.UpdateFunctions(r.Context(), name, req.AddFunctions, req.RemoveFunctions)
+	switch {
+	case errors.Is(err, identity.ErrKeyNotFound):
+		return apierror.New(apierror.KeyNotFound, "no key named %q", name)
+	case errors.Is(err, identity.ErrKeyRevoked):
+		return apierror.Wrap(err, apierror.Conflict, "key %q is revoked; create a new one", name)
+	case errors.Is(err, identity.ErrInvalidKey):
+		return apierror.Wrap(err, apierror.BadRequest, "%s", err.Error())
+	case err != nil:
+		return err
+	}
+	h.log.Info("key updated", "key", key.Name, "functions", key.Functions, "request_id", requestID(r))
+	h.audit(r, audit.ActionKeyUpdate, audit.Ref("key", key.Name), "ok", map[string]string{
+		"functions": strings.Join(key.Functions, ","),
+		"added":     strings.Join(req.AddFunctions, ","),
+		"removed":   strings.Join(req.RemoveFunctions, ","),
+	})
+	return writeJSON(w, http.StatusOK, keyView(key))
+}
+
 func keyView(k *identity.Key) client.Key {
 	return client.Key{
 		Name:      k.Name,

@@ -206,8 +206,12 @@ func clip(s string, n int) string {
 func runDLQLs(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
 	limit := inv.fs.Int("limit", 100, "list the oldest `N` dead letters, up to 1000")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
+	format := inv.formatFlag(formatTable, formatJSON)
 	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	f, err := format()
 	if err != nil {
 		return err
 	}
@@ -222,7 +226,7 @@ func runDLQLs(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if f == formatJSON {
 		if dead == nil {
 			dead = []client.DeadLetter{}
 		}

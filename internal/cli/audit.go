@@ -49,20 +49,25 @@ by the chain only; the report says how many there are.`,
 func runAuditLog(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
 	since := inv.fs.String("since", "", "how far back: a duration such as 24h, or an RFC 3339 time (default: all)")
-	asJSON := inv.fs.Bool("json", false, "print each event as a JSON object on one line")
+	format := inv.formatFlag(formatTable, formatJSON)
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
+	f, err := format()
+	if err != nil {
+		return err
+	}
+	asJSON := f == formatJSON // one JSON object a line
 	c, err := inv.client(*dataDir)
 	if err != nil {
 		return err
 	}
 	tw := newTable(inv.stdout)
-	if !*asJSON {
+	if !asJSON {
 		fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tACTION\tTARGET\tSOURCE\tOUTCOME\tDETAILS")
 	}
 	err = c.AuditEvents(ctx, *since, func(e client.AuditEvent) error {
-		if *asJSON {
+		if asJSON {
 			return writeJSONLine(inv, e)
 		}
 		var details []string
@@ -76,7 +81,7 @@ func runAuditLog(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		return nil
 	}
 	return tw.Flush()
@@ -84,8 +89,12 @@ func runAuditLog(ctx context.Context, inv *invocation, args []string) error {
 
 func runAuditVerify(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the report as JSON")
+	format := inv.formatFlag(formatText, formatJSON)
 	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	f, err := format()
+	if err != nil {
 		return err
 	}
 	c, err := inv.client(*dataDir)
@@ -96,7 +105,7 @@ func runAuditVerify(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if f == formatJSON {
 		if err := printJSON(inv.stdout, rep); err != nil {
 			return err
 		}
@@ -110,7 +119,7 @@ func runAuditVerify(ctx context.Context, inv *invocation, args []string) error {
 	if rep.Problem != nil {
 		return errors.New("the audit log is not intact: " + rep.Problem.Text)
 	}
-	if !*asJSON {
+	if f != formatJSON {
 		fmt.Fprintln(inv.stdout, "the audit log is intact")
 	}
 	return nil

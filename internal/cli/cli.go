@@ -71,6 +71,7 @@ var commands = []*command{
 	planCommand,
 	applyCommand,
 	driftCommand,
+	devCommand,
 	lsCommand,
 	getCommand,
 	invokeCommand,
@@ -93,6 +94,7 @@ var commands = []*command{
 	graphCommand,
 	auditCommand,
 	benchCommand,
+	completionCommand,
 	versionCommand,
 }
 
@@ -111,6 +113,9 @@ func (e *env) dispatch(ctx context.Context, args []string) error {
 	}
 	if isHelp(args[0]) || args[0] == "help" {
 		return e.help(ctx, args[1:])
+	}
+	if isVersion(args[0]) {
+		args = append([]string{versionCommand.name}, args[1:]...)
 	}
 	cmd, rest, err := lookup(args)
 	if err != nil {
@@ -176,6 +181,9 @@ func (e *env) help(ctx context.Context, args []string) error {
 
 func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
 
+// isVersion reports whether arg is the flag that stands for 'pave version'.
+func isVersion(arg string) bool { return arg == "-version" || arg == "--version" }
+
 // printCommands prints the usage of pave or of a group of commands.
 func printCommands(w io.Writer, name string, cmds []*command) {
 	if name == "pave" {
@@ -190,6 +198,9 @@ func printCommands(w io.Writer, name string, cmds []*command) {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for the details of a command.\n", name)
+	if name == "pave" {
+		fmt.Fprint(w, "'pave --version' prints pave's version.\n")
+	}
 	if name == "pave" {
 		fmt.Fprint(w, "Commands that drive a daemon find it through PAVE_ADMIN_URL and PAVE_TOKEN,\nor through the files a daemon writes in its data directory (--data DIR).\n")
 	}

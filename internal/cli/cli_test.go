@@ -111,9 +111,12 @@ func TestTopLevelUsage(t *testing.T) {
 }
 
 func TestVersion(t *testing.T) {
-	stdout, stderr, code := runPave(t, noDaemon(t), "", "version")
-	if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "pave ") || strings.Count(stdout, "\n") != 1 {
-		t.Errorf("pave version: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	want, _, _ := runPave(t, noDaemon(t), "", "version")
+	for _, args := range [][]string{{"version"}, {"--version"}, {"-version"}} {
+		stdout, stderr, code := runPave(t, noDaemon(t), "", args...)
+		if code != 0 || stderr != "" || !strings.HasPrefix(stdout, "pave ") || strings.Count(stdout, "\n") != 1 || stdout != want {
+			t.Errorf("pave %s: exit %d, stdout %q, stderr %q", args[0], code, stdout, stderr)
+		}
 	}
 }
 
@@ -136,6 +139,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"console", "user", "add", "alice"}, `pave: console user add: --role is required: viewer or operator (see 'pave console user add --help')`, 2},
 		{[]string{"console", "user", "add", "alice", "--role", "admin"}, `pave: console user add: --role is required: viewer or operator (see 'pave console user add --help')`, 2},
 		{[]string{"console", "user", "set", "alice"}, `pave: console user set: --role is required: viewer or operator (see 'pave console user set --help')`, 2},
+		{[]string{"keys", "update", "ci"}, `pave: keys update: name functions with --add-functions or --remove-functions (see 'pave keys update --help')`, 2},
 		{[]string{"keys", "create", "ci"}, `pave: keys create: --functions is required: name the functions the key may call (see 'pave keys create --help')`, 2},
 		{[]string{"keys", "create", "ci", "--functions", " , "}, `pave: keys create: --functions is required: name the functions the key may call (see 'pave keys create --help')`, 2},
 		{[]string{"keys", "create", "ci", "--functions", "a", "--expires", "soon"}, `pave: keys create: invalid value "soon" for flag -expires: parse error (see 'pave keys create --help')`, 2},
@@ -331,8 +335,8 @@ func TestClientCommands(t *testing.T) {
 			wantStderr:   "no functions deployed; deploy one with 'pave deploy DIR'\n",
 		},
 		{
-			name: "ls --json",
-			args: []string{"ls", "--json"},
+			name: "ls --format json",
+			args: []string{"ls", "--format", "json"},
 			responses: map[string]fakeResponse{
 				"GET /v1/functions": {200, `{"functions": [` + echoJSON + `]}`},
 			},
@@ -340,8 +344,8 @@ func TestClientCommands(t *testing.T) {
 			wantStdoutJSON: `{"functions": [` + echoJSON + `]}`,
 		},
 		{
-			name: "ls --json with no functions is an empty list",
-			args: []string{"ls", "--json"},
+			name: "ls --format json with no functions is an empty list",
+			args: []string{"ls", "--format", "json"},
 			responses: map[string]fakeResponse{
 				"GET /v1/functions": {200, `{}`},
 			},
@@ -459,8 +463,8 @@ func TestClientCommands(t *testing.T) {
 				"* 2        sha256:bbbbbbbbbbbb  2.2 MiB  reactor  snapshot   2025-03-02T08:30:00Z\n",
 		},
 		{
-			name: "get --json",
-			args: []string{"get", "--json", "hello"},
+			name: "get --format json",
+			args: []string{"get", "--format", "json", "hello"},
 			responses: map[string]fakeResponse{
 				"GET /v1/functions/hello": {200, helloJSON},
 			},
@@ -615,11 +619,20 @@ func TestClientCommands(t *testing.T) {
 				"old     hello       -       2024-01-01T00:00:00Z  2024-02-01T00:00:00Z  expired\n",
 		},
 		{
-			name:           "keys ls --json",
-			args:           []string{"keys", "ls", "--json"},
+			name:           "keys ls --format json",
+			args:           []string{"keys", "ls", "--format", "json"},
 			responses:      map[string]fakeResponse{"GET /v1/keys": {200, `{"keys": [{"name": "ci", "functions": ["hello"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}]}`}},
 			wantRequests:   []string{"GET /v1/keys"},
 			wantStdoutJSON: `{"keys": [{"name": "ci", "functions": ["hello"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}]}`,
+		},
+		{
+			name: "keys update",
+			args: []string{"keys", "update", "ci", "--add-functions", "notes, echo", "--remove-functions=hello"},
+			responses: map[string]fakeResponse{
+				"PATCH /v1/keys/ci": {200, `{"name": "ci", "functions": ["echo", "notes"], "created_at": "2025-03-01T12:00:00Z", "revoked": false}`},
+			},
+			wantRequests: []string{`PATCH /v1/keys/ci {"add_functions":["notes","echo"],"remove_functions":["hello"]}`},
+			wantStdout:   "key ci may call echo, notes\n",
 		},
 		{
 			name:         "keys revoke",

@@ -48,7 +48,9 @@ func runBuild(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := src.build(ctx, inv.stderr); err != nil {
+	// A first build compiles Go's standard library for WebAssembly.
+	built := func(w io.Writer) error { return src.build(ctx, w) }
+	if err := newProgress(inv.stderr).step(task{doing: "building", done: "built", what: src.dir}, built); err != nil {
 		return err
 	}
 	module, err := os.ReadFile(src.wasm)
@@ -65,11 +67,15 @@ var deployCommand = &command{
 	summary: "build and deploy functions",
 	help: `
 Deploys a new version of each function named: a FILE is a pave.yaml, a DIR
-holds one; the default is the current directory. Every manifest is checked
+holds one; the default is the current directory. A function whose active
+version has the same module and manifest already is left as it is, and
+reported "unchanged". Every manifest is checked
 before anything is built or deployed. Each module is then built as 'pave
 build' does, uploaded unless the daemon already stores it, and deployed
 with its manifest, which the daemon checks again and keeps with the
-version.`,
+version. A build or deploy that takes more than two seconds is reported
+on stderr while it runs (the first of each compiles a lot: Go's standard
+library for WebAssembly, then the module to machine code).`,
 	run: runDeploy,
 }
 
@@ -94,20 +100,44 @@ func runDeploy(ctx context.Context, inv *invocation, args []string) error {
 	if err != nil {
 		return err
 	}
+	prog := newProgress(inv.stderr)
 	for _, src := range srcs {
-		if err := src.build(ctx, inv.stderr); err != nil {
-			return err
-		}
-		fn, err := src.deploy(ctx, c)
+		fn, err := buildAndDeploy(ctx, c, src, prog)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(inv.stdout, "deployed %s version %d (%s)\n", fn.Name, fn.Version, shortDigest(fn.Digest))
+		fmt.Fprintf(inv.stdout, "%s %s version %d (%s)\n", deployVerb(fn), fn.Name, fn.Version, shortDigest(fn.Digest))
 		if err := printRoutes(inv.stdout, fn.Routes); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// buildAndDeploy builds src and deploys it, reporting to prog a build or
+// deploy that takes more than a moment: a first build compiles Go's
+// standard library for WebAssembly, and a first deploy compiles the module
+// to machine code, each of which can take seconds to minutes.
+func buildAndDeploy(ctx context.Context, c *client.Client, src *source, prog *progress) (*client.Function, error) {
+	err := prog.step(task{doing: "building", done: "built", what: src.dir}, func(w io.Writer) error { return src.build(ctx, w) })
+	if err != nil {
+		return nil, err
+	}
+	var fn *client.Function
+	err = prog.step(task{doing: "deploying", done: "deployed", what: src.m.Name}, func(io.Writer) (err error) {
+		fn, err = src.deploy(ctx, c)
+		return err
+	})
+	return fn, err
+}
+
+// deployVerb says what a deploy did: "deployed" a new version, or found
+// the function "unchanged".
+func deployVerb(fn *client.Function) string {
+	if fn.Unchanged {
+		return "unchanged"
+	}
+	return "deployed"
 }
 
 // source is a function as it is on disk: its manifest and, once built,

@@ -58,7 +58,8 @@ func newClient(url, token, caFile string) (*client.Client, error) {
 type list[T any] struct {
 	fetch func(*client.Client, context.Context) ([]T, error)
 	key   func(T) string
-	// wire makes the admin API's JSON document of the items for --json.
+	// wire makes the admin API's JSON document of the items for --format
+	// json.
 	wire func([]T) any
 	// none is said on stderr, in place of a table, when there are no
 	// items.
@@ -66,12 +67,16 @@ type list[T any] struct {
 	table func(*invocation, []T) error
 }
 
-// runList runs an ls command: no arguments, and --json for the admin API's
-// JSON instead of a table.
+// runList runs an ls command: no arguments, and --format json for the
+// admin API's JSON instead of a table.
 func runList[T any](ctx context.Context, inv *invocation, args []string, l list[T]) error {
 	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of a table")
+	format := inv.formatFlag(formatTable, formatJSON)
 	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	f, err := format()
+	if err != nil {
 		return err
 	}
 	c, err := inv.client(*dataDir)
@@ -85,7 +90,7 @@ func runList[T any](ctx context.Context, inv *invocation, args []string, l list[
 	if l.key != nil {
 		slices.SortFunc(items, func(a, b T) int { return cmp.Compare(l.key(a), l.key(b)) })
 	}
-	if *asJSON {
+	if f == formatJSON {
 		if items == nil {
 			items = []T{}
 		}
@@ -99,13 +104,17 @@ func runList[T any](ctx context.Context, inv *invocation, args []string, l list[
 }
 
 // runShow runs a command that shows one thing, named by its one argument,
-// as get fetches it: print writes it as text, or --json as the admin
-// API's JSON.
+// as get fetches it: print writes it as text, or --format json as the
+// admin API's JSON.
 func runShow[T any](ctx context.Context, inv *invocation, args []string,
 	get func(*client.Client, context.Context, string) (T, error), print func(io.Writer, T) error) error {
 	dataDir := inv.dataDirFlag("data")
-	asJSON := inv.fs.Bool("json", false, "print the admin API's JSON instead of text")
+	format := inv.formatFlag(formatText, formatJSON)
 	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	f, err := format()
 	if err != nil {
 		return err
 	}
@@ -117,7 +126,7 @@ func runShow[T any](ctx context.Context, inv *invocation, args []string,
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if f == formatJSON {
 		return printJSON(inv.stdout, v)
 	}
 	return print(inv.stdout, v)

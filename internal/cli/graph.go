@@ -32,14 +32,16 @@ instead of a daemon.`,
 
 func runGraph(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
-	format := inv.fs.String("format", "dot", "dot or json")
+	formatOf := inv.formatFlag("dot", formatJSON)
 	offline := inv.fs.String("offline", "", "derive the graph from the manifests under `DIR`")
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
-	if *format != "dot" && *format != "json" {
-		return inv.usageErrorf("--format %q: want dot or json", *format)
+	f, err := formatOf()
+	if err != nil {
+		return err
 	}
+	format := &f
 	if *offline == "" {
 		c, err := inv.client(*dataDir)
 		if err != nil {

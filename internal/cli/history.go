@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -34,23 +35,34 @@ var callsCommand = &command{
 	help: `
 Lists a function's recent invocations, newest last: time, request id,
 route or trigger, caller, status, error code, duration, memory and the
-capability calls each made. --since, --status and --json are as for
+capability calls each made. --since, --status and --format are as for
 'pave logs'; --limit keeps the newest N (default 100).`,
 	run: runCalls,
 }
 
-func historyFlags(inv *invocation) (since, status *string, asJSON *bool) {
+// historyFlags defines the flags logs and calls share; after parse, json
+// says whether to print each invocation as a JSON object on one line
+// (--format json), else the format for people, named human.
+func historyFlags(inv *invocation, human string) (since, status *string, json func() (bool, error)) {
 	since = inv.fs.String("since", "1h", "how far back: a duration such as 30m, or an RFC 3339 time")
 	status = inv.fs.String("status", "", "only invocations with this status or class, such as 404 or 5xx")
-	asJSON = inv.fs.Bool("json", false, "print each invocation as a JSON object on one line")
+	format := inv.formatFlag(human, formatJSON)
+	json = func() (bool, error) {
+		f, err := format()
+		return f == formatJSON, err
+	}
 	return
 }
 
 func runLogs(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
-	since, status, asJSON := historyFlags(inv)
+	since, status, jsonFormat := historyFlags(inv, formatText)
 	follow := inv.fs.Bool("follow", false, "keep printing new invocations until interrupted")
 	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	asJSON, err := jsonFormat()
 	if err != nil {
 		return err
 	}
@@ -65,26 +77,36 @@ func runLogs(ctx context.Context, inv *invocation, args []string) error {
 	}
 	q := client.HistoryQuery{Since: *since, Status: *status, Follow: *follow, Limit: 10000}
 	return c.History(ctx, pos[0], q, func(rec client.Invocation) error {
-		if *asJSON {
+		if asJSON {
 			return writeJSONLine(inv, rec)
 		}
-		fmt.Fprintf(inv.stdout, "%s %s %d %s %s\n", rec.Time.UTC().Format(time.RFC3339Nano), rec.RequestID,
-			rec.Status, outcomeOf(rec), formatMS(rec.DurationMS))
-		for _, l := range rec.Logs {
-			fmt.Fprintf(inv.stdout, "  %-5s %s\n", strings.ToUpper(l.Level), l.Msg)
-		}
-		if rec.DroppedLogs > 0 {
-			fmt.Fprintf(inv.stdout, "  (%d more lines dropped: over the limit per invocation)\n", rec.DroppedLogs)
-		}
+		printInvocation(inv.stdout, rec)
 		return nil
 	})
 }
 
+// printInvocation prints an invocation as pave logs does: a line with its
+// time, request id, status, outcome and duration, then its log lines.
+func printInvocation(w io.Writer, rec client.Invocation) {
+	fmt.Fprintf(w, "%s %s %d %s %s\n", rec.Time.UTC().Format(time.RFC3339Nano), rec.RequestID,
+		rec.Status, outcomeOf(rec), formatMS(rec.DurationMS))
+	for _, l := range rec.Logs {
+		fmt.Fprintf(w, "  %-5s %s\n", strings.ToUpper(l.Level), l.Msg)
+	}
+	if rec.DroppedLogs > 0 {
+		fmt.Fprintf(w, "  (%d more lines dropped: over the limit per invocation)\n", rec.DroppedLogs)
+	}
+}
+
 func runCalls(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
-	since, status, asJSON := historyFlags(inv)
+	since, status, jsonFormat := historyFlags(inv, formatTable)
 	limit := inv.fs.Int("limit", 100, "keep the newest N invocations")
 	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	asJSON, err := jsonFormat()
 	if err != nil {
 		return err
 	}
@@ -97,13 +119,13 @@ func runCalls(ctx context.Context, inv *invocation, args []string) error {
 	}
 	var recs []client.Invocation
 	err = c.History(ctx, pos[0], client.HistoryQuery{Since: *since, Status: *status, Limit: *limit}, func(rec client.Invocation) error {
-		if *asJSON {
+		if asJSON {
 			return writeJSONLine(inv, rec)
 		}
 		recs = append(recs, rec)
 		return nil
 	})
-	if err != nil || *asJSON {
+	if err != nil || asJSON {
 		return err
 	}
 	if len(recs) == 0 {

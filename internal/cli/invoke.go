@@ -27,7 +27,11 @@ body; -i prints the status line and headers before it. The exit status is
 1 when the function answers with a status of 400 or more, and the body is
 printed all the same.
 
-Without --method and --path the call goes to the function's first route. A
+--method and --path choose the function's route as the gateway would for
+a request with that method and path, filling the route's parameters from
+the path; without them the call goes to the function's first route (as
+its method and path are written in the manifest). A method and path that
+no route of the function has are refused, with the function's routes. A
 body that is valid JSON is sent as application/json unless -H sets a
 Content-Type. As in curl, --data is the request body here, so the daemon's
 data directory is --data-dir.`,
@@ -37,7 +41,7 @@ data directory is --data-dir.`,
 func runInvoke(ctx context.Context, inv *invocation, args []string) error {
 	data := inv.fs.String("data", "", "request `BODY`: the text itself, @FILE to read a file, or @- to read stdin")
 	method := inv.fs.String("method", "", "HTTP `METHOD` of the request (default: the first route's)")
-	path := inv.fs.String("path", "", "`PATH` of the request (default: the first route's)")
+	path := inv.fs.String("path", "", "`PATH` of the request as in a URL, such as /todos/42 (default: the first route's)")
 	query := inv.fs.String("query", "", "`QUERY` string of the request, such as 'a=1&b=2'")
 	headers := make(headerFlag)
 	inv.fs.Var(headers, "H", "request `HEADER` as 'Name: value'; repeatable")

@@ -12,10 +12,11 @@ import (
 
 var keysCommand = &command{
 	name:    "keys",
-	summary: "manage the API keys that call functions (create, ls, revoke)",
+	summary: "manage the API keys that call functions (create, ls, update, revoke)",
 	subcommands: []*command{
 		keysCreateCommand,
 		keysLsCommand,
+		keysUpdateCommand,
 		keysRevokeCommand,
 	},
 }
@@ -132,6 +133,43 @@ func keyStatus(k client.Key, now time.Time) string {
 	default:
 		return "active"
 	}
+}
+
+var keysUpdateCommand = &command{
+	name:    "keys update",
+	args:    "NAME",
+	summary: "change the functions an API key may call",
+	help: `
+Adds the functions given with --add-functions to those the API key may
+call, and removes those given with --remove-functions. The key keeps its
+secret, so callers need not change anything. A function added must be
+deployed; a key must keep at least one function (revoke it instead), and
+a revoked key cannot be changed. The change is audited as key.update.`,
+	run: runKeysUpdate,
+}
+
+func runKeysUpdate(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	add := inv.fs.String("add-functions", "", "comma-separated `NAMES` of functions the key may call from now on")
+	remove := inv.fs.String("remove-functions", "", "comma-separated `NAMES` of functions the key may no longer call")
+	pos, err := inv.parse(args, 1, 1)
+	if err != nil {
+		return err
+	}
+	req := client.UpdateKeyRequest{AddFunctions: splitList(*add), RemoveFunctions: splitList(*remove)}
+	if len(req.AddFunctions) == 0 && len(req.RemoveFunctions) == 0 {
+		return inv.usageErrorf("name functions with --add-functions or --remove-functions")
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	key, err := c.UpdateKey(ctx, pos[0], req)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "key %s may call %s\n", key.Name, strings.Join(key.Functions, ", "))
+	return err
 }
 
 var keysRevokeCommand = &command{

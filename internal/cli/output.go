@@ -5,12 +5,52 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pave-dev/pave/client"
 )
+
+// Output formats of --format. A command's first format is its default;
+// formatText and formatTable both name the format for people, whichever
+// the command calls it.
+const (
+	formatTable = "table"
+	formatText  = "text"
+	formatJSON  = "json"
+)
+
+// formatFlag defines --format, one spelling for every command, whose
+// values are formats (the first is the default), and --json, kept as a
+// deprecated alias of --format json. It returns a function that, after
+// parse, returns the format chosen, noting on stderr that --json is
+// deprecated when it was used.
+func (inv *invocation) formatFlag(formats ...string) func() (string, error) {
+	value := inv.fs.String("format", formats[0], "output `FORMAT`: "+strings.Join(formats, ", "))
+	asJSON := inv.fs.Bool("json", false, "the same as --format json (deprecated)")
+	return func() (string, error) {
+		f := *value
+		if f == formatText || f == formatTable {
+			// The format for people, by either name.
+			if i := slices.IndexFunc(formats, func(g string) bool { return g == formatText || g == formatTable }); i >= 0 {
+				f = formats[i]
+			}
+		}
+		if !slices.Contains(formats, f) {
+			return "", inv.usageErrorf("--format %q: want %s", *value, strings.Join(formats, ", "))
+		}
+		if *asJSON {
+			if f != formats[0] && f != formatJSON {
+				return "", inv.usageErrorf("--json is --format json, not --format %s", f)
+			}
+			fmt.Fprintln(inv.stderr, "pave: --json is deprecated; use --format json")
+			return formatJSON, nil
+		}
+		return f, nil
+	}
+}
 
 // newTable returns a writer that aligns tab-separated columns; Flush it
 // when done.

@@ -1,6 +1,11 @@
 package cli
 
-import "testing"
+import (
+	"bytes"
+	"flag"
+	"io"
+	"testing"
+)
 
 func TestShellQuote(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -50,6 +55,46 @@ func TestShortDigest(t *testing.T) {
 	for _, tt := range tests {
 		if got := shortDigest(tt.in); got != tt.want {
 			t.Errorf("shortDigest(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestFormatFlag(t *testing.T) {
+	const note = "pave: --json is deprecated; use --format json\n"
+	for _, tc := range []struct {
+		formats []string
+		args    []string
+		want    string
+		note    bool
+		wantErr bool
+	}{
+		{formats: []string{"table", "json"}, want: "table"},
+		{formats: []string{"table", "json"}, args: []string{"--format", "json"}, want: "json"},
+		{formats: []string{"table", "json"}, args: []string{"--format=text"}, want: "table"},
+		{formats: []string{"text", "json"}, args: []string{"--format", "table"}, want: "text"},
+		{formats: []string{"table", "json"}, args: []string{"--json"}, want: "json", note: true},
+		{formats: []string{"table", "json"}, args: []string{"--json", "--format", "json"}, want: "json", note: true},
+		{formats: []string{"dot", "json"}, args: []string{"--format", "table"}, wantErr: true},
+		{formats: []string{"table", "json", "sarif"}, args: []string{"--json", "--format", "sarif"}, wantErr: true},
+		{formats: []string{"table", "json"}, args: []string{"--format", "yaml"}, wantErr: true},
+	} {
+		var stderr bytes.Buffer
+		fs := flag.NewFlagSet("pave ls", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		inv := &invocation{env: &env{stderr: &stderr}, cmd: lsCommand, fs: fs}
+		format := inv.formatFlag(tc.formats...)
+		if _, err := inv.parse(tc.args, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := format()
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("%v %q: %q, want an error", tc.formats, tc.args, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want || (stderr.String() == note) != tc.note {
+			t.Errorf("%v %q: %q, %v, stderr %q; want %q, note %v", tc.formats, tc.args, got, err, stderr.String(), tc.want, tc.note)
 		}
 	}
 }

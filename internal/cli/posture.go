@@ -53,7 +53,7 @@ func (e errFindings) Error() string {
 
 func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	dataDir := inv.dataDirFlag("data")
-	format := inv.fs.String("format", "table", "table, json or sarif")
+	formatOf := inv.formatFlag(formatTable, formatJSON, "sarif")
 	failOn := inv.fs.String("fail-on", "", "exit 1 when a finding is at this severity or above")
 	offline := inv.fs.String("offline", "", "check the manifests under `DIR` instead of a daemon")
 	osvFile := inv.fs.String("osv", "", "with --offline: an OSV vulnerability database `FILE`, zip archive or directory")
@@ -62,11 +62,11 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
-	switch *format {
-	case "table", "json", "sarif":
-	default:
-		return inv.usageErrorf("--format %q: want table, json or sarif", *format)
+	f, err := formatOf()
+	if err != nil {
+		return err
 	}
+	format := &f
 	var threshold *posture.Severity
 	if *failOn != "" {
 		s, err := posture.ParseSeverity(*failOn)
@@ -86,7 +86,6 @@ func runPosture(ctx context.Context, inv *invocation, args []string) error {
 	}
 
 	var rep *posture.Report
-	var err error
 	var root string
 	if *offline != "" {
 		rep, root, err = offlineReport(ctx, *offline, *osvFile, *policyFile, *build, inv.stderr)

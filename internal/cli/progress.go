@@ -10,9 +10,10 @@ import (
 // progress reports steps that may take long, such as the first build of
 // an example, which compiles Go's standard library for WebAssembly, or its
 // first deploy, which compiles it to machine code: a line when a step
-// starts (if it is announced), a "still" line every interval while it
-// runs, and, when it took longer than quiet, a line when it ends with how
-// long it took. A step faster than quiet prints its start line only.
+// starts (if it is announced; else once it has run for quiet), a "still"
+// line every interval while it runs, and, when it took longer than quiet,
+// a line when it ends with how long it took. A step faster than quiet
+// prints its start line only if it is announced, else nothing.
 type progress struct {
 	w        io.Writer
 	interval time.Duration
@@ -21,6 +22,9 @@ type progress struct {
 	// ticker returns a channel that delivers the time every d, and a
 	// function that stops it.
 	ticker func(d time.Duration) (<-chan time.Time, func())
+	// after returns a channel that delivers the time once, d from now;
+	// nil never does.
+	after func(d time.Duration) <-chan time.Time
 }
 
 // newProgress reports to w on the real clock.
@@ -29,12 +33,15 @@ func newProgress(w io.Writer) *progress {
 		ticker: func(d time.Duration) (<-chan time.Time, func()) {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
-		}}
+		},
+		after: time.After,
+	}
 }
 
 // task names a step for its progress lines: "<doing> <what>", "still
 // <doing> <what> (10s)", "<done> <what> in 25s". A task that is not
-// announced prints no start line: it is heard of only if it is slow.
+// announced is heard of only if it is slow: "<doing> <what> ..." once it
+// has run for the quiet time.
 type task struct {
 	doing, done, what string
 	announce          bool
@@ -51,8 +58,15 @@ func (p *progress) step(t task, fn func(w io.Writer) error) error {
 	go func() { ended <- fn(p.w) }()
 	tick, stop := p.ticker(p.interval)
 	defer stop()
+	var late <-chan time.Time
+	if !t.announce && p.after != nil {
+		late = p.after(p.quiet)
+	}
 	for {
 		select {
+		case <-late:
+			fmt.Fprintf(p.w, "%s %s ...\n", t.doing, t.what)
+			late = nil
 		case err := <-ended:
 			if took := p.now().Sub(began); err == nil && took >= p.quiet {
 				fmt.Fprintf(p.w, "%s %s in %s\n", t.done, t.what, roundDuration(took))

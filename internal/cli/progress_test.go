@@ -36,28 +36,29 @@ func TestProgress(t *testing.T) {
 		task   task
 		output string          // what the step itself writes
 		ticks  []time.Duration // when the ticker fires, from the start
+		late   bool            // whether the quiet time passes before the ticks
 		took   time.Duration
 		err    error
 		want   string
 	}{
-		{"fast", build, "", nil, 300 * time.Millisecond, nil,
+		{"fast", build, "", nil, false, 300 * time.Millisecond, nil,
 			"building examples/hello\n"},
-		{"fast and quiet", deploy, "", nil, 300 * time.Millisecond, nil,
+		{"fast and quiet", deploy, "", nil, false, 300 * time.Millisecond, nil,
 			""},
-		{"a few seconds", build, "", nil, 3200 * time.Millisecond, nil,
+		{"a few seconds", build, "", nil, false, 3200 * time.Millisecond, nil,
 			"building examples/hello\nbuilt examples/hello in 3.2s\n"},
-		{"long", build, "go: downloading example.com/m v1.0.0\n", []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second}, 34 * time.Second, nil,
+		{"long", build, "go: downloading example.com/m v1.0.0\n", []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second}, false, 34 * time.Second, nil,
 			"building examples/hello\ngo: downloading example.com/m v1.0.0\nstill building examples/hello (10s)\nstill building examples/hello (20s)\nstill building examples/hello (30s)\nbuilt examples/hello in 34s\n"},
-		{"long and quiet", deploy, "", []time.Duration{10 * time.Second}, 12*time.Second + 400*time.Millisecond, nil,
-			"still deploying hello (10s)\ndeployed hello in 12s\n"},
-		{"long and failed", build, "main.go:3: syntax error\n", []time.Duration{10 * time.Second}, 11 * time.Second, failed,
+		{"long and quiet", deploy, "", []time.Duration{10 * time.Second}, true, 12*time.Second + 400*time.Millisecond, nil,
+			"deploying hello ...\nstill deploying hello (10s)\ndeployed hello in 12s\n"},
+		{"long and failed", build, "main.go:3: syntax error\n", []time.Duration{10 * time.Second}, false, 11 * time.Second, failed,
 			"building examples/hello\nmain.go:3: syntax error\nstill building examples/hello (10s)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 			clock := &fakeClock{t: start}
-			ticks := make(chan time.Time)
+			ticks, late := make(chan time.Time), make(chan time.Time)
 			var interval time.Duration
 			stopped := false
 			var out bytes.Buffer
@@ -65,9 +66,18 @@ func TestProgress(t *testing.T) {
 				ticker: func(d time.Duration) (<-chan time.Time, func()) {
 					interval = d
 					return ticks, func() { stopped = true }
+				},
+				after: func(d time.Duration) <-chan time.Time {
+					if d != 2*time.Second {
+						t.Errorf("quiet time %s", d)
+					}
+					return late
 				}}
 			err := p.step(tt.task, func(w io.Writer) error {
 				io.WriteString(w, tt.output)
+				if tt.late {
+					late <- start.Add(2 * time.Second)
+				}
 				for _, at := range tt.ticks {
 					ticks <- start.Add(at) // received before the step ends
 				}

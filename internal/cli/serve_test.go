@@ -11,32 +11,37 @@ import (
 func TestCurlCommand(t *testing.T) {
 	const gw, key = "http://127.0.0.1:8080", "pave_k_123"
 	tests := []struct {
-		route client.Route
-		want  string
+		route  client.Route
+		values map[string]string
+		want   string
 	}{
 		{
-			client.Route{Method: "GET", Path: "/hello", Auth: "api-key"},
+			client.Route{Method: "GET", Path: "/hello", Auth: "api-key"}, nil,
 			`curl -H 'Authorization: Bearer pave_k_123' http://127.0.0.1:8080/hello`,
 		},
 		{
-			client.Route{Method: "POST", Path: "/echo", Auth: "api-key"},
+			client.Route{Method: "POST", Path: "/echo", Auth: "api-key"}, nil,
 			`curl -H 'Authorization: Bearer pave_k_123' -H 'Content-Type: application/json' -d '{"hello":"world"}' http://127.0.0.1:8080/echo`,
 		},
 		{
-			client.Route{Method: "PUT", Path: "/users/{id}", Public: true},
+			client.Route{Method: "PUT", Path: "/users/{id}", Public: true}, nil,
 			`curl -X PUT -H 'Content-Type: application/json' -d '{"hello":"world"}' http://127.0.0.1:8080/users/id`,
 		},
 		{
-			client.Route{Method: "HEAD", Path: "/", Public: true},
+			client.Route{Method: "HEAD", Path: "/", Public: true}, nil,
 			`curl -I http://127.0.0.1:8080/`,
 		},
 		{
-			client.Route{Method: "DELETE", Path: "/files/{rest...}", Auth: "api-key"},
+			client.Route{Method: "GET", Path: "/notes/{id}/{part}", Public: true}, map[string]string{"id": "a b/c"},
+			`curl http://127.0.0.1:8080/notes/a%20b%2Fc/part`,
+		},
+		{
+			client.Route{Method: "DELETE", Path: "/files/{rest...}", Auth: "api-key"}, nil,
 			`curl -X DELETE -H 'Authorization: Bearer pave_k_123' http://127.0.0.1:8080/files/rest`,
 		},
 	}
 	for _, tt := range tests {
-		if got := curlCommand(gw, tt.route, key); got != tt.want {
+		if got := curlCommand(gw, tt.route, key, tt.values); got != tt.want {
 			t.Errorf("curlCommand(%s %s) =\n%s\nwant\n%s", tt.route.Method, tt.route.Path, got, tt.want)
 		}
 	}

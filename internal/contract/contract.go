@@ -17,7 +17,13 @@
 //   - Violations are written for the caller of the route, so they never
 //     quote the instance: a reason is built from the failing keyword and
 //     the schema's own values ("must be at most 100"), never from the
-//     library's messages, some of which echo the value that failed.
+//     library's messages, some of which echo the value that failed. The
+//     one piece of the instance a violation may carry is a property name,
+//     in its pointer: the caller needs to know which property to drop. An
+//     unexpected property is named only when its name is at most
+//     MaxNamedProperty bytes of letters, digits and "_-.:@$/", which can
+//     hold no markup, quote or control character; any other is counted
+//     at its object. Violations go to the caller alone, not to logs.
 //
 // Patterns are Go regular expressions (RE2): matching is linear in the
 // input, so a schema cannot be turned into a ReDoS, and ECMA-262 syntax RE2

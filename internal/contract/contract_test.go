@@ -251,7 +251,11 @@ func TestValidate(t *testing.T) {
 		{name: "empty items", body: `{` + id + `,"items":[]}`,
 			want: []Violation{{"/items", "must have at least 1 items", "minItems"}}},
 		{name: "extra property", body: `{` + id + `,"items":[` + item + `],"x/y":1}`,
-			want: []Violation{{"", "has a property that is not allowed", "additionalProperties"}}},
+			want: []Violation{{"/x~1y", "is not an allowed property", "additionalProperties"}}},
+		{name: "extra properties not named", body: `{` + id + `,"items":[` + item + `],"<b>":1,"a b":2,"` + strings.Repeat("k", MaxNamedProperty+1) + `":3}`,
+			want: []Violation{{"", "has 3 properties that are not allowed", "additionalProperties"}}},
+		{name: "extra properties named and not", body: `{` + id + `,"items":[` + item + `],"colour":1,"x\ny":2}`,
+			want: []Violation{{"", "has a property that is not allowed", "additionalProperties"}, {"/colour", "is not an allowed property", "additionalProperties"}}},
 		{name: "numeric order", body: `{` + id + `,"items":[{"sku":"ABC-1234"},1,1,1,1,1,1,1,1,1,{"price":1}]}`,
 			want: []Violation{
 				{"/items/0/price", "is required", "required"},
@@ -359,6 +363,8 @@ func TestViolationsDoNotQuoteInstance(t *testing.T) {
 		{`{"items":{"enum":["x"]}}`, `["` + secret + `"]`},
 		{`{"properties":{"k":{"pattern":"^a"}}}`, `{"k":"` + secret + `"}`},
 		{`{"additionalProperties":false}`, `{"k":"` + secret + `"}`},
+		{`{"additionalProperties":false}`, `{"` + secret + ` ":1}`},
+		{`{"additionalProperties":false}`, `{"` + secret + strings.Repeat("x", MaxNamedProperty) + `":1}`},
 		{`{"propertyNames":{"pattern":"^a"}}`, `{"` + secret + `":1}`},
 		{`{"dependentRequired":{"a":["b"]}}`, `{"a":"` + secret + `"}`},
 	}
@@ -391,7 +397,8 @@ func TestValidateQuery(t *testing.T) {
 		{"page=x", []string{"/page"}},
 		{"page=1&page=2", []string{"/page"}},
 		{"page=1&tag=a&tag=b&tag=c", []string{"/tag"}},
-		{"page=1&other=1", []string{""}}, // at the object, never naming the client's key
+		{"page=1&other=1", []string{"/other"}}, // a short, plain name is named
+		{"page=1&%3Cb%3E=1", []string{""}},     // any other is not: at the object
 		{"", []string{"/page"}},
 	}
 	for _, tt := range tests {

@@ -15,9 +15,11 @@ import (
 // Violation is one way the instance breaks the schema.
 type Violation struct {
 	// Pointer is the JSON pointer of the failing value in the instance,
-	// like "/items/3/price". For a missing or unexpected property it is
-	// the pointer the property has, or would have. It is made of property
-	// names and indexes only, never of values.
+	// like "/items/3/price". For a missing property it is the pointer the
+	// property would have; for an unexpected one (additionalProperties),
+	// the pointer it has when its name is short and plain (see
+	// MaxNamedProperty), else that of the object holding it. It is made of
+	// property names and indexes only, never of values.
 	Pointer string
 	// Reason says what the schema expects, e.g. "must be of type integer".
 	// It is built from the keyword and the schema's values only, never
@@ -126,18 +128,49 @@ func (f *flattener) walk(e *jsonschema.ValidationError) {
 		}
 	case *kind.AdditionalProperties:
 		// The unexpected names are the client's own text, not the
-		// schema's: the violation points at the object that holds them
-		// and does not repeat them.
-		n := len(k.Properties)
-		reason := "has a property that is not allowed"
-		if n > 1 {
-			reason = "has " + strconv.Itoa(n) + " properties that are not allowed"
+		// schema's. A name that is short and made of plain characters
+		// (nameable) is named by the violation's pointer, as a missing
+		// property is, so the client sees which one to drop; any other is
+		// only counted, at the object that holds it, so that a refusal
+		// never carries markup, control characters or long text from the
+		// request.
+		n := 0
+		for _, p := range k.Properties {
+			if nameable(p) {
+				f.add(child(loc, p), "additionalProperties", "is not an allowed property")
+			} else {
+				n++
+			}
 		}
-		f.add(loc, "additionalProperties", reason)
+		switch {
+		case n == 1:
+			f.add(loc, "additionalProperties", "has a property that is not allowed")
+		case n > 1:
+			f.add(loc, "additionalProperties", "has "+strconv.Itoa(n)+" properties that are not allowed")
+		}
 	default:
 		kw, reason := describe(e.ErrorKind, f.detail)
 		f.add(loc, kw, reason)
 	}
+}
+
+// MaxNamedProperty is the longest name of an unexpected property that a
+// violation names.
+const MaxNamedProperty = 64
+
+// nameable reports whether a violation may name the unexpected property
+// name: at most MaxNamedProperty bytes of ASCII letters, digits and
+// "_-.:@$/" (a '/' is escaped in the pointer).
+func nameable(name string) bool {
+	if name == "" || len(name) > MaxNamedProperty {
+		return false
+	}
+	for _, c := range []byte(name) {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("_-.:@$/", c) >= 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func child(loc []string, tok string) []string {

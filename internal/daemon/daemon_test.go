@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -229,8 +230,18 @@ func TestDeployVersionsAndRollback(t *testing.T) {
 	if got.Version != 2 || len(got.Versions) != 2 || got.Versions[0].Digest == got.Versions[1].Digest {
 		t.Fatalf("get after rollbacks: %+v", got)
 	}
-	// The same module deployed again is stored once and makes version 3.
-	if f := n.deploy(m, counter); f.Version != 3 || f.Digest != got.Versions[1].Digest {
+	// What runs already, deployed again, is unchanged: no version is added.
+	if f := n.deploy(m, counter); f.Version != 2 || !f.Unchanged {
+		t.Fatalf("deploy of the active version: %+v", f)
+	}
+	if got, err := n.admin.GetFunction(ctx, "swap"); err != nil || len(got.Versions) != 2 {
+		t.Fatalf("an unchanged deploy added a version: %v %+v", err, got)
+	}
+	// After a rollback, the same module is stored once and makes version 3.
+	if _, err := n.admin.Rollback(ctx, "swap", 1); err != nil {
+		t.Fatal(err)
+	}
+	if f := n.deploy(m, counter); f.Version != 3 || f.Unchanged || f.Digest != got.Versions[1].Digest {
 		t.Fatalf("redeploy: %+v", f)
 	}
 	if err := n.admin.RemoveFunction(ctx, "swap"); err != nil {
@@ -289,7 +300,7 @@ func TestRestartKeepsState(t *testing.T) {
 	n := start(t, dir)
 	m := manifestFor("hello", route("GET", "/hello"), "")
 	n.deploy(m, testguests.Example(t, "hello"))
-	n.deploy(m, testguests.Example(t, "hello"))
+	n.deploy(m+"description: the second version\n", testguests.Example(t, "hello"))
 	key := n.key("k", "hello")
 	if r := n.call("GET", "/hello", key, nil); r.status != 200 {
 		t.Fatalf("before restart: %d", r.status)
@@ -568,6 +579,37 @@ func TestAdminInvoke(t *testing.T) {
 	}
 }
 
+// TestAdminInvokeRoutes checks that the admin API's invoke runs the route
+// the gateway would for a method and path, parameters included, and
+// refuses one no route of the function has.
+func TestAdminInvokeRoutes(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	n.deploy(mirrorManifest, testguests.Build(t, "mirror"))
+	ctx := context.Background()
+	resp, err := n.admin.Invoke(ctx, "mirror", client.InvokeRequest{Method: "GET", Path: "/users/42"})
+	if err != nil || resp.Status != 200 {
+		t.Fatalf("invoke: %v %+v", err, resp)
+	}
+	got := response{status: resp.Status, body: resp.Body}.mirrored(t)
+	if got.Route != "/users/{id}" || got.Path != "/users/42" || len(got.Params) != 1 || got.Params[0] != [2]string{"id", "42"} {
+		t.Errorf("invoke of GET /users/42 reached %+v", got)
+	}
+	for _, tc := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/nowhere", 404},
+		{"POST", "/users/42", 405},
+	} {
+		_, err := n.admin.Invoke(ctx, "mirror", client.InvokeRequest{Method: tc.method, Path: tc.path})
+		var apiErr *client.Error
+		if !errors.As(err, &apiErr) || apiErr.Status != tc.status || !strings.Contains(apiErr.Message, "GET /users/{id}") {
+			t.Errorf("%s %s: %v, want %d listing the routes", tc.method, tc.path, err, tc.status)
+		}
+	}
+}
+
 func TestGracefulShutdownFinishesInFlight(t *testing.T) {
 	t.Parallel()
 	n := start(t, "")
@@ -694,5 +736,42 @@ func TestRemovedFunctionsKeysDoNotReachItsSuccessor(t *testing.T) {
 	n.deploy(strings.Replace(m, "team-test", "other-team", 1), testguests.Example(t, "hello"))
 	if r := n.call("GET", "/hello", key, nil); r.status != 403 {
 		t.Fatalf("the removed function's key called its successor: %d %s", r.status, r.body)
+	}
+}
+
+// TestKeyUpdate adds a function to a key and removes one: the same secret
+// reaches the functions as changed, and the change is audited.
+func TestKeyUpdate(t *testing.T) {
+	t.Parallel()
+	n := start(t, "")
+	ctx := context.Background()
+	n.deploy(manifestFor("hello", route("GET", "/hello"), ""), testguests.Example(t, "hello"))
+	n.deploy(manifestFor("echo", route("POST", "/echo"), ""), testguests.Example(t, "echo"))
+	key := n.key("ci", "hello")
+	if r := n.call("POST", "/echo", key, []byte(`{}`)); r.status != 403 {
+		t.Fatalf("echo before the update: %d", r.status)
+	}
+	k, err := n.admin.UpdateKey(ctx, "ci", client.UpdateKeyRequest{AddFunctions: []string{"echo"}, RemoveFunctions: []string{"hello"}})
+	if err != nil || !slices.Equal(k.Functions, []string{"echo"}) {
+		t.Fatalf("update: %v %+v", err, k)
+	}
+	if r := n.call("POST", "/echo", key, []byte(`{}`)); r.status != 200 {
+		t.Fatalf("echo after the update: %d %s", r.status, r.body)
+	}
+	if r := n.call("GET", "/hello", key, nil); r.status != 403 {
+		t.Fatalf("hello after the update: %d", r.status)
+	}
+	var apiErr *client.Error
+	if _, err := n.admin.UpdateKey(ctx, "ci", client.UpdateKeyRequest{AddFunctions: []string{"nope"}}); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("adding a function that is not deployed: %v", err)
+	}
+	var found bool
+	for _, e := range n.auditEvents(t) {
+		if e.Action == "key.update" && e.Target == "key:ci" && e.Outcome == "ok" && e.Details["functions"] == "echo" && e.Details["added"] == "echo" && e.Details["removed"] == "hello" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no key.update event: %+v", n.auditEvents(t))
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/apierror"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/contract"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/manifest"
 	"github.com/pave-dev/pave/internal/oidc"
@@ -372,7 +373,11 @@ func TestInputContracts(t *testing.T) {
 		{"no content type", "/orders", "", `{"id":3}`, 415, apierror.UnsupportedMediaType, ""},
 		{"wrong type", "/orders", "application/json", `{"id":"` + marker + `"}`, 400, apierror.InvalidInput, "/id"},
 		{"too long", "/orders", "application/json", `{"id":1,"note":"` + marker + `"}`, 400, apierror.InvalidInput, "/note"},
-		{"extra property", "/orders", "application/json", `{"id":1,"` + marker + `":1}`, 400, apierror.InvalidInput, ""},
+		{"extra property", "/orders", "application/json", `{"id":1,"colour":1}`, 400, apierror.InvalidInput, "/colour"},
+		// A name that is not short and plain is only counted.
+		{"extra property with markup", "/orders", "application/json", `{"id":1,"<` + marker + `>":1}`, 400, apierror.InvalidInput, ""},
+		{"extra property with a space", "/orders", "application/json", `{"id":1,"` + marker + ` ":1}`, 400, apierror.InvalidInput, ""},
+		{"long extra property", "/orders", "application/json", `{"id":1,"` + marker + strings.Repeat("x", contract.MaxNamedProperty) + `":1}`, 400, apierror.InvalidInput, ""},
 		{"missing required", "/orders", "application/json", `{}`, 400, apierror.InvalidInput, ""},
 		{"duplicate key", "/orders", "application/json", `{"id":1,"id":2}`, 400, apierror.InvalidInput, ""},
 		{"lone surrogate", "/orders", "application/json", `{"id":1,"note":"\ud800"}`, 400, apierror.InvalidInput, ""},

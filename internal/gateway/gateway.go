@@ -17,12 +17,14 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -444,12 +446,72 @@ func (g *Gateway) Call(ctx context.Context, function string, req *abi.Request) (
 }
 
 func (g *Gateway) operatorCall(ctx context.Context, function string, req *abi.Request, inv *invocation) (*abi.Response, error) {
+	if err := g.operatorRoute(function, req); err != nil {
+		return nil, err
+	}
 	c, err := g.admit(inv, admission{function: function, noRate: true, noBudget: true})
 	if err != nil {
 		return nil, err
 	}
 	defer c.done()
 	return c.run(ctx, req)
+}
+
+// operatorRoute gives an operator's call the route of function that the
+// router matches for its method and path, with the path's parameters, as
+// the gateway's own requests get theirs; req.Path is then the decoded path.
+// An empty method or path is that of the function's first route. A
+// function without routes, run by its triggers only, gets the request as
+// it is: POST / unless it says otherwise.
+func (g *Gateway) operatorRoute(function string, req *abi.Request) error {
+	f, ok := g.fns.Get(function)
+	if !ok {
+		return apierror.New(apierror.FunctionNotFound, "function %q is not deployed", function)
+	}
+	routes := f.Current().Routes
+	if len(routes) == 0 {
+		req.Method = cmp.Or(req.Method, http.MethodPost)
+		req.Path = cmp.Or(req.Path, "/")
+		return validateCall(req)
+	}
+	req.Method = cmp.Or(req.Method, routes[0].Method)
+	escaped := cmp.Or(req.Path, routes[0].Path)
+	if err := validateCall(req); err != nil {
+		return err
+	}
+	t, params, found, methodOK := g.routes.Load().match(req.Method, escaped)
+	switch {
+	case !found:
+		return apierror.New(apierror.RouteNotFound, "no route of function %q has this path (its routes: %s)", function, routeList(routes))
+	case !methodOK:
+		return apierror.New(apierror.MethodNotAllowed, "no route of function %q has this method on this path (its routes: %s)", function, routeList(routes))
+	case t.Function != function:
+		return apierror.New(apierror.RouteNotFound, "this method and path go to function %q, not %q (its routes: %s)", t.Function, function, routeList(routes))
+	}
+	path, err := url.PathUnescape(escaped)
+	if err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "path is not a valid URL path")
+	}
+	req.Path, req.Route, req.Params = path, t.Route.Path, params
+	return nil
+}
+
+// validateCall refuses an operator's request that cannot be passed to a
+// function.
+func validateCall(req *abi.Request) error {
+	if err := req.Validate(); err != nil {
+		return apierror.Wrap(err, apierror.BadRequest, "invalid invocation: %s", err.Error())
+	}
+	return nil
+}
+
+// routeList lists routes for a message: "GET /a, POST /b".
+func routeList(routes []manifest.Route) string {
+	names := make([]string, len(routes))
+	for i, rt := range routes {
+		names[i] = rt.Method + " " + rt.Path
+	}
+	return strings.Join(names, ", ")
 }
 
 // load returns the compiled module of v.

@@ -857,6 +857,55 @@ func TestCall(t *testing.T) {
 	}
 }
 
+// TestCallRoutes checks that an operator's call runs the route the router
+// matches for its method and path, as a request through the gateway would.
+func TestCallRoutes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	tests := []struct {
+		name, fn, method, path string
+		wantMethod, wantPath   string
+		wantRoute              string
+		wantParams             []abi.Param
+		wantCode               apierror.Code
+	}{
+		{name: "the first route by default", fn: "hello", wantMethod: "GET", wantPath: "/hello", wantRoute: "/hello"},
+		{name: "a method of the path", fn: "hello", method: "POST", wantMethod: "POST", wantPath: "/hello", wantRoute: "/hello"},
+		{name: "parameters", fn: "users", path: "/users/7/posts/x%20y", wantMethod: "GET", wantPath: "/users/7/posts/x y",
+			wantRoute: "/users/{id}/posts/{post}", wantParams: []abi.Param{{Name: "id", Value: "7"}, {Name: "post", Value: "x y"}}},
+		{name: "a catch-all", fn: "files", method: "POST", path: "/files/a/b", wantMethod: "POST", wantPath: "/files/a/b",
+			wantRoute: "/files/{path...}", wantParams: []abi.Param{{Name: "path", Value: "a/b"}}},
+		{name: "no such path", fn: "users", path: "/users/7", wantCode: apierror.RouteNotFound},
+		{name: "no such method", fn: "users", method: "DELETE", path: "/users/7/posts/1", wantCode: apierror.MethodNotAllowed},
+		{name: "another function's route", fn: "users", path: "/hello", wantCode: apierror.RouteNotFound},
+		{name: "a path that is not canonical", fn: "files", path: "/files/a/../b", wantCode: apierror.RouteNotFound},
+		{name: "an invalid method", fn: "hello", method: "G T", wantCode: apierror.BadRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(f.eng.requests())
+			_, err := f.g.Call(ctx, tt.fn, &abi.Request{Method: tt.method, Path: tt.path, Caller: "admin"})
+			if tt.wantCode != "" {
+				if apierror.CodeOf(err) != tt.wantCode {
+					t.Fatalf("err %v, want %s", err, tt.wantCode)
+				}
+				if len(f.eng.requests()) != before {
+					t.Fatal("a refused call ran the guest")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := f.eng.lastRequest(t)
+			if got.Method != tt.wantMethod || got.Path != tt.wantPath || got.Route != tt.wantRoute || !slices.Equal(got.Params, tt.wantParams) {
+				t.Errorf("guest got %s %s route %s params %v, want %s %s route %s params %v",
+					got.Method, got.Path, got.Route, got.Params, tt.wantMethod, tt.wantPath, tt.wantRoute, tt.wantParams)
+			}
+		})
+	}
+}
+
 // TestOverHTTP runs the gateway behind a real server: a client's chunked
 // upload over the limit is refused, and what the client gets is what the
 // recorder tests promise.

@@ -125,6 +125,56 @@ func TestKeyLifecycle(t *testing.T) {
 	}
 }
 
+func TestKeyUpdateFunctions(t *testing.T) {
+	ctx := context.Background()
+	keys, err := NewKeys(ctx, newMem())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, _, err := keys.Create(ctx, "ci", []string{"a", "b"}, KeyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		add, remove []string
+		want        []string
+		wantErr     error
+	}{
+		{add: []string{"c", "a"}, want: []string{"a", "b", "c"}},
+		{remove: []string{"a", "nope"}, want: []string{"b", "c"}},
+		{add: []string{"d"}, remove: []string{"b"}, want: []string{"c", "d"}},
+		{remove: []string{"c", "d"}, wantErr: ErrInvalidKey},
+		{add: []string{"e"}, remove: []string{"e"}, wantErr: ErrInvalidKey},
+		{wantErr: ErrInvalidKey},
+	}
+	for _, tt := range tests {
+		key, err := keys.UpdateFunctions(ctx, "ci", tt.add, tt.remove)
+		if tt.wantErr != nil {
+			if !errors.Is(err, tt.wantErr) {
+				t.Errorf("add %v remove %v: %v, want %v", tt.add, tt.remove, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(key.Functions, tt.want) {
+			t.Fatalf("add %v remove %v: %v %v, want %v", tt.add, tt.remove, err, key, tt.want)
+		}
+		// The secret is kept, and it reaches the functions as changed.
+		got, err := keys.Authenticate(secret.Reveal())
+		if err != nil || !slices.Equal(got.Functions, tt.want) {
+			t.Fatalf("after the update the key is %v, %v", got, err)
+		}
+	}
+	if _, err := keys.UpdateFunctions(ctx, "nobody", []string{"a"}, nil); !errors.Is(err, ErrKeyNotFound) {
+		t.Errorf("update of a missing key: %v", err)
+	}
+	if err := keys.Revoke(ctx, "ci"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.UpdateFunctions(ctx, "ci", []string{"a"}, nil); !errors.Is(err, ErrKeyRevoked) {
+		t.Errorf("update of a revoked key: %v", err)
+	}
+}
+
 func TestKeyCreateRefusals(t *testing.T) {
 	keys, _ := NewKeys(context.Background(), newMem())
 	for _, tc := range []struct {

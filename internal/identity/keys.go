@@ -247,11 +247,55 @@ func (k *Keys) Create(ctx context.Context, name string, functions []string, opt 
 // as soon as the change reaches the others.
 func (k *Keys) Revoke(ctx context.Context, name string) error {
 	now := k.now().UTC()
-	return k.change(ctx, name, func(key *Key) {
+	return k.change(ctx, name, func(key *Key) bool {
 		if key.RevokedAt == nil {
 			key.RevokedAt = &now
 		}
+		return true
 	})
+}
+
+// ErrKeyRevoked is returned for changing a revoked key.
+var ErrKeyRevoked = errors.New("the key is revoked")
+
+// UpdateFunctions adds the functions in add to those key name may call and
+// removes those in remove, keeping its secret, and returns the key as
+// changed. A revoked key cannot be changed, and a key must keep at least
+// one function: revoke it instead.
+func (k *Keys) UpdateFunctions(ctx context.Context, name string, add, remove []string) (*Key, error) {
+	if len(add) == 0 && len(remove) == 0 {
+		return nil, fmt.Errorf("%w: name functions to add or remove", ErrInvalidKey)
+	}
+	for _, f := range add {
+		if slices.Contains(remove, f) {
+			return nil, fmt.Errorf("%w: function %q is both added and removed", ErrInvalidKey, f)
+		}
+	}
+	var out Key
+	var refused error
+	err := k.change(ctx, name, func(key *Key) bool {
+		if key.RevokedAt != nil {
+			refused = fmt.Errorf("%w: %q", ErrKeyRevoked, name)
+			return false
+		}
+		fns := slices.DeleteFunc(append(slices.Clone(key.Functions), add...), func(f string) bool { return slices.Contains(remove, f) })
+		sort.Strings(fns)
+		fns = slices.Compact(fns)
+		if len(fns) == 0 {
+			refused = fmt.Errorf("%w: key %q would call no function; revoke it instead", ErrInvalidKey, name)
+			return false
+		}
+		key.Functions = fns
+		out = *key
+		return true
+	})
+	if err == nil && refused != nil {
+		err = refused
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // List returns every key, revoked ones included, by name.
@@ -293,16 +337,18 @@ func (k *Keys) ForgetFunction(ctx context.Context, function string) error {
 	var errs []error
 	for _, key := range k.List() {
 		if slices.Contains(key.Functions, function) {
-			errs = append(errs, k.change(ctx, key.Name, func(key *Key) {
+			errs = append(errs, k.change(ctx, key.Name, func(key *Key) bool {
 				key.Functions = slices.DeleteFunc(key.Functions, func(f string) bool { return f == function })
+				return true
 			}))
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// change applies fn to the stored key name under optimistic concurrency.
-func (k *Keys) change(ctx context.Context, name string, fn func(*Key)) error {
+// change applies fn to the stored key name under optimistic concurrency;
+// fn returns false to leave the key as it is.
+func (k *Keys) change(ctx context.Context, name string, fn func(*Key) bool) error {
 	for {
 		e, err := k.records.Get(ctx, name)
 		if errors.Is(err, store.ErrNotFound) {
@@ -315,7 +361,9 @@ func (k *Keys) change(ctx context.Context, name string, fn func(*Key)) error {
 		if err := json.Unmarshal(e.Value, &key); err != nil {
 			return fmt.Errorf("key record %q: %w", name, err)
 		}
-		fn(&key)
+		if !fn(&key) {
+			return nil
+		}
 		val, err := json.Marshal(&key)
 		if err != nil {
 			return err
@@ -378,9 +426,9 @@ func (k *Keys) Replace(ctx context.Context, name string, c KeyChange) (*Key, err
 	fns = slices.Compact(fns)
 	var out Key
 	revoked := false
-	err = k.change(ctx, name, func(key *Key) {
+	err = k.change(ctx, name, func(key *Key) bool {
 		if revoked = key.RevokedAt != nil; revoked {
-			return
+			return false
 		}
 		key.Functions, key.Scopes, key.CIDRs = fns, scopes, cidrs
 		key.ExpiresAt = nil
@@ -389,6 +437,7 @@ func (k *Keys) Replace(ctx context.Context, name string, c KeyChange) (*Key, err
 			key.ExpiresAt = &at
 		}
 		out = *key
+		return true
 	})
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,77 +13,68 @@ import (
 	"github.com/pave-dev/pave/internal/store"
 )
 
-// Deploy adds d as a new version of its function and makes it active. It
-// refuses a manifest that the admission function (AdmitWith) refuses, and
-// routes that collide with another function's active routes.
-func (r *Registry) Deploy(ctx context.Context, d Deployment) (*Function, error) {
+// Deploy adds d as a new version of its function and makes it active,
+// and reports that with added true. A deploy of what the active version
+// is already (the same module, manifest text, schemas and compilation) is
+// a no-op: no version is added, and added is false. It refuses a manifest
+// that the admission function (AdmitWith) refuses, and routes that collide
+// with another function's active routes.
+func (r *Registry) Deploy(ctx context.Context, d Deployment) (f *Function, added bool, err error) {
 	r.writeMu.Lock()
 	defer r.writeMu.Unlock()
 	m := d.Manifest
 	if r.admit != nil {
 		if err := r.admit(ctx, m); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if err := r.checkRoutes(ctx, m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := r.checkTopics(m); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	next := wants(m.Routes, (&Version{Triggers: m.Triggers, Capabilities: m.Capabilities}).Topics(), m.Owner)
 	taken, err := r.claimAll(ctx, m.Name, next)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	f, prev, err := r.deploy(ctx, d)
+	f, prev, added, err := r.deploy(ctx, d)
 	if err != nil {
 		r.release(context.WithoutCancel(ctx), m.Name, taken)
-		return nil, err
+		return nil, false, err
 	}
 	r.releaseUnused(ctx, m.Name, versionWants(prev), next)
-	return f, nil
+	return f, added, nil
 }
 
-// deploy stores d as the new active version of its function, and returns
-// the version that was active before (nil for a new function).
-func (r *Registry) deploy(ctx context.Context, d Deployment) (*Function, *Version, error) {
+// deploy stores d as the new active version of its function unless it is
+// the active version already, and returns the version that was active
+// before (nil for a new function).
+func (r *Registry) deploy(ctx context.Context, d Deployment) (f *Function, prev *Version, added bool, err error) {
 	m := d.Manifest
 	if ok, err := r.blobs.Has(ctx, blobName(d.Digest)); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	} else if !ok {
-		return nil, nil, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
+		return nil, nil, false, fmt.Errorf("%w: %s (upload it first)", ErrBlobNotFound, d.Digest)
 	}
 	for digest, text := range d.Schemas {
 		if got := Digest(text); got != digest {
-			return nil, nil, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
+			return nil, nil, false, fmt.Errorf("schema digest %s does not match its text (%s)", digest, got)
 		}
 		if _, err := r.PutBlob(ctx, digest, text); err != nil {
-			return nil, nil, fmt.Errorf("store schema: %w", err)
+			return nil, nil, false, fmt.Errorf("store schema: %w", err)
 		}
 	}
 	text := []byte(d.ManifestText)
 	manifestDigest := Digest(text)
 	if _, err := r.PutBlob(ctx, manifestDigest, text); err != nil {
-		return nil, nil, fmt.Errorf("store manifest: %w", err)
+		return nil, nil, false, fmt.Errorf("store manifest: %w", err)
 	}
 	now := r.now().UTC()
-	var prev *Version
-	f, err := r.update(ctx, m.Name, true, func(f *Function) error {
-		prev = nil
-		if cur := f.Current(); cur != nil {
-			c := *cur
-			prev = &c
-		}
-		if f.CreatedAt.IsZero() {
-			f.CreatedAt = now
-		}
-		number := 1
-		if n := len(f.Versions); n > 0 {
-			number = f.Versions[n-1].Number + 1
-		}
-		f.Versions = append(f.Versions, Version{
-			Number:         number,
+	f, err = r.update(ctx, m.Name, true, func(f *Function) error {
+		prev, added = nil, false
+		v := Version{
 			Digest:         d.Digest,
 			Size:           d.Size,
 			Mode:           d.Mode,
@@ -100,14 +92,44 @@ func (r *Registry) deploy(ctx context.Context, d Deployment) (*Function, *Versio
 			Capabilities:   m.Capabilities,
 			Triggers:       m.Triggers,
 			Async:          m.Async,
-		})
+		}
+		if cur := f.Current(); cur != nil {
+			c := *cur
+			prev = &c
+			if sameDeploy(cur, &v) {
+				return errNoChange
+			}
+		}
+		if f.CreatedAt.IsZero() {
+			f.CreatedAt = now
+		}
+		v.Number = 1
+		if n := len(f.Versions); n > 0 {
+			v.Number = f.Versions[n-1].Number + 1
+		}
+		f.Versions = append(f.Versions, v)
 		if n := len(f.Versions); n > MaxVersions {
 			f.Versions = slices.Clone(f.Versions[n-MaxVersions:])
 		}
-		f.Active = number
+		f.Active = v.Number
+		added = true
 		return nil
 	})
-	return f, prev, err
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return f, prev, added, nil
+}
+
+// sameDeploy reports whether a and b are the same deploy: everything but
+// their numbers and times is the same.
+func sameDeploy(a, b *Version) bool {
+	x, y := *a, *b
+	x.Number, y.Number = 0, 0
+	x.DeployedAt, y.DeployedAt = time.Time{}, time.Time{}
+	bx, errx := json.Marshal(&x)
+	by, erry := json.Marshal(&y)
+	return errx == nil && erry == nil && bytes.Equal(bx, by)
 }
 
 // Rollback makes version the active one; version 0 means the one before
@@ -218,6 +240,9 @@ func (r *Registry) Remove(ctx context.Context, name string) error {
 	return nil
 }
 
+// errNoChange, returned by an update's change, leaves the record as it is.
+var errNoChange = errors.New("no change")
+
 // update applies change to the stored record of name under optimistic
 // concurrency, retrying when another writer got there first. create allows
 // the record not to exist yet.
@@ -237,7 +262,9 @@ func (r *Registry) update(ctx context.Context, name string, create bool, change 
 				return nil, fmt.Errorf("function record %q: %w", name, err)
 			}
 		}
-		if err := change(f); err != nil {
+		if err := change(f); errors.Is(err, errNoChange) {
+			return f, nil
+		} else if err != nil {
 			return nil, err
 		}
 		cur := f.Current()

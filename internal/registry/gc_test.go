@@ -45,7 +45,7 @@ func deployWithSchemas(t *testing.T, r *registry.Registry, name, module, body, q
 	if _, err := r.PutBlob(ctx, digest, data); err != nil {
 		t.Fatal(err)
 	}
-	_, err := r.Deploy(ctx, registry.Deployment{
+	_, _, err := r.Deploy(ctx, registry.Deployment{
 		Manifest: m, ManifestText: text, Digest: digest, Size: int64(len(data)), Mode: "reactor",
 		Schemas: map[string][]byte{bd: []byte(body), qd: []byte(query)},
 	})

@@ -3,8 +3,9 @@
 //
 // Blobs are content-addressed (sha256) and stored once, whatever number of
 // versions use them. A function record holds every version; deploying
-// appends one and makes it active, and a rollback only moves the active
-// pointer. Records are cached in memory and kept current by watching the
+// appends one and makes it active (unless it is the active version
+// already, which leaves the record as it is), and a rollback only moves
+// the active pointer. Records are cached in memory and kept current by watching the
 // store, so lookups on the request path never wait for storage, and a change
 // made by another node sharing the store shows up here too.
 //

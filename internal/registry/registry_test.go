@@ -111,7 +111,8 @@ func deployManifest(r *registry.Registry, m *manifest.Manifest, text, module str
 	if _, err := r.PutBlob(ctx, digest, data); err != nil {
 		return nil, err
 	}
-	return r.Deploy(ctx, registry.Deployment{Manifest: m, ManifestText: text, Digest: digest, Size: int64(len(data)), Mode: "reactor"})
+	f, _, err := r.Deploy(ctx, registry.Deployment{Manifest: m, ManifestText: text, Digest: digest, Size: int64(len(data)), Mode: "reactor"})
+	return f, err
 }
 
 func mustDeploy(t *testing.T, r *registry.Registry, name, module string, routes ...string) *registry.Function {
@@ -180,7 +181,7 @@ func TestPutBlob(t *testing.T) {
 func TestDeployNeedsTheBlob(t *testing.T) {
 	r := newEnv(t).registry()
 	m, text := parse(t, "fn", "GET /fn")
-	_, err := r.Deploy(context.Background(), registry.Deployment{Manifest: m, ManifestText: text, Digest: registry.Digest([]byte("never uploaded"))})
+	_, _, err := r.Deploy(context.Background(), registry.Deployment{Manifest: m, ManifestText: text, Digest: registry.Digest([]byte("never uploaded"))})
 	if !errors.Is(err, registry.ErrBlobNotFound) {
 		t.Fatalf("Deploy without the blob: %v, want ErrBlobNotFound", err)
 	}

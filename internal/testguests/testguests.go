@@ -46,6 +46,7 @@ var guests = []string{
 	"jobs",         // counts async calls, events and schedule ticks in kv
 	"js-probe",     // JavaScript: state, exceptions, loops and logs, as the path asks
 	"kvimport",     // imports pave_kv_v1.get, a capability never granted
+	"logger",       // logs "hello NAME" for ?name=NAME
 	"loop",         // spins forever without host calls
 	"memscan",      // scans its whole memory for other invocations' secrets
 	"mirror",       // answers with the path, parameters and query it received

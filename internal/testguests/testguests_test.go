@@ -175,6 +175,7 @@ func TestModuleShapes(t *testing.T) {
 			exports: sdkShape.exports,
 			imports: append([]string{"pave_kv_v1.cas", "pave_kv_v1.get", "pave_kv_v1.put", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
 		},
+		"logger":   sdkShape,
 		"loop":     sdkShape,
 		"memscan":  sdkShape,
 		"mirror":   sdkShape,

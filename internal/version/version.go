@@ -10,10 +10,11 @@ import "runtime/debug"
 //	go build -ldflags "-X github.com/pave-dev/pave/internal/version.release=v1.2.3" ./cmd/pave
 var release string
 
-// String returns the release set at link time, else the module version
-// (when installed with go install), else "devel-" and the revision of the
-// source it was built from (with "-dirty" if the tree had changes), else
-// "devel".
+// String returns the release set at link time, else the module version:
+// the version go install fetched, or, for go build in a checkout (Go 1.24
+// on), a pseudo-version of its commit with "+dirty" if the tree had
+// changes. Else it is "devel-" and the revision of the source it was built
+// from (with "-dirty"), else "devel" (go run, or -buildvcs=false).
 func String() string {
 	if release != "" {
 		return release

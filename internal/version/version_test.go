@@ -12,6 +12,7 @@ func TestFromBuildInfo(t *testing.T) {
 		want string
 	}{
 		{"go install of a release", debug.BuildInfo{Main: debug.Module{Version: "v1.4.0"}}, "v1.4.0"},
+		{"go build in a changed checkout (Go 1.24 on)", debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20261207071414-8730f7dd7ca9+dirty"}}, "v0.0.0-20261207071414-8730f7dd7ca9+dirty"},
 		{"a clean checkout", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
 			{Key: "vcs.revision", Value: "e372c86d1f0a9b8c7d6e5f4a3b2c1d0e9f8a7b6c"}, {Key: "vcs.modified", Value: "false"}}}, "devel-e372c86d1f0a"},
 		{"a changed checkout", debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
