@@ -34,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/pave-dev/pave/abi"
@@ -410,6 +411,29 @@ func newCall(j *Job) Call {
 func (q *Queue) Get(ctx context.Context, id string) (Call, error) {
 	c, _, err := q.get(ctx, id)
 	return c, err
+}
+
+// Recent returns the calls changed most recently, newest first, at most
+// limit of them, read from at most scan records; more reports that there
+// were records beyond scan. Calls are kept by id, in no order, so finding
+// the newest reads every record scanned.
+func (q *Queue) Recent(ctx context.Context, limit, scan int) (calls []Call, more bool, err error) {
+	keys, more, err := q.calls.Keys(ctx, "", scan)
+	if err != nil {
+		return nil, false, err
+	}
+	for _, id := range keys {
+		c, _, err := q.get(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			continue // expired since Keys
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		calls = append(calls, c)
+	}
+	slices.SortFunc(calls, func(a, b Call) int { return b.Updated.Compare(a.Updated) })
+	return calls[:min(len(calls), limit)], more, nil
 }
 
 func (q *Queue) get(ctx context.Context, id string) (Call, uint64, error) {

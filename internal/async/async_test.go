@@ -479,3 +479,36 @@ func TestRetriesShareTheAllowance(t *testing.T) {
 		t.Errorf("the attempts were given %s, want [100 40 -1]", got)
 	}
 }
+
+// TestRecent: the calls changed last come first, as many as asked, and a
+// scan that stops short says so.
+func TestRecent(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"ok": {ok200, ok200, ok200}})
+	ctx := context.Background()
+	var ids []string
+	for i := range 3 {
+		c, _, err := h.q.Submit(ctx, submission("ok", fmt.Sprintf(`{"n":%d}`, i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.final(t, c.ID)
+		ids = append(ids, c.ID)
+		time.Sleep(5 * time.Millisecond) // distinct update times
+	}
+	calls, more, err := h.q.Recent(ctx, 2, 100)
+	if err != nil || more || len(calls) != 2 || calls[0].ID != ids[2] || calls[1].ID != ids[1] {
+		t.Errorf("Recent(2, 100) = %v, more %v, %v; want the last two, newest first", callIDs(calls), more, err)
+	}
+	if calls, more, err := h.q.Recent(ctx, 10, 2); err != nil || !more || len(calls) != 2 {
+		t.Errorf("Recent(10, 2) = %v, more %v, %v; want two, and more", callIDs(calls), more, err)
+	}
+}
+
+func callIDs(calls []Call) []string {
+	var out []string
+	for _, c := range calls {
+		out = append(out, c.ID)
+	}
+	return out
+}

@@ -21,6 +21,7 @@ import (
 // *async.Queue provides it, as it does for the admin API.
 type Async interface {
 	Get(ctx context.Context, id string) (async.Call, error)
+	Recent(ctx context.Context, limit, scan int) ([]async.Call, bool, error)
 	Dead(ctx context.Context, function string, limit int) ([]async.DeadJob, error)
 	Redrive(ctx context.Context, function string, seqs []uint64) (int, error)
 }
@@ -33,6 +34,12 @@ const ActionDeadLetterRetry = "dlq.retry"
 
 // maxDeadRows bounds the dead letters a page lists per function.
 const maxDeadRows = 500
+
+// The recent calls the async page lists, from at most recentScan records.
+const (
+	recentRows = 50
+	recentScan = 5000
+)
 
 func (c *Console) asyncRoutes() {
 	c.handle("GET "+Prefix+"async", signedIn, c.asyncPage)
@@ -59,6 +66,10 @@ type deadCount struct {
 
 type asyncData struct {
 	Functions []deadCount
+	// Recent are the calls changed most recently, newest first;
+	// RecentScanned is set when more records were kept than were read.
+	Recent        []async.Call
+	RecentScanned int
 }
 
 // asyncPage lists each function's dead letters, and looks up a call.
@@ -72,6 +83,14 @@ func (c *Console) asyncPage(w http.ResponseWriter, r *http.Request, s *session) 
 		return nil
 	}
 	var data asyncData
+	recent, more, err := q.Recent(r.Context(), recentRows, recentScan)
+	if err != nil {
+		return apierror.Wrap(err, apierror.Unavailable, "the calls cannot be read right now")
+	}
+	data.Recent = recent
+	if more {
+		data.RecentScanned = recentScan
+	}
 	fns := c.d.Functions.List()
 	slices.SortFunc(fns, func(a, b *registry.Function) int { return strings.Compare(a.Name, b.Name) })
 	for _, f := range fns {

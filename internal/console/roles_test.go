@@ -107,6 +107,11 @@ func (a *fakeAsync) Get(_ context.Context, id string) (async.Call, error) {
 	return async.Call{}, async.ErrNotFound
 }
 
+func (a *fakeAsync) Recent(ctx context.Context, _, _ int) ([]async.Call, bool, error) {
+	c, _ := a.Get(ctx, "call-1")
+	return []async.Call{c}, false, nil
+}
+
 func (a *fakeAsync) Dead(_ context.Context, fn string, _ int) ([]async.DeadJob, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()

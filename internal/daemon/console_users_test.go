@@ -251,6 +251,7 @@ func TestConsoleDeadLetterRetry(t *testing.T) {
 		"/ui/async/dead/jobs":        "function_failed",
 		"/ui/async/calls/" + id:      "dead",
 		"/ui/async/dead/jobs/" + seq: id,
+		"/ui/async":                  `href="/ui/async/calls/` + id + `"`,
 	} {
 		if r := vb.do("GET", path, nil, nil); r.status != 200 || !strings.Contains(string(r.body), want) {
 			t.Errorf("%s = %d, without %q", path, r.status, want)
