@@ -165,6 +165,8 @@ func TestCluster(t *testing.T) {
 		{"claims", func(t *testing.T, _ *natsCluster, nodes []*node) { claimRaces(t, nodes[0], nodes[1], 4) }},
 		{"budget", clusterBudget},
 		{"webhook replay", clusterWebhookReplay},
+		{"rate", clusterRate},
+		{"concurrency", clusterConcurrency},
 		{"replicas", clusterReplicas}, // last: it changes every stream
 	} {
 		began := time.Now()

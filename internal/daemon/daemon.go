@@ -82,9 +82,10 @@ type Daemon struct {
 	// (see export_test.go).
 	withArtefacts func(runtime.ArtefactStore) runtime.ArtefactStore
 
-	unlock      func()      // releases the data directory
-	nodeID      string      // this node's id among those sharing the store
-	leads       atomic.Bool // whether this node fires the schedules (members.Leads)
+	unlock      func()        // releases the data directory
+	nodeID      string        // this node's id among those sharing the store
+	leads       atomic.Bool   // whether this node fires the schedules (members.Leads)
+	nodes       *limits.Nodes // the live nodes limits are split across; nil when embedded
 	started     time.Time
 	stop        context.CancelFunc // ends watches and background loops
 	bg          sync.WaitGroup
@@ -323,11 +324,14 @@ func (d *Daemon) openDefences(bgCtx context.Context, p *parts) (err error) {
 		}
 		p.ledger.ShareWith(budgets.NewLeases(leases))
 		d.ledger = p.ledger
+		// Rates and concurrency are split across the live nodes.
+		d.nodes = &limits.Nodes{}
 	}
 	if d.budgets, err = budgets.Open(bgCtx, p.budgetRecords, p.ledger); err != nil {
 		return fmt.Errorf("budgets: %w", err)
 	}
 	p.limiter = limits.NewLimiter(time.Now)
+	p.limiter.Nodes = d.nodes
 	return nil
 }
 
@@ -416,8 +420,9 @@ func (d *Daemon) newGateway(p *parts) *gateway.Gateway {
 		Replays:        p.replays,
 		Budgets:        d.budgets,
 		Limiter:        p.limiter,
-		Owners:         limits.NewOwnerSlots(d.cfg.Defenses.OwnerConcurrency),
+		Owners:         d.ownerSlots(),
 		Ledger:         p.ledger,
+		Nodes:          d.nodes,
 		Defenses:       d.cfg.Defenses,
 		Capabilities:   p.broker,
 		Redaction:      redaction{p.vault.store},

@@ -147,3 +147,7 @@ func (d *Daemon) MetricDefinitions() []metrics.Definition { return d.metrics.Def
 // ObserveInvocation queues r for the invocation history, as the gateway
 // does after a call; FlushHistory writes it.
 func (d *Daemon) ObserveInvocation(r observe.Record) { d.history.Observe(r) }
+
+// LiveNodes returns the number of live nodes this node splits its rate
+// and concurrency limits across (1 on the embedded store).
+func (d *Daemon) LiveNodes() int { return d.nodes.Count() }

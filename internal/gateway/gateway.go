@@ -101,6 +101,10 @@ type Deps struct {
 	Limiter *limits.Limiter
 	Owners  *limits.OwnerSlots
 	Ledger  *limits.Ledger
+	// Nodes, if set, splits each function's limits.concurrency across the
+	// live nodes, as the Limiter and Owners given split theirs; nil keeps
+	// the limits of a node alone.
+	Nodes *limits.Nodes
 	// Defenses are the daemon-wide defaults.
 	Defenses config.Defenses
 	// Capabilities serves the functions' granted capabilities; nil denies
@@ -599,6 +603,7 @@ type slots struct {
 
 // acquire takes one of function's limit slots without waiting.
 func (g *Gateway) acquire(function string, limit int) (release func(), ok bool) {
+	limit = g.deps.Nodes.Split(limit)
 	g.mu.Lock()
 	s := g.slots[function]
 	if s == nil || s.limit != limit {

@@ -15,6 +15,10 @@
 //     causes, so that a recursion that fans out stops too, long before the
 //     depth bound would stop it.
 //
+// Nodes splits the rate and concurrency limits across the nodes sharing a
+// store, so that each node admits its share without asking the others;
+// budgets are leased from a shared counter instead (Leaser).
+//
 // The gateway consults these for every request, so every check is a map
 // lookup and a few mutex or atomic operations, is safe for concurrent use,
 // and keeps memory bounded however many distinct keys callers invent. Where

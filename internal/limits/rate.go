@@ -251,6 +251,9 @@ type Limiter struct {
 	// MaxKeys bounds the number of buckets (DefaultMaxKeys when zero). Set
 	// it before the first call.
 	MaxKeys int
+	// Nodes, when set, splits every rate across the live nodes: a bucket
+	// holds this node's share (Nodes.Rate). Set it before the first call.
+	Nodes *Nodes
 
 	now func() time.Time
 
@@ -302,6 +305,7 @@ func (l *Limiter) Allow(key string, r Rate) Decision {
 	if r.Burst < 1 {
 		r.Burst = 1
 	}
+	r = l.Nodes.Rate(r)
 	if len(key) > maxKeyLen {
 		sum := sha256.Sum256([]byte(key))
 		key = "sha256:" + hex.EncodeToString(sum[:])

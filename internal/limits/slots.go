@@ -12,6 +12,9 @@ import (
 // entry.
 type OwnerSlots struct {
 	limit int
+	// Nodes, when set, splits the limit across the live nodes: this node
+	// allows its share (Nodes.Split). Set it before the first call.
+	Nodes *Nodes
 
 	mu       sync.Mutex
 	inFlight map[string]int
@@ -30,7 +33,7 @@ func NewOwnerSlots(limit int) *OwnerSlots {
 func (o *OwnerSlots) Acquire(owner string) (release func(), ok bool) {
 	o.mu.Lock()
 	n := o.inFlight[owner]
-	if o.limit > 0 && n >= o.limit {
+	if limit := o.Nodes.Split(o.limit); limit > 0 && n >= limit {
 		o.mu.Unlock()
 		return func() {}, false
 	}
