@@ -512,3 +512,51 @@ func callIDs(calls []Call) []string {
 	}
 	return out
 }
+
+// TestQueuedCallIsReadFromItsJob: a submit writes the job and no record;
+// until a worker claims the job, Get and a repeated submit read the job.
+func TestQueuedCallIsReadFromItsJob(t *testing.T) {
+	t.Parallel()
+	bq := newBenchQueue(t)
+	q, ctx := bq.q, context.Background()
+	c, existing, err := q.Submit(ctx, submission("ok", `{"n":1}`))
+	if err != nil || existing || c.State != Queued {
+		t.Fatalf("Submit = %+v, %v, %v", c, existing, err)
+	}
+	if _, err := bq.calls.Get(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a record was written at submit: %v", err)
+	}
+	if got, err := q.Get(ctx, c.ID); err != nil || got.State != Queued || got.Function != "ok" || got.Digest != c.Digest || !got.Submitted.Equal(c.Submitted) {
+		t.Errorf("Get(queued) = %+v, %v; want the queued call", got, err)
+	}
+	if _, err := q.Get(ctx, q.ids.Random()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
+	}
+
+	keyed := submission("ok", `{"n":2}`)
+	keyed.IdempotencyKey = "k1"
+	first, _, err := q.Submit(ctx, keyed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, existing, err := q.Submit(ctx, keyed); err != nil || !existing || again.ID != first.ID || again.State != Queued {
+		t.Errorf("repeated submit = %+v, %v, %v; want the queued call", again, existing, err)
+	}
+	other := keyed
+	other.Request.Body = []byte(`{"n":3}`)
+	if _, _, err := q.Submit(ctx, other); !errors.Is(err, ErrIdempotencyReused) {
+		t.Errorf("submit with the key and another body = %v, want ErrIdempotencyReused", err)
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	runner := &fakeRunner{script: map[string][]Outcome{"ok": {ok200}}, runs: map[string]int{}}
+	go func() { defer close(done); _ = q.Run(wctx, runner) }()
+	defer func() { stop(); <-done }()
+	h := &harness{q: q}
+	for _, id := range []string{c.ID, first.ID} {
+		if got := h.final(t, id); got.State != Succeeded || got.Attempts != 1 || runner.runsOf(id) != 1 {
+			t.Errorf("call %s: %+v, run %d times; want succeeded once", id, got, runner.runsOf(id))
+		}
+	}
+}

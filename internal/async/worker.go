@@ -397,7 +397,7 @@ func (q *Queue) Redrive(ctx context.Context, function string, seqs []uint64) (in
 			return i, err
 		}
 		// A new message id: the original is inside the duplicate window.
-		if _, err := q.jobs.Publish(ctx, jobPrefix+function, fmt.Sprintf("%s.redrive.%d", d.Job.ID, seq), nil, m.Data); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		if _, err := q.jobs.Publish(ctx, jobSubject(d.Job.ID), fmt.Sprintf("%s.redrive.%d", d.Job.ID, seq), nil, m.Data); err != nil && !errors.Is(err, store.ErrDuplicate) {
 			return i, fmt.Errorf("re-queue %d: %w", seq, err)
 		}
 		if err := q.dead.DeleteMessage(ctx, seq); err != nil {
