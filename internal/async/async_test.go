@@ -281,6 +281,51 @@ func TestRedeliveredFinalJobDoesNotRunAgain(t *testing.T) {
 	}
 }
 
+// TestCopyOfAFinishedCallLeavesItsRecord: a job delivered for the first
+// time whose call is already final (a copy the duplicate window missed)
+// neither runs nor changes the record, whether or not its function is
+// still deployed.
+func TestCopyOfAFinishedCallLeavesItsRecord(t *testing.T) {
+	t.Parallel()
+	for _, fn := range []string{"ok", "gone"} {
+		t.Run(fn, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+			ctx := context.Background()
+			j := Job{ID: h.q.ids.Random(), Function: fn, Route: "POST /" + fn, Request: abi.Request{Method: "POST", Path: "/" + fn}}
+			c := newCall(&j)
+			c.State, c.Attempts, c.Result = Succeeded, 1, &Result{Status: 200}
+			if err := h.q.put(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(&j)
+			if _, err := h.q.jobs.Publish(ctx, jobSubject(j.ID), "", nil, data); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				n, err := h.q.jobs.Pending(ctx, WorkerName)
+				if err == nil && n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("queue did not drain")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			got, err := h.q.Get(ctx, j.ID)
+			if err != nil || got.State != Succeeded || got.Attempts != 1 || h.runner.runsOf(j.ID) != 0 {
+				t.Errorf("record %+v, %v, ran %d times; want it succeeded after one attempt, not run again", got, err, h.runner.runsOf(j.ID))
+			}
+			select {
+			case f := <-h.dead:
+				t.Errorf("dead-lettered: %+v", f)
+			default:
+			}
+		})
+	}
+}
+
 func TestRedrive(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, map[string][]Outcome{"broken": {trap, trap, trap, ok200}})
