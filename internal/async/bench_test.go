@@ -6,7 +6,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,14 +76,6 @@ func (bq *benchQueue) writes(b *testing.B) (jobs, records uint64) {
 		b.Fatal(err)
 	}
 	return jobs, rev
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // submitAll submits b.N calls from benchClients clients and returns their
