@@ -344,39 +344,45 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool
 	if len(s.Request.Body) > MaxBody {
 		return Call{}, false, ErrTooLarge
 	}
-	id := s.ID
+	id, named := s.ID, true
 	switch {
 	case id != "":
 	case s.IdempotencyKey != "":
 		id = q.ids.Derive("idempotency", s.Function, cmp.Or(s.IdempotencyScope, s.Caller), s.IdempotencyKey)
 	default:
-		id = q.ids.Random()
+		id, named = q.ids.Random(), false
 	}
 	job := Job{
 		ID: id, Function: s.Function, Route: s.Route, Trigger: s.Trigger, Event: s.Event, Caller: s.Caller,
 		Source: s.Source, Depth: max(s.Depth, 1), Allowance: s.Allowance, Callback: s.Callback, Digest: digest(&s.Request),
 		Submitted: q.now().UTC(), Request: s.Request,
 	}
-	if old, _, err := q.get(ctx, id); err == nil {
-		if old.Digest != "" && old.Digest != job.Digest {
-			return Call{}, false, ErrIdempotencyReused
+	// A random id is new work: only a named one may have been submitted
+	// before.
+	if named {
+		if old, err := q.lookup(ctx, id); err == nil {
+			if old.Digest != "" && old.Digest != job.Digest {
+				return Call{}, false, ErrIdempotencyReused
+			}
+			return old, true, nil
+		} else if !errors.Is(err, ErrNotFound) {
+			return Call{}, false, err
 		}
-		return old, true, nil
-	} else if !errors.Is(err, ErrNotFound) {
-		return Call{}, false, err
 	}
 	data, err := json.Marshal(&job)
 	if err != nil {
 		return Call{}, false, err
 	}
-	_, err = q.jobs.Publish(ctx, jobPrefix+job.Function, id, nil, data)
+	// The job is the one write a submit makes: the call record is
+	// created by the worker that claims the job, and until then Get reads
+	// the job itself.
+	_, err = q.jobs.Publish(ctx, jobSubject(id), id, nil, data)
 	if errors.Is(err, store.ErrDuplicate) {
-		// Published before, by a submit that did not get to write the
-		// record (or is writing it now): the job is queued once. If that
-		// submit's record is there, it says whether the request was this
-		// one.
+		// Published before, by a submit running at the same moment or
+		// whose answer was lost: the job is queued once. Its record, or
+		// the job, says whether the request was this one.
 		existing, err = true, nil
-		if old, _, gerr := q.get(ctx, id); gerr == nil {
+		if old, gerr := q.lookup(ctx, id); gerr == nil {
 			if old.Digest != "" && old.Digest != job.Digest {
 				return Call{}, false, ErrIdempotencyReused
 			}
@@ -386,15 +392,13 @@ func (q *Queue) Submit(ctx context.Context, s Submission) (c Call, existing bool
 	if err != nil {
 		return Call{}, false, fmt.Errorf("queue the call: %w", err)
 	}
-	c = newCall(&job)
-	rec, _ := json.Marshal(&c)
-	if _, err := q.calls.Create(ctx, id, rec); err != nil && !errors.Is(err, store.ErrExists) {
-		// The job is durable and its worker writes the record; the
-		// caller may be told 202 all the same.
-		q.log.Warn("async call record not written", "call_id", id, "err", err)
-	}
-	return c, existing, nil
+	return newCall(&job), existing, nil
 }
+
+// jobSubject is the subject of job id's message, by which Get finds a
+// job whose record is not written yet. (Jobs queued before were stored
+// under pave.async.<function>; each of those has its record.)
+func jobSubject(id string) string { return jobPrefix + id }
 
 func newCall(j *Job) Call {
 	c := Call{
@@ -407,16 +411,38 @@ func newCall(j *Job) Call {
 	return c
 }
 
-// Get returns the record of call id.
+// Get returns the record of call id: a queued call's, whose record the
+// worker has not created yet, made from its job.
 func (q *Queue) Get(ctx context.Context, id string) (Call, error) {
+	return q.lookup(ctx, id)
+}
+
+// lookup returns the record of call id or, when there is none, the record
+// of the queued job.
+func (q *Queue) lookup(ctx context.Context, id string) (Call, error) {
 	c, _, err := q.get(ctx, id)
-	return c, err
+	if !errors.Is(err, ErrNotFound) || !ValidID(id) {
+		return c, err
+	}
+	m, err := q.jobs.Last(ctx, jobSubject(id))
+	if errors.Is(err, store.ErrNotFound) {
+		return Call{}, ErrNotFound
+	}
+	if err != nil {
+		return Call{}, err
+	}
+	var j Job
+	if err := json.Unmarshal(m.Data, &j); err != nil || j.ID != id {
+		return Call{}, ErrNotFound
+	}
+	return newCall(&j), nil
 }
 
 // Recent returns the calls changed most recently, newest first, at most
 // limit of them, read from at most scan records; more reports that there
 // were records beyond scan. Calls are kept by id, in no order, so finding
-// the newest reads every record scanned.
+// the newest reads every record scanned. A call no worker has taken yet
+// has no record, and is not among them.
 func (q *Queue) Recent(ctx context.Context, limit, scan int) (calls []Call, more bool, err error) {
 	keys, more, err := q.calls.Keys(ctx, "", scan)
 	if err != nil {

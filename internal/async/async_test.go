@@ -281,6 +281,51 @@ func TestRedeliveredFinalJobDoesNotRunAgain(t *testing.T) {
 	}
 }
 
+// TestCopyOfAFinishedCallLeavesItsRecord: a job delivered for the first
+// time whose call is already final (a copy the duplicate window missed)
+// neither runs nor changes the record, whether or not its function is
+// still deployed.
+func TestCopyOfAFinishedCallLeavesItsRecord(t *testing.T) {
+	t.Parallel()
+	for _, fn := range []string{"ok", "gone"} {
+		t.Run(fn, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, map[string][]Outcome{"ok": {ok200}})
+			ctx := context.Background()
+			j := Job{ID: h.q.ids.Random(), Function: fn, Route: "POST /" + fn, Request: abi.Request{Method: "POST", Path: "/" + fn}}
+			c := newCall(&j)
+			c.State, c.Attempts, c.Result = Succeeded, 1, &Result{Status: 200}
+			if err := h.q.put(ctx, &c); err != nil {
+				t.Fatal(err)
+			}
+			data, _ := json.Marshal(&j)
+			if _, err := h.q.jobs.Publish(ctx, jobSubject(j.ID), "", nil, data); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				n, err := h.q.jobs.Pending(ctx, WorkerName)
+				if err == nil && n == 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("queue did not drain")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			got, err := h.q.Get(ctx, j.ID)
+			if err != nil || got.State != Succeeded || got.Attempts != 1 || h.runner.runsOf(j.ID) != 0 {
+				t.Errorf("record %+v, %v, ran %d times; want it succeeded after one attempt, not run again", got, err, h.runner.runsOf(j.ID))
+			}
+			select {
+			case f := <-h.dead:
+				t.Errorf("dead-lettered: %+v", f)
+			default:
+			}
+		})
+	}
+}
+
 func TestRedrive(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, map[string][]Outcome{"broken": {trap, trap, trap, ok200}})
@@ -511,4 +556,52 @@ func callIDs(calls []Call) []string {
 		out = append(out, c.ID)
 	}
 	return out
+}
+
+// TestQueuedCallIsReadFromItsJob: a submit writes the job and no record;
+// until a worker claims the job, Get and a repeated submit read the job.
+func TestQueuedCallIsReadFromItsJob(t *testing.T) {
+	t.Parallel()
+	bq := newBenchQueue(t)
+	q, ctx := bq.q, context.Background()
+	c, existing, err := q.Submit(ctx, submission("ok", `{"n":1}`))
+	if err != nil || existing || c.State != Queued {
+		t.Fatalf("Submit = %+v, %v, %v", c, existing, err)
+	}
+	if _, err := bq.calls.Get(ctx, c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("a record was written at submit: %v", err)
+	}
+	if got, err := q.Get(ctx, c.ID); err != nil || got.State != Queued || got.Function != "ok" || got.Digest != c.Digest || !got.Submitted.Equal(c.Submitted) {
+		t.Errorf("Get(queued) = %+v, %v; want the queued call", got, err)
+	}
+	if _, err := q.Get(ctx, q.ids.Random()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Get(unknown) = %v, want ErrNotFound", err)
+	}
+
+	keyed := submission("ok", `{"n":2}`)
+	keyed.IdempotencyKey = "k1"
+	first, _, err := q.Submit(ctx, keyed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, existing, err := q.Submit(ctx, keyed); err != nil || !existing || again.ID != first.ID || again.State != Queued {
+		t.Errorf("repeated submit = %+v, %v, %v; want the queued call", again, existing, err)
+	}
+	other := keyed
+	other.Request.Body = []byte(`{"n":3}`)
+	if _, _, err := q.Submit(ctx, other); !errors.Is(err, ErrIdempotencyReused) {
+		t.Errorf("submit with the key and another body = %v, want ErrIdempotencyReused", err)
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	runner := &fakeRunner{script: map[string][]Outcome{"ok": {ok200}}, runs: map[string]int{}}
+	go func() { defer close(done); _ = q.Run(wctx, runner) }()
+	defer func() { stop(); <-done }()
+	h := &harness{q: q}
+	for _, id := range []string{c.ID, first.ID} {
+		if got := h.final(t, id); got.State != Succeeded || got.Attempts != 1 || runner.runsOf(id) != 1 {
+			t.Errorf("call %s: %+v, run %d times; want succeeded once", id, got, runner.runsOf(id))
+		}
+	}
 }

@@ -121,6 +121,23 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 		q.log.Error("async job unreadable: dropped", "sequence", d.Sequence, "err", err)
 		return store.Done()
 	}
+	if d.Attempt == 1 {
+		// A job delivered the first time has, as a rule, no record yet:
+		// the claim creates it without reading first, and fails if there
+		// is one (a copy of the job, or a job re-driven), which is then
+		// read as on any later delivery.
+		if p, ok := q.run.policies.RetryPolicy(j.Function); ok {
+			c := newCall(&j)
+			c.State, c.Attempts = Running, 1
+			err := q.claim(ctx, &c, 0)
+			if err == nil {
+				return q.attempt(ctx, &j, &c, p, runner)
+			}
+			if !errors.Is(err, store.ErrExists) {
+				return q.later(ctx, &j, err)
+			}
+		}
+	}
 	c, rev, err := q.get(ctx, j.ID)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -162,14 +179,19 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 	} else if err != nil {
 		return q.later(ctx, &j, err)
 	}
+	return q.attempt(ctx, &j, &c, p, runner)
+}
 
+// attempt runs j, whose record c the worker has claimed, and records the
+// outcome.
+func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner Runner) store.Disposition {
 	if c.CallsLeft != 0 {
 		// A retry has what the attempts before it left, so that a job
 		// failing on purpose cannot hand out its allowance once per
 		// attempt.
 		j.Allowance = c.CallsLeft
 	}
-	out := runner.RunJob(ctx, &j)
+	out := runner.RunJob(ctx, j)
 	if ctx.Err() == nil && out.RetryAfter == 0 && out.CallsLeft != 0 {
 		c.CallsLeft = out.CallsLeft
 	}
@@ -178,13 +200,13 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 		// Stopping: the attempt was not the function's fault.
 		c.Attempts--
 		c.State = Queued
-		_ = q.put(context.WithoutCancel(ctx), &c)
+		_ = q.put(context.WithoutCancel(ctx), c)
 		return store.RetryAfter(0)
 	case out.RetryAfter > 0:
 		c.Attempts--
 		c.State = Queued
-		if err := q.put(ctx, &c); err != nil {
-			return q.later(ctx, &j, err)
+		if err := q.put(ctx, c); err != nil {
+			return q.later(ctx, j, err)
 		}
 		return store.RetryAfter(out.RetryAfter)
 	case out.Response != nil && out.Response.Status < 500:
@@ -197,13 +219,13 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 			if j.Trigger != "" {
 				// Nobody reads a trigger's record: a refused event or tick
 				// is kept where an operator looks.
-				return q.giveUp(ctx, &j, &c, Failure{Code: string(apierror.FunctionFailed), Message: fmt.Sprintf("the function answered %d", out.Response.Status)})
+				return q.giveUp(ctx, j, c, Failure{Code: string(apierror.FunctionFailed), Message: fmt.Sprintf("the function answered %d", out.Response.Status)})
 			}
 		}
-		if err := q.put(ctx, &c); err != nil {
-			return q.later(ctx, &j, err)
+		if err := q.put(ctx, c); err != nil {
+			return q.later(ctx, j, err)
 		}
-		q.callback(ctx, &j, &c)
+		q.callback(ctx, j, c)
 		return store.Done()
 	}
 	f := Failure{Code: string(out.Code), Message: out.Message}
@@ -215,12 +237,12 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 	if (out.Response != nil || retryable[out.Code]) && c.Attempts-c.Interrupted <= p.Retries {
 		delay := backoff(p.Backoff, c.Attempts)
 		c.State, c.NextAttempt = Retrying, q.now().Add(delay).UTC()
-		if err := q.put(ctx, &c); err != nil {
-			return q.later(ctx, &j, err)
+		if err := q.put(ctx, c); err != nil {
+			return q.later(ctx, j, err)
 		}
 		return store.RetryAfter(delay)
 	}
-	return q.giveUp(ctx, &j, &c, f)
+	return q.giveUp(ctx, j, c, f)
 }
 
 // backoff is the delay before attempt n+1: base doubled n-1 times, capped.
@@ -397,7 +419,7 @@ func (q *Queue) Redrive(ctx context.Context, function string, seqs []uint64) (in
 			return i, err
 		}
 		// A new message id: the original is inside the duplicate window.
-		if _, err := q.jobs.Publish(ctx, jobPrefix+function, fmt.Sprintf("%s.redrive.%d", d.Job.ID, seq), nil, m.Data); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		if _, err := q.jobs.Publish(ctx, jobSubject(d.Job.ID), fmt.Sprintf("%s.redrive.%d", d.Job.ID, seq), nil, m.Data); err != nil && !errors.Is(err, store.ErrDuplicate) {
 			return i, fmt.Errorf("re-queue %d: %w", seq, err)
 		}
 		if err := q.dead.DeleteMessage(ctx, seq); err != nil {
