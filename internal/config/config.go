@@ -75,8 +75,9 @@ type Config struct {
 	// GatewayTLS and AdminTLS are the listeners' certificates; unset, they
 	// serve plain HTTP.
 	GatewayTLS, AdminTLS TLS
-	// NATSURL selects an external NATS server; empty runs one embedded
-	// in-process with no network listener.
+	// NATSURL selects an external NATS server, or several servers of one
+	// cluster separated by commas; empty runs one embedded in-process with
+	// no network listener.
 	NATSURL string
 	// Replicas is how many copies the NATS cluster keeps of every stream,
 	// key-value bucket and object store pave creates; existing ones are
@@ -151,9 +152,15 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--listen and --admin must differ (both %q)", c.GatewayAddr))
 	}
 	if c.NATSURL != "" {
-		u, err := url.Parse(c.NATSURL)
-		if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls") {
-			errs = append(errs, fmt.Errorf("--nats-url %q: want nats://host:port or tls://host:port", c.NATSURL))
+		// A comma-separated list names several servers of one cluster, as
+		// the NATS client takes it: it connects to any and reconnects to
+		// another when that one goes away.
+		for _, s := range strings.Split(c.NATSURL, ",") {
+			u, err := url.Parse(strings.TrimSpace(s))
+			if err != nil || u.Host == "" || (u.Scheme != "nats" && u.Scheme != "tls") {
+				errs = append(errs, fmt.Errorf("--nats-url %q: want nats://host:port or tls://host:port, or several separated by commas", c.NATSURL))
+				break
+			}
 		}
 	}
 	switch {
@@ -223,7 +230,7 @@ func ParseServe(args []string, getenv func(string) string, stderr io.Writer) (Co
 	fs.StringVar(&c.DataDir, "data", envOr(getenv, EnvDataDir, c.DataDir), "data directory ("+EnvDataDir+")")
 	fs.StringVar(&c.GatewayAddr, "listen", envOr(getenv, EnvGatewayAddr, c.GatewayAddr), "gateway listen address ("+EnvGatewayAddr+")")
 	fs.StringVar(&c.AdminAddr, "admin", envOr(getenv, EnvAdminAddr, c.AdminAddr), "admin API listen address ("+EnvAdminAddr+")")
-	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, EnvNATSURL, c.NATSURL), "external NATS server URL; empty embeds one ("+EnvNATSURL+")")
+	fs.StringVar(&c.NATSURL, "nats-url", envOr(getenv, EnvNATSURL, c.NATSURL), "external NATS server URL, or several of one cluster separated by commas; empty embeds one ("+EnvNATSURL+")")
 	fs.StringVar(&c.CacheDir, "cache-dir", envOr(getenv, EnvCacheDir, c.CacheDir), "compiled-module cache; default DATA/cache ("+EnvCacheDir+")")
 	fs.StringVar(&c.Isolation, "isolation", envOr(getenv, EnvIsolation, c.Isolation), "clean state per invocation: snapshot or fresh ("+EnvIsolation+")")
 	timeout := envOr(getenv, EnvShutdownTimeout, c.ShutdownTimeout.String())

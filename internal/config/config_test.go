@@ -35,6 +35,36 @@ func TestParseServeMaxLoadedModules(t *testing.T) {
 	}
 }
 
+func TestParseServeNATSURL(t *testing.T) {
+	tests := []struct {
+		name, url string
+		ok        bool
+	}{
+		{"embedded", "", true},
+		{"one server", "nats://n1:4222", true},
+		{"tls", "tls://n1:4222", true},
+		{"three servers of a cluster", "nats://n1:4222,nats://n2:4222,nats://n3:4222", true},
+		{"spaces after the commas", "nats://n1:4222, nats://n2:4222", true},
+		{"no scheme", "n1:4222", false},
+		{"another scheme", "http://n1:4222", false},
+		{"one bad of two", "nats://n1:4222,n2:4222", false},
+		{"an empty entry", "nats://n1:4222,", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := ParseServe([]string{"--nats-url", tt.url}, func(string) string { return "" }, io.Discard)
+			switch {
+			case tt.ok && err != nil:
+				t.Fatal(err)
+			case !tt.ok && err == nil:
+				t.Fatalf("accepted %q", c.NATSURL)
+			case tt.ok && c.NATSURL != tt.url:
+				t.Fatalf("NATSURL = %q, want %q", c.NATSURL, tt.url)
+			}
+		})
+	}
+}
+
 func TestParseServeReplicas(t *testing.T) {
 	cluster := map[string]string{EnvNATSURL: "nats://127.0.0.1:4222"}
 	tests := []struct {

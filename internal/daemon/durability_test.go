@@ -33,6 +33,11 @@ const (
 	// envSoakCycles sets the kill/restart cycles of TestKillDuringAsyncWork
 	// (make soak sets 20).
 	envSoakCycles = "PAVE_SOAK_CYCLES"
+	// envChildNATS, envChildKeyDir and envChildReplicas put a child on a
+	// NATS cluster, with the cluster's keys (see withKeys).
+	envChildNATS     = "PAVE_TEST_CHILD_NATS_URL"
+	envChildKeyDir   = "PAVE_TEST_CHILD_KEY_DIR"
+	envChildReplicas = "PAVE_TEST_CHILD_REPLICAS"
 )
 
 // childAckWait is how soon a child redelivers the work of a killed one.
@@ -48,6 +53,10 @@ func runChildDaemon(dataDir string) {
 	cfg.CacheDir = os.Getenv(envChildCache)
 	cfg.CompileBeforeServing = true // as start does
 	cfg.Async.AckWait = childAckWait
+	if url := os.Getenv(envChildNATS); url != "" {
+		withKeys(url, os.Getenv(envChildKeyDir))(&cfg)
+		cfg.Replicas, _ = strconv.Atoi(os.Getenv(envChildReplicas))
+	}
 	logFile, err := os.OpenFile(filepath.Join(dataDir, "child.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		fmt.Println("FAILED", err)
@@ -75,10 +84,11 @@ type child struct {
 	admin   *client.Client
 }
 
-func startChild(t *testing.T, dataDir string) *child {
+func startChild(t *testing.T, dataDir string, env ...string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChildDataDir+"="+dataDir, envChildCache+"="+sharedCache)
+	cmd.Env = append(cmd.Env, env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
