@@ -317,6 +317,13 @@ func clusterReplicas(t *testing.T, c *natsCluster, nodes []*node) {
 			t.Errorf("stream %s has %d replicas after a start with --replicas 3", name, r)
 		}
 	}
+	// Replicated buckets and object stores are read from their leader:
+	// a direct get, which any replica answers, may miss a write.
+	for _, cfg := range c.streams(t) {
+		if (strings.HasPrefix(cfg.Name, "KV_") || strings.HasPrefix(cfg.Name, "OBJ_")) && cfg.AllowDirect {
+			t.Errorf("stream %s with %d replicas allows direct gets", cfg.Name, cfg.Replicas)
+		}
+	}
 	for name := range before {
 		if len(raiser.logs.lines(map[string]any{"msg": "changing the replicas of a stream", "stream": name})) != 1 {
 			t.Errorf("no log line for raising the replicas of %s", name)
@@ -418,6 +425,16 @@ func TestClaimsOneExternalNATS(t *testing.T) {
 // name.
 func (c *natsCluster) streamReplicas(t *testing.T) map[string]int {
 	t.Helper()
+	out := map[string]int{}
+	for _, cfg := range c.streams(t) {
+		out[cfg.Name] = cfg.Replicas
+	}
+	return out
+}
+
+// streams returns the configuration of every stream of the cluster.
+func (c *natsCluster) streams(t *testing.T) []jetstream.StreamConfig {
+	t.Helper()
 	nc, err := nats.Connect(c.url(0))
 	if err != nil {
 		t.Fatal(err)
@@ -429,10 +446,10 @@ func (c *natsCluster) streamReplicas(t *testing.T) map[string]int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	out := map[string]int{}
+	var out []jetstream.StreamConfig
 	list := js.ListStreams(ctx)
 	for info := range list.Info() {
-		out[info.Config.Name] = info.Config.Replicas
+		out = append(out, info.Config)
 	}
 	if err := list.Err(); err != nil {
 		t.Fatal(err)

@@ -166,6 +166,9 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 	if err != nil {
 		return nil, n.openErr("kv bucket", name, err)
 	}
+	if kv, err = n.readsFromLeader(ctx, name, kv); err != nil {
+		return nil, err
+	}
 	return n.ready(ctx, name, kv)
 }
 
@@ -183,7 +186,47 @@ func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (
 	if err != nil {
 		return nil, n.openErr("kv bucket", name, err)
 	}
+	if kv, err = n.readsFromLeader(ctx, name, kv); err != nil {
+		return nil, err
+	}
 	return n.ready(ctx, name, kv)
+}
+
+// readsFromLeader makes reads of the bucket name go to its stream's
+// leader when the stream has replicas. A bucket allows direct gets, which
+// every replica answers, the first to answer winning: one that has not yet
+// applied a write reads as if it had not happened (a module uploaded a
+// moment before its deploy was found missing on a three-server cluster).
+// Without direct gets, a read is an API request the leader answers, after
+// every write it acknowledged. With one replica there is no other copy to
+// read, and direct gets stay.
+func (n *NATS) readsFromLeader(ctx context.Context, name string, kv jetstream.KeyValue) (jetstream.KeyValue, error) {
+	if n.replicas < 2 {
+		return kv, nil
+	}
+	if err := n.noDirectGets(ctx, kvStream(name)); err != nil {
+		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
+	}
+	kv, err := n.js.KeyValue(ctx, name) // bound again, to the stream as it is now
+	if err != nil {
+		return nil, fmt.Errorf("open kv bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// noDirectGets turns direct gets off on stream.
+func (n *NATS) noDirectGets(ctx context.Context, stream string) error {
+	s, err := n.js.Stream(ctx, stream)
+	if err != nil {
+		return err
+	}
+	cfg := s.CachedInfo().Config
+	if !cfg.AllowDirect {
+		return nil
+	}
+	cfg.AllowDirect = false
+	_, err = n.js.UpdateStream(ctx, cfg)
+	return err
 }
 
 // ready returns the bucket kv once its stream answers: on a cluster that
@@ -214,6 +257,14 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	})
 	if err != nil {
 		return nil, n.openErr("object store", name, err)
+	}
+	if n.replicas > 1 { // reads from the leader, as for buckets (readsFromLeader)
+		if err := n.noDirectGets(ctx, objectStream(name)); err != nil {
+			return nil, fmt.Errorf("open object store %s: %w", name, err)
+		}
+		if obs, err = n.js.ObjectStore(ctx, name); err != nil {
+			return nil, fmt.Errorf("open object store %s: %w", name, err)
+		}
 	}
 	stream, err := n.js.Stream(ctx, objectStream(name))
 	if err != nil {
