@@ -8,13 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/pave-dev/pave/internal/apikey"
 	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -105,8 +104,6 @@ type KeyOptions struct {
 
 const maxKeyScopes = 32
 
-var scopePattern = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
-
 // check validates o, returning the scopes and networks in canonical form.
 func (o KeyOptions) check() (scopes, cidrs []string, err error) {
 	if o.TTL < 0 {
@@ -116,7 +113,7 @@ func (o KeyOptions) check() (scopes, cidrs []string, err error) {
 		return nil, nil, fmt.Errorf("%w: at most %d scopes and %d networks", ErrInvalidKey, maxKeyScopes, maxKeyScopes)
 	}
 	for _, s := range o.Scopes {
-		if !scopePattern.MatchString(s) || strings.ContainsAny(s, `"\`) {
+		if !apikey.ValidScope(s) {
 			return nil, nil, fmt.Errorf("%w: scope %q: use printable ASCII without spaces or quotes", ErrInvalidKey, s)
 		}
 	}
@@ -132,8 +129,6 @@ func (o KeyOptions) check() (scopes, cidrs []string, err error) {
 	slices.Sort(cidrs)
 	return slices.Compact(scopes), slices.Compact(cidrs), nil
 }
-
-var keyName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Keys is the API key store, cached in memory and kept current by watching
 // the bucket, so authentication never waits for storage.
@@ -194,7 +189,7 @@ func (k *Keys) set(name string, key *Key, rev uint64) {
 // Create makes a new key for functions and returns its secret, which is not
 // stored and cannot be shown again. A revoked key's name can be reused.
 func (k *Keys) Create(ctx context.Context, name string, functions []string, opt KeyOptions) (secret.Value, *Key, error) {
-	if !keyName.MatchString(name) {
+	if !apikey.ValidName(name) {
 		return "", nil, fmt.Errorf("%w: name %q must be 1-63 characters of a-z, 0-9, '.', '_', '-'", ErrInvalidKey, name)
 	}
 	if len(functions) == 0 {

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/crypto/argon2"
 
+	"github.com/pave-dev/pave/internal/apikey"
 	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -160,7 +161,7 @@ func ValidRole(role string) bool { return role == RoleViewer || role == RoleOper
 // password, which is stored only as an argon2id hash and cannot be shown
 // again.
 func (u *Users) Add(ctx context.Context, name, role string) (secret.Value, *User, error) {
-	if !keyName.MatchString(name) || name == "admin" {
+	if !apikey.ValidName(name) || name == "admin" {
 		return "", nil, fmt.Errorf("%w: name %q must be 1-63 characters of a-z, 0-9, '.', '_', '-', and not admin", ErrInvalidUser, name)
 	}
 	if !ValidRole(role) {

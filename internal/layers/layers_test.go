@@ -32,6 +32,7 @@ var layers = []layer{
 		".", // the sources pave new writes into projects, embedded
 		"abi",
 		"client",
+		"internal/apikey",
 		"internal/apierror",
 		"internal/certs",
 		"internal/contract",

@@ -6,13 +6,13 @@ import (
 	"net/netip"
 	"os"
 	"path"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/pave-dev/pave/internal/apikey"
 	"github.com/pave-dev/pave/internal/limits"
 )
 
@@ -93,8 +93,6 @@ const (
 	// maxKeyExpiry is the longest expiry a key may be declared with.
 	maxKeyExpiry = 10 * 366 * 24 * time.Hour
 )
-
-var keyNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
 
 // Line returns the line of the field or list entry at path
 // ("keys.ci.functions[1]"), or 0 if it is not in the file.
@@ -260,7 +258,7 @@ func checkFunctionDir(s string) error {
 }
 
 func checkKeyName(s string) error {
-	if !keyNamePattern.MatchString(s) {
+	if !apikey.ValidName(s) {
 		return fmt.Errorf("invalid key name %s: use 1 to 63 of a-z, 0-9, '.', '_' and '-', starting with a letter or digit", quote(s))
 	}
 	return nil

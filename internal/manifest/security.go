@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/pave-dev/pave/abi"
+	"github.com/pave-dev/pave/internal/apikey"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/webhook/scheme"
 )
@@ -167,13 +168,12 @@ func checkScheme(s string) error {
 }
 
 var (
-	scopePattern      = regexp.MustCompile(`^[\x21-\x7e]{1,128}$`)
 	claimNamePattern  = regexp.MustCompile(`^[A-Za-z0-9_:-]{1,64}(\.[A-Za-z0-9_:-]{1,64}){0,3}$`)
 	headerNamePattern = regexp.MustCompile(`^[A-Za-z0-9!#$%&'*+.^_|~-]{1,64}$`)
 )
 
 func checkScope(s string) error {
-	if !scopePattern.MatchString(s) || strings.ContainsAny(s, `"\`) {
+	if !apikey.ValidScope(s) {
 		return fmt.Errorf("invalid scope %s: use 1 to 128 printable ASCII characters without spaces or quotes", quote(s))
 	}
 	return nil
