@@ -439,24 +439,18 @@ func (q *Queue) lookup(ctx context.Context, id string) (Call, error) {
 }
 
 // Recent returns the calls changed most recently, newest first, at most
-// limit of them, read from at most scan records; more reports that there
-// were records beyond scan. Calls are kept by id, in no order, so finding
-// the newest reads every record scanned. A call no worker has taken yet
-// has no record, and is not among them.
+// limit of them, from the scan records of the calls bucket written last;
+// more reports that there are older ones.
 func (q *Queue) Recent(ctx context.Context, limit, scan int) (calls []Call, more bool, err error) {
-	keys, more, err := q.calls.Keys(ctx, "", scan)
+	more, err = q.calls.Newest(ctx, scan, func(e store.Entry) error {
+		var c Call
+		if json.Unmarshal(e.Value, &c) == nil && c.ID == e.Key {
+			calls = append(calls, c)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, false, err
-	}
-	for _, id := range keys {
-		c, _, err := q.get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue // expired since Keys
-		}
-		if err != nil {
-			return nil, false, err
-		}
-		calls = append(calls, c)
 	}
 	slices.SortFunc(calls, func(a, b Call) int { return b.Updated.Compare(a.Updated) })
 	return calls[:min(len(calls), limit)], more, nil

@@ -35,7 +35,8 @@ const ActionDeadLetterRetry = "dlq.retry"
 // maxDeadRows bounds the dead letters a page lists per function.
 const maxDeadRows = 500
 
-// The recent calls the async page lists, from at most recentScan records.
+// The recent calls the async page lists, from the recentScan call records
+// written last.
 const (
 	recentRows = 50
 	recentScan = 5000

@@ -243,3 +243,75 @@ func (k *KV) Keys(ctx context.Context, prefix string, limit int) ([]string, bool
 	}
 	return keys, more, nil
 }
+
+// Newest calls fn, oldest first, with the bucket's n most recently written
+// current entries (deleted ones left out), and reports whether there are
+// older ones. It reads the tail of the bucket's stream, widening the tail
+// until it holds n entries, so its cost follows n and how often the keys
+// are written again, not the bucket's size, as a listing of every key
+// would.
+func (k *KV) Newest(ctx context.Context, n int, fn func(Entry) error) (more bool, err error) {
+	if err := k.down(); err != nil {
+		return false, err
+	}
+	stream, err := k.n.js.Stream(ctx, kvStream(k.kv.Bucket()))
+	if err != nil {
+		return false, mapErr(err)
+	}
+	state := stream.CachedInfo().State
+	if state.Msgs == 0 || n <= 0 {
+		return state.Msgs > 0, nil
+	}
+	var entries []Entry
+	for window := uint64(n); ; window *= 2 {
+		start := state.FirstSeq
+		if state.LastSeq-state.FirstSeq+1 > window {
+			start = state.LastSeq - window + 1
+		}
+		if entries, err = k.tail(ctx, stream, start, state.LastSeq); err != nil {
+			return false, err
+		}
+		if len(entries) >= n || start == state.FirstSeq {
+			more = len(entries) > n || start > state.FirstSeq
+			break
+		}
+	}
+	for _, e := range entries[max(0, len(entries)-n):] {
+		if err := fn(e); err != nil {
+			return false, err
+		}
+	}
+	return more, nil
+}
+
+// tail returns the current entries stored from sequence start to last.
+func (k *KV) tail(ctx context.Context, stream jetstream.Stream, start, last uint64) ([]Entry, error) {
+	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
+		DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: start,
+		InactiveThreshold: time.Minute,
+	})
+	if err != nil {
+		return nil, mapErr(err)
+	}
+	prefix := "$KV." + k.kv.Bucket() + "."
+	var out []Entry
+	for {
+		m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
+		if err != nil {
+			return nil, mapErr(err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			return nil, err
+		}
+		if meta.Sequence.Stream > last {
+			return out, nil
+		}
+		if m.Headers().Get("KV-Operation") == "" { // not a delete or purge marker
+			out = append(out, Entry{Key: strings.TrimPrefix(m.Subject(), prefix), Value: m.Data(), Revision: meta.Sequence.Stream})
+		}
+		if meta.NumPending == 0 || meta.Sequence.Stream == last {
+			return out, nil
+		}
+	}
+}

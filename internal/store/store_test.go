@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -455,5 +456,59 @@ func TestExternalServer(t *testing.T) {
 	}
 	if got, err := blobs(t, n, "external-blobs").Get(ctx, "x"); err != nil || string(got) != "data" {
 		t.Fatalf("blob: %q, %v", got, err)
+	}
+}
+
+// TestNewest: the bucket's most recently written current entries, oldest
+// first, whatever was written again or deleted, and whether older ones are
+// left.
+func TestNewest(t *testing.T) {
+	n := openCleanup(t)
+	ctx := context.Background()
+	kv, err := n.KV(ctx, "newest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := func(want int) ([]string, bool) {
+		t.Helper()
+		var keys []string
+		more, err := kv.Newest(ctx, want, func(e store.Entry) error {
+			keys = append(keys, e.Key+"="+string(e.Value))
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return keys, more
+	}
+	if keys, more := newest(3); len(keys) != 0 || more {
+		t.Errorf("an empty bucket: %v, more %v", keys, more)
+	}
+	for _, kv1 := range [][2]string{{"a", "1"}, {"b", "1"}, {"c", "1"}, {"a", "2"}, {"a", "3"}, {"d", "1"}} {
+		if _, err := kv.Put(ctx, kv1[0], []byte(kv1[1])); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e, err := kv.Get(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := kv.Delete(ctx, "b", e.Revision); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		n    int
+		want string
+		more bool
+	}{
+		{1, "d=1", true},
+		{2, "a=3 d=1", true},
+		{3, "c=1 a=3 d=1", false},
+		{10, "c=1 a=3 d=1", false},
+	} {
+		keys, more := newest(tt.n)
+		if got := strings.Join(keys, " "); got != tt.want || more != tt.more {
+			t.Errorf("Newest(%d) = %q, more %v; want %q, more %v", tt.n, got, more, tt.want, tt.more)
+		}
 	}
 }
