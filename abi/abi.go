@@ -52,6 +52,13 @@ const (
 	// ExportInitialize is the WASI reactor initializer, which the host
 	// calls once after instantiation and before ExportHandle.
 	ExportInitialize = "_initialize"
+	// ExportBeforeSnapshot is an optional export, before_snapshot(), that
+	// the host calls once right after ExportInitialize when it takes the
+	// snapshot every invocation starts from, and never per invocation.
+	// The guest finishes there the work that would otherwise be left
+	// half-done in the snapshot and repeated in every invocation: the Go
+	// SDK completes a garbage collection.
+	ExportBeforeSnapshot = "before_snapshot"
 	// ExportStart is the entry point of a WASI command module, the
 	// stdin/stdout compatibility path.
 	ExportStart = "_start"

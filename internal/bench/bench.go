@@ -92,6 +92,11 @@ type Result struct {
 	// per invocation, as the daemon measured it (pave targets only).
 	Isolation    time.Duration
 	IsolationP99 time.Duration
+	// CPU is the processor time the whole process (client, daemons,
+	// embedded NATS servers and the grants function's upstream) used per
+	// measured request. It depends much less on what else the machine
+	// runs than requests/s do.
+	CPU time.Duration
 	// OverBare and OverHello are the target's requests/s over those of
 	// the bare handler and of hello on the snapshot path with as many
 	// clients, when both were measured in the run; 0 otherwise.
@@ -284,7 +289,9 @@ func (t target) run(ctx context.Context, opts Options) (Result, error) {
 			return Result{}, err
 		}
 	}
+	cpu := processorTime()
 	r, err := drive(ctx, t.req, t.want, t.requests, t.clients, targetLimit)
+	cpu = processorTime() - cpu
 	if t.id == opts.ProfileTarget && opts.Profile != nil {
 		pprof.StopCPUProfile()
 	}
@@ -292,6 +299,7 @@ func (t target) run(ctx context.Context, opts Options) (Result, error) {
 		return Result{}, fmt.Errorf("%s: %w", t.name, err)
 	}
 	r.ID, r.Name, r.Clients = t.id, t.name, t.clients
+	r.CPU = cpu / time.Duration(r.Requests)
 	if t.pave != nil {
 		r.Isolation, r.IsolationP99 = t.pave.costs.summary()
 	}
@@ -603,7 +611,7 @@ func report(out io.Writer, opts Options, results []Result) {
 	fmt.Fprintf(out, "%d warm-up requests per target, %d concurrent keep-alive clients unless the name says 1, loopback; at most %s per target\n\n",
 		opts.Warmup, opts.Concurrency, targetLimit)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tid\trequests\trequests/s\tover bare\tover hello\tp50\tp99\tp99.9\tisolation mean\tisolation p99\t")
+	fmt.Fprintln(tw, "target\tid\trequests\trequests/s\tover bare\tover hello\tp50\tp99\tp99.9\tisolation mean\tisolation p99\tcpu/request\t")
 	ratio := func(v float64) string {
 		if v == 0 {
 			return "-"
@@ -615,8 +623,12 @@ func report(out io.Writer, opts Options, results []Result) {
 		if r.Isolation > 0 {
 			iso, isoP99 = us(r.Isolation), us(r.IsolationP99)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.ID, r.Requests, r.RPS(),
-			ratio(r.OverBare), ratio(r.OverHello), ms(r.P50), ms(r.P99), ms(r.P999), iso, isoP99)
+		cpu := "-"
+		if r.CPU > 0 {
+			cpu = us(r.CPU)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.ID, r.Requests, r.RPS(),
+			ratio(r.OverBare), ratio(r.OverHello), ms(r.P50), ms(r.P99), ms(r.P999), iso, isoP99, cpu)
 	}
 	tw.Flush()
 	byID := map[string]Result{}

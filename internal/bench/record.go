@@ -116,6 +116,7 @@ type TargetRecord struct {
 	P999         float64 `json:"p999_us"`
 	Isolation    float64 `json:"isolation_mean_us,omitempty"`
 	IsolationP99 float64 `json:"isolation_p99_us,omitempty"`
+	CPU          float64 `json:"cpu_per_request_us,omitempty"`
 }
 
 // NewRecord returns the record of a run made with opts.
@@ -136,7 +137,7 @@ func NewRecord(opts Options, results []Result, date time.Time) Record {
 			ID: r.ID, Name: r.Name, Clients: r.Clients, Requests: r.Requests, RPS: math.Round(r.RPS()),
 			OverBare: round(r.OverBare), OverHello: round(r.OverHello),
 			P50: micro(r.P50), P99: micro(r.P99), P999: micro(r.P999),
-			Isolation: micro(r.Isolation), IsolationP99: micro(r.IsolationP99),
+			Isolation: micro(r.Isolation), IsolationP99: micro(r.IsolationP99), CPU: micro(r.CPU),
 		})
 	}
 	return rec

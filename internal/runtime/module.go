@@ -114,6 +114,9 @@ func (e *Engine) compile(ctx context.Context, digest string, wasm []byte) (*Modu
 		if len(fn.ParamTypes()) != 0 || !slices.Equal(fn.ResultTypes(), []api.ValueType{api.ValueTypeI32}) {
 			return nil, invalid("export \"handle\" must have the signature () -> i32 (pave_v1 ABI)")
 		}
+		if fn := exports[abi.ExportBeforeSnapshot]; fn != nil && (len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0) {
+			return nil, invalid("export %q must have the signature () (pave_v1 ABI)", abi.ExportBeforeSnapshot)
+		}
 		m.Mode = Reactor
 	case exports["_start"] != nil:
 		m.Mode = Command

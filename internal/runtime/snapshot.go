@@ -139,8 +139,9 @@ func (e *Engine) prepareSnapshot(ctx context.Context, digest string, mod *wasmbi
 	ictx = experimental.WithMemoryAllocator(ictx, mem)
 	input, _ := mod.CustomSection(abi.InitSection)
 	stderr := &boundedBuffer{max: maxInitOutput}
+	// wazero skips a start function the module does not export.
 	inst, err := e.probe.InstantiateModule(ictx, probe, moduleConfig(sleepUntil(ictx)).
-		WithStartFunctions("_initialize").
+		WithStartFunctions(abi.ExportInitialize, abi.ExportBeforeSnapshot).
 		WithStdin(bytes.NewReader(input)).
 		WithStderr(stderr))
 	if err != nil {

@@ -41,6 +41,7 @@ var guests = []string{
 	"counter",      // counts invocations: always count 1 on a fresh instance
 	"fdclose",      // tries to close stderr so later invocations lose it
 	"flow",         // invokes functions and publishes events as the request asks
+	"gcpace",       // answers how many collections started during the call
 	"initinput",    // answers with what its initialisation read on stdin
 	"initloop",     // loops forever in its package initialisation
 	"jobs",         // counts async calls, events and schedule ticks in kv

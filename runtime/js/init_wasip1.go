@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 
 	pave "github.com/pave-dev/pave/sdk"
 )
@@ -30,10 +29,7 @@ func init() {
 		fmt.Fprintln(os.Stderr, "pave js: evaluating the bundle:", err)
 		os.Exit(1)
 	}
+	// The SDK's before_snapshot collects the evaluation's garbage before
+	// the snapshot is taken.
 	pave.Handle(e.serve)
-	// The snapshot is taken when initialisation returns: a collection
-	// still in progress then would resume, and never finish, in every
-	// call. Finish one now, so calls start with none under way and with
-	// the evaluation's garbage gone.
-	runtime.GC()
 }
