@@ -99,6 +99,7 @@ func newEngine(bundle string) (*engine, error) {
 	}))
 	e.defineTimers()
 	e.defineSubtle(n)
+	e.defineSubtleKeys(n)
 	must(vm.Set("__pave_native", n))
 	if _, err := vm.RunScript("pave:prelude.js", prelude); err != nil {
 		return nil, fmt.Errorf("prelude: %w", err)

@@ -243,27 +243,74 @@ declare class TextDecoder {
 type IntegerArray = Int8Array | Uint8Array | Uint8ClampedArray | Int16Array | Uint16Array |
   Int32Array | Uint32Array | BigInt64Array | BigUint64Array;
 
-/** An HMAC key made by crypto.subtle.importKey; its bytes are not reachable. */
+/**
+ * A key made by crypto.subtle.importKey or generateKey. Its material (an HMAC
+ * key's bytes, a private key) is not reachable from the script; exportKey
+ * gives it out only if the key is extractable.
+ */
 interface CryptoKey {
-  readonly type: "secret";
+  readonly type: "secret" | "public" | "private";
   readonly extractable: boolean;
-  readonly algorithm: { name: "HMAC"; hash: { name: HashName }; length: number };
+  readonly algorithm: HmacKeyAlgorithm | EcKeyAlgorithm | RsaHashedKeyAlgorithm | { name: "Ed25519" };
   readonly usages: ReadonlyArray<"sign" | "verify">;
+}
+interface CryptoKeyPair {
+  publicKey: CryptoKey;
+  privateKey: CryptoKey;
+}
+interface HmacKeyAlgorithm { name: "HMAC"; hash: { name: HashName }; length: number }
+interface EcKeyAlgorithm { name: "ECDSA"; namedCurve: NamedCurve }
+interface RsaHashedKeyAlgorithm {
+  name: "RSASSA-PKCS1-v1_5" | "RSA-PSS";
+  modulusLength: number;
+  publicExponent: Uint8Array;
+  hash: { name: HashName };
 }
 type BufferSource = ArrayBuffer | ArrayBufferView;
 type HashName = "SHA-1" | "SHA-256" | "SHA-384" | "SHA-512";
 type HashAlgorithm = HashName | { name: HashName };
+type NamedCurve = "P-256" | "P-384" | "P-521";
+/** A JSON Web Key (RFC 7517): the members of the kinds of key importKey takes. */
+interface JsonWebKey {
+  kty?: "oct" | "EC" | "RSA" | "OKP";
+  alg?: string; crv?: string; ext?: boolean; key_ops?: string[]; use?: string;
+  k?: string; x?: string; y?: string; d?: string;
+  n?: string; e?: string; p?: string; q?: string; dp?: string; dq?: string; qi?: string;
+}
+type ImportAlgorithm =
+  | { name: "HMAC"; hash: HashAlgorithm }
+  | { name: "ECDSA"; namedCurve: NamedCurve }
+  | { name: "RSASSA-PKCS1-v1_5" | "RSA-PSS"; hash: HashAlgorithm }
+  | "Ed25519" | { name: "Ed25519" };
+type GenerateAlgorithm =
+  | { name: "HMAC"; hash: HashAlgorithm; length?: number }
+  | { name: "ECDSA"; namedCurve: NamedCurve }
+  | { name: "RSASSA-PKCS1-v1_5" | "RSA-PSS"; hash: HashAlgorithm; modulusLength: number; publicExponent: Uint8Array }
+  | "Ed25519" | { name: "Ed25519" };
+type SignAlgorithm =
+  | "HMAC" | { name: "HMAC" }
+  | { name: "ECDSA"; hash: HashAlgorithm }
+  | "RSASSA-PKCS1-v1_5" | { name: "RSASSA-PKCS1-v1_5" }
+  | { name: "RSA-PSS"; saltLength: number }
+  | "Ed25519" | { name: "Ed25519" };
 /**
- * Digests and HMAC, as Web Crypto specifies them. Keys are imported raw; other
- * formats and algorithms reject with a NotSupportedError.
+ * Web Crypto's digests, HMAC and signatures (ECDSA on P-256, P-384 and P-521,
+ * RSASSA-PKCS1-v1_5, RSA-PSS, Ed25519), as Web Crypto specifies them. Keys are
+ * imported as raw bytes (HMAC; ECDSA and Ed25519 public keys), SPKI, PKCS #8 or
+ * JWK; other formats and algorithms reject with a NotSupportedError.
  */
 interface SubtleCrypto {
   digest(algorithm: HashAlgorithm, data: BufferSource): Promise<ArrayBuffer>;
-  importKey(format: "raw", keyData: BufferSource, algorithm: { name: "HMAC"; hash: HashAlgorithm }, extractable: boolean, usages: Array<"sign" | "verify">): Promise<CryptoKey>;
-  exportKey(format: "raw", key: CryptoKey): Promise<ArrayBuffer>;
-  sign(algorithm: "HMAC" | { name: "HMAC" }, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
-  /** Compares in constant time. */
-  verify(algorithm: "HMAC" | { name: "HMAC" }, key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean>;
+  importKey(format: "jwk", keyData: JsonWebKey, algorithm: ImportAlgorithm, extractable: boolean, usages: Array<"sign" | "verify">): Promise<CryptoKey>;
+  importKey(format: "raw" | "spki" | "pkcs8", keyData: BufferSource, algorithm: ImportAlgorithm, extractable: boolean, usages: Array<"sign" | "verify">): Promise<CryptoKey>;
+  exportKey(format: "jwk", key: CryptoKey): Promise<JsonWebKey>;
+  exportKey(format: "raw" | "spki" | "pkcs8", key: CryptoKey): Promise<ArrayBuffer>;
+  /** An HMAC key, or a key pair whose public key is always extractable. */
+  generateKey(algorithm: GenerateAlgorithm, extractable: boolean, usages: Array<"sign" | "verify">): Promise<CryptoKey | CryptoKeyPair>;
+  /** An ECDSA signature is r and s side by side, as Web Crypto specifies (not ASN.1). */
+  sign(algorithm: SignAlgorithm, key: CryptoKey, data: BufferSource): Promise<ArrayBuffer>;
+  /** An HMAC is compared in constant time. */
+  verify(algorithm: SignAlgorithm, key: CryptoKey, signature: BufferSource, data: BufferSource): Promise<boolean>;
 }
 interface Crypto {
   readonly subtle: SubtleCrypto;

@@ -75,9 +75,12 @@
   // nothing of it is in the snapshot.
   var integerArrays = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array,
     Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
-  // crypto.subtle: digests, and HMAC keys imported raw. What Web Crypto
-  // specifies of these is checked here; the hashing is native. A key's
-  // bytes are kept out of reach of the script, in keyBytes.
+  // crypto.subtle: digests; HMAC; and signatures with ECDSA,
+  // RSASSA-PKCS1-v1_5, RSA-PSS and Ed25519. What Web Crypto specifies of
+  // algorithms, usages and extractability is checked here; parsing,
+  // hashing, signing and verifying are native. A key's material is kept
+  // out of reach of the script, in keyData: an HMAC key's bytes, or the DER
+  // of a public (SPKI) or private (PKCS #8) key.
   function domError(name, msg) {
     var e = new Error(msg);
     e.name = name;
@@ -89,53 +92,172 @@
     if (upper === "SHA-1" || upper === "SHA-256" || upper === "SHA-384" || upper === "SHA-512") return upper;
     throw domError("NotSupportedError", what + ": unsupported hash " + name + "; SHA-1, SHA-256, SHA-384 and SHA-512 are");
   }
-  function algName(alg) {
-    return String(typeof alg === "string" ? alg : alg && alg.name).toUpperCase();
+  var algorithms = ["HMAC", "ECDSA", "RSASSA-PKCS1-v1_5", "RSA-PSS", "Ed25519"];
+  // algName returns the algorithm's name as Web Crypto spells it, or
+  // throws NotSupportedError.
+  function algName(alg, what) {
+    var name = String(typeof alg === "string" ? alg : alg && alg.name);
+    for (var i = 0; i < algorithms.length; i++) {
+      if (algorithms[i].toUpperCase() === name.toUpperCase()) return algorithms[i];
+    }
+    throw domError("NotSupportedError", what + ": unsupported algorithm " + name + "; " + algorithms.join(", ") + " are");
   }
-  var keyBytes = new WeakMap();
-  var usagesHMAC = ["sign", "verify"];
-  function checkKey(key, usage, what) {
-    if (!keyBytes.has(key)) throw new TypeError(what + ": not a CryptoKey");
+  var keyData = new WeakMap();
+  function checkKey(key, usage, name, what) {
+    if (!keyData.has(key)) throw new TypeError(what + ": not a CryptoKey");
+    if (key.algorithm.name !== name) throw domError("InvalidAccessError", what + ": the key is an " + key.algorithm.name + " key, not " + name);
     if (key.usages.indexOf(usage) < 0) throw domError("InvalidAccessError", what + ": the key's usages do not include " + usage);
   }
+  function checkUsages(usages, allowed, what, kind) {
+    usages = Array.from(usages || []);
+    usages.forEach(function (u) {
+      if (allowed.indexOf(u) < 0) throw domError("SyntaxError", what + ": " + kind + " cannot be used to " + u);
+    });
+    return usages;
+  }
+  function makeKey(type, extractable, algorithm, usages, data) {
+    var key = Object.freeze({ type: type, extractable: !!extractable, algorithm: Object.freeze(algorithm), usages: Object.freeze(usages) });
+    keyData.set(key, data);
+    return key;
+  }
+  // keyAlgorithm is a key's algorithm member: its name and what import
+  // or generation fixed (hash, curve, modulus).
+  function keyAlgorithm(name, alg, info) {
+    if (name === "ECDSA") return { name: name, namedCurve: info.curve };
+    if (name === "Ed25519") return { name: name };
+    return { name: name, modulusLength: info.bits, publicExponent: new Uint8Array(info.exponent), hash: Object.freeze({ name: hashName(alg.hash, "importKey") }) };
+  }
+  var rsaJWKAlg = { "RSASSA-PKCS1-v1_5": "RS", "RSA-PSS": "PS" };
+  function jwkAlg(name, hash) {
+    var bits = hash.slice(4);
+    if (name === "HMAC") return "HS" + (bits === "1" ? "1" : bits);
+    if (rsaJWKAlg[name]) return rsaJWKAlg[name] + (bits === "1" ? "1" : bits);
+    return undefined;
+  }
+  function b64url(buf) {
+    return native.base64(buf).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  }
+  function signParams(name, alg, key, what) {
+    if (name === "ECDSA") return [hashName(alg && alg.hash, what), 0];
+    if (name === "RSA-PSS") {
+      var salt = alg && alg.saltLength;
+      if (typeof salt !== "number" || salt < 0 || salt !== Math.floor(salt)) throw new TypeError(what + ": RSA-PSS needs a saltLength");
+      return [key.algorithm.hash.name, salt];
+    }
+    if (name === "RSASSA-PKCS1-v1_5") return [key.algorithm.hash.name, 0];
+    return ["", 0];
+  }
+  var hmacBlockBits = { "SHA-1": 512, "SHA-256": 512, "SHA-384": 1024, "SHA-512": 1024 };
   var subtle = {
     digest: async function (alg, data) {
       return native.digest(hashName(alg, "digest"), copyBuffer(data));
     },
-    importKey: async function (format, keyData, alg, extractable, usages) {
-      if (format !== "raw") throw domError("NotSupportedError", "importKey: only the raw format is supported");
-      if (algName(alg) !== "HMAC") throw domError("NotSupportedError", "importKey: only HMAC keys are supported");
-      var hash = hashName(alg.hash, "importKey");
-      usages = Array.from(usages || []);
-      if (usages.length === 0) throw domError("SyntaxError", "importKey: no usages");
-      usages.forEach(function (u) {
-        if (usagesHMAC.indexOf(u) < 0) throw domError("SyntaxError", "importKey: an HMAC key cannot be used to " + u);
-      });
-      var bytes = copyBuffer(keyData);
-      if (bytes.byteLength === 0) throw domError("DataError", "importKey: an empty key");
-      var key = Object.freeze({
-        type: "secret", extractable: !!extractable,
-        algorithm: Object.freeze({ name: "HMAC", hash: Object.freeze({ name: hash }), length: bytes.byteLength * 8 }),
-        usages: Object.freeze(usages),
-      });
-      keyBytes.set(key, bytes);
-      return key;
+    importKey: async function (format, data, alg, extractable, usages) {
+      var name = algName(alg, "importKey");
+      if (name === "HMAC") {
+        var hash = hashName(alg.hash, "importKey");
+        usages = checkUsages(usages, ["sign", "verify"], "importKey", "an HMAC key");
+        if (usages.length === 0) throw domError("SyntaxError", "importKey: no usages");
+        var bytes;
+        if (format === "raw") {
+          bytes = copyBuffer(data);
+        } else if (format === "jwk") {
+          if (!data || typeof data !== "object") throw new TypeError("importKey: a JWK is an object");
+          if (data.alg !== undefined && data.alg !== jwkAlg("HMAC", hash)) throw domError("DataError", "importKey: the JWK's alg " + data.alg + " is not " + jwkAlg("HMAC", hash));
+          if (data.ext === false && extractable) throw domError("DataError", "importKey: the JWK is not extractable");
+          bytes = native.keyImport("HMAC", "jwk", JSON.stringify(data), "").der;
+        } else {
+          throw domError("NotSupportedError", "importKey: an HMAC key is imported raw or as a JWK, not " + format);
+        }
+        if (bytes.byteLength === 0) throw domError("DataError", "importKey: an empty key");
+        return makeKey("secret", extractable, { name: "HMAC", hash: Object.freeze({ name: hash }), length: bytes.byteLength * 8 }, usages, bytes);
+      }
+      var curve = "";
+      if (name === "ECDSA") {
+        curve = String(alg.namedCurve);
+        if (["P-256", "P-384", "P-521"].indexOf(curve) < 0) throw domError("NotSupportedError", "importKey: unsupported curve " + curve + "; P-256, P-384 and P-521 are");
+      }
+      if (name === "RSASSA-PKCS1-v1_5" || name === "RSA-PSS") hashName(alg.hash, "importKey");
+      var input;
+      if (format === "jwk") {
+        if (!data || typeof data !== "object") throw new TypeError("importKey: a JWK is an object");
+        var want = jwkAlg(name, name === "ECDSA" || name === "Ed25519" ? "" : hashName(alg.hash, "importKey"));
+        if (want && data.alg !== undefined && data.alg !== want) throw domError("DataError", "importKey: the JWK's alg " + data.alg + " is not " + want);
+        if (data.ext === false && extractable) throw domError("DataError", "importKey: the JWK is not extractable");
+        input = JSON.stringify(data);
+      } else if (format === "spki" || format === "pkcs8" || format === "raw") {
+        input = copyBuffer(data);
+      } else {
+        throw domError("NotSupportedError", "importKey: unsupported format " + format);
+      }
+      var info = native.keyImport(name, format, input, curve);
+      var type = info.private ? "private" : "public";
+      usages = checkUsages(usages, info.private ? ["sign"] : ["verify"], "importKey", "a " + type + " key");
+      if (info.private && usages.length === 0) throw domError("SyntaxError", "importKey: no usages");
+      return makeKey(type, extractable, keyAlgorithm(name, alg, info), usages, info.der);
     },
     exportKey: async function (format, key) {
-      if (!keyBytes.has(key)) throw new TypeError("exportKey: not a CryptoKey");
-      if (format !== "raw") throw domError("NotSupportedError", "exportKey: only the raw format is supported");
+      if (!keyData.has(key)) throw new TypeError("exportKey: not a CryptoKey");
       if (!key.extractable) throw domError("InvalidAccessError", "exportKey: the key is not extractable");
-      return keyBytes.get(key).slice(0);
+      var data = keyData.get(key);
+      var jwk;
+      if (key.type === "secret") {
+        if (format === "raw") return data.slice(0);
+        if (format !== "jwk") throw domError("NotSupportedError", "exportKey: an HMAC key is exported raw or as a JWK, not " + format);
+        jwk = { kty: "oct", k: b64url(data), alg: jwkAlg("HMAC", key.algorithm.hash.name) };
+      } else if (format === "jwk") {
+        jwk = JSON.parse(native.keyExportJWK(data, key.type === "private"));
+        var alg = key.algorithm.hash ? jwkAlg(key.algorithm.name, key.algorithm.hash.name) : undefined;
+        if (alg) jwk.alg = alg;
+      } else if (format === (key.type === "private" ? "pkcs8" : "spki")) {
+        return data.slice(0);
+      } else if (format === "raw" && key.type === "public") {
+        return native.keyExportRaw(data);
+      } else {
+        throw domError("InvalidAccessError", "exportKey: a " + key.type + " key cannot be exported as " + format);
+      }
+      jwk.key_ops = key.usages.slice();
+      jwk.ext = true;
+      return jwk;
+    },
+    generateKey: async function (alg, extractable, usages) {
+      var name = algName(alg, "generateKey");
+      if (name === "HMAC") {
+        var hash = hashName(alg.hash, "generateKey");
+        usages = checkUsages(usages, ["sign", "verify"], "generateKey", "an HMAC key");
+        if (usages.length === 0) throw domError("SyntaxError", "generateKey: no usages");
+        var bits = alg.length === undefined ? hmacBlockBits[hash] : Number(alg.length);
+        if (!(bits > 0 && bits <= 8192 && bits % 8 === 0)) throw domError("OperationError", "generateKey: an HMAC key's length is a multiple of 8 up to 8192 bits");
+        return makeKey("secret", extractable, { name: "HMAC", hash: Object.freeze({ name: hash }), length: bits }, usages, native.randomBytes(bits / 8));
+      }
+      usages = checkUsages(usages, ["sign", "verify"], "generateKey", "an " + name + " key pair");
+      var curve = name === "ECDSA" ? String(alg.namedCurve) : "";
+      var exponent = alg.publicExponent ? copyBuffer(alg.publicExponent) : new ArrayBuffer(0);
+      var pair = native.keyGenerate(name, curve, Number(alg.modulusLength) || 0, exponent);
+      var info = { curve: curve, bits: Number(alg.modulusLength) || 0, exponent: exponent };
+      var privateUsages = usages.filter(function (u) { return u === "sign"; });
+      if (privateUsages.length === 0) throw domError("SyntaxError", "generateKey: the private key would have no usages");
+      var algorithm = keyAlgorithm(name, { hash: alg.hash }, info);
+      return {
+        publicKey: makeKey("public", true, algorithm, usages.filter(function (u) { return u === "verify"; }), pair.public),
+        privateKey: makeKey("private", extractable, algorithm, privateUsages, pair.private),
+      };
     },
     sign: async function (alg, key, data) {
-      if (algName(alg) !== "HMAC") throw domError("NotSupportedError", "sign: only HMAC is supported");
-      checkKey(key, "sign", "sign");
-      return native.hmac(key.algorithm.hash.name, keyBytes.get(key), copyBuffer(data));
+      var name = algName(alg, "sign");
+      checkKey(key, "sign", name, "sign");
+      if (name === "HMAC") return native.hmac(key.algorithm.hash.name, keyData.get(key), copyBuffer(data));
+      var p = signParams(name, alg, key, "sign");
+      return native.keySign(name, p[0], keyData.get(key), copyBuffer(data), p[1]);
     },
     verify: async function (alg, key, signature, data) {
-      if (algName(alg) !== "HMAC") throw domError("NotSupportedError", "verify: only HMAC is supported");
-      checkKey(key, "verify", "verify");
-      return native.hmacEqual(native.hmac(key.algorithm.hash.name, keyBytes.get(key), copyBuffer(data)), copyBuffer(signature));
+      var name = algName(alg, "verify");
+      checkKey(key, "verify", name, "verify");
+      if (name === "HMAC") {
+        return native.hmacEqual(native.hmac(key.algorithm.hash.name, keyData.get(key), copyBuffer(data)), copyBuffer(signature));
+      }
+      var p = signParams(name, alg, key, "verify");
+      return native.keyVerify(name, p[0], keyData.get(key), copyBuffer(signature), copyBuffer(data), p[1]);
     },
   };
 
