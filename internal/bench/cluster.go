@@ -129,12 +129,15 @@ const (
 // through all of them. Each target's processor time is read, per process,
 // from /proc before and after it, so that pave's cost per request is told
 // apart from the NATS servers'. It writes a report to out.
-func RunCluster(ctx context.Context, opts ClusterOptions, out io.Writer) ([]ClusterPhase, error) {
+func RunCluster(ctx context.Context, opts ClusterOptions, out io.Writer) (_ []ClusterPhase, err error) {
 	if opts.Requests <= 0 || opts.Concurrency <= 0 || opts.Nodes <= 0 || opts.Replicas <= 0 {
 		return nil, fmt.Errorf("requests, concurrency, nodes and replicas must be positive")
 	}
 	if opts.Replicas > natsServers {
 		return nil, fmt.Errorf("--replicas %d: the benchmark's NATS cluster has %d servers", opts.Replicas, natsServers)
+	}
+	if _, err := processCPU(os.Getpid()); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "pave-bench-cluster-")
 	if err != nil {
@@ -143,6 +146,11 @@ func RunCluster(ctx context.Context, opts ClusterOptions, out io.Writer) ([]Clus
 	defer os.RemoveAll(dir)
 	c := &cluster{opts: opts, dir: dir}
 	defer c.stop()
+	defer func() {
+		if err != nil {
+			err = c.errorsLogged(err)
+		}
+	}()
 	if err := c.startNATS(ctx); err != nil {
 		return nil, err
 	}
@@ -245,6 +253,27 @@ func (ch *child) failed(err error) error {
 		return fmt.Errorf("%s: %w; its log ends:\n%s", ch.name, err, s)
 	}
 	return fmt.Errorf("%s: %w", ch.name, err)
+}
+
+// errorsLogged adds to err the last errors the nodes logged, before
+// their logs go with the run's directory: where a node answered 500,
+// its log says why.
+func (c *cluster) errorsLogged(err error) error {
+	var lines []string
+	for _, n := range c.nodes {
+		b, _ := os.ReadFile(n.log)
+		var errs []string
+		for line := range strings.Lines(string(b)) {
+			if strings.Contains(line, `"level":"ERROR"`) {
+				errs = append(errs, n.name+": "+strings.TrimSpace(line))
+			}
+		}
+		lines = append(lines, errs[max(0, len(errs)-5):]...)
+	}
+	if len(lines) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w; the nodes logged:\n%s", err, strings.Join(lines, "\n"))
 }
 
 // terminate sends SIGTERM and waits, then kills the child after a while.
