@@ -508,6 +508,12 @@ type request struct {
 // or as many as it sends in limit. A response other than 200 with body
 // want counts as an error.
 func drive(ctx context.Context, rq request, want string, n, workers int, limit time.Duration) (Result, error) {
+	return driveEach(ctx, []request{rq}, func(status int, body []byte) error { return checkResponse(status, body, want) }, n, workers, limit)
+}
+
+// driveEach is drive with the i-th request sent being rqs[i % len(rqs)],
+// each answer checked by check.
+func driveEach(ctx context.Context, rqs []request, check func(status int, body []byte) error, n, workers int, limit time.Duration) (Result, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
 	defer tr.CloseIdleConnections()
 	hc := &http.Client{Transport: tr, Timeout: 30 * time.Second}
@@ -529,6 +535,7 @@ func drive(ctx context.Context, rq request, want string, n, workers int, limit t
 				if i >= n {
 					return
 				}
+				rq := rqs[i%len(rqs)]
 				var body io.Reader
 				if rq.body != "" {
 					body = strings.NewReader(rq.body)
@@ -546,7 +553,7 @@ func drive(ctx context.Context, rq request, want string, n, workers int, limit t
 					buf, err = readAll(resp.Body, buf[:0])
 					resp.Body.Close()
 					if err == nil {
-						err = checkResponse(resp.StatusCode, buf, want)
+						err = check(resp.StatusCode, buf)
 					}
 				}
 				lat[i] = time.Since(t0)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -57,6 +58,18 @@ writes the results as JSON; --compare reads such a file and prints a
 WARNING for each ratio more than 20% below the recorded one (make bench
 compares with internal/bench/testdata/recorded.json).
 
+With --nodes N it measures a cluster instead: it starts three NATS servers
+clustered on loopback (JetStream, fsync on every write) and one node on
+them, started with --replicas (3 by default), each a child process of
+this one; it drives hello (GET /hello) and an asynchronous call of hello
+(POST /async/hello, answered 202 once stored, then run by the nodes'
+workers) through that node, then starts N-1 more nodes and drives the
+same round-robin through all N. For each target it prints requests/s,
+p50/p99, and the processor time per request of the pave nodes and of the
+NATS servers, summed and per process, read from /proc before and after
+(for asynchronous calls, until every call has run), and the messages
+stored in JetStream per request.
+
 With --lifecycle it measures instead: deploy to first response for a new
 module, daemon start on existing data and the first response after it,
 and resident memory per idle deployed function (with --functions distinct
@@ -75,6 +88,8 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 	lifecycle := inv.fs.Bool("lifecycle", false, "measure deploy and restart latency and idle memory instead")
 	functions := inv.fs.Int("functions", 20, "with --lifecycle: distinct functions deployed for the idle memory figure")
 	cpuProfile := inv.fs.String("cpuprofile", "", "write a CPU profile of the run (client and daemons) to this file")
+	nodes := inv.fs.Int("nodes", 0, "measure through 1 node, then round-robin through this many, of a 3-server NATS cluster, in child processes")
+	replicas := inv.fs.Int("replicas", 3, "with --nodes: the nodes' --replicas")
 	if _, err := inv.parse(args, 0, 0); err != nil {
 		return err
 	}
@@ -82,6 +97,22 @@ func runBench(ctx context.Context, inv *invocation, args []string) error {
 		return inv.usageErrorf("--requests and --concurrency must be positive, --warmup not negative")
 	}
 	targets := splitList(*only)
+	replicasSet := false
+	inv.fs.Visit(func(f *flag.Flag) { replicasSet = replicasSet || f.Name == "replicas" })
+	if replicasSet && *nodes == 0 {
+		return inv.usageErrorf("--replicas needs --nodes")
+	}
+	if *nodes != 0 {
+		if *nodes < 1 || *replicas < 1 || *replicas > 3 {
+			return inv.usageErrorf("--nodes must be positive and --replicas 1 to 3")
+		}
+		if *lifecycle || len(targets) > 0 || *profileTarget != "" || *jsonFile != "" || *compare != "" || *cpuProfile != "" {
+			return inv.usageErrorf("--lifecycle, --only, --profile-target, --json, --compare and --cpuprofile do not apply to --nodes")
+		}
+		return runBenchCluster(ctx, inv, bench.ClusterOptions{
+			Nodes: *nodes, Replicas: *replicas, Requests: *requests, Warmup: *warmup, Concurrency: *concurrency,
+		})
+	}
 	if *lifecycle && (len(targets) > 0 || *profileTarget != "" || *jsonFile != "" || *compare != "") {
 		return inv.usageErrorf("--only, --profile-target, --json and --compare do not apply to --lifecycle")
 	}
@@ -171,4 +202,38 @@ func buildExample(ctx context.Context, inv *invocation, dir string) ([]byte, err
 		return nil, err
 	}
 	return os.ReadFile(src.wasm)
+}
+
+// runBenchCluster runs pave bench --nodes: this executable is run again
+// as the NATS servers and the nodes.
+func runBenchCluster(ctx context.Context, inv *invocation, opts bench.ClusterOptions) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	hello, err := buildExample(ctx, inv, filepath.Join(examplesDir, "hello"))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signalContext(ctx)
+	defer stop()
+	opts.Executable, opts.Hello, opts.Body = exe, hello, "Hello, world!\n"
+	_, err = bench.RunCluster(ctx, opts, inv.stdout)
+	return err
+}
+
+// benchNATSCommand runs one NATS server of pave bench --nodes in a child
+// process. It is hidden: it is not a way to run NATS.
+var benchNATSCommand = &command{
+	name:    bench.NATSCommand,
+	summary: "run one NATS server of the cluster pave bench --nodes measures",
+	run: func(ctx context.Context, inv *invocation, args []string) error {
+		s, err := bench.ParseNATSServer(args)
+		if err != nil {
+			return inv.usageErrorf("%v", err)
+		}
+		ctx, stop := signalContext(ctx)
+		defer stop()
+		return bench.ServeNATS(ctx, s, inv.stdout)
+	},
 }

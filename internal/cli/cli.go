@@ -98,6 +98,10 @@ var commands = []*command{
 	versionCommand,
 }
 
+// hiddenCommands are run like commands but neither listed nor completed:
+// pave runs them itself, in child processes.
+var hiddenCommands = []*command{benchNATSCommand}
+
 // Main runs pave with the given arguments (without the program name) and
 // returns the process's exit status. getenv is os.Getenv in production.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
@@ -152,6 +156,11 @@ func lookup(args []string) (*command, []string, error) {
 	cmds, prefix := commands, ""
 	for i, word := range args {
 		k := slices.IndexFunc(cmds, func(c *command) bool { return c.name == prefix+word })
+		if k < 0 && group == nil {
+			if h := slices.IndexFunc(hiddenCommands, func(c *command) bool { return c.name == word }); h >= 0 {
+				return hiddenCommands[h], args[i+1:], nil
+			}
+		}
 		switch {
 		case k >= 0 && cmds[k].subcommands != nil:
 			group = cmds[k]
