@@ -164,7 +164,12 @@ Creates a new master key, re-wraps the data key of every version of every
 secret under it, reads every version back with it, and only then replaces
 the master key file. A daemon stopped halfway finishes the rotation when it
 next starts. Keep a backup of the new key file: without it no secret can
-be read. A daemon given its key by PAVE_MASTER_KEY cannot rotate it.`,
+be read. A daemon given its key by PAVE_MASTER_KEY cannot rotate it.
+
+Nodes sharing an external store do not create the new key: put it beside
+every node's master key file first (master.key.next). The rotation is
+refused, naming them and changing nothing, while any node listed by pave
+nodes does not hold it.`,
 	run: runSecretRotate,
 }
 

@@ -41,6 +41,7 @@ type auditTrail struct {
 	// secrets, when set, has every stored secret value redacted from
 	// events: a denied resource's name is the function's text.
 	secrets *secrets.Store
+	keyID   string // the audit key's id
 }
 
 // auditQueue bounds the refusals waiting to be recorded.
@@ -62,7 +63,11 @@ func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store, settings
 	if created {
 		d.logCreated("created the audit key", keyPath, "--audit-key-file")
 	}
-	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg, secrets: secrets}
+	keyID, err := audit.KeyID(key)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg, secrets: secrets, keyID: keyID}
 	opts := audit.Options{Head: &audit.FileHead{Path: filepath.Join(filepath.Dir(keyPath), "audit.head")}, Logger: d.log}
 	if f := d.cfg.Observability.AuditFile; f != "" {
 		if t.sink, err = audit.OpenFileSink(f); err != nil {

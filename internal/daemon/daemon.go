@@ -342,6 +342,7 @@ func (d *Daemon) openSecrets(ctx, bgCtx context.Context, p *parts) (err error) {
 	if p.vault, keyCreated, err = openVault(ctx, d.cfg, p.secretRecords, p.settings, !d.nats.Embedded(), d.log); err != nil {
 		return err
 	}
+	p.vault.nodes, p.vault.self = nodeList{p.nodeRecords}, d.nodeID
 	if keyCreated {
 		d.logCreated("created the secrets master key", d.cfg.MasterKeyPath(), "--master-key-file or PAVE_MASTER_KEY")
 	}
@@ -520,7 +521,9 @@ func (d *Daemon) serve(p *parts) (err error) {
 
 // startLoops starts the background loops; they end when bgCtx does.
 func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
-	d.background(bgCtx, func(ctx context.Context) { members.Beat(ctx, p.nodeRecords, d.describe, d.log) })
+	d.background(bgCtx, func(ctx context.Context) {
+		members.Beat(ctx, p.nodeRecords, func() members.Node { return d.describe(p.vault) }, d.log)
+	})
 	d.background(bgCtx, func(ctx context.Context) { d.followLeadership(ctx, p.nodeRecords) })
 	d.background(bgCtx, p.console.Warm)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, usageFlushInterval, func() { d.flushUsage(ctx) }) })

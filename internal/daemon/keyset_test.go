@@ -1,10 +1,12 @@
 package daemon_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,8 +16,10 @@ import (
 
 	"github.com/pave-dev/pave/client"
 	"github.com/pave-dev/pave/internal/audit"
+	"github.com/pave-dev/pave/internal/cli"
 	"github.com/pave-dev/pave/internal/config"
 	"github.com/pave-dev/pave/internal/daemon"
+	"github.com/pave-dev/pave/internal/members"
 	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/testguests"
@@ -255,7 +259,8 @@ func TestNodeWithOtherKeysRefusesToStart(t *testing.T) {
 }
 
 // TestNodeWithoutTheNewKeyFailsClosed rotates through node A while node B
-// was not given the new key: B refuses to set secrets and cannot read the
+// does not hold the new key (taken away after B's heartbeat said it held
+// it, which a rotation trusts): B refuses to set secrets and cannot read the
 // re-wrapped one (an error, never another value), and refuses to restart,
 // naming both ids, until its next key file is given; then it starts on
 // the new key.
@@ -287,12 +292,42 @@ func TestNodeWithoutTheNewKeyFailsClosed(t *testing.T) {
 	if _, err := a.admin.RotateMaster(ctx); !errors.As(err, &ce) || ce.Status != 409 || !strings.Contains(ce.Message, "master.key.next") {
 		t.Fatalf("rotation without the new key: %v, want 409 naming master.key.next", err)
 	}
+	// B is given the new key and says so in its heartbeat, which the
+	// rotation trusts; the key is taken away again before B's next one.
 	next := newKeyLine(t)
+	oldID, newID := masterID(t, master), masterID(t, next)
 	writeKey(t, filepath.Join(dirA, "master.key.next"), next)
+	writeKey(t, filepath.Join(dirB, "master.key.next"), next)
+	idB, err := members.NodeID(b.cfg.DataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var beat time.Time
+	eventually(t, "node B's heartbeat listing the new key", func() string {
+		nodes, err := a.admin.ListNodes(ctx)
+		for _, n := range nodes {
+			if n.ID == idB && n.NextMasterKeyID == newID {
+				beat = n.Heartbeat
+				return ""
+			}
+		}
+		return "nodes " + toJSON(nodes) + toJSON(err)
+	})
+	eventually(t, "node B's next heartbeat", func() string {
+		nodes, err := a.admin.ListNodes(ctx)
+		for _, n := range nodes {
+			if n.ID == idB && n.Heartbeat.After(beat) {
+				return ""
+			}
+		}
+		return "nodes " + toJSON(nodes) + toJSON(err)
+	})
+	if err := os.Remove(filepath.Join(dirB, "master.key.next")); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.admin.RotateMaster(ctx); err != nil {
 		t.Fatal(err)
 	}
-	oldID, newID := masterID(t, master), masterID(t, next)
 	eventually(t, "node B refusing to set a secret", func() string {
 		_, err := b.admin.SetSecret(ctx, "GUEST_SECRET", []byte("value-two"))
 		if !errors.As(err, &ce) || ce.Status != 409 || !strings.Contains(ce.Message, oldID) || !strings.Contains(ce.Message, newID) {
@@ -321,4 +356,100 @@ func TestNodeWithoutTheNewKeyFailsClosed(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(dirB, "master.key")); strings.TrimSpace(string(got)) != next {
 		t.Error("node B's master.key does not hold the new key after its restart")
 	}
+}
+
+// TestRotationWaitsForEveryNodeToHoldTheNextKey gives the next master key
+// to node A only: a rotation through A is refused with 409, naming node B
+// and changing nothing, while the nodes' heartbeats (pave nodes) list the
+// ids of the keys each holds, never a key. Once B is given the key too,
+// the same rotation goes through and both nodes seal with the new key.
+func TestRotationWaitsForEveryNodeToHoldTheNextKey(t *testing.T) {
+	t.Parallel()
+	srv := startNATS(t)
+	url := srv.ClientURL()
+	master, auditKey, next := newKeyLine(t), newKeyLine(t), newKeyLine(t)
+	oldID, newID, auditKeyID := masterID(t, master), masterID(t, next), auditID(t, auditKey)
+	dirA, dirB := keyDir(t, master, auditKey), keyDir(t, master, auditKey)
+	a := startWith(t, withKeys(url, dirA))
+	b := startWith(t, withKeys(url, dirB))
+	b.admin = client.New(b.d.AdminURL(), strings.TrimSpace(string(mustRead(t, a.cfg.AdminTokenFile()))))
+	idA, errA := members.NodeID(a.cfg.DataDir)
+	idB, errB := members.NodeID(b.cfg.DataDir)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	ctx := context.Background()
+	if _, err := a.admin.SetSecret(ctx, "S1", []byte("value-one")); err != nil {
+		t.Fatal(err)
+	}
+
+	writeKey(t, filepath.Join(dirA, "master.key.next"), next)
+	eventually(t, "the nodes' heartbeats listing their keys' ids", func() string {
+		nodes, err := b.admin.ListNodes(ctx)
+		want := map[string]string{idA: newID, idB: ""}
+		for _, n := range nodes {
+			if w, ok := want[n.ID]; ok && n.MasterKeyID == oldID && n.AuditKeyID == auditKeyID && n.NextMasterKeyID == w {
+				delete(want, n.ID)
+			}
+		}
+		if len(want) > 0 || err != nil {
+			return "nodes " + toJSON(nodes) + toJSON(err)
+		}
+		return ""
+	})
+	var out bytes.Buffer
+	getenv := func(k string) string {
+		if k == config.EnvDataDir {
+			return a.cfg.DataDir
+		}
+		return ""
+	}
+	if code := cli.Main([]string{"nodes"}, nil, &out, io.Discard, getenv); code != 0 {
+		t.Fatalf("pave nodes: exit %d", code)
+	}
+	for _, k := range []string{master, auditKey, next} {
+		if strings.Contains(out.String(), k) {
+			t.Fatalf("pave nodes shows a key:\n%s", out.String())
+		}
+	}
+	if !strings.Contains(out.String(), newID) || !strings.Contains(out.String(), auditKeyID) {
+		t.Errorf("pave nodes does not show the key ids:\n%s", out.String())
+	}
+
+	_, err := a.admin.RotateMaster(ctx)
+	var ce *client.Error
+	if !errors.As(err, &ce) || ce.Status != 409 || ce.Code != "conflict" ||
+		!strings.Contains(ce.Message, idB) || !strings.Contains(ce.Message, newID) || strings.Contains(ce.Message, idA) {
+		t.Fatalf("rotation with the new key on node A only: %v, want 409 conflict naming node B (%s) and key %s", err, idB, newID)
+	}
+	// Nothing changed: B still seals with the old key, A's files are as
+	// they were.
+	if _, err := b.admin.SetSecret(ctx, "S1", []byte("value-two")); err != nil {
+		t.Fatalf("setting a secret through node B after the refusal: %v", err)
+	}
+	if got := strings.TrimSpace(string(mustRead(t, filepath.Join(dirA, "master.key")))); got != master {
+		t.Fatal("node A's master.key changed")
+	}
+
+	// B is given the key; the rotation, run at once, waits for B's next
+	// heartbeat to say so.
+	writeKey(t, filepath.Join(dirB, "master.key.next"), next)
+	rot, err := a.admin.RotateMaster(ctx)
+	if err != nil {
+		t.Fatalf("rotation with the new key on both nodes: %v", err)
+	}
+	if rot.OldKeyID != oldID || rot.NewKeyID != newID || rot.Rewrapped != 2 {
+		t.Fatalf("rotation: %+v, want %s to %s, 2 versions", rot, oldID, newID)
+	}
+	for _, n := range []*node{a, b} {
+		if _, err := n.admin.SetSecret(ctx, "S1", []byte("value-three")); err != nil {
+			t.Fatalf("setting a secret after the rotation: %v", err)
+		}
+	}
+	eventually(t, "node B's key file replaced by the new key", func() string {
+		if got := strings.TrimSpace(string(mustRead(t, filepath.Join(dirB, "master.key")))); got != next {
+			return "master.key still holds the old key"
+		}
+		return ""
+	})
 }

@@ -11,10 +11,12 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
+	"github.com/pave-dev/pave/internal/members"
 	"github.com/pave-dev/pave/internal/secret"
 	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
@@ -55,6 +57,10 @@ type secretVault struct {
 	// rotating is set while this node rotates: it does not follow its
 	// own records.
 	rotating atomic.Bool
+	// nodes lists the live nodes, self being this one, for a rotation to
+	// check first that every node holds the next key; nil on one node.
+	nodes adminapi.Nodes
+	self  string
 }
 
 var _ adminapi.Secrets = (*secretVault)(nil)
@@ -301,7 +307,93 @@ func (v *secretVault) RotateMaster(ctx context.Context) (string, string, int, er
 	if v.path == "" {
 		return "", "", 0, adminapi.ErrMasterKeyFromEnv
 	}
+	if err := v.everyNodeHoldsNext(ctx); err != nil {
+		return "", "", 0, err
+	}
 	return v.finishRotation(ctx)
+}
+
+// keyIDs returns the id of the master key this node seals with, and that
+// of the key in path.next if there is one and it is another: what its
+// heartbeat says it holds.
+func (v *secretVault) keyIDs() (master, next string) {
+	master = v.store.MasterKeyID()
+	if v.path == "" {
+		return master, ""
+	}
+	if k, err := loadNext(v.path); err == nil && k != nil && k.ID() != master {
+		next = k.ID()
+	}
+	return master, next
+}
+
+// everyNodeHoldsNext refuses a rotation, before anything is written, while
+// a live node other than this one does not hold the key in path.next, as
+// its heartbeat says: such a node would fail closed once the rotation
+// began. A node given the key since its last heartbeat says so at its
+// next one, so for a node that lacks it the check waits for one heartbeat
+// more (a heartbeat interval at most) before refusing. A rotation the
+// store records as begun is not checked: finishing it is the way forward.
+func (v *secretVault) everyNodeHoldsNext(ctx context.Context) error {
+	if !v.shared || v.nodes == nil {
+		return nil
+	}
+	next, err := loadNext(v.path)
+	if err != nil || next == nil {
+		return nil // finishRotation says what is wrong
+	}
+	if st := v.state.Load(); st != nil && st.next == next.ID() {
+		return nil
+	}
+	deadline := time.Now().Add(members.Interval + 2*time.Second)
+	first := map[string]time.Time{} // the heartbeat each lacking node was first seen with
+	for {
+		nodes, err := v.nodes.Nodes(ctx)
+		if err != nil {
+			return fmt.Errorf("listing the nodes, to check that each holds the next master key: %w", err)
+		}
+		var lacking []members.Node
+		waiting := false
+		for _, n := range nodes {
+			if n.ID == v.self || n.HoldsMasterKey(next.ID()) {
+				continue
+			}
+			lacking = append(lacking, n)
+			if seen, ok := first[n.ID]; !ok {
+				first[n.ID] = n.Heartbeat
+				waiting = true
+			} else if seen.Equal(n.Heartbeat) {
+				waiting = true
+			}
+		}
+		if len(lacking) == 0 {
+			return nil
+		}
+		if !waiting || time.Now().After(deadline) {
+			return lackingNext(next.ID(), lacking)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// lackingNext is the refusal of a rotation to key id that the nodes
+// lacking do not hold.
+func lackingNext(id string, lacking []members.Node) error {
+	names := make([]string, len(lacking))
+	for i, n := range lacking {
+		names[i] = fmt.Sprintf("%s (%s, %s)", n.ID, n.Host, n.AdminURL)
+		if n.NextMasterKeyID != "" {
+			names[i] += " holds next master key " + n.NextMasterKeyID + " instead"
+		}
+	}
+	return fmt.Errorf("%w: %d live node(s) do not hold the next master key %s: %s; "+
+		"put it beside each one's master key file, named like it with .next (mode 0600), "+
+		"check with pave nodes that each lists it as its next key, and rotate again; nothing was changed",
+		adminapi.ErrNoNextKey, len(lacking), id, strings.Join(names, ", "))
 }
 
 // finishRotation re-wraps everything under the key in path.next, then

@@ -11,13 +11,21 @@ import (
 	"github.com/pave-dev/pave/internal/version"
 )
 
-// describe is what this node writes in its heartbeat.
-func (d *Daemon) describe() members.Node {
+// describe is what this node writes in its heartbeat, with the ids of the
+// keys it holds.
+func (d *Daemon) describe(vault *secretVault) members.Node {
 	host, _ := os.Hostname()
-	return members.Node{
+	n := members.Node{
 		ID: d.nodeID, Host: host, GatewayURL: d.GatewayURL(), AdminURL: d.AdminURL(),
 		Version: version.String(), StartedAt: d.started, Load: members.LoadAverage(), Modules: d.engine.Loaded(),
 	}
+	if vault != nil {
+		n.MasterKeyID, n.NextMasterKeyID = vault.keyIDs()
+	}
+	if d.audit != nil {
+		n.AuditKeyID = d.audit.keyID
+	}
+	return n
 }
 
 // followLeadership keeps d.leads, and the count of live nodes the limits

@@ -133,3 +133,23 @@ func TestLeads(t *testing.T) {
 		t.Error("a node alone does not lead")
 	}
 }
+
+func TestHoldsMasterKey(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		node Node
+		id   string
+		want bool
+	}{
+		{"as its key", Node{MasterKeyID: "a1"}, "a1", true},
+		{"as the next key", Node{MasterKeyID: "a1", NextMasterKeyID: "b2"}, "b2", true},
+		{"another next key", Node{MasterKeyID: "a1", NextMasterKeyID: "c3"}, "b2", false},
+		{"no next key", Node{MasterKeyID: "a1"}, "b2", false},
+		{"a node that reports no keys", Node{}, "b2", false},
+		{"no id asked", Node{}, "", false},
+	} {
+		if got := tc.node.HoldsMasterKey(tc.id); got != tc.want {
+			t.Errorf("%s: HoldsMasterKey(%q) = %v, want %v", tc.name, tc.id, got, tc.want)
+		}
+	}
+}

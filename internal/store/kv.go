@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -126,47 +127,220 @@ func (k *KV) Delete(ctx context.Context, key string, rev uint64) error {
 // order. Watch returns after ready has been called, or with an error and
 // without calling ready if ctx ends, or the watch stops, before the current
 // entries have all been replayed.
+//
+// Each time the connection to NATS comes back, the watch is made anew from
+// the revision after the last one delivered (see follow).
 func (k *KV) Watch(ctx context.Context, fn func(Entry), ready func()) error {
+	// Listen for reconnections from before the watch is made, so that none
+	// is missed in between.
+	var reconnected chan nats.Status
+	if k.n != nil && k.n.nc != nil {
+		reconnected = k.n.nc.StatusChanged(nats.CONNECTED)
+	}
+	unlisten := func() {
+		if reconnected != nil {
+			k.n.nc.RemoveStatusListener(reconnected)
+		}
+	}
 	w, err := k.kv.WatchAll(ctx)
 	if err != nil {
+		unlisten()
 		return fmt.Errorf("watch %s: %w", k.kv.Bucket(), err)
 	}
 	// Replay the current values synchronously so that callers start with a
 	// complete view, unless ctx ends first.
+	var last uint64
 replay:
 	for {
 		select {
 		case <-ctx.Done():
 			_ = w.Stop()
+			unlisten()
 			return fmt.Errorf("watch %s: %w", k.kv.Bucket(), ctx.Err())
 		case e, ok := <-w.Updates():
 			if !ok {
+				unlisten()
 				return fmt.Errorf("watch %s: stopped before its replay ended", k.kv.Bucket())
 			}
 			if e == nil {
 				break replay
 			}
+			last = max(last, e.Revision())
 			fn(toEntry(e))
 		}
 	}
 	ready()
 	go func() {
-		defer w.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case e, ok := <-w.Updates():
-				if !ok {
-					return
-				}
-				if e != nil {
-					fn(toEntry(e))
-				}
-			}
-		}
+		defer unlisten()
+		k.follow(ctx, w, last, reconnected, fn)
 	}()
 	return nil
+}
+
+// follow calls fn for every change w reports after revision last, until
+// ctx is done or the connection is closed.
+//
+// A watch is an ordered consumer that lives on one server of the cluster.
+// When the server the connection was on stops, the consumer may have gone
+// with it, and the client notices only when two of its idle heartbeats,
+// five seconds apart, have been missed: a change made meanwhile reached
+// this node 10 to 20 seconds late. So each time the connection comes back,
+// follow makes a new watch that starts at the revision after the last one
+// delivered, retrying while JetStream does not answer, and drops the old
+// one once the new one is made; until then the old one is still read. A
+// watch that stops by itself (its consumer deleted on a server that
+// went away) is made anew the same way.
+//
+// A watch made while the cluster is still electing leaders may stall, so
+// for stallWindow after each reconnection follow also compares, every
+// stallCheck, the revisions delivered with the bucket's last one, and
+// makes the watch anew once a revision the bucket held at one check has
+// not been delivered by the next. Changes are delivered once each and in
+// order whichever watch reports them.
+func (k *KV) follow(ctx context.Context, w jetstream.KeyWatcher, last uint64, reconnected <-chan nats.Status, fn func(Entry)) {
+	updates := w.Updates() // nil while no watch is made
+	var (
+		made    chan jetstream.KeyWatcher // the watch being made, if one is
+		again   bool                      // the connection came back again meanwhile
+		rewatch = func(wait time.Duration) {
+			made = make(chan jetstream.KeyWatcher, 1)
+			go k.rewatch(ctx, last, wait, made)
+		}
+		checks     *time.Ticker
+		tick       <-chan time.Time // checks' channel while checking
+		checkUntil time.Time
+		held       uint64 // the bucket's last revision at the previous check, when above last
+	)
+	defer func() {
+		if w != nil {
+			_ = w.Stop()
+		}
+		if checks != nil {
+			checks.Stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			if made != nil {
+				if nw := <-made; nw != nil {
+					_ = nw.Stop()
+				}
+			}
+			return
+		case _, ok := <-reconnected:
+			if !ok {
+				reconnected = nil
+				continue
+			}
+			checkUntil, held = time.Now().Add(stallWindow), 0
+			if checks == nil {
+				checks = time.NewTicker(stallCheck)
+			} else {
+				checks.Reset(stallCheck)
+			}
+			tick = checks.C
+			if made != nil {
+				again = true
+			} else {
+				rewatch(0)
+			}
+		case <-tick:
+			switch {
+			case time.Now().After(checkUntil):
+				checks.Stop()
+				tick = nil
+			case made != nil:
+			case held > last:
+				k.n.log.Info("a watch of the store stalled; watching again", "bucket", k.kv.Bucket(), "revision", last, "bucket_revision", held)
+				held = 0
+				rewatch(0)
+			default:
+				held = k.lastRevision(ctx)
+			}
+		case nw := <-made:
+			made = nil
+			if nw == nil {
+				continue // ctx ended
+			}
+			if w != nil {
+				_ = w.Stop()
+			}
+			w, updates = nw, nw.Updates()
+			if again {
+				again = false
+				rewatch(0)
+			}
+		case e, ok := <-updates:
+			if !ok {
+				_ = w.Stop()
+				w, updates = nil, nil
+				if k.n == nil || k.n.nc.IsClosed() {
+					return
+				}
+				if made == nil {
+					k.n.log.Debug("a watch of the store stopped; watching again", "bucket", k.kv.Bucket(), "revision", last)
+					rewatch(rewatchRetry)
+				}
+				continue
+			}
+			if e != nil && e.Revision() > last {
+				last = e.Revision()
+				fn(toEntry(e))
+			}
+		}
+	}
+}
+
+// After a reconnection, a watch is checked for a stall every stallCheck
+// for stallWindow.
+const (
+	stallCheck  = time.Second
+	stallWindow = time.Minute
+)
+
+// lastRevision is the revision of the bucket's last change, 0 if it
+// cannot be read within stallCheck.
+func (k *KV) lastRevision(ctx context.Context) uint64 {
+	ctx, cancel := context.WithTimeout(ctx, stallCheck)
+	defer cancel()
+	st, err := k.kv.Status(ctx)
+	if err != nil {
+		return 0
+	}
+	if bs, ok := st.(*jetstream.KeyValueBucketStatus); ok {
+		return bs.StreamInfo().State.LastSeq
+	}
+	return 0
+}
+
+// Each attempt to make a watch anew waits rewatchTimeout for JetStream to
+// answer, then the next begins after rewatchRetry: while a stream elects
+// a leader, a request may go unanswered.
+const (
+	rewatchTimeout = time.Second
+	rewatchRetry   = 100 * time.Millisecond
+)
+
+// rewatch makes a watch of the changes after revision last, after wait,
+// trying until JetStream answers, and sends it on made; nil once ctx ends.
+func (k *KV) rewatch(ctx context.Context, last uint64, wait time.Duration, made chan<- jetstream.KeyWatcher) {
+	for {
+		select {
+		case <-ctx.Done():
+			made <- nil
+			return
+		case <-time.After(wait):
+		}
+		wctx, cancel := context.WithTimeout(ctx, rewatchTimeout)
+		w, err := k.kv.WatchAll(wctx, jetstream.ResumeFromRevision(last+1))
+		cancel()
+		if err == nil {
+			made <- w
+			return
+		}
+		wait = rewatchRetry
+	}
 }
 
 func toEntry(e jetstream.KeyValueEntry) Entry {
