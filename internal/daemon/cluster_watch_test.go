@@ -10,8 +10,11 @@ import (
 )
 
 // watchResumeBound is how soon after a write is acknowledged a node whose
-// NATS server stopped must honour it.
-const watchResumeBound = 5 * time.Second
+// NATS server stopped must honour it. Measured: within 0.3 s; 10 to 20 s
+// when only nats.go's heartbeats restarted a watch, which this bound
+// still fails, while leaving the cluster's elections room on a loaded
+// machine.
+const watchResumeBound = 8 * time.Second
 
 // TestClusterWatchesResumeAfterServerStops runs two nodes with --replicas
 // 3 on a three-server NATS cluster, node A connected to server 1 and node
