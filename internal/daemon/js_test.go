@@ -145,11 +145,12 @@ func TestJavaScriptFunctions(t *testing.T) {
 			var got struct {
 				Count, Leaked int
 				Seen          []any
+				Marked        bool
 			}
 			if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
 				t.Fatalf("call %d: %d %q: %v", i, r.status, r.body, err)
 			}
-			if got.Count != 1 || got.Leaked != 1 || len(got.Seen) != 1 {
+			if got.Count != 1 || got.Leaked != 1 || len(got.Seen) != 1 || got.Marked {
 				t.Fatalf("call %d saw the state of earlier calls: %s", i, r.body)
 			}
 		}

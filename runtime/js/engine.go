@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -319,7 +320,9 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	// Calling fetch ran the promise jobs it queued; a promise still
 	// pending may wait for a timer. Once none is left, it waits for
 	// something that will never happen: the engine has no I/O of its own.
-	if p, ok := res.Export().(*goja.Promise); ok {
+	// Only a promise is exported: exporting any other object copies it
+	// into a Go map, property by property.
+	if p, ok := promiseOf(res); ok {
 		e.runTimers(p)
 		switch p.State() {
 		case goja.PromiseStatePending:
@@ -343,6 +346,19 @@ func (e *engine) serve(r *pave.Request) (*pave.Response, error) {
 	}
 	body := parts.Get("2").Export().(goja.ArrayBuffer).Bytes()
 	return &pave.Response{Status: status, Header: hdr, Body: body}, nil
+}
+
+// promiseType is the type a promise exports as.
+var promiseType = reflect.TypeOf((*goja.Promise)(nil))
+
+// promiseOf returns the promise v is, if it is one.
+func promiseOf(v goja.Value) (*goja.Promise, bool) {
+	o, ok := v.(*goja.Object)
+	if !ok || o.ExportType() != promiseType {
+		return nil, false
+	}
+	p, ok := o.Export().(*goja.Promise)
+	return p, ok
 }
 
 // queued returns what the host says of a call from its queue (docs/ABI.md,

@@ -72,11 +72,17 @@ export default {
         steps.denied = await outcome(env.kv("other").put(key, "x", { ifRevision: 0 }));
         return Response.json(steps);
       }
-      case "count":
+      case "count": {
         count++;
         seen.push(request.headers.get("x-call"));
         globalThis.leaked = (globalThis.leaked || 0) + 1;
-        return Response.json({ count, seen, leaked: globalThis.leaked });
+        // The engine fills in one Request object for every call: what a
+        // call adds to it or to its headers must not be there in the next.
+        const marked = "mark" in request || request.headers.has("x-mark");
+        request.mark = 1;
+        request.headers.set("x-mark", "1");
+        return Response.json({ count, seen, leaked: globalThis.leaked, marked });
+      }
       case "uuid":
         return new Response(crypto.randomUUID());
       case "throw":
