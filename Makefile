@@ -92,12 +92,12 @@ screenshots: browser
 # Kills the daemon with SIGKILL 20 times while asynchronous calls and events
 # are in flight, and checks that nothing accepted is lost or run twice
 # (the suite runs 3 cycles); restarts it inside a real schedule tick; and, on
-# a three-server NATS cluster, stops a NATS server, then kills a pave node,
-# under asynchronous load; and measures a split rate limit while a node
-# joins and one leaves.
+# a three-server NATS cluster, stops a NATS server, kills a nats-server
+# process with SIGKILL, then kills a pave node, under asynchronous load; and
+# measures a split rate limit while a node joins and one leaves.
 SOAK_CYCLES ?= 20
 soak:
-	PAVE_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -race -count=1 -timeout 60m -run '^(TestKillDuringAsyncWork|TestScheduleRunsOncePerTickAcrossARestart|TestClusterNATSNodeKilled|TestClusterPaveNodeKilled|TestClusterRateWhileMembershipChanges)$$' -v ./internal/daemon/
+	PAVE_SOAK_CYCLES=$(SOAK_CYCLES) $(GO) test -race -count=1 -timeout 60m -run '^(TestKillDuringAsyncWork|TestScheduleRunsOncePerTickAcrossARestart|TestClusterNATSNodeKilled|TestClusterNATSProcessKilled|TestClusterPaveNodeKilled|TestClusterRateWhileMembershipChanges)$$' -v ./internal/daemon/
 
 # Longer fuzzing of every parser: every Fuzz target in the module, FUZZTIME
 # each.

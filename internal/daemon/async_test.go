@@ -83,13 +83,20 @@ func (n *node) finalCall(id string) *client.Call {
 // last run.
 func (n *node) runs(apiKey, key string) (int, string) {
 	n.t.Helper()
-	r := n.call("GET", "/count?key="+key, apiKey, nil)
 	var v struct {
 		Count  string `json:"count"`
 		CallID string `json:"call_id"`
 	}
-	if r.status != 200 || json.Unmarshal(r.body, &v) != nil {
-		n.t.Fatalf("count %s: %d %s", key, r.status, r.body)
+	// A read that fails (a 502 from the guest, a 503 while the store
+	// recovers from an outage) is tried again for up to 30 seconds.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		r := n.call("GET", "/count?key="+key, apiKey, nil)
+		if r.status == 200 && json.Unmarshal(r.body, &v) == nil {
+			break
+		}
+		if r.status < 500 || time.Now().After(deadline) {
+			n.t.Fatalf("count %s: %d %s", key, r.status, r.body)
+		}
 	}
 	c, _ := strconv.Atoi(v.Count)
 	return c, v.CallID

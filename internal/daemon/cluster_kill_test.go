@@ -213,6 +213,49 @@ func natsNodeKilled(t *testing.T, connected bool) {
 		cfg.Async.AckWait = 2 * time.Second
 	})
 	t.Logf("cluster and two daemons up in %s", time.Since(began).Round(time.Millisecond))
+	victim := -1
+	for i, srv := range c.servers {
+		if (paveConnections(t, srv) > 0) == connected {
+			victim = i
+			break
+		}
+	}
+	if victim < 0 {
+		t.Fatalf("no server with connected=%v", connected)
+	}
+	what := fmt.Sprintf("server n%d stopped (%d pave connections)", victim+1, map[bool]int{false: 0, true: 1}[connected])
+	killedUnderLoad(t, began, nodes, what, func() { c.servers[victim].Shutdown() })
+}
+
+// TestClusterNATSProcessKilled is TestClusterNATSNodeKilled with the
+// servers in processes of their own, and the server killed with SIGKILL,
+// as a machine's crash or the kernel's out-of-memory killer would: no
+// shutdown, nothing flushed that was not synced. Node 1 is given only the
+// victim's URL and finds the others from the cluster, as a node given one
+// server of a cluster does.
+func TestClusterNATSProcessKilled(t *testing.T) {
+	soakOnly(t)
+	t.Parallel()
+	began := time.Now()
+	c := startChildCluster(t)
+	nodes := startNodesOn(t, 2, func(i int) string { return c.urls[i] }, func(cfg *config.Config) {
+		cfg.Replicas = 3
+		cfg.Async.AckWait = 2 * time.Second
+	})
+	t.Logf("three nats-server processes and two daemons up in %s", time.Since(began).Round(time.Millisecond))
+	killedUnderLoad(t, began, nodes, "nats-server process 1 (node 1's only URL) killed with SIGKILL", func() { c.kill(0) })
+}
+
+// killedUnderLoad runs the load of clusterLoad on nodes, calls kill a
+// second into it, and checks what TestClusterNATSNodeKilled promises.
+func killedUnderLoad(t *testing.T, began time.Time, nodes []*node, what string, kill func()) {
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, n := range nodes {
+				t.Logf("node %d logged:\n%s", i+1, n.errorLines())
+			}
+		}
+	})
 	deployFresh(t, nodes[0], jobsManifest("team-a", ""), testguests.Build(t, "jobs"))
 	deployFresh(t, nodes[0], helloManifest(t), helloModule(t))
 	jobsKey, helloKey := nodes[0].key("ci", "jobs"), nodes[0].key("reader", "hello")
@@ -226,17 +269,6 @@ func natsNodeKilled(t *testing.T, connected bool) {
 		t.Fatal(err)
 	}
 
-	victim := -1
-	for i, srv := range c.servers {
-		if (paveConnections(t, srv) > 0) == connected {
-			victim = i
-			break
-		}
-	}
-	if victim < 0 {
-		t.Fatalf("no server with connected=%v", connected)
-	}
-
 	load := &clusterLoad{}
 	stop := make(chan struct{})
 	wg := load.run(nodes, jobsKey, helloKey, digest, "w", stop)
@@ -245,7 +277,7 @@ func natsNodeKilled(t *testing.T, connected bool) {
 	before := len(load.calls)
 	load.mu.Unlock()
 	killed := time.Now()
-	c.servers[victim].Shutdown()
+	kill()
 	// The load goes on until a write and a submit have been acknowledged
 	// after the kill on both nodes' behalf, or 30 seconds.
 	recovered := time.Duration(0)
@@ -325,8 +357,8 @@ func natsNodeKilled(t *testing.T, connected bool) {
 		})
 	}
 	visible := time.Since(stopped)
-	t.Logf("server n%d stopped (%d pave connections) after %d calls accepted; recovered in %s; %d calls accepted (%d dead, %d ran twice), %d submits refused with 503; %d deploys, %d keys, %d secrets acknowledged, %d writes refused with 503; %d reads answered; every write read on both nodes %s after the load stopped; %s in all",
-		victim+1, map[bool]int{false: 0, true: 1}[connected], before, recovered.Round(time.Millisecond), len(load.calls), dead, twice, load.refused,
+	t.Logf("%s after %d calls accepted; recovered in %s; %d calls accepted (%d dead, %d ran twice), %d submits refused with 503; %d deploys, %d keys, %d secrets acknowledged, %d writes refused with 503; %d reads answered; every write read on both nodes %s after the load stopped; %s in all",
+		what, before, recovered.Round(time.Millisecond), len(load.calls), dead, twice, load.refused,
 		len(load.deploys), len(load.keys), len(load.secrets), load.writes503, load.reads, visible.Round(time.Millisecond), time.Since(began).Round(time.Millisecond))
 }
 
@@ -362,11 +394,22 @@ func deployFresh(t *testing.T, n *node, manifest string, module []byte) {
 			return
 		}
 		if !errors.As(err, &ce) || ce.Code != "blob_not_found" || attempt == 10 {
-			t.Fatalf("deploy: %v", err)
+			t.Fatalf("deploy: %v\nthe node logged: %s", err, n.errorLines())
 		}
 		t.Logf("deploy right after its upload, attempt %d: %v", attempt, err)
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// errorLines returns the lines n logged at level ERROR or WARN.
+func (n *node) errorLines() string {
+	var out []string
+	for _, l := range strings.Split(n.logs.String(), "\n") {
+		if strings.Contains(l, `"level":"ERROR"`) || strings.Contains(l, `"level":"WARN"`) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 // healthy reports whether every node's /v1/health answers 200.

@@ -106,7 +106,13 @@ func startCluster(t *testing.T) *natsCluster {
 // answers reports whether JetStream answers an account info request
 // through srv.
 func (c *natsCluster) answers(srv *server.Server) bool {
-	nc, err := nats.Connect(srv.ClientURL())
+	return jetStreamAnswers(srv.ClientURL())
+}
+
+// jetStreamAnswers reports whether JetStream answers an account info
+// request through the server at url.
+func jetStreamAnswers(url string) bool {
+	nc, err := nats.Connect(url)
 	if err != nil {
 		return false
 	}
@@ -129,10 +135,17 @@ func (c *natsCluster) url(i int) string { return c.servers[i%len(c.servers)].Cli
 // admin client with the first node's token.
 func (c *natsCluster) startNodes(t *testing.T, n int, configure func(*config.Config)) []*node {
 	t.Helper()
+	return startNodesOn(t, n, c.url, configure)
+}
+
+// startNodesOn starts n daemons, node i connected to url(i), as
+// startNodes does.
+func startNodesOn(t *testing.T, n int, url func(int) string, configure func(*config.Config)) []*node {
+	t.Helper()
 	nodes := make([]*node, n)
 	for i := range nodes {
 		nodes[i] = startWith(t, func(cfg *config.Config) {
-			cfg.NATSURL = c.url(i)
+			cfg.NATSURL = url(i)
 			if configure != nil {
 				configure(cfg)
 			}

@@ -35,6 +35,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(envChildDataDir); dir != "" {
 		runChildDaemon(dir) // a daemon for TestKillDuringAsyncWork
 	}
+	if args := os.Getenv(envNATSChild); args != "" {
+		runNATSChild(args) // a NATS server for TestClusterNATSProcessKilled
+	}
 	dir, err := os.MkdirTemp("", "pave-daemon-test-cache-")
 	if err != nil {
 		panic(err)

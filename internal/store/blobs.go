@@ -57,6 +57,14 @@ func (b *Blobs) Put(ctx context.Context, name string, data []byte) error {
 }
 
 // Get returns the blob name, or ErrNotFound.
+//
+// A read that ends with chunks missing is made again, a few times: on a
+// replicated object store, the read right after a write can be served by
+// a server that has not applied every chunk yet, and nats.go then reports
+// a digest mismatch (seen in 2 of 11 starts of a three-server cluster,
+// deploying right after the upload). A blob's content never changes under
+// its name, so a mismatch that stays is the store's corruption, reported
+// as an error.
 func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
 	if err := b.down(); err != nil {
 		return nil, err
@@ -64,6 +72,14 @@ func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
 	ctx, cancel := bounded(ctx)
 	defer cancel()
 	data, err := b.obs.GetBytes(ctx, name)
+	for pause := 20 * time.Millisecond; errors.Is(err, jetstream.ErrDigestMismatch) && pause <= 640*time.Millisecond; pause *= 2 {
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("get blob: %w", unavailable(ctx.Err()))
+		}
+		data, err = b.obs.GetBytes(ctx, name)
+	}
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, fmt.Errorf("blob %s: %w", name, ErrNotFound)
 	}

@@ -62,8 +62,16 @@ func init() {
 	pave.Handle(func(r *pave.Request) (*pave.Response, error) {
 		q := r.Query()
 		if r.Method == "GET" && r.Path == "/count" {
-			n, _, _ := runs.Get(q.Get("key"))
-			id, _, _ := runs.Get("callid." + q.Get("key"))
+			// A key never counted is 0; a read that fails is an error,
+			// never taken for 0.
+			n, _, err := runs.Get(q.Get("key"))
+			if err != nil && !errors.Is(err, kv.ErrNotFound) {
+				return nil, err
+			}
+			id, _, err := runs.Get("callid." + q.Get("key"))
+			if err != nil && !errors.Is(err, kv.ErrNotFound) {
+				return nil, err
+			}
 			return pave.JSON(200, map[string]any{"count": string(n), "call_id": string(id)}), nil
 		}
 		trigger := r.Header.Get("Pave-Trigger")
