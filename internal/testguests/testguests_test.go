@@ -131,16 +131,18 @@ type shape struct {
 
 // sdkShape is the shape of a reactor built with the SDK.
 var sdkShape = shape{
-	exports: []string{abi.ExportInitialize, abi.ExportHandle},
+	exports: []string{abi.ExportInitialize, abi.ExportBeforeSnapshot, abi.ExportHandle},
 	imports: []string{"pave_v1.log", "pave_v1.request_read", "pave_v1.request_size", "pave_v1.response_write"},
 }
 
 func TestModuleShapes(t *testing.T) {
 	skipIfShort(t)
 	want := map[string]shape{
-		// abuse declares two of its imports twice, once taking raw addresses.
+		// abuse declares two of its imports twice, once taking raw
+		// addresses, and exports handle itself, without the SDK's
+		// before_snapshot.
 		"abuse": {
-			exports: sdkShape.exports,
+			exports: []string{abi.ExportInitialize, abi.ExportHandle},
 			imports: []string{"pave_v1.log", "pave_v1.request_read", "pave_v1.request_read", "pave_v1.request_size", "pave_v1.response_write", "pave_v1.response_write"},
 		},
 		"alloc": sdkShape,
@@ -157,6 +159,7 @@ func TestModuleShapes(t *testing.T) {
 			imports: append([]string{"pave_kv_v1.get"}, sdkShape.imports...),
 		},
 		"fdclose": sdkShape,
+		"gcpace":  sdkShape,
 		"flow": {
 			exports: sdkShape.exports,
 			imports: append([]string{"pave_invoke_v1.call", "pave_publish_v1.publish"}, append(slices.Clone(sdkShape.imports), "pave_v1.result_read")...),
@@ -204,7 +207,7 @@ func TestModuleShapes(t *testing.T) {
 		}
 		var exports []string
 		for name := range cm.ExportedFunctions() {
-			if name == abi.ExportHandle || name == abi.ExportInitialize || name == abi.ExportStart {
+			if name == abi.ExportHandle || name == abi.ExportInitialize || name == abi.ExportBeforeSnapshot || name == abi.ExportStart {
 				exports = append(exports, name)
 			}
 		}
