@@ -78,3 +78,36 @@ func TestTableGrowStopsAtTheBound(t *testing.T) {
 		t.Fatalf("table.grow did not stop at the bound: %v", err)
 	}
 }
+
+// TestBeforeSnapshotMustTakeAndReturnNothing deploys reactors whose
+// before_snapshot export has another signature than () -> (): each is
+// refused, before the host would call it.
+func TestBeforeSnapshotMustTakeAndReturnNothing(t *testing.T) {
+	ctx := context.Background()
+	reactor := func(typ []byte, body []byte) []byte {
+		var m wasmtest.Module
+		handle := m.Func(m.Type(wasmtest.FuncType(nil, wasmtest.I32)), wasmtest.I32Const(0))
+		init := m.Func(m.Type(wasmtest.FuncType(nil)))
+		before := m.Func(m.Type(typ), body)
+		m.Export("memory", wasmtest.KindMemory, m.Memory(1))
+		m.Export("handle", wasmtest.KindFunc, handle)
+		m.Export("_initialize", wasmtest.KindFunc, init)
+		m.Export("before_snapshot", wasmtest.KindFunc, before)
+		return m.Bytes()
+	}
+	for _, tc := range []struct {
+		name string
+		wasm []byte
+	}{
+		{"a result", reactor(wasmtest.FuncType(nil, wasmtest.I32), wasmtest.I32Const(1))},
+		{"a parameter", reactor(wasmtest.FuncType([]byte{wasmtest.I32}), nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := engine.Prepare(ctx, "test:before-snapshot-"+tc.name, tc.wasm, nil, limits)
+			var bad *runtime.InvalidModuleError
+			if !errors.As(err, &bad) || !strings.Contains(bad.Reason, "before_snapshot") {
+				t.Fatalf("Prepare = %v, want an invalid module naming before_snapshot", err)
+			}
+		})
+	}
+}
