@@ -22,6 +22,8 @@ import (
 type Secrets interface {
 	Set(ctx context.Context, name string, value secret.Value) (int, error)
 	List(ctx context.Context) ([]secrets.Info, error)
+	// Stat describes one secret, or fails with secrets.ErrNotFound.
+	Stat(ctx context.Context, name string) (secrets.Info, error)
 	Remove(ctx context.Context, name string) error
 	// RotateMaster re-wraps every data key under a new master key and
 	// returns the old and new key ids and how many versions it re-wrapped.
@@ -71,18 +73,19 @@ func (h *Handler) setSecret(w http.ResponseWriter, r *http.Request) error {
 	return h.writeSecret(w, r, name)
 }
 
-// writeSecret answers with the metadata of name.
+// writeSecret answers with the metadata of name, read from its record:
+// a listing of the bucket's keys, made right after the write, could miss
+// it while the store recovers from an outage, and a write acknowledged
+// would be answered 404.
 func (h *Handler) writeSecret(w http.ResponseWriter, r *http.Request, name string) error {
-	list, err := h.secretStore.List(r.Context())
+	in, err := h.secretStore.Stat(r.Context(), name)
+	if errors.Is(err, secrets.ErrNotFound) {
+		return apierror.New(apierror.NotFound, "no secret named %q", name)
+	}
 	if err != nil {
 		return err
 	}
-	for _, in := range list {
-		if in.Name == name {
-			return writeJSON(w, http.StatusOK, h.secretInfo(in))
-		}
-	}
-	return apierror.New(apierror.NotFound, "no secret named %q", name)
+	return writeJSON(w, http.StatusOK, h.secretInfo(in))
 }
 
 func (h *Handler) listSecrets(w http.ResponseWriter, r *http.Request) error {

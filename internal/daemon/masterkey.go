@@ -279,6 +279,10 @@ func (v *secretVault) Set(ctx context.Context, name string, value secret.Value) 
 
 func (v *secretVault) List(ctx context.Context) ([]secrets.Info, error) { return v.store.List(ctx) }
 
+func (v *secretVault) Stat(ctx context.Context, name string) (secrets.Info, error) {
+	return v.store.Stat(ctx, name)
+}
+
 func (v *secretVault) Remove(ctx context.Context, name string) error {
 	return v.store.Remove(ctx, name)
 }

@@ -387,25 +387,47 @@ func (s *Store) List(ctx context.Context) ([]Info, error) {
 		if !ok {
 			continue
 		}
-		e, err := s.records.Get(ctx, key)
-		if errors.Is(err, store.ErrNotFound) {
+		info, err := s.stat(ctx, name)
+		if errors.Is(err, ErrNotFound) {
 			continue // removed since Keys
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading secret %q: %w", name, err)
-		}
-		rec, err := decodeRecord(name, e.Value)
-		if err != nil {
 			return nil, err
-		}
-		info := Info{Name: name, CreatedAt: rec.CreatedAt, RotatedAt: rec.RotatedAt}
-		for _, v := range rec.Versions {
-			info.Versions = append(info.Versions, VersionInfo{Number: v.Number, CreatedAt: v.CreatedAt, MasterKeyID: v.MasterID})
 		}
 		infos = append(infos, info)
 	}
 	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return infos, nil
+}
+
+// Stat describes the secret name, or fails with ErrNotFound. It reads no
+// value and decrypts nothing. Unlike List, which lists the bucket's keys
+// first, it reads the one record, so it sees a write this node has just
+// made.
+func (s *Store) Stat(ctx context.Context, name string) (Info, error) {
+	if err := checkName(name); err != nil {
+		return Info{}, err
+	}
+	return s.stat(ctx, name)
+}
+
+func (s *Store) stat(ctx context.Context, name string) (Info, error) {
+	e, err := s.records.Get(ctx, recordKey(name))
+	if errors.Is(err, store.ErrNotFound) {
+		return Info{}, fmt.Errorf("secret %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return Info{}, fmt.Errorf("reading secret %q: %w", name, err)
+	}
+	rec, err := decodeRecord(name, e.Value)
+	if err != nil {
+		return Info{}, err
+	}
+	info := Info{Name: name, CreatedAt: rec.CreatedAt, RotatedAt: rec.RotatedAt}
+	for _, v := range rec.Versions {
+		info.Versions = append(info.Versions, VersionInfo{Number: v.Number, CreatedAt: v.CreatedAt, MasterKeyID: v.MasterID})
+	}
+	return info, nil
 }
 
 // Remove deletes the secret name and all its versions. Setting the name

@@ -413,3 +413,35 @@ func TestStoreErrorsPassThrough(t *testing.T) {
 		t.Fatalf("Get after a failed Set: %d, %v", n, err)
 	}
 }
+
+// TestStat describes one secret from its record alone: its versions after
+// two sets, ErrNotFound for a name never set or removed, ErrInvalidName
+// for a name that cannot be one.
+func TestStat(t *testing.T) {
+	s, _, mk := newStore(t)
+	ctx := context.Background()
+	for range 2 {
+		if _, err := s.Set(ctx, "db.url", secret.Value(canary())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, err := s.Stat(ctx, "db.url")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Name != "db.url" || len(info.Versions) != 2 || info.Versions[1].Number != 2 || info.Versions[1].MasterKeyID != mk.ID() {
+		t.Errorf("Stat = %+v, want db.url with versions 1 and 2 under %s", info, mk.ID())
+	}
+	if _, err := s.Stat(ctx, "never.set"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Errorf("Stat of a name never set = %v, want ErrNotFound", err)
+	}
+	if err := s.Remove(ctx, "db.url"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Stat(ctx, "db.url"); !errors.Is(err, secrets.ErrNotFound) {
+		t.Errorf("Stat of a removed secret = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Stat(ctx, "no spaces"); !errors.Is(err, secrets.ErrInvalidName) {
+		t.Errorf("Stat of an invalid name = %v, want ErrInvalidName", err)
+	}
+}
