@@ -62,7 +62,7 @@ $(DEADCODE):
 # every capability group compiled in (JS_CAPABILITY_TAGS).
 test:
 	$(GO) test -race -timeout 20m ./...
-	$(GO) test -timeout 10m -run 'JavaScript|ConsoleInBrowser' ./internal/daemon/
+	$(GO) test -timeout 10m -run 'JavaScript|ConsoleInBrowser|ClusterWatchesResume' ./internal/daemon/
 	$(GO) test -timeout 10m ./internal/testguests/ ./internal/wasmbin/
 	$(GO) test -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 

@@ -1,0 +1,6 @@
+//go:build !race
+
+package daemon_test
+
+// raceEnabled reports whether the tests were built with the race detector.
+const raceEnabled = false
