@@ -1,10 +1,11 @@
 package main
 
 import (
+	"crypto"
 	"crypto/hmac"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
+	_ "crypto/sha1" // the digests crypto.Hash.New needs linked in
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"hash"
 
 	"github.com/dop251/goja"
@@ -16,11 +17,21 @@ import (
 // normalised.
 
 // hashes are the digests crypto.subtle offers, by Web Crypto's names.
-var hashes = map[string]func() hash.Hash{
-	"SHA-1":   sha1.New,
-	"SHA-256": sha256.New,
-	"SHA-384": sha512.New384,
-	"SHA-512": sha512.New,
+var hashes = map[string]crypto.Hash{
+	"SHA-1":   crypto.SHA1,
+	"SHA-256": crypto.SHA256,
+	"SHA-384": crypto.SHA384,
+	"SHA-512": crypto.SHA512,
+}
+
+// subtleBytes returns the bytes of v, an ArrayBuffer the prelude passes to
+// a native of crypto.subtle, or throws a TypeError.
+func (e *engine) subtleBytes(v goja.Value) []byte {
+	b, ok := v.Export().(goja.ArrayBuffer)
+	if !ok {
+		panic(e.vm.NewTypeError("crypto.subtle: not an ArrayBuffer"))
+	}
+	return b.Bytes()
 }
 
 // defineSubtle adds the native functions crypto.subtle is built on.
@@ -31,15 +42,9 @@ func (e *engine) defineSubtle(n *goja.Object) {
 		if !ok {
 			panic(vm.NewTypeError("crypto.subtle: unsupported hash " + name))
 		}
-		return h
+		return h.New
 	}
-	bytes := func(v goja.Value) []byte {
-		b, ok := v.Export().(goja.ArrayBuffer)
-		if !ok {
-			panic(vm.NewTypeError("crypto.subtle: not an ArrayBuffer"))
-		}
-		return b.Bytes()
-	}
+	bytes := e.subtleBytes
 	must(n.Set("digest", func(c goja.FunctionCall) goja.Value {
 		h := newHash(c.Argument(0).String())()
 		h.Write(bytes(c.Argument(1)))

@@ -32,14 +32,6 @@ var curves = map[string]elliptic.Curve{
 	"P-521": elliptic.P521(),
 }
 
-// cryptoHashes maps Web Crypto's hash names to the standard library's.
-var cryptoHashes = map[string]crypto.Hash{
-	"SHA-1":   crypto.SHA1,
-	"SHA-256": crypto.SHA256,
-	"SHA-384": crypto.SHA384,
-	"SHA-512": crypto.SHA512,
-}
-
 // keyError is a failure the prelude reports as the Web Crypto exception
 // named kind (DataError, OperationError, ...).
 type keyError struct{ kind, msg string }
@@ -355,7 +347,7 @@ func rawPublic(der []byte) ([]byte, error) {
 
 // digestOf hashes data with the hash named h.
 func digestOf(h string, data []byte) (crypto.Hash, []byte, error) {
-	ch, ok := cryptoHashes[h]
+	ch, ok := hashes[h]
 	if !ok {
 		return 0, nil, &keyError{"NotSupportedError", "unsupported hash " + h}
 	}
@@ -487,13 +479,7 @@ func (e *engine) defineSubtleKeys(n *goja.Object) {
 		must(obj.Set("name", kind))
 		panic(obj)
 	}
-	bytes := func(v goja.Value) []byte {
-		b, ok := v.Export().(goja.ArrayBuffer)
-		if !ok {
-			panic(vm.NewTypeError("crypto.subtle: not an ArrayBuffer"))
-		}
-		return b.Bytes()
-	}
+	bytes := e.subtleBytes
 	buffer := func(b []byte) goja.Value { return vm.ToValue(vm.NewArrayBuffer(b)) }
 	must(n.Set("keyImport", func(c goja.FunctionCall) goja.Value {
 		format := c.Argument(1).String()
