@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -51,16 +50,10 @@ type childCluster struct {
 func startChildCluster(t *testing.T) *childCluster {
 	t.Helper()
 	const size = 3
-	ports := make([]int, size)
+	ports := clusterPorts(t, size)
 	routes := make([]string, size)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		routes[i] = strconv.Itoa(ports[i])
-		ln.Close()
+	for i, p := range ports {
+		routes[i] = strconv.Itoa(p)
 	}
 	c := &childCluster{}
 	t.Cleanup(func() {

@@ -306,22 +306,7 @@ func killedUnderLoad(t *testing.T, began time.Time, nodes []*node, what string, 
 	}
 	// Every accepted call reaches a final state and ran at most as often
 	// as it was attempted.
-	dead, twice := 0, 0
-	for _, a := range load.calls {
-		call := nodes[1].finalCall(a.id)
-		runs, _ := nodes[1].runs(jobsKey, "work."+a.token)
-		switch {
-		case call.State == "dead":
-			dead++
-		case call.State != "succeeded":
-			t.Errorf("call %s: final state %s", a.token, call.State)
-		case runs < 1 || runs > call.Attempts:
-			t.Errorf("call %s ran %d times in %d recorded attempts", a.token, runs, call.Attempts)
-		}
-		if runs > 1 {
-			twice++
-		}
-	}
+	dead, twice, _ := checkRanAtLeastOnce(t, nodes[1], jobsKey, load.calls)
 	t.Logf("calls checked at %s", time.Since(began).Round(time.Millisecond))
 	// Every acknowledged write is read through both nodes; how long the
 	// last took to arrive is reported.
@@ -399,6 +384,33 @@ func deployFresh(t *testing.T, n *node, manifest string, module []byte) {
 		t.Logf("deploy right after its upload, attempt %d: %v", attempt, err)
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// checkRanAtLeastOnce waits, through n, for each accepted call to the jobs
+// guest to be final, and fails the test for one that did not succeed or
+// ran more often than its record counts attempts (or never). It returns
+// how many were dead, ran twice, and were attempted more than once.
+func checkRanAtLeastOnce(t *testing.T, n *node, jobsKey string, calls []accepted) (dead, twice, retried int) {
+	t.Helper()
+	for _, call := range calls {
+		rec := n.finalCall(call.id)
+		runs, _ := n.runs(jobsKey, "work."+call.token)
+		switch {
+		case rec.State == "dead":
+			dead++
+		case rec.State != "succeeded":
+			t.Errorf("call %s: final state %s", call.token, rec.State)
+		case runs < 1 || runs > rec.Attempts:
+			t.Errorf("call %s ran %d times in %d recorded attempts", call.token, runs, rec.Attempts)
+		}
+		if runs > 1 {
+			twice++
+		}
+		if rec.Attempts > 1 {
+			retried++
+		}
+	}
+	return dead, twice, retried
 }
 
 // errorLines returns the lines n logged at level ERROR or WARN.
@@ -508,25 +520,7 @@ func TestClusterPaveNodeKilled(t *testing.T) {
 	if len(calls) == 0 {
 		t.Fatal("no call accepted before the kill")
 	}
-	dead, twice, interrupted := 0, 0, 0
-	for _, call := range calls {
-		rec := b.finalCall(call.id)
-		runs, _ := b.runs(jobsKey, "work."+call.token)
-		switch {
-		case rec.State == "dead":
-			dead++
-		case rec.State != "succeeded":
-			t.Errorf("call %s: final state %s", call.token, rec.State)
-		case runs < 1 || runs > rec.Attempts:
-			t.Errorf("call %s ran %d times in %d recorded attempts", call.token, runs, rec.Attempts)
-		}
-		if runs > 1 {
-			twice++
-		}
-		if rec.Attempts > 1 {
-			interrupted++
-		}
-	}
+	dead, twice, interrupted := checkRanAtLeastOnce(t, b, jobsKey, calls)
 	t.Logf("node A killed after %d calls accepted; all final %s after the kill (ack wait %s): %d dead, %d attempted more than once, %d ran twice; %s in all",
 		len(calls), time.Since(killed).Round(time.Millisecond), childAckWait, dead, interrupted, twice, time.Since(began).Round(time.Millisecond))
 }

@@ -42,17 +42,7 @@ func startCluster(t *testing.T) *natsCluster {
 		t.Skip("runs a NATS cluster and daemons; skipped with -short")
 	}
 	const size = 3
-	// Every server routes to every other, so the cluster ports are chosen
-	// first.
-	ports := make([]int, size)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
+	ports := clusterPorts(t, size)
 	var routes []*url.URL
 	for _, p := range ports {
 		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
@@ -101,6 +91,23 @@ func startCluster(t *testing.T) *natsCluster {
 		}
 	}
 	return c
+}
+
+// clusterPorts returns n free loopback ports for the cluster listeners of
+// n NATS servers: every server routes to every other, so the ports are
+// chosen before any server starts.
+func clusterPorts(t *testing.T, n int) []int {
+	t.Helper()
+	ports := make([]int, n)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	return ports
 }
 
 // answers reports whether JetStream answers an account info request
