@@ -280,15 +280,9 @@ type target struct {
 	clients  int
 }
 
-// run waits for the target's daemon to run its modules as machine code,
-// warms the target up, then measures it, profiling it if it is
-// opts.ProfileTarget.
+// run warms the target up, then measures it, profiling it if it is
+// opts.ProfileTarget. Run has waited for every module's machine code.
 func (t target) run(ctx context.Context, opts Options) (Result, error) {
-	if t.pave != nil {
-		if err := t.pave.machineCode(ctx); err != nil {
-			return Result{}, err
-		}
-	}
 	if _, err := drive(ctx, t.req, t.want, opts.Warmup, t.clients, targetLimit); err != nil {
 		return Result{}, fmt.Errorf("%s warm-up: %w", t.name, err)
 	}
