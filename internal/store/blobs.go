@@ -34,6 +34,15 @@ func (b *Blobs) down() error {
 // "nats: timeout" that way.
 const blobTimeout = 2 * time.Minute
 
+// blobAckWait bounds the wait for the server's acknowledgement of each
+// chunk of a blob being written, counted from the chunk's sending. nats.go
+// sets such a bound only when the write's context has no deadline; with
+// one, a chunk whose acknowledgement is lost (the server holding the
+// object store was killed while the connection stayed up through another)
+// held the write until the deadline: a module upload waited out
+// blobTimeout instead of being refused as unavailable.
+const blobAckWait = 20 * time.Second
+
 // bounded returns ctx with blobTimeout as its deadline if it has none.
 func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -44,13 +53,28 @@ func bounded(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // Put stores data under name. Storing the same name twice replaces it; the
 // registry names blobs by their digest, so a replacement is identical.
+//
+// The write runs under a context without a deadline, ended instead by
+// ctx or blobTimeout, whichever comes first, so that nats.go bounds each
+// chunk's acknowledgement by the object store's default timeout
+// (blobAckWait).
 func (b *Blobs) Put(ctx context.Context, name string, data []byte) error {
 	if err := b.down(); err != nil {
 		return err
 	}
-	ctx, cancel := bounded(ctx)
+	wctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
-	if _, err := b.obs.PutBytes(ctx, name, data); err != nil {
+	defer context.AfterFunc(ctx, cancel)()
+	limit := blobTimeout
+	if d, ok := ctx.Deadline(); ok {
+		limit = time.Until(d)
+	}
+	timer := time.AfterFunc(limit, cancel)
+	defer timer.Stop()
+	if _, err := b.obs.PutBytes(wctx, name, data); err != nil {
+		if wctx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("%w after %s", context.DeadlineExceeded, limit.Round(time.Millisecond))
+		}
 		return fmt.Errorf("put blob: %w", unavailable(err))
 	}
 	return nil

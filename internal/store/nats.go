@@ -51,6 +51,8 @@ type NATS struct {
 	log *slog.Logger
 	// replicas of what this connection opens (Options.Replicas).
 	replicas int
+	// blobAckWait bounds each acknowledgement of a blob's write.
+	blobAckWait time.Duration
 }
 
 // Open starts the embedded server (when opts.URL is empty) or connects to
@@ -60,7 +62,7 @@ func Open(ctx context.Context, opts Options) (*NATS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &NATS{log: log, replicas: max(opts.Replicas, 1)}
+	n := &NATS{log: log, replicas: max(opts.Replicas, 1), blobAckWait: blobAckWait}
 	connOpts := []nats.Option{
 		nats.Name("pave"),
 		nats.MaxReconnects(-1),
@@ -250,7 +252,13 @@ func (n *NATS) ready(ctx context.Context, name string, kv jetstream.KeyValue) (*
 // Blobs opens (creating if needed) the object store bucket name.
 func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	n.noteReplicas(ctx, objectStream(name))
-	obs, err := n.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	// The object store's own JetStream context, whose default timeout
+	// bounds each chunk's acknowledgement (Blobs.Put).
+	js, err := jetstream.New(n.nc, jetstream.WithDefaultTimeout(n.blobAckWait))
+	if err != nil {
+		return nil, fmt.Errorf("open object store %s: %w", name, err)
+	}
+	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:   name,
 		Storage:  jetstream.FileStorage,
 		Replicas: n.replicas,
@@ -262,7 +270,7 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 		if err := n.noDirectGets(ctx, objectStream(name)); err != nil {
 			return nil, fmt.Errorf("open object store %s: %w", name, err)
 		}
-		if obs, err = n.js.ObjectStore(ctx, name); err != nil {
+		if obs, err = js.ObjectStore(ctx, name); err != nil {
 			return nil, fmt.Errorf("open object store %s: %w", name, err)
 		}
 	}

@@ -32,6 +32,7 @@ var outage = []error{
 	nats.ErrDisconnected, nats.ErrConnectionDraining, nats.ErrNoServers,
 	jetstream.ErrNoStreamResponse, jetstream.ErrJetStreamNotEnabled, jetstream.ErrJetStreamNotEnabledForAccount,
 	jetstream.ErrConnectionClosed, jetstream.ErrNoHeartbeat, jetstream.ErrConsumerLeadershipChanged,
+	jetstream.ErrAsyncPublishTimeout,
 	context.DeadlineExceeded,
 }
 

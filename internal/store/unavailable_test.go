@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/pave-dev/pave/internal/store"
 )
@@ -191,3 +192,62 @@ func TestOpenWaitsForJetStream(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// TestBlobPutRefusedWhenAcknowledgementsAreLost writes a blob whose chunks
+// reach a subscriber that never acknowledges them, as when the server
+// holding the object store dies while the connection stays up through
+// another: the write is refused as unavailable once a chunk's
+// acknowledgement is overdue, not when the caller's minute runs out.
+func TestBlobPutRefusedWhenAcknowledgementsAreLost(t *testing.T) {
+	t.Parallel()
+	srv, n := external(t)
+	ctx := context.Background()
+	n.SetBlobAckWait(time.Second)
+	blobs, err := n.Blobs(ctx, "lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := blobs.Put(ctx, "before", []byte("stored")); err != nil {
+		t.Fatal(err)
+	}
+
+	// The stream keeps its metadata subject, so the write's first look
+	// at the object is answered; its chunks go to a subscriber instead.
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, "OBJ_lost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := s.CachedInfo().Config
+	cfg.Subjects = []string{"$O.lost.M.>"}
+	if _, err := js.UpdateStream(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nc.Subscribe("$O.lost.C.>", func(*nats.Msg) {}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	began := time.Now()
+	err = blobs.Put(ctx, "after", make([]byte, 300<<10))
+	took := time.Since(began)
+	t.Logf("refused after %s: %v", took, err)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Put: %v, want ErrUnavailable", err)
+	}
+	if took > 10*time.Second {
+		t.Errorf("Put took %s; each acknowledgement is bounded by 1s", took)
+	}
+}
