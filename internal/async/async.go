@@ -288,11 +288,14 @@ type Queue struct {
 	jobs  *store.Stream
 	dead  *store.Stream
 	calls *store.KV
-	ids   IDs
-	log   *slog.Logger
-	now   func() time.Time
-	run   runDeps
-	cfg   Config
+	// retries notes the calls waiting for a retry (overdue.go); nil
+	// leaves the server alone to deliver them.
+	retries *store.KV
+	ids     IDs
+	log     *slog.Logger
+	now     func() time.Time
+	run     runDeps
+	cfg     Config
 	// callbackPause is the pause after a callback's first failure; it
 	// grows with each.
 	callbackPause time.Duration
@@ -312,8 +315,11 @@ type Deps struct {
 	Jobs  *store.Stream // opened with JobsConfig
 	Dead  *store.Stream // opened with DeadConfig
 	Calls *store.KV     // the CallsBucket
-	IDs   IDs
-	Log   *slog.Logger
+	// Retries, the RetriesBucket, lets SweepOverdue queue again a retry
+	// the server lost; nil goes without.
+	Retries *store.KV
+	IDs     IDs
+	Log     *slog.Logger
 
 	Policies  Policies
 	Callbacks Callbacks // nil: callbacks are refused at submit
@@ -331,7 +337,7 @@ func New(d Deps, cfg Config) *Queue {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Queue{
-		jobs: d.Jobs, dead: d.Dead, calls: d.Calls, ids: d.IDs, log: log, now: time.Now, cfg: cfg, callbackPause: time.Second,
+		jobs: d.Jobs, dead: d.Dead, calls: d.Calls, retries: d.Retries, ids: d.IDs, log: log, now: time.Now, cfg: cfg, callbackPause: time.Second,
 		run: runDeps{policies: d.Policies, callbacks: d.Callbacks, onDead: d.OnDead},
 	}
 }

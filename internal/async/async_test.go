@@ -84,7 +84,9 @@ type harness struct {
 	dead   chan Failure
 }
 
-func newHarness(t *testing.T, script map[string][]Outcome) *harness {
+// newHarness runs a queue whose functions answer from script; each of
+// tweaks changes the queue before its worker starts.
+func newHarness(t *testing.T, script map[string][]Outcome, tweaks ...func(*Queue)) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -105,17 +107,24 @@ func newHarness(t *testing.T, script map[string][]Outcome) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
+	retries, err := n.ExpiringKV(ctx, RetriesBucket, CallRetention)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := &harness{runner: &fakeRunner{script: script, runs: map[string]int{}}, cbs: &recordedCallbacks{}, dead: make(chan Failure, 16)}
 	pol := policies{}
 	for fn := range script {
 		pol[fn] = Policy{Retries: 2, Backoff: 10 * time.Millisecond}
 	}
 	h.q = New(Deps{
-		Jobs: jobs, Dead: dead, Calls: calls, IDs: NewIDs([]byte("a test key of thirty-two bytes..")),
+		Jobs: jobs, Dead: dead, Calls: calls, Retries: retries, IDs: NewIDs([]byte("a test key of thirty-two bytes..")),
 		Policies: pol, Callbacks: h.cbs,
 		OnDead: func(_ *Job, f Failure) { h.dead <- f },
 	}, Config{Workers: 4, AckWait: time.Second})
 	h.q.callbackPause = 10 * time.Millisecond
+	for _, tweak := range tweaks {
+		tweak(h.q)
+	}
 	wctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = h.q.Run(wctx, h.runner) }()

@@ -131,7 +131,7 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 			c.State, c.Attempts = Running, 1
 			err := q.claim(ctx, &c, 0)
 			if err == nil {
-				return q.attempt(ctx, &j, &c, p, runner)
+				return q.attempt(ctx, &j, &c, p, runner, d.Sequence)
 			}
 			if !errors.Is(err, store.ErrExists) {
 				return q.later(ctx, &j, err)
@@ -179,12 +179,12 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 	} else if err != nil {
 		return q.later(ctx, &j, err)
 	}
-	return q.attempt(ctx, &j, &c, p, runner)
+	return q.attempt(ctx, &j, &c, p, runner, d.Sequence)
 }
 
 // attempt runs j, whose record c the worker has claimed, and records the
-// outcome.
-func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner Runner) store.Disposition {
+// outcome; seq is the sequence of j's message.
+func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner Runner, seq uint64) store.Disposition {
 	if c.CallsLeft != 0 {
 		// A retry has what the attempts before it left, so that a job
 		// failing on purpose cannot hand out its allowance once per
@@ -240,6 +240,7 @@ func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner R
 		if err := q.put(ctx, c); err != nil {
 			return q.later(ctx, j, err)
 		}
+		q.noteRetry(ctx, c, seq)
 		return store.RetryAfter(delay)
 	}
 	return q.giveUp(ctx, j, c, f)

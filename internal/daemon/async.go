@@ -38,6 +38,10 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	retries, err := d.nats.ExpiringKV(ctx, async.RetriesBucket, async.CallRetention)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	schedules, err := d.nats.KV(ctx, triggers.ScheduleState)
 	if err != nil {
 		return nil, nil, nil, err
@@ -50,7 +54,7 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 	cbs := async.NewSender(reg, vault, client)
 	var deadLettered atomic.Int64
 	q := async.New(async.Deps{
-		Jobs: jobs, Dead: dead, Calls: calls, IDs: ids, Log: d.log,
+		Jobs: jobs, Dead: dead, Calls: calls, Retries: retries, IDs: ids, Log: d.log,
 		Policies: retryPolicies{reg}, Callbacks: cbs,
 		OnDead: func(j *async.Job, f async.Failure) {
 			deadLettered.Add(1)

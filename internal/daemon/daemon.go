@@ -532,6 +532,7 @@ func (d *Daemon) startLoops(bgCtx context.Context, p *parts) {
 	d.background(bgCtx, func(ctx context.Context) {
 		d.runLoop(ctx, "async worker", func(ctx context.Context) error { return d.queue.Run(ctx, p.gw) })
 	})
+	d.background(bgCtx, func(ctx context.Context) { d.queue.Sweep(ctx, d.leads.Load) })
 	d.background(bgCtx, func(ctx context.Context) { d.runLoop(ctx, "triggers", p.dispatcher.Run) })
 	d.background(bgCtx, d.audit.run)
 	d.background(bgCtx, func(ctx context.Context) { every(ctx, rateSweepInterval, p.limiter.Sweep) })
