@@ -45,11 +45,11 @@ type retryNote struct {
 // whichever copy comes first.
 func (q *Queue) overdueGrace() time.Duration { return 3 * q.ackWait() }
 
-// Sweep runs SweepOverdue once every acknowledgement wait until ctx ends,
-// on this node only while leads reports that it leads (one node of a
-// cluster sweeps).
+// Sweep runs SweepOverdue once every acknowledgement wait (a second at
+// least) until ctx ends, on this node only while leads reports that it
+// leads (one node of a cluster sweeps).
 func (q *Queue) Sweep(ctx context.Context, leads func() bool) {
-	t := time.NewTicker(q.ackWait())
+	t := time.NewTicker(max(q.ackWait(), time.Second))
 	defer t.Stop()
 	for {
 		select {
