@@ -34,7 +34,7 @@ func TestInitInput(t *testing.T) {
 			t.Run(e.name+"/"+tt.name, func(t *testing.T) {
 				wasm := guest
 				if tt.input != "" {
-					wasm = withInit(guest, []byte(tt.input))
+					wasm = testguests.WithInit(guest, []byte(tt.input))
 				}
 				m, err := e.e.Prepare(ctx, "test:initinput:"+e.name+tt.name, wasm, nil, limits)
 				if err != nil {
@@ -61,26 +61,11 @@ func TestInitInput(t *testing.T) {
 // is refused with what it wrote on standard error, without control
 // characters.
 func TestInitFailureSaysWhy(t *testing.T) {
-	wasm := withInit(testguests.Build(t, "initinput"), []byte("fail"))
+	wasm := testguests.WithInit(testguests.Build(t, "initinput"), []byte("fail"))
 	_, err := engine.Prepare(context.Background(), "test:initinput:fail", wasm, nil, limits)
 	if err == nil || !strings.Contains(err.Error(), "it wrote: initinput: told to fail[31m") || strings.Contains(err.Error(), "\x1b") {
 		t.Errorf("err = %q, want the guest's message without the escape", err)
 	}
-}
-
-// withInit returns module with data appended as its abi.InitSection custom
-// section.
-func withInit(module, data []byte) []byte {
-	leb := func(b []byte, v int) []byte {
-		for ; v >= 0x80; v >>= 7 {
-			b = append(b, byte(v)|0x80)
-		}
-		return append(b, byte(v))
-	}
-	payload := append(leb(nil, len(abi.InitSection)), abi.InitSection...)
-	payload = append(payload, data...)
-	out := append(append([]byte(nil), module...), 0) // custom section
-	return append(leb(out, len(payload)), payload...)
 }
 
 // TestSnapshotsShareCompilation checks that modules differing only in
@@ -105,7 +90,7 @@ func TestSnapshotsShareCompilation(t *testing.T) {
 	}
 	mods := map[string]*runtime.Module{}
 	for digest, input := range inputs {
-		m, err := e.Prepare(ctx, digest, withInit(guest, []byte(input)), nil, limits)
+		m, err := e.Prepare(ctx, digest, testguests.WithInit(guest, []byte(input)), nil, limits)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -24,6 +24,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/internal/jsbuild"
 	"github.com/pave-dev/pave/internal/manifest"
 )
@@ -279,3 +280,19 @@ var moduleRoot = sync.OnceValues(func() (string, error) {
 	}
 	return filepath.Dir(gomod), nil
 })
+
+// WithInit returns a copy of module with data appended as its
+// abi.InitSection custom section, which the host gives the guest's
+// initialisation on standard input.
+func WithInit(module, data []byte) []byte {
+	leb := func(b []byte, v int) []byte {
+		for ; v >= 0x80; v >>= 7 {
+			b = append(b, byte(v)|0x80)
+		}
+		return append(b, byte(v))
+	}
+	payload := append(leb(nil, len(abi.InitSection)), abi.InitSection...)
+	payload = append(payload, data...)
+	out := append(slices.Clone(module), 0) // custom section
+	return append(leb(out, len(payload)), payload...)
+}
