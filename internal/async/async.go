@@ -35,6 +35,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/pave-dev/pave/abi"
@@ -299,6 +300,8 @@ type Queue struct {
 	// callbackPause is the pause after a callback's first failure; it
 	// grows with each.
 	callbackPause time.Duration
+	// requeued counts the overdue retries queued again (overdue.go).
+	requeued atomic.Int64
 }
 
 // Config tunes the worker.

@@ -139,10 +139,15 @@ func (q *Queue) sweepOne(ctx context.Context, id string) (int, error) {
 	if _, err := q.jobs.Publish(ctx, m.Subject, msgID, nil, m.Data); err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return 0, fmt.Errorf("queue overdue retry %s: %w", id, err)
 	}
+	q.requeued.Add(1)
 	q.log.Warn("async retry overdue: its job was queued again", "call_id", id, "function", c.Function,
 		"attempts", c.Attempts, "due", note.Due)
 	return 1, nil
 }
+
+// Requeued returns how many overdue retries this queue has queued again
+// since it was made.
+func (q *Queue) Requeued() int64 { return q.requeued.Load() }
 
 // forget removes the note of call id, unless it was written again since
 // it was read at rev.

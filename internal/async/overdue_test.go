@@ -50,6 +50,9 @@ func TestSweepQueuesALostRetryAgain(t *testing.T) {
 	ahead.Store(int64(time.Hour + h.q.overdueGrace() + time.Second))
 	sweep(1)
 	sweep(0) // the same overdue retry is queued once
+	if n := h.q.Requeued(); n != 1 {
+		t.Errorf("Requeued() = %d, want 1", n)
+	}
 
 	c = h.final(t, c.ID)
 	if c.State != Succeeded || c.Attempts != 2 || h.runner.runsOf(c.ID) != 2 {

@@ -64,6 +64,8 @@ func (d *Daemon) openAsync(ctx context.Context, settings *store.KV, reg *registr
 	}, async.Config{Workers: d.cfg.Async.Workers, AckWait: d.cfg.Async.AckWait})
 	d.metrics.CounterFunc("pave_async_dead_lettered_total", "Asynchronous calls and trigger jobs given up after their retries, since the daemon started.",
 		func() float64 { return float64(deadLettered.Load()) })
+	d.metrics.CounterFunc("pave_async_overdue_requeued_total", "Retries of asynchronous calls the store did not deliver in time, queued again by this node's sweep, since the daemon started.",
+		func() float64 { return float64(q.Requeued()) })
 	d.metrics.GaugeFunc("pave_async_pending", "Jobs queued or running on the async worker, across the cluster.", func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()

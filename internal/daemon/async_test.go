@@ -192,6 +192,10 @@ func TestAsyncCalls(t *testing.T) {
 		if v := n.metric(t, "pave_async_pending", ""); v != 0 {
 			t.Errorf("pave_async_pending = %v with nothing queued", v)
 		}
+		// Each retry came when due: the sweep queued none again.
+		if v := n.metric(t, "pave_async_overdue_requeued_total", ""); v != 0 {
+			t.Errorf("pave_async_overdue_requeued_total = %v, want 0", v)
+		}
 		dead, err := n.admin.DeadLetters(ctx, "jobs", 0)
 		if err != nil || len(dead) != 1 || dead[0].Job.ID != id || dead[0].Attempts != 3 || dead[0].Error.Code != "function_failed" {
 			t.Fatalf("dead letters %+v, %v", dead, err)
