@@ -56,13 +56,14 @@ $(DEADCODE):
 # Tests the race detector only slows are left out of race builds (files
 # marked //go:build !race: the daemon's JavaScript tests and its tests of
 # the Go, JavaScript and TypeScript projects pave new writes, the console's
-# browser test, its test of a module compiled from nothing, the guests run
-# on the interpreter, the rewritten guest corpus), so they run once more
+# browser test, its test of a module compiled from nothing, the store's
+# test of a watch whose server stops, the guests run on the interpreter,
+# the rewritten guest corpus), so they run once more
 # without the detector. The JavaScript engine's tests run once more with
 # every capability group compiled in (JS_CAPABILITY_TAGS).
 test:
 	$(GO) test -race -timeout 20m ./...
-	$(GO) test -timeout 10m -run 'JavaScript|ConsoleInBrowser|ClusterWatchesResume|NewModuleServesBeforeItsMachineCode' ./internal/daemon/
+	$(GO) test -timeout 10m -run 'JavaScript|ConsoleInBrowser|ClusterWatchesResume|NewModuleServesBeforeItsMachineCode|WatchResumesWhenAnotherServerStops' ./internal/daemon/ ./internal/store/
 	$(GO) test -timeout 10m ./internal/testguests/ ./internal/wasmbin/
 	$(GO) test -tags $(JS_CAPABILITY_TAGS) ./runtime/js/
 

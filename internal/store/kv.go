@@ -195,8 +195,11 @@ replay:
 // for stallWindow after each reconnection follow also compares, every
 // stallCheck, the revisions delivered with the bucket's last one, and
 // makes the watch anew once a revision the bucket held at one check has
-// not been delivered by the next. Changes are delivered once each and in
-// order whichever watch reports them.
+// not been delivered by the next. On an external server, which may be one
+// of a cluster, it goes on comparing every steadyCheck outside that
+// window: a server the connection is not on may stop with the watch's
+// consumer, which no reconnection reports. Changes are delivered once each
+// and in order whichever watch reports them.
 func (k *KV) follow(ctx context.Context, w jetstream.KeyWatcher, last uint64, reconnected <-chan nats.Status, fn func(Entry)) {
 	updates := w.Updates() // nil while no watch is made
 	var (
@@ -208,9 +211,15 @@ func (k *KV) follow(ctx context.Context, w jetstream.KeyWatcher, last uint64, re
 		}
 		checks     *time.Ticker
 		tick       <-chan time.Time // checks' channel while checking
-		checkUntil time.Time
-		held       uint64 // the bucket's last revision at the previous check, when above last
+		checkUntil time.Time        // the end of the window after a reconnection
+		held       uint64           // the bucket's last revision at the previous check, when above last
+		steady     time.Duration    // the checks' period outside that window; 0: none
 	)
+	if k.n != nil && k.n.srv == nil {
+		steady = steadyCheck
+		checks = time.NewTicker(steady)
+		tick = checks.C
+	}
 	defer func() {
 		if w != nil {
 			_ = w.Stop()
@@ -246,10 +255,16 @@ func (k *KV) follow(ctx context.Context, w jetstream.KeyWatcher, last uint64, re
 				rewatch(0)
 			}
 		case <-tick:
+			if !checkUntil.IsZero() && time.Now().After(checkUntil) {
+				checkUntil = time.Time{}
+				if steady == 0 {
+					checks.Stop()
+					tick = nil
+					continue
+				}
+				checks.Reset(steady)
+			}
 			switch {
-			case time.Now().After(checkUntil):
-				checks.Stop()
-				tick = nil
 			case made != nil:
 			case held > last:
 				k.n.log.Info("a watch of the store stalled; watching again", "bucket", k.kv.Bucket(), "revision", last, "bucket_revision", held)
@@ -293,10 +308,13 @@ func (k *KV) follow(ctx context.Context, w jetstream.KeyWatcher, last uint64, re
 }
 
 // After a reconnection, a watch is checked for a stall every stallCheck
-// for stallWindow.
+// for stallWindow; on an external server, every steadyCheck otherwise. A
+// check is one request for the bucket's state, so the steady checks cost
+// a node one request every steadyCheck for each bucket it watches.
 const (
 	stallCheck  = time.Second
 	stallWindow = time.Minute
+	steadyCheck = 2 * time.Second
 )
 
 // lastRevision is the revision of the bucket's last change, 0 if it

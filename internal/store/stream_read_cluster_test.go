@@ -17,6 +17,17 @@ import (
 // loopback until the test ends, and returns their client URLs.
 func startCluster(t *testing.T) []string {
 	t.Helper()
+	var urls []string
+	for _, srv := range startClusterServers(t) {
+		urls = append(urls, srv.ClientURL())
+	}
+	return urls
+}
+
+// startClusterServers is startCluster returning the servers, named s1, s2
+// and s3.
+func startClusterServers(t *testing.T) []*server.Server {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs a NATS cluster; skipped with -short")
 	}
@@ -33,7 +44,7 @@ func startCluster(t *testing.T) []string {
 	for _, p := range ports {
 		routes = append(routes, &url.URL{Scheme: "nats", Host: fmt.Sprintf("127.0.0.1:%d", p)})
 	}
-	var urls []string
+	var servers []*server.Server
 	for i, p := range ports {
 		srv, err := server.NewServer(&server.Options{
 			ServerName: fmt.Sprintf("s%d", i+1), Host: "127.0.0.1", Port: -1,
@@ -49,9 +60,9 @@ func startCluster(t *testing.T) []string {
 		if !srv.ReadyForConnections(10 * time.Second) {
 			t.Fatal("nats server not ready")
 		}
-		urls = append(urls, srv.ClientURL())
+		servers = append(servers, srv)
 	}
-	return urls
+	return servers
 }
 
 // TestReadFromCluster reads a replicated stream through every server of
