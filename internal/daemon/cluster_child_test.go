@@ -55,6 +55,13 @@ func startChildCluster(t *testing.T) *childCluster {
 	for i, p := range ports {
 		routes[i] = strconv.Itoa(p)
 	}
+	// The stores are made before the cleanup that stops the servers is
+	// registered, so that cleanups, which run last first, remove them
+	// once the servers have stopped writing to them.
+	stores := make([]string, size)
+	for i := range stores {
+		stores[i] = t.TempDir()
+	}
 	c := &childCluster{}
 	t.Cleanup(func() {
 		for _, p := range c.procs {
@@ -65,7 +72,7 @@ func startChildCluster(t *testing.T) *childCluster {
 		}
 	})
 	for i := range size {
-		args := fmt.Sprintf("--name n%d --store %s --cluster-port %d --routes %s", i+1, t.TempDir(), ports[i], strings.Join(routes, ","))
+		args := fmt.Sprintf("--name n%d --store %s --cluster-port %d --routes %s", i+1, stores[i], ports[i], strings.Join(routes, ","))
 		cmd := exec.Command(os.Args[0], "-test.run=^$")
 		cmd.Env = append(os.Environ(), envNATSChild+"="+args)
 		cmd.Stderr = os.Stderr
