@@ -17,8 +17,7 @@ import (
 // no other delivery of its job) would leave the call waiting for good, a
 // promise broken with no error anywhere. So every retry is also noted in
 // a bucket of its own, and one node sweeps that bucket: a retry overdue by
-// more than three acknowledgement waits is queued again from the job's
-// message. A copy of
+// more than overdueGrace is queued again from the job's message. A copy of
 // a job is harmless: the record's compare-and-set lets one run it.
 //
 // The note is one write for each failed attempt, not for each call, and is
@@ -41,9 +40,11 @@ type retryNote struct {
 
 // overdueGrace is how long past its due time a retry is waited for before
 // it is queued again: three acknowledgement waits, which cover a delivery
-// to a worker that died. A retry that was only late is then run by
-// whichever copy comes first.
-func (q *Queue) overdueGrace() time.Duration { return 3 * q.ackWait() }
+// to a worker that died, and half a minute for a store that is slow
+// rather than at fault. A retry that was only late is then run by
+// whichever copy claims the record first; settle keeps the count of
+// attempts true if both run.
+func (q *Queue) overdueGrace() time.Duration { return 3*q.ackWait() + 30*time.Second }
 
 // Sweep runs SweepOverdue once every acknowledgement wait (a second at
 // least) until ctx ends, on this node only while leads reports that it

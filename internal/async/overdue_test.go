@@ -63,3 +63,45 @@ func TestSweepQueuesALostRetryAgain(t *testing.T) {
 		t.Fatalf("notes left after the call moved on: %v, %v", keys, err)
 	}
 }
+
+// TestSettleKeepsEveryRunCounted writes an attempt's outcome after another
+// copy of the job claimed the record meanwhile, as one does that judges
+// the attempt interrupted: the record keeps the larger count of attempts,
+// and of the two states the final one, or else the other copy's.
+func TestSettleKeepsEveryRunCounted(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"none": {ok200}})
+	ctx := context.Background()
+	for _, tt := range []struct {
+		name         string
+		ours, theirs State
+		want         State
+		kept         bool
+	}{
+		{"ours final", Succeeded, Running, Succeeded, true},
+		{"theirs running", Retrying, Running, Running, false},
+		{"theirs final", Dead, Succeeded, Succeeded, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Call{ID: h.q.ids.Random(), Function: "none", State: Running, Attempts: 1}
+			rev, err := h.q.claim(ctx, &c, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			other := c
+			other.State, other.Attempts, other.Interrupted = tt.theirs, 2, 1
+			if _, err := h.q.claim(ctx, &other, rev); err != nil {
+				t.Fatal(err)
+			}
+			c.State = tt.ours
+			kept, err := h.q.settle(ctx, &c, rev)
+			if err != nil || kept != tt.kept {
+				t.Fatalf("settle = %v, %v; want kept %v", kept, err, tt.kept)
+			}
+			got, _, err := h.q.get(ctx, c.ID)
+			if err != nil || got.State != tt.want || got.Attempts != 2 || got.Interrupted != 1 {
+				t.Fatalf("record %+v, %v; want %s after 2 attempts, 1 interrupted", got, err, tt.want)
+			}
+		})
+	}
+}

@@ -100,19 +100,43 @@ func (q *Queue) ackWait() time.Duration {
 
 // claim writes c's record only if it is still at revision rev (0: only if
 // there is none), so that of two workers holding copies of one job, one
-// runs it.
-func (q *Queue) claim(ctx context.Context, c *Call, rev uint64) error {
+// runs it. It returns the record's new revision.
+func (q *Queue) claim(ctx context.Context, c *Call, rev uint64) (uint64, error) {
 	c.Updated = q.now().UTC()
 	data, err := json.Marshal(c)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	if rev == 0 {
-		_, err = q.calls.Create(ctx, c.ID, data)
-	} else {
-		_, err = q.calls.Update(ctx, c.ID, data, rev)
+		return q.calls.Create(ctx, c.ID, data)
 	}
-	return err
+	return q.calls.Update(ctx, c.ID, data, rev)
+}
+
+// settle writes c, the outcome of an attempt whose claim left the record
+// at revision rev. Another copy of the job may have claimed the record
+// since, having judged this attempt interrupted (it ran past the
+// acknowledgement wait, on a slow store), and be running it again: then
+// the record keeps the larger count of attempts, so that every run stays
+// counted, and of the two states the final one, or else the other
+// copy's. kept reports whether c's state is the one written; c is what
+// was written.
+func (q *Queue) settle(ctx context.Context, c *Call, rev uint64) (kept bool, err error) {
+	kept = true
+	for {
+		if _, err := q.claim(ctx, c, rev); !errors.Is(err, store.ErrConflict) {
+			return kept, err
+		}
+		cur, curRev, err := q.get(ctx, c.ID)
+		if err != nil {
+			return kept, err
+		}
+		attempts, interrupted := max(c.Attempts, cur.Attempts), max(c.Interrupted, cur.Interrupted)
+		if cur.State.Final() || !c.State.Final() {
+			*c, kept = cur, false
+		}
+		c.Attempts, c.Interrupted, rev = attempts, interrupted, curRev
+	}
 }
 
 func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) store.Disposition {
@@ -129,9 +153,9 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 		if p, ok := q.run.policies.RetryPolicy(j.Function); ok {
 			c := newCall(&j)
 			c.State, c.Attempts = Running, 1
-			err := q.claim(ctx, &c, 0)
+			rev, err := q.claim(ctx, &c, 0)
 			if err == nil {
-				return q.attempt(ctx, &j, &c, p, runner, d.Sequence)
+				return q.attempt(ctx, &j, &c, rev, p, runner, d.Sequence)
 			}
 			if !errors.Is(err, store.ErrExists) {
 				return q.later(ctx, &j, err)
@@ -153,7 +177,7 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 	}
 	p, ok := q.run.policies.RetryPolicy(j.Function)
 	if !ok {
-		return q.giveUp(ctx, &j, &c, Failure{Code: string(apierror.FunctionNotFound), Message: "the function is no longer deployed"})
+		return q.giveUp(ctx, &j, &c, 0, Failure{Code: string(apierror.FunctionNotFound), Message: "the function is no longer deployed"})
 	}
 	if c.State == Running {
 		if q.now().Sub(c.Updated) < q.ackWait() {
@@ -168,23 +192,24 @@ func (q *Queue) handle(ctx context.Context, d store.Delivery, runner Runner) sto
 		c.Interrupted++
 		c.Error = &Failure{Code: string(apierror.Unavailable), Message: "the attempt was interrupted"}
 		if c.Interrupted >= MaxInterruptions {
-			return q.giveUp(ctx, &j, &c, *c.Error)
+			return q.giveUp(ctx, &j, &c, 0, *c.Error)
 		}
 	}
 	c.State, c.NextAttempt = Running, time.Time{}
 	c.Attempts++
-	if err := q.claim(ctx, &c, rev); errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
+	rev, err = q.claim(ctx, &c, rev)
+	if errors.Is(err, store.ErrConflict) || errors.Is(err, store.ErrExists) {
 		// Another worker changed the record first: it has the job.
 		return store.RetryAfter(claimRetry)
 	} else if err != nil {
 		return q.later(ctx, &j, err)
 	}
-	return q.attempt(ctx, &j, &c, p, runner, d.Sequence)
+	return q.attempt(ctx, &j, &c, rev, p, runner, d.Sequence)
 }
 
-// attempt runs j, whose record c the worker has claimed, and records the
-// outcome; seq is the sequence of j's message.
-func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner Runner, seq uint64) store.Disposition {
+// attempt runs j, whose record c the worker has claimed at revision rev,
+// and records the outcome; seq is the sequence of j's message.
+func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, rev uint64, p Policy, runner Runner, seq uint64) store.Disposition {
 	if c.CallsLeft != 0 {
 		// A retry has what the attempts before it left, so that a job
 		// failing on purpose cannot hand out its allowance once per
@@ -200,12 +225,12 @@ func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner R
 		// Stopping: the attempt was not the function's fault.
 		c.Attempts--
 		c.State = Queued
-		_ = q.put(context.WithoutCancel(ctx), c)
+		_, _ = q.settle(context.WithoutCancel(ctx), c, rev)
 		return store.RetryAfter(0)
 	case out.RetryAfter > 0:
 		c.Attempts--
 		c.State = Queued
-		if err := q.put(ctx, c); err != nil {
+		if _, err := q.settle(ctx, c, rev); err != nil {
 			return q.later(ctx, j, err)
 		}
 		return store.RetryAfter(out.RetryAfter)
@@ -219,13 +244,14 @@ func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner R
 			if j.Trigger != "" {
 				// Nobody reads a trigger's record: a refused event or tick
 				// is kept where an operator looks.
-				return q.giveUp(ctx, j, c, Failure{Code: string(apierror.FunctionFailed), Message: fmt.Sprintf("the function answered %d", out.Response.Status)})
+				return q.giveUp(ctx, j, c, rev, Failure{Code: string(apierror.FunctionFailed), Message: fmt.Sprintf("the function answered %d", out.Response.Status)})
 			}
 		}
-		if err := q.put(ctx, c); err != nil {
+		if kept, err := q.settle(ctx, c, rev); err != nil {
 			return q.later(ctx, j, err)
+		} else if kept {
+			q.callback(ctx, j, c)
 		}
-		q.callback(ctx, j, c)
 		return store.Done()
 	}
 	f := Failure{Code: string(out.Code), Message: out.Message}
@@ -237,13 +263,18 @@ func (q *Queue) attempt(ctx context.Context, j *Job, c *Call, p Policy, runner R
 	if (out.Response != nil || retryable[out.Code]) && c.Attempts-c.Interrupted <= p.Retries {
 		delay := backoff(p.Backoff, c.Attempts)
 		c.State, c.NextAttempt = Retrying, q.now().Add(delay).UTC()
-		if err := q.put(ctx, c); err != nil {
+		kept, err := q.settle(ctx, c, rev)
+		if err != nil {
 			return q.later(ctx, j, err)
+		}
+		if !kept {
+			// Another copy of the job runs the next attempt, or ran it.
+			return store.Done()
 		}
 		q.noteRetry(ctx, c, seq)
 		return store.RetryAfter(delay)
 	}
-	return q.giveUp(ctx, j, c, f)
+	return q.giveUp(ctx, j, c, rev, f)
 }
 
 // backoff is the delay before attempt n+1: base doubled n-1 times, capped.
@@ -264,13 +295,18 @@ func (q *Queue) later(ctx context.Context, j *Job, err error) store.Disposition 
 	return store.RetryAfter(time.Second)
 }
 
-// giveUp moves j to the dead-letter stream and marks its call dead.
-func (q *Queue) giveUp(ctx context.Context, j *Job, c *Call, f Failure) store.Disposition {
+// giveUp moves j to the dead-letter stream and marks its call dead; rev is
+// the revision of the worker's claim of the record, 0 when it has none.
+func (q *Queue) giveUp(ctx context.Context, j *Job, c *Call, rev uint64, f Failure) store.Disposition {
 	if err := q.DeadLetter(ctx, j, f, c.Attempts); err != nil {
 		return q.later(ctx, j, err)
 	}
 	c.State, c.Error, c.NextAttempt = Dead, &f, time.Time{}
-	if err := q.put(ctx, c); err != nil {
+	write := func() error { return q.put(ctx, c) }
+	if rev != 0 {
+		write = func() error { _, err := q.settle(ctx, c, rev); return err }
+	}
+	if err := write(); err != nil {
 		// The dead letter is kept; the record says where it was last.
 		q.log.Warn("async call record not updated", "call_id", j.ID, "err", err)
 	}
