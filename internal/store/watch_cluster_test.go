@@ -9,7 +9,6 @@ package store_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 	"time"
 
@@ -122,6 +121,6 @@ func TestWatchResumesWhenAnotherServerStops(t *testing.T) {
 			t.Fatalf("the watch saw %q", key)
 		}
 	case <-time.After(8 * time.Second):
-		t.Fatal(fmt.Sprintf("a write through %s did not reach the watch within 8 s", servers[0].Name()))
+		t.Fatalf("a write through %s did not reach the watch within 8 s", servers[0].Name())
 	}
 }
