@@ -137,7 +137,11 @@ func (q *Queue) sweepOne(ctx context.Context, id string) (int, error) {
 	// One copy per attempt: the message id makes a second sweep of the
 	// same overdue retry queue nothing.
 	msgID := fmt.Sprintf("%s.overdue.%d", id, note.Attempts)
-	if _, err := q.jobs.Publish(ctx, m.Subject, msgID, nil, m.Data); err != nil && !errors.Is(err, store.ErrDuplicate) {
+	_, err = q.jobs.Publish(ctx, m.Subject, msgID, nil, m.Data)
+	if errors.Is(err, store.ErrDuplicate) {
+		return 0, nil // queued by an earlier sweep, not run yet
+	}
+	if err != nil {
 		return 0, fmt.Errorf("queue overdue retry %s: %w", id, err)
 	}
 	q.requeued.Add(1)
