@@ -105,3 +105,39 @@ func TestSettleKeepsEveryRunCounted(t *testing.T) {
 		})
 	}
 }
+
+// TestSettleLeavesTheOtherCopysClaim settles, in turn, the outcomes of two
+// copies of a job: the first copy's attempt, judged interrupted, fails
+// after the second copy claimed the record, and the second copy's attempt
+// then fails too. The first adds nothing to the record, so it leaves it alone:
+// a write would move the revision the second copy's claim holds, and the
+// second would then take its own claim for a third copy's and drop its
+// outcome, leaving the call running for good.
+func TestSettleLeavesTheOtherCopysClaim(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, map[string][]Outcome{"none": {ok200}})
+	ctx := context.Background()
+	first := Call{ID: h.q.ids.Random(), Function: "none", State: Running, Attempts: 1}
+	rev1, err := h.q.claim(ctx, &first, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := first
+	second.Attempts, second.Interrupted = 2, 1
+	rev2, err := h.q.claim(ctx, &second, rev1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.State = Retrying
+	if kept, err := h.q.settle(ctx, &first, rev1); err != nil || kept {
+		t.Fatalf("the first copy's settle = %v, %v; want not kept", kept, err)
+	}
+	second.State = Retrying
+	if kept, err := h.q.settle(ctx, &second, rev2); err != nil || !kept {
+		t.Fatalf("the second copy's settle = %v, %v; want kept", kept, err)
+	}
+	got, _, err := h.q.get(ctx, first.ID)
+	if err != nil || got.State != Retrying || got.Attempts != 2 {
+		t.Fatalf("record %+v, %v; want retrying after 2 attempts", got, err)
+	}
+}

@@ -119,8 +119,9 @@ func (q *Queue) claim(ctx context.Context, c *Call, rev uint64) (uint64, error) 
 // acknowledgement wait, on a slow store), and be running it again: then
 // the record keeps the larger count of attempts, so that every run stays
 // counted, and of the two states the final one, or else the other
-// copy's. kept reports whether c's state is the one written; c is what
-// was written.
+// copy's; a copy that would add nothing leaves the record as the other
+// copy wrote it. kept reports whether c's state is the one written; c is
+// what the record holds.
 func (q *Queue) settle(ctx context.Context, c *Call, rev uint64) (kept bool, err error) {
 	kept = true
 	for {
@@ -134,6 +135,12 @@ func (q *Queue) settle(ctx context.Context, c *Call, rev uint64) (kept bool, err
 		attempts, interrupted := max(c.Attempts, cur.Attempts), max(c.Interrupted, cur.Interrupted)
 		if cur.State.Final() || !c.State.Final() {
 			*c, kept = cur, false
+			if attempts == cur.Attempts && interrupted == cur.Interrupted {
+				// Nothing to add: the record stays as the other copy
+				// wrote it, and a write would take its claim's
+				// revision from under it.
+				return false, nil
+			}
 		}
 		c.Attempts, c.Interrupted, rev = attempts, interrupted, curRev
 	}
