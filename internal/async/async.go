@@ -9,7 +9,11 @@
 // so a job cut short by a crash is delivered again; the call record, keyed
 // by the job's id, makes a job that already finished a no-op the second
 // time, and a worker claims the record with a compare-and-set before it
-// runs the job, so two copies of a job never run at once. Ids derived from an idempotency key, an event id or a schedule tick
+// runs the job, so two copies of a job do not run at once unless the first
+// outlasts the acknowledgement wait and is judged interrupted; an
+// attempt's outcome is written with a compare-and-set too, so the record
+// counts every run. A retry is noted where one node sweeps for retries
+// the server did not deliver (overdue.go). Ids derived from an idempotency key, an event id or a schedule tick
 // make a repeated submit of the same work land on the same record: the
 // queue's duplicate window and the record's create-if-absent refuse the
 // copy.
