@@ -18,7 +18,9 @@ import (
 // promise broken with no error anywhere. So every retry is also noted in
 // a bucket of its own, and one node sweeps that bucket: a retry overdue by
 // more than overdueGrace is queued again from the job's message. A copy of
-// a job is harmless: the record's compare-and-set lets one run it.
+// a job is harmless: the record's compare-and-set lets one run it, and if
+// the late original comes while that copy still runs, settle counts both
+// runs.
 //
 // The note is one write for each failed attempt, not for each call, and is
 // removed by the sweep once the call has moved on.
