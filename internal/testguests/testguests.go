@@ -97,6 +97,18 @@ func Example(t testing.TB, name string) []byte {
 	return build(t, pkg, true)
 }
 
+// Reactor returns the module of the reactor whose source is in dir, a
+// slash-separated directory of the module root that is neither a guest nor
+// an example, such as the benchmark's internal/bench/testdata/grants,
+// building it as Build builds a reactor guest.
+func Reactor(t testing.TB, dir string) []byte {
+	t.Helper()
+	if !filepath.IsLocal(filepath.FromSlash(dir)) {
+		t.Fatalf("testguests: %q is not a directory of the module root", dir)
+	}
+	return build(t, dir, true)
+}
+
 // ExampleDir returns the absolute path of the directory of the example
 // function name, which holds its source and its pave.yaml.
 func ExampleDir(t testing.TB, name string) string {

@@ -53,13 +53,13 @@ var kinds = hostcall.NewKinds("events", abi.ErrCodeInvalid, abi.ErrCodeDenied, a
 
 // publish passes the topic and data to the host and returns the event id.
 // Tests replace it with a fake host.
-var publish = func(op, topic string, data []byte) ([]byte, error) {
+var publish = func(op hostcall.Op, topic string, data []byte) ([]byte, error) {
 	return hostcall.Call(op, kinds, func() int32 { return hostPublish(topic, data) })
 }
 
 // Publish stores data as an event on topic and returns the event's id.
 func Publish(topic string, data []byte) (string, error) {
-	op := fmt.Sprintf("events: publish %q", hostcall.Shorten(topic))
+	op := hostcall.Op{Call: "events: publish", Name: topic}
 	if err := hostcall.CheckName(op, kinds, "topic", topic); err != nil {
 		return "", err
 	}

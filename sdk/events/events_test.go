@@ -33,7 +33,7 @@ func TestPublishOutsideWebAssembly(t *testing.T) {
 func fakeHost(t *testing.T, host func(topic string, data []byte) ([]byte, error)) {
 	t.Helper()
 	saved := publish
-	publish = func(_, topic string, data []byte) ([]byte, error) { return host(topic, data) }
+	publish = func(_ hostcall.Op, topic string, data []byte) ([]byte, error) { return host(topic, data) }
 	t.Cleanup(func() { publish = saved })
 }
 
@@ -72,7 +72,7 @@ func TestPublishHostErrors(t *testing.T) {
 		abi.ErrCodeNotFound: ErrUnavailable,
 	} {
 		fakeHost(t, func(string, []byte) ([]byte, error) {
-			return nil, hostcall.Fail("events: publish", kinds, code, "")
+			return nil, hostcall.Fail(hostcall.Op{Call: "events: publish"}, kinds, code, "")
 		})
 		if _, err := Publish("orders.created", nil); !only(err, want) {
 			t.Errorf("code %d: error %v, want only %v", code, err, want)

@@ -46,9 +46,6 @@
 package httpc
 
 import (
-	"fmt"
-	"net/url"
-
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/sdk/internal/hostcall"
 )
@@ -102,7 +99,7 @@ type Response struct {
 
 // fetch sends an encoded abi.Outbound to the host and returns the encoded
 // abi.Response. Tests replace it with a fake host.
-var fetch = func(op string, req []byte) ([]byte, error) {
+var fetch = func(op hostcall.Op, req []byte) ([]byte, error) {
 	return hostcall.Call(op, kinds, func() int32 { return hostFetch(req) })
 }
 
@@ -110,7 +107,7 @@ var fetch = func(op string, req []byte) ([]byte, error) {
 // arrived; a response with an error status is not an error.
 func Do(r *Request) (*Response, error) {
 	if r == nil {
-		return nil, hostcall.Fail("httpc: request", kinds, abi.ErrCodeInvalid, "no request")
+		return nil, hostcall.Fail(hostcall.Op{Call: "httpc: request"}, kinds, abi.ErrCodeInvalid, "no request")
 	}
 	op := opOf(r)
 	req, err := encode(op, r)
@@ -149,7 +146,7 @@ func (r *Request) method() string {
 
 // encode returns the argument of fetch for r, refusing before the host
 // does what the host would refuse as malformed.
-func encode(op string, r *Request) ([]byte, error) {
+func encode(op hostcall.Op, r *Request) ([]byte, error) {
 	if r.URL == "" {
 		return nil, hostcall.Fail(op, kinds, abi.ErrCodeInvalid, "the URL is empty")
 	}
@@ -157,7 +154,7 @@ func encode(op string, r *Request) ([]byte, error) {
 }
 
 // decode decodes the result of fetch.
-func decode(op string, res []byte) (*Response, error) {
+func decode(op hostcall.Op, res []byte) (*Response, error) {
 	r, err := hostcall.DecodeResponse(op, kinds, res)
 	if err != nil {
 		return nil, err
@@ -168,23 +165,10 @@ func decode(op string, res []byte) (*Response, error) {
 // opOf names a request in errors by its method and its URL's host and
 // port, never the user information, path or query, which may hold
 // credentials.
-func opOf(r *Request) string {
-	op := "httpc: request"
+func opOf(r *Request) hostcall.Op {
+	op := hostcall.Op{Call: "httpc: request", URL: r.URL}
 	if m := r.method(); (&abi.Request{Method: m}).Validate() == nil && len(m) <= 32 {
-		op = "httpc: " + m
-	}
-	if h := hostOf(r.URL); h != "" {
-		op += fmt.Sprintf(" %q", h)
+		op.Call = "httpc: " + m
 	}
 	return op
-}
-
-// hostOf returns the host and port of an absolute URL, shortened, or ""
-// if s is not one.
-func hostOf(s string) string {
-	u, err := url.Parse(s)
-	if err != nil || u.Scheme == "" || u.Opaque != "" {
-		return ""
-	}
-	return hostcall.Shorten(u.Host)
 }

@@ -30,29 +30,29 @@ type fakeHost struct {
 	t      *testing.T
 	sent   []*abi.Outbound
 	ops    []string
-	answer func(op string, o *abi.Outbound) ([]byte, error)
+	answer func(op hostcall.Op, o *abi.Outbound) ([]byte, error)
 }
 
-func installHost(t *testing.T, answer func(op string, o *abi.Outbound) ([]byte, error)) *fakeHost {
+func installHost(t *testing.T, answer func(op hostcall.Op, o *abi.Outbound) ([]byte, error)) *fakeHost {
 	t.Helper()
 	h := &fakeHost{t: t, answer: answer}
 	saved := fetch
 	t.Cleanup(func() { fetch = saved })
-	fetch = func(op string, req []byte) ([]byte, error) {
+	fetch = func(op hostcall.Op, req []byte) ([]byte, error) {
 		o, err := abi.DecodeOutbound(req)
 		if err != nil {
 			h.t.Fatalf("the host cannot decode the request: %v", err)
 		}
 		h.sent = append(h.sent, o)
-		h.ops = append(h.ops, op)
+		h.ops = append(h.ops, op.String())
 		return h.answer(op, o)
 	}
 	return h
 }
 
 // respond answers every request with resp.
-func respond(resp *abi.Response) func(string, *abi.Outbound) ([]byte, error) {
-	return func(string, *abi.Outbound) ([]byte, error) { return abi.AppendResponse(nil, resp), nil }
+func respond(resp *abi.Response) func(hostcall.Op, *abi.Outbound) ([]byte, error) {
+	return func(hostcall.Op, *abi.Outbound) ([]byte, error) { return abi.AppendResponse(nil, resp), nil }
 }
 
 func TestOutsideWebAssembly(t *testing.T) {
@@ -145,7 +145,7 @@ func TestHostErrors(t *testing.T) {
 		abi.ErrCodeConflict:    ErrUnavailable,
 		-77:                    ErrUnavailable,
 	} {
-		installHost(t, func(op string, _ *abi.Outbound) ([]byte, error) {
+		installHost(t, func(op hostcall.Op, _ *abi.Outbound) ([]byte, error) {
 			return nil, hostcall.Fail(op, kinds, code, "the host's reason")
 		})
 		_, err := Do(&Request{Method: "PATCH", URL: url, Header: Header{{Name: "Authorization", Value: marker}}, Body: []byte(marker)})
@@ -216,7 +216,7 @@ func TestMalformedResult(t *testing.T) {
 		"trailing":     append(abi.AppendResponse(nil, &abi.Response{Status: 200}), 0),
 		"header value": abi.AppendResponse(nil, &abi.Response{Status: 200, Headers: []abi.Header{{Name: "A", Value: "\n"}}}),
 	} {
-		installHost(t, func(string, *abi.Outbound) ([]byte, error) { return res, nil })
+		installHost(t, func(hostcall.Op, *abi.Outbound) ([]byte, error) { return res, nil })
 		resp, err := Get("https://api.example.com/")
 		if !only(err, ErrUnavailable) || resp != nil || !strings.Contains(err.Error(), hostcall.ErrDecode) {
 			t.Errorf("%s: %v, %v; want a malformed-result %v", name, resp, err, ErrUnavailable)
@@ -242,7 +242,7 @@ func TestOpOf(t *testing.T) {
 		{Request{URL: "HTTPS://API.example.com/"}, `httpc: GET "API.example.com"`},
 	}
 	for _, tt := range tests {
-		if got := opOf(&tt.r); got != tt.want {
+		if got := opOf(&tt.r).String(); got != tt.want {
 			t.Errorf("opOf(%q %q) = %q, want %q", tt.r.Method, tt.r.URL, got, tt.want)
 		}
 	}
@@ -272,7 +272,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte{1, 200, 1})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		resp, err := decode("op", b)
+		resp, err := decode(hostcall.Op{Call: "op"}, b)
 		if err != nil {
 			if resp != nil || !only(err, ErrUnavailable) {
 				t.Fatalf("decode = %v, %v", resp, err)
@@ -297,7 +297,7 @@ func FuzzOpOf(f *testing.F) {
 	f.Fuzz(func(t *testing.T, method, host, path string) {
 		const marker = "PRIVATEMARKER"
 		url := "https://u:" + marker + "@" + host + "/" + path + "?q=" + marker + "#" + marker
-		op := opOf(&Request{Method: method, URL: url})
+		op := opOf(&Request{Method: method, URL: url}).String()
 		if len(op) > len("httpc: ")+32+1+2+4*67 {
 			t.Fatalf("op of %d bytes", len(op))
 		}

@@ -37,7 +37,6 @@
 package invoke
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/pave-dev/pave/abi"
@@ -68,7 +67,7 @@ var kinds = hostcall.NewKinds("invoke", abi.ErrCodeInvalid, abi.ErrCodeDenied, a
 
 // call passes the function name and an encoded abi.Outbound to the host
 // and returns the encoded abi.Response. Tests replace it with a fake host.
-var call = func(op, function string, req []byte) ([]byte, error) {
+var call = func(op hostcall.Op, function string, req []byte) ([]byte, error) {
 	return hostcall.Call(op, kinds, func() int32 { return hostCall(function, req) })
 }
 
@@ -76,7 +75,7 @@ var call = func(op, function string, req []byte) ([]byte, error) {
 // (default POST), path (default "/"), query, header fields and body are
 // sent; the caller and request id are the host's to set.
 func Call(function string, req *pave.Request) (*pave.Response, error) {
-	op := fmt.Sprintf("invoke: call %q", hostcall.Shorten(function))
+	op := hostcall.Op{Call: "invoke: call", Name: function}
 	if err := hostcall.CheckName(op, kinds, "function name", function); err != nil {
 		return nil, err
 	}

@@ -35,7 +35,7 @@ func TestCallOutsideWebAssembly(t *testing.T) {
 func fakeHost(t *testing.T, host func(function string, req []byte) ([]byte, error)) {
 	t.Helper()
 	saved := call
-	call = func(_, function string, req []byte) ([]byte, error) { return host(function, req) }
+	call = func(_ hostcall.Op, function string, req []byte) ([]byte, error) { return host(function, req) }
 	t.Cleanup(func() { call = saved })
 }
 
@@ -106,7 +106,7 @@ func TestCallHostErrors(t *testing.T) {
 		abi.ErrCodeLimit: ErrLimit, abi.ErrCodeUnavailable: ErrUnavailable,
 	} {
 		fakeHost(t, func(string, []byte) ([]byte, error) {
-			return nil, hostcall.Fail("invoke: call", kinds, code, "")
+			return nil, hostcall.Fail(hostcall.Op{Call: "invoke: call"}, kinds, code, "")
 		})
 		if _, err := Call("billing", nil); !only(err, want) {
 			t.Errorf("code %d: error %v, want only %v", code, err, want)

@@ -80,12 +80,12 @@ func Open(name string) *Bucket {
 // Name returns the bucket's name.
 func (b *Bucket) Name() string { return b.name }
 
-func (b *Bucket) op(verb string) string {
-	return fmt.Sprintf("kv: %s in bucket %q", verb, hostcall.Shorten(b.name))
+func (b *Bucket) op(verb string) hostcall.Op {
+	return hostcall.Op{Call: "kv: " + verb + " in bucket", Name: b.name}
 }
 
 // checkKey refuses a key the store would refuse, before calling the host.
-func checkKey(op, key string) error {
+func checkKey(op hostcall.Op, key string) error {
 	if !abi.ValidKVKey(key) {
 		return hostcall.Fail(op, kinds, abi.ErrCodeInvalid,
 			fmt.Sprintf("a key is 1 to %d letters, digits and - _ = . /, not starting or ending with '.'", abi.MaxKVKey))
@@ -93,7 +93,7 @@ func checkKey(op, key string) error {
 	return nil
 }
 
-func checkValue(op string, value []byte) error {
+func checkValue(op hostcall.Op, value []byte) error {
 	if len(value) > abi.MaxKVValue {
 		return hostcall.Fail(op, kinds, abi.ErrCodeInvalid, fmt.Sprintf("a value is at most %d bytes", abi.MaxKVValue))
 	}
@@ -179,7 +179,7 @@ func (b *Bucket) List(prefix string) ([]string, error) {
 }
 
 // decodeEntry decodes the result of get: a revision and the value.
-func decodeEntry(op string, res []byte) ([]byte, uint64, error) {
+func decodeEntry(op hostcall.Op, res []byte) ([]byte, uint64, error) {
 	rev, value, err := abi.DecodeKVEntry(res)
 	if err != nil {
 		return nil, 0, hostcall.Malformed(op, kinds, err)
@@ -188,7 +188,7 @@ func decodeEntry(op string, res []byte) ([]byte, uint64, error) {
 }
 
 // decodeRevision decodes the result of put and cas: a revision alone.
-func decodeRevision(op string, res []byte) (uint64, error) {
+func decodeRevision(op hostcall.Op, res []byte) (uint64, error) {
 	rev, value, err := abi.DecodeKVEntry(res)
 	if err == nil && len(value) != 0 {
 		err = abi.ErrTrailingData
@@ -200,7 +200,7 @@ func decodeRevision(op string, res []byte) (uint64, error) {
 }
 
 // decodeList decodes the result of list.
-func decodeList(op string, res []byte) ([]string, error) {
+func decodeList(op hostcall.Op, res []byte) ([]string, error) {
 	keys, err := abi.DecodeStrings(res)
 	if err != nil {
 		return nil, hostcall.Malformed(op, kinds, err)

@@ -104,32 +104,32 @@ func TestKinds(t *testing.T) {
 		abi.ErrCodeUnavailable: ErrUnavailable,
 		-100:                   ErrUnavailable,
 	} {
-		if err := hostcall.Fail("op", kinds, code, ""); !only(err, want) {
+		if err := hostcall.Fail(hostcall.Op{Call: "op"}, kinds, code, ""); !only(err, want) {
 			t.Errorf("code %d: %v, want only %v", code, err, want)
 		}
 	}
 }
 
 func TestDecodeEntry(t *testing.T) {
-	value, rev, err := decodeEntry("op", abi.AppendKVEntry(nil, 1<<40+7, []byte("v1")))
+	value, rev, err := decodeEntry(hostcall.Op{Call: "op"}, abi.AppendKVEntry(nil, 1<<40+7, []byte("v1")))
 	if err != nil || rev != 1<<40+7 || string(value) != "v1" {
 		t.Errorf("decodeEntry = %q, %d, %v", value, rev, err)
 	}
-	value, rev, err = decodeEntry("op", abi.AppendKVEntry(nil, 3, nil))
+	value, rev, err = decodeEntry(hostcall.Op{Call: "op"}, abi.AppendKVEntry(nil, 3, nil))
 	if err != nil || rev != 3 || len(value) != 0 {
 		t.Errorf("decodeEntry of an empty value = %q, %d, %v", value, rev, err)
 	}
-	if _, _, err := decodeEntry("op", []byte{1, 2, 3}); !only(err, ErrUnavailable) || !strings.Contains(err.Error(), hostcall.ErrDecode) {
+	if _, _, err := decodeEntry(hostcall.Op{Call: "op"}, []byte{1, 2, 3}); !only(err, ErrUnavailable) || !strings.Contains(err.Error(), hostcall.ErrDecode) {
 		t.Errorf("decodeEntry of 3 bytes: %v, want a malformed-result %v", err, ErrUnavailable)
 	}
 }
 
 func TestDecodeRevision(t *testing.T) {
-	if rev, err := decodeRevision("op", abi.AppendKVEntry(nil, 9, nil)); err != nil || rev != 9 {
+	if rev, err := decodeRevision(hostcall.Op{Call: "op"}, abi.AppendKVEntry(nil, 9, nil)); err != nil || rev != 9 {
 		t.Errorf("decodeRevision = %d, %v", rev, err)
 	}
 	for _, b := range [][]byte{nil, {1, 0, 0}, abi.AppendKVEntry(nil, 9, []byte("x"))} {
-		if rev, err := decodeRevision("op", b); !only(err, ErrUnavailable) || rev != 0 {
+		if rev, err := decodeRevision(hostcall.Op{Call: "op"}, b); !only(err, ErrUnavailable) || rev != 0 {
 			t.Errorf("decodeRevision(% x) = %d, %v; want a malformed-result error", b, rev, err)
 		}
 	}
@@ -137,17 +137,17 @@ func TestDecodeRevision(t *testing.T) {
 
 func TestDecodeList(t *testing.T) {
 	want := []string{"a", "a/b", "a/c"}
-	got, err := decodeList("op", abi.AppendStrings(nil, want))
+	got, err := decodeList(hostcall.Op{Call: "op"}, abi.AppendStrings(nil, want))
 	if err != nil || !slices.Equal(got, want) {
 		t.Errorf("decodeList = %q, %v", got, err)
 	}
-	got, err = decodeList("op", abi.AppendStrings(nil, nil))
+	got, err = decodeList(hostcall.Op{Call: "op"}, abi.AppendStrings(nil, nil))
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("decodeList of no keys = %#v, %v; want an empty list", got, err)
 	}
 	bad := [][]byte{nil, {2, 1, 'a'}, append(abi.AppendStrings(nil, want), 0)}
 	for _, b := range bad {
-		if got, err := decodeList("op", b); !only(err, ErrUnavailable) || got != nil {
+		if got, err := decodeList(hostcall.Op{Call: "op"}, b); !only(err, ErrUnavailable) || got != nil {
 			t.Errorf("decodeList(% x) = %q, %v; want a malformed-result error", b, got, err)
 		}
 	}
@@ -158,17 +158,17 @@ func FuzzDecode(f *testing.F) {
 	f.Add(abi.AppendStrings(nil, []string{"a", "b"}))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if value, rev, err := decodeEntry("op", b); err == nil {
+		if value, rev, err := decodeEntry(hostcall.Op{Call: "op"}, b); err == nil {
 			if !bytes.Equal(abi.AppendKVEntry(nil, rev, value), b) {
 				t.Fatalf("entry % x does not re-encode", b)
 			}
 		} else if !only(err, ErrUnavailable) {
 			t.Fatalf("decodeEntry error %v", err)
 		}
-		if rev, err := decodeRevision("op", b); err == nil && !bytes.Equal(abi.AppendKVEntry(nil, rev, nil), b) {
+		if rev, err := decodeRevision(hostcall.Op{Call: "op"}, b); err == nil && !bytes.Equal(abi.AppendKVEntry(nil, rev, nil), b) {
 			t.Fatalf("revision % x does not re-encode", b)
 		}
-		if keys, err := decodeList("op", b); err == nil {
+		if keys, err := decodeList(hostcall.Op{Call: "op"}, b); err == nil {
 			if len(keys) > abi.MaxKVList || !bytes.Equal(abi.AppendStrings(nil, keys), b) {
 				t.Fatalf("list % x: %d keys that do not re-encode", b, len(keys))
 			}

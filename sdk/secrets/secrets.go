@@ -27,8 +27,6 @@
 package secrets
 
 import (
-	"fmt"
-
 	"github.com/pave-dev/pave/abi"
 	"github.com/pave-dev/pave/sdk/internal/hostcall"
 )
@@ -56,7 +54,7 @@ var kinds = hostcall.NewKinds("secrets", abi.ErrCodeInvalid, abi.ErrCodeDenied, 
 // Get returns the latest value of the secret name, which the manifest must
 // grant. The error never contains the value.
 func Get(name string) (string, error) {
-	op := fmt.Sprintf("secrets: get %q", hostcall.Shorten(name))
+	op := hostcall.Op{Call: "secrets: get", Name: name}
 	if err := hostcall.CheckName(op, kinds, "secret name", name); err != nil {
 		return "", err
 	}

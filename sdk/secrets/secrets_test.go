@@ -46,7 +46,7 @@ func TestKinds(t *testing.T) {
 		abi.ErrCodeUnavailable: ErrUnavailable,
 		-100:                   ErrUnavailable,
 	} {
-		err := hostcall.Fail("op", kinds, code, "")
+		err := hostcall.Fail(hostcall.Op{Call: "op"}, kinds, code, "")
 		if !errors.Is(err, want) {
 			t.Errorf("code %d: %v does not match %v", code, err, want)
 		}

@@ -25,7 +25,7 @@ const MaxName = 512
 
 // CheckName refuses an empty name or one longer than MaxName, before
 // calling the host; what says what the name is, such as "topic".
-func CheckName(op string, kinds Kinds, what, name string) error {
+func CheckName(op Op, kinds Kinds, what, name string) error {
 	if name == "" || len(name) > MaxName {
 		return Fail(op, kinds, abi.ErrCodeInvalid, fmt.Sprintf("a %s is 1 to %d bytes", what, MaxName))
 	}
@@ -43,7 +43,7 @@ func Shorten(s string) string {
 // EncodeOutbound encodes req for the host, refusing before the host does
 // what the host would refuse as malformed: an invalid method or header
 // field, or a request over abi.MaxOutboundSize encoded.
-func EncodeOutbound(op string, kinds Kinds, req *abi.Outbound) ([]byte, error) {
+func EncodeOutbound(op Op, kinds Kinds, req *abi.Outbound) ([]byte, error) {
 	// The rules for the method and header fields are those of an ABI
 	// message; the abi errors never contain the offending bytes.
 	check := abi.Request{Method: req.Method, Headers: req.Headers}
@@ -62,12 +62,12 @@ func EncodeOutbound(op string, kinds Kinds, req *abi.Outbound) ([]byte, error) {
 const ErrDecode = "malformed result from the host"
 
 // Malformed returns the error of op for a result that does not decode.
-func Malformed(op string, kinds Kinds, err error) error {
+func Malformed(op Op, kinds Kinds, err error) error {
 	return Fail(op, kinds, abi.ErrCodeUnavailable, ErrDecode+": "+err.Error())
 }
 
 // DecodeResponse decodes a result that is an encoded abi.Response.
-func DecodeResponse(op string, kinds Kinds, res []byte) (*abi.Response, error) {
+func DecodeResponse(op Op, kinds Kinds, res []byte) (*abi.Response, error) {
 	r, err := abi.DecodeResponse(res)
 	if err != nil {
 		return nil, Malformed(op, kinds, err)

@@ -15,6 +15,8 @@
 package hostcall
 
 import (
+	"net/url"
+	"strconv"
 	"sync"
 
 	"github.com/pave-dev/pave/abi"
@@ -24,10 +26,47 @@ import (
 // ones are cut.
 const MaxMessage = 512
 
+// Op names a capability call for people, such as `secrets: get "API_KEY"`
+// or `httpc: GET "api.example.com"`: Call followed by a quoted name. It is
+// made on every call but formatted only when an error is read: formatting
+// (fmt, and parsing a URL for its host) costs a WebAssembly guest more than
+// the rest of the call's own work.
+type Op struct {
+	// Call is the package and the verb, such as "kv: get in bucket".
+	Call string
+	// Name is what the call names (a secret, bucket, function or topic),
+	// quoted and shortened when formatted; "" for none.
+	Name string
+	// URL is an outbound request's URL, whose host is named instead of
+	// Name; nothing is named for a URL without a host.
+	URL string
+}
+
+// String formats o.
+func (o Op) String() string {
+	name := o.Name
+	if o.URL != "" {
+		name = hostOf(o.URL)
+	}
+	if name == "" {
+		return o.Call
+	}
+	return o.Call + " " + strconv.Quote(Shorten(name))
+}
+
+// hostOf returns the host and port of an absolute URL, or "".
+func hostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Opaque != "" {
+		return ""
+	}
+	return u.Host
+}
+
 // Error is a failed capability call.
 type Error struct {
-	// Op names the call for people, such as `secrets: get "API_KEY"`.
-	Op string
+	// Op names the call.
+	Op Op
 	// Code is the ABI's error code, one of abi.ErrCode*.
 	Code int32
 	// Kind is the sentinel error of the calling package that Code maps to;
@@ -38,7 +77,7 @@ type Error struct {
 	Message string
 }
 
-func (e *Error) Error() string { return e.Op + ": " + e.Message }
+func (e *Error) Error() string { return e.Op.String() + ": " + e.Message }
 
 // Unwrap returns Kind.
 func (e *Error) Unwrap() error { return e.Kind }
@@ -75,7 +114,7 @@ func Describe(code int32) string {
 // Fail returns the *Error of op for code with message, or with the
 // description of code if message is empty. The capability packages use it
 // for arguments they refuse before calling the host.
-func Fail(op string, kinds Kinds, code int32, message string) error {
+func Fail(op Op, kinds Kinds, code int32, message string) error {
 	if message == "" {
 		message = Describe(code)
 	}
@@ -88,7 +127,7 @@ var mu sync.Mutex
 // Call runs call, which must be one capability import, and returns its
 // result, copied out of the host; the slice is the caller's. On failure the
 // error is an *Error whose Kind comes from kinds.
-func Call(op string, kinds Kinds, call func() int32) ([]byte, error) {
+func Call(op Op, kinds Kinds, call func() int32) ([]byte, error) {
 	if !available {
 		return nil, Fail(op, kinds, abi.ErrCodeUnavailable, "capabilities are available only to functions running in pave")
 	}
@@ -96,7 +135,7 @@ func Call(op string, kinds Kinds, call func() int32) ([]byte, error) {
 }
 
 // locked makes call and reads its result with read, holding mu.
-func locked(op string, kinds Kinds, call func() int32, read func([]byte) int32) ([]byte, error) {
+func locked(op Op, kinds Kinds, call func() int32, read func([]byte) int32) ([]byte, error) {
 	mu.Lock()
 	defer mu.Unlock()
 	return finish(op, kinds, call(), read)
@@ -106,7 +145,7 @@ func locked(op string, kinds Kinds, call func() int32, read func([]byte) int32) 
 // error, copying the pending bytes out with read (result_read: it returns
 // the length copied, or a negative number when the buffer is too small or
 // nothing is pending).
-func finish(op string, kinds Kinds, ret int32, read func([]byte) int32) ([]byte, error) {
+func finish(op Op, kinds Kinds, ret int32, read func([]byte) int32) ([]byte, error) {
 	if ret < 0 {
 		buf := make([]byte, MaxMessage)
 		n := read(buf)

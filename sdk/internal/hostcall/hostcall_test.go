@@ -46,7 +46,7 @@ func pending(b string) *host { return &host{pending: []byte(b), has: true} }
 
 func TestFinishSuccess(t *testing.T) {
 	h := pending("a secret value")
-	got, err := finish("op", testKinds, int32(len(h.pending)), h.read)
+	got, err := finish(Op{Call: "op"}, testKinds, int32(len(h.pending)), h.read)
 	if err != nil || string(got) != "a secret value" {
 		t.Fatalf("finish = %q, %v", got, err)
 	}
@@ -61,7 +61,7 @@ func TestFinishSuccess(t *testing.T) {
 
 func TestFinishEmpty(t *testing.T) {
 	h := &host{}
-	got, err := finish("op", testKinds, 0, h.read)
+	got, err := finish(Op{Call: "op"}, testKinds, 0, h.read)
 	if err != nil || got == nil || len(got) != 0 {
 		t.Fatalf("finish(0) = %#v, %v; want an empty, non-nil result", got, err)
 	}
@@ -77,7 +77,7 @@ func TestFinishReadFails(t *testing.T) {
 		"host has less":   pending("ab"),
 	} {
 		t.Run(name, func(t *testing.T) {
-			got, err := finish("op", testKinds, 5, h.read)
+			got, err := finish(Op{Call: "op"}, testKinds, 5, h.read)
 			var e *Error
 			if !errors.As(err, &e) || !errors.Is(err, errUnavailable) || e.Code != abi.ErrCodeUnavailable {
 				t.Fatalf("finish = %q, %v; want an unavailable *Error", got, err)
@@ -107,7 +107,7 @@ func TestFinishErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := finish(`kv: get in bucket "b"`, testKinds, tt.code, tt.host.read)
+			got, err := finish(Op{Call: "kv: get in bucket", Name: "b"}, testKinds, tt.code, tt.host.read)
 			if got != nil {
 				t.Errorf("finish returned %q with its error", got)
 			}
@@ -135,7 +135,7 @@ func TestFinishErrors(t *testing.T) {
 // make finish slice past it.
 func TestFinishLyingRead(t *testing.T) {
 	lie := func([]byte) int32 { return MaxMessage + 100 }
-	_, err := finish("op", testKinds, abi.ErrCodeDenied, lie)
+	_, err := finish(Op{Call: "op"}, testKinds, abi.ErrCodeDenied, lie)
 	var e *Error
 	if !errors.As(err, &e) || e.Message != "not granted" {
 		t.Fatalf("finish = %v, want the description of the code", err)
@@ -179,7 +179,7 @@ func TestCallsAreSerialised(t *testing.T) {
 				runtime.Gosched()
 				return h.read(buf)
 			}
-			got, err := locked("op", testKinds, call, read)
+			got, err := locked(Op{Call: "op"}, testKinds, call, read)
 			if err != nil || !bytes.Equal(got, want) {
 				errs <- "got " + strconv.Quote(string(got)) + ", want " + strconv.Quote(string(want))
 			}
@@ -197,7 +197,7 @@ func TestCallOutsideWebAssembly(t *testing.T) {
 		t.Skip("running in WebAssembly")
 	}
 	called := false
-	_, err := Call("secrets: get", testKinds, func() int32 { called = true; return 0 })
+	_, err := Call(Op{Call: "secrets: get"}, testKinds, func() int32 { called = true; return 0 })
 	if called {
 		t.Error("Call called the import outside WebAssembly")
 	}
@@ -218,7 +218,7 @@ func FuzzFinish(f *testing.F) {
 			ret = 1 << 20 // keep allocations small
 		}
 		h := &host{pending: pend, has: has}
-		got, err := finish("op", testKinds, ret, h.read)
+		got, err := finish(Op{Call: "op"}, testKinds, ret, h.read)
 		switch {
 		case err == nil && (ret < 0 || len(got) != int(ret)):
 			t.Fatalf("finish(%d) = %d bytes and no error", ret, len(got))
@@ -230,4 +230,25 @@ func FuzzFinish(f *testing.F) {
 			t.Fatalf("message of %d bytes", len(err.(*Error).Message))
 		}
 	})
+}
+
+func TestOpString(t *testing.T) {
+	long := strings.Repeat("n", 70)
+	tests := []struct {
+		op   Op
+		want string
+	}{
+		{Op{Call: "secrets: get", Name: "API_KEY"}, `secrets: get "API_KEY"`},
+		{Op{Call: "kv: put in bucket", Name: "orders"}, `kv: put in bucket "orders"`},
+		{Op{Call: "events: publish", Name: long}, `events: publish "` + long[:64] + `..."`},
+		{Op{Call: "invoke: call", Name: "a\"b\nc"}, `invoke: call "a\"b\nc"`},
+		{Op{Call: "httpc: request"}, `httpc: request`},
+		{Op{Call: "httpc: GET", URL: "https://u:pw@api.example.com:8443/p?q#f"}, `httpc: GET "api.example.com:8443"`},
+		{Op{Call: "httpc: GET", Name: "ignored", URL: "api.example.com/p"}, `httpc: GET`},
+	}
+	for _, tt := range tests {
+		if got := tt.op.String(); got != tt.want {
+			t.Errorf("%+v.String() = %q, want %q", tt.op, got, tt.want)
+		}
+	}
 }
