@@ -40,6 +40,7 @@ import (
 	"github.com/pave-dev/pave/internal/posture"
 	"github.com/pave-dev/pave/internal/registry"
 	"github.com/pave-dev/pave/internal/runtime"
+	"github.com/pave-dev/pave/internal/secrets"
 	"github.com/pave-dev/pave/internal/store"
 	"github.com/pave-dev/pave/internal/triggers"
 	"github.com/pave-dev/pave/internal/version"
@@ -352,7 +353,7 @@ func (d *Daemon) openSecrets(ctx, bgCtx context.Context, p *parts) (err error) {
 	if err := p.vault.follow(bgCtx); err != nil {
 		return fmt.Errorf("secrets: %w", err)
 	}
-	d.log = slog.New(redactingHandler{next: d.log.Handler(), store: p.vault.store})
+	d.log = slog.New(redactingHandler{next: d.log.Handler(), redactor: func() *secrets.Redactor { return p.vault.store.Redactor(nil, nil) }})
 	return nil
 }
 

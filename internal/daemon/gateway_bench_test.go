@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -22,7 +24,9 @@ import (
 // and POST with a JSON body behind an API key, or behind a JWT, a JSON
 // Schema and a rate limit), next to a bare handler writing the same bytes
 // through the same driver. The daemon logs as pave serve does, one JSON
-// line per invocation (discarded), and keeps every record and metric.
+// line per invocation (discarded), and keeps every record and metric; it
+// holds one stored secret, as a daemon in use does, so that every line and
+// response goes through redaction.
 //
 // Besides the time and allocations per call it reports cpu-ns/op, the
 // process's CPU time (user and system, background work included) per
@@ -36,6 +40,9 @@ import (
 func BenchmarkGateway(b *testing.B) {
 	signing, issuer, trust := testIssuer(b)
 	n := startLogged(b, trust, slog.NewJSONHandler(io.Discard, nil))
+	if _, err := n.admin.SetSecret(b.Context(), "BENCH_SECRET", []byte("bench-secret-value-"+strconv.Itoa(os.Getpid()))); err != nil {
+		b.Fatal(err)
+	}
 	hello := testguests.Example(b, "hello")
 	n.deploy(`name: hello
 owner: bench
