@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -16,6 +19,8 @@ type Blobs struct {
 	stream jetstream.Stream
 	bucket string
 	n      *NATS // for down
+	// stall bounds the wait for the next part of a blob being read.
+	stall time.Duration
 }
 
 // down returns ErrUnavailable while the connection to NATS is down: a
@@ -35,7 +40,8 @@ func (b *Blobs) down() error {
 const blobTimeout = 2 * time.Minute
 
 // blobAckWait bounds the wait for the server's acknowledgement of each
-// chunk of a blob being written, counted from the chunk's sending. nats.go
+// chunk of a blob being written, counted from the chunk's sending, and the
+// wait for the next chunk of a blob being read (Blobs.read). nats.go
 // sets such a bound only when the write's context has no deadline; with
 // one, a chunk whose acknowledgement is lost (the server holding the
 // object store was killed while the connection stayed up through another)
@@ -95,14 +101,14 @@ func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
 	}
 	ctx, cancel := bounded(ctx)
 	defer cancel()
-	data, err := b.obs.GetBytes(ctx, name)
+	data, err := b.read(ctx, name)
 	for pause := 20 * time.Millisecond; errors.Is(err, jetstream.ErrDigestMismatch) && pause <= 640*time.Millisecond; pause *= 2 {
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
 			return nil, fmt.Errorf("get blob: %w", unavailable(ctx.Err()))
 		}
-		data, err = b.obs.GetBytes(ctx, name)
+		data, err = b.read(ctx, name)
 	}
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, fmt.Errorf("blob %s: %w", name, ErrNotFound)
@@ -111,6 +117,63 @@ func (b *Blobs) Get(ctx context.Context, name string) ([]byte, error) {
 		return nil, fmt.Errorf("get blob: %w", unavailable(err))
 	}
 	return data, nil
+}
+
+// read reads blob name once. nats.go waits for each chunk of an object
+// until the read's deadline, whatever else happens: neither ctx's end nor
+// a consumer that stopped delivering ends the wait sooner. A read whose
+// chunks stopped while a cluster changed the stream's replicas held a
+// node's shutdown for two minutes (blobTimeout) that way, as it would hold
+// the first call of the function being loaded. So the read runs in a
+// goroutine of its own, and read returns when ctx ends or when no chunk
+// came for b.stall; the goroutine ends at ctx's deadline at the latest.
+func (b *Blobs) read(ctx context.Context, name string) ([]byte, error) {
+	res, err := b.obs.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		got  atomic.Int64 // bytes read so far
+		done = make(chan struct{})
+		data []byte
+		rerr error
+	)
+	go func() {
+		defer close(done)
+		defer res.Close()
+		var buf bytes.Buffer
+		p := make([]byte, 64<<10)
+		for {
+			n, err := res.Read(p)
+			buf.Write(p[:n])
+			got.Add(int64(n))
+			if errors.Is(err, io.EOF) {
+				data = buf.Bytes()
+				return
+			}
+			if err != nil {
+				rerr = err
+				return
+			}
+		}
+	}()
+	check := time.NewTicker(max(b.stall/8, time.Millisecond))
+	defer check.Stop()
+	last, since := int64(0), time.Now()
+	for {
+		select {
+		case <-done:
+			return data, rerr
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case now := <-check.C:
+			if n := got.Load(); n != last {
+				last, since = n, now
+			} else if now.Sub(since) >= b.stall {
+				return nil, fmt.Errorf("%w: object store %s: no part of %s came for %s", ErrUnavailable, b.bucket, name, b.stall)
+			}
+		}
+	}
 }
 
 // Has reports whether blob name is stored.

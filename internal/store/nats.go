@@ -279,7 +279,7 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
 	n.opened.add(objectStream(name))
-	return &Blobs{obs: obs, stream: stream, bucket: name, n: n}, nil
+	return &Blobs{obs: obs, stream: stream, bucket: name, n: n, stall: n.blobAckWait}, nil
 }
 
 // kvStream is the stream behind the key-value bucket name.

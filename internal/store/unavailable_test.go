@@ -251,3 +251,64 @@ func TestBlobPutRefusedWhenAcknowledgementsAreLost(t *testing.T) {
 		t.Errorf("Put took %s; each acknowledgement is bounded by 1s", took)
 	}
 }
+
+// TestBlobGetEndsWhenItsChunksStop reads a blob whose chunks are gone, so
+// that the read's consumer waits for chunks that never come, as one did
+// while a cluster changed the stream's replicas: the read must end after
+// the stall bound, as unavailable, and at once when its context ends;
+// nats.go alone waits for the context's deadline.
+func TestBlobGetEndsWhenItsChunksStop(t *testing.T) {
+	t.Parallel()
+	srv, n := external(t)
+	ctx := context.Background()
+	const stall = 500 * time.Millisecond
+	n.SetBlobAckWait(stall)
+	blobs, err := n.Blobs(ctx, "stalled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := blobs.Put(ctx, "module", make([]byte, 300<<10)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := blobs.Get(ctx, "module"); err != nil {
+		t.Fatalf("Get before the chunks are gone: %v", err)
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, "OBJ_stalled")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Purge(ctx, jetstream.WithPurgeSubject("$O.stalled.C.>")); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	began := time.Now()
+	_, err = blobs.Get(ctx, "module")
+	took := time.Since(began)
+	t.Logf("stalled read ended after %s: %v", took, err)
+	if !errors.Is(err, store.ErrUnavailable) {
+		t.Errorf("Get: %v, want ErrUnavailable", err)
+	}
+	if took > 10*stall {
+		t.Errorf("Get took %s; a stall is bounded by %s", took, stall)
+	}
+
+	short, stop := context.WithCancel(ctx)
+	time.AfterFunc(stall/5, stop)
+	began = time.Now()
+	_, err = blobs.Get(short, "module")
+	took = time.Since(began)
+	if !errors.Is(err, context.Canceled) || took >= stall {
+		t.Errorf("Get with its context cancelled after %s: %v after %s, want context.Canceled before the stall bound", stall/5, err, took)
+	}
+}
