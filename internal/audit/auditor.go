@@ -50,6 +50,18 @@ type Options struct {
 	// Logger receives what cannot be returned: failures of the sink, the
 	// head and of seals made by Record. nil discards them.
 	Logger *slog.Logger
+	// Keys are the log's other keys: those of earlier rotations, whose
+	// records stay in the log, and the next key, for a rotation another
+	// writer makes. LoadKey, if set, is asked for a key by id when a
+	// record names one that neither the key nor Keys is (the daemon reads
+	// the next key's file, which may have been given since the start).
+	Keys    []secret.Value
+	LoadKey func(id string) (secret.Value, bool)
+	// OnRotate, if set, is called when the Auditor starts sealing with
+	// another key: after its own Rotate, or on reading another writer's
+	// rotation to a key it holds. It is called with the Auditor's lock
+	// held and must not call the Auditor.
+	OnRotate func(from, to string)
 }
 
 // Sink receives records as they are stored, such as FileSink.
@@ -62,7 +74,8 @@ type Sink interface {
 // one Log.
 type Auditor struct {
 	log  Log
-	key  *sealKey
+	key  *sealKey // the key it seals with
+	ring *keyRing // every key it may meet in the log, key included
 	opts Options
 
 	// sem is the append lock: a channel, so that waiting for it honours
@@ -81,10 +94,19 @@ type Auditor struct {
 	// broken is the tampering found, if any: the Auditor then no longer
 	// seals (it would vouch for what it found).
 	broken *Problem
+	// lost is the id of a key another writer's rotation handed the log
+	// to and that this Auditor does not hold: it then appends nothing,
+	// as whatever it sealed with its old key would read as forged.
+	lost string
 
 	stateMu    sync.Mutex
 	brokenCopy *Problem // broken, for Broken, which takes no append lock
+	keyID      string   // key's id, for KeyID
 }
+
+// ErrKeyNotHeld is what Record, Seal and Rotate return once another
+// writer rotated the log to a key this Auditor does not hold.
+var ErrKeyNotHeld = errors.New("the audit log was rotated to a key this node does not hold")
 
 // ErrBroken is what Seal returns once the Auditor found the log tampered
 // with: it goes on recording events, each with its own MAC, but it does
@@ -101,6 +123,11 @@ func New(log Log, key secret.Value, opts Options) (*Auditor, error) {
 	if err != nil {
 		return nil, err
 	}
+	ring, err := newRing(opts.Keys, opts.LoadKey)
+	if err != nil {
+		return nil, err
+	}
+	ring.add(k)
 	if opts.SealEvery == 0 {
 		opts.SealEvery = DefaultSealEvery
 	}
@@ -119,7 +146,104 @@ func New(log Log, key secret.Value, opts Options) (*Auditor, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Auditor{log: log, key: k, opts: opts, sem: make(chan struct{}, 1)}, nil
+	return &Auditor{log: log, key: k, ring: ring, opts: opts, sem: make(chan struct{}, 1), keyID: k.id}, nil
+}
+
+// KeyID returns the id of the key the Auditor seals with.
+func (a *Auditor) KeyID() string {
+	a.stateMu.Lock()
+	defer a.stateMu.Unlock()
+	return a.keyID
+}
+
+// Rotate hands the log to the key next: it records an ActionRotateKey
+// event for ev's actor and source, sealed with the current key, switches
+// to next, and seals the log with it at once, writing the head. Other
+// writers holding next (Options.Keys or LoadKey) follow when they next
+// read the log; a writer without it appends nothing more (ErrKeyNotHeld).
+// It returns the ids of the old and the new key.
+func (a *Auditor) Rotate(ctx context.Context, next secret.Value, ev Event) (from, to string, err error) {
+	nk, err := parseKey(next)
+	if err != nil {
+		return "", "", err
+	}
+	ctx, cancel := a.bound(ctx)
+	defer cancel()
+	if err := a.lock(ctx); err != nil {
+		return "", "", fmt.Errorf("audit: rotate the key: %w", err)
+	}
+	defer a.unlock()
+	if a.broken != nil {
+		return "", "", fmt.Errorf("audit: rotate the key: %w: %s", ErrBroken, a.broken)
+	}
+	ev.Action, ev.Target, ev.Outcome = ActionRotateKey, Ref("audit-key", nk.id), OK
+	a.known = false // rotate from the newest record, whoever wrote it
+	rec, err := a.append(ctx, func(seq uint64, prev Hash, now time.Time) (Record, bool) {
+		if a.key.id == nk.id {
+			return Record{}, false // rotated to it already, by another writer
+		}
+		e := ev
+		e.Details = map[string]string{"from": a.key.id, "to": nk.id}
+		e.Seq, e.Time = seq, now
+		e, err := e.clean()
+		if err != nil {
+			return Record{}, false
+		}
+		r := Record{Seq: seq, Kind: KindEvent, Time: now, Prev: prev, Event: e}
+		r.sign(a.key)
+		return r, true
+	})
+	if err != nil {
+		return "", "", fmt.Errorf("audit: rotate the key: %w", err)
+	}
+	if rec.Seq == 0 {
+		if a.key.id != nk.id {
+			return "", "", fmt.Errorf("audit: rotate the key: %w", ErrInvalidEvent)
+		}
+		return "", nk.id, nil
+	}
+	from = a.key.id
+	a.switchTo(nk)
+	if err := a.seal(ctx); err != nil {
+		return from, nk.id, fmt.Errorf("audit: the key is rotated, but the seal after it failed: %w", err)
+	}
+	return from, nk.id, nil
+}
+
+// switchTo makes k the key the Auditor seals with; the caller holds the
+// lock.
+func (a *Auditor) switchTo(k *sealKey) {
+	from := a.key.id
+	if from == k.id {
+		return
+	}
+	a.ring.add(k)
+	a.key = k
+	a.stateMu.Lock()
+	a.keyID = k.id
+	a.stateMu.Unlock()
+	a.opts.Logger.Info("sealing the audit log with the next key", "from", from, "to", k.id)
+	if a.opts.OnRotate != nil {
+		a.opts.OnRotate(from, k.id)
+	}
+}
+
+// caughtUp takes in what a walk of the log found: the key the newest
+// records are sealed with, or the rotation to a key it does not hold.
+// It reports a problem that is tampering; the caller holds the lock.
+func (a *Auditor) caughtUp(c *chain) *Problem {
+	if p := c.rep.Problem; p != nil {
+		if p.Kind == ProblemUnknownKey {
+			a.lost = p.Detail
+			return nil
+		}
+		return p
+	}
+	a.lost = ""
+	if c.k != nil {
+		a.switchTo(c.k)
+	}
+	return nil
 }
 
 // Record appends ev to the log, setting its time, sequence number and the
@@ -193,7 +317,7 @@ func (a *Auditor) Run(ctx context.Context) error {
 // Verify verifies the Auditor's log with its key, head store and options;
 // see the package function Verify.
 func (a *Auditor) Verify(ctx context.Context) (VerifyReport, error) {
-	return verify(ctx, a.log, a.key, VerifyOptions{
+	return verify(ctx, a.log, a.ring, VerifyOptions{
 		Head:         a.opts.Head,
 		AllowPruned:  a.opts.AllowPruned,
 		SealInterval: a.opts.SealInterval,
@@ -221,7 +345,12 @@ func (a *Auditor) CheckTail(ctx context.Context) (*Problem, error) {
 			return nil, fmt.Errorf("audit: read the head: %w", err)
 		}
 		if data != nil {
-			h, err := verifyHead(a.key, data)
+			if h, err := decodeHead(data); err == nil && a.ring.get(h.KeyID) == nil {
+				// Sealed after a rotation to a key not given to this
+				// writer (or forged: either way it cannot go on).
+				return nil, fmt.Errorf("audit: %w: the head is sealed with audit key %s", ErrKeyNotHeld, h.KeyID)
+			}
+			h, err := verifyHead(a.ring, data)
 			if err != nil {
 				a.breakOff(&Problem{Kind: ProblemForgedHead, Detail: err.Error()})
 				return a.broken, nil
@@ -230,13 +359,16 @@ func (a *Auditor) CheckTail(ctx context.Context) (*Problem, error) {
 			a.headStored = h.Seq
 		}
 	}
-	c, err := walk(ctx, a.log, a.key, VerifyOptions{AllowPruned: a.opts.AllowPruned}, from)
+	c, err := walk(ctx, a.log, a.ring, VerifyOptions{AllowPruned: a.opts.AllowPruned}, from)
 	if err != nil {
 		return nil, fmt.Errorf("audit: check the tail: %w", err)
 	}
-	if c.rep.Problem != nil {
-		a.breakOff(c.rep.Problem)
+	if p := a.caughtUp(c); p != nil {
+		a.breakOff(p)
 		return a.broken, nil
+	}
+	if a.lost != "" {
+		return nil, fmt.Errorf("audit: %w: %s", ErrKeyNotHeld, a.lost)
 	}
 	if c.rep.Last > 0 {
 		a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
@@ -318,6 +450,10 @@ func (a *Auditor) append(ctx context.Context, build func(seq uint64, prev Hash, 
 				return Record{}, err
 			}
 		}
+		if a.lost != "" {
+			a.known = false // look again next time: the key may be given
+			return Record{}, fmt.Errorf("%w: %s", ErrKeyNotHeld, a.lost)
+		}
 		rec, ok := build(a.end+1, a.head, a.opts.Now().UTC())
 		if !ok || (rec.Kind == KindSeal && a.broken != nil) {
 			return Record{}, nil
@@ -385,7 +521,7 @@ func (a *Auditor) refresh(ctx context.Context) error {
 		// Nothing was checked before (CheckTail was not called): the
 		// newest record at least must be genuine.
 		switch {
-		case !rec.authenticated() || !rec.checkMAC(a.key):
+		case !rec.authenticated() || a.ring.get(rec.KeyID) == nil || !rec.checkMAC(a.ring.get(rec.KeyID)):
 			a.breakOff(&Problem{Seq: rec.Seq, Kind: ProblemForged, Detail: "the newest record carries no valid MAC of the audit key: it was written without the key"})
 		case last.Seq == end:
 			a.checked = anchor{Seq: rec.Seq, Hash: rec.Hash}
@@ -407,15 +543,17 @@ func (a *Auditor) follow(ctx context.Context) error {
 	if a.checked.Seq == 0 || a.broken != nil {
 		return nil
 	}
-	c, err := walk(ctx, a.log, a.key, VerifyOptions{}, a.checked)
+	c, err := walk(ctx, a.log, a.ring, VerifyOptions{}, a.checked)
 	if err != nil {
 		return fmt.Errorf("check the end of the audit log: %w", err)
 	}
-	if c.rep.Problem != nil {
-		a.breakOff(c.rep.Problem)
+	if p := a.caughtUp(c); p != nil {
+		a.breakOff(p)
 		return nil
 	}
-	a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
+	if a.lost == "" {
+		a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
+	}
 	return nil
 }
 

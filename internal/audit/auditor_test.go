@@ -45,7 +45,7 @@ func TestRecordFillsTheChain(t *testing.T) {
 	if len(f.log.entries) != 4 || mustDecode(t, f.log.entries[3].Data).Kind != KindSeal {
 		t.Fatalf("after two Seals: %d records", len(f.log.entries))
 	}
-	if h, err := verifyHead(f.a.key, f.head.data); err != nil || h.Seq != 4 || h.Hash != mustDecode(t, f.log.entries[3].Data).Hash {
+	if h, err := verifyHead(f.a.ring, f.head.data); err != nil || h.Seq != 4 || h.Hash != mustDecode(t, f.log.entries[3].Data).Hash {
 		t.Fatalf("head %+v, %v", h, err)
 	}
 	// Sealing an empty log does nothing.

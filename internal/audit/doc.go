@@ -77,6 +77,22 @@
 // the key, outside JetStream. The head is what shows records cut off the
 // end of the log, which no record can show itself.
 //
+// # Rotation
+//
+// Auditor.Rotate hands the log to a new key: it appends an event with the
+// action ActionRotateKey, sealed with the old key, whose details name
+// the old key ("from") and the new one ("to"), then seals the chain with
+// the new key and writes the head. A walk of the log starts with the key
+// of the first record it reads and, after a genuine rotation, requires
+// the new key of every record: a record sealed with the old key after it
+// is forged, whoever holds that key, and changing or removing the
+// rotation breaks the chain there. The keys of earlier rotations stay
+// needed to check the records they sealed (Options.Keys,
+// VerifyOptions.Keys); a rotation to a key the verifier does not hold is
+// ProblemUnknownKey. A writer sharing the log follows another's rotation
+// when it holds the new key, and appends nothing while it does not
+// (ErrKeyNotHeld), as its records would read as forged.
+//
 // # The Auditor checks what it appends to
 //
 // CheckTail, which the daemon runs at start, walks the log from the seal

@@ -51,6 +51,11 @@ const (
 	ActionCapabilityDenied = "capability.denied"
 	ActionAuthDenied       = "auth.denied"
 	ActionAppApply         = "app.apply"
+	// ActionRotateKey hands the log to the next audit key: the event,
+	// sealed with the old key, names both ("from" and "to" in its
+	// details), and every record after it is sealed with the new one.
+	// Only Auditor.Rotate records it.
+	ActionRotateKey = "audit.rotate_key"
 )
 
 // Ref names a principal or an object as actors and targets do:

@@ -120,13 +120,14 @@ func decodeHead(data []byte) (headRecord, error) {
 	return h, nil
 }
 
-// verifyHead parses a head and checks its MAC.
-func verifyHead(k *sealKey, data []byte) (headRecord, error) {
+// verifyHead parses a head and checks its MAC under the ring's key it
+// names.
+func verifyHead(ring *keyRing, data []byte) (headRecord, error) {
 	h, err := decodeHead(data)
 	if err != nil {
 		return headRecord{}, err
 	}
-	if h.KeyID != k.id || !hmac.Equal(h.MAC, h.mac(k)) {
+	if k := ring.get(h.KeyID); k == nil || !hmac.Equal(h.MAC, h.mac(k)) {
 		return headRecord{}, ErrForgedHead
 	}
 	return h, nil

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/pave-dev/pave/internal/keyfile"
 	"github.com/pave-dev/pave/internal/secret"
@@ -88,4 +89,54 @@ func LoadOrCreateKey(path string) (key secret.Value, created bool, err error) {
 		return "", false, fmt.Errorf("audit key file %s: %w", path, err)
 	}
 	return key, created, nil
+}
+
+// keyRing holds the sealing keys a walk of the log may meet, by id: the
+// current key, those of earlier rotations, whose records stay in the log,
+// and the next key of a rotation another writer may make. A lookup the
+// ring cannot answer asks load, which may find a key given since (the
+// daemon reads the next key's file). It is safe for concurrent use.
+type keyRing struct {
+	mu   sync.Mutex
+	keys map[string]*sealKey
+	load func(id string) (secret.Value, bool)
+}
+
+// newRing parses keys into a ring that asks load for the others.
+func newRing(keys []secret.Value, load func(id string) (secret.Value, bool)) (*keyRing, error) {
+	r := &keyRing{keys: map[string]*sealKey{}, load: load}
+	for _, s := range keys {
+		k, err := parseKey(s)
+		if err != nil {
+			return nil, err
+		}
+		r.keys[k.id] = k
+	}
+	return r, nil
+}
+
+// get returns the key with id, nil if neither the ring nor load has it.
+func (r *keyRing) get(id string) *sealKey {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if k := r.keys[id]; k != nil || r.load == nil || id == "" {
+		return k
+	}
+	s, ok := r.load(id)
+	if !ok {
+		return nil
+	}
+	k, err := parseKey(s)
+	if err != nil || k.id != id {
+		return nil
+	}
+	r.keys[id] = k
+	return k
+}
+
+// add puts k in the ring.
+func (r *keyRing) add(k *sealKey) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.keys[k.id] = k
 }

@@ -46,6 +46,10 @@ const (
 	// ProblemForgedHead: the head does not decode, its MAC is wrong, or
 	// the record it names is not the seal it names.
 	ProblemForgedHead ProblemKind = "forged_head"
+	// ProblemUnknownKey: a genuine rotation hands the log to a key the
+	// verifier does not hold, so nothing after it can be checked. It is
+	// not tampering: give the verifier that key (VerifyOptions.Keys).
+	ProblemUnknownKey ProblemKind = "unknown_key"
 )
 
 // Problem is the first thing Verify found wrong.
@@ -85,6 +89,10 @@ type VerifyReport struct {
 	OldestUnsealed time.Time
 	// Head is the seal the head names, 0 without a head.
 	Head uint64
+	// Key is the id of the key the newest records are sealed with, and
+	// Rotations counts the rotations read (ActionRotateKey).
+	Key       string
+	Rotations int
 	// Pruned reports that the log begins after record 1, allowed by
 	// VerifyOptions.AllowPruned; its first record's prev is taken on trust.
 	Pruned bool
@@ -108,21 +116,27 @@ type VerifyOptions struct {
 	// unsealed for more than twice SealInterval.
 	SealInterval time.Duration
 	Now          func() time.Time
+	// Keys are the log's other keys: those of earlier rotations, whose
+	// records stay in the log, and the key of a rotation the verifier's
+	// own key has not reached yet.
+	Keys []secret.Value
 }
 
 // Verify reads log from its first record and checks the chain: that every
 // record is in canonical form with the right hash, is stored at the
 // sequence number it names, follows the one before it without a gap and
-// links to its hash; that every seal's MAC is right under key; that no
+// links to its hash; that every record's MAC is right under key or, on
+// either side of a rotation (ActionRotateKey), the key of opts.Keys the
+// log was sealed with there; that no
 // record is missing after the newest; and, with opts.Head, that the log
 // still holds the seal the head names. It reports the first problem in the
 // VerifyReport; the error is for failures to read the log or the head.
 func Verify(ctx context.Context, log Log, key secret.Value, opts VerifyOptions) (VerifyReport, error) {
-	k, err := parseKey(key)
+	ring, err := newRing(append([]secret.Value{key}, opts.Keys...), nil)
 	if err != nil {
 		return VerifyReport{}, err
 	}
-	return verify(ctx, log, k, opts)
+	return verify(ctx, log, ring, opts)
 }
 
 // errStop ends the read at the first problem.
@@ -137,15 +151,18 @@ type anchor struct {
 	Seal bool // the record must be a seal: the one a head names
 }
 
-func verify(ctx context.Context, log Log, k *sealKey, opts VerifyOptions) (VerifyReport, error) {
-	c, err := walk(ctx, log, k, opts, anchor{})
+func verify(ctx context.Context, log Log, ring *keyRing, opts VerifyOptions) (VerifyReport, error) {
+	c, err := walk(ctx, log, ring, opts, anchor{})
 	return c.rep, err
 }
 
 // chain holds what a walk has read: the report and what the next record
 // is checked against.
 type chain struct {
+	// k is the key the next record must be sealed with: that of the first
+	// record read, then of each rotation. ring holds the keys allowed.
 	k     *sealKey
+	ring  *keyRing
 	opts  VerifyOptions
 	rep   VerifyReport
 	prev  Hash
@@ -166,8 +183,8 @@ func (c *chain) problem(seq uint64, kind ProblemKind, format string, args ...any
 // checks every record in order, then the end of the log and, with
 // opts.Head, the head. The returned chain holds the report and, in prev,
 // the hash of the last record read.
-func walk(ctx context.Context, log Log, k *sealKey, opts VerifyOptions, from anchor) (*chain, error) {
-	c := &chain{k: k, opts: opts, seals: map[uint64]Hash{}}
+func walk(ctx context.Context, log Log, ring *keyRing, opts VerifyOptions, from anchor) (*chain, error) {
+	c := &chain{ring: ring, opts: opts, seals: map[uint64]Hash{}}
 	// The end before reading: what is appended meanwhile is read or not,
 	// but the end never counts records that were not there to read.
 	_, end, err := log.Last(ctx)
@@ -205,7 +222,7 @@ func walk(ctx context.Context, log Log, k *sealKey, opts VerifyOptions, from anc
 		return c, nil
 	}
 	if opts.Head != nil {
-		if err := checkHead(ctx, &c.rep, k, opts.Head, c.seals, c.problem); err != nil {
+		if err := checkHead(ctx, &c.rep, ring, opts.Head, c.seals, c.problem); err != nil {
 			return c, err
 		}
 		if c.rep.Problem != nil {
@@ -237,6 +254,16 @@ func (c *chain) start(e Entry, from anchor) error {
 	}
 	c.rep.First, c.rep.Last, c.prev = e.Seq, e.Seq, rec.Hash
 	c.current = rec.format() == Version
+	if rec.authenticated() {
+		// Checked before: its key is the one the walk goes on with.
+		if c.k = c.ring.get(rec.KeyID); c.k == nil {
+			return c.problem(e.Seq, ProblemUnknownKey, "record %d, checked before, is sealed with audit key %s, which is not held here", e.Seq, rec.KeyID)
+		}
+		c.rep.Key = c.k.id
+		if err := c.rotated(rec); err != nil {
+			return err
+		}
+	}
 	if rec.Kind == KindSeal {
 		c.sealed(rec)
 	}
@@ -308,12 +335,35 @@ func (c *chain) authenticate(rec Record) error {
 	if rec.Kind == KindSeal {
 		kind, what = ProblemForgedSeal, "the seal or a record before it"
 	}
+	if c.k == nil {
+		// The first record read names the key it starts with.
+		if c.k = c.ring.get(rec.KeyID); c.k == nil {
+			return c.problem(rec.Seq, kind, "made with key %s, which is none of the audit keys held here", rec.KeyID)
+		}
+	}
 	if rec.KeyID != c.k.id {
 		return c.problem(rec.Seq, kind, "made with key %s, not with the audit key %s", rec.KeyID, c.k.id)
 	}
 	if !rec.checkMAC(c.k) {
 		return c.problem(rec.Seq, kind, "the MAC is wrong: %s was written or rewritten without the key", what)
 	}
+	c.rep.Key = c.k.id
+	return c.rotated(rec)
+}
+
+// rotated moves the walk to the next key after a genuine rotation: every
+// record after it must be sealed with that key.
+func (c *chain) rotated(rec Record) error {
+	if rec.Kind != KindEvent || rec.Event.Action != ActionRotateKey || rec.Event.Outcome != OK {
+		return nil
+	}
+	to := rec.Event.Details["to"]
+	k := c.ring.get(to)
+	if k == nil {
+		return c.problem(rec.Seq, ProblemUnknownKey, "the log was handed from audit key %s to %s, which is not held here: records after it cannot be checked", c.k.id, to)
+	}
+	c.k = k
+	c.rep.Rotations++
 	return nil
 }
 
@@ -327,7 +377,7 @@ func (c *chain) sealed(rec Record) {
 	c.legacy = 0
 }
 
-func checkHead(ctx context.Context, rep *VerifyReport, k *sealKey, hs HeadStore, seals map[uint64]Hash, problem func(uint64, ProblemKind, string, ...any) error) error {
+func checkHead(ctx context.Context, rep *VerifyReport, ring *keyRing, hs HeadStore, seals map[uint64]Hash, problem func(uint64, ProblemKind, string, ...any) error) error {
 	data, err := hs.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("read the audit head: %w", err)
@@ -338,7 +388,7 @@ func checkHead(ctx context.Context, rep *VerifyReport, k *sealKey, hs HeadStore,
 		}
 		return nil
 	}
-	h, err := verifyHead(k, data)
+	h, err := verifyHead(ring, data)
 	if err != nil {
 		problem(0, ProblemForgedHead, "%v", err)
 		return nil
