@@ -548,6 +548,15 @@ func (c *Client) RotateMaster(ctx context.Context) (*RotateMasterResponse, error
 	return &r, nil
 }
 
+// RotateAuditKey hands the audit log to the next audit key.
+func (c *Client) RotateAuditKey(ctx context.Context) (*RotateAuditKeyResponse, error) {
+	var r RotateAuditKeyResponse
+	if err := c.do(ctx, http.MethodPost, "/v1/audit/rotate-key", nil, &r); err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
 // Graph returns the flow graph of the deployed functions in format: "json"
 // or "dot".
 func (c *Client) Graph(ctx context.Context, format string) ([]byte, error) {

@@ -21,12 +21,14 @@ type Node struct {
 	Load float64 `json:"load"`
 	// Modules is how many modules the node holds compiled.
 	Modules int `json:"modules"`
-	// MasterKeyID, NextMasterKeyID and AuditKeyID are the ids of the keys
-	// the node holds (never the keys): its master key, the next master key
-	// of a rotation once it has been given one, and its audit key.
+	// MasterKeyID, NextMasterKeyID, AuditKeyID and NextAuditKeyID are the
+	// ids of the keys the node holds (never the keys): its master key, the
+	// next master key of a rotation once it has been given one, its audit
+	// key, and the next audit key likewise.
 	MasterKeyID     string `json:"master_key_id,omitempty"`
 	NextMasterKeyID string `json:"next_master_key_id,omitempty"`
 	AuditKeyID      string `json:"audit_key_id,omitempty"`
+	NextAuditKeyID  string `json:"next_audit_key_id,omitempty"`
 }
 
 // NodeList is the body of GET /v1/nodes.

@@ -277,6 +277,13 @@ type RotateMasterResponse struct {
 	Rewrapped int `json:"rewrapped"`
 }
 
+// RotateAuditKeyResponse reports an audit key rotation: the log is sealed
+// with the new key from the rotation on.
+type RotateAuditKeyResponse struct {
+	OldKeyID string `json:"old_key_id"`
+	NewKeyID string `json:"new_key_id"`
+}
+
 // QuarantineRequest disables a function.
 type QuarantineRequest struct {
 	Reason string `json:"reason"`
@@ -323,6 +330,10 @@ type AuditVerifyReport struct {
 	Head     uint64   `json:"head"`
 	Pruned   bool     `json:"pruned,omitempty"`
 	Warnings []string `json:"warnings,omitempty"`
+	// KeyID is the id of the audit key the newest records are sealed
+	// with, and Rotations the number of key rotations read.
+	KeyID     string `json:"key_id,omitempty"`
+	Rotations int    `json:"rotations,omitempty"`
 }
 
 // AuditProblem is the first problem verifying found.

@@ -187,6 +187,7 @@ func New(d Deps) *Handler {
 	h.route("GET /v1/graph", private, h.flowGraph)
 	h.route("GET /v1/audit", private, h.auditEvents)
 	h.route("GET /v1/audit/verify", private, h.auditVerify)
+	h.route("POST /v1/audit/rotate-key", private, h.auditRotateKey)
 	h.route("POST /v1/keys", private, h.createKey)
 	h.route("GET /v1/keys", private, h.listKeys)
 	h.route("DELETE /v1/keys/{name}", private, h.revokeKey)

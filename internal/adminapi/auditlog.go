@@ -3,6 +3,8 @@ package adminapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net"
 	"net/http"
 	"time"
 
@@ -11,10 +13,15 @@ import (
 	"github.com/pave-dev/pave/internal/audit"
 )
 
-// AuditLog reads and verifies the audit log.
+// AuditLog reads and verifies the audit log, and rotates its key.
 type AuditLog interface {
 	Events(ctx context.Context, since time.Time, fn func(audit.Event) error) error
 	Verify(ctx context.Context) (audit.VerifyReport, error)
+	// RotateKey hands the log to the next audit key, recording ev's
+	// actor, source and details with the rotation; it returns the ids of
+	// the old and the new key. ErrNoNextAuditKey: the next key is missing, or
+	// a node lacks it.
+	RotateKey(ctx context.Context, ev audit.Event) (from, to string, err error)
 }
 
 // auditEvents streams audit events as JSON lines:
@@ -70,6 +77,7 @@ func (h *Handler) auditVerify(w http.ResponseWriter, r *http.Request) error {
 	out := client.AuditVerifyReport{
 		OK: rep.OK(), First: rep.First, Last: rep.Last, End: rep.End, Events: rep.Events, Seals: rep.Seals,
 		LastSeal: rep.LastSeal, Unsealed: rep.Unsealed, Head: rep.Head, Pruned: rep.Pruned, Warnings: rep.Warnings,
+		KeyID: rep.Key, Rotations: rep.Rotations,
 	}
 	if !rep.LastSealTime.IsZero() {
 		out.LastSealTime = &rep.LastSealTime
@@ -78,4 +86,37 @@ func (h *Handler) auditVerify(w http.ResponseWriter, r *http.Request) error {
 		out.Problem = &client.AuditProblem{Seq: p.Seq, Kind: string(p.Kind), Detail: p.Detail, Text: p.String()}
 	}
 	return writeJSON(w, http.StatusOK, out)
+}
+
+// auditRotateKey hands the audit log to the next key:
+//
+//	POST /v1/audit/rotate-key
+//
+// The rotation is itself the audit record (audit.rotate_key), sealed with
+// the old key; a refused or failed one is audited as such.
+func (h *Handler) auditRotateKey(w http.ResponseWriter, r *http.Request) error {
+	if h.auditLog == nil {
+		return apierror.New(apierror.Unavailable, "this daemon keeps no audit log")
+	}
+	source := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(source); err == nil {
+		source = host
+	}
+	ev := audit.NewEvent(audit.ActorAdmin, audit.ActionRotateKey, "").From(source).With("request_id", requestID(r))
+	from, to, err := h.auditLog.RotateKey(r.Context(), ev)
+	switch {
+	case errors.Is(err, ErrNoNextAuditKey), errors.Is(err, audit.ErrKeyNotHeld), errors.Is(err, audit.ErrBroken):
+		// The message names key ids and files, never a key.
+		h.audit(r, audit.ActionRotateKey, "", "denied", nil)
+		return apierror.Wrap(err, apierror.Conflict, "%s", err.Error())
+	case err != nil:
+		h.log.Error("audit key rotation failed", "audit", true, "err", err, "request_id", requestID(r))
+		h.audit(r, audit.ActionRotateKey, "", "failed", nil)
+		if apierror.IsOutage(err) {
+			return &apierror.Error{Code: apierror.Unavailable, Message: "the store cannot be reached; the audit log may or may not be rotated: run pave nodes and pave audit verify, and rotate again", Cause: err, RetryAfter: 1}
+		}
+		return apierror.Wrap(err, apierror.Internal, "the rotation failed")
+	}
+	h.log.Info("audit key rotated", "audit", true, "old_key", from, "new_key", to, "request_id", requestID(r))
+	return writeJSON(w, http.StatusOK, client.RotateAuditKeyResponse{OldKeyID: from, NewKeyID: to})
 }

@@ -155,3 +155,7 @@ var ErrMasterKeyFromEnv = errors.New("master key given by the environment")
 // ErrNoNextKey is returned by RotateMaster when the store is shared with
 // other nodes and the new key was not given to this one first.
 var ErrNoNextKey = errors.New("no next master key")
+
+// ErrNoNextAuditKey is returned by AuditLog.RotateKey when the next audit
+// key is missing on this node, or a node of the cluster lacks it.
+var ErrNoNextAuditKey = errors.New("no next audit key")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -98,6 +99,10 @@ type Auditor struct {
 	// to and that this Auditor does not hold: it then appends nothing,
 	// as whatever it sealed with its old key would read as forged.
 	lost string
+	// tailChecked is set once CheckTail has run: from then on every
+	// record others append is checked, from record 1 if the log was
+	// empty then.
+	tailChecked bool
 
 	stateMu    sync.Mutex
 	brokenCopy *Problem // broken, for Broken, which takes no append lock
@@ -157,7 +162,7 @@ func (a *Auditor) KeyID() string {
 }
 
 // Rotate hands the log to the key next: it records an ActionRotateKey
-// event for ev's actor and source, sealed with the current key, switches
+// event for ev's actor, source and details, sealed with the current key, switches
 // to next, and seals the log with it at once, writing the head. Other
 // writers holding next (Options.Keys or LoadKey) follow when they next
 // read the log; a writer without it appends nothing more (ErrKeyNotHeld).
@@ -183,7 +188,11 @@ func (a *Auditor) Rotate(ctx context.Context, next secret.Value, ev Event) (from
 			return Record{}, false // rotated to it already, by another writer
 		}
 		e := ev
-		e.Details = map[string]string{"from": a.key.id, "to": nk.id}
+		e.Details = maps.Clone(ev.Details)
+		if e.Details == nil {
+			e.Details = map[string]string{}
+		}
+		e.Details["from"], e.Details["to"] = a.key.id, nk.id
 		e.Seq, e.Time = seq, now
 		e, err := e.clean()
 		if err != nil {
@@ -373,6 +382,7 @@ func (a *Auditor) CheckTail(ctx context.Context) (*Problem, error) {
 	if c.rep.Last > 0 {
 		a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
 	}
+	a.tailChecked = true
 	return nil, nil
 }
 
@@ -538,12 +548,13 @@ func (a *Auditor) refresh(ctx context.Context) error {
 }
 
 // follow checks the records appended after a.checked, by other writers
-// or by someone without the key. The caller holds the lock.
+// or by someone without the key, and takes in their rotations. The caller
+// holds the lock.
 func (a *Auditor) follow(ctx context.Context) error {
-	if a.checked.Seq == 0 || a.broken != nil {
+	if (a.checked.Seq == 0 && !a.tailChecked) || a.broken != nil {
 		return nil
 	}
-	c, err := walk(ctx, a.log, a.ring, VerifyOptions{}, a.checked)
+	c, err := walk(ctx, a.log, a.ring, VerifyOptions{AllowPruned: a.checked.Seq == 0 && a.opts.AllowPruned}, a.checked)
 	if err != nil {
 		return fmt.Errorf("check the end of the audit log: %w", err)
 	}
@@ -551,7 +562,7 @@ func (a *Auditor) follow(ctx context.Context) error {
 		a.breakOff(p)
 		return nil
 	}
-	if a.lost == "" {
+	if a.lost == "" && c.rep.Last > 0 {
 		a.checked = anchor{Seq: c.rep.Last, Hash: c.prev}
 	}
 	return nil

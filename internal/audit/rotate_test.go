@@ -228,3 +228,45 @@ func TestWritersFollowARotation(t *testing.T) {
 		t.Fatalf("CheckTail with the old key alone: %v %v, broken %v; want ErrKeyNotHeld", p, err, fourth.Broken())
 	}
 }
+
+// TestWriterStartedOnAnEmptyLogChecksWhatOthersAppend: a writer whose
+// CheckTail found the log empty checks, before its first append, every
+// record others appended since, not only the newest: a forged record
+// followed by a genuine one is found.
+func TestWriterStartedOnAnEmptyLogChecksWhatOthersAppend(t *testing.T) {
+	ctx := context.Background()
+	key := testKey(t)
+	attacker, _ := parseKey(testKey(t))
+	lg := &fakeLog{}
+	late, err := New(lg, key, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := late.CheckTail(ctx); p != nil || err != nil {
+		t.Fatal(p, err)
+	}
+	other, err := New(lg, key, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Record(ctx, NewEvent(ActorAdmin, ActionDeploy, "function:a")); err != nil {
+		t.Fatal(err)
+	}
+	last := mustDecode(t, lg.entries[len(lg.entries)-1].Data)
+	ev := NewEvent(ActorAdmin, ActionKeyRevoke, "key:planted")
+	ev.Seq, ev.Time = last.Seq+1, newClock().Now()
+	forged := Record{Seq: last.Seq + 1, Kind: KindEvent, Time: ev.Time, Prev: last.Hash, Event: ev}
+	forged.sign(attacker)
+	if _, err := lg.Append(ctx, lg.end, forged.encode(partAll)); err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Record(ctx, NewEvent(ActorAdmin, ActionDeploy, "function:b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := late.Record(ctx, NewEvent(ActorAdmin, ActionDeploy, "function:c")); err != nil {
+		t.Fatal(err)
+	}
+	if p := late.Broken(); p == nil || p.Seq != forged.Seq || p.Kind != ProblemForged {
+		t.Fatalf("the late writer found %v, want the forged record %d", p, forged.Seq)
+	}
+}

@@ -14,11 +14,48 @@ import (
 
 var auditCommand = &command{
 	name:    "audit",
-	summary: "read and verify the audit log (log, verify)",
+	summary: "read and verify the audit log, and rotate its key (log, verify, rotate-key)",
 	subcommands: []*command{
 		auditLogCommand,
 		auditVerifyCommand,
+		auditRotateKeyCommand,
 	},
+}
+
+var auditRotateKeyCommand = &command{
+	name:    "audit rotate-key",
+	summary: "seal the audit log with a new key from now on",
+	help: `
+Hands the audit log to a new key: a record sealed with the old key names
+the new one, and every record after it is sealed with the new key. The
+old key is kept beside the new one (audit.key.ID, ID being its id), as
+the records it sealed stay in the log and are verified with it: keep it
+as you keep the key, and out of the store's backups.
+
+On one node the new key is made in audit.key.next beside the key file.
+Nodes sharing an external store do not make it: put it beside every
+node's audit key file first (audit.key.next, mode 0600); the rotation is
+refused, naming them and changing nothing, while any node listed by pave
+nodes does not hold it. Every node follows the rotation the next time it
+writes to the log.`,
+	run: runAuditRotateKey,
+}
+
+func runAuditRotateKey(ctx context.Context, inv *invocation, args []string) error {
+	dataDir := inv.dataDirFlag("data")
+	if _, err := inv.parse(args, 0, 0); err != nil {
+		return err
+	}
+	c, err := inv.client(*dataDir)
+	if err != nil {
+		return err
+	}
+	r, err := c.RotateAuditKey(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(inv.stdout, "the audit log is sealed with audit key %s from now on; audit key %s is kept for the records it sealed\n", r.NewKeyID, r.OldKeyID)
+	return err
 }
 
 var auditLogCommand = &command{
@@ -112,6 +149,9 @@ func runAuditVerify(ctx context.Context, inv *invocation, args []string) error {
 	} else {
 		fmt.Fprintf(inv.stdout, "records %d to %d: %d events, %d seals; last seal at record %d; %d unsealed\n",
 			rep.First, rep.Last, rep.Events, rep.Seals, rep.LastSeal, rep.Unsealed)
+		if rep.KeyID != "" {
+			fmt.Fprintf(inv.stdout, "sealed with audit key %s after %d key rotation(s)\n", rep.KeyID, rep.Rotations)
+		}
 		for _, w := range rep.Warnings {
 			fmt.Fprintf(inv.stdout, "warning: %s\n", w)
 		}

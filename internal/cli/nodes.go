@@ -29,7 +29,7 @@ func runNodes(ctx context.Context, inv *invocation, args []string) error {
 		none:  "no nodes have sent a heartbeat",
 		table: func(inv *invocation, nodes []client.Node) error {
 			tw := newTable(inv.stdout)
-			fmt.Fprintln(tw, "HOST\tID\tADMIN\tVERSION\tUP\tLOAD\tMODULES\tLAST SEEN\tMASTER KEY\tNEXT KEY\tAUDIT KEY")
+			fmt.Fprintln(tw, "HOST\tID\tADMIN\tVERSION\tUP\tLOAD\tMODULES\tLAST SEEN\tMASTER KEY\tNEXT KEY\tAUDIT KEY\tNEXT AUDIT KEY")
 			now := time.Now()
 			orDash := func(s string) string {
 				if s == "" {
@@ -42,9 +42,9 @@ func runNodes(ctx context.Context, inv *invocation, args []string) error {
 				if n.Load >= 0 {
 					load = fmt.Sprintf("%.2f", n.Load)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s ago\t%s\t%s\t%s\n", n.Host, n.ID, n.AdminURL, n.Version,
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s ago\t%s\t%s\t%s\t%s\n", n.Host, n.ID, n.AdminURL, n.Version,
 					now.Sub(n.StartedAt).Round(time.Second), load, n.Modules, now.Sub(n.Heartbeat).Round(time.Second),
-					orDash(n.MasterKeyID), orDash(n.NextMasterKeyID), orDash(n.AuditKeyID))
+					orDash(n.MasterKeyID), orDash(n.NextMasterKeyID), orDash(n.AuditKeyID), orDash(n.NextAuditKeyID))
 			}
 			return tw.Flush()
 		},

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/audit"
 	"github.com/pave-dev/pave/internal/capability"
 	"github.com/pave-dev/pave/internal/config"
@@ -41,7 +44,17 @@ type auditTrail struct {
 	// secrets, when set, has every stored secret value redacted from
 	// events: a denied resource's name is the function's text.
 	secrets *secrets.Store
-	keyID   string // the audit key's id
+
+	// The key files (auditKeys) and what a rotation needs: the store's
+	// settings, which record the key's id, and on an external store the
+	// nodes, each of which must hold the next key first.
+	path     string
+	key      atomic.Pointer[secret.Value] // the key in path
+	settings *store.KV
+	shared   bool
+	nodes    adminapi.Nodes
+	self     string
+	rotating sync.Mutex
 }
 
 // auditQueue bounds the refusals waiting to be recorded.
@@ -56,19 +69,24 @@ func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store, settings
 		return nil, fmt.Errorf("audit log: %w", err)
 	}
 	keyPath := d.cfg.AuditKeyPath()
-	key, created, err := d.auditKey(ctx, keyPath, lg, settings)
+	others, err := otherAuditKeys(keyPath)
+	if err != nil {
+		return nil, fmt.Errorf("audit key: %w", err)
+	}
+	key, created, err := d.auditKey(ctx, keyPath, lg, settings, others)
 	if err != nil {
 		return nil, fmt.Errorf("audit key: %w", err)
 	}
 	if created {
 		d.logCreated("created the audit key", keyPath, "--audit-key-file")
 	}
-	keyID, err := audit.KeyID(key)
-	if err != nil {
-		return nil, fmt.Errorf("audit key: %w", err)
+	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg, secrets: secrets,
+		path: keyPath, settings: settings, shared: !d.nats.Embedded()}
+	t.key.Store(&key)
+	opts := audit.Options{
+		Head: &audit.FileHead{Path: filepath.Join(filepath.Dir(keyPath), "audit.head")}, Logger: d.log,
+		Keys: others, LoadKey: t.loadNext, OnRotate: t.adopt,
 	}
-	t := &auditTrail{log: d.log, queue: make(chan audit.Event, auditQueue), lg: lg, secrets: secrets, keyID: keyID}
-	opts := audit.Options{Head: &audit.FileHead{Path: filepath.Join(filepath.Dir(keyPath), "audit.head")}, Logger: d.log}
 	if f := d.cfg.Observability.AuditFile; f != "" {
 		if t.sink, err = audit.OpenFileSink(f); err != nil {
 			return nil, fmt.Errorf("--audit-file: %w", err)
@@ -97,8 +115,11 @@ func (d *Daemon) openAudit(ctx context.Context, secrets *secrets.Store, settings
 // auditKey loads the audit key, or creates it if the store records none
 // and its log is empty, and checks its id against the one the store
 // records (recording it if none is): every node seals the one log with
-// one key.
-func (d *Daemon) auditKey(ctx context.Context, path string, lg *audit.StreamLog, settings *store.KV) (secret.Value, bool, error) {
+// one key. The recorded id may also be that of another key the node
+// holds (others): the next key, after a rotation made while the node was
+// down, or the one before, when a rotation stopped before the id was
+// recorded; the Auditor then follows the log to the right one.
+func (d *Daemon) auditKey(ctx context.Context, path string, lg *audit.StreamLog, settings *store.KV, others []secret.Value) (secret.Value, bool, error) {
 	exists, err := fileExists(path)
 	if err != nil {
 		return "", false, err
@@ -131,7 +152,7 @@ func (d *Daemon) auditKey(ctx context.Context, path string, lg *audit.StreamLog,
 	if err != nil {
 		return "", false, err
 	}
-	if recorded != id {
+	if recorded != id && !slices.ContainsFunc(others, func(k secret.Value) bool { o, _ := audit.KeyID(k); return o == recorded }) {
 		return "", false, fmt.Errorf("the store's audit log is sealed by audit key %s, and this node's key file %s holds audit key %s: give every node the same key", recorded, path, id)
 	}
 	return key, created, nil

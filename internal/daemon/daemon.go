@@ -282,8 +282,11 @@ func (d *Daemon) buildCore(ctx, bgCtx context.Context, p *parts) (err error) {
 	if err := d.openObservability(ctx, d.reg, p.ledger); err != nil {
 		return err
 	}
-	d.audit, err = d.openAudit(ctx, p.vault.store, p.settings)
-	return err
+	if d.audit, err = d.openAudit(ctx, p.vault.store, p.settings); err != nil {
+		return err
+	}
+	d.audit.nodes, d.audit.self = nodeList{p.nodeRecords}, d.nodeID
+	return nil
 }
 
 // openEngine starts the WebAssembly engine, its snapshots kept with the

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/capability"
@@ -349,39 +348,14 @@ func (v *secretVault) everyNodeHoldsNext(ctx context.Context) error {
 	if st := v.state.Load(); st != nil && st.next == next.ID() {
 		return nil
 	}
-	deadline := time.Now().Add(members.Interval + 2*time.Second)
-	first := map[string]time.Time{} // the heartbeat each lacking node was first seen with
-	for {
-		nodes, err := v.nodes.Nodes(ctx)
-		if err != nil {
-			return fmt.Errorf("listing the nodes, to check that each holds the next master key: %w", err)
-		}
-		var lacking []members.Node
-		waiting := false
-		for _, n := range nodes {
-			if n.ID == v.self || n.HoldsMasterKey(next.ID()) {
-				continue
-			}
-			lacking = append(lacking, n)
-			if seen, ok := first[n.ID]; !ok {
-				first[n.ID] = n.Heartbeat
-				waiting = true
-			} else if seen.Equal(n.Heartbeat) {
-				waiting = true
-			}
-		}
-		if len(lacking) == 0 {
-			return nil
-		}
-		if !waiting || time.Now().After(deadline) {
-			return lackingNext(next.ID(), lacking)
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(250 * time.Millisecond):
-		}
+	lacking, err := lackingNodes(ctx, v.nodes, v.self, func(n members.Node) bool { return n.HoldsMasterKey(next.ID()) })
+	if err != nil {
+		return fmt.Errorf("listing the nodes, to check that each holds the next master key: %w", err)
 	}
+	if len(lacking) > 0 {
+		return lackingNext(next.ID(), lacking)
+	}
+	return nil
 }
 
 // lackingNext is the refusal of a rotation to key id that the nodes

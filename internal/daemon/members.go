@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"slices"
+	"time"
 
+	"github.com/pave-dev/pave/internal/adminapi"
 	"github.com/pave-dev/pave/internal/limits"
 	"github.com/pave-dev/pave/internal/members"
 	"github.com/pave-dev/pave/internal/store"
@@ -23,7 +25,7 @@ func (d *Daemon) describe(vault *secretVault) members.Node {
 		n.MasterKeyID, n.NextMasterKeyID = vault.keyIDs()
 	}
 	if d.audit != nil {
-		n.AuditKeyID = d.audit.keyID
+		n.AuditKeyID, n.NextAuditKeyID = d.audit.keyIDs()
 	}
 	return n
 }
@@ -78,3 +80,42 @@ func (d *Daemon) ownerSlots() *limits.OwnerSlots {
 type nodeList struct{ rec *store.KV }
 
 func (n nodeList) Nodes(ctx context.Context) ([]members.Node, error) { return members.List(ctx, n.rec) }
+
+// lackingNodes returns the live nodes other than self that do not hold a
+// key, as holds reads their heartbeats: what a key rotation checks before
+// it begins, since such a node would fail closed once it began. A node
+// given the key since its last heartbeat says so at its next one, so for
+// a node that lacks it the check waits for one heartbeat more (a
+// heartbeat interval at most) before counting it.
+func lackingNodes(ctx context.Context, nodes adminapi.Nodes, self string, holds func(members.Node) bool) ([]members.Node, error) {
+	deadline := time.Now().Add(members.Interval + 2*time.Second)
+	first := map[string]time.Time{} // the heartbeat each lacking node was first seen with
+	for {
+		list, err := nodes.Nodes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		var lacking []members.Node
+		waiting := false
+		for _, n := range list {
+			if n.ID == self || holds(n) {
+				continue
+			}
+			lacking = append(lacking, n)
+			if seen, ok := first[n.ID]; !ok {
+				first[n.ID] = n.Heartbeat
+				waiting = true
+			} else if seen.Equal(n.Heartbeat) {
+				waiting = true
+			}
+		}
+		if len(lacking) == 0 || !waiting || time.Now().After(deadline) {
+			return lacking, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}

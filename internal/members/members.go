@@ -52,14 +52,22 @@ type Node struct {
 	Load float64 `json:"load"`
 	// Modules is how many modules the node holds compiled.
 	Modules int `json:"modules"`
-	// MasterKeyID, NextMasterKeyID and AuditKeyID are the ids of the keys
-	// the node holds, never the keys: the master key it seals secrets
-	// with, the next master key of a rotation once it has been given one,
-	// and the audit key. A rotation begins only once every node listed
-	// holds the next key (HoldsMasterKey).
+	// MasterKeyID, NextMasterKeyID, AuditKeyID and NextAuditKeyID are the
+	// ids of the keys the node holds, never the keys: the master key it
+	// seals secrets with, the next master key of a rotation once it has
+	// been given one, the audit key, and the next audit key likewise. A
+	// rotation begins only once every node listed holds the next key
+	// (HoldsMasterKey, HoldsAuditKey).
 	MasterKeyID     string `json:"master_key_id,omitempty"`
 	NextMasterKeyID string `json:"next_master_key_id,omitempty"`
 	AuditKeyID      string `json:"audit_key_id,omitempty"`
+	NextAuditKeyID  string `json:"next_audit_key_id,omitempty"`
+}
+
+// HoldsAuditKey reports whether the node said, at its last heartbeat,
+// that it holds the audit key id, as its key or as the next one.
+func (n Node) HoldsAuditKey(id string) bool {
+	return id != "" && (n.AuditKeyID == id || n.NextAuditKeyID == id)
 }
 
 // HoldsMasterKey reports whether the node said, at its last heartbeat,
