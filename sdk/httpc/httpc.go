@@ -107,7 +107,7 @@ var fetch = func(op hostcall.Op, req []byte) ([]byte, error) {
 // arrived; a response with an error status is not an error.
 func Do(r *Request) (*Response, error) {
 	if r == nil {
-		return nil, hostcall.Fail(hostcall.Op{Call: "httpc: request"}, kinds, abi.ErrCodeInvalid, "no request")
+		return nil, hostcall.Fail(hostcall.Op{Call: "httpc: request", IsURL: true}, kinds, abi.ErrCodeInvalid, "no request")
 	}
 	op := opOf(r)
 	req, err := encode(op, r)
@@ -166,7 +166,7 @@ func decode(op hostcall.Op, res []byte) (*Response, error) {
 // port, never the user information, path or query, which may hold
 // credentials.
 func opOf(r *Request) hostcall.Op {
-	op := hostcall.Op{Call: "httpc: request", URL: r.URL}
+	op := hostcall.Op{Call: "httpc: request", Name: r.URL, IsURL: true}
 	if m := r.method(); (&abi.Request{Method: m}).Validate() == nil && len(m) <= 32 {
 		op.Call = "httpc: " + m
 	}

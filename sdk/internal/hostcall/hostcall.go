@@ -27,29 +27,29 @@ import (
 const MaxMessage = 512
 
 // Op names a capability call for people, such as `secrets: get "API_KEY"`
-// or `httpc: GET "api.example.com"`: Call followed by a quoted name. It is
-// made on every call but formatted only when an error is read: formatting
-// (fmt, and parsing a URL for its host) costs a WebAssembly guest more than
-// the rest of the call's own work.
+// or `httpc: GET "api.example.com"`: Call followed by the quoted name. It
+// is made on every call but formatted only when an error is read:
+// formatting (fmt, and parsing a URL for its host) costs a WebAssembly
+// guest more than the rest of the call's own work.
 type Op struct {
 	// Call is the package and the verb, such as "kv: get in bucket".
 	Call string
 	// Name is what the call names (a secret, bucket, function or topic),
-	// quoted and shortened when formatted; "" for none.
+	// quoted and shortened when formatted, even when empty.
 	Name string
-	// URL is an outbound request's URL, whose host is named instead of
-	// Name; nothing is named for a URL without a host.
-	URL string
+	// IsURL says that Name is an outbound request's URL: its host and
+	// port are named instead, and nothing for a URL without a host, so
+	// that no credential in the URL reaches an error.
+	IsURL bool
 }
 
 // String formats o.
 func (o Op) String() string {
 	name := o.Name
-	if o.URL != "" {
-		name = hostOf(o.URL)
-	}
-	if name == "" {
-		return o.Call
+	if o.IsURL {
+		if name = hostOf(o.Name); name == "" {
+			return o.Call
+		}
 	}
 	return o.Call + " " + strconv.Quote(Shorten(name))
 }

@@ -197,14 +197,14 @@ func TestCallOutsideWebAssembly(t *testing.T) {
 		t.Skip("running in WebAssembly")
 	}
 	called := false
-	_, err := Call(Op{Call: "secrets: get"}, testKinds, func() int32 { called = true; return 0 })
+	_, err := Call(Op{Call: "secrets: get", Name: "API_KEY"}, testKinds, func() int32 { called = true; return 0 })
 	if called {
 		t.Error("Call called the import outside WebAssembly")
 	}
 	if !errors.Is(err, errUnavailable) {
 		t.Fatalf("Call = %v, want it to wrap %v", err, errUnavailable)
 	}
-	if !strings.HasPrefix(err.Error(), "secrets: get: ") {
+	if !strings.HasPrefix(err.Error(), `secrets: get "API_KEY": `) {
 		t.Errorf("Error() = %q, want the op first", err)
 	}
 }
@@ -242,9 +242,10 @@ func TestOpString(t *testing.T) {
 		{Op{Call: "kv: put in bucket", Name: "orders"}, `kv: put in bucket "orders"`},
 		{Op{Call: "events: publish", Name: long}, `events: publish "` + long[:64] + `..."`},
 		{Op{Call: "invoke: call", Name: "a\"b\nc"}, `invoke: call "a\"b\nc"`},
-		{Op{Call: "httpc: request"}, `httpc: request`},
-		{Op{Call: "httpc: GET", URL: "https://u:pw@api.example.com:8443/p?q#f"}, `httpc: GET "api.example.com:8443"`},
-		{Op{Call: "httpc: GET", Name: "ignored", URL: "api.example.com/p"}, `httpc: GET`},
+		{Op{Call: "secrets: get"}, `secrets: get ""`},
+		{Op{Call: "httpc: request", IsURL: true}, `httpc: request`},
+		{Op{Call: "httpc: GET", Name: "https://u:pw@api.example.com:8443/p?q#f", IsURL: true}, `httpc: GET "api.example.com:8443"`},
+		{Op{Call: "httpc: GET", Name: "api.example.com/p?token=t", IsURL: true}, `httpc: GET`},
 	}
 	for _, tt := range tests {
 		if got := tt.op.String(); got != tt.want {
