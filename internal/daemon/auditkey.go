@@ -132,7 +132,7 @@ func (t *auditTrail) adopt(from, to string) {
 		}
 		t.key.Store(&next)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := recordAuditKey(ctx, t.settings, from, to); err != nil {
 		t.log.Warn("the store still records the old audit key's id; the next rotation or start records the new one", "err", err, "key_id", to)
@@ -142,21 +142,24 @@ func (t *auditTrail) adopt(from, to string) {
 // recordAuditKey changes the audit key's id the store records from from
 // to to; it succeeds if it records to already.
 func recordAuditKey(ctx context.Context, settings *store.KV, from, to string) error {
-	e, err := settings.Get(ctx, settingAuditKey)
-	if err != nil {
-		return err
-	}
-	switch string(e.Value) {
-	case to:
-		return nil
-	case from:
-		_, err = settings.Update(ctx, settingAuditKey, []byte(to), e.Revision)
-		if errors.Is(err, store.ErrConflict) {
-			return recordAuditKey(ctx, settings, from, to)
+	for range 3 {
+		e, err := settings.Get(ctx, settingAuditKey)
+		if err != nil {
+			return err
 		}
-		return err
+		switch string(e.Value) {
+		case to:
+			return nil
+		case from:
+		default:
+			return fmt.Errorf("the store records audit key %s, neither %s nor %s", e.Value, from, to)
+		}
+		_, err = settings.Update(ctx, settingAuditKey, []byte(to), e.Revision)
+		if !errors.Is(err, store.ErrConflict) {
+			return err
+		}
 	}
-	return fmt.Errorf("the store records audit key %s, neither %s nor %s", e.Value, from, to)
+	return fmt.Errorf("recording audit key %s: %w", to, store.ErrConflict)
 }
 
 // RotateKey implements adminapi.AuditLog: it hands the log to the key in

@@ -42,6 +42,9 @@ func TestAuditKeyRotation(t *testing.T) {
 	if _, err := os.Stat(path + ".next"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("%s.next is still there: %v", path, err)
 	}
+	if id, err := n.d.RecordedAuditKeyID(ctx); err != nil || id != rot.NewKeyID {
+		t.Errorf("the store records audit key %q (%v), want %s", id, err, rot.NewKeyID)
+	}
 	n.setSecret(t, "AFTER")
 
 	verify := func(n *node, what string) {
@@ -125,6 +128,11 @@ func TestAuditKeyRotationAcrossNodes(t *testing.T) {
 		}
 		if got := strings.TrimSpace(string(mustRead(t, filepath.Join(dir, "audit.key."+oldID)))); got != auditKey {
 			t.Errorf("%s: the old key is not kept", dir)
+		}
+	}
+	for name, n := range map[string]*node{"A": a, "B": b} {
+		if id, err := n.d.RecordedAuditKeyID(ctx); err != nil || id != newID {
+			t.Errorf("node %s reads audit key %q (%v) recorded in the store, want %s", name, id, err, newID)
 		}
 	}
 	a.setSecret(t, "S3")

@@ -151,3 +151,9 @@ func (d *Daemon) ObserveInvocation(r observe.Record) { d.history.Observe(r) }
 // LiveNodes returns the number of live nodes this node splits its rate
 // and concurrency limits across (1 on the embedded store).
 func (d *Daemon) LiveNodes() int { return d.nodes.Count() }
+
+// RecordedAuditKeyID returns the audit key's id the store records.
+func (d *Daemon) RecordedAuditKeyID(ctx context.Context) (string, error) {
+	e, err := d.audit.settings.Get(ctx, settingAuditKey)
+	return string(e.Value), err
+}
