@@ -159,11 +159,15 @@ func (n *NATS) Embedded() bool { return n.srv != nil }
 // latest value of each key.
 func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 	n.noteReplicas(ctx, kvStream(name))
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:   name,
-		History:  1,
-		Storage:  jetstream.FileStorage,
-		Replicas: n.replicas,
+	var kv jetstream.KeyValue
+	err := n.await(ctx, "kv bucket "+name, func(ctx context.Context) (err error) {
+		kv, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:   name,
+			History:  1,
+			Storage:  jetstream.FileStorage,
+			Replicas: n.replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, n.openErr("kv bucket", name, err)
@@ -178,12 +182,16 @@ func (n *NATS) KV(ctx context.Context, name string) (*KV, error) {
 // values are removed ttl after they were last written.
 func (n *NATS) ExpiringKV(ctx context.Context, name string, ttl time.Duration) (*KV, error) {
 	n.noteReplicas(ctx, kvStream(name))
-	kv, err := n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
-		Bucket:   name,
-		History:  1,
-		TTL:      ttl,
-		Storage:  jetstream.FileStorage,
-		Replicas: n.replicas,
+	var kv jetstream.KeyValue
+	err := n.await(ctx, "kv bucket "+name, func(ctx context.Context) (err error) {
+		kv, err = n.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket:   name,
+			History:  1,
+			TTL:      ttl,
+			Storage:  jetstream.FileStorage,
+			Replicas: n.replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, n.openErr("kv bucket", name, err)
@@ -258,10 +266,14 @@ func (n *NATS) Blobs(ctx context.Context, name string) (*Blobs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open object store %s: %w", name, err)
 	}
-	obs, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:   name,
-		Storage:  jetstream.FileStorage,
-		Replicas: n.replicas,
+	var obs jetstream.ObjectStore
+	err = n.await(ctx, "object store "+name, func(ctx context.Context) (err error) {
+		obs, err = js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:   name,
+			Storage:  jetstream.FileStorage,
+			Replicas: n.replicas,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, n.openErr("object store", name, err)

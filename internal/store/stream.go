@@ -73,19 +73,23 @@ func (n *NATS) Stream(ctx context.Context, cfg StreamConfig) (*Stream, error) {
 		retention = jetstream.WorkQueuePolicy
 	}
 	n.noteReplicas(ctx, cfg.Name)
-	s, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-		Name:       cfg.Name,
-		Replicas:   n.replicas,
-		Subjects:   cfg.Subjects,
-		Storage:    jetstream.FileStorage,
-		Retention:  retention,
-		Discard:    discard,
-		MaxAge:     cfg.MaxAge,
-		MaxBytes:   orUnlimited(cfg.MaxBytes),
-		MaxMsgSize: cfg.MaxMsgSize,
-		Duplicates: cfg.Duplicates,
-		DenyDelete: cfg.AppendOnly,
-		DenyPurge:  cfg.AppendOnly,
+	var s jetstream.Stream
+	err := n.await(ctx, "stream "+cfg.Name, func(ctx context.Context) (err error) {
+		s, err = n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:       cfg.Name,
+			Replicas:   n.replicas,
+			Subjects:   cfg.Subjects,
+			Storage:    jetstream.FileStorage,
+			Retention:  retention,
+			Discard:    discard,
+			MaxAge:     cfg.MaxAge,
+			MaxBytes:   orUnlimited(cfg.MaxBytes),
+			MaxMsgSize: cfg.MaxMsgSize,
+			Duplicates: cfg.Duplicates,
+			DenyDelete: cfg.AppendOnly,
+			DenyPurge:  cfg.AppendOnly,
+		})
+		return err
 	})
 	if err != nil {
 		return nil, n.openErr("stream", cfg.Name, err)

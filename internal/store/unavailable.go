@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -51,7 +52,14 @@ func isOutage(err error) bool {
 		}
 	}
 	var api *jetstream.APIError
-	return errors.As(err, &api) && api.Code == 503
+	if !errors.As(err, &api) {
+		return false
+	}
+	// A placement that failed because a server is offline (not because
+	// the cluster is too small for the replicas): on a cluster that has
+	// just formed, or while one of its servers is down.
+	placement := api.ErrorCode == errCodeNoPeers && strings.Contains(api.Description, "peer offline")
+	return api.Code == 503 || placement
 }
 
 // unavailable wraps err in ErrUnavailable when it is an outage, and
