@@ -213,19 +213,7 @@ func TestBlobPutRefusedWhenAcknowledgementsAreLost(t *testing.T) {
 
 	// The stream keeps its metadata subject, so the write's first look
 	// at the object is answered; its chunks go to a subscriber instead.
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, "OBJ_lost")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, js, s := clientOf(t, srv.ClientURL(), "OBJ_lost")
 	cfg := s.CachedInfo().Config
 	cfg.Subjects = []string{"$O.lost.M.>"}
 	if _, err := js.UpdateStream(ctx, cfg); err != nil {
@@ -273,19 +261,7 @@ func TestBlobGetEndsWhenItsChunksStop(t *testing.T) {
 	if _, err := blobs.Get(ctx, "module"); err != nil {
 		t.Fatalf("Get before the chunks are gone: %v", err)
 	}
-	nc, err := nats.Connect(srv.ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, "OBJ_stalled")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, s := clientOf(t, srv.ClientURL(), "OBJ_stalled")
 	if err := s.Purge(ctx, jetstream.WithPurgeSubject("$O.stalled.C.>")); err != nil {
 		t.Fatal(err)
 	}
@@ -311,4 +287,25 @@ func TestBlobGetEndsWhenItsChunksStop(t *testing.T) {
 	if !errors.Is(err, context.Canceled) || took >= stall {
 		t.Errorf("Get with its context cancelled after %s: %v after %s, want context.Canceled before the stall bound", stall/5, err, took)
 	}
+}
+
+// clientOf connects a client of its own to the server at url, as an
+// operator (or an attacker) with access to the server would, and returns
+// it with its JetStream context and the stream name.
+func clientOf(t *testing.T, url, stream string) (*nats.Conn, jetstream.JetStream, jetstream.Stream) {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(context.Background(), stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nc, js, s
 }

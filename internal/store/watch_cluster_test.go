@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/pave-dev/pave/internal/store"
 )
 
@@ -39,19 +36,7 @@ func TestWatchResumesWhenAnotherServerStops(t *testing.T) {
 	}
 	// A second client, to see where the watch's consumer lives and to
 	// write through a server that stays.
-	nc, err := nats.Connect(servers[0].ClientURL())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stream, err := js.Stream(ctx, "KV_watched")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, _, stream := clientOf(t, servers[0].ClientURL(), "KV_watched")
 
 	got := make(chan string, 16)
 	host := ""
