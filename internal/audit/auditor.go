@@ -162,11 +162,11 @@ func (a *Auditor) KeyID() string {
 }
 
 // Rotate hands the log to the key next: it records an ActionRotateKey
-// event for ev's actor, source and details, sealed with the current key, switches
-// to next, and seals the log with it at once, writing the head. Other
-// writers holding next (Options.Keys or LoadKey) follow when they next
-// read the log; a writer without it appends nothing more (ErrKeyNotHeld).
-// It returns the ids of the old and the new key.
+// event for ev's actor, source and details, sealed with the current key,
+// switches to next, and seals the log with it at once, writing the head.
+// Other writers holding next (Options.Keys or LoadKey) follow when they
+// next read the log; a writer without it appends nothing more
+// (ErrKeyNotHeld). It returns the ids of the old and the new key.
 func (a *Auditor) Rotate(ctx context.Context, next secret.Value, ev Event) (from, to string, err error) {
 	nk, err := parseKey(next)
 	if err != nil {
@@ -530,8 +530,9 @@ func (a *Auditor) refresh(ctx context.Context) error {
 	if a.checked.Seq == 0 {
 		// Nothing was checked before (CheckTail was not called): the
 		// newest record at least must be genuine.
+		k := a.ring.get(rec.KeyID)
 		switch {
-		case !rec.authenticated() || a.ring.get(rec.KeyID) == nil || !rec.checkMAC(a.ring.get(rec.KeyID)):
+		case !rec.authenticated() || k == nil || !rec.checkMAC(k):
 			a.breakOff(&Problem{Seq: rec.Seq, Kind: ProblemForged, Detail: "the newest record carries no valid MAC of the audit key: it was written without the key"})
 		case last.Seq == end:
 			a.checked = anchor{Seq: rec.Seq, Hash: rec.Hash}

@@ -126,10 +126,10 @@ type VerifyOptions struct {
 // record is in canonical form with the right hash, is stored at the
 // sequence number it names, follows the one before it without a gap and
 // links to its hash; that every record's MAC is right under key or, on
-// either side of a rotation (ActionRotateKey), the key of opts.Keys the
-// log was sealed with there; that no
-// record is missing after the newest; and, with opts.Head, that the log
-// still holds the seal the head names. It reports the first problem in the
+// either side of a rotation (ActionRotateKey), under the key of opts.Keys
+// the log was sealed with there; that no record is missing after the
+// newest; and, with opts.Head, that the log still holds the seal the head
+// names. It reports the first problem in the
 // VerifyReport; the error is for failures to read the log or the head.
 func Verify(ctx context.Context, log Log, key secret.Value, opts VerifyOptions) (VerifyReport, error) {
 	ring, err := newRing(append([]secret.Value{key}, opts.Keys...), nil)

@@ -50,9 +50,10 @@ func (h redactingHandler) Handle(ctx context.Context, rec slog.Record) error {
 	if r.Empty() {
 		return h.next.Handle(ctx, rec)
 	}
+	msg := r.String(rec.Message)
 	var out *slog.Record
 	copyFrom := func(n int) { // the first n attributes, as they are
-		o := slog.NewRecord(rec.Time, rec.Level, r.String(rec.Message), rec.PC)
+		o := slog.NewRecord(rec.Time, rec.Level, msg, rec.PC)
 		rec.Attrs(func(a slog.Attr) bool {
 			if n == 0 {
 				return false
@@ -63,7 +64,7 @@ func (h redactingHandler) Handle(ctx context.Context, rec slog.Record) error {
 		})
 		out = &o
 	}
-	if r.String(rec.Message) != rec.Message {
+	if msg != rec.Message {
 		copyFrom(0)
 	}
 	i := 0
