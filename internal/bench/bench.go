@@ -3,7 +3,10 @@
 // examples/hello (the ceiling on this machine at this moment), then hello
 // through the gateway of a daemon that instantiates every invocation afresh
 // (the naive mode), then hello through a daemon on its default snapshot
-// path, all with an API key on the pave routes. Ratios between targets of
+// path, all with an API key on the pave routes; and the bare handler again,
+// sending in every call the grants function's request (below) to its
+// upstream, which is what that one exchange costs a server that does
+// nothing else. Ratios between targets of
 // the same run are the figures to compare across runs, because absolute
 // numbers on a shared machine drift.
 //
@@ -110,6 +113,7 @@ func (r Result) RPS() float64 { return float64(r.Requests) / r.Elapsed.Seconds()
 // the target without the suffix.
 const (
 	idBare     = "bare"
+	idFetch    = "bare-fetch"
 	idFresh    = "fresh"
 	idHello    = "hello"
 	idUsed     = "grants-used"
@@ -125,7 +129,7 @@ const (
 )
 
 // targetIDs are the targets in the order a run measures them.
-var targetIDs = []string{idBare, idFresh, idHello, idUsed, idWrite, idUnused, idHelloJS, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
+var targetIDs = []string{idBare, idFetch, idFresh, idHello, idUsed, idWrite, idUnused, idHelloJS, idKey, idChecked, idBare1, idHello1, idKey1, idChecked1}
 
 // CheckSelection checks the targets named by Options.Only and
 // Options.ProfileTarget: each must be a target, and the profiled one must
@@ -149,8 +153,36 @@ func CheckSelection(only []string, profileTarget string) error {
 }
 
 // upstreamBody is what the loopback upstream answers the grants function,
-// which answers "Hello, " upstreamBody "!\n".
-const upstreamBody = "upstream"
+// which answers grantsBody.
+const (
+	upstreamBody = "upstream"
+	grantsBody   = "Hello, " + upstreamBody + "!\n"
+)
+
+// bareFetch is a bare handler that sends a GET request to url in every
+// call, as the grants function does, and answers as it does.
+func bareFetch(hc *http.Client, url string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, err := http.NewRequestWithContext(r.Context(), http.MethodGet, url, nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Hello, %s!\n", b)
+	})
+}
 
 // Run measures the targets and writes a report to out.
 func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
@@ -198,6 +230,19 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	defer upstream.Close()
 	upPort := upLn.Addr().(*net.TCPAddr).Port
 
+	// The bare handler again, making the grants function's request to the
+	// upstream in every call: what one loopback exchange costs a server
+	// that does nothing else, the floor under grants-used.
+	fetchLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	fetchClient := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: opts.Concurrency}, Timeout: 30 * time.Second}
+	defer fetchClient.CloseIdleConnections()
+	fetch := &http.Server{Handler: bareFetch(fetchClient, "http://"+upLn.Addr().String()+"/")}
+	go fetch.Serve(fetchLn)
+	defer fetch.Close()
+
 	var fresh, snap *pave
 	if selected(idFresh) {
 		if fresh, err = startPave(ctx, filepath.Join(dir, "fresh"), config.IsolationFresh, opts, upPort); err != nil {
@@ -222,14 +267,15 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 	hello := opts.Body
 	targets := []target{
 		{idBare, "bare net/http", get("http://"+ln.Addr().String()+"/hello", ""), hello, nil, n, c},
+		{idFetch, "bare net/http + GET to the upstream", get("http://"+fetchLn.Addr().String()+"/hello", ""), grantsBody, nil, n, c},
 		// The naive mode is an order of magnitude slower; a tenth of the
 		// requests measures it as well in a tenth of the time.
 		{idFresh, "pave, fresh instance per call", request{}, hello, fresh, max(opts.Requests/10, 1), c},
 		{idHello, "pave, snapshot (default)", get(snap.url, snap.key), hello, snap, n, c},
-		{idUsed, "grants used: secret + outbound HTTP + KV get", get(snap.grantsURL, snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
+		{idUsed, "grants used: secret + outbound HTTP + KV get", get(snap.grantsURL, snap.grantsKey), grantsBody, snap, n, c},
 		// The same with a KV put instead of the get: writes to one bucket
 		// go at the disk's sync rate, whatever the gateway does.
-		{idWrite, "grants used, KV put instead of get", get(snap.grantsURL+"?write=1", snap.grantsKey), "Hello, " + upstreamBody + "!\n", snap, n, c},
+		{idWrite, "grants used, KV put instead of get", get(snap.grantsURL+"?write=1", snap.grantsKey), grantsBody, snap, n, c},
 		{idUnused, "grants unused: hello granted all three", get(snap.unusedURL, snap.unusedKey), hello, snap, n, c},
 		{idHelloJS, "hello in TypeScript, snapshot", get(snap.jsURL, snap.jsKey), hello, snap, n, c},
 		{idKey, "POST JSON, API key only", post(snap.keyURL, snap.checksKey), hello, snap, n, c},
@@ -240,7 +286,8 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		{idChecked1, "POST JSON, JWT + schema + rate limit, 1 client", post(snap.checkedURL, snap.token), hello, snap, one, 1},
 	}
 	if fresh != nil {
-		targets[1].req = get(fresh.url, fresh.key)
+		i := slices.IndexFunc(targets, func(t target) bool { return t.id == idFresh })
+		targets[i].req = get(fresh.url, fresh.key)
 	}
 	// Every module runs as machine code before the first target, the bare
 	// handler included: a compilation still running in the background (the
@@ -327,7 +374,7 @@ func setRatios(results []Result) {
 		if b := rps[bare]; b > 0 && r.ID != bare {
 			results[i].OverBare = r.RPS() / b
 		}
-		if h := rps[hello]; h > 0 && r.ID != bare && r.ID != hello {
+		if h := rps[hello]; h > 0 && !strings.HasPrefix(r.ID, idBare) && r.ID != hello {
 			results[i].OverHello = r.RPS() / h
 		}
 	}
@@ -654,6 +701,10 @@ func report(out io.Writer, opts Options, results []Result) {
 		fmt.Fprintf(out, "checks (JWT + schema + rate limit) over the API key alone, %d clients: p50 %s, p99 %s; requests/s %.3f of the key-only route's\n",
 			opts.Concurrency, signedUS(checked.P50-key.P50), signedUS(checked.P99-key.P99), checked.RPS()/key.RPS())
 	}
+	if extra, ceiling, ok := fetchCeiling(results); ok {
+		fmt.Fprintf(out, "one upstream exchange adds %s of processor time a request to a bare handler (bare-fetch - bare); at hello's %s, grants used / hello can reach at most %.3f, were its secret, bucket and guest free\n",
+			signedUS(extra), us(byID[idHello].CPU), ceiling)
+	}
 	if goals := Goals(results); len(goals) > 0 {
 		fmt.Fprintln(out, "\nfigures with goals:")
 		tw = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
@@ -666,6 +717,30 @@ func report(out io.Writer, opts Options, results []Result) {
 		}
 		tw.Flush()
 	}
+}
+
+// fetchCeiling returns the processor time one loopback exchange with the
+// upstream adds to a request (bare-fetch's over bare's), and the most
+// grants-used could reach over hello if that were all it added:
+// hello / (hello + extra), in processor time per request, which bounds
+// requests/s on a machine whose cores the run keeps busy.
+func fetchCeiling(results []Result) (extra time.Duration, ceiling float64, ok bool) {
+	var bare, fetch, hello time.Duration
+	for _, r := range results {
+		switch r.ID {
+		case idBare:
+			bare = r.CPU
+		case idFetch:
+			fetch = r.CPU
+		case idHello:
+			hello = r.CPU
+		}
+	}
+	if bare <= 0 || fetch <= 0 || hello <= 0 {
+		return 0, 0, false
+	}
+	extra = fetch - bare
+	return extra, float64(hello) / float64(hello+max(extra, 0)), true
 }
 
 func signedUS(d time.Duration) string {

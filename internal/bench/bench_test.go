@@ -58,12 +58,15 @@ func TestSetRatios(t *testing.T) {
 		return Result{ID: id, Clients: clients, Requests: requests, Elapsed: time.Second}
 	}
 	results := []Result{
-		res(idBare, 16, 20000), res(idHello, 16, 10000), res(idUsed, 16, 8000),
+		res(idBare, 16, 20000), res(idFetch, 16, 12000), res(idHello, 16, 10000), res(idUsed, 16, 8000),
 		res(idBare1, 1, 5000), res(idHello1, 1, 4000), res(idKey1, 1, 2000),
 	}
 	setRatios(results)
 	want := map[string][2]float64{
-		idBare:  {0, 0},
+		idBare: {0, 0},
+		// The bare handler with an upstream request is not a pave target:
+		// it has no ratio over hello.
+		idFetch: {0.6, 0},
 		idHello: {0.5, 0},
 		idUsed:  {0.4, 0.8},
 		idBare1: {0, 0},
@@ -88,6 +91,30 @@ func TestSetRatios(t *testing.T) {
 	setRatios(alone)
 	if alone[0].OverBare != 0 || alone[0].OverHello != 0 {
 		t.Errorf("without references: %+v", alone[0])
+	}
+}
+
+func TestFetchCeiling(t *testing.T) {
+	cpu := func(id string, us int) Result { return Result{ID: id, CPU: time.Duration(us) * time.Microsecond} }
+	for _, tt := range []struct {
+		name        string
+		results     []Result
+		wantExtra   time.Duration
+		wantCeiling float64
+		wantOK      bool
+	}{
+		{"measured", []Result{cpu(idBare, 50), cpu(idFetch, 100), cpu(idHello, 150)}, 50 * time.Microsecond, 0.75, true},
+		// A fetch measured cheaper than bare (noise) bounds nothing.
+		{"noise", []Result{cpu(idBare, 60), cpu(idFetch, 55), cpu(idHello, 150)}, -5 * time.Microsecond, 1, true},
+		{"no fetch", []Result{cpu(idBare, 50), cpu(idHello, 150)}, 0, 0, false},
+		{"no hello", []Result{cpu(idBare, 50), cpu(idFetch, 100)}, 0, 0, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			extra, ceiling, ok := fetchCeiling(tt.results)
+			if extra != tt.wantExtra || ceiling != tt.wantCeiling || ok != tt.wantOK {
+				t.Errorf("fetchCeiling = %v, %v, %v; want %v, %v, %v", extra, ceiling, ok, tt.wantExtra, tt.wantCeiling, tt.wantOK)
+			}
+		})
 	}
 }
 
@@ -198,5 +225,33 @@ func TestDrive(t *testing.T) {
 	r, err = drive(ctx, slow, "Hello, world!\n", 1_000_000, 2, 50*time.Millisecond)
 	if err != nil || r.Requests == 0 || r.Requests >= 1_000_000 || r.P50 == 0 {
 		t.Errorf("limited: %d requests, p50 %s, %v", r.Requests, r.P50, err)
+	}
+}
+
+func TestBareFetch(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, upstreamBody)
+	}))
+	defer up.Close()
+	for _, tt := range []struct {
+		name, url  string
+		wantStatus int
+		wantBody   string
+	}{
+		{"answers as the grants function", up.URL + "/", http.StatusOK, grantsBody},
+		{"upstream unreachable", "http://127.0.0.1:1/", http.StatusBadGateway, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := httptest.NewRecorder()
+			bareFetch(up.Client(), tt.url).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/hello", nil))
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d (%s)", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if tt.wantBody != "" {
+				if err := checkResponse(rec.Code, rec.Body.Bytes(), tt.wantBody); err != nil {
+					t.Error(err)
+				}
+			}
+		})
 	}
 }

@@ -32,6 +32,9 @@ response must have the target's status and body.
 
 The targets, by id:
   bare            the bare net/http handler
+  bare-fetch      the bare handler sending, in every call, the grants
+                  function's request to its upstream: what that one
+                  exchange costs, the floor under grants-used
   fresh           hello on a daemon that instantiates every call afresh
                   (a tenth of the requests)
   hello           hello on the default snapshot path
