@@ -6,9 +6,11 @@
 // path, all with an API key on the pave routes; and the bare handler again,
 // sending in every call the grants function's request (below) to its
 // upstream, which is what that one exchange costs a server that does
-// nothing else. Ratios between targets of
-// the same run are the figures to compare across runs, because absolute
-// numbers on a shared machine drift.
+// nothing else. Ratios between targets of the same run are the figures to
+// compare across runs, because absolute numbers on a shared machine drift;
+// each target is measured in rounds between rounds of the bare handler, so
+// that its ratios compare it with the bare handler measured in the same
+// minutes.
 //
 // The same default daemon then serves a function that uses a secret,
 // outbound HTTP to a loopback upstream and a bucket in every call, and
@@ -100,10 +102,20 @@ type Result struct {
 	// measured request. It depends much less on what else the machine
 	// runs than requests/s do.
 	CPU time.Duration
+	// BareRPS is the requests/s of the bare handler (with as many
+	// clients) in the rounds measured between the target's own, when they
+	// were; 0 otherwise.
+	BareRPS float64
 	// OverBare and OverHello are the target's requests/s over those of
 	// the bare handler and of hello on the snapshot path with as many
-	// clients, when both were measured in the run; 0 otherwise.
+	// clients, when both were measured in the run; 0 otherwise. Over
+	// bare is over BareRPS where it was measured, and over hello is the
+	// target's OverBare over hello's, so that both ratios compare targets
+	// with the bare handler measured in the same minutes.
 	OverBare, OverHello float64
+
+	// lat are the measured requests' latencies, sorted, for merge.
+	lat []time.Duration
 }
 
 // RPS is requests per second.
@@ -289,6 +301,7 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		i := slices.IndexFunc(targets, func(t target) bool { return t.id == idFresh })
 		targets[i].req = get(fresh.url, fresh.key)
 	}
+
 	// Every module runs as machine code before the first target, the bare
 	// handler included: a compilation still running in the background (the
 	// JavaScript engine's takes tens of seconds of processor time) would be
@@ -301,11 +314,24 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		}
 	}
 	var results []Result
+	// Every other target is measured between rounds of the bare handler
+	// with as many clients, when that is measured too.
+	reference := func(t target) *target {
+		id := idBare
+		if strings.HasSuffix(t.id, "-1") {
+			id = idBare1
+		}
+		i := slices.IndexFunc(targets, func(r target) bool { return r.id == id })
+		if t.id == id || !selected(id) {
+			return nil
+		}
+		return &targets[i]
+	}
 	for _, t := range targets {
 		if !selected(t.id) {
 			continue
 		}
-		r, err := t.run(ctx, opts)
+		r, err := t.run(ctx, opts, reference(t))
 		if err != nil {
 			return nil, err
 		}
@@ -327,55 +353,144 @@ type target struct {
 	clients  int
 }
 
-// run warms the target up, then measures it, profiling it if it is
-// opts.ProfileTarget. Run has waited for every module's machine code.
-func (t target) run(ctx context.Context, opts Options) (Result, error) {
+// rounds is how many slices a target's measured requests are cut into
+// when its bare reference is measured between them. The machine's speed
+// drifts over a run (the bare handler's processor time a request moved
+// between about 48 and 80 µs in consecutive runs of one binary), so a
+// ratio over a bare handler measured a minute earlier moves with it;
+// measured in alternating slices, both see the same minutes.
+const rounds = 4
+
+// run warms the target up, then measures it, in rounds alternating with
+// ref, the bare handler with as many clients, unless ref is nil; and
+// profiles it if it is
+// opts.ProfileTarget (then without the reference's rounds, which the
+// profile would hold too). Run has waited for every module's machine
+// code.
+func (t target) run(ctx context.Context, opts Options, ref *target) (Result, error) {
 	if _, err := drive(ctx, t.req, t.want, opts.Warmup, t.clients, targetLimit); err != nil {
 		return Result{}, fmt.Errorf("%s warm-up: %w", t.name, err)
 	}
 	if t.pave != nil {
 		t.pave.costs.reset()
 	}
-	if t.id == opts.ProfileTarget && opts.Profile != nil {
+	profile := t.id == opts.ProfileTarget && opts.Profile != nil
+	n := 1
+	if ref != nil && !profile {
+		n = rounds
+	} else {
+		ref = nil
+	}
+	if profile {
 		if err := pprof.StartCPUProfile(opts.Profile); err != nil {
 			return Result{}, err
 		}
+		defer pprof.StopCPUProfile()
 	}
-	cpu := processorTime()
-	r, err := drive(ctx, t.req, t.want, t.requests, t.clients, targetLimit)
-	cpu = processorTime() - cpu
-	if t.id == opts.ProfileTarget && opts.Profile != nil {
-		pprof.StopCPUProfile()
+	var own, bare []Result
+	var cpu time.Duration
+	for i := range n {
+		if ref != nil {
+			b, err := drive(ctx, ref.req, ref.want, share(ref.requests, n, i), ref.clients, targetLimit/time.Duration(n))
+			if err != nil {
+				return Result{}, fmt.Errorf("%s, round %d: %w", ref.name, i+1, err)
+			}
+			bare = append(bare, b)
+		}
+		c := processorTime()
+		r, err := drive(ctx, t.req, t.want, share(t.requests, n, i), t.clients, targetLimit/time.Duration(n))
+		cpu += processorTime() - c
+		if err != nil {
+			return Result{}, fmt.Errorf("%s: %w", t.name, err)
+		}
+		own = append(own, r)
 	}
-	if err != nil {
-		return Result{}, fmt.Errorf("%s: %w", t.name, err)
-	}
+	r := merge(own)
 	r.ID, r.Name, r.Clients = t.id, t.name, t.clients
 	r.CPU = cpu / time.Duration(r.Requests)
+	if ref != nil {
+		r.BareRPS = merge(bare).RPS()
+	}
 	if t.pave != nil {
 		r.Isolation, r.IsolationP99 = t.pave.costs.summary()
 	}
 	return r, nil
 }
 
+// share is the i-th of n near-equal parts of total, at least 1.
+func share(total, n, i int) int {
+	return max(total/n+btoi(i < total%n), 1)
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// merge adds up the measurements of one target's rounds: their requests,
+// errors and times, and the percentiles of all their latencies.
+func merge(parts []Result) Result {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	var r Result
+	for _, p := range parts {
+		r.Requests += p.Requests
+		r.Errors += p.Errors
+		r.Elapsed += p.Elapsed
+		r.lat = append(r.lat, p.lat...)
+	}
+	slices.Sort(r.lat)
+	r.P50, r.P99, r.P999 = percentile(r.lat, 0.50), percentile(r.lat, 0.99), percentile(r.lat, 0.999)
+	return r
+}
+
+// percentile is the p-quantile of sorted latencies.
+func percentile(lat []time.Duration, p float64) time.Duration {
+	return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+}
+
 // setRatios sets each result's OverBare and OverHello from the results
-// of the bare handler and of hello: their one-client variants for a
-// one-client target.
+// of the bare handler and of hello (their one-client variants for a
+// one-client target): over bare from the bare rounds measured with the
+// target where there were some, else from the bare target's own; over
+// hello as the target's ratio over bare over hello's, so that a drift of
+// the machine's speed between the two cancels out, or from the two
+// targets' requests/s when the bare handler was not measured.
 func setRatios(results []Result) {
 	rps := map[string]float64{}
 	for _, r := range results {
 		rps[r.ID] = r.RPS()
 	}
-	for i, r := range results {
-		bare, hello := idBare, idHello
-		if strings.HasSuffix(r.ID, "-1") {
-			bare, hello = idBare1, idHello1
+	refs := func(id string) (bare, hello string) {
+		if strings.HasSuffix(id, "-1") {
+			return idBare1, idHello1
 		}
-		if b := rps[bare]; b > 0 && r.ID != bare {
+		return idBare, idHello
+	}
+	overBare := map[string]float64{}
+	for i, r := range results {
+		bare, _ := refs(r.ID)
+		b := r.BareRPS
+		if b == 0 {
+			b = rps[bare]
+		}
+		if b > 0 && r.ID != bare {
 			results[i].OverBare = r.RPS() / b
 		}
-		if h := rps[hello]; h > 0 && !strings.HasPrefix(r.ID, idBare) && r.ID != hello {
-			results[i].OverHello = r.RPS() / h
+		overBare[r.ID] = results[i].OverBare
+	}
+	for i, r := range results {
+		_, hello := refs(r.ID)
+		if rps[hello] == 0 || strings.HasPrefix(r.ID, idBare) || r.ID == hello {
+			continue
+		}
+		if t, h := overBare[r.ID], overBare[hello]; t > 0 && h > 0 {
+			results[i].OverHello = t / h
+		} else {
+			results[i].OverHello = r.RPS() / rps[hello]
 		}
 	}
 }
@@ -629,8 +744,8 @@ func driveEach(ctx context.Context, rqs []request, check func(status int, body [
 		return Result{}, fmt.Errorf("%d of %d requests failed, first: %v", e, len(lat), firstErr.Load())
 	}
 	slices.Sort(lat)
-	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
-	return Result{Requests: len(lat), Errors: int(errs.Load()), Elapsed: elapsed, P50: pct(0.50), P99: pct(0.99), P999: pct(0.999)}, nil
+	return Result{Requests: len(lat), Errors: int(errs.Load()), Elapsed: elapsed,
+		P50: percentile(lat, 0.50), P99: percentile(lat, 0.99), P999: percentile(lat, 0.999), lat: lat}, nil
 }
 
 // checkResponse returns an error unless a response has status 200 and

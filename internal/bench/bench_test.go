@@ -86,6 +86,22 @@ func TestSetRatios(t *testing.T) {
 	if single[2].OverBare != 0.4 || single[2].OverHello != 0.8 {
 		t.Errorf("with one client: %+v", single[2])
 	}
+	// Bare rounds measured with a target are its reference, and over
+	// hello compares the two targets' ratios over their own rounds: here
+	// the machine ran hello's minutes at 25,000 bare requests/s and the
+	// grants target's at 16,000.
+	paired := []Result{res(idBare, 16, 20000), res(idHello, 16, 10000), res(idUsed, 16, 8000)}
+	paired[1].BareRPS, paired[2].BareRPS = 25000, 16000
+	setRatios(paired)
+	if paired[1].OverBare != 0.4 || paired[2].OverBare != 0.5 || paired[2].OverHello != 1.25 {
+		t.Errorf("with bare rounds: hello %+v, grants %+v", paired[1], paired[2])
+	}
+	// Without the bare handler, over hello is of requests/s alone.
+	noBare := []Result{res(idHello, 16, 10000), res(idUsed, 16, 8000)}
+	setRatios(noBare)
+	if noBare[1].OverBare != 0 || noBare[1].OverHello != 0.8 {
+		t.Errorf("without bare: %+v", noBare[1])
+	}
 	// Without the references, no ratio.
 	alone := []Result{res(idUsed, 16, 8000)}
 	setRatios(alone)
@@ -253,5 +269,47 @@ func TestBareFetch(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestShare(t *testing.T) {
+	for _, tt := range []struct {
+		total, n int
+		want     []int
+	}{
+		{20000, 4, []int{5000, 5000, 5000, 5000}},
+		{10, 4, []int{3, 3, 2, 2}},
+		{2, 4, []int{1, 1, 1, 1}}, // every round sends at least one
+		{7, 1, []int{7}},
+	} {
+		var got []int
+		for i := range tt.n {
+			got = append(got, share(tt.total, tt.n, i))
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("share(%d, %d) = %v, want %v", tt.total, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestMerge(t *testing.T) {
+	ms := func(v ...int) []time.Duration {
+		var d []time.Duration
+		for _, x := range v {
+			d = append(d, time.Duration(x)*time.Millisecond)
+		}
+		return d
+	}
+	a := Result{Requests: 3, Errors: 1, Elapsed: time.Second, lat: ms(1, 2, 9)}
+	b := Result{Requests: 2, Elapsed: 2 * time.Second, lat: ms(3, 4)}
+	r := merge([]Result{a, b})
+	if r.Requests != 5 || r.Errors != 1 || r.Elapsed != 3*time.Second {
+		t.Errorf("merged counts %+v", r)
+	}
+	if r.P50 != 3*time.Millisecond || r.P99 != 9*time.Millisecond {
+		t.Errorf("merged p50 %v p99 %v, want 3ms and 9ms", r.P50, r.P99)
+	}
+	if got := merge([]Result{a}); got.P50 != a.P50 || got.Requests != 3 {
+		t.Errorf("one part changed: %+v", got)
 	}
 }

@@ -53,6 +53,10 @@ The targets, by id:
 It prints requests/s, p50/p99/p99.9 latency, the isolation cost the daemon
 measured, each target's requests/s over the bare handler's and over
 hello's with as many clients, and the figures the project has goals for.
+Each target is measured in four rounds, each after a round of the bare
+handler, and its ratios are over those rounds (over hello: its ratio over
+bare over hello's), so that a drift of the machine's speed during the run
+cancels out.
 
 --only runs some targets. --cpuprofile writes a CPU profile, for go tool
 pprof, of the whole run, or with --profile-target of that target's
