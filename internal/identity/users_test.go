@@ -2,6 +2,7 @@ package identity
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -157,5 +158,34 @@ func TestResetPassword(t *testing.T) {
 	}
 	if _, _, err := users.ResetPassword(ctx, "bob"); !errors.Is(err, ErrUserNotFound) {
 		t.Errorf("an unknown user: %v", err)
+	}
+}
+
+// An unknown name is checked against a dummy hash, which must cost what a
+// real one does: the same parameters and lengths, so that the time of a
+// refusal does not tell whether the user exists.
+func TestDummyHashCostsWhatARealOneDoes(t *testing.T) {
+	genuine, dummy := hashPassword("correct horse"), dummyHash()
+	decode := func(s string) []byte {
+		b, err := base64.RawStdEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	if dummy.Time != genuine.Time || dummy.Memory != genuine.Memory || dummy.Threads != genuine.Threads {
+		t.Errorf("dummy parameters %d/%d/%d, real %d/%d/%d", dummy.Time, dummy.Memory, dummy.Threads, genuine.Time, genuine.Memory, genuine.Threads)
+	}
+	if len(decode(dummy.Salt)) != len(decode(genuine.Salt)) || len(decode(dummy.Hash)) != len(decode(genuine.Hash)) {
+		t.Errorf("dummy salt and sum of %d and %d bytes, real %d and %d",
+			len(decode(dummy.Salt)), len(decode(dummy.Hash)), len(decode(genuine.Salt)), len(decode(genuine.Hash)))
+	}
+	for _, pw := range []string{"", "correct horse", string(newSecret(UserPrefix))} {
+		if dummy.matches(pw) {
+			t.Errorf("the dummy hash matches %q", pw)
+		}
+	}
+	if other := dummyHash(); other.Salt == dummy.Salt || other.Hash == dummy.Hash {
+		t.Error("two dummy hashes are the same")
 	}
 }
