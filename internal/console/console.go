@@ -203,7 +203,7 @@ func New(d Deps) *Console {
 		d: d, now: d.Now, log: d.Log,
 		sessions: newSessions(d.Now, d.SessionTTL, d.SessionIdle),
 		logins:   limits.NewLimiter(d.Now),
-		pages:    parsePages(),
+		pages:    pages(),
 		static:   http.StripPrefix(Prefix+"static/", http.FileServerFS(sub)),
 		mux:      http.NewServeMux(),
 		streams:  newLiveStreams(),

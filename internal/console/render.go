@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -23,6 +24,11 @@ var funcs = template.FuncMap{
 	"join":  strings.Join,
 	"pct":   func(v float64) string { return fmt.Sprintf("%.0f%%", v) },
 }
+
+// pages are the parsed page templates, parsed once for every console of
+// the process: they are embedded, and html/template executes a parsed
+// template from any number of goroutines.
+var pages = sync.OnceValue(parsePages)
 
 func parsePages() map[string]*template.Template {
 	out := make(map[string]*template.Template, len(pageNames))
