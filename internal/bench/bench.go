@@ -301,7 +301,6 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		i := slices.IndexFunc(targets, func(t target) bool { return t.id == idFresh })
 		targets[i].req = get(fresh.url, fresh.key)
 	}
-
 	// Every module runs as machine code before the first target, the bare
 	// handler included: a compilation still running in the background (the
 	// JavaScript engine's takes tens of seconds of processor time) would be
@@ -321,11 +320,10 @@ func Run(ctx context.Context, opts Options, out io.Writer) ([]Result, error) {
 		if strings.HasSuffix(t.id, "-1") {
 			id = idBare1
 		}
-		i := slices.IndexFunc(targets, func(r target) bool { return r.id == id })
 		if t.id == id || !selected(id) {
 			return nil
 		}
-		return &targets[i]
+		return &targets[slices.IndexFunc(targets, func(r target) bool { return r.id == id })]
 	}
 	for _, t := range targets {
 		if !selected(t.id) {
@@ -363,10 +361,9 @@ const rounds = 4
 
 // run warms the target up, then measures it, in rounds alternating with
 // ref, the bare handler with as many clients, unless ref is nil; and
-// profiles it if it is
-// opts.ProfileTarget (then without the reference's rounds, which the
-// profile would hold too). Run has waited for every module's machine
-// code.
+// profiles it if it is opts.ProfileTarget (then without the reference's
+// rounds, which the profile would hold too). Run has waited for every
+// module's machine code.
 func (t target) run(ctx context.Context, opts Options, ref *target) (Result, error) {
 	if _, err := drive(ctx, t.req, t.want, opts.Warmup, t.clients, targetLimit); err != nil {
 		return Result{}, fmt.Errorf("%s warm-up: %w", t.name, err)
