@@ -504,28 +504,45 @@ type pave struct {
 	unusedURL, unusedKey                 string
 	jsURL, jsKey                         string
 	costs                                *costRecorder
+	log                                  *os.File
+}
+
+// stop stops the daemon and closes its log.
+func (p *pave) stop(ctx context.Context) {
+	p.node.stop(ctx)
+	p.log.Close()
 }
 
 // loopback are the networks the daemons' http capability may reach,
 // for the upstream on 127.0.0.1; ::1 too, where localhost resolves to it.
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
+// startPave starts a daemon on dir that logs as pave serve does, a JSON
+// line for every invocation, to the file dir.log, and deploys the
+// functions its targets call.
 func startPave(ctx context.Context, dir, isolation string, opts Options, upstreamPort int) (p *pave, err error) {
 	costs := &costRecorder{}
 	signer, issuer, err := newJWTSigner()
 	if err != nil {
 		return nil, err
 	}
-	n, err := startNode(ctx, dir, isolation, slog.New(costs), func(c *config.Config) {
+	logFile, err := os.Create(dir + ".log")
+	if err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.NewMultiHandler(slog.NewJSONHandler(logFile, nil), costs))
+	n, err := startNode(ctx, dir, isolation, log, func(c *config.Config) {
 		c.Defenses.Issuers = []config.Issuer{issuer}
 		c.Defenses.EgressAllow = loopback
 	})
 	if err != nil {
+		logFile.Close()
 		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			n.stop(ctx)
+			logFile.Close()
 		}
 	}()
 	concurrency := max(opts.Concurrency*2, 32)
@@ -533,7 +550,7 @@ func startPave(ctx context.Context, dir, isolation string, opts Options, upstrea
 	if err != nil {
 		return nil, err
 	}
-	p = &pave{node: n, url: n.d.GatewayURL() + "/hello", key: key, costs: costs}
+	p = &pave{node: n, url: n.d.GatewayURL() + "/hello", key: key, costs: costs, log: logFile}
 	if isolation != config.IsolationSnapshot {
 		return p, nil
 	}
