@@ -416,14 +416,11 @@ func (t target) run(ctx context.Context, opts Options, ref *target) (Result, err
 
 // share is the i-th of n near-equal parts of total, at least 1.
 func share(total, n, i int) int {
-	return max(total/n+btoi(i < total%n), 1)
-}
-
-func btoi(b bool) int {
-	if b {
-		return 1
+	s := total / n
+	if i < total%n {
+		s++
 	}
-	return 0
+	return max(s, 1)
 }
 
 // merge adds up the measurements of one target's rounds: their requests,
